@@ -1,0 +1,35 @@
+"""Transport only: the CloudEvents envelope, the ``Bus`` interface, and its two implementations.
+
+This package knows nothing of Spinnaker. Services depend on :class:`Bus`; ``AmqpBus`` carries it
+over RabbitMQ and ``MemoryBus`` in process.
+"""
+
+from bus.base import Bus, Consumption
+from bus.context import MessageContext
+from bus.dead_letter import DeadLetter
+from bus.endpoint import Endpoint, Handler, RawHandler
+from bus.envelope import Envelope, new_id
+from bus.errors import BusClosed, BusError, PermanentError, QueryFailed, QueryTimeout
+from bus.memory import MemoryBus
+from bus.retry import RetryPolicy
+from bus.topic import topic_matches
+
+__all__ = [
+    "Bus",
+    "BusClosed",
+    "BusError",
+    "Consumption",
+    "DeadLetter",
+    "Endpoint",
+    "Envelope",
+    "Handler",
+    "MemoryBus",
+    "MessageContext",
+    "PermanentError",
+    "QueryFailed",
+    "QueryTimeout",
+    "RawHandler",
+    "RetryPolicy",
+    "new_id",
+    "topic_matches",
+]

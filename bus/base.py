@@ -1,0 +1,133 @@
+"""The ``Bus`` interface: the only seam between Gennaker's services and their transport.
+
+Domain code depends on this class alone. :class:`bus.amqp.AmqpBus` implements it on RabbitMQ and
+:class:`bus.memory.MemoryBus` in process; one contract suite (``tests/contract``) holds both to
+the same behaviour.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from bus import metrics
+from bus.dead_letter import DeadLetter
+from bus.endpoint import Endpoint
+from bus.envelope import Envelope
+from bus.retry import RetryPolicy
+from schemas import Command, Event, Message, Query, Reply
+
+
+class Consumption(ABC):
+    """A running consumer of one endpoint."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop taking new messages, wait for the handlers in flight to finish, then detach."""
+
+
+class Bus(ABC):
+    """Send commands, publish events, ask queries, and consume endpoints.
+
+    Delivery is at least once: a handler may see the same message twice and must be idempotent.
+    A handler that raises is retried with exponential backoff (``retry``), then dead-lettered with
+    the reason and traceback; a message that cannot be decoded or validated is dead-lettered at
+    once. The consumer keeps consuming either way.
+    """
+
+    def __init__(self, *, source: str = "/gennaker", retry: RetryPolicy | None = None) -> None:
+        self.source = source
+        self.retry = retry or RetryPolicy()
+
+    def envelope(self, message: Message, *, subject: str | None = None, caused_by: Envelope | None = None) -> Envelope:
+        """Wrap ``message`` in a CloudEvent, inheriting correlation from ``caused_by``."""
+        envelope = Envelope(
+            source=self.source,
+            type=message.cloudevent_type(),
+            subject=subject,
+            data=message.model_dump(mode="json"),
+        )
+        if caused_by is not None:
+            envelope.correlationid = caused_by.correlationid
+            envelope.causationid = caused_by.id
+            envelope.traceparent = caused_by.traceparent
+        metrics.MESSAGES_SENT.labels(message.message_kind, message.message_type).inc()
+        return envelope
+
+    async def send(
+        self,
+        command: Command,
+        *,
+        to: str | None = None,
+        subject: str | None = None,
+        caused_by: Envelope | None = None,
+    ) -> Envelope:
+        """Route ``command`` to exactly one consumer of service ``to`` (default: its owner).
+
+        Returns once the broker has confirmed the message is stored.
+        """
+        envelope = self.envelope(command, subject=subject, caused_by=caused_by)
+        await self.send_envelope(envelope, to=to or command.owner())
+        return envelope
+
+    async def publish(self, event: Event, *, subject: str | None = None, caused_by: Envelope | None = None) -> Envelope:
+        """Publish ``event`` under its type name as routing key; returns once confirmed."""
+        envelope = self.envelope(event, subject=subject, caused_by=caused_by)
+        await self.publish_envelope(envelope, routing_key=event.message_type)
+        return envelope
+
+    @abstractmethod
+    async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
+        """Send an already built command envelope to service ``to``."""
+
+    @abstractmethod
+    async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None:
+        """Publish an already built event envelope, e.g. one that came from another system."""
+
+    @abstractmethod
+    async def publish_raw(self, body: bytes, *, routing_key: str) -> None:
+        """Publish any bytes to the events exchange, as a foreign AMQP client could."""
+
+    @abstractmethod
+    async def put_raw(self, queue: str, body: bytes) -> None:
+        """Put any bytes straight onto ``queue``, as a foreign client using the default exchange could."""
+
+    @abstractmethod
+    async def ask(
+        self,
+        query: Query,
+        *,
+        timeout: float = 5.0,
+        to: str | None = None,
+        caused_by: Envelope | None = None,
+    ) -> Reply:
+        """Send ``query`` to service ``to`` and wait for its reply.
+
+        Raises :class:`bus.errors.QueryTimeout` after ``timeout`` seconds without one, and
+        :class:`bus.errors.QueryFailed` when the service answered with an error.
+        """
+
+    @abstractmethod
+    async def consume(self, endpoint: Endpoint) -> Consumption:
+        """Declare ``endpoint``'s queue and bindings and start handling its messages."""
+
+    @abstractmethod
+    async def dead_letters(self) -> list[DeadLetter]:
+        """Every dead-lettered message, oldest first, without removing any."""
+
+    @abstractmethod
+    async def replay(self, ids: Sequence[str] | None = None) -> int:
+        """Put dead letters (all when ``ids`` is None) back on the queue they failed on.
+
+        Returns how many were replayed; they leave the dead-letter queue.
+        """
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop every consumption gracefully, then release the transport."""
+
+    async def __aenter__(self) -> Bus:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

@@ -1,0 +1,192 @@
+"""The transport-neutral heart of every consumer: decode, validate, handle, decide.
+
+Both buses hand each received body to :func:`dispatch` and carry out the :class:`Verdict` it
+returns (ack, retry later, or dead-letter), so routing, retry and dead-letter semantics are the
+same in memory and on RabbitMQ by construction.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from pydantic import ValidationError
+
+from bus import metrics
+from bus.context import MessageContext
+from bus.endpoint import Endpoint
+from bus.envelope import Envelope
+from bus.errors import PermanentError
+from bus.retry import RetryPolicy
+from schemas import Query, Reply, UnknownMessageType, parse_cloudevent_type, registry
+
+if TYPE_CHECKING:
+    from bus.base import Bus
+
+log = structlog.get_logger("gennaker.bus")
+
+ERROR_REPLY_TYPE = "io.gennaker.system.Error.v1"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the transport must do with a delivery after its handler ran."""
+
+    action: Literal["ack", "retry", "dead"]
+    reason: str | None = None
+    traceback: str | None = None
+    delay_ms: int = 0
+    message_id: str | None = None
+    reply: Envelope | None = None
+
+
+def _validation_reason(model_name: str, error: ValidationError) -> str:
+    fields = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
+    )
+    return f"invalid {model_name}: {fields}"
+
+
+async def dispatch(
+    endpoint: Endpoint,
+    body: bytes,
+    *,
+    attempt: int,
+    redelivered: bool,
+    bus: Bus,
+    retry: RetryPolicy,
+) -> Verdict:
+    """Handle one delivery on ``endpoint`` and say what to do with it. Never raises."""
+    service = endpoint.service
+    try:
+        envelope = Envelope.from_bytes(body)
+    except ValidationError as error:
+        return _dead(service, _validation_reason("CloudEvents envelope", error), None)
+    context = MessageContext(envelope, attempt, redelivered, service, bus)
+    with structlog.contextvars.bound_contextvars(
+        correlation_id=envelope.correlationid,
+        message_id=envelope.id,
+        message_type=envelope.type,
+        subject=envelope.subject,
+        attempt=attempt,
+    ):
+        if endpoint.raw_handler is not None:
+            raw_handler = endpoint.raw_handler
+            return await _run(endpoint, envelope.type, retry, attempt, envelope, lambda: raw_handler(envelope, context))
+        try:
+            name, version = parse_cloudevent_type(envelope.type)
+        except ValueError as error:
+            return _dead(service, f"unknown message type: {error}", envelope)
+        handler = endpoint.handlers.get(name)
+        if handler is None:
+            if endpoint.kind == "events" and name in registry:
+                return Verdict("ack", message_id=envelope.id)
+            known = "registered but not handled here" if name in registry else "not registered"
+            return _dead(service, f"unknown message type {name!r} ({known}) on {endpoint.queue}", envelope)
+        try:
+            message = registry.load(name, version, envelope.data)
+        except UnknownMessageType as error:
+            return _dead(service, f"unknown message type: {error}", envelope)
+        except ValidationError as error:
+            return _dead(service, _validation_reason(f"{name} v{version}", error), envelope)
+        if isinstance(message, Query):
+            return await _answer(endpoint, message, envelope, context)
+        return await _run(endpoint, name, retry, attempt, envelope, lambda: handler(message, context))
+
+
+async def _run(
+    endpoint: Endpoint,
+    name: str,
+    retry: RetryPolicy,
+    attempt: int,
+    envelope: Envelope,
+    call: Callable[[], Awaitable[object]],
+) -> Verdict:
+    service = endpoint.service
+    metrics.IN_FLIGHT.labels(service).inc()
+    started = time.perf_counter()
+    try:
+        await call()
+    except PermanentError as error:
+        metrics.MESSAGES_FAILED.labels(service, name).inc()
+        return _dead(service, f"handler refused the message: {error}", envelope, traceback.format_exc())
+    except Exception as error:
+        metrics.MESSAGES_FAILED.labels(service, name).inc()
+        reason = f"handler failed on attempt {attempt}: {type(error).__name__}: {error}"
+        if retry.gives_up_after(attempt):
+            return _dead(service, f"{reason} (gave up after {attempt} attempts)", envelope, traceback.format_exc())
+        delay = retry.delay_ms(attempt)
+        metrics.RETRIES.labels(service, name).inc()
+        log.warning("handler failed, will retry", error=reason, retry_in_ms=delay)
+        return Verdict("retry", reason=reason, delay_ms=delay, message_id=envelope.id)
+    finally:
+        metrics.IN_FLIGHT.labels(service).dec()
+        metrics.HANDLER_SECONDS.labels(service, name).observe(time.perf_counter() - started)
+    metrics.MESSAGES_HANDLED.labels(service, name).inc()
+    return Verdict("ack", message_id=envelope.id)
+
+
+async def _answer(endpoint: Endpoint, query: Query, envelope: Envelope, context: MessageContext) -> Verdict:
+    """Queries are reads: a failure is answered with an error reply at once, never retried."""
+    handler = endpoint.handlers[query.message_type]
+    service = endpoint.service
+    try:
+        reply = await handler(query, context)
+        if not isinstance(reply, type(query).reply_model):
+            raise TypeError(f"handler returned {type(reply).__name__}, expected {type(query).reply_model.__name__}")
+    except Exception as error:
+        metrics.MESSAGES_FAILED.labels(service, query.message_type).inc()
+        log.warning("query failed", error=str(error), exc_info=True)
+        data = {"error": f"{type(error).__name__}: {error}", "service": service}
+        return Verdict("ack", message_id=envelope.id, reply=_reply_envelope(ERROR_REPLY_TYPE, data, envelope, service))
+    metrics.MESSAGES_HANDLED.labels(service, query.message_type).inc()
+    return Verdict(
+        "ack",
+        message_id=envelope.id,
+        reply=_reply_envelope(reply.cloudevent_type(), reply.model_dump(mode="json"), envelope, service),
+    )
+
+
+def _reply_envelope(type_: str, data: dict[str, Any], request: Envelope, service: str) -> Envelope:
+    return Envelope(
+        source=f"/gennaker/{service}",
+        type=type_,
+        subject=request.subject,
+        data=data,
+        correlationid=request.correlationid,
+        causationid=request.id,
+        traceparent=request.traceparent,
+    )
+
+
+def reply_or_raise(envelope: Envelope, query: Query) -> Reply:
+    """Turn a reply envelope into the query's reply model, or raise ``QueryFailed``."""
+    from bus.errors import QueryFailed
+
+    if envelope.type == ERROR_REPLY_TYPE:
+        raise QueryFailed(
+            f"{query.message_type} failed in {envelope.data.get('service')}: {envelope.data.get('error')}"
+        )
+    model = type(query).reply_model
+    name, version = parse_cloudevent_type(envelope.type)
+    return model.model_validate(registry.upcast(name, version, envelope.data))
+
+
+def _dead(service: str, reason: str, envelope: Envelope | None, trace: str | None = None) -> Verdict:
+    metrics.DEAD_LETTERS.labels(service, reason.split(":", 1)[0][:60]).inc()
+    log.error("message dead-lettered", reason=reason)
+    return Verdict("dead", reason=reason, traceback=trace, message_id=envelope.id if envelope else None)
+
+
+def dead_reply(verdict: Verdict, service: str) -> Envelope:
+    """The error reply an asker gets when its query itself was dead-lettered."""
+    return Envelope(
+        source=f"/gennaker/{service}",
+        type=ERROR_REPLY_TYPE,
+        data={"error": f"query dead-lettered: {verdict.reason}", "service": service},
+        causationid=verdict.message_id,
+    )

@@ -1,0 +1,65 @@
+"""What a service listens to: one queue, what is bound to it, and one handler per message type.
+
+An endpoint is transport-neutral; each bus turns it into queues and bindings of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from schemas import Reply
+
+if TYPE_CHECKING:
+    from bus.context import MessageContext
+    from bus.envelope import Envelope
+
+EndpointKind = Literal["commands", "events", "queries"]
+Handler = Callable[[Any, "MessageContext"], Awaitable[Reply | None]]
+"""``async def handle(message, context)``; a query handler returns its reply."""
+RawHandler = Callable[["Envelope", "MessageContext"], Awaitable[None]]
+"""Receives every envelope undecoded: for taps such as the event tail and sinks."""
+
+COMMANDS_EXCHANGE = "gennaker.commands"
+QUERIES_EXCHANGE = "gennaker.queries"
+EVENTS_EXCHANGE = "gennaker.events"
+RETRY_EXCHANGE = "gennaker.retry"
+DEAD_EXCHANGE = "gennaker.dead"
+DEAD_LETTER_QUEUE = "gennaker.dead-letters"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A queue owned by ``service`` and the handlers that consume it.
+
+    * ``commands``: queue ``gennaker.<service>.commands``, bound to ``gennaker.commands`` with the
+      service name; competing consumers share it.
+    * ``queries``: queue ``gennaker.<service>.queries`` on ``gennaker.queries``.
+    * ``events``: queue ``gennaker.<service>.events`` bound to ``gennaker.events`` with each of
+      ``patterns``; events of types without a handler are acknowledged and ignored.
+      ``durable=False`` makes a private queue that disappears with its consumer (live taps).
+    """
+
+    service: str
+    kind: EndpointKind
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    patterns: tuple[str, ...] = ()
+    raw_handler: RawHandler | None = None
+    durable: bool = True
+    prefetch: int = 32
+
+    def __post_init__(self) -> None:
+        if self.kind == "events" and not self.patterns:
+            raise ValueError(f"event endpoint {self.service!r} binds no patterns")
+        if self.kind != "events" and self.patterns:
+            raise ValueError(f"{self.kind} endpoint {self.service!r} cannot bind topic patterns")
+        if self.raw_handler is not None and self.kind != "events":
+            raise ValueError("only event endpoints take a raw handler")
+        if self.prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+
+    @property
+    def queue(self) -> str:
+        """The durable queue's name (a private queue's name is chosen by the bus)."""
+        return f"gennaker.{self.service}.{self.kind}"

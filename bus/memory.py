@@ -1,0 +1,252 @@
+"""An in-process bus with RabbitMQ's routing, acknowledgement, retry and dead-letter semantics.
+
+``gennaker up`` runs on it by default and tests use it for speed; the contract suite holds it to
+the same behaviour as :class:`bus.amqp.AmqpBus`. Nothing survives the process: durability is the
+AMQP bus's promise, not this one's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from bus.base import Bus, Consumption
+from bus.dead_letter import DeadLetter
+from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
+from bus.endpoint import Endpoint
+from bus.envelope import Envelope, new_id
+from bus.errors import BusClosed, QueryTimeout
+from bus.retry import RetryPolicy
+from bus.topic import topic_matches
+from schemas import Query, Reply
+
+log = structlog.get_logger("gennaker.bus.memory")
+
+
+@dataclass
+class _Delivery:
+    body: bytes
+    attempt: int = 1
+    redelivered: bool = False
+    reply_to: Callable[[Envelope], None] | None = None
+    expires_at: float | None = None
+
+
+class _MemoryQueue:
+    """A FIFO of deliveries that competing consumers take from one at a time."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._items: deque[_Delivery] = deque()
+        self._ready = asyncio.Condition()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def put(self, delivery: _Delivery, *, front: bool = False) -> None:
+        async with self._ready:
+            if front:
+                self._items.appendleft(delivery)
+            else:
+                self._items.append(delivery)
+            self._ready.notify()
+
+    async def get(self) -> _Delivery:
+        async with self._ready:
+            await self._ready.wait_for(lambda: bool(self._items))
+            return self._items.popleft()
+
+
+class MemoryConsumption(Consumption):
+    """``prefetch`` workers taking deliveries from one queue; ``abort`` simulates a crash."""
+
+    def __init__(self, bus: MemoryBus, endpoint: Endpoint, queue: _MemoryQueue) -> None:
+        self._bus = bus
+        self.endpoint = endpoint
+        self.queue = queue
+        self._in_flight: dict[asyncio.Task[None], _Delivery | None] = {}
+        self._stopping = False
+        for _ in range(endpoint.prefetch):
+            task = asyncio.create_task(self._work(), name=f"consume {queue.name}")
+            self._in_flight[task] = None
+
+    async def _work(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        while not self._stopping:
+            delivery = await self.queue.get()
+            if delivery.expires_at is not None and asyncio.get_running_loop().time() > delivery.expires_at:
+                continue
+            self._in_flight[task] = delivery
+            verdict = await dispatch(
+                self.endpoint,
+                delivery.body,
+                attempt=delivery.attempt,
+                redelivered=delivery.redelivered,
+                bus=self._bus,
+                retry=self._bus.retry,
+            )
+            self._in_flight[task] = None
+            await self._bus._settle(self.queue, delivery, verdict, self.endpoint.service)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        idle = [task for task, delivery in self._in_flight.items() if delivery is None]
+        for task in idle:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._bus._detach(self)
+
+    async def abort(self) -> None:
+        """Die without acknowledging: whatever was in flight goes back to the queue, redelivered."""
+        self._stopping = True
+        unacked = [delivery for delivery in self._in_flight.values() if delivery is not None]
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        for delivery in reversed(unacked):
+            delivery.redelivered = True
+            await self.queue.put(delivery, front=True)
+        self._bus._detach(self)
+
+
+class MemoryBus(Bus):
+    """The :class:`Bus` in one process: queues are deques, exchanges are routing tables."""
+
+    def __init__(self, *, source: str = "/gennaker", retry: RetryPolicy | None = None) -> None:
+        super().__init__(source=source, retry=retry)
+        self._queues: dict[str, _MemoryQueue] = {}
+        self._event_bindings: dict[str, tuple[str, ...]] = {}
+        self._consumptions: list[MemoryConsumption] = []
+        self._dead: list[DeadLetter] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._requeues: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def _queue(self, name: str) -> _MemoryQueue:
+        if self._closed:
+            raise BusClosed("the memory bus is closed")
+        if name not in self._queues:
+            self._queues[name] = _MemoryQueue(name)
+        return self._queues[name]
+
+    async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
+        await self._queue(f"gennaker.{to}.commands").put(_Delivery(envelope.to_bytes()))
+
+    async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None:
+        await self.publish_raw(envelope.to_bytes(), routing_key=routing_key)
+
+    async def publish_raw(self, body: bytes, *, routing_key: str) -> None:
+        """Route any bytes as an event, as a foreign AMQP publisher could."""
+        for queue_name, patterns in list(self._event_bindings.items()):
+            if any(topic_matches(pattern, routing_key) for pattern in patterns):
+                await self._queue(queue_name).put(_Delivery(body))
+
+    async def put_raw(self, queue: str, body: bytes) -> None:
+        """Put any bytes straight onto a queue, as a foreign publisher using the default exchange."""
+        await self._queue(queue).put(_Delivery(body))
+
+    async def ask(
+        self,
+        query: Query,
+        *,
+        timeout: float = 5.0,
+        to: str | None = None,
+        caused_by: Envelope | None = None,
+    ) -> Reply:
+        service = to or query.owner()
+        envelope = self.envelope(query, caused_by=caused_by)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Envelope] = loop.create_future()
+
+        def reply(envelope: Envelope) -> None:
+            if not answer.done():
+                answer.set_result(envelope)
+
+        delivery = _Delivery(envelope.to_bytes(), reply_to=reply, expires_at=loop.time() + timeout)
+        await self._queue(f"gennaker.{service}.queries").put(delivery)
+        try:
+            reply_envelope = await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            raise QueryTimeout(
+                f"no reply to {query.message_type} from {service!r} within {timeout:g}s: is the worker running?"
+            ) from None
+        return reply_or_raise(reply_envelope, query)
+
+    async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
+        name = endpoint.queue if endpoint.durable else f"gennaker.tap.{new_id()}"
+        queue = self._queue(name)
+        if endpoint.kind == "events":
+            self._event_bindings[name] = endpoint.patterns
+        consumption = MemoryConsumption(self, endpoint, queue)
+        self._consumptions.append(consumption)
+        return consumption
+
+    def _detach(self, consumption: MemoryConsumption) -> None:
+        with contextlib.suppress(ValueError):
+            self._consumptions.remove(consumption)
+        if not consumption.endpoint.durable:
+            self._event_bindings.pop(consumption.queue.name, None)
+            self._queues.pop(consumption.queue.name, None)
+
+    async def _settle(self, queue: _MemoryQueue, delivery: _Delivery, verdict: Verdict, service: str) -> None:
+        if delivery.reply_to is not None:
+            if verdict.reply is not None:
+                delivery.reply_to(verdict.reply)
+            elif verdict.action == "dead":
+                delivery.reply_to(dead_reply(verdict, service))
+        if verdict.action == "retry":
+            retried = _Delivery(delivery.body, attempt=delivery.attempt + 1)
+            loop = asyncio.get_running_loop()
+            handle: asyncio.TimerHandle
+
+            def requeue() -> None:
+                self._timers.discard(handle)
+                if not self._closed:
+                    task = loop.create_task(queue.put(retried))
+                    self._requeues.add(task)
+                    task.add_done_callback(self._requeues.discard)
+
+            handle = loop.call_later(verdict.delay_ms / 1000, requeue)
+            self._timers.add(handle)
+        elif verdict.action == "dead":
+            self._dead.append(
+                DeadLetter(
+                    id=verdict.message_id or new_id(),
+                    queue=queue.name,
+                    reason=verdict.reason or "unknown",
+                    traceback=verdict.traceback,
+                    dead_at=datetime.now(UTC),
+                    attempts=delivery.attempt,
+                    body=delivery.body,
+                )
+            )
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        return list(self._dead)
+
+    async def replay(self, ids: Sequence[str] | None = None) -> int:
+        chosen = [letter for letter in self._dead if ids is None or letter.id in ids]
+        for letter in chosen:
+            self._dead.remove(letter)
+            await self._queue(letter.queue).put(_Delivery(letter.body))
+        return len(chosen)
+
+    def depth(self, queue: str) -> int:
+        """Messages waiting in ``queue`` (for tests and the gateway's diagnostics)."""
+        return len(self._queues[queue]) if queue in self._queues else 0
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        for consumption in list(self._consumptions):
+            await consumption.stop()
+        for handle in self._timers:
+            handle.cancel()
+        self._closed = True

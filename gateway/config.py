@@ -1,0 +1,18 @@
+"""What the gateway needs to know that it cannot ask the bus: who to expect, and how long to wait."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.services import SERVICES
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Settings the runner hands to :func:`gateway.app.create_app`."""
+
+    version: str
+    services: tuple[str, ...] = SERVICES
+    host: str = "127.0.0.1"
+    port: int = 8084
+    health_timeout: float = 2.0
