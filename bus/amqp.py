@@ -1,0 +1,502 @@
+"""The :class:`Bus` on RabbitMQ, through aio-pika.
+
+Topology (declared idempotently on connect and on first use):
+
+* ``gennaker.commands`` (direct): routing key = service; queue ``gennaker.<service>.commands``.
+* ``gennaker.queries`` (direct): routing key = service; queue ``gennaker.<service>.queries``;
+  replies come back through RabbitMQ's direct reply-to (``amq.rabbitmq.reply-to``).
+* ``gennaker.events`` (topic): routing key = event type; each subscriber binds its own queue.
+* ``gennaker.retry`` (headers): a failed message is republished here with its queue's name as
+  routing key and a delay header; it waits in ``gennaker.retry.<ms>`` (a TTL queue whose dead-letter
+  exchange is the default exchange) and so returns, after the delay, to exactly the queue it
+  failed on and to no other subscriber.
+* ``gennaker.dead`` (fanout) → ``gennaker.dead-letters``: messages that could not be handled, with
+  the reason and traceback in headers.
+
+Durable queues are quorum queues when the broker supports them; messages are persistent and
+published with confirms; a consumer acknowledges only after its handler returned and any retry or
+dead letter it caused was confirmed, so a crash at any point redelivers rather than loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import aiormq
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from pamqp.common import Arguments
+
+from bus.base import Bus, Consumption
+from bus.dead_letter import (
+    ATTEMPT_HEADER,
+    DEAD_AT_HEADER,
+    MESSAGE_ID_HEADER,
+    QUEUE_HEADER,
+    REASON_HEADER,
+    TRACEBACK_HEADER,
+    DeadLetter,
+)
+from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
+from bus.endpoint import (
+    COMMANDS_EXCHANGE,
+    DEAD_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    EVENTS_EXCHANGE,
+    QUERIES_EXCHANGE,
+    RETRY_EXCHANGE,
+    Endpoint,
+)
+from bus.envelope import CONTENT_TYPE, Envelope, new_id
+from bus.errors import BusClosed, QueryTimeout
+from bus.retry import RetryPolicy
+from schemas import Query, Reply
+
+log = structlog.get_logger("gennaker.bus.amqp")
+
+DELAY_HEADER = "gennaker-retry-delay-ms"
+"""Matched by the headers exchange; RabbitMQ ignores ``x-`` headers when matching, hence no prefix."""
+REPLY_TO = "amq.rabbitmq.reply-to"
+TRACEBACK_LIMIT = 16_000
+PUBLISH_RETRY_SECONDS = 60.0
+_TRANSIENT_ERRORS = (
+    aiormq.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+    RuntimeError,
+)
+
+
+def _attempt(message: AbstractIncomingMessage) -> int:
+    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
+    return value if isinstance(value, int) and value > 0 else 1
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+class AmqpConsumption(Consumption):
+    """One endpoint consumed on a channel of its own, with ``prefetch`` messages in flight at most."""
+
+    def __init__(self, bus: AmqpBus, endpoint: Endpoint, channel: AbstractChannel, queue: AbstractQueue) -> None:
+        self._bus = bus
+        self.endpoint = endpoint
+        self._channel = channel
+        self.queue = queue
+        self._tag: str | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+
+    async def start(self) -> None:
+        self._tag = await self.queue.consume(self._on_message)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            verdict = await dispatch(
+                self.endpoint,
+                message.body,
+                attempt=_attempt(message),
+                redelivered=bool(message.redelivered),
+                bus=self._bus,
+                retry=self._bus.retry,
+            )
+            await self._bus._settle(self.queue.name, self.endpoint.service, message, verdict)
+        except Exception:
+            # Settling failed (the broker went away): leave the message unacknowledged so that
+            # RabbitMQ redelivers it once the connection is back. Nothing is lost.
+            log.warning("could not settle message; it will be redelivered", queue=self.queue.name, exc_info=True)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._tag is not None:
+            with contextlib.suppress(*_TRANSIENT_ERRORS):
+                await self.queue.cancel(self._tag)
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        with contextlib.suppress(*_TRANSIENT_ERRORS):
+            if not self.endpoint.durable:
+                await self.queue.delete(if_unused=False, if_empty=False)
+        with contextlib.suppress(*_TRANSIENT_ERRORS):
+            await self._channel.close()
+        self._bus._consumptions.discard(self)
+
+
+class AmqpBus(Bus):
+    """The :class:`Bus` on RabbitMQ. Create it with :meth:`connect`; close it with :meth:`close`.
+
+    The connection is robust: after a broker restart aio-pika reconnects and re-declares queues and
+    consumers, and :meth:`send` / :meth:`publish` wait for the connection and publish again, so a
+    call that returned was confirmed by the broker and a call that is waiting will not give up
+    silently (it raises after a minute without a broker).
+    """
+
+    def __init__(self, connection: AbstractRobustConnection, *, source: str, retry: RetryPolicy | None) -> None:
+        super().__init__(source=source, retry=retry)
+        self._connection = connection
+        self._channel: AbstractChannel | None = None
+        self._reply_channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._declared: set[str] = set()
+        self._quorum = True
+        self._pending: dict[str, asyncio.Future[Envelope]] = {}
+        self._consumptions: set[AmqpConsumption] = set()
+        self._publish_lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, url: str, *, source: str = "/gennaker", retry: RetryPolicy | None = None) -> AmqpBus:
+        """Connect to the broker at ``url`` and declare Gennaker's exchanges.
+
+        Raises ``ConnectionError`` naming the URL when the broker does not answer.
+        """
+        try:
+            connection = await aio_pika.connect_robust(url, client_properties={"connection_name": source})
+        except (OSError, aiormq.exceptions.AMQPError) as error:
+            raise ConnectionError(f"cannot reach RabbitMQ at {url}: {error}; is the broker running?") from error
+        bus = cls(connection, source=source, retry=retry)
+        await bus._setup()
+        connection.reconnect_callbacks.add(bus._on_reconnect)
+        return bus
+
+    async def _setup(self) -> None:
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._channel = channel
+        kinds = {
+            COMMANDS_EXCHANGE: aio_pika.ExchangeType.DIRECT,
+            QUERIES_EXCHANGE: aio_pika.ExchangeType.DIRECT,
+            EVENTS_EXCHANGE: aio_pika.ExchangeType.TOPIC,
+            RETRY_EXCHANGE: aio_pika.ExchangeType.HEADERS,
+            DEAD_EXCHANGE: aio_pika.ExchangeType.FANOUT,
+        }
+        for name, kind in kinds.items():
+            self._exchanges[name] = await channel.declare_exchange(name, kind, durable=True)
+        dead = await self._declare_durable(DEAD_LETTER_QUEUE)
+        await dead.bind(self._exchanges[DEAD_EXCHANGE], routing_key="")
+        await self._setup_replies()
+
+    async def _setup_replies(self) -> None:
+        """Consume direct reply-to on a channel of its own; queries are published on that channel."""
+        self._reply_channel = await self._connection.channel(publisher_confirms=False)
+        underlay = await self._reply_channel.get_underlay_channel()
+        await underlay.basic_consume(REPLY_TO, self._on_reply, no_ack=True)
+
+    async def _on_reconnect(self, *_: object) -> None:
+        # aio-pika restores declared queues and consumers; direct reply-to is a pseudo-queue it
+        # cannot restore, so asks in flight during an outage time out and new ones work again.
+        with contextlib.suppress(*_TRANSIENT_ERRORS):
+            await self._setup_replies()
+
+    async def _on_reply(self, message: aiormq.abc.DeliveredMessage) -> None:
+        correlation = message.header.properties.correlation_id
+        future = self._pending.get(correlation or "")
+        if future is None or future.done():
+            return
+        try:
+            future.set_result(Envelope.from_bytes(message.body))
+        except Exception as error:
+            future.set_exception(error)
+
+    def _channel_or_raise(self) -> AbstractChannel:
+        if self._closed or self._channel is None:
+            raise BusClosed("the AMQP bus is closed")
+        return self._channel
+
+    async def _declare_durable(self, name: str, arguments: Arguments = None) -> AbstractQueue:
+        """Declare a durable queue, as a quorum queue when the broker allows it.
+
+        A queue that already exists with other arguments is used as it is (passively), so
+        upgrading never fails on a queue an older version declared.
+        """
+        channel = self._channel_or_raise()
+        if self._quorum:
+            try:
+                return await channel.declare_queue(
+                    name, durable=True, arguments={**(arguments or {}), "x-queue-type": "quorum"}
+                )
+            except aiormq.exceptions.ChannelPreconditionFailed:
+                await self._reopen_channel()
+                return await self._channel_or_raise().declare_queue(name, passive=True)
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                raise
+            except aiormq.exceptions.AMQPError:
+                log.warning("broker refused a quorum queue; using classic queues", queue=name)
+                self._quorum = False
+                await self._reopen_channel()
+        return await self._channel_or_raise().declare_queue(name, durable=True, arguments=arguments)
+
+    async def _reopen_channel(self) -> None:
+        """A refused declaration closes the channel: open a fresh one with the same settings."""
+        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        for name in list(self._exchanges):
+            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
+
+    async def _ensure_queue(self, name: str, exchange: str, routing_key: str) -> AbstractQueue:
+        queue = await self._declare_durable(name)
+        await queue.bind(self._exchanges[exchange], routing_key=routing_key)
+        self._declared.add(name)
+        return queue
+
+    async def _ensure_delay_queue(self, delay_ms: int) -> None:
+        name = f"{RETRY_EXCHANGE}.{delay_ms}"
+        if name in self._declared:
+            return
+        queue = await self._channel_or_raise().declare_queue(
+            name,
+            durable=True,
+            arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
+        )
+        await queue.bind(self._exchanges[RETRY_EXCHANGE], arguments={"x-match": "all", DELAY_HEADER: str(delay_ms)})
+        self._declared.add(name)
+
+    async def _publish(self, exchange: str, message: aio_pika.Message, routing_key: str, *, mandatory: bool) -> None:
+        """Publish and wait for the broker's confirm, riding out a reconnect."""
+        deadline = asyncio.get_running_loop().time() + PUBLISH_RETRY_SECONDS
+        while True:
+            try:
+                target = self._exchanges[exchange] if exchange else self._channel_or_raise().default_exchange
+                await target.publish(message, routing_key=routing_key, mandatory=mandatory)
+                return
+            except BusClosed:
+                raise
+            except _TRANSIENT_ERRORS as error:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise ConnectionError(f"broker unavailable for {PUBLISH_RETRY_SECONDS:g}s: {error}") from error
+                log.warning("publish failed, waiting for the broker", error=str(error))
+                await asyncio.sleep(0.5)
+
+    def _amqp_message(self, envelope: Envelope, **properties: Any) -> aio_pika.Message:
+        return aio_pika.Message(
+            envelope.to_bytes(),
+            content_type=CONTENT_TYPE,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=envelope.id,
+            correlation_id=properties.pop("correlation_id", envelope.correlationid),
+            type=envelope.type,
+            timestamp=envelope.time,
+            app_id=envelope.source,
+            **properties,
+        )
+
+    async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
+        queue = f"gennaker.{to}.commands"
+        if queue not in self._declared:
+            await self._ensure_queue(queue, COMMANDS_EXCHANGE, to)
+        await self._publish(COMMANDS_EXCHANGE, self._amqp_message(envelope), to, mandatory=True)
+
+    async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None:
+        await self._publish(EVENTS_EXCHANGE, self._amqp_message(envelope), routing_key, mandatory=False)
+
+    async def publish_raw(self, body: bytes, *, routing_key: str) -> None:
+        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
+        await self._publish(EVENTS_EXCHANGE, message, routing_key, mandatory=False)
+
+    async def put_raw(self, queue: str, body: bytes) -> None:
+        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
+        await self._publish("", message, queue, mandatory=True)
+
+    async def ask(
+        self,
+        query: Query,
+        *,
+        timeout: float = 5.0,
+        to: str | None = None,
+        caused_by: Envelope | None = None,
+    ) -> Reply:
+        service = to or query.owner()
+        queue = f"gennaker.{service}.queries"
+        if queue not in self._declared:
+            channel = self._channel_or_raise()
+            declared = await channel.declare_queue(queue, durable=True)
+            await declared.bind(self._exchanges[QUERIES_EXCHANGE], routing_key=service)
+            self._declared.add(queue)
+        envelope = self.envelope(query, caused_by=caused_by)
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.id] = future
+        try:
+            if self._reply_channel is None:
+                raise BusClosed("the AMQP bus is closed")
+            message = self._amqp_message(
+                envelope,
+                correlation_id=envelope.id,
+                reply_to=REPLY_TO,
+                expiration=max(timeout, 0.001),
+            )
+            message.delivery_mode = aio_pika.DeliveryMode.NOT_PERSISTENT
+            exchange = await self._reply_channel.get_exchange(QUERIES_EXCHANGE, ensure=False)
+            await exchange.publish(message, routing_key=service, mandatory=False)
+            reply = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise QueryTimeout(
+                f"no reply to {query.message_type} from {service!r} within {timeout:g}s: is the worker running?"
+            ) from None
+        finally:
+            self._pending.pop(envelope.id, None)
+        return reply_or_raise(reply, query)
+
+    async def consume(self, endpoint: Endpoint) -> AmqpConsumption:
+        channel = await self._connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=endpoint.prefetch)
+        queue: AbstractQueue
+        if not endpoint.durable:
+            queue = await channel.declare_queue(
+                f"gennaker.tap.{new_id()}", durable=False, exclusive=True, auto_delete=True
+            )
+        elif endpoint.kind == "queries":
+            queue = await channel.declare_queue(endpoint.queue, durable=True)
+        else:
+            queue = await self._declare_durable(endpoint.queue)
+            queue = await channel.get_queue(endpoint.queue, ensure=False)
+        if endpoint.kind == "events":
+            exchange = await channel.get_exchange(EVENTS_EXCHANGE, ensure=False)
+            for pattern in endpoint.patterns:
+                await queue.bind(exchange, routing_key=pattern)
+        else:
+            name = COMMANDS_EXCHANGE if endpoint.kind == "commands" else QUERIES_EXCHANGE
+            exchange = await channel.get_exchange(name, ensure=False)
+            await queue.bind(exchange, routing_key=endpoint.service)
+        self._declared.add(queue.name)
+        consumption = AmqpConsumption(self, endpoint, channel, queue)
+        await consumption.start()
+        self._consumptions.add(consumption)
+        return consumption
+
+    async def _settle(self, queue: str, service: str, message: AbstractIncomingMessage, verdict: Verdict) -> None:
+        """Carry out ``verdict``: anything it publishes is confirmed before the ack."""
+        if message.reply_to:
+            reply = verdict.reply
+            if reply is None and verdict.action == "dead":
+                reply = dead_reply(verdict, service)
+            if reply is not None:
+                await self._publish(
+                    "",
+                    aio_pika.Message(
+                        reply.to_bytes(), content_type=CONTENT_TYPE, correlation_id=message.correlation_id
+                    ),
+                    message.reply_to,
+                    mandatory=False,
+                )
+        if verdict.action == "retry":
+            await self._ensure_delay_queue(verdict.delay_ms)
+            headers = dict(message.headers or {})
+            headers[ATTEMPT_HEADER] = _attempt(message) + 1
+            headers[DELAY_HEADER] = str(verdict.delay_ms)
+            headers[REASON_HEADER] = (verdict.reason or "")[:1000]
+            await self._publish(RETRY_EXCHANGE, self._copy(message, headers), queue, mandatory=True)
+        elif verdict.action == "dead":
+            message_id = verdict.message_id or message.message_id or new_id()
+            headers = dict(message.headers or {})
+            headers.pop(DELAY_HEADER, None)
+            headers.update(
+                {
+                    REASON_HEADER: verdict.reason or "unknown",
+                    TRACEBACK_HEADER: (verdict.traceback or "")[-TRACEBACK_LIMIT:],
+                    QUEUE_HEADER: queue,
+                    DEAD_AT_HEADER: datetime.now(UTC).isoformat(),
+                    ATTEMPT_HEADER: _attempt(message),
+                    MESSAGE_ID_HEADER: message_id,
+                }
+            )
+            await self._publish(DEAD_EXCHANGE, self._copy(message, headers, message_id=message_id), "", mandatory=True)
+        await message.ack()
+
+    @staticmethod
+    def _copy(message: AbstractIncomingMessage, headers: dict[str, Any], **overrides: Any) -> aio_pika.Message:
+        properties: dict[str, Any] = {
+            "content_type": message.content_type,
+            "message_id": message.message_id,
+            "correlation_id": message.correlation_id,
+            "type": message.type,
+            "app_id": message.app_id,
+            "timestamp": message.timestamp,
+        }
+        properties.update(overrides)
+        return aio_pika.Message(
+            message.body, headers=headers, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties
+        )
+
+    async def _drain_dead_letters(self) -> tuple[AbstractChannel, list[tuple[AbstractIncomingMessage, DeadLetter]]]:
+        """Take every dead letter without acknowledging; closing the channel puts them all back."""
+        channel = await self._connection.channel(publisher_confirms=False)
+        queue = await channel.get_queue(DEAD_LETTER_QUEUE, ensure=False)
+        letters: list[tuple[AbstractIncomingMessage, DeadLetter]] = []
+        while True:
+            message = await queue.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            headers = message.headers or {}
+            dead_at = headers.get(DEAD_AT_HEADER)
+            letters.append(
+                (
+                    message,
+                    DeadLetter(
+                        id=_text(headers.get(MESSAGE_ID_HEADER) or message.message_id or new_id()),
+                        queue=_text(headers.get(QUEUE_HEADER, "")),
+                        reason=_text(headers.get(REASON_HEADER, "unknown")),
+                        traceback=_text(headers[TRACEBACK_HEADER]) if headers.get(TRACEBACK_HEADER) else None,
+                        dead_at=datetime.fromisoformat(_text(dead_at)) if dead_at else datetime.now(UTC),
+                        attempts=_attempt(message),
+                        body=message.body,
+                    ),
+                )
+            )
+        return channel, letters
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        channel, letters = await self._drain_dead_letters()
+        await channel.close()
+        return sorted((letter for _, letter in letters), key=lambda letter: letter.dead_at)
+
+    async def replay(self, ids: Sequence[str] | None = None) -> int:
+        channel, letters = await self._drain_dead_letters()
+        replayed = 0
+        try:
+            for message, letter in letters:
+                if ids is not None and letter.id not in ids:
+                    continue
+                headers = {
+                    key: value
+                    for key, value in (message.headers or {}).items()
+                    if key not in {REASON_HEADER, TRACEBACK_HEADER, QUEUE_HEADER, DEAD_AT_HEADER, ATTEMPT_HEADER}
+                }
+                await self._publish("", self._copy(message, headers), letter.queue, mandatory=True)
+                await message.ack()
+                replayed += 1
+        finally:
+            await channel.close()
+        return replayed
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        for consumption in list(self._consumptions):
+            await consumption.stop()
+        self._closed = True
+        for future in self._pending.values():
+            future.cancel()
+        await self._connection.close()
+
+
+def default_source(service: str) -> str:
+    """A CloudEvents ``source`` naming this host and service, e.g. ``/gennaker/orca/web-1``."""
+    return f"/gennaker/{service}/{socket.gethostname()}"
