@@ -158,6 +158,7 @@ class AmqpBus(Bus):
         self._reply_channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._declared: set[str] = set()
+        self._queue_arguments: dict[str, Arguments] = {}
         self._quorum = True
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
         self._consumptions: set[AmqpConsumption] = set()
@@ -222,28 +223,37 @@ class AmqpBus(Bus):
             raise BusClosed("the AMQP bus is closed")
         return self._channel
 
-    async def _declare_durable(self, name: str, arguments: Arguments = None) -> AbstractQueue:
+    async def _declare_durable(self, name: str, channel: AbstractChannel | None = None) -> AbstractQueue:
         """Declare a durable queue, as a quorum queue when the broker allows it.
 
         A queue that already exists with other arguments is used as it is (passively), so
-        upgrading never fails on a queue an older version declared.
+        upgrading never fails on a queue an older version declared. Declaring on ``channel``
+        (a consumer's own) makes aio-pika re-declare and re-consume it after a reconnect.
         """
+        if name not in self._queue_arguments:
+            self._queue_arguments[name] = await self._probe_arguments(name)
+        arguments = self._queue_arguments[name]
+        target = channel or self._channel_or_raise()
+        if arguments is None:
+            return await target.declare_queue(name, passive=True)
+        return await target.declare_queue(name, durable=True, arguments=arguments)
+
+    async def _probe_arguments(self, name: str) -> Arguments:
+        """The arguments ``name`` can be declared with: quorum, classic, or None for "as it exists"."""
         channel = self._channel_or_raise()
         if self._quorum:
             try:
-                return await channel.declare_queue(
-                    name, durable=True, arguments={**(arguments or {}), "x-queue-type": "quorum"}
-                )
+                await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+                return {"x-queue-type": "quorum"}
             except aiormq.exceptions.ChannelPreconditionFailed:
                 await self._reopen_channel()
-                return await self._channel_or_raise().declare_queue(name, passive=True)
-            except aiormq.exceptions.ChannelNotFoundEntity:
-                raise
+                return None
             except aiormq.exceptions.AMQPError:
                 log.warning("broker refused a quorum queue; using classic queues", queue=name)
                 self._quorum = False
                 await self._reopen_channel()
-        return await self._channel_or_raise().declare_queue(name, durable=True, arguments=arguments)
+        await self._channel_or_raise().declare_queue(name, durable=True)
+        return {}
 
     async def _reopen_channel(self) -> None:
         """A refused declaration closes the channel: open a fresh one with the same settings."""
@@ -365,8 +375,7 @@ class AmqpBus(Bus):
         elif endpoint.kind == "queries":
             queue = await channel.declare_queue(endpoint.queue, durable=True)
         else:
-            queue = await self._declare_durable(endpoint.queue)
-            queue = await channel.get_queue(endpoint.queue, ensure=False)
+            queue = await self._declare_durable(endpoint.queue, channel)
         if endpoint.kind == "events":
             exchange = await channel.get_exchange(EVENTS_EXCHANGE, ensure=False)
             for pattern in endpoint.patterns:

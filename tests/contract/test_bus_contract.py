@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections import Counter
 
 import pytest
 
-from bus import Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
+from bus import DeadLetter, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
 from schemas import cloudevent_type
 from tests.contract.conftest import FAST_RETRY, Harness
 from tests.contract.messages import Answer, AskSomething, DoWork, Greet, Probe, StageCompleted
@@ -25,9 +26,18 @@ async def wait_until(predicate: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def dead_letters_of(harness: Harness, queue: str) -> list:  # type: ignore[type-arg]
+async def dead_letters_of(harness: Harness, queue: str) -> list[DeadLetter]:
     bus = await harness.bus()
     return [letter for letter in await bus.dead_letters() if letter.queue == queue]
+
+
+async def wait_for_dead_letters(harness: Harness, queue: str, timeout: float = 15.0) -> list[DeadLetter]:
+    deadline = time.monotonic() + timeout
+    while not (found := await dead_letters_of(harness, queue)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing was dead-lettered from {queue}")
+        await asyncio.sleep(0.1)
+    return found
 
 
 async def test_command_goes_to_exactly_one_of_competing_consumers(harness: Harness, unique: str) -> None:
@@ -166,16 +176,9 @@ async def test_failing_handler_is_retried_with_growing_delay_then_dead_lettered(
     sent = await bus.send(DoWork(job="doomed"), to=unique)
     await wait_until(lambda: len(attempts) >= FAST_RETRY.max_attempts, timeout=20)
     queue = f"gennaker.{unique}.commands"
-    letters: list = []  # type: ignore[type-arg]
-
-    async def poll() -> None:
-        while not (found := await dead_letters_of(harness, queue)):
-            await asyncio.sleep(0.1)
-        letters.extend(found)
-
-    await asyncio.wait_for(poll(), 10)
+    letters = await wait_for_dead_letters(harness, queue)
     assert [attempt for attempt, _ in attempts] == [1, 2, 3, 4]
-    gaps = [later - earlier for (_, earlier), (_, later) in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(attempts)]
     expected = [FAST_RETRY.delay_ms(n) / 1000 for n in (1, 2, 3)]
     assert all(gap >= want * 0.9 for gap, want in zip(gaps, expected, strict=True)), (gaps, expected)
     assert gaps[0] < gaps[1] < gaps[2], gaps
@@ -238,14 +241,7 @@ async def test_bad_message_is_dead_lettered_at_once_and_consumer_keeps_going(
     await bus.put_raw(queue, body)
     await bus.send(DoWork(job="after"), to=unique)
     await wait_until(lambda: calls == ["after"])
-    letters: list = []  # type: ignore[type-arg]
-
-    async def poll() -> None:
-        while not (found := await dead_letters_of(harness, queue)):
-            await asyncio.sleep(0.1)
-        letters.extend(found)
-
-    await asyncio.wait_for(poll(), 10)
+    letters = await wait_for_dead_letters(harness, queue)
     [letter] = letters
     assert reason in letter.reason
     assert letter.attempts == 1
@@ -264,12 +260,7 @@ async def test_dead_letter_replay_returns_it_to_its_queue(harness: Harness, uniq
     await bus.consume(Endpoint(service=unique, kind="commands", handlers={"contract.DoWork": handle}))
     sent = await bus.send(DoWork(job="replay-me", fail_times=1), to=unique)
     queue = f"gennaker.{unique}.commands"
-
-    async def poll() -> None:
-        while not await dead_letters_of(harness, queue):
-            await asyncio.sleep(0.1)
-
-    await asyncio.wait_for(poll(), 15)
+    await wait_for_dead_letters(harness, queue)
     assert await bus.replay([sent.id]) == 1
     await wait_until(lambda: len(calls) == FAST_RETRY.max_attempts + 1)
     assert calls[-1] == 1, "a replayed message starts its attempts again"
