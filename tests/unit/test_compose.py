@@ -1,0 +1,102 @@
+"""docker-compose.yml, the Dockerfile and deploy/prometheus.yml agree with the code: no engine runs them here."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from schemas.services import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "gennaker:latest"
+METRICS_PORT = "9464"
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / name).read_text())
+    assert isinstance(data, dict), f"{name} is not a YAML mapping"
+    return data
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    services: dict[str, Any] = load_yaml("docker-compose.yml")["services"]
+    return services
+
+
+@pytest.fixture(scope="module")
+def gennaker_services(compose: dict[str, Any]) -> dict[str, Any]:
+    return {name: service for name, service in compose.items() if service.get("image") == IMAGE}
+
+
+def test_every_gennaker_container_is_the_gateway_or_a_real_worker(gennaker_services: dict[str, Any]) -> None:
+    for name, service in gennaker_services.items():
+        command = service.get("command")
+        if name == "gateway":
+            assert command == ["gateway"]
+        else:
+            assert name in SERVICES, f"compose service {name!r} runs gennaker but is no worker in SERVICES"
+            assert command == ["worker", name]
+
+
+def test_every_worker_has_a_container(gennaker_services: dict[str, Any]) -> None:
+    assert set(SERVICES) <= set(gennaker_services), f"no compose service for {set(SERVICES) - set(gennaker_services)}"
+
+
+def test_containers_reach_the_broker_and_store_once_they_are_healthy(compose: dict[str, Any]) -> None:
+    for infrastructure in ("rabbitmq", "mongo"):
+        assert "healthcheck" in compose[infrastructure]
+    assert compose["rabbitmq"]["image"].startswith("rabbitmq:3-management")
+    assert compose["mongo"]["image"] == "mongo:7"
+    for name in SERVICES:
+        worker = compose[name]
+        assert worker["environment"]["GENNAKER_AMQP_URL"] == "amqp://guest:guest@rabbitmq:5672/"
+        assert worker["environment"]["GENNAKER_MONGO_URL"] == "mongodb://mongo:27017/gennaker"
+        assert worker["environment"]["GENNAKER_METRICS_PORT"] == METRICS_PORT
+        for dependency in ("rabbitmq", "mongo"):
+            assert worker["depends_on"][dependency] == {"condition": "service_healthy"}
+    gateway = compose["gateway"]
+    assert "GENNAKER_MONGO_URL" not in gateway["environment"], "the gateway holds no database connection"
+    assert gateway["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
+    assert "8084:8084" in gateway["ports"]
+
+
+def test_dockerfile_runs_gennaker_which_is_a_console_script() -> None:
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    assert lines[[line.startswith("FROM") for line in lines].index(True)].split()[1].startswith("python:3.13-slim")
+    entrypoints = [line.removeprefix("ENTRYPOINT").strip() for line in lines if line.startswith("ENTRYPOINT")]
+    assert [json.loads(entry) for entry in entrypoints] == [["gennaker"]]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["gennaker"] == "gennaker.cli:main"
+
+
+def test_the_console_script_target_exists() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module_name, _, function = scripts["gennaker"].partition(":")
+    if importlib.util.find_spec(module_name) is None:
+        pytest.skip(f"{module_name} is not written yet")
+    assert callable(getattr(importlib.import_module(module_name), function))
+
+
+def test_prometheus_scrapes_the_gateway_and_every_worker(compose: dict[str, Any]) -> None:
+    config = load_yaml("deploy/prometheus.yml")
+    targets: set[tuple[str, str]] = set()
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            targets |= {tuple(target.rsplit(":", 1)) for target in static["targets"]}
+        for dns in job.get("dns_sd_configs", []):
+            targets |= {(name, str(dns["port"])) for name in dns["names"]}
+    hosts = {host for host, _ in targets} - {"localhost"}
+    assert hosts <= set(compose), f"prometheus scrapes hosts that are no compose service: {hosts - set(compose)}"
+    assert ("gateway", "8084") in targets
+    for name in SERVICES:
+        assert (name, METRICS_PORT) in targets, f"prometheus does not scrape worker {name}"
+    mounted = compose["prometheus"]["volumes"]
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in mounted
