@@ -107,26 +107,27 @@ async def _run(
     call: Callable[[], Awaitable[object]],
 ) -> Verdict:
     service = endpoint.service
-    metrics.IN_FLIGHT.labels(service).inc()
+    meter = metrics.for_handler(service, name)
+    meter.in_flight.inc()
     started = time.perf_counter()
     try:
         await call()
     except PermanentError as error:
-        metrics.MESSAGES_FAILED.labels(service, name).inc()
+        meter.failed.inc()
         return _dead(service, f"handler refused the message: {error}", envelope, traceback.format_exc())
     except Exception as error:
-        metrics.MESSAGES_FAILED.labels(service, name).inc()
+        meter.failed.inc()
         reason = f"handler failed on attempt {attempt}: {type(error).__name__}: {error}"
         if retry.gives_up_after(attempt):
             return _dead(service, f"{reason} (gave up after {attempt} attempts)", envelope, traceback.format_exc())
         delay = retry.delay_ms(attempt)
-        metrics.RETRIES.labels(service, name).inc()
+        meter.retries.inc()
         log.warning("handler failed, will retry", error=reason, retry_in_ms=delay)
         return Verdict("retry", reason=reason, delay_ms=delay, message_id=envelope.id)
     finally:
-        metrics.IN_FLIGHT.labels(service).dec()
-        metrics.HANDLER_SECONDS.labels(service, name).observe(time.perf_counter() - started)
-    metrics.MESSAGES_HANDLED.labels(service, name).inc()
+        meter.in_flight.dec()
+        meter.seconds.observe(time.perf_counter() - started)
+    meter.handled.inc()
     return Verdict("ack", message_id=envelope.id)
 
 
