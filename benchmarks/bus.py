@@ -90,10 +90,14 @@ async def raw_aio_pika(url: str, count: int, window: int, prefetch: int, queue_n
 async def through_bus(producer: Bus, consumer: Bus, count: int, window: int, prefetch: int, service: str) -> float:
     """Messages per second sent with ``producer.send`` and handled by a consumer of ``consumer``."""
     done = asyncio.Event()
+    warmed_up = asyncio.Event()
     received = 0
 
     async def handle(work: BenchmarkWork, context: MessageContext) -> None:
         nonlocal received
+        if work.sequence < 0:
+            warmed_up.set()
+            return
         received += 1
         if received == count:
             done.set()
@@ -102,9 +106,7 @@ async def through_bus(producer: Bus, consumer: Bus, count: int, window: int, pre
         Endpoint(service=service, kind="commands", handlers={"bench.Work": handle}, prefetch=prefetch)
     )
     await producer.send(BenchmarkWork(sequence=-1, payload=""), to=service)  # declares the queue
-    while received < 1:
-        await asyncio.sleep(0.01)
-    received = 0
+    await warmed_up.wait()
     started = time.perf_counter()
     for first in range(0, count, window):
         await asyncio.gather(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 from dataclasses import dataclass, field, replace
 
@@ -25,7 +26,6 @@ import structlog
 from bus.base import Bus, Consumption
 from bus.context import MessageContext
 from bus.endpoint import Endpoint
-from bus.envelope import new_id
 from bus.errors import BusError
 from schemas.system import Ping, Pong, WorkerStarted, WorkerStopped
 
@@ -34,7 +34,7 @@ log = structlog.get_logger("gennaker.bus.service")
 
 def instance_id() -> str:
     """Names this process among the copies of a worker: ``hostname:pid:short-random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:].lower()}"
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,17 @@ from schemas.services import SERVICES
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    """Settings the runner hands to :func:`gateway.app.create_app`."""
+    """Settings the runner hands to :func:`gateway.app.create_app`.
+
+    ``sse_heartbeat`` is how many idle seconds pass before an event stream sends a comment, so
+    proxies keep the connection open; ``sse_buffer`` is how many events one slow client may lag
+    behind before the bus stops handing it more (its private queue then holds them).
+    """
 
     version: str
     services: tuple[str, ...] = SERVICES
     host: str = "127.0.0.1"
     port: int = 8084
     health_timeout: float = 2.0
+    sse_heartbeat: float = 15.0
+    sse_buffer: int = 256
