@@ -27,7 +27,7 @@ def test_cloudevent_type_round_trip() -> None:
 
 
 def test_message_type_must_name_its_service() -> None:
-    with pytest.raises(TypeError, match="service.Name"):
+    with pytest.raises(TypeError, match=r"service\.Name"):
 
         class Bad(Command):
             message_type: ClassVar[str] = "nodot"
@@ -51,14 +51,14 @@ def test_upcasters_chain_from_any_old_version() -> None:
     assert registry.load("demo.Move", 3, {"x": 5, "y": 6}) == MoveV3(x=5, y=6)
     with pytest.raises(UnknownMessageType, match="newer"):
         registry.load("demo.Move", 4, {})
-    with pytest.raises(UnknownMessageType, match="demo.Nothing"):
+    with pytest.raises(UnknownMessageType, match=r"demo\.Nothing"):
         registry.load("demo.Nothing", 1, {})
 
 
 def test_missing_upcaster_is_named() -> None:
     registry = MessageRegistry()
     registry.register(MoveV3)
-    with pytest.raises(UnknownMessageType, match="no upcaster from demo.Move v1"):
+    with pytest.raises(UnknownMessageType, match=r"no upcaster from demo\.Move v1"):
         registry.load("demo.Move", 1, {"x": 1, "y": 2})
 
 
