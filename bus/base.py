@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Self
 
 from bus import metrics
 from bus.dead_letter import DeadLetter
@@ -126,7 +127,7 @@ class Bus(ABC):
     async def close(self) -> None:
         """Stop every consumption gracefully, then release the transport."""
 
-    async def __aenter__(self) -> Bus:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

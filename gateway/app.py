@@ -1,0 +1,49 @@
+"""Builds the gateway's aiohttp application around a bus: the one entry point the runner calls.
+
+Example::
+
+    bus = MemoryBus()
+    app = create_app(bus, GatewayConfig(version="0.1.0"))
+    web.run_app(app, host=config.host, port=config.port)
+
+The app does not own the bus: whoever created the bus closes it, after the app has shut down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from bus import Bus
+from gateway.config import GatewayConfig
+from gateway.correlation import correlation_middleware, echo_correlation_id
+from gateway.errors import error_middleware
+from gateway.events_stream import OPEN_TAPS, close_event_streams
+from gateway.keys import BUS, CONFIG, OPENAPI, ROUTES
+from gateway.metrics import metrics_middleware
+from gateway.openapi import openapi_document
+from gateway.routes import ALL_ROUTES
+from gateway.routing import Route
+
+TITLE = "Gennaker gateway"
+
+
+def create_app(bus: Bus, config: GatewayConfig, *, routes: Iterable[Route] = ALL_ROUTES) -> web.Application:
+    """An application serving ``routes`` (default: all of them) over ``bus``.
+
+    Middlewares run outermost first: the correlation id is bound before anything logs, metrics see
+    the final status, and errors become JSON before either sees them.
+    """
+    app = web.Application(middlewares=[correlation_middleware, metrics_middleware, error_middleware])
+    table = tuple(routes)
+    for route in table:
+        app.router.add_route(route.method, route.path, route.handler, name=route.operation)
+    app[BUS] = bus
+    app[CONFIG] = config
+    app[ROUTES] = table
+    app[OPENAPI] = openapi_document(table, title=TITLE, version=config.version)
+    app[OPEN_TAPS] = set()
+    app.on_response_prepare.append(echo_correlation_id)
+    app.on_shutdown.append(close_event_streams)
+    return app

@@ -1,0 +1,102 @@
+"""Turns every failure inside a request into a JSON error that says what went wrong and what to do.
+
+Handlers raise; this middleware answers. Bad input is a 400 naming the field, a service that did
+not answer a query is a 504 naming it, a service that answered with an error is a 502. Only a bug
+in the gateway itself is a 500, and that one is logged with its traceback and correlation id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, ValidationError
+
+from bus import QueryFailed, QueryTimeout
+
+log = structlog.get_logger("gennaker.gateway")
+
+
+class FieldProblem(BaseModel):
+    """One invalid field: where it is (dotted path) and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str
+    field: str | None = None
+    problems: list[FieldProblem] | None = None
+
+
+class RequestInvalid(Exception):
+    """The request's body, query or path is wrong; ``field`` names the part to fix."""
+
+    def __init__(self, message: str, *, field: str | None = None, problems: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+        self.problems = list(problems)
+
+    @classmethod
+    def from_validation(
+        cls, error: ValidationError, *, what: str, prefix: tuple[str | int, ...] = (), root: str = "body"
+    ) -> RequestInvalid:
+        """Name every field pydantic rejected; ``prefix`` places them inside a larger body.
+
+        A problem with the whole input (not one field) is reported against ``root``.
+        """
+        items = error.errors()
+        problems = [
+            FieldProblem(field=_dotted(prefix + tuple(item["loc"])) or root, message=item["msg"]) for item in items
+        ]
+        if not problems:
+            return cls(f"invalid {what}", field=root)
+        if items[0]["type"] == "json_invalid":
+            return cls(f"{what} is not valid JSON: {items[0]['msg']}", field=root)
+        listed = "; ".join(f"{problem.field}: {problem.message}" for problem in problems)
+        return cls(f"invalid {what}: {listed}", field=problems[0].field, problems=problems)
+
+
+class NotFound(Exception):
+    """The thing named in the path does not exist."""
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def error_reply(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> web.Response:
+    """An error response in the gateway's one error shape."""
+    return web.json_response(text=body.model_dump_json(exclude_none=True), status=status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer exceptions raised by ``handler`` with :class:`ErrorBody` JSON and the right status."""
+    try:
+        return await handler(request)
+    except RequestInvalid as error:
+        return error_reply(400, ErrorBody(error=str(error), field=error.field, problems=error.problems or None))
+    except NotFound as error:
+        return error_reply(404, ErrorBody(error=str(error)))
+    except QueryTimeout as error:
+        log.warning("query timed out", error=str(error))
+        advice = "the service did not answer in time; check that its worker is running and see GET /health"
+        return error_reply(504, ErrorBody(error=f"{error} ({advice})"))
+    except QueryFailed as error:
+        log.warning("query failed", error=str(error))
+        return error_reply(502, ErrorBody(error=str(error)))
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        headers = {name: value for name, value in error.headers.items() if name.lower() == "allow"}
+        return error_reply(error.status, ErrorBody(error=f"{error.reason}: {request.method} {request.path}"), headers)
+    except Exception:
+        log.exception("unhandled error in gateway handler")
+        message = "internal error in the gateway; report it with the X-Correlation-Id of this response"
+        return error_reply(500, ErrorBody(error=message))

@@ -1,0 +1,21 @@
+"""Every route the gateway serves, gathered from the modules that implement them.
+
+To add an API (Gate's ``/applications``, ``/pipelines``, ``/tasks`` ...), write a module with its
+handlers, models and a ``ROUTES`` tuple, and add that tuple here; it is then served and appears in
+``/openapi.json`` and Swagger UI.
+"""
+
+from __future__ import annotations
+
+from gateway import dead_letters, events_publish, events_stream, health, metrics, openapi, swagger_ui
+from gateway.routing import Route
+
+ALL_ROUTES: tuple[Route, ...] = (
+    *health.ROUTES,
+    *events_stream.ROUTES,
+    *events_publish.ROUTES,
+    *dead_letters.ROUTES,
+    *metrics.ROUTES,
+    *openapi.ROUTES,
+    *swagger_ui.ROUTES,
+)

@@ -1,0 +1,114 @@
+"""/dlq list, show and replay, on dead letters a MemoryBus really produced."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bus import Consumption, Endpoint, MemoryBus
+from gateway.app import create_app
+from gateway.config import GatewayConfig
+
+QUEUE = "gennaker.x.commands"
+
+type Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[MemoryBus]:
+    bus = MemoryBus()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+@pytest.fixture
+async def client(bus: MemoryBus) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(bus, GatewayConfig(version="9.9.9", services=())))) as client:
+        yield client
+
+
+async def kill_messages(bus: MemoryBus, *bodies: bytes) -> Consumption:
+    """Consume service x's commands and feed it bodies it must dead-letter; returns the consumption."""
+    consumption = await bus.consume(Endpoint(service="x", kind="commands"))
+    for body in bodies:
+        await bus.put_raw(QUEUE, body)
+    for _ in range(100):
+        if len(await bus.dead_letters()) == len(bodies):
+            return consumption
+        await asyncio.sleep(0.01)
+    raise AssertionError("the bus never dead-lettered the messages")
+
+
+async def test_list_shows_each_dead_letter(client: Client, bus: MemoryBus) -> None:
+    await kill_messages(bus, b"not json", b"\xff\xfe")
+
+    response = await client.get("/dlq")
+
+    assert response.status == 200
+    letters = await response.json()
+    assert [letter["queue"] for letter in letters] == [QUEUE, QUEUE]
+    first = letters[0]
+    assert set(first) == {"id", "queue", "reason", "deadAt", "attempts"}
+    assert "invalid CloudEvents envelope" in first["reason"]
+    assert first["attempts"] == 1
+    assert first["id"] == (await bus.dead_letters())[0].id
+
+
+async def test_show_gives_body_text_and_reason(client: Client, bus: MemoryBus) -> None:
+    await kill_messages(bus, b"not json")
+    (letter,) = await bus.dead_letters()
+
+    response = await client.get(f"/dlq/{letter.id}")
+
+    assert response.status == 200
+    shown = await response.json()
+    assert shown["body"] == "not json"
+    assert shown["reason"] == letter.reason
+    assert shown["id"] == letter.id
+
+
+async def test_show_unknown_id_is_404_naming_it(client: Client) -> None:
+    response = await client.get("/dlq/nope-123")
+    assert response.status == 404
+    assert "'nope-123'" in (await response.json())["error"]
+
+
+async def test_replay_by_id_puts_that_letter_back_on_its_queue(client: Client, bus: MemoryBus) -> None:
+    consumption = await kill_messages(bus, b"first", b"second")
+    await consumption.stop()
+    first, second = await bus.dead_letters()
+
+    response = await client.post("/dlq/replay", json={"ids": [first.id, "missing-1"]})
+
+    assert response.status == 200
+    assert await response.json() == {"replayed": 1, "notFound": ["missing-1"]}
+    assert bus.depth(QUEUE) == 1
+    assert [letter.id for letter in await bus.dead_letters()] == [second.id]
+
+
+async def test_replay_all(client: Client, bus: MemoryBus) -> None:
+    consumption = await kill_messages(bus, b"first", b"second")
+    await consumption.stop()
+
+    response = await client.post("/dlq/replay", json={"all": True})
+
+    assert response.status == 200
+    assert (await response.json())["replayed"] == 2
+    assert bus.depth(QUEUE) == 2
+    assert await bus.dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({}, "body"), ({"ids": ["a"], "all": True}, "body"), ({"ids": []}, "ids"), ({"all": False}, "all")],
+)
+async def test_replay_without_a_clear_choice_is_400(client: Client, body: dict[str, object], field: str) -> None:
+    response = await client.post("/dlq/replay", json=body)
+    assert response.status == 400
+    assert (await response.json())["field"] == field

@@ -1,0 +1,268 @@
+"""GET /events/stream (server-sent events) and POST /events, against a MemoryBus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import REGISTRY
+
+from bus import Endpoint, Envelope, MemoryBus, MessageContext
+from bus.memory import MemoryConsumption
+from gateway.app import create_app
+from gateway.config import GatewayConfig
+from gateway.events_stream import TAP_SERVICE
+from schemas.system import WorkerStarted, WorkerStopped
+
+HEARTBEAT = 0.1
+
+
+class TapCountingBus(MemoryBus):
+    """A MemoryBus that counts the gateway's live event-stream consumptions, through consume and stop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live_taps = 0
+
+    async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
+        consumption = await super().consume(endpoint)
+        if endpoint.service == TAP_SERVICE:
+            self.live_taps += 1
+            stop = consumption.stop
+
+            async def stop_and_count() -> None:
+                await stop()
+                self.live_taps -= 1
+
+            consumption.stop = stop_and_count  # type: ignore[method-assign]
+        return consumption
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[TapCountingBus]:
+    bus = TapCountingBus()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+@pytest.fixture
+async def client(bus: MemoryBus) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    app = create_app(bus, GatewayConfig(version="9.9.9", services=(), sse_heartbeat=HEARTBEAT))
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def read_frame(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """The next SSE frame as field → value; comments come back under ``comment``."""
+    fields: dict[str, str] = {}
+    while True:
+        line = (await asyncio.wait_for(response.content.readline(), 2)).decode().rstrip("\n")
+        if not line:
+            if fields:
+                return fields
+            continue
+        name, _, value = line.partition(":")
+        fields[name or "comment"] = value.removeprefix(" ")
+
+
+async def read_event(response: aiohttp.ClientResponse) -> dict[str, str]:
+    """The next frame that is an event, skipping heartbeats."""
+    while "comment" in (frame := await read_frame(response)):
+        pass
+    return frame
+
+
+def open_streams() -> float:
+    return REGISTRY.get_sample_value("gennaker_gateway_event_streams") or 0.0
+
+
+async def eventually(condition: object, seconds: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
+        await asyncio.sleep(0.02)
+
+
+async def test_stream_sends_events_matching_the_pattern_and_not_others(
+    client: TestClient[web.Request, web.Application], bus: MemoryBus
+) -> None:
+    async with client.get("/events/stream", params={"pattern": "system.worker.started"}) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "text/event-stream"
+        assert (await read_frame(response)) == {"comment": "following system.worker.started"}
+
+        await bus.publish(WorkerStopped(service="orca", instance="i-1", reason="shutdown"))
+        sent = await bus.publish(WorkerStarted(service="orca", version="1.0", instance="i-2"), subject="sub-1")
+
+        frame = await read_event(response)
+        assert frame["id"] == sent.id
+        assert frame["event"] == "io.gennaker.system.worker.started.v1"
+        received = Envelope.model_validate_json(frame["data"])
+        assert received == sent
+
+
+async def test_pattern_may_repeat(client: TestClient[web.Request, web.Application], bus: MemoryBus) -> None:
+    params = [("pattern", "nothing.matches"), ("pattern", "system.worker.stopped")]
+    async with client.get("/events/stream", params=params) as response:
+        await read_frame(response)
+        sent = await bus.publish(WorkerStopped(service="orca", instance="i-1", reason="shutdown"))
+        assert (await read_event(response))["id"] == sent.id
+
+
+async def test_application_filter_matches_the_subject(
+    client: TestClient[web.Request, web.Application], bus: MemoryBus
+) -> None:
+    async with client.get("/events/stream", params={"application": "shop"}) as response:
+        await read_frame(response)
+        await bus.publish(WorkerStopped(service="orca", instance="i-1", reason="x"), subject="other")
+        sent = await bus.publish(WorkerStopped(service="orca", instance="i-1", reason="y"), subject="shop")
+        assert (await read_event(response))["id"] == sent.id
+
+
+async def test_idle_stream_sends_heartbeats(client: TestClient[web.Request, web.Application]) -> None:
+    async with client.get("/events/stream") as response:
+        await read_frame(response)
+        assert await read_frame(response) == {"comment": "heartbeat"}
+
+
+async def test_invalid_pattern_is_400_naming_the_field(client: TestClient[web.Request, web.Application]) -> None:
+    response = await client.get("/events/stream", params={"pattern": "orca..#"})
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == "pattern"
+    assert "'orca..#'" in body["error"]
+
+
+async def test_disconnect_stops_the_consumption(
+    client: TestClient[web.Request, web.Application], bus: TapCountingBus
+) -> None:
+    before = open_streams()
+    async with client.get("/events/stream") as response:
+        await read_frame(response)
+        assert (bus.live_taps, open_streams()) == (1, before + 1)
+    await eventually(lambda: (bus.live_taps, open_streams()) == (0, before))
+
+
+async def test_disconnect_is_noticed_without_handler_cancellation(bus: TapCountingBus) -> None:
+    """``web.run_app`` does not cancel handlers when a client leaves: the heartbeat notices instead."""
+    app = create_app(bus, GatewayConfig(version="9.9.9", services=(), sse_heartbeat=HEARTBEAT))
+    runner = web.AppRunner(app, handler_cancellation=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    before = open_streams()
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/events/stream") as stream:
+            await read_frame(stream)
+            assert (bus.live_taps, open_streams()) == (1, before + 1)
+        await eventually(lambda: (bus.live_taps, open_streams()) == (0, before))
+    finally:
+        await runner.cleanup()
+
+
+async def test_shutdown_ends_open_streams_instead_of_waiting_for_clients(bus: TapCountingBus) -> None:
+    app = create_app(bus, GatewayConfig(version="9.9.9", services=(), sse_heartbeat=60))
+    runner = web.AppRunner(app, handler_cancellation=False, shutdown_timeout=30)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    before = open_streams()
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/events/stream") as stream:
+        await read_frame(stream)
+        started = asyncio.get_running_loop().time()
+        await runner.cleanup()
+        assert asyncio.get_running_loop().time() - started < 5
+        assert (bus.live_taps, open_streams()) == (0, before)
+
+
+async def collect_events(bus: MemoryBus, pattern: str) -> asyncio.Queue[Envelope]:
+    received: asyncio.Queue[Envelope] = asyncio.Queue()
+
+    async def keep(envelope: Envelope, context: MessageContext) -> None:
+        received.put_nowait(envelope)
+
+    await bus.consume(Endpoint(service="test", kind="events", patterns=(pattern,), raw_handler=keep, durable=False))
+    return received
+
+
+async def test_post_event_publishes_it_and_answers_202_with_the_envelope(
+    client: TestClient[web.Request, web.Application], bus: MemoryBus
+) -> None:
+    received = await collect_events(bus, "system.worker.started")
+    body = {"type": "system.worker.started", "data": {"service": "igor", "version": "2", "instance": "i-9"}}
+
+    response = await client.post("/events", json=body | {"subject": "run-7"}, headers={"X-Correlation-Id": "c-42"})
+
+    assert response.status == 202
+    envelope = Envelope.model_validate(await response.json())
+    assert envelope.type == "io.gennaker.system.worker.started.v1"
+    assert envelope.subject == "run-7"
+    assert envelope.correlationid == "c-42"
+    assert envelope.data == body["data"]
+    assert await asyncio.wait_for(received.get(), 2) == envelope
+
+
+async def test_post_event_accepts_the_cloudevents_type(client: TestClient[web.Request, web.Application]) -> None:
+    data = {"service": "igor", "instance": "i-9", "reason": "done"}
+    response = await client.post("/events", json={"type": "io.gennaker.system.worker.stopped.v1", "data": data})
+    assert response.status == 202
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"service": "igor", "version": "2"}, "data.instance"),
+        ({"service": ["igor"], "version": "2", "instance": "i"}, "data.service"),
+        ({"service": "igor", "version": "2", "instance": "i", "colour": "red"}, "data.colour"),
+    ],
+)
+async def test_post_invalid_event_is_400_naming_the_field(
+    client: TestClient[web.Request, web.Application], data: dict[str, object], field: str
+) -> None:
+    response = await client.post("/events", json={"type": "system.worker.started", "data": data})
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == field
+    assert field in body["error"]
+
+
+async def test_post_unknown_type_is_400_naming_it(client: TestClient[web.Request, web.Application]) -> None:
+    response = await client.post("/events", json={"type": "orca.no.such.thing", "data": {}})
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == "type"
+    assert "'orca.no.such.thing'" in body["error"]
+    assert "system.worker.started" in body["error"]
+
+
+async def test_post_a_query_type_is_400(client: TestClient[web.Request, web.Application]) -> None:
+    response = await client.post("/events", json={"type": "system.Ping", "data": {}})
+    assert response.status == 400
+    assert "not an event" in (await response.json())["error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        (b"{not json", "body", "not valid JSON"),
+        (b"", "body", "empty"),
+        (b"[]", "body", "request body (PublishEvent): body: Input should be an object"),
+        (b'{"data": {}}', "type", "type"),
+    ],
+)
+async def test_post_malformed_body_is_400(
+    client: TestClient[web.Request, web.Application], raw: bytes, field: str, words: str
+) -> None:
+    response = await client.post("/events", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    body = await response.json()
+    assert body["field"] == field
+    assert words in body["error"]
