@@ -6,7 +6,10 @@ tail, the dead-letter viewer) import this module.
 
 from __future__ import annotations
 
-import schemas.system  # noqa: F401  (registers system messages)
+from schemas import front50, orca, system
 from schemas.registry import registry
 
-__all__ = ["registry"]
+MODULES = (front50, orca, system)
+"""The message modules whose import registered their messages."""
+
+__all__ = ["MODULES", "registry"]

@@ -1,0 +1,82 @@
+"""Orca's task messages: ad-hoc operations (Spinnaker's "orchestrations") submitted through
+``POST /tasks``, each a list of jobs such as ``createApplication``, run by Orca as steps.
+
+A task's JSON is Spinnaker's: ``id``, ``name``, ``application``, ``status`` (NOT_STARTED →
+RUNNING → SUCCEEDED / TERMINAL / CANCELED), ``steps`` with their own status and times,
+``startTime`` / ``endTime`` in epoch milliseconds, and ``variables``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from schemas.base import Command, Event, Query, Reply
+from schemas.registry import message
+
+Json = dict[str, Any]
+
+
+@message
+class SubmitTask(Command):
+    """Run ``job`` (Spinnaker's task jobs, each with a ``type``) as task ``task_id``; idempotent by id."""
+
+    message_type: ClassVar[str] = "orca.SubmitTask"
+    task_id: str = Field(min_length=1)
+    application: str = Field(min_length=1)
+    description: str = ""
+    job: list[Json] = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class CancelTask(Command):
+    """Cancel a task that has not finished; its running step is abandoned, later steps never start."""
+
+    message_type: ClassVar[str] = "orca.CancelTask"
+    task_id: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class TaskUpdated(Event):
+    """A task changed status; ``task`` is its whole current JSON."""
+
+    message_type: ClassVar[str] = "orca.task.updated"
+    task: Json
+
+
+@message
+class TaskFound(Reply):
+    """One task, or ``None``."""
+
+    message_type: ClassVar[str] = "orca.TaskFound"
+    task: Json | None
+
+
+@message
+class GetTask(Query):
+    """One task by id."""
+
+    message_type: ClassVar[str] = "orca.GetTask"
+    reply_model: ClassVar[type[Reply]] = TaskFound
+    task_id: str = Field(min_length=1)
+
+
+@message
+class TaskList(Reply):
+    """Tasks, newest first."""
+
+    message_type: ClassVar[str] = "orca.TaskList"
+    tasks: list[Json]
+
+
+@message
+class ListTasks(Query):
+    """The tasks of one application, newest first."""
+
+    message_type: ClassVar[str] = "orca.ListTasks"
+    reply_model: ClassVar[type[Reply]] = TaskList
+    application: str = Field(min_length=1)
+    limit: int = Field(50, ge=1, le=1000)
