@@ -68,6 +68,7 @@ async def dispatch(
         return _dead(service, _validation_reason("CloudEvents envelope", error), None)
     context = MessageContext(envelope, attempt, redelivered, service, bus)
     with structlog.contextvars.bound_contextvars(
+        service=service,
         correlation_id=envelope.correlationid,
         message_id=envelope.id,
         message_type=envelope.type,

@@ -112,3 +112,28 @@ async def test_replay_without_a_clear_choice_is_400(client: Client, body: dict[s
     response = await client.post("/dlq/replay", json=body)
     assert response.status == 400
     assert (await response.json())["field"] == field
+
+
+async def test_cli_lists_shows_and_replays_through_the_gateway(
+    client: Client, bus: MemoryBus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gennaker dlq`` without a broker URL reads the same letters through these routes."""
+    import argparse
+
+    from gennaker.commands import dlq
+    from gennaker.settings import Settings
+
+    await kill_messages(bus, b"not json")
+    [letter] = await bus.dead_letters()
+    settings = Settings(gateway_url=str(client.make_url("/")))
+
+    assert await asyncio.to_thread(dlq.run_list, argparse.Namespace(), settings) == 0
+    listed = capsys.readouterr().out
+    assert letter.id in listed and QUEUE in listed and "invalid CloudEvents envelope" in listed
+
+    assert await asyncio.to_thread(dlq.run_show, argparse.Namespace(id=letter.id), settings) == 0
+    shown = capsys.readouterr().out
+    assert f"id:       {letter.id}" in shown and "dead at:" in shown and "not json" in shown
+
+    assert await asyncio.to_thread(dlq.run_replay, argparse.Namespace(ids=[letter.id], all=False), settings) == 0
+    assert "replayed 1 dead letter" in capsys.readouterr().out

@@ -1,0 +1,96 @@
+"""The CLI's way to the gateway when no ``GENNAKER_AMQP_URL`` is set: plain HTTP to its routes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import structlog
+
+from gennaker.commands._common import CliError
+
+log = structlog.get_logger("gennaker.cli")
+
+
+class GatewayClient:
+    """Calls the gateway at ``base_url``; every failure becomes a :class:`CliError` saying what to do."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+
+    async def close(self) -> None:
+        """Release the connection pool."""
+        await self._session.close()
+
+    async def __aenter__(self) -> GatewayClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _unreachable(self, error: Exception) -> CliError:
+        return CliError(
+            f"cannot reach the gateway at {self.base_url}: {error}; start `gennaker up`, "
+            "set GENNAKER_GATEWAY_URL to where it runs, or set GENNAKER_AMQP_URL to use RabbitMQ directly"
+        )
+
+    async def request(self, method: str, path: str, *, body: Any = None) -> Any:
+        """Send one request and return its JSON body; a 4xx is exit status 2, anything else 1."""
+        try:
+            async with self._session.request(
+                method, self.base_url + path, json=body, timeout=aiohttp.ClientTimeout(total=30)
+            ) as response:
+                text = await response.text()
+                if response.status >= 400:
+                    raise CliError(
+                        f"the gateway refused {method} {path} ({response.status}): {_error_text(text)}",
+                        code=2 if response.status < 500 else 1,
+                    )
+                return json.loads(text) if text.strip() else None
+        except aiohttp.ClientError as error:
+            raise self._unreachable(error) from None
+        except TimeoutError as error:
+            raise self._unreachable(error) from None
+
+    async def stream(self, path: str, params: list[tuple[str, str]]) -> AsyncIterator[str]:
+        """Yield the ``data`` of each server-sent event at ``path`` until the gateway ends the stream."""
+        try:
+            async with self._session.get(
+                self.base_url + path, params=params, headers={"Accept": "text/event-stream"}
+            ) as response:
+                if response.status >= 400:
+                    text = await response.text()
+                    raise CliError(
+                        f"the gateway refused GET {path} ({response.status}): {_error_text(text)}",
+                        code=2 if response.status < 500 else 1,
+                    )
+                log.info("following events", url=self.base_url + path, params=params)
+                data: list[str] = []
+                async for raw in response.content:
+                    line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                    if not line:
+                        if data:
+                            yield "\n".join(data)
+                        data = []
+                    elif line.startswith("data:"):
+                        data.append(line[5:].removeprefix(" "))
+        except aiohttp.ClientError as error:
+            raise self._unreachable(error) from None
+
+
+def _error_text(text: str) -> str:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text.strip() or "no details"
+    if isinstance(body, dict):
+        error = body.get("error") or body.get("message")
+        details = body.get("errors") or body.get("details")
+        if error and details:
+            return f"{error} {json.dumps(details)}"
+        if error:
+            return str(error)
+    return json.dumps(body)

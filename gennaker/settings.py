@@ -1,0 +1,166 @@
+"""Every knob of a Gennaker process, read from ``GENNAKER_*`` environment variables and a settings file.
+
+Precedence, highest first: explicit keyword arguments, environment variables, the settings file,
+the defaults below. The settings file is named by ``--settings PATH`` or ``GENNAKER_SETTINGS_FILE``
+and may be TOML (``.toml``), YAML (``.yaml``/``.yml``, needs PyYAML) or JSON (``.json``); its
+keys are the field names below without the prefix, e.g. ``amqp_url = "amqp://..."``.
+
+Unset ``amqp_url`` means the in-process bus, unset ``mongo_url`` the embedded store under
+``data_dir``. ``data_dir`` defaults to ``$XDG_DATA_HOME/gennaker`` (``~/.local/share/gennaker``)
+rather than the working directory, so ``gennaker up`` finds the same data wherever it is started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bus.retry import RetryPolicy
+
+SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("gennaker_settings_file_values", default=None)
+
+
+class SettingsError(ValueError):
+    """The settings file or environment holds something unusable; the message says what and where."""
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/gennaker``, or ``~/.local/share/gennaker`` when that is unset."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "gennaker"
+
+
+class Settings(BaseSettings):
+    """Gennaker's configuration; build it with :func:`load_settings` to include a settings file."""
+
+    model_config = SettingsConfigDict(env_prefix="GENNAKER_", extra="forbid", validate_default=True)
+
+    amqp_url: str | None = Field(None, description="RabbitMQ URL; unset runs the in-process bus (`gennaker up` only)")
+    mongo_url: str | None = Field(None, description="MongoDB URL; unset runs the embedded store under data_dir")
+    mongo_database: str = Field("gennaker", min_length=1, description="Database holding every service's collections")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded store keeps its file")
+    gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on")
+    gateway_port: int = Field(8084, ge=0, le=65535, description="Port the gateway listens on (0: any free port)")
+    gateway_url: str | None = Field(None, description="Gateway the CLI talks to; default http://<host>:<port>")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port of `gennaker worker` (0: any, logged)")
+    log_level: LogLevel = "INFO"
+    query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")
+    retry_max_attempts: int = Field(5, ge=1, description="Handler attempts before a message is dead-lettered")
+    retry_base_delay: float = Field(0.5, gt=0, description="Seconds before the first retry")
+    retry_factor: float = Field(2.0, ge=1, description="Backoff multiplier between retries")
+    retry_max_delay: float = Field(60.0, gt=0, description="Longest wait between retries, in seconds")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("amqp_url", "mongo_url", "gateway_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_settings = InitSettingsSource(settings_cls, init_kwargs=dict(_file_values.get() or {}))
+        return (init_settings, env_settings, file_settings)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The bus retry policy these settings describe."""
+        return RetryPolicy(
+            max_attempts=self.retry_max_attempts,
+            base_delay=self.retry_base_delay,
+            factor=self.retry_factor,
+            max_delay=self.retry_max_delay,
+        )
+
+    def client_gateway_url(self) -> str:
+        """Where the CLI reaches the gateway: ``gateway_url``, else the host and port it listens on."""
+        if self.gateway_url:
+            return self.gateway_url.rstrip("/")
+        host = "127.0.0.1" if self.gateway_host in ("0.0.0.0", "", "::") else self.gateway_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.gateway_port}"
+
+    def store_path(self) -> Path:
+        """The embedded store's SQLite file."""
+        return self.data_dir.expanduser() / "store.sqlite"
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """Parse a TOML, YAML or JSON settings file into a flat mapping of field names to values."""
+    if not path.is_file():
+        raise SettingsError(f"settings file {path} does not exist; fix --settings or {SETTINGS_FILE_ENV}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            data: object = tomllib.loads(path.read_text())
+        elif suffix == ".json":
+            data = json.loads(path.read_text())
+        elif suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise SettingsError(
+                    f"settings file {path} is YAML but PyYAML is not installed; `pip install pyyaml` or use TOML"
+                ) from None
+            data = yaml.safe_load(path.read_text()) or {}
+        else:
+            raise SettingsError(f"settings file {path} must end in .toml, .yaml, .yml or .json")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, ValueError) as error:
+        if isinstance(error, SettingsError):
+            raise
+        raise SettingsError(f"settings file {path} is not valid {suffix.lstrip('.').upper()}: {error}") from None
+    except OSError as error:
+        raise SettingsError(f"cannot read settings file {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"settings file {path} must hold a mapping of setting names to values")
+    return {str(key).lower().removeprefix("gennaker_"): value for key, value in data.items()}
+
+
+def load_settings(file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment and ``file`` (default: ``$GENNAKER_SETTINGS_FILE``).
+
+    Raises :class:`SettingsError` naming the bad setting and where it came from.
+    """
+    path = file if file is not None else os.environ.get(SETTINGS_FILE_ENV) or None
+    values = read_settings_file(Path(path).expanduser()) if path else {}
+    token = _file_values.set(values)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
+        )
+        origin = f"the environment (GENNAKER_*) or {path}" if path else "the environment (GENNAKER_*)"
+        raise SettingsError(f"invalid settings from {origin}: {problems}") from None
+    finally:
+        _file_values.reset(token)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))

@@ -1,0 +1,72 @@
+"""Every process logs JSON lines with a timestamp, level and the context bound around the message."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from gennaker.logging import configure_logging
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    configure_logging("INFO", stream=out)
+    yield out
+    structlog.contextvars.clear_contextvars()
+    structlog.reset_defaults()
+    for handler in list(logging.getLogger().handlers):
+        logging.getLogger().removeHandler(handler)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_structlog_lines_carry_context(stream: io.StringIO) -> None:
+    with structlog.contextvars.bound_contextvars(service="orca", correlation_id="c1", message_id="m1"):
+        structlog.get_logger("gennaker.test").info("stage started", stage="deploy")
+    structlog.get_logger("gennaker.test").debug("not at INFO")
+    [entry] = lines(stream)
+    assert entry["event"] == "stage started"
+    assert entry["level"] == "info"
+    assert entry["logger"] == "gennaker.test"
+    assert entry["service"] == "orca" and entry["correlation_id"] == "c1" and entry["message_id"] == "m1"
+    assert entry["stage"] == "deploy"
+    assert isinstance(entry["timestamp"], str) and entry["timestamp"].endswith("Z")
+
+
+def test_library_logs_come_out_as_json_from_warning_up(stream: io.StringIO) -> None:
+    logging.getLogger("aio_pika").info("chatter")
+    logging.getLogger("aio_pika").warning("connection lost to %s", "rabbit")
+    [entry] = lines(stream)
+    assert entry == {**entry, "event": "connection lost to rabbit", "level": "warning", "logger": "aio_pika"}
+
+
+def test_exceptions_are_rendered_into_the_line(stream: io.StringIO) -> None:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        structlog.get_logger("gennaker.test").exception("handler crashed")
+    [entry] = lines(stream)
+    assert "RuntimeError: boom" in str(entry["exception"])
+
+
+def test_service_can_be_bound_for_the_whole_process() -> None:
+    out = io.StringIO()
+    try:
+        configure_logging("debug", service="front50", stream=out)
+        structlog.get_logger("gennaker.test").debug("hello")
+        [entry] = lines(out)
+        assert entry["service"] == "front50"
+        assert entry["level"] == "debug"
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.reset_defaults()
+        for handler in list(logging.getLogger().handlers):
+            logging.getLogger().removeHandler(handler)

@@ -1,0 +1,149 @@
+"""Settings come from defaults, a settings file and GENNAKER_* variables, in that rising order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bus import RetryPolicy
+from gennaker.settings import Settings, SettingsError, default_data_dir, load_settings, redact_url
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GENNAKER_* variable of the machine running the tests leaks into them."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("GENNAKER_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_run_everything_embedded() -> None:
+    settings = load_settings()
+    assert settings.amqp_url is None
+    assert settings.mongo_url is None
+    assert settings.mongo_database == "gennaker"
+    assert settings.gateway_host == "127.0.0.1"
+    assert settings.gateway_port == 8084
+    assert settings.client_gateway_url() == "http://127.0.0.1:8084"
+    assert settings.metrics_port == 0
+    assert settings.log_level == "INFO"
+    assert settings.retry_policy() == RetryPolicy()
+    assert settings.data_dir == default_data_dir()
+    assert settings.store_path() == default_data_dir() / "store.sqlite"
+
+
+def test_data_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert load_settings().data_dir == tmp_path / "gennaker"
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GENNAKER_AMQP_URL", "amqp://guest:guest@rabbit/")
+    monkeypatch.setenv("GENNAKER_MONGO_URL", "mongodb://mongo:27017/")
+    monkeypatch.setenv("GENNAKER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GENNAKER_GATEWAY_PORT", "9000")
+    monkeypatch.setenv("GENNAKER_LOG_LEVEL", "debug")
+    monkeypatch.setenv("GENNAKER_RETRY_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("GENNAKER_RETRY_BASE_DELAY", "0.1")
+    settings = load_settings()
+    assert settings.amqp_url == "amqp://guest:guest@rabbit/"
+    assert settings.mongo_url == "mongodb://mongo:27017/"
+    assert settings.store_path() == tmp_path / "store.sqlite"
+    assert settings.client_gateway_url() == "http://127.0.0.1:9000"
+    assert settings.log_level == "DEBUG"
+    assert settings.retry_policy() == RetryPolicy(max_attempts=3, base_delay=0.1)
+
+
+def test_blank_url_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENNAKER_AMQP_URL", "")
+    assert load_settings().amqp_url is None
+
+
+def test_gateway_url_wins_for_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENNAKER_GATEWAY_URL", "https://gennaker.example.com/")
+    assert load_settings().client_gateway_url() == "https://gennaker.example.com"
+
+
+def test_gateway_listening_everywhere_is_reached_on_localhost() -> None:
+    assert Settings(gateway_host="0.0.0.0", gateway_port=1234).client_gateway_url() == "http://127.0.0.1:1234"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("s.toml", 'amqp_url = "amqp://file/"\ngateway_port = 9100\nlog_level = "warning"\n'),
+        ("s.yaml", "amqp_url: amqp://file/\ngateway_port: 9100\nlog_level: warning\n"),
+        ("s.yml", "GENNAKER_AMQP_URL: amqp://file/\ngateway_port: 9100\nlog_level: warning\n"),
+        ("s.json", json.dumps({"amqp_url": "amqp://file/", "gateway_port": 9100, "log_level": "warning"})),
+    ],
+)
+def test_settings_file_formats(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    settings = load_settings(path)
+    assert settings.amqp_url == "amqp://file/"
+    assert settings.gateway_port == 9100
+    assert settings.log_level == "WARNING"
+
+
+def test_settings_file_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "gennaker.toml"
+    path.write_text('mongo_url = "mongodb://from-file/"\n')
+    monkeypatch.setenv("GENNAKER_SETTINGS_FILE", str(path))
+    assert load_settings().mongo_url == "mongodb://from-file/"
+
+
+def test_environment_wins_over_file_and_file_over_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "gennaker.toml"
+    path.write_text('amqp_url = "amqp://file/"\nmongo_url = "mongodb://file/"\n')
+    monkeypatch.setenv("GENNAKER_AMQP_URL", "amqp://env/")
+    settings = load_settings(path)
+    assert settings.amqp_url == "amqp://env/"
+    assert settings.mongo_url == "mongodb://file/"
+    assert settings.gateway_port == 8084
+
+
+def test_explicit_arguments_win_over_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENNAKER_GATEWAY_PORT", "9000")
+    assert load_settings(gateway_port=0).gateway_port == 0
+
+
+def test_unknown_key_in_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "gennaker.toml"
+    path.write_text('amqp_uri = "amqp://typo/"\n')
+    with pytest.raises(SettingsError, match="amqp_uri"):
+        load_settings(path)
+
+
+def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENNAKER_GATEWAY_PORT", "eighty")
+    with pytest.raises(SettingsError, match="gateway_port"):
+        load_settings()
+
+
+def test_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"does not exist.*GENNAKER_SETTINGS_FILE"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_unparseable_file(tmp_path: Path) -> None:
+    path = tmp_path / "gennaker.toml"
+    path.write_text("amqp_url = \n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(path)
+
+
+def test_unsupported_file_type(tmp_path: Path) -> None:
+    path = tmp_path / "gennaker.ini"
+    path.write_text("[x]\n")
+    with pytest.raises(SettingsError, match=r"\.toml, \.yaml"):
+        load_settings(path)
+
+
+def test_redact_url_hides_only_the_password() -> None:
+    assert redact_url("amqp://guest:secret@rabbit:5672/vhost") == "amqp://guest:***@rabbit:5672/vhost"
+    assert redact_url("mongodb://mongo:27017/") == "mongodb://mongo:27017/"

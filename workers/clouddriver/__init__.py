@@ -1,0 +1,1 @@
+"""Clouddriver: cloud operations and the infrastructure cache. See :mod:`workers.clouddriver.worker`."""

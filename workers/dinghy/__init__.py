@@ -1,0 +1,1 @@
+"""Dinghy: pipelines as code. See :mod:`workers.dinghy.worker`."""

@@ -1,0 +1,1 @@
+"""Echo: notifications and triggers. See :mod:`workers.echo.worker`."""

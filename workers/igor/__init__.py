@@ -1,0 +1,1 @@
+"""Igor: the CI and artifact watcher. See :mod:`workers.igor.worker`."""

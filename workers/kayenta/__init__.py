@@ -1,0 +1,1 @@
+"""Kayenta: automated canary analysis. See :mod:`workers.kayenta.worker`."""

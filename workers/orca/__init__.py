@@ -1,0 +1,1 @@
+"""Orca: the saga coordinator. See :mod:`workers.orca.worker`."""

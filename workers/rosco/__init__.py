@@ -1,0 +1,1 @@
+"""Rosco: the image bakery. See :mod:`workers.rosco.worker`."""

@@ -1,0 +1,1 @@
+"""Terraformer: Terraform runs. See :mod:`workers.terraformer.worker`."""
