@@ -303,8 +303,6 @@ class AmqpBus(Bus):
             message_id=envelope.id,
             correlation_id=properties.pop("correlation_id", envelope.correlationid),
             type=envelope.type,
-            timestamp=envelope.time,
-            app_id=envelope.source,
             **properties,
         )
 

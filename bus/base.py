@@ -14,7 +14,7 @@ from typing import Self
 from bus import metrics
 from bus.dead_letter import DeadLetter
 from bus.endpoint import Endpoint
-from bus.envelope import Envelope
+from bus.envelope import Envelope, new_id
 from bus.retry import RetryPolicy
 from schemas import Command, Event, Message, Query, Reply
 
@@ -42,17 +42,19 @@ class Bus(ABC):
 
     def envelope(self, message: Message, *, subject: str | None = None, caused_by: Envelope | None = None) -> Envelope:
         """Wrap ``message`` in a CloudEvent, inheriting correlation from ``caused_by``."""
+        message_id = new_id()
         envelope = Envelope(
+            id=message_id,
             source=self.source,
             type=message.cloudevent_type(),
             subject=subject,
             data=message.model_dump(mode="json"),
+            # a message nothing caused starts a new user action: its own id names that action
+            correlationid=caused_by.correlationid if caused_by else message_id,
+            causationid=caused_by.id if caused_by else None,
+            traceparent=caused_by.traceparent if caused_by else None,
         )
-        if caused_by is not None:
-            envelope.correlationid = caused_by.correlationid
-            envelope.causationid = caused_by.id
-            envelope.traceparent = caused_by.traceparent
-        metrics.MESSAGES_SENT.labels(message.message_kind, message.message_type).inc()
+        metrics.sent(message.message_kind, message.message_type).inc()
         return envelope
 
     async def send(

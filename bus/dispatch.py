@@ -67,14 +67,15 @@ async def dispatch(
     except ValidationError as error:
         return _dead(service, _validation_reason("CloudEvents envelope", error), None)
     context = MessageContext(envelope, attempt, redelivered, service, bus)
-    with structlog.contextvars.bound_contextvars(
+    tokens = structlog.contextvars.bind_contextvars(
         service=service,
         correlation_id=envelope.correlationid,
         message_id=envelope.id,
         message_type=envelope.type,
         subject=envelope.subject,
         attempt=attempt,
-    ):
+    )
+    try:
         if endpoint.raw_handler is not None:
             raw_handler = endpoint.raw_handler
             return await _run(endpoint, envelope.type, retry, attempt, envelope, lambda: raw_handler(envelope, context))
@@ -97,6 +98,8 @@ async def dispatch(
         if isinstance(message, Query):
             return await _answer(endpoint, message, envelope, context)
         return await _run(endpoint, name, retry, attempt, envelope, lambda: handler(message, context))
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
 
 
 async def _run(

@@ -36,3 +36,9 @@ def for_handler(service: str, message_type: str) -> HandlerMetrics:
         RETRIES.labels(service, message_type),
         IN_FLIGHT.labels(service),
     )
+
+
+@lru_cache(maxsize=4096)
+def sent(kind: str, message_type: str) -> Counter:
+    """The cached counter child for messages of ``message_type`` sent or published."""
+    return MESSAGES_SENT.labels(kind, message_type)
