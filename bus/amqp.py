@@ -355,9 +355,7 @@ class AmqpBus(Bus):
             await exchange.publish(message, routing_key=service, mandatory=False)
             reply = await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise QueryTimeout(
-                f"no reply to {query.message_type} from {service!r} within {timeout:g}s: is the worker running?"
-            ) from None
+            raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
         finally:
             self._pending.pop(envelope.id, None)
         return reply_or_raise(reply, query)

@@ -8,7 +8,22 @@ class BusError(Exception):
 
 
 class QueryTimeout(BusError, TimeoutError):
-    """No reply to a query arrived before its deadline: the service is down or overloaded."""
+    """No reply to a query arrived before its deadline: the service is down or overloaded.
+
+    ``service`` names the service that did not answer, when known.
+    """
+
+    def __init__(self, message: str, *, service: str | None = None) -> None:
+        super().__init__(message)
+        self.service = service
+
+    @classmethod
+    def waiting_for(cls, message_type: str, service: str, timeout: float) -> QueryTimeout:
+        """The error for ``message_type`` left unanswered by ``service`` for ``timeout`` seconds."""
+        return cls(
+            f"no reply to {message_type} from {service!r} within {timeout:g}s: is the worker running?",
+            service=service,
+        )
 
 
 class QueryFailed(BusError):

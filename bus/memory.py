@@ -174,9 +174,7 @@ class MemoryBus(Bus):
         try:
             reply_envelope = await asyncio.wait_for(answer, timeout)
         except TimeoutError:
-            raise QueryTimeout(
-                f"no reply to {query.message_type} from {service!r} within {timeout:g}s: is the worker running?"
-            ) from None
+            raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
         return reply_or_raise(reply_envelope, query)
 
     async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
