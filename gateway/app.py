@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from bus import Bus
+from gateway.auth.middleware import auth_middleware, install_auth
 from gateway.config import GatewayConfig
 from gateway.correlation import correlation_middleware, echo_correlation_id
 from gateway.errors import error_middleware
@@ -33,9 +34,11 @@ def create_app(bus: Bus, config: GatewayConfig, *, routes: Iterable[Route] = ALL
     """An application serving ``routes`` (default: all of them) over ``bus``.
 
     Middlewares run outermost first: the correlation id is bound before anything logs, metrics see
-    the final status, and errors become JSON before either sees them.
+    the final status, and errors become JSON before either sees them. Authentication runs
+    innermost, so every handler has its caller and refusals keep Gate's 401/403 shape.
     """
-    app = web.Application(middlewares=[correlation_middleware, metrics_middleware, error_middleware])
+    app = web.Application(middlewares=[correlation_middleware, metrics_middleware, error_middleware, auth_middleware])
+    install_auth(app, config.auth)
     table = tuple(routes)
     for route in table:
         app.router.add_route(route.method, route.path, route.handler, name=route.operation)

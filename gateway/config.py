@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from gateway.auth.config import AuthConfig
 from schemas.services import SERVICES
 
 
@@ -13,7 +14,8 @@ class GatewayConfig:
 
     ``sse_heartbeat`` is how many idle seconds pass before an event stream sends a comment, so
     proxies keep the connection open; ``sse_buffer`` is how many events one slow client may lag
-    behind before the bus stops handing it more (its private queue then holds them).
+    behind before the bus stops handing it more (its private queue then holds them). ``auth`` says
+    who may call (see :mod:`gateway.auth.config`); the default lets everyone in as an admin.
     """
 
     version: str
@@ -23,3 +25,4 @@ class GatewayConfig:
     health_timeout: float = 2.0
     sse_heartbeat: float = 15.0
     sse_buffer: int = 256
+    auth: AuthConfig = field(default_factory=AuthConfig)

@@ -1,0 +1,124 @@
+"""Puts a :class:`Principal` on every request, or refuses it, before any handler runs.
+
+:func:`install_auth` builds the authenticator the settings ask for and registers its start-up log
+line and its clean-up on the app; :func:`auth_middleware` then authenticates every request not on
+a public path, stores the caller for :func:`principal_of`, binds ``user`` into the log context,
+and answers :class:`~gateway.auth.errors.AuthError` (raised by it or by a handler calling
+:func:`gateway.auth.access.require`) with Gate's error JSON.
+
+It runs innermost, inside the error middleware, so its 401 and 403 keep Gate's shape while a bug
+in an authenticator still becomes the gateway's usual 500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway.auth.authenticators import Authenticator, NoneAuthenticator, StaticTokenAuthenticator
+from gateway.auth.config import AuthConfig
+from gateway.auth.errors import AuthError, Unauthenticated, bearer_challenge
+from gateway.auth.model import ANONYMOUS, ANONYMOUS_ADMIN, Principal
+from gateway.auth.oidc import OidcAuthenticator
+from gateway.auth.proxy import TrustedProxyAuthenticator
+
+log = structlog.get_logger("gennaker.gateway.auth")
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """What the middleware needs on the app: the settings and the authenticator built from them."""
+
+    config: AuthConfig
+    authenticator: Authenticator
+
+    async def identify(self, request: web.Request) -> Principal:
+        """Who sent ``request``; raises :class:`Unauthenticated` when a protected path gets no credentials."""
+        if self.config.mode == "none":
+            return await self.authenticator.authenticate(request) or ANONYMOUS_ADMIN
+        if request.method == "OPTIONS" or self.config.is_public(request.path):
+            return ANONYMOUS
+        principal = await self.authenticator.authenticate(request)
+        if principal is None:
+            raise Unauthenticated(
+                f"authentication is required for {request.method} {request.path}: send 'Authorization: Bearer <token>'",
+                headers=bearer_challenge(self.config.realm),
+            )
+        return principal
+
+
+AUTHENTICATION = web.AppKey("authentication", Authentication)
+"""Where :func:`install_auth` keeps the app's :class:`Authentication`."""
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+"""Where the middleware keeps the caller on the request; read it with :func:`principal_of`."""
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The caller of ``request``; :data:`ANONYMOUS` (allowed nothing) if no middleware identified one."""
+    return request.get(PRINCIPAL) or ANONYMOUS
+
+
+def build_authenticator(config: AuthConfig) -> Authenticator:
+    """The authenticator for ``config.mode``, wrapped to honour trusted proxies when any are set."""
+    inner: Authenticator
+    match config.mode:
+        case "none":
+            inner = NoneAuthenticator()
+        case "static":
+            inner = StaticTokenAuthenticator(config)
+        case "oidc":
+            inner = OidcAuthenticator(config)
+    return TrustedProxyAuthenticator(config, inner) if config.trusted_proxies else inner
+
+
+def install_auth(app: web.Application, config: AuthConfig) -> None:
+    """Give ``app`` the authentication ``config`` describes; add :func:`auth_middleware` to its middlewares."""
+    app[AUTHENTICATION] = Authentication(config, build_authenticator(config))
+    app.on_startup.append(_log_mode)
+    app.on_cleanup.append(_close)
+
+
+async def _log_mode(app: web.Application) -> None:
+    config = app[AUTHENTICATION].config
+    proxies = [str(network) for network in config.trusted_proxies]
+    match config.mode:
+        case "none":
+            log.warning(
+                "authentication is off (auth mode 'none'): every caller is anonymous with full rights; "
+                "set auth.mode to 'static' or 'oidc' before exposing the gateway",
+                auth_mode="none",
+                trusted_proxies=proxies,
+            )
+        case "static":
+            users = [user.username for user in config.users if user.token_sha256]
+            log.info("authentication: static API tokens", auth_mode="static", users=users, trusted_proxies=proxies)
+        case "oidc":
+            oidc = config.oidc
+            issuer = oidc.issuer if oidc else None
+            log.info("authentication: OIDC bearer tokens", auth_mode="oidc", issuer=issuer, trusted_proxies=proxies)
+            if issuer and not issuer.startswith("https://"):
+                log.warning("the OIDC issuer is not https; its keys can be tampered with in transit", issuer=issuer)
+
+
+async def _close(app: web.Application) -> None:
+    await app[AUTHENTICATION].authenticator.close()
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Identify the caller, then run ``handler`` as them; refusals become Gate's error JSON."""
+    authentication = request.app.get(AUTHENTICATION)
+    if authentication is None:
+        raise RuntimeError("auth_middleware needs install_auth(app, config) on the application")
+    try:
+        principal = request[PRINCIPAL] = await authentication.identify(request)
+        with structlog.contextvars.bound_contextvars(user=principal.username):
+            return await handler(request)
+    except AuthError as error:
+        if error.status == 403:
+            log.info("access denied", user=principal_of(request).username, reason=str(error))
+        return error.reply()
