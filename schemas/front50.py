@@ -65,6 +65,7 @@ class DeletePipeline(Command):
     application: str = Field(min_length=1)
     name: str = Field(min_length=1)
     user: str = "anonymous"
+    task_id: str | None = None
 
 
 @message
@@ -76,6 +77,7 @@ class RenamePipeline(Command):
     from_name: str = Field(min_length=1)
     to_name: str = Field(min_length=1)
     user: str = "anonymous"
+    task_id: str | None = None
 
 
 @message
@@ -86,6 +88,7 @@ class ReorderPipelines(Command):
     application: str = Field(min_length=1)
     ids_to_indices: dict[str, int]
     user: str = "anonymous"
+    task_id: str | None = None
 
 
 @message
@@ -95,6 +98,7 @@ class SaveProject(Command):
     message_type: ClassVar[str] = "front50.SaveProject"
     project: Json
     user: str = "anonymous"
+    task_id: str | None = None
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -283,3 +287,184 @@ class GetProject(Query):
     message_type: ClassVar[str] = "front50.GetProject"
     reply_model: ClassVar[type[Reply]] = ProjectFound
     id_or_name: str = Field(min_length=1)
+
+
+# --- projects, strategies, notifications, service accounts ----------------------------------
+# Added with the Front50 worker; same conventions as above: one result event per command.
+
+
+@message
+class DeleteProject(Command):
+    """Delete a project by id or name; its applications and pipelines are untouched."""
+
+    message_type: ClassVar[str] = "front50.DeleteProject"
+    id_or_name: str = Field(min_length=1)
+    user: str = "anonymous"
+    task_id: str | None = None
+
+
+@message
+class ProjectDeleted(Event):
+    """A project was deleted."""
+
+    message_type: ClassVar[str] = "front50.project.deleted"
+    id: str
+    name: str
+
+
+@message
+class ProjectList(Reply):
+    """Projects, sorted by name."""
+
+    message_type: ClassVar[str] = "front50.ProjectList"
+    projects: list[Json]
+
+
+@message
+class ListProjects(Query):
+    """Every project."""
+
+    message_type: ClassVar[str] = "front50.ListProjects"
+    reply_model: ClassVar[type[Reply]] = ProjectList
+
+
+@message
+class SavePipelineStrategy(Command):
+    """Create or replace a deployment strategy (a pipeline-shaped config with ``strategy: true``)."""
+
+    message_type: ClassVar[str] = "front50.SavePipelineStrategy"
+    strategy: Json
+    user: str = "anonymous"
+    task_id: str | None = None
+
+
+@message
+class DeletePipelineStrategy(Command):
+    """Delete the strategy ``name`` of ``application``."""
+
+    message_type: ClassVar[str] = "front50.DeletePipelineStrategy"
+    application: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    user: str = "anonymous"
+    task_id: str | None = None
+
+
+@message
+class StrategySaved(Event):
+    """A strategy was created or replaced; ``strategy`` is what is stored."""
+
+    message_type: ClassVar[str] = "front50.strategy.saved"
+    strategy: Json
+    created: bool
+
+
+@message
+class StrategyDeleted(Event):
+    """A strategy was deleted."""
+
+    message_type: ClassVar[str] = "front50.strategy.deleted"
+    application: str
+    name: str
+    id: str
+
+
+@message
+class ListPipelineStrategies(Query):
+    """The strategies of one application, or of all when ``application`` is None."""
+
+    message_type: ClassVar[str] = "front50.ListPipelineStrategies"
+    reply_model: ClassVar[type[Reply]] = PipelineList
+    application: str | None = None
+
+
+@message
+class SaveNotifications(Command):
+    """Replace an application's notification preferences (Front50's ``/notifications/application/{app}``).
+
+    ``notifications`` maps a channel type (``email``, ``slack``, ``sms``…) to its list of entries.
+    """
+
+    message_type: ClassVar[str] = "front50.SaveNotifications"
+    application: str = Field(min_length=1)
+    notifications: Json
+    user: str = "anonymous"
+    task_id: str | None = None
+
+
+@message
+class NotificationsSaved(Event):
+    """An application's notification preferences were replaced."""
+
+    message_type: ClassVar[str] = "front50.notifications.saved"
+    application: str
+    notifications: Json
+
+
+@message
+class NotificationsFound(Reply):
+    """An application's notification preferences, or ``None`` when it has none."""
+
+    message_type: ClassVar[str] = "front50.NotificationsFound"
+    notifications: Json | None
+
+
+@message
+class GetNotifications(Query):
+    """The notification preferences of one application (case-insensitive name)."""
+
+    message_type: ClassVar[str] = "front50.GetNotifications"
+    reply_model: ClassVar[type[Reply]] = NotificationsFound
+    application: str = Field(min_length=1)
+
+
+@message
+class SaveServiceAccount(Command):
+    """Create or replace a service account (``name``, ``memberOf`` roles), as Fiat reads them."""
+
+    message_type: ClassVar[str] = "front50.SaveServiceAccount"
+    service_account: Json
+    user: str = "anonymous"
+    task_id: str | None = None
+
+
+@message
+class DeleteServiceAccount(Command):
+    """Delete a service account by name (case-insensitive)."""
+
+    message_type: ClassVar[str] = "front50.DeleteServiceAccount"
+    name: str = Field(min_length=1)
+    user: str = "anonymous"
+    task_id: str | None = None
+
+
+@message
+class ServiceAccountSaved(Event):
+    """A service account was created or replaced."""
+
+    message_type: ClassVar[str] = "front50.service_account.saved"
+    service_account: Json
+    created: bool
+
+
+@message
+class ServiceAccountDeleted(Event):
+    """A service account was deleted."""
+
+    message_type: ClassVar[str] = "front50.service_account.deleted"
+    name: str
+
+
+@message
+class ServiceAccountList(Reply):
+    """Service accounts, sorted by name."""
+
+    message_type: ClassVar[str] = "front50.ServiceAccountList"
+    service_accounts: list[Json]
+
+
+@message
+class ListServiceAccounts(Query):
+    """Every service account."""
+
+    message_type: ClassVar[str] = "front50.ListServiceAccounts"
+    reply_model: ClassVar[type[Reply]] = ServiceAccountList

@@ -1,21 +1,81 @@
 """Wires Front50 (the metadata store) to the bus.
 
-It will own applications, pipeline configs, pipeline history, projects and canary configs, answering
-queries and commands about them.
-
-For now it only answers the runtime's ``system.Ping``; handlers (``handlers.py``) and its store
-(``store.py``) arrive with the service's own issue.
+Front50 owns applications, pipeline configs and their history, strategies, projects, notification
+preferences and service accounts in MongoDB (collections ``front50_*``). Every change is a command
+answered by exactly one event (``front50.pipeline.saved``, ``front50.command.rejected``…); every
+read is a query. See :mod:`workers.front50.handlers` for the behaviour and
+:mod:`workers.front50.store` for the storage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bus.context import MessageContext
+from bus.endpoint import Endpoint, Handler
 from bus.service import Service
 from gennaker import __version__
 from gennaker.resources import WorkerResources
+from schemas import Message, Reply
+from schemas import front50 as messages
+from workers.front50.handlers import Front50Handlers
+from workers.front50.store import Front50Store
 
 NAME = "front50"
 
 
+def _indexed(store: Front50Store, handler: Callable[[Any, MessageContext], Awaitable[Reply | None]]) -> Handler:
+    """The runtime has no start-up hook, so indexes are created before the first message is handled."""
+
+    async def handle(message: Any, context: MessageContext) -> Reply | None:
+        await store.ensure_indexes()
+        return await handler(message, context)
+
+    return handle
+
+
+def handler_table(handlers: Front50Handlers) -> dict[type[Message], Callable[[Any, MessageContext], Awaitable[Any]]]:
+    """Which handler takes which message."""
+    return {
+        messages.SaveApplication: handlers.save_application,
+        messages.DeleteApplication: handlers.delete_application,
+        messages.SavePipeline: handlers.save_pipeline,
+        messages.DeletePipeline: handlers.delete_pipeline,
+        messages.RenamePipeline: handlers.rename_pipeline,
+        messages.ReorderPipelines: handlers.reorder_pipelines,
+        messages.SaveProject: handlers.save_project,
+        messages.DeleteProject: handlers.delete_project,
+        messages.SavePipelineStrategy: handlers.save_strategy,
+        messages.DeletePipelineStrategy: handlers.delete_strategy,
+        messages.SaveNotifications: handlers.save_notifications,
+        messages.SaveServiceAccount: handlers.save_service_account,
+        messages.DeleteServiceAccount: handlers.delete_service_account,
+        messages.ListApplications: handlers.list_applications,
+        messages.GetApplication: handlers.get_application,
+        messages.GetApplicationHistory: handlers.application_history,
+        messages.ListPipelineConfigs: handlers.list_pipelines,
+        messages.GetPipelineConfig: handlers.get_pipeline,
+        messages.GetPipelineHistory: handlers.pipeline_history,
+        messages.ListPipelineStrategies: handlers.list_strategies,
+        messages.GetProject: handlers.get_project,
+        messages.ListProjects: handlers.list_projects,
+        messages.GetNotifications: handlers.get_notifications,
+        messages.ListServiceAccounts: handlers.list_service_accounts,
+    }
+
+
 def build_service(resources: WorkerResources) -> Service:
-    """Front50's endpoints; the host adds the ping query."""
-    return Service(name=NAME, version=__version__, endpoints=[])
+    """Front50's commands and queries endpoints over the worker's database; the host adds the ping query."""
+    store = Front50Store(resources.db)
+    table = handler_table(Front50Handlers(store))
+    commands = {m.message_type: _indexed(store, h) for m, h in table.items() if m.message_kind == "command"}
+    queries = {m.message_type: _indexed(store, h) for m, h in table.items() if m.message_kind == "query"}
+    return Service(
+        name=NAME,
+        version=__version__,
+        endpoints=[
+            Endpoint(service=NAME, kind="commands", handlers=commands),
+            Endpoint(service=NAME, kind="queries", handlers=queries),
+        ],
+    )

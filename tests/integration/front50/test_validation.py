@@ -1,0 +1,94 @@
+"""Bad pipelines are refused with the offending field named, and nothing of them is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from schemas.front50 import CommandRejected, ListPipelineConfigs, PipelineList, SavePipeline
+from tests.integration.front50.conftest import Front50Client, pipeline
+
+
+def stages(*specs: tuple[str, list[Any]]) -> list[dict[str, Any]]:
+    return [{"refId": ref, "type": "wait", "requisiteStageRefIds": parents} for ref, parents in specs]
+
+
+CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("blank name", pipeline(name="  "), "name", "non-blank name"),
+    ("no application", {**pipeline(), "application": None}, "application", "non-blank application"),
+    ("duplicate refId", pipeline(stages=stages(("1", []), ("2", ["1"]), ("1", []))), "stages[2].refId", "duplicate"),
+    (
+        "unknown requisite",
+        pipeline(stages=stages(("1", []), ("2", ["1"]), ("3", ["9"]))),
+        "stages[2].requisiteStageRefIds",
+        "'9'",
+    ),
+    (
+        "cycle",
+        pipeline(stages=stages(("1", ["3"]), ("2", ["1"]), ("3", ["2"]))),
+        "stages[0].requisiteStageRefIds",
+        "cycle",
+    ),
+    ("self reference", pipeline(stages=stages(("1", ["1"]))), "stages[0].requisiteStageRefIds", "itself"),
+    ("stage without type", pipeline(stages=[{"refId": "1"}]), "stages[0].type", "type"),
+    ("stage without refId", pipeline(stages=[{"type": "wait"}]), "stages[0].refId", "refId"),
+    ("stages not a list", pipeline(stages={"refId": "1"}), "stages", "list"),
+    ("trigger without type", pipeline(triggers=[{"enabled": True}]), "triggers[0].type", "type"),
+    (
+        "cron trigger without expression",
+        pipeline(triggers=[{"type": "jenkins", "master": "m", "job": "j"}, {"type": "cron"}]),
+        "triggers[1].cronExpression",
+        "cronExpression",
+    ),
+    (
+        "pipeline trigger without pipeline",
+        pipeline(triggers=[{"type": "pipeline", "application": "billing"}]),
+        "triggers[0].pipeline",
+        "pipeline",
+    ),
+    (
+        "trigger enabled not a bool",
+        pipeline(triggers=[{"type": "webhook", "enabled": "yes"}]),
+        "triggers[0].enabled",
+        "",
+    ),
+    ("parameter without name", pipeline(parameterConfig=[{"label": "x"}]), "parameterConfig[0].name", "name"),
+    (
+        "duplicate parameter",
+        pipeline(parameterConfig=[{"name": "a"}, {"name": "a"}]),
+        "parameterConfig[1].name",
+        "duplicate",
+    ),
+    (
+        "option without value",
+        pipeline(parameterConfig=[{"name": "a", "hasOptions": True, "options": [{"label": "x"}]}]),
+        "parameterConfig[0].options[0].value",
+        "value",
+    ),
+    (
+        "required not a bool",
+        pipeline(parameterConfig=[{"name": "a", "required": "no"}]),
+        "parameterConfig[0].required",
+        "",
+    ),
+    ("index not an int", pipeline(index="1"), "index", "integer"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "field", "words"), CASES, ids=[case[0] for case in CASES])
+async def test_rejected_naming_the_field(
+    front50: Front50Client, case: str, body: dict[str, Any], field: str, words: str
+) -> None:
+    event = await front50.send(SavePipeline(pipeline=body, task_id="task-7"))
+    assert isinstance(event, CommandRejected), case
+    assert (event.status, event.field, event.task_id) == (400, field, "task-7")
+    assert words in event.reason
+    listed = await front50.ask(ListPipelineConfigs())
+    assert isinstance(listed, PipelineList) and listed.pipelines == []
+
+
+async def test_integer_ref_ids_from_old_exports_are_accepted(front50: Front50Client) -> None:
+    body = pipeline(stages=[{"refId": 1, "type": "wait"}, {"refId": 2, "type": "wait", "requisiteStageRefIds": [1]}])
+    event = await front50.send(SavePipeline(pipeline=body))
+    assert not isinstance(event, CommandRejected), event
