@@ -24,6 +24,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bus.retry import RetryPolicy
+from gateway.auth.config import AuthConfig
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -44,7 +45,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Gennaker's configuration; build it with :func:`load_settings` to include a settings file."""
 
-    model_config = SettingsConfigDict(env_prefix="GENNAKER_", extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GENNAKER_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
 
     amqp_url: str | None = Field(None, description="RabbitMQ URL; unset runs the in-process bus (`gennaker up` only)")
     mongo_url: str | None = Field(None, description="MongoDB URL; unset runs the embedded store under data_dir")
@@ -54,6 +57,8 @@ class Settings(BaseSettings):
     gateway_port: int = Field(8084, ge=0, le=65535, description="Port the gateway listens on (0: any free port)")
     gateway_url: str | None = Field(None, description="Gateway the CLI talks to; default http://<host>:<port>")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port of `gennaker worker` (0: any, logged)")
+    token: str | None = Field(None, description="API token the CLI sends to the gateway (Authorization: Bearer)")
+    auth: AuthConfig = Field(default_factory=AuthConfig, description="Who may call the gateway; see gateway.auth")
     log_level: LogLevel = "INFO"
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")
     retry_max_attempts: int = Field(5, ge=1, description="Handler attempts before a message is dead-lettered")

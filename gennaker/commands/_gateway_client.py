@@ -10,6 +10,7 @@ import aiohttp
 import structlog
 
 from gennaker.commands._common import CliError
+from gennaker.settings import Settings
 
 log = structlog.get_logger("gennaker.cli")
 
@@ -17,9 +18,17 @@ log = structlog.get_logger("gennaker.cli")
 class GatewayClient:
     """Calls the gateway at ``base_url``; every failure becomes a :class:`CliError` saying what to do."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10), headers=headers
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> GatewayClient:
+        """The gateway the settings name, called with the settings' API token (``GENNAKER_TOKEN``)."""
+        return cls(settings.client_gateway_url(), token=settings.token)
 
     async def close(self) -> None:
         """Release the connection pool."""

@@ -79,6 +79,7 @@ async def serve_gateway(stack: AsyncExitStack, bus: Bus, settings: Settings) -> 
         host=settings.gateway_host,
         port=settings.gateway_port,
         health_timeout=min(settings.query_timeout, 2.0),
+        auth=settings.auth,
     )
     app: web.Application = app_module.create_app(bus, config)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)

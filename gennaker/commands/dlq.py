@@ -42,7 +42,7 @@ async def _letters(settings: Settings) -> list[dict[str, Any]]:
             return [_as_dict(letter) for letter in await bus.dead_letters()]
         finally:
             await bus.close()
-    async with GatewayClient(settings.client_gateway_url()) as gateway:
+    async with GatewayClient.for_settings(settings) as gateway:
         answer = await gateway.request("GET", "/dlq")
     return list(answer or [])
 
@@ -91,7 +91,7 @@ async def _show(settings: Settings, id: str) -> dict[str, Any]:
             if letter["id"] == id:
                 return letter
         raise CliError(f"no dead letter {id!r}; `gennaker dlq list` shows them")
-    async with GatewayClient(settings.client_gateway_url()) as gateway:
+    async with GatewayClient.for_settings(settings) as gateway:
         answer: dict[str, Any] = await gateway.request("GET", f"/dlq/{id}")
     return answer
 
@@ -118,6 +118,6 @@ async def _replay(settings: Settings, ids: list[str] | None) -> tuple[int, list[
             await bus.close()
         return replayed, [id for id in ids or () if id not in known]
     body: dict[str, Any] = {"all": True} if ids is None else {"ids": ids}
-    async with GatewayClient(settings.client_gateway_url()) as gateway:
+    async with GatewayClient.for_settings(settings) as gateway:
         answer = await gateway.request("POST", "/dlq/replay", body=body)
     return int(answer.get("replayed", 0)), list(answer.get("notFound", []))

@@ -130,7 +130,7 @@ async def _amqp_events(settings: Settings, pattern: str) -> AsyncGenerator[Envel
 async def _gateway_events(settings: Settings, args: argparse.Namespace) -> AsyncGenerator[Envelope]:
     params = [("pattern", args.pattern)]
     params += [(name, value) for name in ("application", "execution") if (value := getattr(args, name))]
-    async with GatewayClient(settings.client_gateway_url()) as gateway:
+    async with GatewayClient.for_settings(settings) as gateway:
         async for data in gateway.stream("/events/stream", params):
             try:
                 yield Envelope.model_validate_json(data)
@@ -189,6 +189,6 @@ async def publish(settings: Settings, event: Event, data: dict[str, Any], type_n
             return (await bus.publish(event, subject=subject)).id
         finally:
             await bus.close()
-    async with GatewayClient(settings.client_gateway_url()) as gateway:
+    async with GatewayClient.for_settings(settings) as gateway:
         answer = await gateway.request("POST", "/events", body={"type": type_name, "data": data, "subject": subject})
     return str(answer.get("id", "?")) if isinstance(answer, dict) else "?"

@@ -147,3 +147,23 @@ def test_unsupported_file_type(tmp_path: Path) -> None:
 def test_redact_url_hides_only_the_password() -> None:
     assert redact_url("amqp://guest:secret@rabbit:5672/vhost") == "amqp://guest:***@rabbit:5672/vhost"
     assert redact_url("mongodb://mongo:27017/") == "mongodb://mongo:27017/"
+
+
+def test_auth_section_from_file_and_nested_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    file = tmp_path / "gennaker.toml"
+    file.write_text(
+        f'[auth]\nmode = "static"\n[[auth.users]]\nusername = "ci-bot"\ntoken_sha256 = "{digest}"\nroles = ["deployers"]\n'
+    )
+    settings = load_settings(file)
+    assert settings.auth.mode == "static"
+    assert [(user.username, list(user.roles)) for user in settings.auth.users] == [("ci-bot", ["deployers"])]
+    monkeypatch.setenv("GENNAKER_AUTH__ADMIN_ROLES", '["ops"]')
+    assert list(load_settings(file).auth.admin_roles) == ["ops"]
+
+
+def test_auth_defaults_to_none_and_a_bad_mode_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().auth.mode == "none"
+    monkeypatch.setenv("GENNAKER_AUTH__MODE", "kerberos")
+    with pytest.raises(SettingsError, match="auth"):
+        load_settings()
