@@ -153,7 +153,8 @@ def test_auth_section_from_file_and_nested_environment(monkeypatch: pytest.Monke
     digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
     file = tmp_path / "gennaker.toml"
     file.write_text(
-        f'[auth]\nmode = "static"\n[[auth.users]]\nusername = "ci-bot"\ntoken_sha256 = "{digest}"\nroles = ["deployers"]\n'
+        '[auth]\nmode = "static"\n'
+        f'[[auth.users]]\nusername = "ci-bot"\ntoken_sha256 = "{digest}"\nroles = ["deployers"]\n'
     )
     settings = load_settings(file)
     assert settings.auth.mode == "static"
