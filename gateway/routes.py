@@ -7,7 +7,21 @@ handlers, models and a ``ROUTES`` tuple, and add that tuple here; it is then ser
 
 from __future__ import annotations
 
-from gateway import dead_letters, events_publish, events_stream, health, metrics, openapi, swagger_ui
+from gateway import (
+    applications,
+    auth,
+    credentials,
+    dead_letters,
+    events_publish,
+    events_stream,
+    health,
+    metrics,
+    openapi,
+    pipelines,
+    swagger_ui,
+    tasks,
+    version,
+)
 from gateway.routing import Route
 
 ALL_ROUTES: tuple[Route, ...] = (
@@ -18,4 +32,10 @@ ALL_ROUTES: tuple[Route, ...] = (
     *metrics.ROUTES,
     *openapi.ROUTES,
     *swagger_ui.ROUTES,
+    *version.ROUTES,
+    *applications.ROUTES,
+    *pipelines.ROUTES,
+    *tasks.ROUTES,
+    *credentials.ROUTES,
+    *auth.ROUTES,
 )

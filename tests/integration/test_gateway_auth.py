@@ -14,7 +14,6 @@ from structlog.testing import capture_logs
 
 from bus import MemoryBus
 from gateway.app import create_app
-from gateway.auth import ROUTES as AUTH_ROUTES
 from gateway.auth import AuthConfig, Permission, StaticUser, hash_token, principal_of, readable, require
 from gateway.config import GatewayConfig
 from gateway.routes import ALL_ROUTES
@@ -46,7 +45,6 @@ async def log_context(request: web.Request) -> web.Response:
 
 
 TEST_ROUTES = (
-    *AUTH_ROUTES,
     Route("GET", "/apps", list_apps, summary="Apps", tag="test", responses={}),
     Route("POST", "/apps/{name}/{action}", act_on_app, summary="Act", tag="test", responses={}),
     Route("GET", "/log-context", log_context, summary="Log context", tag="test", responses={}),

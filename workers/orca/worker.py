@@ -4,19 +4,52 @@ It will run pipeline executions as a message-driven state machine (StartExecutio
 CompleteExecution) and owns the ``executions`` and ``timers`` collections, with an outbox for the
 messages each state change causes.
 
-For now it only answers the runtime's ``system.Ping``; handlers (``handlers.py``) and its store
-(``store.py``) arrive with the service's own issue.
+Today it runs ad-hoc tasks (Gate's ``POST /tasks``: create, update and delete an application): it
+takes ``orca.SubmitTask`` / ``orca.CancelTask`` commands, follows Front50's answering events on its
+events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Task
+state lives in its ``orca_tasks`` collection (:mod:`workers.orca.store`).
 """
 
 from __future__ import annotations
 
+from bus import Endpoint
 from bus.service import Service
 from gennaker import __version__
 from gennaker.resources import WorkerResources
+from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
+from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask
+from workers.orca.handlers import TaskHandlers
+from workers.orca.store import TaskStore
 
 NAME = "orca"
 
 
 def build_service(resources: WorkerResources) -> Service:
-    """Orca's endpoints; the host adds the ping query."""
-    return Service(name=NAME, version=__version__, endpoints=[])
+    """Orca's command, event and query endpoints; the host adds the ping query."""
+    tasks = TaskHandlers(TaskStore(resources.db))
+    return Service(
+        name=NAME,
+        version=__version__,
+        endpoints=[
+            Endpoint(
+                service=NAME,
+                kind="commands",
+                handlers={SubmitTask.message_type: tasks.submit, CancelTask.message_type: tasks.cancel},
+            ),
+            Endpoint(
+                service=NAME,
+                kind="events",
+                patterns=("front50.#",),
+                handlers={
+                    ApplicationSaved.message_type: tasks.step_done,
+                    ApplicationDeleted.message_type: tasks.step_done,
+                    CommandRejected.message_type: tasks.step_rejected,
+                },
+            ),
+            Endpoint(
+                service=NAME,
+                kind="queries",
+                handlers={GetTask.message_type: tasks.get_task, ListTasks.message_type: tasks.list_tasks},
+            ),
+        ],
+    )

@@ -1,0 +1,170 @@
+"""Send a command and wait for the event that answers it: how the gateway answers a write as Gate does.
+
+Gate answers ``POST /pipelines`` only once the save is done; here the save is a command and its
+outcome an event whose ``causationid`` is the command's id (Front50 answers every command with
+exactly one such event). One private, non-durable event subscription per gateway app, bound to
+``front50.#`` and ``orca.task.#``, resolves a dict of futures keyed by command id; nothing polls.
+
+The future is registered before the command is sent, so an answer can never arrive unseen. A
+``*.command.rejected`` answer raises :class:`CommandRejected` with its status and field; no answer
+by the deadline raises :class:`bus.QueryTimeout` (504).
+
+Example::
+
+    install(app)                                       # on_startup / on_cleanup hooks
+    event = await send_command(request, SavePipeline(pipeline=body))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from bus import Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
+from gateway.keys import BUS
+from schemas.base import Command, Query, Reply, parse_cloudevent_type
+
+log = structlog.get_logger("gennaker.gateway.commands")
+
+PATTERNS = ("front50.#", "orca.task.#")
+"""Where the answers to the gateway's commands are published."""
+SUBSCRIBER = "gateway-results"
+COMMAND_TIMEOUT = 10.0
+"""Seconds a write waits for its answering event before answering 504."""
+QUERY_TIMEOUT = 5.0
+"""Seconds a read waits for its reply before answering 504."""
+
+
+class CommandRejected(Exception):
+    """The service refused the command and changed nothing; ``status`` is HTTP-like, ``field`` the culprit."""
+
+    def __init__(self, status: int, reason: str, field: str | None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The event that answered a command: its type name (``front50.pipeline.saved``) and data."""
+
+    event_type: str
+    data: dict[str, Any]
+    envelope: Envelope
+
+
+class CommandResults:
+    """Awaits answering events by causation id over one private subscription.
+
+    ``start`` and ``stop`` are idempotent; ``send`` starts the subscription if nobody did.
+    """
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._pending: dict[str, asyncio.Future[Envelope]] = {}
+        self._consumption: Consumption | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Subscribe to the answering events."""
+        async with self._lock:
+            if self._consumption is None:
+                endpoint = Endpoint(
+                    service=SUBSCRIBER,
+                    kind="events",
+                    patterns=PATTERNS,
+                    raw_handler=self._deliver,
+                    durable=False,
+                    prefetch=256,
+                )
+                self._consumption = await self.bus.consume(endpoint)
+
+    async def stop(self) -> None:
+        """Unsubscribe; commands still waiting time out."""
+        async with self._lock:
+            consumption, self._consumption = self._consumption, None
+            if consumption is not None:
+                await consumption.stop()
+
+    async def _deliver(self, envelope: Envelope, context: MessageContext) -> None:
+        future = self._pending.get(envelope.causationid or "")
+        if future is not None and not future.done():
+            future.set_result(envelope)
+
+    async def send(
+        self, command: Command, *, timeout: float = COMMAND_TIMEOUT, subject: str | None = None
+    ) -> CommandResult:
+        """Send ``command`` to its owner and return the event it caused.
+
+        Raises :class:`CommandRejected` for a ``*.command.rejected`` answer and
+        :class:`bus.QueryTimeout` when none arrives within ``timeout`` seconds.
+        """
+        await self.start()
+        envelope = self.bus.envelope(command, subject=subject)
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.id] = future
+        try:
+            await self.bus.send_envelope(envelope, to=command.owner())
+            try:
+                answer = await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                raise QueryTimeout(
+                    f"{command.owner()} did not answer {command.message_type} within {timeout:g}s"
+                ) from None
+        finally:
+            self._pending.pop(envelope.id, None)
+        event_type, _ = parse_cloudevent_type(answer.type)
+        if event_type.endswith(".command.rejected"):
+            data = answer.data
+            raise CommandRejected(int(data.get("status", 400)), str(data.get("reason", "rejected")), data.get("field"))
+        return CommandResult(event_type=event_type, data=answer.data, envelope=answer)
+
+
+RESULTS = web.AppKey("command_results", CommandResults)
+"""The app's :class:`CommandResults`, when :func:`install` put it there before the app started."""
+_UNINSTALLED: weakref.WeakKeyDictionary[web.Application, CommandResults] = weakref.WeakKeyDictionary()
+
+
+def install(app: web.Application) -> None:
+    """Give ``app`` its subscription: started on startup, stopped on cleanup. Call before the app starts."""
+    results = CommandResults(app[BUS])
+    app[RESULTS] = results
+
+    async def start(app: web.Application) -> None:
+        await results.start()
+
+    async def stop(app: web.Application) -> None:
+        with contextlib.suppress(Exception):
+            await results.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+
+def results_of(app: web.Application) -> CommandResults:
+    """The app's :class:`CommandResults`; one made on first use (stopped with the bus) if not installed."""
+    if RESULTS in app:
+        return app[RESULTS]
+    results = _UNINSTALLED.get(app)
+    if results is None:
+        results = _UNINSTALLED[app] = CommandResults(app[BUS])
+    return results
+
+
+async def send_command(request: web.Request, command: Command, *, timeout: float | None = None) -> CommandResult:
+    """Send ``command`` on behalf of ``request`` and return the event that answered it."""
+    return await results_of(request.app).send(command, timeout=COMMAND_TIMEOUT if timeout is None else timeout)
+
+
+async def ask[R: Reply](request: web.Request, query: Query, reply_type: type[R], *, timeout: float | None = None) -> R:
+    """Ask ``query`` and return its reply as ``reply_type``; a reply of another type is a 502."""
+    reply = await request.app[BUS].ask(query, timeout=QUERY_TIMEOUT if timeout is None else timeout)
+    if not isinstance(reply, reply_type):
+        raise QueryFailed(f"{query.owner()} answered {query.message_type} with {type(reply).__name__}")
+    return reply

@@ -1,0 +1,349 @@
+"""Gate's pipeline-config routes: save, delete, rename and reorder pipelines, and read them back.
+
+Paths and bodies are Gate's (``PipelineController``, ``PipelineConfigController``,
+``ReorderPipelinesController``, ``ApplicationController``), so Deck and ``spin pipeline save``
+work unchanged. Every write is one Front50 command answered synchronously: the gateway waits for
+the event that names the command as its cause (:mod:`gateway.command_results`), as Gate waits for
+its save task. A refusal keeps Front50's status — 400 naming the field (``stages[1].refId``), 404,
+or 409 when ``staleCheck=true`` and the pipeline changed since the client read its ``updateTs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field, RootModel
+
+from gateway.access import all_applications, application_for, by_name, may_read_named
+from gateway.api_model import ApiModel
+from gateway.auth.middleware import principal_of
+from gateway.auth.model import Permission
+from gateway.command_results import CommandRejected, ask, send_command
+from gateway.gate_api import (
+    GateError,
+    SpinnakerJson,
+    error_responses,
+    gate_json,
+    gate_route,
+    not_found,
+    read_spinnaker_json,
+)
+from gateway.routing import Response, Route, read_query
+from schemas.front50 import (
+    DeletePipeline,
+    GetPipelineConfig,
+    GetPipelineHistory,
+    GetProject,
+    History,
+    ListPipelineConfigs,
+    PipelineFound,
+    PipelineList,
+    ProjectFound,
+    RenamePipeline,
+    ReorderPipelines,
+    SavePipeline,
+)
+
+Json = dict[str, Any]
+TAG = "pipelines"
+
+
+class Stage(SpinnakerJson):
+    """One stage; ``refId`` and ``requisiteStageRefIds`` make the stage graph."""
+
+    type: str = Field(description="The stage type, e.g. 'wait', 'deployManifest'")
+    name: str | None = None
+    ref_id: str | None = Field(default=None, description="This stage's id in the graph", examples=["1"])
+    requisite_stage_ref_ids: list[str] | None = Field(default=None, description="refIds this stage waits for")
+
+
+class Trigger(SpinnakerJson):
+    """A trigger (cron, jenkins, docker, pipeline, webhook...); its other fields depend on ``type``."""
+
+    type: str
+    enabled: bool | None = None
+
+
+class Parameter(SpinnakerJson):
+    """A pipeline parameter the trigger or the user fills in."""
+
+    name: str
+    default: Any = None
+    required: bool | None = None
+
+
+class PipelineConfig(SpinnakerJson):
+    """A pipeline config as Spinnaker exports it; fields beyond these are stored as given."""
+
+    application: str = Field(min_length=1, examples=["shop"])
+    name: str = Field(min_length=1, examples=["deploy to prod"])
+    id: str | None = Field(default=None, description="Set to update an existing pipeline; omit to create one")
+    stages: list[Stage] | None = None
+    triggers: list[Trigger] | None = None
+    parameter_config: list[Parameter] | None = None
+    notifications: list[SpinnakerJson] | None = None
+    keep_waiting_pipelines: bool | None = None
+    limit_concurrent: bool | None = None
+    disabled: bool | None = None
+    index: int | None = None
+    update_ts: str | int | None = Field(default=None, description="The version the client read (for staleCheck)")
+    last_modified_by: str | None = None
+
+
+class PipelineConfigList(RootModel[list[PipelineConfig]]):
+    """Pipeline configs, sorted by index then name."""
+
+
+class PipelineHistory(RootModel[list[PipelineConfig]]):
+    """Versions of a pipeline config, newest first."""
+
+
+class Executions(RootModel[list[Json]]):
+    """Pipeline executions (none until Orca runs pipelines)."""
+
+
+class Done(SpinnakerJson):
+    """An empty object: the change is stored."""
+
+
+class SaveQuery(ApiModel):
+    """Gate's ``staleCheck``: refuse (409) to overwrite a version other than the ``updateTs`` sent."""
+
+    stale_check: bool = False
+
+
+class RenameCommand(ApiModel):
+    """Gate's ``POST /pipelines/move`` body."""
+
+    application: str = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=1, description="The pipeline's current name")
+    to: str = Field(min_length=1, description="Its new name")
+
+
+class ReorderCommand(ApiModel):
+    """Gate's ``POST /actions/pipelines/reorder`` body: each pipeline id's new index."""
+
+    application: str = Field(min_length=1)
+    ids_to_indices: dict[str, int]
+    is_strategy: bool = False
+
+
+class HistoryQuery(ApiModel):
+    """How many versions to return."""
+
+    limit: int = Field(default=20, ge=1, le=1000)
+
+
+class ExecutionsQuery(ApiModel):
+    """Gate's execution filters."""
+
+    limit: int = Field(default=5, ge=1, le=1000)
+    statuses: str | None = Field(default=None, description="Comma-separated statuses, e.g. 'RUNNING,TERMINAL'")
+
+
+GATE_FIELDS = {"from_name": "from", "to_name": "to", "ids_to_indices": "idsToIndices"}
+"""Front50 names the fields of its commands; the client knows them by Gate's body names."""
+
+
+def _rejected_in_gate_terms(error: CommandRejected) -> CommandRejected:
+    error.field = GATE_FIELDS.get(error.field or "", error.field)
+    return error
+
+
+async def _send(
+    request: web.Request, command: SavePipeline | DeletePipeline | RenamePipeline | ReorderPipelines
+) -> Json:
+    try:
+        return (await send_command(request, command)).data
+    except CommandRejected as error:
+        raise _rejected_in_gate_terms(error) from None
+
+
+@gate_route
+async def save_pipeline(request: web.Request) -> web.Response:
+    """Save a pipeline definition; answers once Front50 has stored it, with what it stored."""
+    query = read_query(request, SaveQuery)
+    checked, pipeline = await read_spinnaker_json(request, PipelineConfig)
+    await application_for(request, checked.application, Permission.WRITE)
+    expected = str(checked.update_ts) if query.stale_check and checked.update_ts is not None else None
+    user = principal_of(request).username
+    saved = await _send(request, SavePipeline(pipeline=pipeline, user=user, expected_update_ts=expected))
+    return gate_json(saved.get("pipeline", {}))
+
+
+@gate_route
+async def delete_pipeline(request: web.Request) -> web.Response:
+    """Delete a pipeline definition."""
+    application, name = request.match_info["application"], request.match_info["pipelineName"]
+    await application_for(request, application, Permission.WRITE)
+    await _send(request, DeletePipeline(application=application, name=name, user=principal_of(request).username))
+    return gate_json({})
+
+
+@gate_route
+async def rename_pipeline(request: web.Request) -> web.Response:
+    """Rename a pipeline definition; its id and history stay."""
+    command, _ = await read_spinnaker_json(request, RenameCommand)
+    await application_for(request, command.application, Permission.WRITE)
+    user = principal_of(request).username
+    await _send(
+        request, RenamePipeline(application=command.application, from_name=command.from_, to_name=command.to, user=user)
+    )
+    return gate_json({})
+
+
+@gate_route
+async def reorder_pipelines(request: web.Request) -> web.Response:
+    """Give an application's pipelines new indices (Deck's drag and drop)."""
+    command, _ = await read_spinnaker_json(request, ReorderCommand)
+    if command.is_strategy:
+        raise GateError(400, "reordering strategies is not supported yet; send isStrategy=false", field="isStrategy")
+    await application_for(request, command.application, Permission.WRITE)
+    user = principal_of(request).username
+    await _send(
+        request, ReorderPipelines(application=command.application, ids_to_indices=command.ids_to_indices, user=user)
+    )
+    return gate_json({})
+
+
+@gate_route
+async def get_pipeline_configs_for_application(request: web.Request) -> web.Response:
+    """An application's pipeline configs."""
+    application = request.match_info["application"]
+    await application_for(request, application, Permission.READ)
+    listed = await ask(request, ListPipelineConfigs(application=application), PipelineList)
+    return gate_json(listed.pipelines)
+
+
+@gate_route
+async def get_pipeline_config(request: web.Request) -> web.Response:
+    """One pipeline config of an application, by name."""
+    application, name = request.match_info["application"], request.match_info["pipelineName"]
+    await application_for(request, application, Permission.READ)
+    found = await ask(request, GetPipelineConfig(application=application, name=name), PipelineFound)
+    if found.pipeline is None:
+        raise not_found(f"Pipeline config not found (application: {application}, name: {name})")
+    return gate_json(found.pipeline)
+
+
+@gate_route
+async def get_all_pipeline_configs(request: web.Request) -> web.Response:
+    """Every pipeline config of every application the caller may READ."""
+    applications = by_name(await all_applications(request))
+    listed = await ask(request, ListPipelineConfigs(), PipelineList)
+    return gate_json([p for p in listed.pipelines if may_read_named(request, applications, p.get("application"))])
+
+
+@gate_route
+async def get_pipeline_config_history(request: web.Request) -> web.Response:
+    """Versions of one pipeline config, newest first (the current one first)."""
+    query = read_query(request, HistoryQuery)
+    pipeline_id = request.match_info["pipelineConfigId"]
+    history = await ask(request, GetPipelineHistory(id=pipeline_id, limit=query.limit), History)
+    current = (await ask(request, GetPipelineConfig(id=pipeline_id), PipelineFound)).pipeline
+    latest = current or (history.versions[0] if history.versions else None)
+    if latest is None:
+        raise not_found(f"Pipeline config not found (id: {pipeline_id})")
+    application = str(latest.get("application", ""))
+    applications = by_name(await all_applications(request))
+    if not may_read_named(request, applications, application):
+        raise GateError(403, f"Access denied to application {application} - required authorization: READ")
+    return gate_json(history.versions)
+
+
+@gate_route
+async def get_project_pipelines(request: web.Request) -> web.Response:
+    """The latest executions of a project's pipelines: none yet, since Orca runs no pipelines so far."""
+    read_query(request, ExecutionsQuery)
+    project_id = request.match_info["id"]
+    found = await ask(request, GetProject(id_or_name=project_id), ProjectFound)
+    if found.project is None:
+        raise not_found(f"Project not found (id: {project_id})")
+    return gate_json([])
+
+
+_WRITE_ERRORS = error_responses(400, 403, 404, 409, 504)
+_READ_ERRORS = error_responses(403, 404, 504)
+
+ROUTES = (
+    Route(
+        "POST",
+        "/pipelines",
+        save_pipeline,
+        summary="Save a pipeline definition",
+        description="Answers once Front50 has stored it, with the stored pipeline (its id and updateTs).",
+        tag=TAG,
+        body=PipelineConfig,
+        query=SaveQuery,
+        responses={200: Response("The stored pipeline", PipelineConfig), **_WRITE_ERRORS},
+    ),
+    Route(
+        "DELETE",
+        "/pipelines/{application}/{pipelineName}",
+        delete_pipeline,
+        summary="Delete a pipeline definition",
+        tag=TAG,
+        responses={200: Response("Deleted", Done), **_WRITE_ERRORS},
+    ),
+    Route(
+        "POST",
+        "/pipelines/move",
+        rename_pipeline,
+        summary="Rename a pipeline definition",
+        tag=TAG,
+        body=RenameCommand,
+        responses={200: Response("Renamed", Done), **_WRITE_ERRORS},
+    ),
+    Route(
+        "POST",
+        "/actions/pipelines/reorder",
+        reorder_pipelines,
+        summary="Re-order pipelines",
+        tag=TAG,
+        body=ReorderCommand,
+        responses={200: Response("Re-ordered", Done), **_WRITE_ERRORS},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/pipelineConfigs",
+        get_pipeline_configs_for_application,
+        summary="Retrieve a list of an application's pipeline configurations",
+        tag=TAG,
+        responses={200: Response("Pipeline configs", PipelineConfigList), **_READ_ERRORS},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/pipelineConfigs/{pipelineName}",
+        get_pipeline_config,
+        summary="Retrieve a pipeline configuration",
+        tag=TAG,
+        responses={200: Response("The pipeline config", PipelineConfig), **_READ_ERRORS},
+    ),
+    Route(
+        "GET",
+        "/pipelineConfigs",
+        get_all_pipeline_configs,
+        summary="Get all pipeline configs",
+        tag=TAG,
+        responses={200: Response("Pipeline configs the caller may READ", PipelineConfigList), 504: _READ_ERRORS[504]},
+    ),
+    Route(
+        "GET",
+        "/pipelineConfigs/{pipelineConfigId}/history",
+        get_pipeline_config_history,
+        summary="Get pipeline config history",
+        tag=TAG,
+        query=HistoryQuery,
+        responses={200: Response("Versions, newest first", PipelineHistory), **error_responses(400, 403, 404, 504)},
+    ),
+    Route(
+        "GET",
+        "/projects/{id}/pipelines",
+        get_project_pipelines,
+        summary="Get a project's pipeline executions",
+        tag="projects",
+        query=ExecutionsQuery,
+        responses={200: Response("Executions, newest first", Executions), **error_responses(400, 404, 504)},
+    ),
+)

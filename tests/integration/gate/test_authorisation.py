@@ -1,0 +1,99 @@
+"""Fiat's rules through Gate's routes: unreadable applications never leak, writes need WRITE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.gate.conftest import System, as_user
+from tests.integration.gate.flows import create_application, exported_pipeline, run_task
+
+RESTRICTED = {"READ": ["ops"], "WRITE": ["ops"]}
+
+
+async def _seed(secured: System) -> dict[str, Any]:
+    admin = as_user("admin")
+    await create_application(secured.client, "secret", headers=admin, permissions=RESTRICTED)
+    await create_application(secured.client, "open", headers=admin)
+    saved = await secured.client.post("/pipelines", json=exported_pipeline("secret"), headers=admin)
+    assert saved.status == 200, await saved.text()
+    pipeline: dict[str, Any] = await saved.json()
+    return pipeline
+
+
+async def test_an_unreadable_application_never_leaks(secured: System) -> None:
+    pipeline = await _seed(secured)
+    client, outsider = secured.client, as_user("outsider")
+
+    assert [app["name"] for app in await (await client.get("/applications", headers=outsider)).json()] == ["open"]
+    assert await (await client.get("/pipelineConfigs", headers=outsider)).json() == []
+    for path in (
+        "/applications/secret",
+        "/applications/secret/history",
+        "/applications/secret/pipelineConfigs",
+        "/applications/secret/pipelineConfigs/deploy to prod",
+        "/applications/secret/tasks",
+        f"/pipelineConfigs/{pipeline['id']}/history",
+    ):
+        response = await client.get(path, headers=outsider)
+        assert response.status == 403, path
+        body = await response.json()
+        assert body["message"] == "Access denied to application secret - required authorization: READ", path
+        assert "deploy to prod" not in await response.text()
+
+    ops = as_user("ops")
+    assert sorted(app["name"] for app in await (await client.get("/applications", headers=ops)).json()) == [
+        "open",
+        "secret",
+    ]
+    assert (await client.get("/applications/secret", headers=ops)).status == 200
+
+
+async def test_writes_need_write(secured: System) -> None:
+    await _seed(secured)
+    client, dev = secured.client, as_user("dev")
+
+    refused = await client.post("/pipelines", json=exported_pipeline("secret", "mine"), headers=dev)
+    assert refused.status == 403
+    assert (await refused.json())["message"].endswith("required authorization: WRITE")
+    assert (await client.delete("/pipelines/secret/deploy to prod", headers=dev)).status == 403
+    move = {"application": "secret", "from": "deploy to prod", "to": "x"}
+    assert (await client.post("/pipelines/move", json=move, headers=dev)).status == 403
+    delete = {"application": "secret", "job": [{"type": "deleteApplication", "application": {"name": "secret"}}]}
+    assert (await client.post("/tasks", json=delete, headers=dev)).status == 403
+    assert (await client.get("/applications/secret", headers=as_user("admin"))).status == 200
+
+    mine = await run_task(
+        client,
+        {
+            "application": "devapp",
+            "job": [{"type": "createApplication", "application": {"name": "devapp", "email": "d@e.com"}}],
+        },
+        headers=dev,
+    )
+    assert mine["status"] == "SUCCEEDED"
+    assert {"key": "user", "value": "dev"} in mine["variables"]
+    assert (await client.post("/pipelines", json=exported_pipeline("devapp"), headers=dev)).status == 200
+
+
+async def test_tasks_of_unreadable_applications_are_hidden(secured: System) -> None:
+    admin = as_user("admin")
+    task = await create_application(secured.client, "secret", headers=admin, permissions=RESTRICTED)
+    response = await secured.client.get(f"/tasks/{task['id']}", headers=as_user("outsider"))
+    assert response.status == 403
+    assert (await secured.client.put(f"/tasks/{task['id']}/cancel", headers=as_user("outsider"))).status == 403
+
+
+async def test_credentials_are_filtered_by_account_permissions(secured: System) -> None:
+    client = secured.client
+    names = [account["name"] for account in await (await client.get("/credentials", headers=as_user("dev"))).json()]
+    assert names == ["staging"]
+    assert (await client.get("/credentials/prod", headers=as_user("dev"))).status == 403
+    ops = await (await client.get("/credentials", headers=as_user("ops"))).json()
+    assert [account["name"] for account in ops] == ["prod", "staging"]
+    prod = await (await client.get("/credentials/prod", headers=as_user("ops"))).json()
+    assert prod["type"] == "aws" and prod["cloudProvider"] == "aws"
+    assert (await client.get("/credentials/nope", headers=as_user("ops"))).status == 404
+
+
+async def test_anonymous_callers_are_refused(secured: System) -> None:
+    assert (await secured.client.get("/applications")).status == 401
