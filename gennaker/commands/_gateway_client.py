@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import structlog
@@ -54,9 +55,8 @@ class GatewayClient:
             ) as response:
                 text = await response.text()
                 if response.status >= 400:
-                    raise CliError(
-                        f"the gateway refused {method} {path} ({response.status}): {_error_text(text)}",
-                        code=2 if response.status < 500 else 1,
+                    raise GatewayRefused(
+                        response.status, f"{method} {unquote(path)}", error_text(response.status, text)
                     )
                 return json.loads(text) if text.strip() else None
         except aiohttp.ClientError as error:
@@ -72,10 +72,7 @@ class GatewayClient:
             ) as response:
                 if response.status >= 400:
                     text = await response.text()
-                    raise CliError(
-                        f"the gateway refused GET {path} ({response.status}): {_error_text(text)}",
-                        code=2 if response.status < 500 else 1,
-                    )
+                    raise GatewayRefused(response.status, f"GET {path}", error_text(response.status, text))
                 log.info("following events", url=self.base_url + path, params=params)
                 data: list[str] = []
                 async for raw in response.content:
@@ -90,16 +87,28 @@ class GatewayClient:
             raise self._unreachable(error) from None
 
 
-def _error_text(text: str) -> str:
+class GatewayRefused(CliError):
+    """The gateway answered an error ``status``: exit status 2 for a 4xx (the caller can fix it), else 1."""
+
+    def __init__(self, status: int, request: str, reason: str) -> None:
+        super().__init__(f"the gateway refused {request} ({status}): {reason}", code=2 if status < 500 else 1)
+        self.status = status
+
+
+def error_text(status: int, text: str) -> str:
+    """The part of an error body a person acts on: Gate's ``message``, the ``field`` and any problems."""
     try:
         body = json.loads(text)
     except ValueError:
-        return text.strip() or "no details"
-    if isinstance(body, dict):
-        error = body.get("error") or body.get("message")
-        details = body.get("errors") or body.get("details")
-        if error and details:
-            return f"{error} {json.dumps(details)}"
-        if error:
-            return str(error)
-    return json.dumps(body)
+        body = None
+    if not isinstance(body, dict):
+        return text.strip()[:500] or "no details"
+    message = str(body.get("message") or body.get("error") or json.dumps(body))
+    problems = body.get("problems") or body.get("errors")
+    if isinstance(problems, list) and len(problems) > 1:
+        message += " " + json.dumps(problems)
+    elif body.get("field") and str(body["field"]) not in message:
+        message += f" (field: {body['field']})"
+    if status == 401:
+        message += "; set GENNAKER_TOKEN, or token = ... in the settings file, to a valid API token"
+    return message

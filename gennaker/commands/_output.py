@@ -1,0 +1,124 @@
+"""What the ``spin``-like commands (``application``, ``pipeline``) share: finding the gateway and printing.
+
+Like ``spin``, they take ``--gate-endpoint`` (which wins over ``GENNAKER_GATEWAY_URL``) and send the
+API token from ``GENNAKER_TOKEN`` or ``token = ...`` in the settings file. People get aligned
+plain-text columns; ``--output json`` prints the gateway's JSON unchanged, so a script can pipe
+``pipeline get --output json`` straight back into ``pipeline save --file -``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from gennaker.commands._common import CliError
+from gennaker.commands._gateway_client import GatewayClient
+from gennaker.settings import Settings
+
+Json = dict[str, Any]
+OUTPUT_FORMATS = ("table", "json")
+
+
+def api_options() -> argparse.ArgumentParser:
+    """A parent parser with ``--gate-endpoint`` and ``--output``, for each leaf sub-command."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--gate-endpoint",
+        metavar="URL",
+        help="the gateway (Gate API) to call; default $GENNAKER_GATEWAY_URL, else http://127.0.0.1:8084",
+    )
+    options.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="table",
+        help="table (aligned columns, the default) or json (the gateway's JSON, for scripts)",
+    )
+    return options
+
+
+def gate_client(args: argparse.Namespace, settings: Settings) -> GatewayClient:
+    """A client for ``--gate-endpoint`` (else the settings' gateway) sending the settings' token."""
+    endpoint = args.gate_endpoint or settings.client_gateway_url()
+    if not endpoint.startswith(("http://", "https://")):
+        raise CliError(f"--gate-endpoint {endpoint!r} must be an http:// or https:// URL", code=2)
+    return GatewayClient(endpoint, token=settings.token)
+
+
+def segment(value: str) -> str:
+    """``value`` as one URL path segment: names may hold spaces and slashes (``deploy to prod``)."""
+    return quote(value, safe="")
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout."""
+    print(json.dumps(value, indent=2))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Aligned columns, two spaces apart, headers first; the last column is not padded.
+
+    >>> print(table(["NAME", "OWNER"], [["shop", "a@b.c"], ["payments", None]]))
+    NAME      OWNER
+    shop      a@b.c
+    payments  -
+    """
+    lines = [list(headers), *([cell(value) for value in row] for row in rows)]
+    widths = [max(len(line[column]) for line in lines) for column in range(len(headers))]
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, empty: str) -> None:
+    """The table on stdout, or ``empty`` (e.g. ``no applications``) when there are no rows."""
+    print(table(headers, rows) if rows else empty)
+
+
+def cell(value: object) -> str:
+    """One table cell: ``-`` for nothing, lists comma-separated, objects as compact JSON, one line."""
+    if value is None or value == "" or value == []:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ",".join(cell(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return " ".join(str(value).split())
+
+
+def timestamp(value: object) -> str | None:
+    """Spinnaker's epoch milliseconds (a number or a numeric string) as UTC ``YYYY-MM-DD HH:MM:SS``."""
+    try:
+        millis = int(str(value))
+    except ValueError:
+        return None if value is None else str(value)
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def note(message: str) -> None:
+    """A remark for the person at the terminal (stderr, so ``--output json`` stays parseable)."""
+    print(f"gennaker: {message}", file=sys.stderr)
+
+
+def read_json_object(path: str, what: str) -> Json:
+    """The JSON object in file ``path`` (``-`` for stdin); exit status 2 naming the file when it is not one."""
+    source = "stdin" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot read {what} file {source}: {error.strerror or error}", code=2) from None
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise CliError(f"{what} file {source} is not valid JSON: {error}", code=2) from None
+    if not isinstance(value, dict):
+        raise CliError(f"{what} file {source} must hold one JSON object, not {type(value).__name__}", code=2)
+    return value
