@@ -7,7 +7,10 @@ application a route acts on and applies them the same way in every route:
   directly, so a list never reveals it;
 * changing an application or its pipelines needs WRITE;
 * an application that does not exist yet may be created by any authenticated caller (Fiat's
-  default, ``restrictApplicationCreation: false``); its permissions then come with it.
+  default, ``restrictApplicationCreation: false``); its permissions then come with it;
+* what a deleted application leaves behind (its tasks, its pipelines' history, its name) stays
+  guarded by the permissions of its last stored version, so deleting a restricted application
+  (or re-creating one under its name) never opens them to everybody.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission, Permissions
 from gateway.command_results import ask
 from gateway.gate_api import not_found
-from schemas.front50 import ApplicationFound, ApplicationList, GetApplication, ListApplications
+from schemas.front50 import (
+    ApplicationFound,
+    ApplicationList,
+    GetApplication,
+    GetApplicationHistory,
+    History,
+    ListApplications,
+)
 
 Json = dict[str, Any]
 
@@ -62,19 +72,49 @@ async def application_for(request: web.Request, name: str, action: Permission) -
     return application
 
 
+async def last_version(request: web.Request, name: str) -> Json | None:
+    """The last stored version of application ``name`` (kept after it is deleted), or ``None``."""
+    if not name.strip():
+        return None
+    versions = (await ask(request, GetApplicationHistory(name=name, limit=1), History)).versions
+    return versions[0] if versions else None
+
+
+async def last_known_application(request: web.Request, name: str) -> Json | None:
+    """The application ``name`` or, once deleted, its last stored version; ``None`` if never stored."""
+    application = await find_application(request, name) if name.strip() else None
+    return application if application is not None else await last_version(request, name)
+
+
 async def may_change_application(request: web.Request, name: str) -> Json | None:
-    """403 unless the caller may create (new) or WRITE (existing) application ``name``; returns it if it exists."""
+    """403 unless the caller may create (new) or WRITE (existing or deleted) application ``name``.
+
+    Returns the application if it exists now.
+    """
     application = await find_application(request, name)
-    require_on(request, application, Permission.WRITE, kind="application", name=name)
+    known = application if application is not None else await last_version(request, name)
+    require_on(request, known, Permission.WRITE, kind="application", name=name)
     return application
 
 
-def by_name(applications: Iterable[Json]) -> dict[str, Json]:
-    """Applications keyed by lower-cased name, to check things that name one (pipelines, tasks)."""
-    return {str(app.get("name", "")).lower(): app for app in applications}
+async def readable_application_names(request: web.Request, names: Iterable[object]) -> set[str]:
+    """Which of the applications ``names`` (lower-cased) the caller may READ.
+
+    An application that no longer exists is judged by its last stored version; a name never
+    stored guards nothing and is readable.
+    """
+    wanted = {str(name or "").strip().lower() for name in names}
+    current = {str(app.get("name", "")).lower(): app for app in await all_applications(request)}
+    principal = principal_of(request)
+    allowed: set[str] = set()
+    for name in wanted:
+        application = current[name] if name in current else await last_version(request, name)
+        if readable(principal, [application], permissions_of):
+            allowed.add(name)
+    return allowed
 
 
-def may_read_named(request: web.Request, applications: dict[str, Json], name: object) -> bool:
-    """Whether the caller may READ the application ``name`` (one that no longer exists: if unrestricted)."""
-    application = applications.get(str(name or "").lower())
+async def may_read_application(request: web.Request, name: object) -> bool:
+    """Whether the caller may READ the application ``name`` (a deleted one: by its last version)."""
+    application = await last_known_application(request, str(name or ""))
     return bool(readable(principal_of(request), [application], permissions_of))

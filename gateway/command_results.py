@@ -27,7 +27,7 @@ import structlog
 from aiohttp import web
 
 from bus import Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
-from gateway.keys import BUS
+from gateway.keys import BUS, CONFIG
 from schemas.base import Command, Query, Reply, parse_cloudevent_type
 
 log = structlog.get_logger("gennaker.gateway.commands")
@@ -36,9 +36,10 @@ PATTERNS = ("front50.#", "orca.task.#")
 """Where the answers to the gateway's commands are published."""
 SUBSCRIBER = "gateway-results"
 COMMAND_TIMEOUT = 10.0
-"""Seconds a write waits for its answering event before answering 504."""
+"""Seconds a write waits for its answering event before answering 504, unless the app's
+:class:`~gateway.config.GatewayConfig` sets ``command_timeout``."""
 QUERY_TIMEOUT = 5.0
-"""Seconds a read waits for its reply before answering 504."""
+"""Seconds a read waits for its reply before answering 504, unless the config sets ``query_timeout``."""
 
 
 class CommandRejected(Exception):
@@ -157,14 +158,20 @@ def results_of(app: web.Application) -> CommandResults:
     return results
 
 
-async def send_command(request: web.Request, command: Command, *, timeout: float | None = None) -> CommandResult:
+async def send_command(
+    request: web.Request, command: Command, *, timeout: float | None = None, subject: str | None = None
+) -> CommandResult:
     """Send ``command`` on behalf of ``request`` and return the event that answered it."""
-    return await results_of(request.app).send(command, timeout=COMMAND_TIMEOUT if timeout is None else timeout)
+    if timeout is None:
+        timeout = (request.app[CONFIG].command_timeout if CONFIG in request.app else None) or COMMAND_TIMEOUT
+    return await results_of(request.app).send(command, timeout=timeout, subject=subject)
 
 
 async def ask[R: Reply](request: web.Request, query: Query, reply_type: type[R], *, timeout: float | None = None) -> R:
     """Ask ``query`` and return its reply as ``reply_type``; a reply of another type is a 502."""
-    reply = await request.app[BUS].ask(query, timeout=QUERY_TIMEOUT if timeout is None else timeout)
+    if timeout is None:
+        timeout = (request.app[CONFIG].query_timeout if CONFIG in request.app else None) or QUERY_TIMEOUT
+    reply = await request.app[BUS].ask(query, timeout=timeout)
     if not isinstance(reply, reply_type):
         raise QueryFailed(f"{query.owner()} answered {query.message_type} with {type(reply).__name__}")
     return reply

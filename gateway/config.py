@@ -12,10 +12,13 @@ from schemas.services import SERVICES
 class GatewayConfig:
     """Settings the runner hands to :func:`gateway.app.create_app`.
 
-    ``sse_heartbeat`` is how many idle seconds pass before an event stream sends a comment, so
-    proxies keep the connection open; ``sse_buffer`` is how many events one slow client may lag
-    behind before the bus stops handing it more (its private queue then holds them). ``auth`` says
-    who may call (see :mod:`gateway.auth.config`); the default lets everyone in as an admin.
+    ``query_timeout`` is how many seconds a read waits for its reply and ``command_timeout`` how
+    many a write waits for the event answering it, before a 504 (``None``: the defaults of
+    :mod:`gateway.command_results`, 5 and 10). ``sse_heartbeat`` is how many idle seconds pass
+    before an event stream sends a comment, so proxies keep the connection open; ``sse_buffer`` is
+    how many events one slow client may lag behind before the bus stops handing it more (its
+    private queue then holds them). ``auth`` says who may call (see :mod:`gateway.auth.config`);
+    the default lets everyone in as an admin.
     """
 
     version: str
@@ -23,6 +26,8 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 8084
     health_timeout: float = 2.0
+    query_timeout: float | None = None
+    command_timeout: float | None = None
     sse_heartbeat: float = 15.0
     sse_buffer: int = 256
     auth: AuthConfig = field(default_factory=AuthConfig)

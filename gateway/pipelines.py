@@ -6,6 +6,11 @@ work unchanged. Every write is one Front50 command answered synchronously: the g
 the event that names the command as its cause (:mod:`gateway.command_results`), as Gate waits for
 its save task. A refusal keeps Front50's status — 400 naming the field (``stages[1].refId``), 404,
 or 409 when ``staleCheck=true`` and the pipeline changed since the client read its ``updateTs``.
+
+Authorisation (:mod:`gateway.access`): writes need WRITE on the application, and saving with the
+``id`` of another application's pipeline needs WRITE on that one too; reads need READ, lists
+leave out what the caller may not READ, and a deleted application's pipeline history stays
+guarded by its last permissions.
 """
 
 from __future__ import annotations
@@ -15,7 +20,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field, RootModel
 
-from gateway.access import all_applications, application_for, by_name, may_read_named
+from gateway.access import (
+    application_for,
+    last_known_application,
+    readable_application_names,
+    require_on,
+)
 from gateway.api_model import ApiModel
 from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission
@@ -160,12 +170,33 @@ async def _send(
         raise _rejected_in_gate_terms(error) from None
 
 
+def _application_key(pipeline: Json) -> str:
+    return str(pipeline.get("application") or "").strip().lower()
+
+
+async def _may_replace(request: web.Request, pipeline: PipelineConfig) -> None:
+    """403 unless the caller may WRITE the application that holds the pipeline ``pipeline.id`` now.
+
+    Saving with an ``id`` replaces that pipeline wherever it is, so WRITE on the application named
+    in the body is not enough when the id belongs to another application's pipeline. The refusal
+    names the pipeline, not the application the caller may not know.
+    """
+    if not pipeline.id:
+        return
+    current = (await ask(request, GetPipelineConfig(id=pipeline.id), PipelineFound)).pipeline
+    if current is None or _application_key(current) == pipeline.application.strip().lower():
+        return
+    application = await last_known_application(request, _application_key(current))
+    require_on(request, application, Permission.WRITE, kind="pipeline", name=pipeline.id)
+
+
 @gate_route
 async def save_pipeline(request: web.Request) -> web.Response:
     """Save a pipeline definition; answers once Front50 has stored it, with what it stored."""
     query = read_query(request, SaveQuery)
     checked, pipeline = await read_spinnaker_json(request, PipelineConfig)
     await application_for(request, checked.application, Permission.WRITE)
+    await _may_replace(request, checked)
     expected = str(checked.update_ts) if query.stale_check and checked.update_ts is not None else None
     user = principal_of(request).username
     saved = await _send(request, SavePipeline(pipeline=pipeline, user=user, expected_update_ts=expected))
@@ -230,14 +261,18 @@ async def get_pipeline_config(request: web.Request) -> web.Response:
 @gate_route
 async def get_all_pipeline_configs(request: web.Request) -> web.Response:
     """Every pipeline config of every application the caller may READ."""
-    applications = by_name(await all_applications(request))
-    listed = await ask(request, ListPipelineConfigs(), PipelineList)
-    return gate_json([p for p in listed.pipelines if may_read_named(request, applications, p.get("application"))])
+    listed = (await ask(request, ListPipelineConfigs(), PipelineList)).pipelines
+    allowed = await readable_application_names(request, (pipeline.get("application") for pipeline in listed))
+    return gate_json([pipeline for pipeline in listed if _application_key(pipeline) in allowed])
 
 
 @gate_route
 async def get_pipeline_config_history(request: web.Request) -> web.Response:
-    """Versions of one pipeline config, newest first (the current one first)."""
+    """Versions of one pipeline config, newest first (the current one first).
+
+    Needs READ on every application the pipeline belonged to in the versions returned (a pipeline
+    saved under another application's id carries that application's versions along).
+    """
     query = read_query(request, HistoryQuery)
     pipeline_id = request.match_info["pipelineConfigId"]
     history = await ask(request, GetPipelineHistory(id=pipeline_id, limit=query.limit), History)
@@ -245,10 +280,9 @@ async def get_pipeline_config_history(request: web.Request) -> web.Response:
     latest = current or (history.versions[0] if history.versions else None)
     if latest is None:
         raise not_found(f"Pipeline config not found (id: {pipeline_id})")
-    application = str(latest.get("application", ""))
-    applications = by_name(await all_applications(request))
-    if not may_read_named(request, applications, application):
-        raise GateError(403, f"Access denied to application {application} - required authorization: READ")
+    owners = {_application_key(version) for version in [latest, *history.versions]}
+    if not owners <= await readable_application_names(request, owners):
+        raise GateError(403, f"Access denied to pipeline config {pipeline_id} - required authorization: READ")
     return gate_json(history.versions)
 
 

@@ -7,7 +7,9 @@ checks authorisation, sends ``orca.SubmitTask`` and relays Orca's task JSON.
 
 Authorisation: each application a task names must be WRITE-able by the caller, or not exist yet
 (creating one needs only an authenticated caller, Fiat's default); reading a task needs READ on its
-application; cancelling needs WRITE.
+application; cancelling needs EXECUTE, as in Orca's ``TaskController``. A task outlives its
+application: once that is deleted, its last stored permissions still apply (:mod:`gateway.access`).
+A refusal names the task, never its application, which the caller may not know.
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ from aiohttp import web
 from pydantic import Field, RootModel
 from ulid import ULID
 
-from gateway.access import all_applications, application_for, by_name, may_change_application, may_read_named
+from gateway.access import (
+    application_for,
+    last_known_application,
+    may_change_application,
+    may_read_application,
+    require_on,
+)
 from gateway.api_model import ApiModel
 from gateway.applications import Application
 from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission
-from gateway.command_results import ask
+from gateway.command_results import ask, send_command
 from gateway.gate_api import (
     GateError,
     SpinnakerJson,
@@ -129,7 +137,9 @@ async def _submit(request: web.Request, application: str | None) -> web.Response
     user = principal_of(request).username
     jobs: list[Json] = [dict(job) for job in body["job"]]
     description = checked.description or f"{checked.job[0].type}: {application}"
-    await request.app[BUS].send(
+    # Orca answers once the task is stored, so the ref is readable the moment the caller has it
+    await send_command(
+        request,
         SubmitTask(task_id=task_id, application=application, description=description, job=jobs, user=user),
         subject=task_id,
     )
@@ -148,28 +158,30 @@ async def create_application_task(request: web.Request) -> web.Response:
     return await _submit(request, request.match_info["application"])
 
 
-async def _readable_task(request: web.Request, task_id: str) -> Json:
+async def _find_task(request: web.Request, task_id: str) -> Json:
     task = (await ask(request, GetTask(task_id=task_id), TaskFound)).task
     if task is None:
         raise not_found(f"Task not found (id: {task_id})")
-    applications = by_name(await all_applications(request))
-    if not may_read_named(request, applications, task.get("application")):
-        raise GateError(403, f"Access denied to application {task.get('application')} - required authorization: READ")
     return task
 
 
 @gate_route
 async def get_task(request: web.Request) -> web.Response:
-    """One task: its status, steps and variables."""
-    return gate_json(await _readable_task(request, request.match_info["id"]))
+    """One task: its status, steps and variables (403 without READ on its application)."""
+    task_id = request.match_info["id"]
+    task = await _find_task(request, task_id)
+    if not await may_read_application(request, task.get("application")):
+        raise GateError(403, f"Access denied to task {task_id} - required authorization: READ")
+    return gate_json(task)
 
 
 @gate_route
 async def cancel_task(request: web.Request) -> web.Response:
-    """Cancel a task that has not finished (one that has is left as it is)."""
+    """Cancel a task that has not finished (one that has is left as it is); needs EXECUTE on its application."""
     task_id = request.match_info["id"]
-    task = await _readable_task(request, task_id)
-    await may_change_application(request, str(task.get("application")))
+    task = await _find_task(request, task_id)
+    application = await last_known_application(request, str(task.get("application") or ""))
+    require_on(request, application, Permission.EXECUTE, kind="task", name=task_id)
     await request.app[BUS].send(CancelTask(task_id=task_id, user=principal_of(request).username), subject=task_id)
     return gate_json({"ref": f"/tasks/{task_id}"})
 

@@ -8,6 +8,10 @@ keys are the field names below without the prefix, e.g. ``amqp_url = "amqp://...
 Unset ``amqp_url`` means the in-process bus, unset ``mongo_url`` the embedded store under
 ``data_dir``. ``data_dir`` defaults to ``$XDG_DATA_HOME/gennaker`` (``~/.local/share/gennaker``)
 rather than the working directory, so ``gennaker up`` finds the same data wherever it is started.
+
+Nested settings (``auth``, ``accounts``) are tables in the file (``[auth]``, ``[[accounts]]``); in
+the environment ``auth`` takes ``GENNAKER_AUTH__MODE``-style variables and ``accounts`` a JSON list
+in ``GENNAKER_ACCOUNTS``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from bus.retry import RetryPolicy
 from gateway.auth.config import AuthConfig
+from schemas.clouddriver import AccountConfig
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -59,8 +64,14 @@ class Settings(BaseSettings):
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port of `gennaker worker` (0: any, logged)")
     token: str | None = Field(None, description="API token the CLI sends to the gateway (Authorization: Bearer)")
     auth: AuthConfig = Field(default_factory=AuthConfig, description="Who may call the gateway; see gateway.auth")
+    accounts: list[AccountConfig] | None = Field(
+        None, description="Clouddriver's accounts; unset: none, except a `local` one under `gennaker up`"
+    )
     log_level: LogLevel = "INFO"
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")
+    command_timeout: float = Field(
+        10.0, gt=0, description="Seconds the gateway waits for the event answering a command before a 504"
+    )
     retry_max_attempts: int = Field(5, ge=1, description="Handler attempts before a message is dead-lettered")
     retry_base_delay: float = Field(0.5, gt=0, description="Seconds before the first retry")
     retry_factor: float = Field(2.0, ge=1, description="Backoff multiplier between retries")
@@ -87,6 +98,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         file_settings = InitSettingsSource(settings_cls, init_kwargs=dict(_file_values.get() or {}))
         return (init_settings, env_settings, file_settings)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_account_names(cls, value: list[AccountConfig] | None) -> list[AccountConfig] | None:
+        names = [account.name for account in value or ()]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"accounts are listed twice: {', '.join(duplicated)}; account names must be unique")
+        return value
 
     def retry_policy(self) -> RetryPolicy:
         """The bus retry policy these settings describe."""

@@ -4,18 +4,78 @@ Gate's ``/credentials`` reads them. An account's JSON is Clouddriver's ``Account
 ``name``, ``type`` / ``cloudProvider``, ``environment``, ``accountType``, ``primaryAccount`` and
 ``permissions`` (``{"READ": [roles], "WRITE": [roles]}``, as Fiat reads them). The gateway filters
 what the caller may READ; Clouddriver answers with every account it knows.
+
+:class:`AccountConfig` is how an operator declares an account (the ``accounts`` setting); its
+:meth:`~AccountConfig.details` is the ``AccountDetails`` JSON Clouddriver then answers with.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from schemas.base import Query, Reply
 from schemas.registry import message
 
 Json = dict[str, Any]
+AccountPermission = Literal["READ", "WRITE", "EXECUTE"]
+
+
+class AccountConfig(BaseModel):
+    """One account Clouddriver answers for, as the settings declare it.
+
+    Keys are Clouddriver's (``cloudProvider``, ``primaryAccount``…) or their snake_case names;
+    ``type`` is accepted for ``cloudProvider``. ``permissions`` maps READ / WRITE to the roles
+    holding them, as Fiat reads them; an account without permissions is open to everyone.
+
+    Example (TOML)::
+
+        [[accounts]]
+        name = "prod"
+        cloudProvider = "aws"
+        regions = ["us-east-1", "eu-west-1"]
+        permissions = { READ = ["ops", "dev"], WRITE = ["ops"] }
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    cloud_provider: str = Field(
+        min_length=1,
+        validation_alias=AliasChoices("cloudProvider", "cloud_provider", "type"),
+        description="the provider: 'aws', 'kubernetes', 'local'…",
+    )
+    environment: str | None = Field(None, description="defaults to the account's name")
+    account_type: str | None = Field(
+        None, validation_alias=AliasChoices("accountType", "account_type"), description="defaults to the name"
+    )
+    regions: tuple[str, ...] = ()
+    primary_account: bool = Field(False, validation_alias=AliasChoices("primaryAccount", "primary_account"))
+    challenge_destructive_actions: bool = Field(
+        False, validation_alias=AliasChoices("challengeDestructiveActions", "challenge_destructive_actions")
+    )
+    required_group_membership: tuple[str, ...] = Field(
+        (), validation_alias=AliasChoices("requiredGroupMembership", "required_group_membership")
+    )
+    permissions: dict[AccountPermission, tuple[str, ...]] = Field(default_factory=dict)
+
+    def details(self) -> Json:
+        """Clouddriver's ``AccountDetails`` JSON for this account (regions as ``[{"name": ...}]``)."""
+        details: Json = {
+            "name": self.name,
+            "type": self.cloud_provider,
+            "cloudProvider": self.cloud_provider,
+            "environment": self.environment or self.name,
+            "accountType": self.account_type or self.name,
+            "primaryAccount": self.primary_account,
+            "challengeDestructiveActions": self.challenge_destructive_actions,
+            "requiredGroupMembership": list(self.required_group_membership),
+            "permissions": {action: list(roles) for action, roles in self.permissions.items()},
+        }
+        if self.regions:
+            details["regions"] = [{"name": region} for region in self.regions]
+        return details
 
 
 @message

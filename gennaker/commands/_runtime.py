@@ -79,6 +79,8 @@ async def serve_gateway(stack: AsyncExitStack, bus: Bus, settings: Settings) -> 
         host=settings.gateway_host,
         port=settings.gateway_port,
         health_timeout=min(settings.query_timeout, 2.0),
+        query_timeout=settings.query_timeout,
+        command_timeout=settings.command_timeout,
         auth=settings.auth,
     )
     app: web.Application = app_module.create_app(bus, config)

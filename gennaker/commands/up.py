@@ -2,7 +2,8 @@
 
 With nothing configured it runs the in-process bus and the embedded store under the data dir, so
 it needs nothing else installed and keeps its data across restarts. ``GENNAKER_AMQP_URL`` and
-``GENNAKER_MONGO_URL`` switch either part to the real thing.
+``GENNAKER_MONGO_URL`` switch either part to the real thing. With no ``accounts`` configured,
+Clouddriver gets one open ``local`` account, so ``GET /credentials`` shows what an account looks like.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import structlog
 from gennaker.commands._common import connect_bus, stop_event
 from gennaker.commands._runtime import host_workers, open_store, serve_gateway
 from gennaker.settings import Settings
+from schemas.clouddriver import AccountConfig
 from schemas.services import SERVICES
 
 log = structlog.get_logger("gennaker.up")
+
+LOCAL_ACCOUNT = AccountConfig(name="local", cloud_provider="local")
+"""The account ``gennaker up`` offers when the settings name none: open to everyone."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -37,6 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve(settings: Settings) -> None:
     """Start everything, print where the gateway listens, and wait for a stop signal."""
+    settings = with_default_accounts(settings)
     stop = stop_event()
     async with AsyncExitStack() as stack:
         resources, store = await open_store(stack, settings, embedded=True)
@@ -52,3 +58,10 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
         log.info("shutting down")
     log.info("stopped")
+
+
+def with_default_accounts(settings: Settings) -> Settings:
+    """``settings``, with the ``local`` account when no ``accounts`` are configured (an empty list stays empty)."""
+    if settings.accounts is not None:
+        return settings
+    return settings.model_copy(update={"accounts": [LOCAL_ACCOUNT]})

@@ -168,3 +168,70 @@ def test_auth_defaults_to_none_and_a_bad_mode_is_named(monkeypatch: pytest.Monke
     monkeypatch.setenv("GENNAKER_AUTH__MODE", "kerberos")
     with pytest.raises(SettingsError, match="auth"):
         load_settings()
+
+
+def test_accounts_from_file_become_clouddriver_account_details(tmp_path: Path) -> None:
+    file = tmp_path / "gennaker.toml"
+    file.write_text(
+        '[[accounts]]\nname = "prod"\ncloudProvider = "aws"\nregions = ["us-east-1", "eu-west-1"]\n'
+        'permissions = { READ = ["ops", "dev"], WRITE = ["ops"] }\n'
+        '[[accounts]]\nname = "staging"\ntype = "kubernetes"\nprimaryAccount = true\n'
+    )
+    prod, staging = load_settings(file).accounts or []
+    assert prod.details() == {
+        "name": "prod",
+        "type": "aws",
+        "cloudProvider": "aws",
+        "environment": "prod",
+        "accountType": "prod",
+        "primaryAccount": False,
+        "challengeDestructiveActions": False,
+        "requiredGroupMembership": [],
+        "permissions": {"READ": ["ops", "dev"], "WRITE": ["ops"]},
+        "regions": [{"name": "us-east-1"}, {"name": "eu-west-1"}],
+    }
+    assert staging.cloud_provider == "kubernetes" and staging.primary_account
+    assert staging.details()["permissions"] == {} and "regions" not in staging.details()
+
+
+def test_accounts_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENNAKER_ACCOUNTS", '[{"name": "dev", "cloud_provider": "kubernetes"}]')
+    assert [(a.name, a.cloud_provider) for a in load_settings().accounts or []] == [("dev", "kubernetes")]
+
+
+def test_accounts_are_unset_by_default_and_up_adds_an_open_local_one() -> None:
+    from gennaker.commands.up import with_default_accounts
+
+    assert Settings().accounts is None
+    local = with_default_accounts(Settings()).accounts or []
+    assert [(a.name, a.cloud_provider, a.details()["permissions"]) for a in local] == [("local", "local", {})]
+    assert with_default_accounts(Settings(accounts=[])).accounts == []
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[[accounts]]\nname = "prod"\n', r"accounts\.0\.cloudProvider"),
+        ('[[accounts]]\nname = "prod"\ntype = "aws"\npermisions = {}\n', r"accounts\.0\.permisions"),
+        ('[[accounts]]\nname = "prod"\ntype = "aws"\npermissions = { DELETE = ["x"] }\n', "DELETE"),
+        ('[[accounts]]\nname = "a"\ntype = "aws"\n[[accounts]]\nname = "a"\ntype = "gce"\n', "listed twice: a"),
+        ('[[accounts]]\nname = "has space"\ntype = "aws"\n', r"accounts\.0\.name"),
+    ],
+)
+def test_bad_accounts_are_named(tmp_path: Path, text: str, problem: str) -> None:
+    file = tmp_path / "gennaker.toml"
+    file.write_text(text)
+    with pytest.raises(SettingsError, match=problem):
+        load_settings(file)
+
+
+def test_gateway_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.query_timeout, settings.command_timeout) == (5.0, 10.0)
+    monkeypatch.setenv("GENNAKER_QUERY_TIMEOUT", "2.5")
+    monkeypatch.setenv("GENNAKER_COMMAND_TIMEOUT", "30")
+    settings = load_settings()
+    assert (settings.query_timeout, settings.command_timeout) == (2.5, 30.0)
+    monkeypatch.setenv("GENNAKER_COMMAND_TIMEOUT", "0")
+    with pytest.raises(SettingsError, match="command_timeout"):
+        load_settings()

@@ -1,14 +1,16 @@
 """The accounts Clouddriver answers for, and the defaults Gate's clients expect in each.
 
-Until Clouddriver reads cloud provider settings, its accounts are handed to the worker as a list
-(empty by default); this module fills in the fields Deck and ``spin`` read so a minimal entry such
-as ``{"name": "prod", "type": "aws"}`` is a complete ``AccountDetails``.
+The accounts come from the ``accounts`` setting as :class:`schemas.clouddriver.AccountConfig`
+(or, in tests, as plain ``AccountDetails`` JSON); this module fills in the fields Deck and ``spin``
+read so a minimal entry such as ``{"name": "prod", "type": "aws"}`` is a complete ``AccountDetails``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from schemas.clouddriver import AccountConfig
 
 Json = dict[str, Any]
 
@@ -17,6 +19,7 @@ def account_details(account: Json) -> Json:
     """``account`` with Clouddriver's defaults for every field it leaves out."""
     provider = account.get("cloudProvider") or account.get("type") or "unknown"
     details: Json = {
+        "name": account.get("name"),
         "type": provider,
         "cloudProvider": provider,
         "environment": account.get("name"),
@@ -33,9 +36,10 @@ def account_details(account: Json) -> Json:
 class AccountCatalogue:
     """The configured accounts by name; a second entry with a name already seen is an error."""
 
-    def __init__(self, accounts: Iterable[Json] = ()) -> None:
+    def __init__(self, accounts: Iterable[AccountConfig | Json] = ()) -> None:
         self._accounts: dict[str, Json] = {}
-        for account in accounts:
+        for configured in accounts:
+            account = configured.details() if isinstance(configured, AccountConfig) else configured
             name = account.get("name")
             if not isinstance(name, str) or not name:
                 raise ValueError(f"account {account!r} has no name; give each account a 'name'")

@@ -2,8 +2,8 @@
 
 It will carry out deploy, resize and destroy commands against cloud providers and answer queries
 from its own cache collections. Today it answers the account queries behind Gate's
-``/credentials`` from the ``accounts`` it is given: :class:`gennaker.settings.Settings` has no
-accounts list yet, so the runner passes none and the list is empty until it does.
+``/credentials`` from the ``accounts`` setting (``gennaker up`` adds a ``local`` account when none
+is configured).
 """
 
 from __future__ import annotations
@@ -15,16 +15,19 @@ from bus import Endpoint
 from bus.service import Service
 from gennaker import __version__
 from gennaker.resources import WorkerResources
-from schemas.clouddriver import GetAccount, ListAccounts
+from schemas.clouddriver import AccountConfig, GetAccount, ListAccounts
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.handlers import AccountQueries
 
 NAME = "clouddriver"
 
 
-def build_service(resources: WorkerResources, *, accounts: Iterable[dict[str, Any]] = ()) -> Service:
-    """Clouddriver's endpoints over ``accounts`` (Clouddriver ``AccountDetails`` JSON); the host adds the ping."""
-    queries = AccountQueries(AccountCatalogue(accounts))
+def build_service(
+    resources: WorkerResources, *, accounts: Iterable[AccountConfig | dict[str, Any]] | None = None
+) -> Service:
+    """Clouddriver's endpoints over ``accounts`` (default: the ``accounts`` setting); the host adds the ping."""
+    configured = (resources.settings.accounts or ()) if accounts is None else accounts
+    queries = AccountQueries(AccountCatalogue(configured))
     endpoint = Endpoint(
         service=NAME,
         kind="queries",

@@ -107,7 +107,14 @@ class TaskHandlers:
         )
         if await self.store.insert(task):
             log.info("task submitted", task_id=task.id, application=task.application, steps=len(task.steps))
+            await self._apply(lambda: self.store.get(command.task_id), lambda task, at: task.start(at), context)
+            return
+        # a redelivery: finish delivering if a crash interrupted it, and answer the command again
+        # (the gateway waits for an answer caused by this very command)
         await self._apply(lambda: self.store.get(command.task_id), lambda task, at: task.start(at), context)
+        stored = await self.store.get(command.task_id)
+        if stored is not None:
+            await context.publish(TaskUpdated(task=stored.to_json()), subject=stored.id)
 
     async def cancel(self, command: CancelTask, context: MessageContext) -> None:
         """CANCELED unless the task already finished; an unknown task is ignored."""

@@ -74,8 +74,12 @@ async def start_system(
     auth: AuthConfig | None = None,
     install: bool = True,
     workers: tuple[str, ...] = ("front50", "orca", "clouddriver"),
+    accounts: list[Json] | None = None,
 ) -> System:
-    """Start the store, the bus, the ``workers`` and the gateway; ``stack`` stops them in reverse."""
+    """Start the store, the bus, the ``workers`` and the gateway; ``stack`` stops them in reverse.
+
+    Clouddriver answers for ``accounts`` (:data:`ACCOUNTS` unless given).
+    """
     server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
     address = await server.start()
     stack.push_async_callback(server.close)
@@ -87,7 +91,9 @@ async def start_system(
     services = {
         "front50": lambda: front50.build_service(resources),
         "orca": lambda: orca.build_service(resources),
-        "clouddriver": lambda: clouddriver.build_service(resources, accounts=ACCOUNTS),
+        "clouddriver": lambda: clouddriver.build_service(
+            resources, accounts=ACCOUNTS if accounts is None else accounts
+        ),
         "front50-readonly": lambda: _without_commands(front50.build_service(resources)),
     }
     for name in workers:

@@ -26,18 +26,20 @@ async def test_an_unreadable_application_never_leaks(secured: System) -> None:
 
     assert [app["name"] for app in await (await client.get("/applications", headers=outsider)).json()] == ["open"]
     assert await (await client.get("/pipelineConfigs", headers=outsider)).json() == []
-    for path in (
-        "/applications/secret",
-        "/applications/secret/history",
-        "/applications/secret/pipelineConfigs",
-        "/applications/secret/pipelineConfigs/deploy to prod",
-        "/applications/secret/tasks",
-        f"/pipelineConfigs/{pipeline['id']}/history",
+    by_application = "Access denied to application secret - required authorization: READ"
+    by_id = f"Access denied to pipeline config {pipeline['id']} - required authorization: READ"
+    for path, message in (
+        ("/applications/secret", by_application),
+        ("/applications/secret/history", by_application),
+        ("/applications/secret/pipelineConfigs", by_application),
+        ("/applications/secret/pipelineConfigs/deploy to prod", by_application),
+        ("/applications/secret/tasks", by_application),
+        (f"/pipelineConfigs/{pipeline['id']}/history", by_id),
     ):
         response = await client.get(path, headers=outsider)
         assert response.status == 403, path
         body = await response.json()
-        assert body["message"] == "Access denied to application secret - required authorization: READ", path
+        assert body["message"] == message, path
         assert "deploy to prod" not in await response.text()
 
     ops = as_user("ops")
