@@ -3,6 +3,10 @@
 Every change is a compare-and-set on ``version`` (optimistic concurrency), so a cancellation and
 a step's answering event arriving at once cannot overwrite each other: the loser reloads and
 applies its change again. No other worker reads this collection.
+
+The task itself is stored as JSON text beside the fields the lookups index: a job is the
+caller's JSON, whose keys MongoDB may refuse (``$``-prefixed, NUL bytes), and refusing it there
+would leave the task unanswered.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class TaskStore:
 
     async def prepare(self) -> None:
         """Create the indexes the handlers' lookups rely on; safe to call on every start."""
-        await self.collection.create_index([("steps.command_id", ASCENDING)])
+        await self.collection.create_index([("command_ids", ASCENDING)])
         await self.collection.create_index([("application_key", ASCENDING), ("build_time", DESCENDING)])
 
     async def insert(self, task: Task) -> bool:
@@ -47,7 +51,7 @@ class TaskStore:
 
     async def by_command(self, command_id: str) -> Task | None:
         """The task one of whose steps sent command ``command_id``."""
-        return _task(await self.collection.find_one({"steps.command_id": command_id}))
+        return _task(await self.collection.find_one({"command_ids": command_id}))
 
     async def of_application(self, application: str, limit: int) -> list[Task]:
         """The tasks of ``application`` (any case), newest first."""
@@ -68,14 +72,17 @@ class TaskStore:
 
 
 def _document(task: Task) -> dict[str, Any]:
-    document = task.model_dump(mode="json")
-    document["_id"] = task.id
-    document["application_key"] = task.application.lower()
-    return document
+    return {
+        "_id": task.id,
+        "version": task.version,
+        "application_key": task.application.lower(),
+        "build_time": task.build_time,
+        "command_ids": [step.command_id for step in task.steps if step.command_id is not None],
+        "task": task.model_dump_json(),
+    }
 
 
 def _task(document: dict[str, Any] | None) -> Task | None:
     if document is None:
         return None
-    fields = {key: value for key, value in document.items() if key not in ("_id", "application_key")}
-    return Task.model_validate(fields)
+    return Task.model_validate_json(document["task"])
