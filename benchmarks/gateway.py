@@ -3,8 +3,9 @@
 Workload: an application with ``--pipelines`` (100) pipeline configs, saved through the API; then
 ``--clients`` (50) concurrent HTTP clients, each with its own keep-alive connection, read
 ``GET /applications/{app}/pipelineConfigs`` for ``--seconds`` after a short warm-up. Every gateway
-request checks the caller may READ the application and asks Front50 over the bus, which reads
-MongoDB (the embedded mongoeco wire server on SQLite in a temp dir, or ``--mongo-url``).
+request checks the caller may READ the application and asks Front50 over the bus; Front50 answers
+from its read cache once a (shared) check of the store's revision in MongoDB says nothing changed
+(the embedded mongoeco wire server on SQLite in a temp dir, or ``--mongo-url``).
 
 The baseline is a bare aiohttp handler in the same process returning the very bytes the gateway
 answered, under the same load: what the Python HTTP stack alone costs on this machine. Both

@@ -7,6 +7,7 @@ over RabbitMQ and ``MemoryBus`` in process.
 from bus.base import Bus, Consumption
 from bus.context import MessageContext
 from bus.dead_letter import DeadLetter
+from bus.encoded import EncodedReply
 from bus.endpoint import Endpoint, Handler, RawHandler
 from bus.envelope import Envelope, new_id
 from bus.errors import BusClosed, BusError, PermanentError, QueryFailed, QueryTimeout
@@ -20,6 +21,7 @@ __all__ = [
     "BusError",
     "Consumption",
     "DeadLetter",
+    "EncodedReply",
     "Endpoint",
     "Envelope",
     "Handler",

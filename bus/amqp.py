@@ -160,7 +160,7 @@ class AmqpBus(Bus):
         self._declared: set[str] = set()
         self._queue_arguments: dict[str, Arguments] = {}
         self._quorum = True
-        self._pending: dict[str, asyncio.Future[Envelope]] = {}
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._consumptions: set[AmqpConsumption] = set()
         self._publish_lock = asyncio.Lock()
         self._closed = False
@@ -211,12 +211,8 @@ class AmqpBus(Bus):
     async def _on_reply(self, message: aiormq.abc.DeliveredMessage) -> None:
         correlation = message.header.properties.correlation_id
         future = self._pending.get(correlation or "")
-        if future is None or future.done():
-            return
-        try:
-            future.set_result(Envelope.from_bytes(message.body))
-        except Exception as error:
-            future.set_exception(error)
+        if future is not None and not future.done():
+            future.set_result(message.body)
 
     def _channel_or_raise(self) -> AbstractChannel:
         if self._closed or self._channel is None:
@@ -339,7 +335,7 @@ class AmqpBus(Bus):
             await declared.bind(self._exchanges[QUERIES_EXCHANGE], routing_key=service)
             self._declared.add(queue)
         envelope = self.envelope(query, caused_by=caused_by)
-        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:
             if self._reply_channel is None:
@@ -395,9 +391,7 @@ class AmqpBus(Bus):
             if reply is not None:
                 await self._publish(
                     "",
-                    aio_pika.Message(
-                        reply.to_bytes(), content_type=CONTENT_TYPE, correlation_id=message.correlation_id
-                    ),
+                    aio_pika.Message(reply, content_type=CONTENT_TYPE, correlation_id=message.correlation_id),
                     message.reply_to,
                     mandatory=False,
                 )

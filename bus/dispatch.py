@@ -13,14 +13,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import pydantic_core
 import structlog
 from pydantic import ValidationError
 
 from bus import metrics
 from bus.context import MessageContext
+from bus.encoded import EncodedReply
 from bus.endpoint import Endpoint
 from bus.envelope import Envelope
-from bus.errors import PermanentError
+from bus.errors import PermanentError, QueryFailed
 from bus.retry import RetryPolicy
 from schemas import Query, Reply, UnknownMessageType, parse_cloudevent_type, registry
 
@@ -34,14 +36,17 @@ ERROR_REPLY_TYPE = "io.gennaker.system.Error.v1"
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the transport must do with a delivery after its handler ran."""
+    """What the transport must do with a delivery after its handler ran.
+
+    ``reply`` is the body of the reply envelope to a query, ready for the wire.
+    """
 
     action: Literal["ack", "retry", "dead"]
     reason: str | None = None
     traceback: str | None = None
     delay_ms: int = 0
     message_id: str | None = None
-    reply: Envelope | None = None
+    reply: bytes | None = None
 
 
 def _validation_reason(model_name: str, error: ValidationError) -> str:
@@ -139,39 +144,52 @@ async def _answer(endpoint: Endpoint, query: Query, envelope: Envelope, context:
     """Queries are reads: a failure is answered with an error reply at once, never retried."""
     handler = endpoint.handlers[query.message_type]
     service = endpoint.service
+    expected = type(query).reply_model
     try:
         reply = await handler(query, context)
-        if not isinstance(reply, type(query).reply_model):
-            raise TypeError(f"handler returned {type(reply).__name__}, expected {type(query).reply_model.__name__}")
+        if isinstance(reply, EncodedReply):
+            if not issubclass(reply.reply_type, expected):
+                raise TypeError(f"handler returned {reply.reply_type.__name__}, expected {expected.__name__}")
+            type_, data = reply.reply_type.cloudevent_type(), reply.json
+        elif isinstance(reply, expected):
+            type_, data = reply.cloudevent_type(), reply.model_dump_json().encode()
+        else:
+            raise TypeError(f"handler returned {type(reply).__name__}, expected {expected.__name__}")
     except Exception as error:
         metrics.MESSAGES_FAILED.labels(service, query.message_type).inc()
         log.warning("query failed", error=str(error), exc_info=True)
-        data = {"error": f"{type(error).__name__}: {error}", "service": service}
-        return Verdict("ack", message_id=envelope.id, reply=_reply_envelope(ERROR_REPLY_TYPE, data, envelope, service))
+        failure = {"error": f"{type(error).__name__}: {error}", "service": service}
+        return Verdict("ack", message_id=envelope.id, reply=_reply_body(ERROR_REPLY_TYPE, failure, envelope, service))
     metrics.MESSAGES_HANDLED.labels(service, query.message_type).inc()
-    return Verdict(
-        "ack",
-        message_id=envelope.id,
-        reply=_reply_envelope(reply.cloudevent_type(), reply.model_dump(mode="json"), envelope, service),
-    )
+    return Verdict("ack", message_id=envelope.id, reply=_reply_body(type_, data, envelope, service))
 
 
-def _reply_envelope(type_: str, data: dict[str, Any], request: Envelope, service: str) -> Envelope:
-    return Envelope(
+def _reply_body(type_: str, data: dict[str, Any] | bytes, request: Envelope, service: str) -> bytes:
+    """The reply envelope's JSON; ``data`` given as JSON bytes is spliced in as it is, never re-walked."""
+    attributes = Envelope(
         source=f"/gennaker/{service}",
         type=type_,
         subject=request.subject,
-        data=data,
         correlationid=request.correlationid,
         causationid=request.id,
         traceparent=request.traceparent,
     )
+    return with_data(attributes, data)
 
 
-def reply_or_raise(envelope: Envelope, query: Query) -> Reply:
-    """Turn a reply envelope into the query's reply model, or raise ``QueryFailed``."""
-    from bus.errors import QueryFailed
+def with_data(attributes: Envelope, data: dict[str, Any] | bytes) -> bytes:
+    """``attributes`` (an envelope whose own ``data`` is ignored) as JSON, carrying ``data``."""
+    encoded = data if isinstance(data, bytes) else pydantic_core.to_json(data)
+    head = attributes.model_dump_json(exclude_none=True, exclude={"data"}).encode()
+    return head[:-1] + b',"data":' + encoded + b"}"
 
+
+def reply_or_raise(body: bytes, query: Query) -> Reply:
+    """Decode a reply envelope's body, once, into the query's reply model; or raise ``QueryFailed``."""
+    try:
+        envelope = Envelope.model_validate(pydantic_core.from_json(body))
+    except ValueError as error:
+        raise QueryFailed(f"{query.message_type}: the reply is not a valid CloudEvent: {error}") from None
     if envelope.type == ERROR_REPLY_TYPE:
         raise QueryFailed(
             f"{query.message_type} failed in {envelope.data.get('service')}: {envelope.data.get('error')}"
@@ -187,11 +205,7 @@ def _dead(service: str, reason: str, envelope: Envelope | None, trace: str | Non
     return Verdict("dead", reason=reason, traceback=trace, message_id=envelope.id if envelope else None)
 
 
-def dead_reply(verdict: Verdict, service: str) -> Envelope:
-    """The error reply an asker gets when its query itself was dead-lettered."""
-    return Envelope(
-        source=f"/gennaker/{service}",
-        type=ERROR_REPLY_TYPE,
-        data={"error": f"query dead-lettered: {verdict.reason}", "service": service},
-        causationid=verdict.message_id,
-    )
+def dead_reply(verdict: Verdict, service: str) -> bytes:
+    """The body of the error reply an asker gets when its query itself was dead-lettered."""
+    attributes = Envelope(source=f"/gennaker/{service}", type=ERROR_REPLY_TYPE, causationid=verdict.message_id)
+    return with_data(attributes, {"error": f"query dead-lettered: {verdict.reason}", "service": service})

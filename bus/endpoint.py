@@ -13,11 +13,12 @@ from schemas import Reply
 
 if TYPE_CHECKING:
     from bus.context import MessageContext
+    from bus.encoded import EncodedReply
     from bus.envelope import Envelope
 
 EndpointKind = Literal["commands", "events", "queries"]
-Handler = Callable[[Any, "MessageContext"], Awaitable[Reply | None]]
-"""``async def handle(message, context)``; a query handler returns its reply."""
+Handler = Callable[[Any, "MessageContext"], Awaitable["Reply | EncodedReply | None"]]
+"""``async def handle(message, context)``; a query handler returns its reply (or it already encoded)."""
 RawHandler = Callable[["Envelope", "MessageContext"], Awaitable[None]]
 """Receives every envelope undecoded: for taps such as the event tail and sinks."""
 

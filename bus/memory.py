@@ -34,7 +34,8 @@ class _Delivery:
     body: bytes
     attempt: int = 1
     redelivered: bool = False
-    reply_to: Callable[[Envelope], None] | None = None
+    reply_to: Callable[[bytes], None] | None = None
+    """Takes the reply envelope's body: the asker decodes its own copy, so it shares no object with the handler."""
     expires_at: float | None = None
 
 
@@ -163,19 +164,19 @@ class MemoryBus(Bus):
         service = to or query.owner()
         envelope = self.envelope(query, caused_by=caused_by)
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Envelope] = loop.create_future()
+        answer: asyncio.Future[bytes] = loop.create_future()
 
-        def reply(envelope: Envelope) -> None:
+        def reply(body: bytes) -> None:
             if not answer.done():
-                answer.set_result(envelope)
+                answer.set_result(body)
 
         delivery = _Delivery(envelope.to_bytes(), reply_to=reply, expires_at=loop.time() + timeout)
         await self._queue(f"gennaker.{service}.queries").put(delivery)
         try:
-            reply_envelope = await asyncio.wait_for(answer, timeout)
+            reply_body = await asyncio.wait_for(answer, timeout)
         except TimeoutError:
             raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
-        return reply_or_raise(reply_envelope, query)
+        return reply_or_raise(reply_body, query)
 
     async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
         name = endpoint.queue if endpoint.durable else f"gennaker.tap.{new_id()}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
 from aiohttp import web
 from pydantic import Field, RootModel
 
@@ -170,6 +171,12 @@ async def _send(
         raise _rejected_in_gate_terms(error) from None
 
 
+def _listing(pipelines: list[Json]) -> web.Response:
+    """Like :func:`gate_json`, serialised in one pass by pydantic-core: a list may be large (100 pipelines
+    are ~90 KB), and this is Deck's most frequent read."""
+    return web.Response(body=pydantic_core.to_json(pipelines), content_type="application/json", charset="utf-8")
+
+
 def _application_key(pipeline: Json) -> str:
     return str(pipeline.get("application") or "").strip().lower()
 
@@ -244,7 +251,7 @@ async def get_pipeline_configs_for_application(request: web.Request) -> web.Resp
     application = request.match_info["application"]
     await application_for(request, application, Permission.READ)
     listed = await ask(request, ListPipelineConfigs(application=application), PipelineList)
-    return gate_json(listed.pipelines)
+    return _listing(listed.pipelines)
 
 
 @gate_route
@@ -263,7 +270,7 @@ async def get_all_pipeline_configs(request: web.Request) -> web.Response:
     """Every pipeline config of every application the caller may READ."""
     listed = (await ask(request, ListPipelineConfigs(), PipelineList)).pipelines
     allowed = await readable_application_names(request, (pipeline.get("application") for pipeline in listed))
-    return gate_json([pipeline for pipeline in listed if _application_key(pipeline) in allowed])
+    return _listing([pipeline for pipeline in listed if _application_key(pipeline) in allowed])
 
 
 @gate_route

@@ -68,6 +68,9 @@ async def answer_once(
         if pending and apply is not None:
             await apply(event)
             await store.finish_outcome(command_id)
+    # after every write and before the event that tells the asker it is done: read caches on every
+    # replica see the change before anyone can ask for it (even a redelivery bumps: it may finish a write)
+    await store.bump_revision()
     await context.publish(event)
     return event
 

@@ -1,13 +1,17 @@
 """All of Front50's MongoDB access: versioned documents, their history, and command outcomes.
 
 Collections (all prefixed ``front50_``): ``applications``, ``application_history``, ``pipelines``,
-``pipeline_history``, ``strategies``, ``projects``, ``notifications``, ``service_accounts`` and
-``applied_commands``. Each stored entity keeps Spinnaker's JSON as a string in ``body`` (pipeline
+``pipeline_history``, ``strategies``, ``projects``, ``notifications``, ``service_accounts``,
+``applied_commands`` and ``revision``. Each stored entity keeps Spinnaker's JSON as a string in ``body`` (pipeline
 JSON may carry keys MongoDB refuses in stored documents, such as ``$ref`` inside a Kubernetes CRD
 manifest) beside the fields queries need: lower-cased ``nameKey`` / ``applicationKey`` (Spinnaker's
 names are case-insensitive), ``updateTs``, an integer ``version`` for optimistic concurrency, and
 ``lastCommand``, the envelope id of the command that wrote it (so a redelivered command sees its own
 write and does not apply it twice).
+
+``revision`` holds one counter that every command increments once its writes are done and before
+its result event is published (:meth:`Front50Store.bump_revision`): each replica's read cache
+(:mod:`workers.front50.cache`) compares it to learn whether anything changed, on any replica.
 
 Writes replace a document only if its ``version`` is still the one read (find-and-replace with a
 version filter); a lost race is re-read and re-decided. Every versioned write also upserts a
@@ -37,6 +41,7 @@ Build = Callable[[Json | None, str], Json]
 
 PREFIX = "front50_"
 MAX_RACES = 8
+REVISION_ID = "front50"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ class Front50Store:
     def outcomes(self) -> AsyncCollection[Document]:
         return self._collection("applied_commands")
 
+    @property
+    def revisions(self) -> AsyncCollection[Document]:
+        return self._collection("revision")
+
     def history(self, kind: str) -> AsyncCollection[Document]:
         """``application_history`` or ``pipeline_history``."""
         return self._collection(f"{kind}_history")
@@ -118,6 +127,17 @@ class Front50Store:
                 await history.create_index([("entityId", asc), ("command", asc)], unique=True, name="command_unique")
                 await history.create_index([("entityId", asc), ("version", desc)], name="newest_first")
             self._indexed = True
+
+    # --- the revision: has anything changed? ----------------------------------------------
+
+    async def revision(self) -> int:
+        """How many times commands changed (or may have changed) Front50's data; 0 before the first."""
+        document = await self.revisions.find_one({"_id": REVISION_ID})
+        return 0 if document is None else int(document["n"])
+
+    async def bump_revision(self) -> None:
+        """Say that data changed. Call after the writes and before telling anyone they were made."""
+        await self.revisions.update_one({"_id": REVISION_ID}, {"$inc": {"n": 1}}, upsert=True)
 
     # --- command outcomes ------------------------------------------------------------------
 

@@ -3,15 +3,18 @@
 Front50 owns applications, pipeline configs and their history, strategies, projects, notification
 preferences and service accounts in MongoDB (collections ``front50_*``). Every change is a command
 answered by exactly one event (``front50.pipeline.saved``, ``front50.command.rejected``…); every
-read is a query. See :mod:`workers.front50.handlers` for the behaviour and
+read is a query, answered from this replica's read cache (:mod:`workers.front50.cache`) while
+nothing has changed. See :mod:`workers.front50.handlers` for the behaviour and
 :mod:`workers.front50.store` for the storage.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bus import EncodedReply
 from bus.context import MessageContext
 from bus.endpoint import Endpoint, Handler
 from bus.service import Service
@@ -19,18 +22,40 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas import Message, Reply
 from schemas import front50 as messages
+from workers.front50.cache import ReadCache
 from workers.front50.handlers import Front50Handlers
 from workers.front50.store import Front50Store
 
 NAME = "front50"
 
 
-def _indexed(store: Front50Store, handler: Callable[[Any, MessageContext], Awaitable[Reply | None]]) -> Handler:
-    """The runtime has no start-up hook, so indexes are created before the first message is handled."""
+def _command(store: Front50Store, handler: Callable[[Any, MessageContext], Awaitable[None]]) -> Handler:
+    """A command handler that creates the indexes first (the runtime has no start-up hook).
 
-    async def handle(message: Any, context: MessageContext) -> Reply | None:
+    A handler that fails may have written part of its change, so it bumps the revision on its
+    way out too: read caches must not hide a half-made change until the retry finishes it.
+    """
+
+    async def handle(message: Any, context: MessageContext) -> None:
         await store.ensure_indexes()
-        return await handler(message, context)
+        try:
+            await handler(message, context)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await store.bump_revision()
+            raise
+
+    return handle
+
+
+def _query(
+    store: Front50Store, cache: ReadCache, handler: Callable[[Any, MessageContext], Awaitable[Reply]]
+) -> Handler:
+    """A query handler answered from ``cache`` while the store's revision stays the same."""
+
+    async def handle(query: Any, context: MessageContext) -> EncodedReply:
+        await store.ensure_indexes()
+        return await cache.answer(query, lambda: handler(query, context))
 
     return handle
 
@@ -68,9 +93,10 @@ def handler_table(handlers: Front50Handlers) -> dict[type[Message], Callable[[An
 def build_service(resources: WorkerResources) -> Service:
     """Front50's commands and queries endpoints over the worker's database; the host adds the ping query."""
     store = Front50Store(resources.db)
+    cache = ReadCache(store.revision)
     table = handler_table(Front50Handlers(store))
-    commands = {m.message_type: _indexed(store, h) for m, h in table.items() if m.message_kind == "command"}
-    queries = {m.message_type: _indexed(store, h) for m, h in table.items() if m.message_kind == "query"}
+    commands = {m.message_type: _command(store, h) for m, h in table.items() if m.message_kind == "command"}
+    queries = {m.message_type: _query(store, cache, h) for m, h in table.items() if m.message_kind == "query"}
     return Service(
         name=NAME,
         version=__version__,

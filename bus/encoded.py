@@ -1,0 +1,29 @@
+"""A query's reply serialised to JSON once, for handlers that give the same answer many times.
+
+A read cache keeps its answers as :class:`EncodedReply`: the bus splices :attr:`EncodedReply.json`
+into the reply envelope as it is, so answering from the cache costs no serialisation however big
+the reply, and nothing downstream can change what the cache holds (bytes are immutable; every
+asker decodes its own copy).
+
+Example::
+
+    encoded = EncodedReply(PipelineList(pipelines=found))
+    return encoded  # from a query handler, instead of the PipelineList itself
+"""
+
+from __future__ import annotations
+
+from schemas import Reply
+
+
+class EncodedReply:
+    """``reply`` as JSON bytes, and the reply's type (which the bus checks against the query's)."""
+
+    __slots__ = ("json", "reply_type")
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply_type: type[Reply] = type(reply)
+        self.json: bytes = reply.model_dump_json().encode()
+
+    def __len__(self) -> int:
+        return len(self.json)
