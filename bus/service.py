@@ -3,7 +3,8 @@
 A worker describes itself as a :class:`Service` (its name, version and endpoints); a
 :class:`ServiceHost` runs it on any :class:`~bus.base.Bus`. The host adds the liveness query every
 service answers (``system.Ping``), publishes ``system.worker.started`` once it consumes and
-``system.worker.stopped`` after a graceful stop. Nothing here knows what a service does.
+``system.worker.stopped`` after a graceful stop. A service may also declare background loops
+(pollers, reconcilers) that run while it is hosted. Nothing here knows what a service does.
 
 Example::
 
@@ -19,6 +20,7 @@ import asyncio
 import os
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -30,6 +32,9 @@ from bus.errors import BusError
 from schemas.system import Ping, Pong, WorkerStarted, WorkerStopped
 
 log = structlog.get_logger("gennaker.bus.service")
+
+BackgroundTask = Callable[[Bus], Awaitable[None]]
+"""``async def loop(bus)``: runs while the service is hosted; cancelled on stop, restarted if it raises."""
 
 
 def instance_id() -> str:
@@ -43,11 +48,13 @@ class Service:
 
     At most one durable endpoint per kind (one queue per service per kind); each endpoint must be
     the service's own. The liveness query is added by :class:`ServiceHost`, not declared here.
+    ``background`` loops start once the endpoints consume and are cancelled first on stop.
     """
 
     name: str
     version: str
     endpoints: list[Endpoint] = field(default_factory=list)
+    background: list[BackgroundTask] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         kinds: set[str] = set()
@@ -74,13 +81,16 @@ class ServiceHost:
     endpoint fails to start, the ones already started are stopped and the error is raised.
     ``stop`` stops taking messages, waits for handlers in flight, then publishes ``WorkerStopped``
     (a bus that is already closed only costs that announcement, logged). Both are idempotent.
+    A background loop that raises is logged and started again after ``restart_delay`` seconds.
     """
 
-    def __init__(self, bus: Bus, service: Service, *, instance: str | None = None) -> None:
+    def __init__(self, bus: Bus, service: Service, *, instance: str | None = None, restart_delay: float = 1.0) -> None:
         self.bus = bus
         self.service = service
         self.instance = instance or instance_id()
+        self.restart_delay = restart_delay
         self._consumptions: list[Consumption] = []
+        self._background: list[asyncio.Task[None]] = []
         self._running = False
         self._lock = asyncio.Lock()
 
@@ -124,6 +134,10 @@ class ServiceHost:
                 except BaseException:
                     await self._stop_consuming()
                     raise
+                self._background = [
+                    asyncio.create_task(self._supervise(loop), name=f"{self.service.name} background {index}")
+                    for index, loop in enumerate(self.service.background)
+                ]
                 self._running = True
                 log.info("worker started", instance=self.instance, version=self.service.version)
 
@@ -134,6 +148,7 @@ class ServiceHost:
                 return
             self._running = False
             with structlog.contextvars.bound_contextvars(service=self.service.name):
+                await self._stop_background()
                 await self._stop_consuming()
                 try:
                     await self.bus.publish(
@@ -143,6 +158,22 @@ class ServiceHost:
                 except BusError as error:
                     log.warning("could not announce the worker stopped", error=str(error))
                 log.info("worker stopped", instance=self.instance, reason=reason)
+
+    async def _supervise(self, loop: BackgroundTask) -> None:
+        with structlog.contextvars.bound_contextvars(service=self.service.name):
+            while True:
+                try:
+                    await loop(self.bus)
+                    return
+                except Exception as error:
+                    log.error("a background task failed; restarting it", error=repr(error), exc_info=True)
+                await asyncio.sleep(self.restart_delay)
+
+    async def _stop_background(self) -> None:
+        tasks, self._background = self._background, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _stop_consuming(self) -> None:
         consumptions, self._consumptions = self._consumptions, []

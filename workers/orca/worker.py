@@ -1,13 +1,16 @@
 """Wires Orca (the saga coordinator) to the bus.
 
-It will run pipeline executions as a message-driven state machine (StartExecution → StartStage → … →
-CompleteExecution) and owns the ``executions`` and ``timers`` collections, with an outbox for the
-messages each state change causes.
+Orca runs two things on one set of queues:
 
-Today it runs ad-hoc tasks (Gate's ``POST /tasks``: create, update and delete an application): it
-takes ``orca.SubmitTask`` / ``orca.CancelTask`` commands, follows Front50's answering events on its
-events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Task
-state lives in its ``orca_tasks`` collection (:mod:`workers.orca.store`).
+* pipeline executions (:mod:`workers.orca.engine`): a message-driven state machine
+  (StartExecution → StartStage → RunTask → CompleteTask → CompleteStage → CompleteExecution) over
+  its ``orca_executions`` and ``orca_timers`` collections, with an outbox for the messages each
+  state change causes; its timer poller and outbox relay run as background loops. Answers of
+  stage types provided by other services arrive as ``*.task.completed`` events.
+* ad-hoc tasks (Gate's ``POST /tasks``: create, update and delete an application): it takes
+  ``orca.SubmitTask`` / ``orca.CancelTask`` commands, follows Front50's answering events on its
+  events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Task
+  state lives in its ``orca_tasks`` collection (:mod:`workers.orca.store`).
 """
 
 from __future__ import annotations
@@ -18,15 +21,17 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask
+from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
 from workers.orca.handlers import TaskHandlers
 from workers.orca.store import TaskStore
 
 NAME = "orca"
 
 
-def build_service(resources: WorkerResources) -> Service:
-    """Orca's command, event and query endpoints; the host adds the ping query."""
+def build_service(resources: WorkerResources, *, engine: EngineOptions | None = None) -> Service:
+    """Orca's command, event and query endpoints and background loops; the host adds the ping query."""
     tasks = TaskHandlers(TaskStore(resources.db))
+    pipelines = build_engine(resources.db, engine)
     return Service(
         name=NAME,
         version=__version__,
@@ -34,22 +39,32 @@ def build_service(resources: WorkerResources) -> Service:
             Endpoint(
                 service=NAME,
                 kind="commands",
-                handlers={SubmitTask.message_type: tasks.submit, CancelTask.message_type: tasks.cancel},
+                handlers={
+                    SubmitTask.message_type: tasks.submit,
+                    CancelTask.message_type: tasks.cancel,
+                    **pipelines.commands,
+                },
             ),
             Endpoint(
                 service=NAME,
                 kind="events",
-                patterns=("front50.#",),
+                patterns=("front50.#", EXTERNAL_ANSWERS),
                 handlers={
                     ApplicationSaved.message_type: tasks.step_done,
                     ApplicationDeleted.message_type: tasks.step_done,
                     CommandRejected.message_type: tasks.step_rejected,
+                    **pipelines.events,
                 },
             ),
             Endpoint(
                 service=NAME,
                 kind="queries",
-                handlers={GetTask.message_type: tasks.get_task, ListTasks.message_type: tasks.list_tasks},
+                handlers={
+                    GetTask.message_type: tasks.get_task,
+                    ListTasks.message_type: tasks.list_tasks,
+                    **pipelines.queries,
+                },
             ),
         ],
+        background=pipelines.background,
     )

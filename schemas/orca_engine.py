@@ -1,0 +1,311 @@
+"""Orca's pipeline execution messages: the commands that start and steer an execution, the internal
+chain its engine runs on, the events it publishes and the queries that read executions.
+
+An execution is a chain of commands Orca sends to itself, as Spinnaker's Orca does on its Keiko
+queue::
+
+    StartExecution → StartStage → RunTask ⟲ (durable timer) → CompleteTask → CompleteStage
+                   → StartStage (downstream, when all its requisites are complete) … → CompleteExecution
+
+Operators steer it with ``CancelExecution``, ``PauseExecution`` / ``ResumeExecution``,
+``SkipStage``, ``RestartStage``, ``JudgeStage`` and ``UpdateStage``. Every command is idempotent:
+delivered twice it changes nothing twice.
+
+**Stage types owned by other services.** A stage whose type another service provides runs as one
+task that sends ``orca.RunExternalTask`` to that service (``to=<service>``), carrying
+``task_id`` and ``attempt``. The service answers with an event of a subclass of
+:class:`ExternalTaskCompleted` whose type it owns, named ``<service>.task.completed``
+(e.g. ``rosco.task.completed``), echoing ``execution_id``, ``stage_id``, ``task_id`` and
+``attempt``. Orca binds ``*.task.completed`` and ignores answers to an attempt it no longer waits
+for. A service that needs longer than the stage's ``stageTimeoutMs`` should say so with the
+stage's context, never by holding the command.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from schemas.base import Command, Event, Query, Reply
+from schemas.registry import message
+
+Json = dict[str, Any]
+TaskOutcome = Literal["SUCCEEDED", "TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED", "SKIPPED"]
+"""The statuses a task may finish with (Spinnaker's ``ExecutionStatus`` values)."""
+
+# --- commands an operator or another service sends -----------------------------------------------
+
+
+@message
+class StartExecution(Command):
+    """Run ``pipeline`` (Spinnaker's pipeline JSON) as execution ``execution_id`` (a ULID; idempotency key)."""
+
+    message_type: ClassVar[str] = "orca.StartExecution"
+    execution_id: str = Field(min_length=1)
+    pipeline: Json
+    trigger: Json = Field(default_factory=lambda: {"type": "manual"})
+    user: str = "anonymous"
+
+
+@message
+class CancelExecution(Command):
+    """Cancel an execution that has not finished: it and its running stages become CANCELED."""
+
+    message_type: ClassVar[str] = "orca.CancelExecution"
+    execution_id: str = Field(min_length=1)
+    user: str = "anonymous"
+    reason: str | None = None
+
+
+@message
+class PauseExecution(Command):
+    """Pause a RUNNING execution: running tasks stop at their next run until resumed."""
+
+    message_type: ClassVar[str] = "orca.PauseExecution"
+    execution_id: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class ResumeExecution(Command):
+    """Resume a PAUSED execution: paused stages and tasks run again."""
+
+    message_type: ClassVar[str] = "orca.ResumeExecution"
+    execution_id: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class SkipStage(Command):
+    """Skip a stage that has not finished: it becomes SKIPPED and the pipeline goes on downstream."""
+
+    message_type: ClassVar[str] = "orca.SkipStage"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class RestartStage(Command):
+    """Run a finished stage again, with every stage downstream of it, and reopen the execution."""
+
+    message_type: ClassVar[str] = "orca.RestartStage"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class JudgeStage(Command):
+    """Answer a ``manualJudgment`` stage: ``continue`` lets the pipeline go on, ``stop`` fails the stage."""
+
+    message_type: ClassVar[str] = "orca.JudgeStage"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    judgment_status: Literal["continue", "stop"]
+    input: str | None = None
+    user: str = "anonymous"
+
+
+@message
+class UpdateStage(Command):
+    """Merge ``context`` into a running stage's context and run its task again now.
+
+    Gate's ``PATCH /pipelines/{id}/stages/{stageId}``: e.g. ``{"skipRemainingWait": true}``.
+    """
+
+    message_type: ClassVar[str] = "orca.UpdateStage"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    context: Json
+    user: str = "anonymous"
+
+
+# --- the internal chain (Orca sends these to itself) ----------------------------------------------
+
+
+@message
+class StartStage(Command):
+    """Start a NOT_STARTED stage whose requisite stages are all complete."""
+
+    message_type: ClassVar[str] = "orca.StartStage"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+
+
+@message
+class RunTask(Command):
+    """Run a RUNNING task once; ``token`` must be the task's current one, so a stale or repeated
+    run (a timer fired twice, a redelivery) does nothing."""
+
+    message_type: ClassVar[str] = "orca.RunTask"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    token: str = Field(min_length=1)
+
+
+@message
+class CompleteTask(Command):
+    """A task finished with ``status``: start the stage's next task or complete the stage."""
+
+    message_type: ClassVar[str] = "orca.CompleteTask"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    status: TaskOutcome
+
+
+@message
+class CompleteStage(Command):
+    """Every task of a stage finished: decide its status, then start what follows or end the branch."""
+
+    message_type: ClassVar[str] = "orca.CompleteStage"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+
+
+@message
+class CompleteExecution(Command):
+    """A branch ended: finish the execution if its final status can be decided now."""
+
+    message_type: ClassVar[str] = "orca.CompleteExecution"
+    execution_id: str = Field(min_length=1)
+
+
+# --- stage types provided by other services -------------------------------------------------------
+
+
+@message
+class RunExternalTask(Command):
+    """Sent to the service that provides ``stage_type``: run the stage's work and answer with a
+    ``<service>.task.completed`` event (a subclass of :class:`ExternalTaskCompleted`).
+
+    ``context`` is the stage's context, ``trigger`` the execution's trigger. The same
+    ``task_id`` and ``attempt`` may arrive twice (at-least-once); do the work once per pair.
+    """
+
+    message_type: ClassVar[str] = "orca.RunExternalTask"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    attempt: int = Field(ge=1)
+    application: str
+    stage_type: str = Field(min_length=1)
+    context: Json = Field(default_factory=dict)
+    trigger: Json = Field(default_factory=dict)
+
+
+class ExternalTaskCompleted(Event):
+    """The answer to :class:`RunExternalTask`. Not registered itself: each providing service
+    registers a subclass with ``message_type = "<service>.task.completed"``.
+
+    ``outputs`` become the stage's outputs, ``context`` is merged into its context, ``error``
+    (when the status is not SUCCEEDED) is recorded as the stage's exception.
+    """
+
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    attempt: int = Field(ge=1)
+    status: TaskOutcome
+    outputs: Json = Field(default_factory=dict)
+    context: Json = Field(default_factory=dict)
+    error: str | None = None
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+@message
+class ExecutionStarted(Event):
+    """An execution began running its stages."""
+
+    message_type: ClassVar[str] = "orca.execution.started"
+    execution_id: str
+    application: str
+    name: str
+    pipeline_config_id: str | None = None
+    status: str
+
+
+@message
+class ExecutionCompleted(Event):
+    """An execution finished; ``status`` is its final ``ExecutionStatus``."""
+
+    message_type: ClassVar[str] = "orca.execution.completed"
+    execution_id: str
+    application: str
+    name: str
+    pipeline_config_id: str | None = None
+    status: str
+
+
+@message
+class StageStarted(Event):
+    """A stage began running (or was skipped at start: then ``stage.completed`` follows)."""
+
+    message_type: ClassVar[str] = "orca.stage.started"
+    execution_id: str
+    application: str
+    stage_id: str
+    ref_id: str
+    stage_type: str
+    name: str
+    status: str
+
+
+@message
+class StageCompleted(Event):
+    """A stage finished with ``status``."""
+
+    message_type: ClassVar[str] = "orca.stage.completed"
+    execution_id: str
+    application: str
+    stage_id: str
+    ref_id: str
+    stage_type: str
+    name: str
+    status: str
+
+
+# --- queries ---------------------------------------------------------------------------------------
+
+
+@message
+class ExecutionFound(Reply):
+    """One execution in Spinnaker's JSON, or ``None``."""
+
+    message_type: ClassVar[str] = "orca.ExecutionFound"
+    execution: Json | None
+
+
+@message
+class GetExecution(Query):
+    """One pipeline execution by id."""
+
+    message_type: ClassVar[str] = "orca.GetExecution"
+    reply_model: ClassVar[type[Reply]] = ExecutionFound
+    id: str = Field(min_length=1)
+
+
+@message
+class ExecutionList(Reply):
+    """Pipeline executions, newest first."""
+
+    message_type: ClassVar[str] = "orca.ExecutionList"
+    executions: list[Json]
+
+
+@message
+class ListExecutions(Query):
+    """Executions of ``application`` and/or of the pipeline configs ``pipeline_config_ids``, newest
+    first, optionally only those in ``statuses``. At least one of the two filters is required."""
+
+    message_type: ClassVar[str] = "orca.ListExecutions"
+    reply_model: ClassVar[type[Reply]] = ExecutionList
+    application: str | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    statuses: list[str] = Field(default_factory=list)
+    pipeline_config_ids: list[str] = Field(default_factory=list)

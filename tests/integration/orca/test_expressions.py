@@ -1,0 +1,58 @@
+"""Expressions in a stage's context are evaluated when it starts; a failed one fails the stage with its reason."""
+
+from __future__ import annotations
+
+from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
+
+PARAMETERS = [{"name": "env", "default": "prod"}, {"name": "size", "default": "2"}]
+
+
+async def test_parameters_trigger_and_earlier_stages_feed_later_ones(orca: Orca) -> None:
+    config = pipeline(
+        stage("1", "evaluateVariables", name="Vars", variables=[{"key": "tier", "value": "${parameters.env}-web"}]),
+        stage(
+            "2",
+            "checkPreconditions",
+            after=("1",),
+            preconditions=[
+                {"type": "expression", "context": {"expression": "${#stage('Vars').outputs.tier == 'prod-web'}"}}
+            ],
+        ),
+        stage("3", after=("1",), stageEnabled={"type": "expression", "expression": "parameters.env == 'dev'"}),
+        stage("4", "evaluateVariables", after=("2", "3"), variables=[{"key": "who", "value": "${trigger.user}"}]),
+        parameterConfig=PARAMETERS,
+    )
+    execution = await orca.finished(
+        await orca.start(config, {"type": "manual", "user": "ana", "parameters": {"size": "3"}})
+    )
+    assert summary(execution) == {
+        "status": "SUCCEEDED",
+        "1": "SUCCEEDED",
+        "2": "SUCCEEDED",
+        "3": "SKIPPED",
+        "4": "SUCCEEDED",
+    }
+    assert execution["trigger"]["parameters"] == {"env": "prod", "size": "3"}
+    assert by_ref(execution, "1")["outputs"] == {"tier": "prod-web"}
+    assert by_ref(execution, "4")["outputs"] == {"who": "ana"}
+
+
+async def test_a_failed_expression_fails_its_stage_naming_it(orca: Orca) -> None:
+    config = pipeline(stage("1", "evaluateVariables", variables=[{"key": "x", "value": "${parameters.nope.deeper}"}]))
+    execution = await orca.finished(await orca.start(config))
+    assert summary(execution) == {"status": "TERMINAL", "1": "TERMINAL"}
+    context = by_ref(execution, "1")["context"]
+    error = context["exception"]["details"]["error"]
+    assert "variables[0].value" in error and "'nope'" in error
+    assert "parameters.nope.deeper" in context["expressionEvaluationSummary"]
+
+
+async def test_a_stage_may_opt_out_of_failing_on_failed_expressions(orca: Orca) -> None:
+    value = "${parameters.nope.deeper}"
+    config = pipeline(
+        stage("1", "evaluateVariables", variables=[{"key": "x", "value": value}], failOnFailedExpressions=False)
+    )
+    execution = await orca.finished(await orca.start(config))
+    assert execution["status"] == "SUCCEEDED"
+    assert by_ref(execution, "1")["outputs"] == {"x": value}
+    assert "expressionEvaluationSummary" in by_ref(execution, "1")["context"]

@@ -1,0 +1,127 @@
+"""Orca's pipeline execution engine: Spinnaker pipelines run as a chain of messages.
+
+* :mod:`~workers.orca.engine.status` — Spinnaker's ``ExecutionStatus`` and its rules;
+* :mod:`~workers.orca.engine.model` — an execution, its stages and tasks, and their JSON;
+* :mod:`~workers.orca.engine.graph` — the stages' DAG;
+* :mod:`~workers.orca.engine.transitions` — the state machine, one function per message;
+* :mod:`~workers.orca.engine.stages` — stage types (the extension point);
+* :mod:`~workers.orca.engine.commit`, :mod:`~workers.orca.engine.store`,
+  :mod:`~workers.orca.engine.outbox`, :mod:`~workers.orca.engine.timers` — durability: one atomic
+  write per transition with its outbox, delivery after, durable timers;
+* :mod:`~workers.orca.engine.reconciler` — re-drives executions whose next message vanished;
+* :mod:`~workers.orca.engine.handlers` — one bus handler per message.
+
+:func:`build_engine` assembles it for :mod:`workers.orca.worker`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bus import Bus, Handler
+from bus.service import instance_id
+from schemas.catalog import registry
+from schemas.orca_engine import (
+    CancelExecution,
+    CompleteExecution,
+    CompleteStage,
+    CompleteTask,
+    ExternalTaskCompleted,
+    GetExecution,
+    JudgeStage,
+    ListExecutions,
+    PauseExecution,
+    RestartStage,
+    ResumeExecution,
+    RunTask,
+    SkipStage,
+    StartExecution,
+    StartStage,
+    UpdateStage,
+)
+from workers.orca.engine.commit import Commit
+from workers.orca.engine.expressions import Expressions, SpelExpressions
+from workers.orca.engine.handlers import ExecutionHandlers
+from workers.orca.engine.outbox import OutboxRelay
+from workers.orca.engine.reconciler import Reconciler
+from workers.orca.engine.stages import StageTypes
+from workers.orca.engine.store import ExecutionStore
+from workers.orca.engine.timers import TimerPoller, TimerStore
+from workers.orca.engine.transitions import Transitions
+
+EXTERNAL_ANSWERS = "*.task.completed"
+"""The routing-key pattern of the events answering ``orca.RunExternalTask``."""
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it."""
+
+    external_stage_types: Mapping[str, str] = field(default_factory=dict)
+    expressions: Expressions = field(default_factory=SpelExpressions)
+    timer_interval: float = 0.25
+    outbox_interval: float = 5.0
+    outbox_grace_ms: int = 5_000
+    timer_lease_ms: int = 30_000
+    reconcile_interval: float = 10.0
+    stall_ms: int = 30_000
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The engine's handler maps (by endpoint kind) and the background loops the worker runs."""
+
+    handlers: ExecutionHandlers
+    commands: dict[str, Handler]
+    events: dict[str, Handler]
+    queries: dict[str, Handler]
+    background: list[Callable[[Bus], Awaitable[None]]]
+    relay: OutboxRelay
+    poller: TimerPoller
+    reconciler: Reconciler
+
+
+def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | None = None) -> Engine:
+    """Wire the engine on ``db`` (collections ``orca_executions`` and ``orca_timers``)."""
+    options = options or EngineOptions()
+    store = ExecutionStore(db)
+    timers = TimerStore(db, lease_ms=options.timer_lease_ms)
+    relay = OutboxRelay(store, timers, interval=options.outbox_interval, grace_ms=options.outbox_grace_ms)
+    poller = TimerPoller(timers, owner=instance_id(), interval=options.timer_interval)
+    transitions = Transitions(
+        StageTypes.standard(options.expressions, options.external_stage_types), options.expressions
+    )
+    commit = Commit(store, relay, stall_ms=options.stall_ms)
+    handlers = ExecutionHandlers(store, commit, transitions)
+    reconciler = Reconciler(store, commit, transitions, interval=options.reconcile_interval, stall_ms=options.stall_ms)
+    commands: dict[str, Handler] = {
+        StartExecution.message_type: handlers.start_execution,
+        StartStage.message_type: handlers.start_stage,
+        RunTask.message_type: handlers.run_task,
+        CompleteTask.message_type: handlers.complete_task,
+        CompleteStage.message_type: handlers.complete_stage,
+        CompleteExecution.message_type: handlers.complete_execution,
+        CancelExecution.message_type: handlers.cancel_execution,
+        PauseExecution.message_type: handlers.pause_execution,
+        ResumeExecution.message_type: handlers.resume_execution,
+        SkipStage.message_type: handlers.skip_stage,
+        RestartStage.message_type: handlers.restart_stage,
+        JudgeStage.message_type: handlers.judge_stage,
+        UpdateStage.message_type: handlers.update_stage,
+    }
+    events: dict[str, Handler] = {
+        model.message_type: handlers.external_task_completed
+        for model in registry
+        if issubclass(model, ExternalTaskCompleted)
+    }
+    queries: dict[str, Handler] = {
+        GetExecution.message_type: handlers.get_execution,
+        ListExecutions.message_type: handlers.list_executions,
+    }
+    return Engine(
+        handlers, commands, events, queries, [poller.run, relay.run, reconciler.run], relay, poller, reconciler
+    )

@@ -1,0 +1,102 @@
+"""Applies one transition to a stored execution: load, transition, store with its outbox, deliver.
+
+Every engine handler goes through :meth:`Commit.apply`, so a crash anywhere loses nothing:
+
+1. load the execution and apply the transition (:mod:`workers.orca.engine.transitions`);
+2. if it changed, store the new state and the messages it causes in one compare-and-set write
+   (on a conflict, reload and apply again);
+3. deliver the outbox (:mod:`workers.orca.engine.outbox`) — including entries an earlier, crashed
+   attempt left behind.
+
+Step 3 delivers the entries this transition wrote, plus any old enough to have been abandoned by
+a crash; younger entries of other transitions are being delivered by their writers. So a
+redelivered message (whose transition already happened: step 2 writes nothing) and a concurrent
+transition deliver nothing twice, and the relay's periodic sweep catches what a crash left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+import structlog
+
+from bus import Bus, Envelope
+from workers.orca.engine.model import Execution, OutboxEntry, now_ms
+from workers.orca.engine.outbox import OutboxRelay
+from workers.orca.engine.reconciler import next_check
+from workers.orca.engine.store import ExecutionStore, StaleExecution
+from workers.orca.engine.transitions import Outgoing
+
+log = structlog.get_logger("gennaker.orca.engine")
+
+Transition = Callable[[Execution, int], list[Outgoing]]
+MAX_CONFLICTS = 16
+
+
+class Commit:
+    """Runs transitions against the store and delivers what they cause."""
+
+    def __init__(self, store: ExecutionStore, relay: OutboxRelay, *, stall_ms: int) -> None:
+        self.store = store
+        self.relay = relay
+        self.stall_ms = stall_ms
+
+    async def apply(
+        self,
+        execution_id: str,
+        transition: Transition,
+        bus: Bus,
+        *,
+        caused_by: Envelope | None,
+    ) -> Execution | None:
+        """Apply ``transition`` to execution ``execution_id``; ``None`` when it does not exist.
+
+        The messages it causes are built on ``bus`` as caused by ``caused_by`` (the message being
+        handled; ``None`` for the reconciler's own re-drives).
+        """
+        for conflict in range(MAX_CONFLICTS):
+            execution = await self.store.get(execution_id)
+            if execution is None:
+                return None
+            before = execution.model_dump(exclude={"outbox", "version"})
+            at = now_ms()
+            outgoing = transition(execution, at)
+            entries: list[OutboxEntry] = []
+            if outgoing or execution.model_dump(exclude={"outbox", "version"}) != before:
+                execution.check_after = next_check(execution, outgoing, at, self.stall_ms)
+                entries = [self._entry(item, execution, bus, caused_by, at) for item in outgoing]
+                try:
+                    await self.store.save(execution, entries)
+                except StaleExecution:
+                    await asyncio.sleep(random.uniform(0, 0.002 * (conflict + 1)))
+                    continue
+                log.debug(
+                    "execution changed",
+                    execution_id=execution.id,
+                    status=execution.status.value,
+                    caused=[item.message.message_type for item in outgoing],
+                )
+            await self.relay.deliver(bus, execution, own={entry.id for entry in entries})
+            return execution
+        raise StaleExecution(f"gave up after {MAX_CONFLICTS} concurrent changes to execution {execution_id}; retrying")
+
+    def _entry(
+        self, item: Outgoing, execution: Execution, bus: Bus, caused_by: Envelope | None, at: int
+    ) -> OutboxEntry:
+        envelope = bus.envelope(item.message, subject=execution.id, caused_by=caused_by)
+        if item.message.message_kind == "event":
+            return OutboxEntry(
+                id=envelope.id,
+                envelope=envelope.model_dump(mode="json"),
+                routing_key=item.message.message_type,
+                created_at=at,
+            )
+        return OutboxEntry(
+            id=envelope.id,
+            envelope=envelope.model_dump(mode="json"),
+            to=item.to or item.message.owner(),
+            due_at=item.due_at,
+            created_at=at,
+        )

@@ -1,0 +1,93 @@
+"""The seam between the engine and the expression language (``${ … }`` in a stage's context).
+
+The engine asks two things of expressions: turn every ``${…}`` in a stage's context into its
+value when the stage starts (:meth:`Expressions.process`), and decide a condition such as
+``stageEnabled`` or an expression precondition (:meth:`Expressions.condition`).
+:class:`SpelExpressions` answers both with Orca's expression language
+(:mod:`workers.orca.expressions`); :class:`LiteralExpressions` knows literal booleans only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workers.orca import expressions as spel
+from workers.orca.engine.model import Execution, Json, Stage
+
+SUMMARY_KEY = spel.SUMMARY_KEY
+"""Where a stage's context records the expressions that failed (Orca's ``expressionEvaluationSummary``)."""
+
+
+class ExpressionFailed(ValueError):
+    """An expression could not be evaluated; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A stage's context with its expressions evaluated; ``failure`` names what failed, if anything."""
+
+    context: Json
+    summary: Json = field(default_factory=dict)
+    failure: str | None = None
+
+
+class Expressions(Protocol):
+    """What the engine needs from an expression language."""
+
+    def process(self, execution: Execution, stage: Stage) -> Processed:
+        """``stage``'s context with every ``${…}`` evaluated."""
+        ...
+
+    def condition(self, expression: Any, execution: Execution, stage: Stage) -> bool:
+        """The truth of ``expression`` (a boolean, ``"true"``, ``"${ … }"``…) in ``stage``;
+        raises :class:`ExpressionFailed`."""
+        ...
+
+
+class SpelExpressions:
+    """Spinnaker's expression language, evaluated against the stage's root (context, execution,
+    trigger, parameters) as Orca's ``ContextParameterProcessor`` does."""
+
+    def process(self, execution: Execution, stage: Stage) -> Processed:
+        if stage.context.get("skipExpressionEvaluation") is True:
+            return Processed(stage.context)
+        result = spel.process(stage.context, self._root(execution, stage), current_stage_id=stage.id)
+        return Processed(result.value, result.summary, result.failure_message() if result.failed else None)
+
+    def condition(self, expression: Any, execution: Execution, stage: Stage) -> bool:
+        if isinstance(expression, bool):
+            return expression
+        try:
+            value = spel.evaluate(str(expression), self._root(execution, stage), current_stage_id=stage.id)
+        except spel.ExpressionError as error:
+            raise ExpressionFailed(f"expression {expression!r} failed: {error}") from None
+        return _truth(value, expression)
+
+    def _root(self, execution: Execution, stage: Stage) -> Json:
+        execution_json = execution.to_json()
+        stage_json = next(item for item in execution_json["stages"] if item["id"] == stage.id)
+        return spel.stage_root(stage_json, execution_json)
+
+
+class LiteralExpressions:
+    """No expression language: contexts pass unchanged, conditions must be literal booleans."""
+
+    def process(self, execution: Execution, stage: Stage) -> Processed:
+        return Processed(stage.context)
+
+    def condition(self, expression: Any, execution: Execution, stage: Stage) -> bool:
+        if isinstance(expression, bool):
+            return expression
+        text = str(expression).strip()
+        if text.startswith("${") and text.endswith("}"):
+            text = text[2:-1].strip()
+        return _truth(text, expression)
+
+
+def _truth(value: Any, expression: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ExpressionFailed(f"expression {expression!r} is {value!r}, not true or false")

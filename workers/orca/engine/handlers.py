@@ -1,0 +1,132 @@
+"""Orca's pipeline handlers: one per message, each applying one transition through :class:`Commit`."""
+
+from __future__ import annotations
+
+import structlog
+
+from bus import MessageContext
+from schemas.orca_engine import (
+    CancelExecution,
+    CompleteExecution,
+    CompleteStage,
+    CompleteTask,
+    ExecutionFound,
+    ExecutionList,
+    ExternalTaskCompleted,
+    GetExecution,
+    JudgeStage,
+    ListExecutions,
+    PauseExecution,
+    RestartStage,
+    ResumeExecution,
+    RunTask,
+    SkipStage,
+    StartExecution,
+    StartStage,
+    UpdateStage,
+)
+from workers.orca.engine.commit import Commit, Transition
+from workers.orca.engine.model import now_ms
+from workers.orca.engine.plan import new_execution
+from workers.orca.engine.store import ExecutionStore
+from workers.orca.engine.transitions import Transitions
+
+log = structlog.get_logger("gennaker.orca.engine")
+
+
+class ExecutionHandlers:
+    """The handlers of the pipeline commands, the answers of other services, and the queries."""
+
+    def __init__(self, store: ExecutionStore, commit: Commit, transitions: Transitions) -> None:
+        self.store = store
+        self.commit = commit
+        self.t = transitions
+        self._prepared = False
+
+    async def _prepare(self) -> None:
+        if not self._prepared:
+            await self.store.prepare()
+            self._prepared = True
+
+    async def _apply(self, execution_id: str, transition: Transition, context: MessageContext) -> None:
+        await self.commit.apply(execution_id, transition, context.bus, caused_by=context.envelope)
+
+    async def start_execution(self, command: StartExecution, context: MessageContext) -> None:
+        await self._prepare()
+        at = now_ms()
+        execution = new_execution(command, at)
+        execution.check_after = at + self.commit.stall_ms  # the reconciler starts it if this handler dies now
+        if await self.store.insert(execution):
+            log.info("execution created", execution_id=command.execution_id)
+        await self._apply(command.execution_id, self.t.start_execution, context)
+
+    async def start_stage(self, command: StartStage, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.start_stage(ex, command.stage_id, at), context)
+
+    async def run_task(self, command: RunTask, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.run_task(ex, command, at), context)
+
+    async def complete_task(self, command: CompleteTask, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.complete_task(ex, command, at), context)
+
+    async def complete_stage(self, command: CompleteStage, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.complete_stage(ex, command.stage_id, at), context)
+
+    async def complete_execution(self, command: CompleteExecution, context: MessageContext) -> None:
+        await self._apply(command.execution_id, self.t.complete_execution, context)
+
+    async def cancel_execution(self, command: CancelExecution, context: MessageContext) -> None:
+        await self._apply(
+            command.execution_id,
+            lambda ex, at: self.t.cancel_execution(ex, command.user, command.reason, at),
+            context,
+        )
+
+    async def pause_execution(self, command: PauseExecution, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.pause_execution(ex, command.user, at), context)
+
+    async def resume_execution(self, command: ResumeExecution, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.resume_execution(ex, command.user, at), context)
+
+    async def skip_stage(self, command: SkipStage, context: MessageContext) -> None:
+        await self._apply(command.execution_id, lambda ex, at: self.t.skip_stage(ex, command.stage_id, at), context)
+
+    async def restart_stage(self, command: RestartStage, context: MessageContext) -> None:
+        await self._apply(
+            command.execution_id, lambda ex, at: self.t.restart_stage(ex, command.stage_id, command.user, at), context
+        )
+
+    async def judge_stage(self, command: JudgeStage, context: MessageContext) -> None:
+        judgment = {"judgmentStatus": command.judgment_status, "judgmentInput": command.input}
+        await self._apply(
+            command.execution_id,
+            lambda ex, at: self.t.judge_stage(ex, command.stage_id, judgment, command.user, at),
+            context,
+        )
+
+    async def update_stage(self, command: UpdateStage, context: MessageContext) -> None:
+        await self._apply(
+            command.execution_id,
+            lambda ex, at: self.t.update_stage(ex, command.stage_id, command.context, command.user, at),
+            context,
+        )
+
+    async def external_task_completed(self, event: ExternalTaskCompleted, context: MessageContext) -> None:
+        await self._apply(event.execution_id, lambda ex, at: self.t.external_task_completed(ex, event, at), context)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    async def get_execution(self, query: GetExecution, context: MessageContext) -> ExecutionFound:
+        execution = await self.store.get(query.id)
+        return ExecutionFound(execution=execution.to_json() if execution else None)
+
+    async def list_executions(self, query: ListExecutions, context: MessageContext) -> ExecutionList:
+        if not query.application and not query.pipeline_config_ids:
+            raise ValueError("name an application or at least one pipeline config id")
+        executions = await self.store.search(
+            application=query.application,
+            pipeline_config_ids=query.pipeline_config_ids,
+            statuses=query.statuses,
+            limit=query.limit,
+        )
+        return ExecutionList(executions=[execution.to_json() for execution in executions])

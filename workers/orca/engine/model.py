@@ -1,0 +1,163 @@
+"""An execution as Orca stores it, and its Spinnaker JSON view.
+
+Field names are Spinnaker's (camelCase on the wire and in MongoDB, snake_case in Python), so
+:meth:`Execution.to_json` is what Deck, ``spin`` and Gate clients read. A few fields are the
+engine's own and never leave Orca: a task's ``token`` (which ``RunTask`` may run it) and
+``wakesAt`` (when that run is due; none while it waits for a signal), the execution's
+``version`` (optimistic concurrency), ``outbox`` (messages caused by stored changes and not yet
+confirmed sent) and ``checkAfter`` (when the reconciler should look at it if nothing happened).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from workers.orca.engine.status import ExecutionStatus
+
+Json = dict[str, Any]
+
+
+def now_ms() -> int:
+    """Epoch milliseconds, the unit of every Spinnaker timestamp."""
+    return int(time.time() * 1000)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, validate_assignment=False)
+
+
+class Task(_Model):
+    """One task of a stage (Orca's ``TaskExecution``); ``token`` names the one ``RunTask`` it awaits."""
+
+    id: str
+    name: str
+    implementing_class: str
+    status: ExecutionStatus = ExecutionStatus.NOT_STARTED
+    start_time: int | None = None
+    end_time: int | None = None
+    stage_start: bool = False
+    stage_end: bool = False
+    loop_start: bool = False
+    loop_end: bool = False
+    token: str | None = None
+    wakes_at: int | None = None
+    attempt: int = 0
+
+
+class Stage(_Model):
+    """One stage (Orca's ``StageExecution``): a node of the pipeline's DAG, with its tasks."""
+
+    id: str
+    ref_id: str
+    type: str
+    name: str
+    status: ExecutionStatus = ExecutionStatus.NOT_STARTED
+    context: Json = Field(default_factory=dict)
+    outputs: Json = Field(default_factory=dict)
+    tasks: list[Task] = Field(default_factory=list)
+    requisite_stage_ref_ids: list[str] = Field(default_factory=list)
+    parent_stage_id: str | None = None
+    synthetic_stage_owner: str | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    last_modified: Json | None = None
+
+    def task(self, task_id: str) -> Task | None:
+        """The task ``task_id`` of this stage."""
+        return next((task for task in self.tasks if task.id == task_id), None)
+
+    def failure_status(self, default: ExecutionStatus = ExecutionStatus.TERMINAL) -> ExecutionStatus:
+        """What a failure makes of this stage, by its options (Orca's ``StageExecution.failureStatus``).
+
+        ``continuePipeline: true`` → FAILED_CONTINUE; ``failPipeline: false`` or
+        ``completeOtherBranchesThenFail: true`` → STOPPED (halt this branch only); else ``default``.
+        """
+        if self.context.get("continuePipeline") is True:
+            return ExecutionStatus.FAILED_CONTINUE
+        if self.context.get("failPipeline") is False or self.context.get("completeOtherBranchesThenFail") is True:
+            return ExecutionStatus.STOPPED
+        return default
+
+
+class PausedDetails(_Model):
+    """Who paused an execution and when, and who resumed it."""
+
+    paused_by: str | None = None
+    pause_time: int | None = None
+    resumed_by: str | None = None
+    resume_time: int | None = None
+    paused_ms: int = 0
+
+    @property
+    def is_paused(self) -> bool:
+        return self.pause_time is not None and self.resume_time is None
+
+
+class OutboxEntry(_Model):
+    """A message a stored change caused: sent now (``to`` a service, or published under
+    ``routing_key``), or at ``due_at`` through a durable timer."""
+
+    id: str
+    envelope: Json
+    to: str | None = None
+    routing_key: str | None = None
+    due_at: int | None = None
+    created_at: int = Field(default_factory=now_ms)
+
+
+class Execution(_Model):
+    """A pipeline execution (Orca's ``PipelineExecution``)."""
+
+    id: str
+    type: str = "PIPELINE"
+    application: str
+    name: str
+    pipeline_config_id: str | None = None
+    status: ExecutionStatus = ExecutionStatus.NOT_STARTED
+    build_time: int
+    start_time: int | None = None
+    end_time: int | None = None
+    trigger: Json = Field(default_factory=dict)
+    stages: list[Stage] = Field(default_factory=list)
+    canceled: bool = False
+    canceled_by: str | None = None
+    cancellation_reason: str | None = None
+    paused: PausedDetails | None = None
+    keep_waiting_pipelines: bool = False
+    limit_concurrent: bool = False
+    authentication: Json = Field(default_factory=dict)
+    origin: str = "api"
+    description: str | None = None
+    notifications: list[Json] = Field(default_factory=list)
+    initial_config: Json = Field(default_factory=dict)
+    exception: Json | None = None
+    version: int = 0
+    outbox: list[OutboxEntry] = Field(default_factory=list)
+    check_after: int | None = None
+
+    def stage(self, stage_id: str) -> Stage | None:
+        """The stage ``stage_id``."""
+        return next((stage for stage in self.stages if stage.id == stage_id), None)
+
+    def stage_by_ref(self, ref_id: str) -> Stage | None:
+        """The top-level stage whose ``refId`` is ``ref_id``."""
+        return next((stage for stage in self.stages if stage.ref_id == ref_id and stage.parent_stage_id is None), None)
+
+    @property
+    def top_level_stages(self) -> list[Stage]:
+        return [stage for stage in self.stages if stage.parent_stage_id is None]
+
+    def to_json(self) -> Json:
+        """The execution as Orca's ``GET /pipelines/{id}`` returns it."""
+        document = self.model_dump(mode="json", by_alias=True, exclude={"version", "outbox", "check_after"})
+        for stage in document["stages"]:
+            for task in stage["tasks"]:
+                for internal in ("token", "wakesAt", "attempt"):
+                    task.pop(internal, None)
+        if self.paused is not None:
+            document["paused"]["isPaused"] = self.paused.is_paused
+        return document

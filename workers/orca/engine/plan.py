@@ -1,0 +1,56 @@
+"""Turns a ``StartExecution`` (Spinnaker's pipeline JSON and a trigger) into a NOT_STARTED execution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bus import new_id
+from schemas.orca_engine import StartExecution
+from workers.orca.engine.model import Execution, Json, Stage
+
+
+def new_execution(command: StartExecution, at: int) -> Execution:
+    """The execution ``command`` asks for: one stage per pipeline stage, parameters defaulted from
+    ``parameterConfig`` where the trigger gives none."""
+    pipeline = command.pipeline
+    trigger: Json = {"type": "manual", "user": command.user, **command.trigger}
+    trigger["parameters"] = _parameters(pipeline, trigger.get("parameters") or {})
+    return Execution(
+        id=command.execution_id,
+        application=str(pipeline.get("application") or ""),
+        name=str(pipeline.get("name") or "unnamed"),
+        pipeline_config_id=pipeline.get("id"),
+        build_time=at,
+        trigger=trigger,
+        stages=[_stage(stage, index) for index, stage in enumerate(pipeline.get("stages") or [])],
+        keep_waiting_pipelines=bool(pipeline.get("keepWaitingPipelines", False)),
+        limit_concurrent=bool(pipeline.get("limitConcurrent", False)),
+        authentication={"user": command.user},
+        description=pipeline.get("description"),
+        notifications=list(pipeline.get("notifications") or []),
+        initial_config={},
+    )
+
+
+def _stage(stage: Json, index: int) -> Stage:
+    context = {
+        key: value for key, value in stage.items() if key not in ("refId", "requisiteStageRefIds", "type", "name")
+    }
+    stage_type = str(stage.get("type") or "")
+    return Stage(
+        id=new_id(),
+        ref_id=str(stage.get("refId") or ""),
+        type=stage_type,
+        name=str(stage.get("name") or stage_type or f"stage {index + 1}"),
+        context=context,
+        requisite_stage_ref_ids=[str(ref) for ref in stage.get("requisiteStageRefIds") or []],
+    )
+
+
+def _parameters(pipeline: Json, given: dict[str, Any]) -> Json:
+    parameters = dict(given)
+    for config in pipeline.get("parameterConfig") or []:
+        name = config.get("name")
+        if isinstance(name, str) and name not in parameters and "default" in config:
+            parameters[name] = config["default"]
+    return parameters

@@ -1,0 +1,63 @@
+"""Stage types: the engine's extension point. One module per type Orca runs itself; types other
+services provide are registered by name and service (:class:`~workers.orca.engine.stages.external.ExternalStage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from workers.orca.engine.expressions import Expressions
+from workers.orca.engine.stages.base import (
+    Outbound,
+    StageDefinition,
+    TaskDefinition,
+    TaskResult,
+    TaskRun,
+)
+from workers.orca.engine.stages.check_preconditions import CheckPreconditionsStage
+from workers.orca.engine.stages.evaluate_variables import EvaluateVariablesStage
+from workers.orca.engine.stages.external import ExternalStage
+from workers.orca.engine.stages.manual_judgment import ManualJudgmentStage
+from workers.orca.engine.stages.wait import WaitStage
+
+
+class UnknownStageType(LookupError):
+    """No stage type of that name is known to this Orca."""
+
+
+class StageTypes:
+    """Stage type name → definition."""
+
+    def __init__(self, definitions: Iterable[StageDefinition]) -> None:
+        self._definitions = {definition.type: definition for definition in definitions}
+
+    @classmethod
+    def standard(cls, expressions: Expressions, external: Mapping[str, str] | None = None) -> StageTypes:
+        """Orca's own stage types, plus ``external`` (stage type → the service that provides it)."""
+        own: list[StageDefinition] = [
+            WaitStage(),
+            EvaluateVariablesStage(),
+            ManualJudgmentStage(),
+            CheckPreconditionsStage(expressions),
+        ]
+        provided: list[StageDefinition] = [ExternalStage(type, service) for type, service in (external or {}).items()]
+        return cls([*own, *provided])
+
+    def get(self, type: str) -> StageDefinition:
+        """The definition of ``type``; raises :class:`UnknownStageType` naming the known ones."""
+        try:
+            return self._definitions[type]
+        except KeyError:
+            known = ", ".join(sorted(self._definitions))
+            raise UnknownStageType(f"no stage type {type!r} in this Orca; known types: {known}") from None
+
+
+__all__ = [
+    "Outbound",
+    "StageDefinition",
+    "StageTypes",
+    "TaskDefinition",
+    "TaskResult",
+    "TaskRun",
+    "UnknownStageType",
+]

@@ -1,0 +1,120 @@
+"""Orca's ``orca_executions`` collection: executions stored whole, with their outbox.
+
+A change is one atomic write of one document: a compare-and-set on ``version`` that sets the new
+state and appends the messages it causes to ``outbox``. Delivered messages are pulled from the
+outbox without touching ``version``, so delivering never conflicts with the next transition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from workers.orca.engine.model import Execution, OutboxEntry
+
+COLLECTION = "orca_executions"
+_KEY = "applicationKey"
+
+
+class StaleExecution(Exception):
+    """The execution changed since it was loaded; reload it and apply the change again."""
+
+
+class ExecutionStore:
+    """Loads and saves :class:`Execution` documents; ``_id`` is the execution id."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db[COLLECTION]
+
+    async def prepare(self) -> None:
+        """Create the indexes lookups rely on; safe to call on every start."""
+        await self.collection.create_index([(_KEY, ASCENDING), ("buildTime", DESCENDING)])
+        await self.collection.create_index([("pipelineConfigId", ASCENDING), ("buildTime", DESCENDING)])
+        await self.collection.create_index([("outbox.createdAt", ASCENDING)])
+        await self.collection.create_index([("checkAfter", ASCENDING)])
+
+    async def insert(self, execution: Execution) -> bool:
+        """Store a new execution; False (nothing written) when one with its id exists already."""
+        try:
+            await self.collection.insert_one(_document(execution))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, execution_id: str) -> Execution | None:
+        """The execution ``execution_id``, or ``None``."""
+        return _execution(await self.collection.find_one({"_id": execution_id}))
+
+    async def save(self, execution: Execution, outbox: Sequence[OutboxEntry]) -> None:
+        """Write ``execution``'s state and append ``outbox`` if nobody changed it since it was
+        loaded; bumps its version. Raises :class:`StaleExecution` otherwise, writing nothing."""
+        expected = execution.version
+        state = _document(execution)
+        for key in ("_id", "outbox"):
+            state.pop(key)
+        state["version"] = expected + 1
+        entries = [entry.model_dump(mode="json", by_alias=True) for entry in outbox]
+        result = await self.collection.update_one(
+            {"_id": execution.id, "version": expected},
+            {"$set": state, "$push": {"outbox": {"$each": entries}}},
+        )
+        if result.matched_count != 1:
+            raise StaleExecution(f"execution {execution.id} changed since version {expected} was loaded")
+        execution.version = expected + 1
+        execution.outbox.extend(outbox)
+
+    async def delivered(self, execution_id: str, entry_ids: Sequence[str]) -> None:
+        """Remove delivered entries from the execution's outbox."""
+        await self.collection.update_one({"_id": execution_id}, {"$pull": {"outbox": {"id": {"$in": list(entry_ids)}}}})
+
+    async def with_pending_outbox(self, created_before: int, limit: int = 100) -> list[Execution]:
+        """Executions holding an outbox entry created before ``created_before`` (epoch ms)."""
+        cursor = self.collection.find({"outbox.createdAt": {"$lte": created_before}}).limit(limit)
+        return [execution for document in await cursor.to_list() if (execution := _execution(document))]
+
+    async def stalled(self, now: int, limit: int = 100) -> list[Execution]:
+        """Unfinished executions past their ``checkAfter`` with nothing left in their outbox."""
+        query = {
+            "status": {"$in": ["NOT_STARTED", "RUNNING"]},
+            "checkAfter": {"$lte": now},
+            "outbox.0": {"$exists": False},
+        }
+        cursor = self.collection.find(query).sort("checkAfter", ASCENDING).limit(limit)
+        return [execution for document in await cursor.to_list() if (execution := _execution(document))]
+
+    async def search(
+        self,
+        *,
+        application: str | None,
+        pipeline_config_ids: Sequence[str],
+        statuses: Sequence[str],
+        limit: int,
+    ) -> list[Execution]:
+        """Executions matching every filter given, newest first."""
+        query: dict[str, Any] = {}
+        if application:
+            query[_KEY] = application.lower()
+        if pipeline_config_ids:
+            query["pipelineConfigId"] = {"$in": list(pipeline_config_ids)}
+        if statuses:
+            query["status"] = {"$in": [status.upper() for status in statuses]}
+        cursor = self.collection.find(query).sort("buildTime", DESCENDING).limit(limit)
+        return [execution for document in await cursor.to_list() if (execution := _execution(document))]
+
+
+def _document(execution: Execution) -> dict[str, Any]:
+    document = execution.model_dump(mode="json", by_alias=True)
+    document["_id"] = execution.id
+    document[_KEY] = execution.application.lower()
+    return document
+
+
+def _execution(document: dict[str, Any] | None) -> Execution | None:
+    if document is None:
+        return None
+    fields = {key: value for key, value in document.items() if key not in ("_id", _KEY)}
+    return Execution.model_validate(fields)
