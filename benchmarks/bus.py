@@ -5,8 +5,8 @@ published with confirms (a window of ``--window`` publishes in flight) while a c
 ``--prefetch`` handles them and acks manually. It runs through raw aio-pika and through ``AmqpBus``
 (envelope, JSON, pydantic validation, dispatch, metrics and logging context included) on the same
 broker and the same route, alternating rounds; raw aio-pika through the default exchange is printed
-too, to show what exchange routing itself costs the broker. Then ``MemoryBus``. Last, it starts ``gennaker up`` and times it to a healthy
-``/health``, reading its resident memory.
+too, to show what exchange routing itself costs the broker. Then ``MemoryBus``. Last, it starts
+``gennaker up`` and times it to a healthy ``/health``, reading its resident memory.
 
     .venv/bin/python benchmarks/bus.py [--messages 20000] [--rounds 3] [--skip-up]
 
