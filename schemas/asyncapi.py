@@ -245,7 +245,7 @@ class _DocumentBuilder:
                 "description": "One user action end to end (CloudEvents extension correlationid).",
                 "location": "$message.payload#/correlationid",
             },
-            "bindings": {"amqp": {"messageType": model.cloudevent_type(), "bindingVersion": AMQP_BINDING_VERSION}},
+            "bindings": {"amqp": {"bindingVersion": AMQP_BINDING_VERSION}},
             "x-gennaker-kind": model.message_kind,
             "x-gennaker-version": model.message_version,
             "x-gennaker-cloudevent-type": model.cloudevent_type(),
