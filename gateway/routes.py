@@ -14,6 +14,7 @@ from gateway import (
     dead_letters,
     events_publish,
     events_stream,
+    executions,
     health,
     metrics,
     openapi,
@@ -36,6 +37,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *applications.ROUTES,
     *pipelines.ROUTES,
     *tasks.ROUTES,
+    *executions.ROUTES,
     *credentials.ROUTES,
     *auth.ROUTES,
 )

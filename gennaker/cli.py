@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from gennaker import __version__
-from gennaker.commands import application, dlq, events, gateway, pipeline, schemas, store, up, worker
+from gennaker.commands import application, dlq, events, execution, gateway, pipeline, schemas, store, up, worker
 from gennaker.commands._common import CliError
 from gennaker.logging import configure_logging
 from gennaker.settings import SETTINGS_FILE_ENV, SettingsError, load_settings
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gennaker {__version__}")
     parser.add_argument("--settings", metavar="PATH", default=None, help=settings_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (up, worker, gateway, store, events, dlq, schemas, application, pipeline):
+    for module in (up, worker, gateway, store, events, dlq, schemas, application, pipeline, execution):
         module.register(commands, common)
     return parser
 

@@ -309,3 +309,64 @@ class ListExecutions(Query):
     limit: int = Field(10, ge=1, le=1000)
     statuses: list[str] = Field(default_factory=list)
     pipeline_config_ids: list[str] = Field(default_factory=list)
+
+
+@message
+class DeleteExecution(Command):
+    """Delete a finished execution (Gate's ``DELETE /pipelines/{id}``); a running one is refused.
+
+    Answered with ``orca.execution.deleted``, or ``orca.command.rejected`` (status 400 for an
+    execution still running, 404 for an unknown one).
+    """
+
+    message_type: ClassVar[str] = "orca.DeleteExecution"
+    execution_id: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+@message
+class ExecutionDeleted(Event):
+    """A finished execution was deleted."""
+
+    message_type: ClassVar[str] = "orca.execution.deleted"
+    execution_id: str
+    application: str
+
+
+@message
+class ExpressionEvaluated(Reply):
+    """The value of an expression evaluated against an execution, as Orca's
+    ``evaluateExpression`` answers: ``result`` (the expression as given when it failed) and
+    ``detail`` (the evaluation summary, naming what failed and why)."""
+
+    message_type: ClassVar[str] = "orca.ExpressionEvaluated"
+    found: bool = True
+    result: Any = None
+    detail: Json = Field(default_factory=dict)
+
+
+@message
+class EvaluateExpression(Query):
+    """Evaluate ``expression`` (``${…}``) against execution ``execution_id``: its trigger,
+    parameters, stages and outputs, as a stage of it would see them."""
+
+    message_type: ClassVar[str] = "orca.EvaluateExpression"
+    reply_model: ClassVar[type[Reply]] = ExpressionEvaluated
+    execution_id: str = Field(min_length=1)
+    expression: str
+
+
+@message
+class ExecutionCommandRejected(Event):
+    """An execution command was refused and changed nothing (e.g. deleting a running execution).
+
+    ``status`` follows HTTP: 400 for a command the execution's state does not allow, 404 for an
+    unknown execution.
+    """
+
+    message_type: ClassVar[str] = "orca.command.rejected"
+    command_type: str
+    execution_id: str
+    status: Literal[400, 404, 409]
+    reason: str
+    field: str | None = None

@@ -1,4 +1,4 @@
-"""``gennaker pipeline list|get|save|delete|history``: manage pipeline configs through the gateway, as ``spin`` does.
+"""``gennaker pipeline list|get|save|delete|history|execute``: manage and run pipelines, as ``spin`` does.
 
 ``save --file`` takes Spinnaker's pipeline JSON (Deck's "Pipeline actions → Edit as JSON", or
 ``pipeline get --output json``; ``-`` reads stdin). Like ``spin pipeline save`` it looks the
@@ -13,6 +13,7 @@ Examples::
     gennaker pipeline list --application shop
     gennaker pipeline history --application shop --name "deploy to prod"
     gennaker pipeline delete --application shop --name "deploy to prod"
+    gennaker pipeline execute shop "deploy to prod" --parameter env=prod --follow
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from gennaker.commands import execution
 from gennaker.commands._common import CliError
 from gennaker.commands._gateway_client import GatewayClient, GatewayRefused
 from gennaker.commands._output import (
@@ -37,12 +39,12 @@ from gennaker.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """Add ``pipeline list``, ``get``, ``save``, ``delete`` and ``history`` to the CLI."""
+    """Add ``pipeline list``, ``get``, ``save``, ``delete``, ``history`` and ``execute`` to the CLI."""
     parser = commands.add_parser(
         "pipeline",
         aliases=["pi"],
         parents=[common],
-        help="list, show, save, delete pipeline configs and see their history",
+        help="list, show, save, delete and run pipeline configs and see their history",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,6 +68,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     _named_options(history)
     history.add_argument("--limit", type=int, default=20, metavar="N", help="at most N versions (default 20)")
     history.set_defaults(run=run_history)
+    execute = actions.add_parser("execute", parents=leaf, help="run a pipeline (and follow it with --follow)")
+    execute.add_argument("application", metavar="APP", help="the pipeline's application")
+    execute.add_argument("name", metavar="NAME", help="the pipeline's name (or id)")
+    execute.add_argument(
+        "-p", "--parameter", action="append", default=[], metavar="KEY=VALUE", help="a parameter (repeatable)"
+    )
+    execute.add_argument(
+        "--follow", action="store_true", help="print stages as they change; exit 0 only if it SUCCEEDED"
+    )
+    execute.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    execute.set_defaults(run=run_execute)
 
 
 def _application_option(parser: argparse.ArgumentParser) -> None:
@@ -266,3 +279,48 @@ async def _delete(args: argparse.Namespace, settings: Settings) -> Json | None:
             "DELETE", f"/pipelines/{segment(args.application)}/{segment(args.name)}"
         )
     return answer
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def parameters_from(pairs: list[str]) -> Json:
+    """``--parameter KEY=VALUE`` options as a dict; exit status 2 naming one without ``=``."""
+    parameters: Json = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise CliError(f"--parameter {pair!r} must be KEY=VALUE", code=2)
+        parameters[key.strip()] = value
+    return parameters
+
+
+def run_execute(args: argparse.Namespace, settings: Settings) -> int:
+    """Trigger the pipeline; print its execution id (and, with ``--follow``, its stages until it ends)."""
+    body: Json = {"type": "manual"}
+    parameters = parameters_from(args.parameter)
+    if parameters:
+        body["parameters"] = parameters
+    return asyncio.run(_execute(args, settings, body))
+
+
+async def _execute(args: argparse.Namespace, settings: Settings, body: Json) -> int:
+    async with gate_client(args, settings) as gateway:
+        answer: Json = await gateway.request(
+            "POST", f"/pipelines/{segment(args.application)}/{segment(args.name)}", body=body
+        )
+        execution_id = str(answer.get("ref") or "").rsplit("/", 1)[-1]
+        if not args.follow:
+            if args.output == "json":
+                print_json(answer)
+            else:
+                print(f"pipeline {args.name!r} of {args.application} started: execution {execution_id}")
+            return 0
+        show = (lambda line: None) if args.output == "json" else print
+        show(f"pipeline {args.name!r} of {args.application} started: execution {execution_id}")
+        finished = await execution.follow(gateway, execution_id, interval=args.poll_interval, show=show)
+    if args.output == "json":
+        print_json(finished)
+    else:
+        print(f"execution {execution_id} {finished.get('status')}")
+    return 0 if finished.get("status") == "SUCCEEDED" else 1

@@ -22,6 +22,7 @@ from gennaker.resources import WorkerResources
 from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask
 from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
+from workers.orca.engine.stages.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.handlers import TaskHandlers
 from workers.orca.store import TaskStore
 
@@ -48,7 +49,7 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
             Endpoint(
                 service=NAME,
                 kind="events",
-                patterns=("front50.#", EXTERNAL_ANSWERS),
+                patterns=("front50.#", EXTERNAL_ANSWERS, *STAGE_EVENTS),
                 handlers={
                     ApplicationSaved.message_type: tasks.step_done,
                     ApplicationDeleted.message_type: tasks.step_done,

@@ -30,6 +30,8 @@ from schemas.orca_engine import (
     CompleteExecution,
     CompleteStage,
     CompleteTask,
+    DeleteExecution,
+    EvaluateExpression,
     ExternalTaskCompleted,
     GetExecution,
     JudgeStage,
@@ -44,11 +46,14 @@ from schemas.orca_engine import (
     UpdateStage,
 )
 from workers.orca.engine.commit import Commit
+from workers.orca.engine.delete_execution import ExecutionDeletion
+from workers.orca.engine.evaluate_expression import ExpressionQueries
 from workers.orca.engine.expressions import Expressions, SpelExpressions
 from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
 from workers.orca.engine.stages import StageTypes
+from workers.orca.engine.stages.stage_io import stage_io
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
 from workers.orca.engine.transitions import Transitions
@@ -98,6 +103,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
     commit = Commit(store, relay, stall_ms=options.stall_ms)
     handlers = ExecutionHandlers(store, commit, transitions)
     reconciler = Reconciler(store, commit, transitions, interval=options.reconcile_interval, stall_ms=options.stall_ms)
+    own_io = stage_io(store, commit)
     commands: dict[str, Handler] = {
         StartExecution.message_type: handlers.start_execution,
         StartStage.message_type: handlers.start_stage,
@@ -112,16 +118,26 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         RestartStage.message_type: handlers.restart_stage,
         JudgeStage.message_type: handlers.judge_stage,
         UpdateStage.message_type: handlers.update_stage,
+        DeleteExecution.message_type: ExecutionDeletion(store).delete_execution,
+        **own_io.commands,
     }
     events: dict[str, Handler] = {
         model.message_type: handlers.external_task_completed
         for model in registry
         if issubclass(model, ExternalTaskCompleted)
-    }
+    } | own_io.events
     queries: dict[str, Handler] = {
         GetExecution.message_type: handlers.get_execution,
         ListExecutions.message_type: handlers.list_executions,
+        EvaluateExpression.message_type: ExpressionQueries(store).evaluate_expression,
     }
     return Engine(
-        handlers, commands, events, queries, [poller.run, relay.run, reconciler.run], relay, poller, reconciler
+        handlers,
+        commands,
+        events,
+        queries,
+        [poller.run, relay.run, reconciler.run, *own_io.background],
+        relay,
+        poller,
+        reconciler,
     )

@@ -18,7 +18,9 @@ from workers.orca.engine.stages.check_preconditions import CheckPreconditionsSta
 from workers.orca.engine.stages.evaluate_variables import EvaluateVariablesStage
 from workers.orca.engine.stages.external import ExternalStage
 from workers.orca.engine.stages.manual_judgment import ManualJudgmentStage
+from workers.orca.engine.stages.pipeline import PipelineStage
 from workers.orca.engine.stages.wait import WaitStage
+from workers.orca.engine.stages.webhook import WebhookStage
 
 
 class UnknownStageType(LookupError):
@@ -39,6 +41,8 @@ class StageTypes:
             EvaluateVariablesStage(),
             ManualJudgmentStage(),
             CheckPreconditionsStage(expressions),
+            WebhookStage(),
+            PipelineStage(),
         ]
         provided: list[StageDefinition] = [ExternalStage(type, service) for type, service in (external or {}).items()]
         return cls([*own, *provided])

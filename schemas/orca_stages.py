@@ -1,0 +1,53 @@
+"""Commands Orca sends itself to do the I/O of its own stage types outside a state transition.
+
+A task is a pure function of its stage, so a stage type that must talk to the world (an HTTP call,
+a question to Front50) records what it is about to do in the stage's context and, in the same
+write, sends one of these commands to Orca (``to="orca"``). Its handler does the I/O once per
+``attempt`` and records the answer in the stage's context, then runs the task again; an answer
+for an attempt the task no longer awaits is ignored. Delivery is at-least-once, so the I/O of one
+attempt may happen twice if a worker dies between doing it and recording it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from schemas.base import Command
+from schemas.registry import message
+
+Json = dict[str, Any]
+
+
+@message
+class CallWebhook(Command):
+    """Make attempt ``attempt`` of a ``webhook`` stage's HTTP request and record the response."""
+
+    message_type: ClassVar[str] = "orca.CallWebhook"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    attempt: int = Field(ge=1)
+    method: str = "POST"
+    url: str = Field(min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    payload: Any = None
+    timeout_seconds: float = Field(30.0, ge=0.1)
+
+
+@message
+class StartChildPipeline(Command):
+    """Fetch pipeline config ``pipeline_config_id`` from Front50 and start it as execution
+    ``child_execution_id`` (derived from the parent stage, so a repeat starts nothing new)."""
+
+    message_type: ClassVar[str] = "orca.StartChildPipeline"
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    attempt: int = Field(ge=1)
+    child_execution_id: str = Field(min_length=1)
+    application: str | None = None
+    pipeline_config_id: str = Field(min_length=1)
+    trigger: Json = Field(default_factory=dict)
+    user: str = "anonymous"

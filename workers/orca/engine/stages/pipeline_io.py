@@ -1,0 +1,124 @@
+"""The I/O of ``pipeline`` stages: starting the child (``orca.StartChildPipeline``), hearing that it
+finished (``orca.execution.completed``) and cancelling it when its parent stage ends otherwise
+(``orca.stage.completed``).
+
+Starting is idempotent twice over: the attempt is claimed in the parent stage's context before
+Front50 is asked, and the child's execution id is fixed by the parent stage, so ``StartExecution``
+delivered twice starts one child. Orca hears its own completion events on its events queue; only
+executions whose trigger is a ``pipeline`` trigger naming a parent are looked at further.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from bus import BusError, MessageContext
+from schemas.front50 import GetPipelineConfig, PipelineFound
+from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageCompleted, StartExecution
+from schemas.orca_stages import StartChildPipeline
+from workers.orca.engine.commit import Commit
+from workers.orca.engine.model import Execution, Json
+from workers.orca.engine.stages.answers import claim_call, record_answer
+from workers.orca.engine.stages.pipeline import CALL_KEY, STATUS_KEY, PipelineStage, child_execution_id
+from workers.orca.engine.status import ExecutionStatus
+from workers.orca.engine.store import ExecutionStore
+from workers.orca.engine.transitions import Outgoing, start_task
+
+log = structlog.get_logger("gennaker.orca.pipeline")
+
+FRONT50_TIMEOUT = 10.0
+WAITING = (ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
+SUCCEEDED = ExecutionStatus.SUCCEEDED
+
+
+class ChildPipelines:
+    """Handlers for child pipelines; ``store`` reads a child's trigger to find its parent."""
+
+    def __init__(self, store: ExecutionStore, commit: Commit) -> None:
+        self.store = store
+        self.commit = commit
+
+    async def start_child_pipeline(self, command: StartChildPipeline, context: MessageContext) -> None:
+        claimed: list[bool] = [False]
+        await self.commit.apply(
+            command.execution_id,
+            lambda ex, at: claim_call(ex, command.stage_id, command.task_id, command.attempt, CALL_KEY, claimed, at),
+            context.bus,
+            caused_by=context.envelope,
+        )
+        if not claimed[0]:
+            return
+        answer = await self._start(command, context)
+        parent = await self.commit.apply(
+            command.execution_id,
+            lambda ex, at: record_answer(ex, command.stage_id, command.task_id, command.attempt, CALL_KEY, answer, at),
+            context.bus,
+            caused_by=context.envelope,
+        )
+        stage = parent.stage(command.stage_id) if parent else None
+        if answer.get("started") and stage is not None and stage.status.complete and stage.status is not SUCCEEDED:
+            await self._cancel_child(command.child_execution_id, f"parent stage {stage.name!r} {stage.status}", context)
+
+    async def _start(self, command: StartChildPipeline, context: MessageContext) -> Json:
+        try:
+            reply = await context.ask(GetPipelineConfig(id=command.pipeline_config_id), timeout=FRONT50_TIMEOUT)
+        except BusError as error:
+            return {"error": f"Front50 did not answer for pipeline config: {error}", "retryable": True}
+        if not isinstance(reply, PipelineFound) or reply.pipeline is None:
+            return {"error": f"no pipeline config {command.pipeline_config_id!r} in Front50"}
+        config = reply.pipeline
+        if config.get("disabled") is True:
+            return {"error": f"pipeline {config.get('name')!r} is disabled"}
+        await context.send(
+            StartExecution(
+                execution_id=command.child_execution_id, pipeline=config, trigger=command.trigger, user=command.user
+            )
+        )
+        log.info("child pipeline started", parent=command.execution_id, child=command.child_execution_id)
+        return {"started": True, "executionId": command.child_execution_id, "executionName": config.get("name")}
+
+    async def execution_completed(self, event: ExecutionCompleted, context: MessageContext) -> None:
+        child = await self.store.get(event.execution_id)
+        if child is None or child.trigger.get("type") != "pipeline":
+            return
+        parent = child.trigger.get("parentExecution") or {}
+        stage_id = child.trigger.get("parentPipelineStageId")
+        if not isinstance(parent, dict) or not parent.get("id") or not isinstance(stage_id, str):
+            return
+        await self.commit.apply(
+            str(parent["id"]),
+            lambda ex, at: child_finished(ex, stage_id, child.id, event.status, at),
+            context.bus,
+            caused_by=context.envelope,
+        )
+
+    async def stage_completed(self, event: StageCompleted, context: MessageContext) -> None:
+        if event.stage_type != PipelineStage.type or event.status == ExecutionStatus.SUCCEEDED.value:
+            return
+        parent = await self.store.get(event.execution_id)
+        stage = parent.stage(event.stage_id) if parent else None
+        if parent is None or stage is None or stage.start_time is None:
+            return
+        reason = f"parent stage {stage.name!r} {event.status}"
+        await self._cancel_child(child_execution_id(parent, stage), reason, context, parent)
+
+    async def _cancel_child(
+        self, child_id: str, reason: str, context: MessageContext, parent: Execution | None = None
+    ) -> None:
+        user = (parent.canceled_by if parent else None) or "anonymous"
+        await context.send(CancelExecution(execution_id=child_id, user=user, reason=reason))
+
+
+def child_finished(execution: Execution, stage_id: str, child_id: str, status: str, now: int) -> list[Outgoing]:
+    """Record the child's final ``status`` on its parent stage and run the stage's task again."""
+    stage = execution.stage(stage_id)
+    if stage is None or stage.status not in WAITING or execution.status.complete:
+        return []
+    finished = {"executionId": child_id, "status": status}
+    if child_execution_id(execution, stage) != child_id or stage.context.get(STATUS_KEY) == finished:
+        return []
+    stage.context[STATUS_KEY] = finished
+    task = next((task for task in stage.tasks if task.status is ExecutionStatus.RUNNING), None)
+    if task is None or execution.status is not ExecutionStatus.RUNNING:
+        return []
+    return [start_task(execution, stage, task, task.start_time or now)]
