@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
-import pytest
-import structlog
-
-from gennaker import cli
-from tests.integration.gate.conftest import System, eventually, start_system
+from tests.integration.gate.conftest import System, eventually
 from tests.integration.gate.flows import create_application
-from tests.integration.test_cli_spin import Cli, cells
+from tests.integration.test_cli_spin import (  # the fixtures are shared with the spin-like commands' tests
+    Cli,
+    cells,
+    gennaker,  # noqa: F401
+    quiet,  # noqa: F401
+    system,  # noqa: F401
+)
 
 Json = dict[str, Any]
 FAST = ("--poll-interval", "0.05")
-
-
-@pytest.fixture(autouse=True)
-def quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No machine GENNAKER_* settings; the workers' logs kept off the commands' stdout."""
-    for name in list(os.environ):
-        if name.startswith("GENNAKER_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GENNAKER_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
-    saved = structlog.get_config()
-    structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
-    yield
-    structlog.configure(**saved)
-
-
-@pytest.fixture
-async def system() -> AsyncIterator[System]:
-    async with AsyncExitStack() as stack:
-        yield await start_system(stack, workers=("front50", "orca"))
-
-
-@pytest.fixture
-def gennaker(system: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    return Cli(system, capsys, monkeypatch)
 
 
 def stage(ref_id: str, type: str = "wait", *, after: tuple[str, ...] = (), **context: Any) -> Json:
