@@ -105,6 +105,6 @@ async def test_judge_pause_resume_cancel(system: System, gennaker: Cli) -> None:
     canceled = await gennaker("execution", "cancel", execution_id, "--reason", "not today")
     assert canceled.status == 0, canceled.err
     assert canceled.out.strip() == f"execution {execution_id}: cancel requested"
-    final = await eventually(lambda: execution_of(system, execution_id), lambda ex: ex["status"] == "CANCELED")
+    final: Json = await eventually(lambda: execution_of(system, execution_id), lambda ex: ex["status"] == "CANCELED")
     assert final["cancellationReason"] == "not today"
     assert next(s for s in final["stages"] if s["refId"] == "1")["context"]["judgmentInput"] == "ship"
