@@ -15,7 +15,9 @@ from pydantic import Field, field_validator
 
 from bus import Endpoint, Envelope, MessageContext
 from gateway import sse
+from gateway.access import may_read_application
 from gateway.api_model import ApiModel
+from gateway.auth import principal_of
 from gateway.errors import ErrorBody
 from gateway.keys import BUS, CONFIG
 from gateway.metrics import EVENT_STREAMS_OPEN
@@ -54,7 +56,55 @@ class EventStreamQuery(ApiModel):
         data = envelope.data
         if self.application is not None and self.application not in (envelope.subject, data.get("application")):
             return False
-        return self.execution is None or self.execution in (envelope.subject, data.get("executionId"))
+        return self.execution is None or self.execution in (
+            envelope.subject,
+            data.get("executionId"),
+            data.get("execution_id"),
+        )
+
+
+def application_of(envelope: Envelope) -> str | None:
+    """The application an event is about, wherever its message keeps it; None for system events."""
+    data = envelope.data
+    for holder in (data, data.get("pipeline"), data.get("task"), data.get("execution")):
+        if isinstance(holder, dict):
+            value = holder.get("application")
+            if isinstance(value, dict):
+                value = value.get("name")
+            if isinstance(value, str) and value:
+                return value
+    if envelope.type.startswith("io.gennaker.front50.application.") and isinstance(data.get("name"), str):
+        return str(data["name"])
+    return None
+
+
+class ReadableApplications:
+    """Whether the stream's caller may READ an event's application, remembered for a short while.
+
+    A caller sees only the events of applications they may READ, as in every list the gateway serves.
+    """
+
+    REMEMBER_SECONDS = 30.0
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self._everything = principal_of(request).admin
+        self._known: dict[str, tuple[bool, float]] = {}
+
+    async def admit(self, envelope: Envelope) -> bool:
+        """True when the event names no application, or one the caller may READ."""
+        if self._everything:
+            return True
+        name = application_of(envelope)
+        if name is None:
+            return True
+        key = name.lower()
+        now = asyncio.get_running_loop().time()
+        known = self._known.get(key)
+        if known is None or known[1] < now:
+            known = (await may_read_application(self._request, key), now + self.REMEMBER_SECONDS)
+            self._known[key] = known
+        return known[0]
 
 
 class EventTap:
@@ -102,6 +152,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     query = read_query(request, EventStreamQuery)
     bus, config = request.app[BUS], request.app[CONFIG]
     tap = EventTap(query, config.sse_buffer)
+    readable = ReadableApplications(request)
     endpoint = Endpoint(
         service=TAP_SERVICE,
         kind="events",
@@ -121,7 +172,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
                 envelope = await tap.next(config.sse_heartbeat)
                 if envelope is None:
                     await response.write(sse.comment("heartbeat"))
-                else:
+                elif await readable.admit(envelope):
                     await response.write(
                         sse.frame(id=envelope.id, event=envelope.type, data=envelope.model_dump_json(exclude_none=True))
                     )
