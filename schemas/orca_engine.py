@@ -178,6 +178,17 @@ class CompleteExecution(Command):
 
 
 @message
+class StartWaitingExecutions(Command):
+    """Start the next BUFFERED execution of ``pipeline_config_id`` if none of it runs (Orca's
+    ``StartWaitingExecutions``); ``purge_queue`` (``keepWaitingPipelines: false``) runs the newest
+    waiting one and cancels the older ones, else the oldest runs first."""
+
+    message_type: ClassVar[str] = "orca.StartWaitingExecutions"
+    pipeline_config_id: str = Field(min_length=1)
+    purge_queue: bool = False
+
+
+@message
 class RunExternalTask(Command):
     """Sent to the service that provides ``stage_type``: run the stage's work and answer with a
     ``<service>.task.completed`` event (a subclass of :class:`ExternalTaskCompleted`).
@@ -370,3 +381,22 @@ class ExecutionCommandRejected(Event):
     status: Literal[400, 404, 409]
     reason: str
     field: str | None = None
+
+
+@message
+class TriggerPipeline(Command):
+    """Run the pipeline config ``pipeline_name_or_id`` of ``application`` for a trigger another
+    service saw (Echo's webhook, cron and git triggers).
+
+    ``trigger`` is Spinnaker's trigger JSON (``type``, ``user``, ``parameters``, ``payload``…);
+    parameters it leaves out take their ``parameterConfig`` defaults. The execution's id is derived
+    from ``idempotency_key``, so the same key starts one execution however often it is sent.
+    Answered with ``orca.execution.started``, or ``orca.command.rejected`` naming the reason
+    (404 for an unknown pipeline, 400 for a disabled one).
+    """
+
+    message_type: ClassVar[str] = "orca.TriggerPipeline"
+    application: str = Field(min_length=1)
+    pipeline_name_or_id: str = Field(min_length=1)
+    trigger: Json = Field(default_factory=lambda: {"type": "manual"})
+    idempotency_key: str = Field(min_length=1)

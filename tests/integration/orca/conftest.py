@@ -31,7 +31,12 @@ from workers.orca.worker import build_service
 Json = dict[str, Any]
 FINISHED = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "FAILED_CONTINUE", "SKIPPED"}
 FAST = EngineOptions(
-    timer_interval=0.01, outbox_interval=0.05, outbox_grace_ms=100, reconcile_interval=0.05, stall_ms=500
+    pipeline_triggers=False,
+    timer_interval=0.01,
+    outbox_interval=0.05,
+    outbox_grace_ms=100,
+    reconcile_interval=0.05,
+    stall_ms=500,
 )
 
 

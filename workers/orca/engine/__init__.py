@@ -32,6 +32,7 @@ from schemas.orca_engine import (
     CompleteTask,
     DeleteExecution,
     EvaluateExpression,
+    ExecutionCompleted,
     ExternalTaskCompleted,
     GetExecution,
     JudgeStage,
@@ -43,9 +44,12 @@ from schemas.orca_engine import (
     SkipStage,
     StartExecution,
     StartStage,
+    StartWaitingExecutions,
+    TriggerPipeline,
     UpdateStage,
 )
 from workers.orca.engine.commit import Commit
+from workers.orca.engine.concurrency import WaitingExecutions
 from workers.orca.engine.delete_execution import ExecutionDeletion
 from workers.orca.engine.evaluate_expression import ExpressionQueries
 from workers.orca.engine.expressions import Expressions, SpelExpressions
@@ -57,6 +61,8 @@ from workers.orca.engine.stages.stage_io import stage_io
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
 from workers.orca.engine.transitions import Transitions
+from workers.orca.engine.trigger_pipeline import PipelineTriggerCommands
+from workers.orca.engine.triggers import PipelineTriggers, in_turn
 
 EXTERNAL_ANSWERS = "*.task.completed"
 """The routing-key pattern of the events answering ``orca.RunExternalTask``."""
@@ -74,6 +80,9 @@ class EngineOptions:
     timer_lease_ms: int = 30_000
     reconcile_interval: float = 10.0
     stall_ms: int = 30_000
+    execution_window_timezone: str = "UTC"
+    pipeline_triggers: bool = True
+    front50_timeout: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -98,14 +107,17 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
     relay = OutboxRelay(store, timers, interval=options.outbox_interval, grace_ms=options.outbox_grace_ms)
     poller = TimerPoller(timers, owner=instance_id(), interval=options.timer_interval)
     transitions = Transitions(
-        StageTypes.standard(options.expressions, options.external_stage_types), options.expressions
+        StageTypes.standard(options.expressions, options.external_stage_types),
+        options.expressions,
+        window_timezone=options.execution_window_timezone,
     )
     commit = Commit(store, relay, stall_ms=options.stall_ms)
-    handlers = ExecutionHandlers(store, commit, transitions)
+    handlers = ExecutionHandlers(store, commit, transitions, WaitingExecutions(db, store, commit, transitions))
     reconciler = Reconciler(store, commit, transitions, interval=options.reconcile_interval, stall_ms=options.stall_ms)
     own_io = stage_io(store, commit)
     commands: dict[str, Handler] = {
         StartExecution.message_type: handlers.start_execution,
+        StartWaitingExecutions.message_type: handlers.start_waiting_executions,
         StartStage.message_type: handlers.start_stage,
         RunTask.message_type: handlers.run_task,
         CompleteTask.message_type: handlers.complete_task,
@@ -119,6 +131,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         JudgeStage.message_type: handlers.judge_stage,
         UpdateStage.message_type: handlers.update_stage,
         DeleteExecution.message_type: ExecutionDeletion(store).delete_execution,
+        TriggerPipeline.message_type: PipelineTriggerCommands(front50_timeout=options.front50_timeout).trigger_pipeline,
         **own_io.commands,
     }
     events: dict[str, Handler] = {
@@ -126,6 +139,11 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         for model in registry
         if issubclass(model, ExternalTaskCompleted)
     } | own_io.events
+    if options.pipeline_triggers:
+        triggers = PipelineTriggers(store, front50_timeout=options.front50_timeout)
+        events[ExecutionCompleted.message_type] = in_turn(
+            *filter(None, [events.get(ExecutionCompleted.message_type)]), triggers.execution_completed
+        )
     queries: dict[str, Handler] = {
         GetExecution.message_type: handlers.get_execution,
         ListExecutions.message_type: handlers.list_executions,

@@ -23,11 +23,14 @@ from schemas.orca_engine import (
     SkipStage,
     StartExecution,
     StartStage,
+    StartWaitingExecutions,
     UpdateStage,
 )
 from workers.orca.engine.commit import Commit, Transition
+from workers.orca.engine.concurrency import WaitingExecutions, buffers
 from workers.orca.engine.model import now_ms
 from workers.orca.engine.plan import new_execution
+from workers.orca.engine.status import ExecutionStatus as S
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.transitions import Transitions
 
@@ -37,10 +40,13 @@ log = structlog.get_logger("gennaker.orca.engine")
 class ExecutionHandlers:
     """The handlers of the pipeline commands, the answers of other services, and the queries."""
 
-    def __init__(self, store: ExecutionStore, commit: Commit, transitions: Transitions) -> None:
+    def __init__(
+        self, store: ExecutionStore, commit: Commit, transitions: Transitions, waiting: WaitingExecutions
+    ) -> None:
         self.store = store
         self.commit = commit
         self.t = transitions
+        self.waiting = waiting
         self._prepared = False
 
     async def _prepare(self) -> None:
@@ -55,10 +61,27 @@ class ExecutionHandlers:
         await self._prepare()
         at = now_ms()
         execution = new_execution(command, at)
-        execution.check_after = at + self.commit.stall_ms  # the reconciler starts it if this handler dies now
+        if buffers(execution):
+            execution.status = S.BUFFERED  # waits its turn; a redelivery runs the pass again
+        else:
+            execution.check_after = at + self.commit.stall_ms  # the reconciler starts it if this handler dies now
         if await self.store.insert(execution):
-            log.info("execution created", execution_id=command.execution_id)
+            log.info("execution created", execution_id=command.execution_id, status=execution.status.value)
+        if buffers(execution) and execution.pipeline_config_id:
+            await self.waiting.start_next(
+                execution.pipeline_config_id,
+                purge_queue=not execution.keep_waiting_pipelines,
+                bus=context.bus,
+                caused_by=context.envelope,
+            )
+            return
         await self._apply(command.execution_id, self.t.start_execution, context)
+
+    async def start_waiting_executions(self, command: StartWaitingExecutions, context: MessageContext) -> None:
+        await self._prepare()
+        await self.waiting.start_next(
+            command.pipeline_config_id, purge_queue=command.purge_queue, bus=context.bus, caused_by=context.envelope
+        )
 
     async def start_stage(self, command: StartStage, context: MessageContext) -> None:
         await self._apply(command.execution_id, lambda ex, at: self.t.start_stage(ex, command.stage_id, at), context)

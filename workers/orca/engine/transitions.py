@@ -16,6 +16,7 @@ nothing and returns nothing. Statuses and their rules are Orca's (``CompleteStag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +33,12 @@ from schemas.orca_engine import (
     StageCompleted,
     StageStarted,
     StartStage,
+    StartWaitingExecutions,
 )
-from workers.orca.engine import graph
+from workers.orca.engine import execution_window, graph
 from workers.orca.engine.expressions import SUMMARY_KEY, ExpressionFailed, Expressions
 from workers.orca.engine.model import Execution, Json, PausedDetails, Stage, Task
-from workers.orca.engine.stages import StageTypes, TaskResult, TaskRun, UnknownStageType
+from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun, UnknownStageType
 from workers.orca.engine.status import ExecutionStatus as S
 
 RESUMABLE = (S.RUNNING, S.PAUSED)
@@ -65,9 +67,10 @@ def exception(error: str, at: int, exception_type: str = "StageFailed") -> Json:
 class Transitions:
     """Orca's handlers' logic, free of storage and transport."""
 
-    def __init__(self, stage_types: StageTypes, expressions: Expressions) -> None:
+    def __init__(self, stage_types: StageTypes, expressions: Expressions, *, window_timezone: str = "UTC") -> None:
         self.stage_types = stage_types
         self.expressions = expressions
+        self.window_zone = execution_window.zone(window_timezone)
 
     # --- the chain ----------------------------------------------------------------------------
 
@@ -104,7 +107,7 @@ class Transitions:
                     stage.context[SUMMARY_KEY] = processed.summary
                 if processed.failure and stage.context.get("failOnFailedExpressions") is not False:
                     raise ExpressionFailed(f"failed expressions: {processed.failure}")
-                definitions = self.stage_types.get(stage.type).tasks(stage)
+                definitions = self._tasks(stage)
         except (ExpressionFailed, UnknownStageType, ValueError) as error:
             stage.status = S.RUNNING
             stage.context["exception"] = exception(str(error), now)
@@ -147,7 +150,7 @@ class Transitions:
             error = f"stage {stage.name!r} timed out after {timeout} ms (stageTimeoutMs)"
             stage.context["exception"] = exception(error, now, "TimeoutException")
             return [_complete_task(execution, stage, task, stage.failure_status())]
-        definitions = self.stage_types.get(stage.type).tasks(stage)
+        definitions = self._tasks(stage)
         index = int(task.id) - 1
         try:
             result = definitions[index].run(TaskRun(execution, stage, task, now))
@@ -336,6 +339,10 @@ class Transitions:
         status = stage.failure_status() if result.status is S.TERMINAL else result.status
         return [*sent, _complete_task(execution, stage, task, status)]
 
+    def _tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
+        """The stage type's tasks, led by the execution window's when the stage is restricted."""
+        return execution_window.with_window(self.stage_types.get(stage.type).tasks(stage), stage, self.window_zone)
+
     def _enabled(self, execution: Execution, stage: Stage) -> bool:
         condition = stage.context.get("stageEnabled")
         if not isinstance(condition, dict) or condition.get("type") != "expression":
@@ -372,6 +379,10 @@ class Transitions:
                             task.token = None
                             task.wakes_at = None
                     messages.append(_stage_completed(execution, stage))
+        if execution.limit_concurrent and execution.pipeline_config_id:  # the next waiting one may start
+            purge = not execution.keep_waiting_pipelines
+            waiting = StartWaitingExecutions(pipeline_config_id=execution.pipeline_config_id, purge_queue=purge)
+            messages.append(Outgoing(waiting))
         return [*messages, Outgoing(_execution_event(ExecutionCompleted, execution))]
 
 

@@ -1,0 +1,98 @@
+"""``limitConcurrent`` and ``keepWaitingPipelines``: one running execution per pipeline config.
+
+As in Orca (``StartExecutionHandler``, ``StartWaitingExecutionsHandler``), an execution of a
+pipeline with ``limitConcurrent: true`` is stored BUFFERED; it starts once no other execution of
+its config runs. When one finishes (any final status, cancel included) the next waiting one
+starts: with ``keepWaitingPipelines: false`` only the newest, the older ones CANCELED; with
+``true`` the oldest first.
+
+**Who runs.** ``orca_pipeline_slots`` holds one document per config, ``{_id: configId, holder}``.
+Taking the slot is a compare-and-set from the holder that was read, so of two concurrent passes
+only one starts an execution. The slot is never released explicitly: a holder that is finished
+(or gone) counts as free, so a crash after an execution ends never blocks its config.
+
+**Nothing waits forever.** A pass (:meth:`WaitingExecutions.start_next`) runs after an execution is
+stored BUFFERED (in the ``StartExecution`` handler) and after one finishes (``StartWaitingExecutions``,
+in the outbox of the very write that finishes it). Each writes before it reads, so whichever pass
+runs second sees both the finished holder and the waiting execution. A pass that dies after taking
+the slot leaves a BUFFERED holder, which the next pass (a redelivery) starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bus import Bus, Envelope
+from workers.orca.engine.commit import Commit, Transition
+from workers.orca.engine.model import Execution
+from workers.orca.engine.status import ExecutionStatus as S
+from workers.orca.engine.store import ExecutionStore
+from workers.orca.engine.transitions import Outgoing, Transitions
+
+COLLECTION = "orca_pipeline_slots"
+BUSY = (S.NOT_STARTED, S.RUNNING, S.PAUSED, S.SUSPENDED)
+PURGED_BY = "spinnaker"
+PURGE_REASON = "a newer execution of this pipeline was queued (keepWaitingPipelines is false)"
+
+
+def buffers(execution: Execution) -> bool:
+    """Whether ``execution`` waits its turn behind other executions of its config."""
+    return execution.limit_concurrent and bool(execution.pipeline_config_id)
+
+
+class WaitingExecutions:
+    """Starts BUFFERED executions when their config's slot is free."""
+
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], store: ExecutionStore, commit: Commit, transitions: Transitions
+    ) -> None:
+        self.slots = db[COLLECTION]
+        self.store = store
+        self.commit = commit
+        self.t = transitions
+
+    async def start_next(self, config_id: str, *, purge_queue: bool, bus: Bus, caused_by: Envelope | None) -> None:
+        """Start the next waiting execution of ``config_id`` unless one of it runs; idempotent."""
+        await self.slots.update_one({"_id": config_id}, {"$setOnInsert": {"holder": None}}, upsert=True)
+        slot = await self.slots.find_one({"_id": config_id})
+        holder_id = slot.get("holder") if slot else None
+        holder = await self.store.get(holder_id) if holder_id else None
+        if holder is not None and holder.status is S.BUFFERED:
+            await self._start(holder, bus, caused_by)  # a pass took the slot for it and stopped short
+            return
+        if holder is not None and holder.status in BUSY:
+            return
+        waiting = await self.store.search(
+            application=None, pipeline_config_ids=[config_id], statuses=[S.BUFFERED.value], limit=1000
+        )
+        if not waiting:
+            return
+        waiting.sort(key=lambda execution: (execution.build_time, execution.id))
+        chosen = waiting[-1] if purge_queue else waiting[0]
+        taken = await self.slots.update_one({"_id": config_id, "holder": holder_id}, {"$set": {"holder": chosen.id}})
+        if taken.modified_count != 1:
+            return  # another pass took it
+        await self._start(chosen, bus, caused_by)
+        if purge_queue:
+            for older in waiting[:-1]:
+                await self.commit.apply(
+                    older.id,
+                    lambda execution, at: self.t.cancel_execution(execution, PURGED_BY, PURGE_REASON, at),
+                    bus,
+                    caused_by=caused_by,
+                )
+
+    async def _start(self, execution: Execution, bus: Bus, caused_by: Envelope | None) -> None:
+        await self.commit.apply(execution.id, _start_buffered(self.t), bus, caused_by=caused_by)
+
+
+def _start_buffered(transitions: Transitions) -> Transition:
+    def transition(execution: Execution, now: int) -> list[Outgoing]:
+        if execution.status is not S.BUFFERED:
+            return []
+        execution.status = S.NOT_STARTED
+        return transitions.start_execution(execution, now)
+
+    return transition
