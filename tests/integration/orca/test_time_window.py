@@ -68,8 +68,15 @@ def restricted(window: Json, **context: object) -> Json:
 
 
 def waiting_for_window(execution: Json) -> bool:
-    tasks = by_ref(execution, "1")["tasks"]
-    return bool(tasks) and tasks[0]["name"] == "suspendExecutionDuringTimeWindow" and tasks[0]["status"] == "RUNNING"
+    """The window task is running and has run once: it has scheduled when the window opens."""
+    stage = by_ref(execution, "1")
+    tasks = stage["tasks"]
+    return (
+        bool(tasks)
+        and tasks[0]["name"] == "suspendExecutionDuringTimeWindow"
+        and tasks[0]["status"] == "RUNNING"
+        and "scheduledTime" in stage["context"]
+    )
 
 
 async def test_inside_the_window_the_stage_runs(orca: Orca) -> None:
