@@ -3,10 +3,54 @@ running the task again to judge it)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol
+
 from workers.orca.engine.model import Execution, Json
 from workers.orca.engine.stages import calls
 from workers.orca.engine.status import ExecutionStatus
 from workers.orca.engine.transitions import Outgoing, start_task
+
+if TYPE_CHECKING:
+    from bus import MessageContext
+    from workers.orca.engine.commit import Commit
+
+
+class CallCommand(Protocol):
+    """What every command that makes a task's call carries: which attempt of which task."""
+
+    @property
+    def execution_id(self) -> str: ...
+    @property
+    def stage_id(self) -> str: ...
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+
+
+async def claim(commit: Commit, command: CallCommand, key: str, context: MessageContext) -> bool:
+    """Claim ``command``'s attempt in one stored write; False when it is done, being done or no
+    longer awaited (canceled, timed out), and the caller must then do nothing."""
+    claimed: list[bool] = [False]
+    await commit.apply(
+        command.execution_id,
+        lambda ex, at: claim_call(ex, command.stage_id, command.task_id, command.attempt, key, claimed, at),
+        context.bus,
+        caused_by=context.envelope,
+    )
+    return claimed[0]
+
+
+async def answer(
+    commit: Commit, command: CallCommand, key: str, result: Json, context: MessageContext
+) -> Execution | None:
+    """Store the call's ``result`` for its attempt and run the task again to judge it."""
+    return await commit.apply(
+        command.execution_id,
+        lambda ex, at: record_answer(ex, command.stage_id, command.task_id, command.attempt, key, result, at),
+        context.bus,
+        caused_by=context.envelope,
+    )
 
 
 def record_answer(

@@ -18,7 +18,7 @@ from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageComple
 from schemas.orca_stages import StartChildPipeline
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.model import Execution, Json
-from workers.orca.engine.stages.answers import claim_call, record_answer
+from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.pipeline import CALL_KEY, STATUS_KEY, PipelineStage, child_execution_id
 from workers.orca.engine.status import ExecutionStatus
 from workers.orca.engine.store import ExecutionStore
@@ -39,22 +39,10 @@ class ChildPipelines:
         self.commit = commit
 
     async def start_child_pipeline(self, command: StartChildPipeline, context: MessageContext) -> None:
-        claimed: list[bool] = [False]
-        await self.commit.apply(
-            command.execution_id,
-            lambda ex, at: claim_call(ex, command.stage_id, command.task_id, command.attempt, CALL_KEY, claimed, at),
-            context.bus,
-            caused_by=context.envelope,
-        )
-        if not claimed[0]:
+        if not await answers.claim(self.commit, command, CALL_KEY, context):
             return
         answer = await self._start(command, context)
-        parent = await self.commit.apply(
-            command.execution_id,
-            lambda ex, at: record_answer(ex, command.stage_id, command.task_id, command.attempt, CALL_KEY, answer, at),
-            context.bus,
-            caused_by=context.envelope,
-        )
+        parent = await answers.answer(self.commit, command, CALL_KEY, answer, context)
         stage = parent.stage(command.stage_id) if parent else None
         if answer.get("started") and stage is not None and stage.status.complete and stage.status is not SUCCEEDED:
             await self._cancel_child(command.child_execution_id, f"parent stage {stage.name!r} {stage.status}", context)

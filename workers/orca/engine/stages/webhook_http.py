@@ -22,7 +22,7 @@ from bus import Bus, MessageContext
 from schemas.orca_stages import CallWebhook
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.model import Json
-from workers.orca.engine.stages.answers import claim_call, record_answer
+from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.webhook import CALL_KEY
 
 log = structlog.get_logger("gennaker.orca.webhook")
@@ -56,14 +56,7 @@ class WebhookCalls:
             await self.close()
 
     async def call_webhook(self, command: CallWebhook, context: MessageContext) -> None:
-        claimed: list[bool] = [False]
-        await self.commit.apply(
-            command.execution_id,
-            lambda ex, at: claim_call(ex, command.stage_id, command.task_id, command.attempt, CALL_KEY, claimed, at),
-            context.bus,
-            caused_by=context.envelope,
-        )
-        if not claimed[0]:
+        if not await answers.claim(self.commit, command, CALL_KEY, context):
             return  # done or being done already, or the stage no longer waits (canceled, timed out…)
         answer = await self.request(command)
         log.info(
@@ -75,12 +68,7 @@ class WebhookCalls:
             status_code=answer.get("statusCode"),
             error=answer.get("error"),
         )
-        await self.commit.apply(
-            command.execution_id,
-            lambda ex, at: record_answer(ex, command.stage_id, command.task_id, command.attempt, CALL_KEY, answer, at),
-            context.bus,
-            caused_by=context.envelope,
-        )
+        await answers.answer(self.commit, command, CALL_KEY, answer, context)
 
     async def request(self, command: CallWebhook) -> Json:
         """The response as ``{statusCode, headers, body}``, or ``{statusCode: None, error}``."""
