@@ -174,6 +174,15 @@ class CompleteExecution(Command):
     execution_id: str = Field(min_length=1)
 
 
+@message
+class ContinueRollback(Command):
+    """A step of a pipeline's rollback (saga compensation) ended: start the next, or finish the
+    execution when none is left."""
+
+    message_type: ClassVar[str] = "orca.ContinueRollback"
+    execution_id: str = Field(min_length=1)
+
+
 # --- stage types provided by other services -------------------------------------------------------
 
 
@@ -224,6 +233,29 @@ class ExternalTaskCompleted(Event):
     outputs: Json = Field(default_factory=dict)
     context: Json = Field(default_factory=dict)
     error: str | None = None
+    retryable: bool = Field(
+        False,
+        description="a TERMINAL answer that may succeed if tried again: Orca sends the next attempt "
+        "after a backoff while the stage's taskRetries allow",
+    )
+
+
+class ExternalTaskHeartbeat(Event):
+    """A service still works on :class:`RunExternalTask` ``attempt`` (long work: a deploy waiting for
+    health checks, a bake). Not registered itself: each providing service registers a subclass named
+    ``<service>.task.heartbeat``.
+
+    Orca records ``progress`` (a line a person reads, shown as the stage's ``progress`` context) and
+    the time; a stage whose ``taskHeartbeatTimeoutMs`` passes without one counts the attempt as lost
+    and retries it (``taskRetries``) or fails. ``context`` is merged into the stage's context.
+    """
+
+    execution_id: str = Field(min_length=1)
+    stage_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1)
+    attempt: int = Field(ge=1)
+    progress: str | None = None
+    context: Json = Field(default_factory=dict)
 
 
 # --- events ----------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
             Endpoint(
                 service=NAME,
                 kind="events",
-                patterns=("front50.#", EXTERNAL_ANSWERS, *STAGE_EVENTS),
+                patterns=("front50.#", *EXTERNAL_ANSWERS, *STAGE_EVENTS),
                 handlers={
                     ApplicationSaved.message_type: tasks.step_done,
                     ApplicationDeleted.message_type: tasks.step_done,

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,12 @@ from schemas.orca_engine import (
     CompleteExecution,
     CompleteStage,
     CompleteTask,
+    ContinueRollback,
     DeleteExecution,
     EvaluateExpression,
     ExecutionCompleted,
     ExternalTaskCompleted,
+    ExternalTaskHeartbeat,
     GetExecution,
     JudgeStage,
     ListExecutions,
@@ -56,7 +58,7 @@ from workers.orca.engine.expressions import Expressions, SpelExpressions
 from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
-from workers.orca.engine.stages import StageTypes
+from workers.orca.engine.stages import StageDefinition, StageTypes
 from workers.orca.engine.stages.stage_io import stage_io
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
@@ -64,8 +66,8 @@ from workers.orca.engine.transitions import Transitions
 from workers.orca.engine.trigger_pipeline import PipelineTriggerCommands
 from workers.orca.engine.triggers import PipelineTriggers, in_turn
 
-EXTERNAL_ANSWERS = "*.task.completed"
-"""The routing-key pattern of the events answering ``orca.RunExternalTask``."""
+EXTERNAL_ANSWERS = ("*.task.completed", "*.task.heartbeat")
+"""The routing-key patterns of the events answering ``orca.RunExternalTask``."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it."""
 
     external_stage_types: Mapping[str, str] = field(default_factory=dict)
+    external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=dict)
+    extra_stage_types: Sequence[StageDefinition] = ()
     expressions: Expressions = field(default_factory=SpelExpressions)
     timer_interval: float = 0.25
     outbox_interval: float = 5.0
@@ -107,7 +111,12 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
     relay = OutboxRelay(store, timers, interval=options.outbox_interval, grace_ms=options.outbox_grace_ms)
     poller = TimerPoller(timers, owner=instance_id(), interval=options.timer_interval)
     transitions = Transitions(
-        StageTypes.standard(options.expressions, options.external_stage_types),
+        StageTypes.standard(
+            options.expressions,
+            options.external_stage_types,
+            options.external_heartbeat_timeouts,
+            options.extra_stage_types,
+        ),
         options.expressions,
         window_timezone=options.execution_window_timezone,
     )
@@ -123,6 +132,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         CompleteTask.message_type: handlers.complete_task,
         CompleteStage.message_type: handlers.complete_stage,
         CompleteExecution.message_type: handlers.complete_execution,
+        ContinueRollback.message_type: handlers.continue_rollback,
         CancelExecution.message_type: handlers.cancel_execution,
         PauseExecution.message_type: handlers.pause_execution,
         ResumeExecution.message_type: handlers.resume_execution,
@@ -138,7 +148,13 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         model.message_type: handlers.external_task_completed
         for model in registry
         if issubclass(model, ExternalTaskCompleted)
-    } | own_io.events
+    }
+    events |= {
+        model.message_type: handlers.external_task_heartbeat
+        for model in registry
+        if issubclass(model, ExternalTaskHeartbeat)
+    }
+    events |= own_io.events
     if options.pipeline_triggers:
         triggers = PipelineTriggers(store, front50_timeout=options.front50_timeout)
         events[ExecutionCompleted.message_type] = in_turn(

@@ -2,7 +2,8 @@
 
 Stages name their requisites by ``refId`` (``requisiteStageRefIds``); a stage with none starts
 with the execution, and a stage starts once every requisite let it (SUCCEEDED, FAILED_CONTINUE
-or SKIPPED) — the join of parallel branches.
+or SKIPPED) — the join of parallel branches. Synthetic stages form a DAG of their own among their
+siblings (the stages of the same parent and role), as Orca's ``StageGraphBuilder`` builds them.
 """
 
 from __future__ import annotations
@@ -18,14 +19,25 @@ def initial_stages(execution: Execution) -> list[Stage]:
     return [stage for stage in execution.top_level_stages if not stage.requisite_stage_ref_ids]
 
 
+def siblings(execution: Execution, stage: Stage) -> list[Stage]:
+    """The stages of ``stage``'s graph: the top-level ones, or its parent's synthetic stages of its role."""
+    if stage.parent_stage_id is None:
+        return execution.top_level_stages
+    return [
+        other
+        for other in execution.stages
+        if other.parent_stage_id == stage.parent_stage_id and other.synthetic_role == stage.synthetic_role
+    ]
+
+
 def upstream(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages ``stage`` requires."""
-    return [other for other in execution.top_level_stages if other.ref_id in stage.requisite_stage_ref_ids]
+    return [other for other in siblings(execution, stage) if other.ref_id in stage.requisite_stage_ref_ids]
 
 
 def downstream(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages that require ``stage``."""
-    return [other for other in execution.top_level_stages if stage.ref_id in other.requisite_stage_ref_ids]
+    return [other for other in siblings(execution, stage) if stage.ref_id in other.requisite_stage_ref_ids]
 
 
 def all_downstream(execution: Execution, stage: Stage) -> list[Stage]:

@@ -10,9 +10,11 @@ from schemas.orca_engine import (
     CompleteExecution,
     CompleteStage,
     CompleteTask,
+    ContinueRollback,
     ExecutionFound,
     ExecutionList,
     ExternalTaskCompleted,
+    ExternalTaskHeartbeat,
     GetExecution,
     JudgeStage,
     ListExecutions,
@@ -98,6 +100,9 @@ class ExecutionHandlers:
     async def complete_execution(self, command: CompleteExecution, context: MessageContext) -> None:
         await self._apply(command.execution_id, self.t.complete_execution, context)
 
+    async def continue_rollback(self, command: ContinueRollback, context: MessageContext) -> None:
+        await self._apply(command.execution_id, self.t.continue_rollback, context)
+
     async def cancel_execution(self, command: CancelExecution, context: MessageContext) -> None:
         await self._apply(
             command.execution_id,
@@ -136,6 +141,9 @@ class ExecutionHandlers:
 
     async def external_task_completed(self, event: ExternalTaskCompleted, context: MessageContext) -> None:
         await self._apply(event.execution_id, lambda ex, at: self.t.external_task_completed(ex, event, at), context)
+
+    async def external_task_heartbeat(self, event: ExternalTaskHeartbeat, context: MessageContext) -> None:
+        await self._apply(event.execution_id, lambda ex, at: self.t.external_task_heartbeat(ex, event, at), context)
 
     # --- queries ------------------------------------------------------------------------------
 

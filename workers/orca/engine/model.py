@@ -46,6 +46,8 @@ class Task(_Model):
     token: str | None = None
     wakes_at: int | None = None
     attempt: int = 0
+    heartbeat_at: int | None = None
+    retry_due: int | None = None
 
 
 class Stage(_Model):
@@ -62,6 +64,7 @@ class Stage(_Model):
     requisite_stage_ref_ids: list[str] = Field(default_factory=list)
     parent_stage_id: str | None = None
     synthetic_stage_owner: str | None = None
+    synthetic_role: str | None = None
     start_time: int | None = None
     end_time: int | None = None
     last_modified: Json | None = None
@@ -135,6 +138,7 @@ class Execution(_Model):
     notifications: list[Json] = Field(default_factory=list)
     initial_config: Json = Field(default_factory=dict)
     exception: Json | None = None
+    rollback: Json | None = None
     version: int = 0
     outbox: list[OutboxEntry] = Field(default_factory=list)
     check_after: int | None = None
@@ -142,6 +146,18 @@ class Execution(_Model):
     def stage(self, stage_id: str) -> Stage | None:
         """The stage ``stage_id``."""
         return next((stage for stage in self.stages if stage.id == stage_id), None)
+
+    def children(self, stage: Stage, role: str | None = None) -> list[Stage]:
+        """The synthetic stages ``stage`` owns (of ``role``: before, after, failure, compensation)."""
+        return [
+            other
+            for other in self.stages
+            if other.parent_stage_id == stage.id and (role is None or other.synthetic_role == role)
+        ]
+
+    def parent(self, stage: Stage) -> Stage | None:
+        """The stage that owns synthetic ``stage``; ``None`` for a top-level one."""
+        return self.stage(stage.parent_stage_id) if stage.parent_stage_id else None
 
     def stage_by_ref(self, ref_id: str) -> Stage | None:
         """The top-level stage whose ``refId`` is ``ref_id``."""
@@ -156,7 +172,7 @@ class Execution(_Model):
         document = self.model_dump(mode="json", by_alias=True, exclude={"version", "outbox", "check_after"})
         for stage in document["stages"]:
             for task in stage["tasks"]:
-                for internal in ("token", "wakesAt", "attempt"):
+                for internal in ("token", "wakesAt", "attempt", "heartbeatAt", "retryDue"):
                     task.pop(internal, None)
         if self.paused is not None:
             document["paused"]["isPaused"] = self.paused.is_paused

@@ -29,6 +29,7 @@ def new_execution(command: StartExecution, at: int) -> Execution:
         description=pipeline.get("description"),
         notifications=list(pipeline.get("notifications") or []),
         initial_config={},
+        rollback=_rollback(pipeline),
     )
 
 
@@ -45,6 +46,12 @@ def _stage(stage: Json, index: int) -> Stage:
         context=context,
         requisite_stage_ref_ids=[str(ref) for ref in stage.get("requisiteStageRefIds") or []],
     )
+
+
+def _rollback(pipeline: Json) -> Json | None:
+    """The pipeline's saga setting, ``"rollback": {"onFailure": true}`` (``None`` when absent)."""
+    value = pipeline.get("rollback")
+    return {"onFailure": value.get("onFailure") is True} if isinstance(value, dict) else None
 
 
 def _parameters(pipeline: Json, given: dict[str, Any]) -> Json:

@@ -20,7 +20,7 @@ import structlog
 
 from bus import Bus
 from schemas.base import Command
-from schemas.orca_engine import StartStage
+from schemas.orca_engine import ContinueRollback, StartStage
 from workers.orca.engine import graph
 from workers.orca.engine.loop import every
 from workers.orca.engine.model import Execution, now_ms
@@ -65,8 +65,16 @@ def redrive(transitions: Transitions, execution: Execution, now: int, stall_ms: 
     if execution.status is not S.RUNNING:
         return []
     messages: list[Outgoing] = []
+    if execution.rollback is not None and execution.rollback.get("status") == "RUNNING":
+        messages.append(Outgoing(ContinueRollback(execution_id=execution.id)))
     for stage in execution.stages:
         if stage.status is not S.RUNNING:
+            continue
+        children = [child for child in execution.children(stage) if child.synthetic_role != "compensation"]
+        if any(child.status in (S.RUNNING, S.PAUSED) for child in children):
+            continue  # its synthetic stages move it on
+        if any(child.status is S.NOT_STARTED for child in children) or not stage.tasks:
+            messages.append(complete_stage_message(execution, stage))  # starts them, or moves on
             continue
         running = [task for task in stage.tasks if task.status is S.RUNNING]
         for task in running:

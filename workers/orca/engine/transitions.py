@@ -26,16 +26,18 @@ from schemas.orca_engine import (
     CompleteExecution,
     CompleteStage,
     CompleteTask,
+    ContinueRollback,
     ExecutionCompleted,
     ExecutionStarted,
     ExternalTaskCompleted,
+    ExternalTaskHeartbeat,
     RunTask,
     StageCompleted,
     StageStarted,
     StartStage,
     StartWaitingExecutions,
 )
-from workers.orca.engine import execution_window, graph
+from workers.orca.engine import execution_window, graph, synthetic
 from workers.orca.engine.expressions import SUMMARY_KEY, ExpressionFailed, Expressions
 from workers.orca.engine.model import Execution, Json, PausedDetails, Stage, Task
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun, UnknownStageType
@@ -96,7 +98,7 @@ class Transitions:
         if stage is None or stage.status is not S.NOT_STARTED or execution.status.complete:
             return []
         if not graph.ready_to_start(execution, stage):
-            return [complete_execution_message(execution)]  # a requisite halted; or the last requisite will start it
+            return [self._branch_ended(execution, stage)]  # a requisite halted; or the last requisite will start it
         stage.start_time = now
         try:
             enabled = self._enabled(execution, stage)
@@ -108,6 +110,7 @@ class Transitions:
                 if processed.failure and stage.context.get("failOnFailedExpressions") is not False:
                     raise ExpressionFailed(f"failed expressions: {processed.failure}")
                 definitions = self._tasks(stage)
+                befores = synthetic.declared(self.stage_types.get(stage.type), stage, "before")
         except (ExpressionFailed, UnknownStageType, ValueError) as error:
             stage.status = S.RUNNING
             stage.context["exception"] = exception(str(error), now)
@@ -116,7 +119,7 @@ class Transitions:
         if not enabled:
             stage.status = S.SKIPPED
             stage.end_time = now
-            return [_stage_completed(execution, stage), *self._start_next(execution, stage)]
+            return [_stage_completed(execution, stage), *self._start_next(execution, stage, now)]
         stage.status = S.RUNNING
         stage.tasks = [
             Task(
@@ -128,6 +131,9 @@ class Transitions:
             )
             for index, definition in enumerate(definitions)
         ]
+        planned = synthetic.plan(execution, stage, "before", befores)
+        if planned:
+            return [_stage_started(execution, stage), *_start_stages(execution, synthetic.initial(planned))]
         if not stage.tasks:
             return [_stage_started(execution, stage), complete_stage_message(execution, stage)]
         return [_stage_started(execution, stage), start_task(execution, stage, stage.tasks[0], now)]
@@ -173,19 +179,45 @@ class Transitions:
         return [complete_stage_message(execution, stage)]
 
     def complete_stage(self, execution: Execution, stage_id: str, now: int) -> list[Outgoing]:
+        """Move a stage on: its synthetic stages and tasks in turn (before stages, its tasks, after
+        stages; on a failure with ``rollback.onFailure``, its failure stages), then its status."""
         stage = execution.stage(stage_id)
-        if stage is None or stage.status not in RESUMABLE:
+        if stage is None or stage.status not in RESUMABLE or execution.status.complete:
             return []
-        stage.status = _stage_status(stage)
+        children = [child for child in execution.children(stage) if child.synthetic_role != "compensation"]
+        if any(child.status in (S.RUNNING, S.PAUSED, S.SUSPENDED) for child in children):
+            return []  # the last of them to finish completes this stage again
+        ready = [child for child in children if graph.ready_to_start(execution, child)]
+        if ready:
+            return _start_stages(execution, ready)
+        befores_done = all(child.status.lets_downstream_run for child in execution.children(stage, "before"))
+        if befores_done and stage.tasks and all(task.status is S.NOT_STARTED for task in stage.tasks):
+            return [start_task(execution, stage, stage.tasks[0], now)]
+        status = _stage_status(execution, stage)
+        definition = self.stage_types.find(stage.type)
+        if status.lets_downstream_run and not execution.children(stage, "after"):
+            planned = synthetic.plan(execution, stage, "after", synthetic.declared(definition, stage, "after"))
+            if planned:
+                return _start_stages(execution, synthetic.initial(planned))
+        if status in (S.TERMINAL, S.STOPPED) and _rolls_back(stage) and not execution.children(stage, "failure"):
+            planned = synthetic.plan(execution, stage, "failure", synthetic.declared(definition, stage, "failure"))
+            if planned:
+                stage.context["rollback"] = {**_rollback_settings(stage), "status": "RUNNING", "startTime": now}
+                return _start_stages(execution, synthetic.initial(planned))
+        if execution.children(stage, "failure") and isinstance(stage.context.get("rollback"), dict):
+            stage.context["rollback"]["status"] = _group_status(execution.children(stage, "failure"))
+        stage.status = status
         stage.end_time = now
         completed = _stage_completed(execution, stage)
         if stage.status.lets_downstream_run:
-            return [completed, *self._start_next(execution, stage)]
-        return [completed, complete_execution_message(execution)]
+            return [completed, *self._start_next(execution, stage, now)]
+        return [completed, self._branch_ended(execution, stage)]
 
     def complete_execution(self, execution: Execution, now: int) -> list[Outgoing]:
         if execution.status.complete:
             return []
+        if execution.rollback is not None and execution.rollback.get("status") == "RUNNING":
+            return []  # the compensations' last step completes the execution
         status = final_status(execution)
         if status is None:
             return []
@@ -243,15 +275,22 @@ class Transitions:
         stage = execution.stage(stage_id)
         if stage is None or stage.status not in RESUMABLE or execution.status.complete:
             return []
-        stage.status = S.SKIPPED
-        stage.end_time = now
-        for task in stage.tasks:
-            if not task.status.complete:
-                task.status = S.SKIPPED
-                task.end_time = now if task.start_time is not None else None
-                task.token = None
-                task.wakes_at = None
-        return [_stage_completed(execution, stage), *self._start_next(execution, stage)]
+        skipped: list[Outgoing] = []
+        for each in (stage, *synthetic.descendants(execution, stage)):
+            if each.status not in (*RESUMABLE, S.NOT_STARTED):
+                continue
+            started = each.status is not S.NOT_STARTED
+            each.status = S.SKIPPED
+            each.end_time = now
+            for task in each.tasks:
+                if not task.status.complete:
+                    task.status = S.SKIPPED
+                    task.end_time = now if task.start_time is not None else None
+                    task.token = None
+                    task.wakes_at = None
+            if started and each is not stage:
+                skipped.append(_stage_completed(execution, each))
+        return [*skipped, _stage_completed(execution, stage), *self._start_next(execution, stage, now)]
 
     def update_stage(self, execution: Execution, stage_id: str, context: Json, user: str, now: int) -> list[Outgoing]:
         """Merge ``context`` into a stage that has not finished; its running task runs again now."""
@@ -275,17 +314,25 @@ class Transitions:
     def restart_stage(self, execution: Execution, stage_id: str, user: str, now: int) -> list[Outgoing]:
         """Reset a finished stage and everything downstream of it, reopen the execution, start it."""
         stage = execution.stage(stage_id)
-        if stage is None or not stage.status.complete:
-            return []
+        if stage is None or not stage.status.complete or stage.parent_stage_id is not None:
+            return []  # a synthetic stage restarts with the stage that owns it
         if not all(requisite.status.lets_downstream_run for requisite in graph.upstream(execution, stage)):
             return []
+        if execution.rollback is not None:  # the compensations ran for the failure being retried
+            execution.rollback = {key: value for key, value in execution.rollback.items() if key == "onFailure"}
+            for step in [other for other in execution.stages if other.synthetic_role == "compensation"]:
+                synthetic.remove_descendants(execution, step)
+            execution.stages = [other for other in execution.stages if other.synthetic_role != "compensation"]
         for reset in (stage, *graph.all_downstream(execution, stage)):
+            synthetic.remove_descendants(execution, reset)
             reset.status = S.NOT_STARTED
             reset.start_time = reset.end_time = None
             reset.tasks = []
             reset.outputs = {}
             for key in ("exception", "beforeStagePlanningFailed", "judgmentStatus", "judgmentInput", "judgedBy"):
                 reset.context.pop(key, None)
+            if isinstance(reset.context.get("rollback"), dict):
+                reset.context["rollback"] = _rollback_settings(reset)
         stage.context["restartDetails"] = {"restartedBy": user, "restartTime": now}
         reopened = execution.status.complete
         if reopened:
@@ -301,11 +348,20 @@ class Transitions:
         task = stage.task(answer.task_id) if stage else None
         if stage is None or task is None or task.status not in RESUMABLE or task.attempt != answer.attempt:
             return []
-        task.token = None
-        task.wakes_at = None
         stage.context.update(answer.context)
         stage.outputs.update(answer.outputs)
         status = S(answer.status)
+        if task.retry_due is not None:
+            return []  # this attempt already failed and the next one is scheduled
+        retry = external_retry_ms(stage, task) if status is S.TERMINAL and answer.retryable else None
+        if retry is not None and task.status is S.RUNNING:
+            stage.context["lastAttemptError"] = answer.error
+            task.retry_due = now + retry
+            task.token = new_id()
+            task.wakes_at = task.retry_due
+            return [_run_task(execution, stage, task, task.retry_due)]
+        task.token = None
+        task.wakes_at = None
         if status is not S.SUCCEEDED and answer.error:
             stage.context["exception"] = exception(answer.error, now)
         if status is S.TERMINAL:
@@ -314,6 +370,18 @@ class Transitions:
             task.status = S.RUNNING
         return [_complete_task(execution, stage, task, status)]
 
+    def external_task_heartbeat(self, execution: Execution, beat: ExternalTaskHeartbeat, now: int) -> list[Outgoing]:
+        """Another service still works on a task's attempt: note when, and what it says."""
+        stage = execution.stage(beat.stage_id)
+        task = stage.task(beat.task_id) if stage else None
+        if stage is None or task is None or task.status not in RESUMABLE or task.attempt != beat.attempt:
+            return []
+        task.heartbeat_at = now
+        stage.context.update(beat.context)
+        if beat.progress is not None:
+            stage.context["progress"] = beat.progress
+        return []
+
     # --- shared moves -------------------------------------------------------------------------
 
     def _apply_result(
@@ -321,8 +389,10 @@ class Transitions:
     ) -> list[Outgoing]:
         stage.context.update(result.context)
         stage.outputs.update(result.outputs)
-        if result.attempt is not None:
+        if result.attempt is not None and result.attempt != task.attempt:
             task.attempt = result.attempt
+            task.heartbeat_at = now
+            task.retry_due = None
         sent = [Outgoing(outbound.command, to=outbound.to) for outbound in result.send]
         if result.status is S.RUNNING:
             task.token = new_id()
@@ -349,13 +419,58 @@ class Transitions:
             return True
         return self.expressions.condition(condition.get("expression"), execution, stage)
 
-    def _start_next(self, execution: Execution, stage: Stage) -> list[Outgoing]:
+    def _start_next(self, execution: Execution, stage: Stage, now: int) -> list[Outgoing]:
         ready = [
             following for following in graph.downstream(execution, stage) if graph.ready_to_start(execution, following)
         ]
         if not ready:
-            return [complete_execution_message(execution)]
-        return [Outgoing(StartStage(execution_id=execution.id, stage_id=following.id)) for following in ready]
+            return [self._branch_ended(execution, stage)]
+        return _start_stages(execution, ready)
+
+    def _branch_ended(self, execution: Execution, stage: Stage) -> Outgoing:
+        """What follows when nothing after ``stage`` can start: its parent moves on (a synthetic
+        stage), the rollback goes on (a compensation), or the execution may be complete."""
+        if stage.synthetic_role == "compensation":
+            return Outgoing(ContinueRollback(execution_id=execution.id))
+        parent = execution.parent(stage)
+        if parent is not None:
+            return complete_stage_message(execution, parent)
+        return complete_execution_message(execution)
+
+    def continue_rollback(self, execution: Execution, now: int) -> list[Outgoing]:
+        """Start the next step of a running rollback (the compensations of completed stages, latest
+        first), or end it and complete the execution."""
+        rollback = execution.rollback
+        if rollback is None or rollback.get("status") != "RUNNING" or execution.status.complete:
+            return []
+        for owner_id in rollback.get("order") or []:
+            owner = execution.stage(owner_id)
+            steps = execution.children(owner, "compensation") if owner else []
+            if any(step.status in (S.RUNNING, S.PAUSED, S.SUSPENDED) for step in steps):
+                return []
+            ready = [step for step in steps if graph.ready_to_start(execution, step)]
+            if ready:
+                return _start_stages(execution, ready)
+        steps = [step for step in execution.stages if step.synthetic_role == "compensation"]
+        rollback["status"] = _group_status(steps)
+        rollback["endTime"] = now
+        return [complete_execution_message(execution)]
+
+    def _start_rollback(self, execution: Execution, now: int) -> list[Outgoing]:
+        """Plan the compensations of every completed stage that has one, latest first (the saga),
+        and start the first; nothing when there is nothing to undo."""
+        done = [stage for stage in execution.top_level_stages if stage.status is S.SUCCEEDED]
+        done.sort(key=lambda stage: stage.end_time or 0, reverse=True)
+        order: list[str] = []
+        for stage in done:
+            specs = synthetic.declared(self.stage_types.find(stage.type), stage, "compensation")
+            if synthetic.plan(execution, stage, "compensation", specs):
+                order.append(stage.id)
+        if not order:
+            return []
+        assert execution.rollback is not None
+        execution.rollback.update({"status": "RUNNING", "startTime": now, "order": order})
+        return self.continue_rollback(execution, now)
 
     def _rerun(self, execution: Execution, stage: Stage, now: int) -> list[Outgoing]:
         task = next((task for task in stage.tasks if task.status is S.RUNNING), None)
@@ -364,26 +479,39 @@ class Transitions:
         return [start_task(execution, stage, task, task.start_time or now)]
 
     def _finish(self, execution: Execution, status: S, now: int) -> list[Outgoing]:
+        if status is S.TERMINAL and _pipeline_rolls_back(execution):
+            canceled = self._cancel_running(execution, now)
+            rollback = self._start_rollback(execution, now)
+            if rollback:
+                return [*canceled, *rollback]
+            execution.rollback = {**(execution.rollback or {}), "status": "SKIPPED"}
+            return [*canceled, *self._finish(execution, status, now)]
         execution.status = status
         execution.end_time = now
         messages: list[Outgoing] = []
         if status is not S.SUCCEEDED:
-            for stage in execution.stages:
-                if stage.status in RESUMABLE:
-                    stage.status = S.CANCELED
-                    stage.end_time = now
-                    for task in stage.tasks:
-                        if task.status in RESUMABLE:
-                            task.status = S.CANCELED
-                            task.end_time = now
-                            task.token = None
-                            task.wakes_at = None
-                    messages.append(_stage_completed(execution, stage))
+            messages.extend(self._cancel_running(execution, now))
         if execution.limit_concurrent and execution.pipeline_config_id:  # the next waiting one may start
             purge = not execution.keep_waiting_pipelines
             waiting = StartWaitingExecutions(pipeline_config_id=execution.pipeline_config_id, purge_queue=purge)
             messages.append(Outgoing(waiting))
         return [*messages, Outgoing(_execution_event(ExecutionCompleted, execution))]
+
+    def _cancel_running(self, execution: Execution, now: int) -> list[Outgoing]:
+        """Every stage and task still running becomes CANCELED; their stage events."""
+        messages: list[Outgoing] = []
+        for stage in execution.stages:
+            if stage.status in RESUMABLE:
+                stage.status = S.CANCELED
+                stage.end_time = now
+                for task in stage.tasks:
+                    if task.status in RESUMABLE:
+                        task.status = S.CANCELED
+                        task.end_time = now
+                        task.token = None
+                        task.wakes_at = None
+                messages.append(_stage_completed(execution, stage))
+        return messages
 
 
 def final_status(execution: Execution) -> S | None:
@@ -405,11 +533,14 @@ def final_status(execution: Execution) -> S | None:
     return None
 
 
-def _stage_status(stage: Stage) -> S:
-    """A stage's status from its tasks (Orca's ``CompleteStageHandler.determineStatus``)."""
+def _stage_status(execution: Execution, stage: Stage) -> S:
+    """A stage's status from its tasks and its before and after stages (Orca's
+    ``CompleteStageHandler.determineStatus``); failure and compensation stages do not change it."""
     if stage.context.get("beforeStagePlanningFailed"):
         return stage.failure_status()
-    statuses = [task.status for task in stage.tasks]
+    statuses = [task.status for task in stage.tasks] + [
+        child.status for child in execution.children(stage) if child.synthetic_role in ("before", "after")
+    ]
     if S.TERMINAL in statuses:
         return stage.failure_status()
     for status in (S.STOPPED, S.CANCELED, S.FAILED_CONTINUE):
@@ -418,6 +549,50 @@ def _stage_status(stage: Stage) -> S:
     if all(status in (S.SUCCEEDED, S.SKIPPED) for status in statuses):
         return S.SUCCEEDED
     return S.TERMINAL
+
+
+def _group_status(stages: Sequence[Stage]) -> str:
+    """SUCCEEDED when every stage of a rollback succeeded or was skipped, else TERMINAL."""
+    return "SUCCEEDED" if all(stage.status in (S.SUCCEEDED, S.SKIPPED) for stage in stages) else "TERMINAL"
+
+
+def _rollback_settings(stage: Stage) -> Json:
+    """The author's ``rollback`` settings of ``stage`` (without the engine's progress keys)."""
+    value = stage.context.get("rollback")
+    if not isinstance(value, dict):
+        return {}
+    return {key: item for key, item in value.items() if key not in ("status", "startTime", "endTime")}
+
+
+def _rolls_back(stage: Stage) -> bool:
+    """``rollback.onFailure: true`` on the stage (Spinnaker's deploy option, for any stage here)."""
+    return _rollback_settings(stage).get("onFailure") is True
+
+
+def _pipeline_rolls_back(execution: Execution) -> bool:
+    """The pipeline asks for the saga: ``rollback.onFailure: true`` in its JSON, not run yet."""
+    rollback = execution.rollback
+    return rollback is not None and rollback.get("onFailure") is True and "status" not in rollback
+
+
+def _start_stages(execution: Execution, stages: Sequence[Stage]) -> list[Outgoing]:
+    return [Outgoing(StartStage(execution_id=execution.id, stage_id=stage.id)) for stage in stages]
+
+
+def external_retry_ms(stage: Stage, task: Task) -> int | None:
+    """How long before the next attempt of a failed external task, or ``None`` when the stage's
+    ``taskRetries`` (default 0) are used up. Backoff doubles from ``taskRetryBackoffMs`` (1 s)."""
+    retries = _positive_int(stage.context.get("taskRetries")) or 0
+    if task.attempt > retries:
+        return None
+    base = _positive_int(stage.context.get("taskRetryBackoffMs")) or 1_000
+    return int(min(base * 2 ** max(task.attempt - 1, 0), 300_000))
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return int(value)
 
 
 def _timeout_ms(stage: Stage) -> int | None:

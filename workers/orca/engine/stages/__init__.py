@@ -34,8 +34,16 @@ class StageTypes:
         self._definitions = {definition.type: definition for definition in definitions}
 
     @classmethod
-    def standard(cls, expressions: Expressions, external: Mapping[str, str] | None = None) -> StageTypes:
-        """Orca's own stage types, plus ``external`` (stage type → the service that provides it)."""
+    def standard(
+        cls,
+        expressions: Expressions,
+        external: Mapping[str, str] | None = None,
+        heartbeats: Mapping[str, int] | None = None,
+        extra: Iterable[StageDefinition] = (),
+    ) -> StageTypes:
+        """Orca's own stage types, plus ``external`` (stage type → the service that provides it,
+        whose tasks must heartbeat within ``heartbeats[service]`` ms when given) and ``extra``
+        definitions (stage types composed of others, such as deploy strategies)."""
         own: list[StageDefinition] = [
             WaitStage(),
             EvaluateVariablesStage(),
@@ -44,8 +52,15 @@ class StageTypes:
             WebhookStage(),
             PipelineStage(),
         ]
-        provided: list[StageDefinition] = [ExternalStage(type, service) for type, service in (external or {}).items()]
-        return cls([*own, *provided])
+        beats = heartbeats or {}
+        provided: list[StageDefinition] = [
+            ExternalStage(type, service, beats.get(service)) for type, service in (external or {}).items()
+        ]
+        return cls([*own, *provided, *extra])
+
+    def find(self, type: str) -> StageDefinition | None:
+        """The definition of ``type``, or ``None``."""
+        return self._definitions.get(type)
 
     def get(self, type: str) -> StageDefinition:
         """The definition of ``type``; raises :class:`UnknownStageType` naming the known ones."""

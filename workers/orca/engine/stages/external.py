@@ -1,47 +1,86 @@
 """Stage types other services provide, run by message contract (``orca.RunExternalTask`` out,
-``<service>.task.completed`` back; see :mod:`schemas.orca_engine`).
+``<service>.task.completed`` back, ``<service>.task.heartbeat`` meanwhile; see
+:mod:`schemas.orca_engine`).
 
-The task sends the command once per attempt, then waits for the answer (or the stage's
-``stageTimeoutMs``) without a timer of its own; the answer completes the task.
+The task sends the command once per attempt and waits for the answer without a coroutine. A
+retryable failure (the answer says ``retryable``) or a silence longer than the stage's
+``taskHeartbeatTimeoutMs`` (default: the service's, else none) ends the attempt; while the stage's
+``taskRetries`` allow, the next attempt is sent after a backoff doubling from
+``taskRetryBackoffMs``, else the stage fails saying why. ``stageTimeoutMs`` bounds it all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from schemas.orca_engine import RunExternalTask
-from workers.orca.engine.model import Stage
+from workers.orca.engine.model import Json, Stage
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun
 
 
 class ExternalTask:
+    """Orca's side of a task another service runs: send an attempt, watch its heartbeats, retry."""
+
     name = "runExternalTask"
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, heartbeat_timeout_ms: int | None = None) -> None:
         self.service = service
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
 
     def run(self, run: TaskRun) -> TaskResult:
-        if run.task.attempt > 0:
-            return TaskResult.running(backoff_ms=None)  # sent already; the answer will run us again
+        task = run.task
+        heartbeat = _positive(run.stage.context.get("taskHeartbeatTimeoutMs")) or self.heartbeat_timeout_ms
+        if task.attempt == 0:
+            return self._send(run, 1, heartbeat)
+        if task.retry_due is not None:
+            if run.now >= task.retry_due:
+                return self._send(run, task.attempt + 1, heartbeat)
+            return TaskResult.running(backoff_ms=task.retry_due - run.now)
+        if heartbeat is None:
+            return TaskResult.running(backoff_ms=None)  # the answer runs us again
+        silent = run.now - (task.heartbeat_at or task.start_time or run.now)
+        if silent < heartbeat:
+            return TaskResult.running(backoff_ms=heartbeat - silent)
+        lost = (
+            f"{self.service} sent no answer or heartbeat for attempt {task.attempt} of task {task.name!r} "
+            f"within {heartbeat} ms (taskHeartbeatTimeoutMs)"
+        )
+        retries = _positive(run.stage.context.get("taskRetries")) or 0
+        if task.attempt <= retries:
+            return self._send(run, task.attempt + 1, heartbeat, {"lastAttemptError": lost})
+        return TaskResult.terminal(f"{lost}; no retries left (taskRetries={retries}) — check that {self.service} runs")
+
+    def _send(self, run: TaskRun, attempt: int, heartbeat: int | None, context: Json | None = None) -> TaskResult:
         command = RunExternalTask(
             execution_id=run.execution.id,
             stage_id=run.stage.id,
             task_id=run.task.id,
-            attempt=1,
+            attempt=attempt,
             application=run.execution.application,
             stage_type=run.stage.type,
             context=run.stage.context,
             trigger=run.execution.trigger,
         )
-        return TaskResult.running(backoff_ms=None, send=(Outbound(command, to=self.service),), attempt=1)
+        result = TaskResult.running(backoff_ms=heartbeat, send=(Outbound(command, to=self.service),), attempt=attempt)
+        if context:
+            return TaskResult(result.status, context=context, backoff_ms=heartbeat, send=result.send, attempt=attempt)
+        return result
 
 
 class ExternalStage:
     """A stage of ``type`` run by ``service``."""
 
-    def __init__(self, type: str, service: str) -> None:
+    def __init__(self, type: str, service: str, heartbeat_timeout_ms: int | None = None) -> None:
         self.type = type
         self.service = service
+        self.heartbeat_timeout_ms = heartbeat_timeout_ms
 
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
-        return (ExternalTask(self.service),)
+        return (ExternalTask(self.service, self.heartbeat_timeout_ms),)
+
+
+def _positive(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return int(value)
