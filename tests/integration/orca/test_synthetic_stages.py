@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bus import MemoryBus
 from schemas.orca_engine import CancelExecution, RestartStage
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary, tap_events
-from workers.orca.engine.model import Stage
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskDefinition
 from workers.orca.engine.stages.wait import WaitTask
 
@@ -30,17 +30,17 @@ class ReleaseStage:
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
         return (WaitTask(),)
 
-    def before_stages(self, stage: Stage) -> Sequence[Json]:
+    def before_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         failing = stage.context.get("failPreparation") is True
         return [
             {"refId": "a", "type": "wait", "name": "prepare a", "waitTime": "soon" if failing else 0},
             {"refId": "b", "type": "wait", "name": "prepare b", "waitTime": 0},
         ]
 
-    def after_stages(self, stage: Stage) -> Sequence[Json]:
+    def after_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         return [{"type": "wait", "name": "announce", "waitTime": 0}, {"type": "wait", "name": "tidy", "waitTime": 0}]
 
-    def compensation(self, stage: Stage) -> Sequence[Json]:
+    def compensation(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         return [{"type": "wait", "name": f"undo {stage.name}", "waitTime": 0}]
 
 
@@ -209,7 +209,7 @@ async def test_a_succeeding_pipeline_never_compensates(orca: Orca) -> None:
 async def test_cancel_stops_a_stage_and_its_running_synthetic_stages(orca: Orca) -> None:
     config = pipeline(stage("1", "release", waitTime=60))
     execution_id = await orca.start(config)
-    await orca.until(execution_id, lambda e: by_ref(e, "1")["tasks"][0]["status"] == "RUNNING")
+    await orca.until(execution_id, lambda e: [t["status"] for t in by_ref(e, "1")["tasks"]] == ["RUNNING"])
     await orca.send(CancelExecution(execution_id=execution_id, user="ops"))
     execution = await orca.finished(execution_id)
     assert summary(execution)["status"] == "CANCELED"

@@ -59,6 +59,7 @@ from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
 from workers.orca.engine.stages import StageDefinition, StageTypes
+from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
 from workers.orca.engine.stages.stage_io import stage_io
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
@@ -72,11 +73,15 @@ EXTERNAL_ANSWERS = ("*.task.completed", "*.task.heartbeat")
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it."""
+    """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
+    (by default Clouddriver's atomic operations); ``extra_stage_types`` are stage types composed of
+    others (by default ``deploy``, ``createServerGroup`` and ``cloneServerGroup``)."""
 
-    external_stage_types: Mapping[str, str] = field(default_factory=dict)
-    external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=dict)
-    extra_stage_types: Sequence[StageDefinition] = ()
+    external_stage_types: Mapping[str, str] = field(
+        default_factory=lambda: dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver")
+    )
+    external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=lambda: {"clouddriver": 60_000})
+    extra_stage_types: Sequence[StageDefinition] = field(default_factory=deploy_stage_types)
     expressions: Expressions = field(default_factory=SpelExpressions)
     timer_interval: float = 0.25
     outbox_interval: float = 5.0

@@ -11,10 +11,10 @@ A definition opts in by having any of these methods, each returning stages in pi
 (``type``, ``name``, the context; ``refId`` / ``requisiteStageRefIds`` among themselves, or none
 to run them one after another)::
 
-    def before_stages(self, stage: Stage) -> Sequence[Json]: ...
-    def after_stages(self, stage: Stage) -> Sequence[Json]: ...
-    def failure_stages(self, stage: Stage) -> Sequence[Json]: ...
-    def compensation(self, stage: Stage) -> Sequence[Json]: ...
+    def before_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]: ...
+    def after_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]: ...
+    def failure_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]: ...
+    def compensation(self, stage: Stage, execution: Execution) -> Sequence[Json]: ...
 
 A pipeline author may declare a stage's compensation in its JSON (``"compensation": [{"type":
 "webhook", …}]``); it wins over the stage type's.
@@ -45,14 +45,14 @@ _METHOD: dict[Role, str] = {
 _GRAPH_KEYS = ("refId", "requisiteStageRefIds", "type", "name")
 
 
-def declared(definition: object, stage: Stage, role: Role) -> list[Json]:
+def declared(definition: object, stage: Stage, role: Role, execution: Execution) -> list[Json]:
     """The stages of ``role`` for ``stage``: the author's ``compensation`` for compensation (and for
     a failure when the type declares none), else what its definition declares."""
     authored = _authored_compensation(stage)
     if role == "compensation" and authored:
         return authored
     method: Any = getattr(definition, _METHOD[role], None)
-    found = [dict(spec) for spec in method(stage)] if callable(method) else []
+    found = [dict(spec) for spec in method(stage, execution)] if callable(method) else []
     if role == "failure" and not found:
         return authored
     return found

@@ -110,7 +110,7 @@ class Transitions:
                 if processed.failure and stage.context.get("failOnFailedExpressions") is not False:
                     raise ExpressionFailed(f"failed expressions: {processed.failure}")
                 definitions = self._tasks(stage)
-                befores = synthetic.declared(self.stage_types.get(stage.type), stage, "before")
+                befores = synthetic.declared(self.stage_types.get(stage.type), stage, "before", execution)
         except (ExpressionFailed, UnknownStageType, ValueError) as error:
             stage.status = S.RUNNING
             stage.context["exception"] = exception(str(error), now)
@@ -196,11 +196,18 @@ class Transitions:
         status = _stage_status(execution, stage)
         definition = self.stage_types.find(stage.type)
         if status.lets_downstream_run and not execution.children(stage, "after"):
-            planned = synthetic.plan(execution, stage, "after", synthetic.declared(definition, stage, "after"))
+            try:
+                afters = synthetic.declared(definition, stage, "after", execution)
+            except ValueError as error:
+                stage.context["exception"] = exception(f"cannot plan the steps after {stage.name!r}: {error}", now)
+                afters, status = [], stage.failure_status()
+            planned = synthetic.plan(execution, stage, "after", afters)
             if planned:
                 return _start_stages(execution, synthetic.initial(planned))
         if status in (S.TERMINAL, S.STOPPED) and _rolls_back(stage) and not execution.children(stage, "failure"):
-            planned = synthetic.plan(execution, stage, "failure", synthetic.declared(definition, stage, "failure"))
+            planned = synthetic.plan(
+                execution, stage, "failure", synthetic.declared(definition, stage, "failure", execution)
+            )
             if planned:
                 stage.context["rollback"] = {**_rollback_settings(stage), "status": "RUNNING", "startTime": now}
                 return _start_stages(execution, synthetic.initial(planned))
@@ -463,7 +470,7 @@ class Transitions:
         done.sort(key=lambda stage: stage.end_time or 0, reverse=True)
         order: list[str] = []
         for stage in done:
-            specs = synthetic.declared(self.stage_types.find(stage.type), stage, "compensation")
+            specs = synthetic.declared(self.stage_types.find(stage.type), stage, "compensation", execution)
             if synthetic.plan(execution, stage, "compensation", specs):
                 order.append(stage.id)
         if not order:

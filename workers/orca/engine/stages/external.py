@@ -11,7 +11,7 @@ retryable failure (the answer says ``retryable``) or a silence longer than the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from schemas.orca_engine import RunExternalTask
@@ -24,9 +24,16 @@ class ExternalTask:
 
     name = "runExternalTask"
 
-    def __init__(self, service: str, heartbeat_timeout_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        heartbeat_timeout_ms: int | None = None,
+        *,
+        shape: Callable[[Stage], Json] | None = None,
+    ) -> None:
         self.service = service
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
+        self.shape = shape
 
     def run(self, run: TaskRun) -> TaskResult:
         task = run.task
@@ -59,7 +66,7 @@ class ExternalTask:
             attempt=attempt,
             application=run.execution.application,
             stage_type=run.stage.type,
-            context=run.stage.context,
+            context=self.shape(run.stage) if self.shape else run.stage.context,
             trigger=run.execution.trigger,
         )
         result = TaskResult.running(backoff_ms=heartbeat, send=(Outbound(command, to=self.service),), attempt=attempt)
