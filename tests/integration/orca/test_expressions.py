@@ -56,3 +56,26 @@ async def test_a_stage_may_opt_out_of_failing_on_failed_expressions(orca: Orca) 
     assert execution["status"] == "SUCCEEDED"
     assert by_ref(execution, "1")["outputs"] == {"x": value}
     assert "expressionEvaluationSummary" in by_ref(execution, "1")["context"]
+
+
+async def test_evaluate_variables_may_use_the_variables_before_them(orca: Orca) -> None:
+    variables = [
+        {"key": "region", "value": "${parameters.env == 'prod' ? 'eu-west-1' : 'us-east-1'}"},
+        {"key": "bucket", "value": "${'releases-' + region}"},
+        {"key": "path", "value": "${bucket}/${trigger.user}"},
+    ]
+    config = pipeline(stage("1", "evaluateVariables", variables=variables), parameterConfig=PARAMETERS)
+    execution = await orca.finished(await orca.start(config, {"type": "manual", "user": "ana"}))
+    assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED"}
+    assert by_ref(execution, "1")["outputs"] == {
+        "region": "eu-west-1",
+        "bucket": "releases-eu-west-1",
+        "path": "releases-eu-west-1/ana",
+    }
+
+
+async def test_a_variable_naming_a_later_one_fails_naming_it(orca: Orca) -> None:
+    variables = [{"key": "a", "value": "${b}"}, {"key": "b", "value": "1"}]
+    execution = await orca.finished(await orca.start(pipeline(stage("1", "evaluateVariables", variables=variables))))
+    assert summary(execution) == {"status": "TERMINAL", "1": "TERMINAL"}
+    assert "b" in by_ref(execution, "1")["context"]["exception"]["details"]["error"]

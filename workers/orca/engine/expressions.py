@@ -52,8 +52,27 @@ class SpelExpressions:
     def process(self, execution: Execution, stage: Stage) -> Processed:
         if stage.context.get("skipExpressionEvaluation") is True:
             return Processed(stage.context)
-        result = spel.process(stage.context, self._root(execution, stage), current_stage_id=stage.id)
-        return Processed(result.value, result.summary, result.failure_message() if result.failed else None)
+        root = self._root(execution, stage)
+        variables = stage.context.get("variables")
+        if stage.type != "evaluateVariables" or not isinstance(variables, list):
+            result = spel.process(stage.context, root, current_stage_id=stage.id)
+            return Processed(result.value, result.summary, result.failure_message() if result.failed else None)
+        rest = spel.process(
+            {k: v for k, v in stage.context.items() if k != "variables"}, root, current_stage_id=stage.id
+        )
+        summary, failures = dict(rest.summary), [rest.failure_message()] if rest.failed else []
+        evaluated: list[Any] = []
+        for index, variable in enumerate(variables):  # each may use the ones before it by name, as in Orca
+            placed = {"variables": [*([None] * index), variable]}  # so failures name variables[index]
+            one = spel.process(placed, root, current_stage_id=stage.id)
+            value = one.value["variables"][index]
+            evaluated.append(value)
+            summary.update(one.summary)
+            if one.failed:
+                failures.append(one.failure_message())
+            if isinstance(value, dict) and isinstance(value.get("key"), str):
+                root = {**root, value["key"]: value.get("value")}
+        return Processed({**rest.value, "variables": evaluated}, summary, "; ".join(failures) or None)
 
     def condition(self, expression: Any, execution: Execution, stage: Stage) -> bool:
         if isinstance(expression, bool):
