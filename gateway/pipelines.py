@@ -55,6 +55,7 @@ from schemas.front50 import (
     ReorderPipelines,
     SavePipeline,
 )
+from schemas.orca_engine import ExecutionList, ListExecutions
 
 Json = dict[str, Any]
 TAG = "pipelines"
@@ -295,13 +296,26 @@ async def get_pipeline_config_history(request: web.Request) -> web.Response:
 
 @gate_route
 async def get_project_pipelines(request: web.Request) -> web.Response:
-    """The latest executions of a project's pipelines: none yet, since Orca runs no pipelines so far."""
-    read_query(request, ExecutionsQuery)
+    """The latest executions (``limit`` each) of the pipelines a project lists in
+    ``config.pipelineConfigs``, newest first, of the applications the caller may READ."""
+    query = read_query(request, ExecutionsQuery)
     project_id = request.match_info["id"]
     found = await ask(request, GetProject(id_or_name=project_id), ProjectFound)
     if found.project is None:
         raise not_found(f"Project not found (id: {project_id})")
-    return gate_json([])
+    listed = (found.project.get("config") or {}).get("pipelineConfigs") or []
+    config_ids = [
+        str(item["pipelineConfigId"]) for item in listed if isinstance(item, dict) and item.get("pipelineConfigId")
+    ]
+    statuses = [status.strip().upper() for status in (query.statuses or "").split(",") if status.strip()]
+    executions: list[Json] = []
+    for config_id in dict.fromkeys(config_ids):
+        asked = ListExecutions(pipeline_config_ids=[config_id], limit=query.limit, statuses=statuses)
+        executions.extend((await ask(request, asked, ExecutionList)).executions)
+    allowed = await readable_application_names(request, (execution.get("application") for execution in executions))
+    shown = [execution for execution in executions if str(execution.get("application") or "").lower() in allowed]
+    shown.sort(key=lambda execution: execution.get("buildTime") or 0, reverse=True)
+    return gate_json(shown)
 
 
 _WRITE_ERRORS = error_responses(400, 403, 404, 409, 504)

@@ -10,19 +10,42 @@ import pytest
 from gateway.command_results import CommandRejected, CommandResults
 from schemas.front50 import SaveProject
 from tests.integration.gate.conftest import System, start_system
+from tests.integration.gate.flows import create_application
+from tests.integration.gate.test_executions import config, finished, save, stage, trigger
 
 
-async def test_project_pipelines_are_empty_until_orca_runs_pipelines(system: System) -> None:
+async def test_project_pipelines_lists_the_executions_of_its_pipelines(system: System) -> None:
+    client = system.client
+    await create_application(client, "shop")
+    deploy = await save(client, config("shop", "deploy", stage("1")))
+    await save(client, config("shop", "other", stage("1")))  # not in the project
     result = await CommandResults(system.bus).send(
-        SaveProject(project={"name": "storefront", "email": "s@example.com", "config": {"applications": ["shop"]}})
+        SaveProject(
+            project={
+                "name": "storefront",
+                "email": "s@example.com",
+                "config": {
+                    "applications": ["shop"],
+                    "pipelineConfigs": [{"application": "shop", "pipelineConfigId": deploy["id"]}],
+                },
+            }
+        )
     )
     assert result.event_type == "front50.project.saved"
     project_id = result.data["project"].get("id") or "storefront"
+    assert await (await client.get(f"/projects/{project_id}/pipelines")).json() == []
 
-    response = await system.client.get(f"/projects/{project_id}/pipelines")
+    first = await finished(client, await trigger(client, "shop", "deploy"))
+    second = await finished(client, await trigger(client, "shop", "deploy"))
+    await finished(client, await trigger(client, "shop", "other"))
+    response = await client.get(f"/projects/{project_id}/pipelines?limit=5")
     assert response.status == 200
-    assert await response.json() == []
-    assert (await system.client.get("/projects/nope/pipelines")).status == 404
+    assert [execution["id"] for execution in await response.json()] == [second["id"], first["id"]]
+    limited = await (await client.get(f"/projects/{project_id}/pipelines?limit=1")).json()
+    assert [execution["id"] for execution in limited] == [second["id"]]
+    none_running = await (await client.get(f"/projects/{project_id}/pipelines?statuses=RUNNING")).json()
+    assert none_running == []
+    assert (await client.get("/projects/nope/pipelines")).status == 404
 
 
 async def test_a_rejection_carries_status_and_field(system: System) -> None:
