@@ -16,6 +16,7 @@ from gateway import (
     events_stream,
     executions,
     health,
+    infrastructure,
     metrics,
     openapi,
     pipelines,
@@ -39,5 +40,6 @@ ALL_ROUTES: tuple[Route, ...] = (
     *tasks.ROUTES,
     *executions.ROUTES,
     *credentials.ROUTES,
+    *infrastructure.ROUTES,
     *auth.ROUTES,
 )

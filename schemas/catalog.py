@@ -6,10 +6,28 @@ tail, the dead-letter viewer) import this module.
 
 from __future__ import annotations
 
-from schemas import clouddriver, front50, orca, orca_engine, orca_stages, system
+from schemas import (
+    clouddriver,
+    clouddriver_cache,
+    clouddriver_operations,
+    front50,
+    orca,
+    orca_engine,
+    orca_stages,
+    system,
+)
 from schemas.registry import registry
 
-MODULES = (clouddriver, front50, orca, orca_engine, orca_stages, system)
+MODULES = (
+    clouddriver,
+    clouddriver_cache,
+    clouddriver_operations,
+    front50,
+    orca,
+    orca_engine,
+    orca_stages,
+    system,
+)
 """The message modules whose import registered their messages."""
 
 __all__ = ["MODULES", "registry"]

@@ -13,13 +13,43 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.base import Query, Reply
 from schemas.registry import message
 
 Json = dict[str, Any]
 AccountPermission = Literal["READ", "WRITE", "EXECUTE"]
+
+
+class AwsAccountSettings(BaseModel):
+    """How Clouddriver reaches the AWS API for one ``aws`` account (the account's ``aws`` table).
+
+    Every key is optional: without keys botocore's own chain applies (environment, shared
+    credentials file, instance profile). ``endpointUrl`` points every client (EC2, Auto Scaling,
+    ELBv2) at another endpoint, such as a moto server in tests; ``vpcId`` picks the VPC for target
+    groups and load balancers (default: the region's default VPC). Secrets never appear in
+    :meth:`AccountConfig.details` or in logs.
+
+    Example (TOML)::
+
+        [[accounts]]
+        name = "prod"
+        cloudProvider = "aws"
+        regions = ["us-east-1"]
+        aws = { accessKeyId = "AKIA...", secretAccessKey = "...", vpcId = "vpc-0abc" }
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    endpoint_url: str | None = Field(None, validation_alias=AliasChoices("endpointUrl", "endpoint_url"))
+    access_key_id: str | None = Field(None, validation_alias=AliasChoices("accessKeyId", "access_key_id"))
+    secret_access_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("secretAccessKey", "secret_access_key")
+    )
+    session_token: SecretStr | None = Field(None, validation_alias=AliasChoices("sessionToken", "session_token"))
+    profile: str | None = Field(None, description="a profile of the shared AWS config files")
+    vpc_id: str | None = Field(None, validation_alias=AliasChoices("vpcId", "vpc_id"))
 
 
 class AccountConfig(BaseModel):
@@ -59,6 +89,13 @@ class AccountConfig(BaseModel):
         (), validation_alias=AliasChoices("requiredGroupMembership", "required_group_membership")
     )
     permissions: dict[AccountPermission, tuple[str, ...]] = Field(default_factory=dict)
+    aws: AwsAccountSettings | None = Field(None, description="how to reach AWS; only for cloudProvider 'aws'")
+
+    @model_validator(mode="after")
+    def _aws_settings_need_aws(self) -> AccountConfig:
+        if self.aws is not None and self.cloud_provider != "aws":
+            raise ValueError(f"aws: settings for AWS need cloudProvider 'aws', not {self.cloud_provider!r}")
+        return self
 
     def details(self) -> Json:
         """Clouddriver's ``AccountDetails`` JSON for this account (regions as ``[{"name": ...}]``)."""

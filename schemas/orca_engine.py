@@ -202,8 +202,10 @@ class RunExternalTask(Command):
     """Sent to the service that provides ``stage_type``: run the stage's work and answer with a
     ``<service>.task.completed`` event (a subclass of :class:`ExternalTaskCompleted`).
 
-    ``context`` is the stage's context, ``trigger`` the execution's trigger. The same
-    ``task_id`` and ``attempt`` may arrive twice (at-least-once); do the work once per pair.
+    ``context`` is the stage's context, ``trigger`` the execution's trigger. ``task_id`` numbers the
+    task within its stage ("1", "2"… as in Spinnaker), so one attempt is identified by
+    ``(execution_id, stage_id, task_id, attempt)``; the same one may arrive twice (at-least-once):
+    do the work once per identity.
     """
 
     message_type: ClassVar[str] = "orca.RunExternalTask"

@@ -1,39 +1,120 @@
 """Wires Clouddriver (cloud operations and the infrastructure cache) to the bus.
 
-It will carry out deploy, resize and destroy commands against cloud providers and answer queries
-from its own cache collections. Today it answers the account queries behind Gate's
-``/credentials`` from the ``accounts`` setting (``gennaker up`` adds a ``local`` account when none
-is configured).
+* Commands: ``orca.RunExternalTask`` for the stage types in
+  :data:`schemas.clouddriver_operations.STAGE_TYPES`, run by :mod:`workers.clouddriver.runner`
+  through the provider of the account's ``cloudProvider`` and answered with
+  ``clouddriver.task.completed`` (plus ``clouddriver.task.heartbeat`` while they run).
+* Queries: the accounts behind Gate's ``/credentials`` (from the ``accounts`` setting; ``gennaker
+  up`` adds a ``local`` one) and the cache reads of :mod:`schemas.clouddriver_cache`.
+* Background: resuming operations a stopped Clouddriver left, and refreshing every account's
+  cache every ``REFRESH_SECONDS``.
+
+Providers are registered in :func:`provider_registry`, one line each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from bus import Endpoint
-from bus.service import Service
+import structlog
+
+from bus import Bus, Endpoint
+from bus.service import Service, instance_id
 from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas.clouddriver import AccountConfig, GetAccount, ListAccounts
+from schemas.clouddriver_cache import FindImages, GetInstance, ListLoadBalancers, ListServerGroups, RefreshCache
+from schemas.orca_engine import RunExternalTask
 from workers.clouddriver.accounts import AccountCatalogue
-from workers.clouddriver.handlers import AccountQueries
+from workers.clouddriver.aws import AwsProvider
+from workers.clouddriver.cache import InfrastructureCache
+from workers.clouddriver.handlers import AccountQueries, CacheQueries
+from workers.clouddriver.journal import OperationJournal
+from workers.clouddriver.local.provider import LocalProvider
+from workers.clouddriver.local.store import LocalStore
+from workers.clouddriver.provider import ProviderRegistry
+from workers.clouddriver.runner import OperationRunner
 
 NAME = "clouddriver"
+REFRESH_SECONDS = 15.0
+log = structlog.get_logger("gennaker.clouddriver")
+
+
+def provider_registry(resources: WorkerResources, *, work_dir: Path | None = None) -> ProviderRegistry:
+    """Every cloud provider Clouddriver can serve accounts with, by ``cloudProvider``."""
+    registry = ProviderRegistry()
+    registry.register(LocalProvider(LocalStore(resources.db), work_dir or resources.settings.data_dir / "local"))
+    registry.register(AwsProvider(resources.settings.accounts or ()))
+    return registry
+
+
+def _refresh_loop(cache: InfrastructureCache, seconds: float) -> Callable[[Bus], Awaitable[None]]:
+    async def refresh(bus: Bus) -> None:
+        while True:
+            await cache.refresh_all()
+            await asyncio.sleep(seconds)
+
+    return refresh
+
+
+def _reconcile_loop(runner: OperationRunner, providers: ProviderRegistry) -> Callable[[Bus], Awaitable[None]]:
+    async def reconcile(bus: Bus) -> None:
+        try:
+            await runner.reconcile(bus)
+        finally:
+            await runner.stop()
+            for provider in providers.all():
+                with contextlib.suppress(Exception):
+                    await provider.close()
+
+    return reconcile
 
 
 def build_service(
-    resources: WorkerResources, *, accounts: Iterable[AccountConfig | dict[str, Any]] | None = None
+    resources: WorkerResources,
+    *,
+    accounts: Iterable[AccountConfig | dict[str, Any]] | None = None,
+    providers: ProviderRegistry | None = None,
+    refresh_seconds: float = REFRESH_SECONDS,
+    heartbeat_seconds: float = 2.0,
+    lease_seconds: float = 15.0,
 ) -> Service:
     """Clouddriver's endpoints over ``accounts`` (default: the ``accounts`` setting); the host adds the ping."""
     configured = (resources.settings.accounts or ()) if accounts is None else accounts
-    queries = AccountQueries(AccountCatalogue(configured))
-    endpoint = Endpoint(
+    catalogue = AccountCatalogue(configured)
+    registry = providers or provider_registry(resources)
+    cache = InfrastructureCache(resources.db, catalogue, registry)
+    runner = OperationRunner(
+        OperationJournal(resources.db, lease_seconds=lease_seconds),
+        catalogue,
+        registry,
+        cache,
+        owner=instance_id(),
+        heartbeat_seconds=heartbeat_seconds,
+    )
+    accounts_queries = AccountQueries(catalogue)
+    cache_queries = CacheQueries(cache)
+    queries = Endpoint(
         service=NAME,
         kind="queries",
         handlers={
-            ListAccounts.message_type: queries.list_accounts,
-            GetAccount.message_type: queries.get_account,
+            ListAccounts.message_type: accounts_queries.list_accounts,
+            GetAccount.message_type: accounts_queries.get_account,
+            ListServerGroups.message_type: cache_queries.server_groups,
+            ListLoadBalancers.message_type: cache_queries.load_balancers,
+            GetInstance.message_type: cache_queries.instance,
+            FindImages.message_type: cache_queries.images,
+            RefreshCache.message_type: cache_queries.refresh,
         },
     )
-    return Service(name=NAME, version=__version__, endpoints=[endpoint])
+    commands = Endpoint(service=NAME, kind="commands", handlers={RunExternalTask.message_type: runner.handle})
+    return Service(
+        name=NAME,
+        version=__version__,
+        endpoints=[commands, queries],
+        background=[_reconcile_loop(runner, registry), _refresh_loop(cache, refresh_seconds)],
+    )

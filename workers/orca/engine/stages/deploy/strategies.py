@@ -98,6 +98,7 @@ def _rolling(stage: Stage, application: str, where: Json) -> list[Json]:
                 serverGroupName=new,
                 capacity={"min": min(target["min"], desired), "max": target["max"], "desired": desired},
                 targetHealthyDeployPercentage=100,
+                **_carried(stage, "waitForUpTimeoutSeconds"),
             )
         )
         hook = stage.context.get("pipelineBeforeCleanup")
@@ -135,6 +136,11 @@ def target_capacity(stage: Stage) -> dict[str, int]:
         "max": int(parts["max"] if parts["max"] is not None else desired),
         "desired": desired,
     }
+
+
+def _carried(stage: Stage, *keys: str) -> Json:
+    """The create's settings a step needs too (how long to wait for instances)."""
+    return {key: stage.context[key] for key in keys if key in stage.context}
 
 
 def _step(stage_type: str, name: str, where: Json, **context: Any) -> Json:

@@ -1,0 +1,267 @@
+"""Gate's infrastructure reads: server groups, clusters, load balancers, instances and images.
+
+Every answer comes from Clouddriver's cache (:mod:`schemas.clouddriver_cache`), never from a
+cloud. As Gate does with Fiat: an application the caller may not READ is a 403 (an application
+Front50 does not know, such as one deployed without being created, is open), and resources of
+accounts the caller may not READ are left out of every list; a named account the caller may not
+READ is a 403. Shapes are Clouddriver's: ``/applications/{app}/clusters`` is
+``{account: [cluster names]}``, the rest are lists of (or one) Clouddriver JSON objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field, RootModel
+
+from gateway.access import find_application, require_on, visible
+from gateway.api_model import ApiModel
+from gateway.auth.model import Permission
+from gateway.command_results import ask
+from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, not_found
+from gateway.routing import Response, Route, read_query
+from schemas.clouddriver import AccountList, ListAccounts
+from schemas.clouddriver_cache import (
+    CachedResources,
+    FindImages,
+    GetInstance,
+    ListLoadBalancers,
+    ListServerGroups,
+)
+
+TAG = "infrastructure"
+Json = dict[str, Any]
+
+
+class ServerGroup(SpinnakerJson):
+    """Clouddriver's server group JSON; every provider field is kept."""
+
+    name: str
+    account: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+
+
+class ServerGroups(RootModel[list[ServerGroup]]):
+    """Server groups in accounts the caller may READ."""
+
+
+class LoadBalancers(RootModel[list[SpinnakerJson]]):
+    """Load balancers in accounts the caller may READ, each with its server groups."""
+
+
+class Clusters(RootModel[dict[str, list[str]]]):
+    """Cluster names by account."""
+
+
+class Images(RootModel[list[SpinnakerJson]]):
+    """Images, newest first."""
+
+
+class ServerGroupsQuery(ApiModel):
+    """Gate's filters for an application's server groups."""
+
+    expand: bool = False
+    cloud_provider: str | None = None
+    clusters: str | None = Field(None, description="comma-separated cluster names")
+
+
+class ImagesQuery(ApiModel):
+    """Gate's ``/images/find`` parameters; ``tag:NAME=VALUE`` parameters filter by tag."""
+
+    provider: str | None = Field(None, description="cloud provider; any when left out")
+    q: str | None = Field(None, description="part of the image name; '*' matches anything")
+    region: str | None = None
+    account: str | None = None
+    count: int | None = Field(None, ge=1)
+
+
+async def _readable_accounts(request: web.Request) -> set[str]:
+    accounts = (await ask(request, ListAccounts(), AccountList)).accounts
+    return {account["name"] for account in visible(request, accounts)}
+
+
+async def _check_application(request: web.Request, name: str) -> None:
+    application = await find_application(request, name)
+    if application is not None:
+        require_on(request, application, Permission.READ, kind="application", name=name)
+
+
+async def _check_account(request: web.Request, name: str) -> None:
+    accounts = {account["name"]: account for account in (await ask(request, ListAccounts(), AccountList)).accounts}
+    require_on(request, accounts.get(name), Permission.READ, kind="account", name=name)
+
+
+async def _server_groups(request: web.Request, **filters: str | None) -> list[Json]:
+    application = request.match_info["application"]
+    await _check_application(request, application)
+    query = ListServerGroups(application=application, **filters)
+    found = (await ask(request, query, CachedResources)).resources
+    readable = await _readable_accounts(request)
+    return [group for group in found if group.get("account") in readable]
+
+
+@gate_route
+async def list_server_groups(request: web.Request) -> web.Response:
+    """Every server group of the application in accounts the caller may READ."""
+    params = read_query(request, ServerGroupsQuery)
+    groups = await _server_groups(request)
+    if params.cloud_provider:
+        groups = [group for group in groups if group.get("cloudProvider") == params.cloud_provider]
+    if params.clusters:
+        wanted = {name.strip() for name in params.clusters.split(",") if name.strip()}
+        groups = [group for group in groups if group.get("cluster") in wanted]
+    return gate_json(groups)
+
+
+@gate_route
+async def list_clusters(request: web.Request) -> web.Response:
+    """The application's cluster names by account."""
+    clusters: dict[str, set[str]] = {}
+    for group in await _server_groups(request):
+        clusters.setdefault(group["account"], set()).add(group["cluster"])
+    return gate_json({account: sorted(names) for account, names in sorted(clusters.items())})
+
+
+@gate_route
+async def cluster_server_groups(request: web.Request) -> web.Response:
+    """The server groups of one cluster in one account (all regions)."""
+    account = request.match_info["account"]
+    await _check_account(request, account)
+    groups = await _server_groups(request, account=account, cluster=request.match_info["cluster"])
+    return gate_json(groups)
+
+
+@gate_route
+async def cluster_server_groups_named(request: web.Request) -> web.Response:
+    """The server groups called ``serverGroupName`` in one cluster (one per region)."""
+    account = request.match_info["account"]
+    await _check_account(request, account)
+    groups = await _server_groups(
+        request, account=account, cluster=request.match_info["cluster"], name=request.match_info["serverGroupName"]
+    )
+    return gate_json(groups)
+
+
+@gate_route
+async def get_server_group(request: web.Request) -> web.Response:
+    """One server group; 404 when the cache holds none by that name."""
+    account, region, name = (request.match_info[key] for key in ("account", "region", "serverGroupName"))
+    await _check_account(request, account)
+    groups = await _server_groups(request, account=account, region=region, name=name)
+    if not groups:
+        raise not_found(f"Server group not found (account: {account}, region: {region}, name: {name})")
+    return gate_json(groups[0])
+
+
+@gate_route
+async def list_load_balancers(request: web.Request) -> web.Response:
+    """The application's load balancers in accounts the caller may READ."""
+    application = request.match_info["application"]
+    await _check_application(request, application)
+    found = (await ask(request, ListLoadBalancers(application=application), CachedResources)).resources
+    readable = await _readable_accounts(request)
+    return gate_json([balancer for balancer in found if balancer.get("account") in readable])
+
+
+@gate_route
+async def get_instance(request: web.Request) -> web.Response:
+    """One instance with its server group; 404 when the cache holds none by that id."""
+    account, region, instance_id = (request.match_info[key] for key in ("account", "region", "instanceId"))
+    await _check_account(request, account)
+    query = GetInstance(account=account, region=region, instance_id=instance_id)
+    found = (await ask(request, query, CachedResources)).resources
+    if not found:
+        raise not_found(f"Instance not found (account: {account}, region: {region}, id: {instance_id})")
+    return gate_json(found[0])
+
+
+@gate_route
+async def find_images(request: web.Request) -> web.Response:
+    """Images by name fragment and tags, in accounts the caller may READ."""
+    params = read_query(request, ImagesQuery)
+    tags = {key.removeprefix("tag:"): value for key, value in request.query.items() if key.startswith("tag:")}
+    query = FindImages(
+        provider=params.provider,
+        q=params.q,
+        region=params.region,
+        account=params.account,
+        tags=tags,
+        count=params.count,
+    )
+    found = (await ask(request, query, CachedResources)).resources
+    readable = await _readable_accounts(request)
+    return gate_json([image for image in found if image.get("account") in readable])
+
+
+_ERRORS = error_responses(400, 403, 404, 504)
+
+ROUTES = (
+    Route(
+        "GET",
+        "/applications/{application}/serverGroups",
+        list_server_groups,
+        summary="Retrieve a list of an application's server groups",
+        tag=TAG,
+        query=ServerGroupsQuery,
+        responses={200: Response("Server groups", ServerGroups), **error_responses(400, 403, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/clusters",
+        list_clusters,
+        summary="Retrieve an application's cluster names by account",
+        tag=TAG,
+        responses={200: Response("Cluster names by account", Clusters), **error_responses(403, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/clusters/{account}/{cluster}/serverGroups",
+        cluster_server_groups,
+        summary="Retrieve the server groups of a cluster",
+        tag=TAG,
+        responses={200: Response("Server groups", ServerGroups), **error_responses(403, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/clusters/{account}/{cluster}/serverGroups/{serverGroupName}",
+        cluster_server_groups_named,
+        summary="Retrieve a cluster's server groups of one name (one per region)",
+        tag=TAG,
+        responses={200: Response("Server groups", ServerGroups), **error_responses(403, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/serverGroups/{account}/{region}/{serverGroupName}",
+        get_server_group,
+        summary="Retrieve a server group's details",
+        tag=TAG,
+        responses={200: Response("The server group", ServerGroup), **_ERRORS},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/loadBalancers",
+        list_load_balancers,
+        summary="Retrieve a list of an application's load balancers",
+        tag=TAG,
+        responses={200: Response("Load balancers", LoadBalancers), **error_responses(403, 504)},
+    ),
+    Route(
+        "GET",
+        "/instances/{account}/{region}/{instanceId}",
+        get_instance,
+        summary="Retrieve an instance's details",
+        tag=TAG,
+        responses={200: Response("The instance", SpinnakerJson), **_ERRORS},
+    ),
+    Route(
+        "GET",
+        "/images/find",
+        find_images,
+        summary="Retrieve a list of images, filtered by cloud provider, region, account and name",
+        tag=TAG,
+        query=ImagesQuery,
+        responses={200: Response("Images", Images), **error_responses(400, 504)},
+    ),
+)

@@ -1,0 +1,82 @@
+"""Queries on Clouddriver's cache of every account's resources (server groups, load balancers, images).
+
+Gate's read endpoints (``/applications/{app}/serverGroups``, ``/applications/{app}/clusters``,
+``/instances/{account}/{region}/{id}``, ``/images/find``…) ask these. Clouddriver answers from the
+cache in MongoDB, never from the cloud; resources are Clouddriver's JSON, each naming its
+``account``, so the gateway drops those of accounts the caller may not READ.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from schemas.base import Query, Reply
+from schemas.registry import message
+
+Json = dict[str, Any]
+
+
+@message
+class CachedResources(Reply):
+    """Resources from the cache, in Clouddriver's JSON."""
+
+    message_type: ClassVar[str] = "clouddriver.CachedResources"
+    resources: list[Json]
+
+
+@message
+class ListServerGroups(Query):
+    """Every server group of ``application`` (with its instances), in every account and region."""
+
+    message_type: ClassVar[str] = "clouddriver.ListServerGroups"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    application: str = Field(min_length=1)
+    account: str | None = None
+    cluster: str | None = None
+    region: str | None = None
+    name: str | None = None
+
+
+@message
+class ListLoadBalancers(Query):
+    """Every load balancer of ``application``, each with its server groups and their instances."""
+
+    message_type: ClassVar[str] = "clouddriver.ListLoadBalancers"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    application: str = Field(min_length=1)
+
+
+@message
+class GetInstance(Query):
+    """One instance by id (a list of zero or one instance JSON)."""
+
+    message_type: ClassVar[str] = "clouddriver.GetInstance"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    account: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    instance_id: str = Field(min_length=1)
+
+
+@message
+class FindImages(Query):
+    """Images like Clouddriver's ``/images/find``: name containing ``q``, carrying every tag in ``tags``."""
+
+    message_type: ClassVar[str] = "clouddriver.FindImages"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    provider: str | None = None
+    q: str | None = None
+    region: str | None = None
+    account: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    count: int | None = Field(None, ge=1)
+
+
+@message
+class RefreshCache(Query):
+    """Refresh the cache of ``account`` (every account when ``None``) now; answered once stored."""
+
+    message_type: ClassVar[str] = "clouddriver.RefreshCache"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    account: str | None = None

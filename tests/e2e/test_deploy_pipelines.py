@@ -1,0 +1,217 @@
+"""Deploy pipelines end to end through the gateway, with real processes behind a real load balancer.
+
+For each strategy (red/black, highlander, rolling red/black) a pipeline deploys v1 of the example
+app behind a ``local`` load balancer, then v2 while clients send requests through the balancer the
+whole time, then v3 whose health check fails: ``rollback.onFailure`` puts v2 back in service. Not
+one request fails, v3 never serves, and Gate's server group reads show the end state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from mongoeco.engines.memory import MemoryEngine
+from mongoeco.wire import AsyncMongoEcoProxyServer
+from pymongo import AsyncMongoClient
+
+from bus import MemoryBus
+from bus.service import ServiceHost
+from gateway import command_results
+from gateway.app import create_app
+from gateway.auth.config import AuthConfig
+from gateway.config import GatewayConfig
+from gennaker.resources import WorkerResources
+from gennaker.settings import Settings
+from tests.integration.clouddriver.conftest import stop_everything
+from tests.integration.gate.conftest import Client, eventually
+from tests.integration.gate.flows import create_application
+from tests.integration.gate.test_executions import FINISHED, read, save, trigger
+from workers.clouddriver import worker as clouddriver
+from workers.front50 import worker as front50
+from workers.orca import worker as orca
+
+Json = dict[str, Any]
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
+
+
+@dataclass
+class Load:
+    """Clients sending GET / through the balancer until stopped; counts answers by version."""
+
+    url: str
+    versions: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def client(self, session: aiohttp.ClientSession) -> None:
+        while not self.stopping.is_set():
+            try:
+                async with session.get(self.url) as response:
+                    body = await response.json(content_type=None)
+                    if response.status == 200:
+                        self.versions[body["version"]] += 1
+                    else:
+                        self.failures.append(f"{response.status}: {body}")
+            except (aiohttp.ClientError, TimeoutError) as error:
+                self.failures.append(repr(error))
+
+    async def run(self, clients: int) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            await asyncio.gather(*(self.client(session) for _ in range(clients)))
+
+    async def until_served(self, version: str, count: int, *, timeout: float = 20) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        target = self.versions[version] + count
+        while self.versions[version] < target:
+            assert asyncio.get_running_loop().time() < deadline, f"{version} not served: {dict(self.versions)}"
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def gate(tmp_path: Path) -> AsyncIterator[Client]:
+    async with AsyncExitStack() as stack:
+        server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
+        address = await server.start()
+        stack.push_async_callback(server.close)
+        mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
+        stack.push_async_callback(mongo.close)
+        stack.push_async_callback(lambda: _no_orphans(mongo))
+        resources = WorkerResources(settings=Settings(data_dir=tmp_path), db=mongo["gennaker"])
+        bus = MemoryBus()
+        stack.push_async_callback(bus.close)
+        accounts = [{"name": "local", "cloudProvider": "local"}]
+        for service in (
+            front50.build_service(resources),
+            orca.build_service(resources),
+            clouddriver.build_service(resources, accounts=accounts, heartbeat_seconds=1),
+        ):
+            host = ServiceHost(bus, service)
+            await host.start()
+            stack.push_async_callback(host.stop)
+        config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver"), auth=AuthConfig())
+        app = create_app(bus, config)
+        command_results.install(app)
+        client: Client = TestClient(TestServer(app))
+        await client.start_server()
+        stack.push_async_callback(client.close)
+        yield client
+
+
+async def _no_orphans(mongo: AsyncMongoClient[Json]) -> None:
+    assert await stop_everything(mongo["gennaker"]) == []
+
+
+async def finished(client: Client, ref: str, *, timeout: float) -> Json:
+    result: Json = await eventually(lambda: read(client, ref), lambda e: e["status"] in FINISHED, timeout=timeout)
+    return result
+
+
+def deploy_pipeline(name: str, strategy: str, **strategy_options: Any) -> Json:
+    cluster = {
+        "application": "hello",
+        "stack": "prod",
+        "account": "local",
+        "cloudProvider": "local",
+        "capacity": {"min": 2, "max": 2, "desired": 2},
+        "loadBalancers": ["hello-prod"],
+        "strategy": strategy,
+        "rollback": {"onFailure": True},
+        "waitForUpTimeoutSeconds": 6,
+        "command": HELLO,
+        "env": {
+            "HELLO_VERSION": "${parameters.version}",
+            "HELLO_FAIL_HEALTH": "${parameters.failHealth}",
+            "HELLO_DELAY_MS": "10",
+        },
+        "healthCheckPath": "/health",
+        "stopTimeoutSeconds": 5,
+        **strategy_options,
+    }
+    return {
+        "application": "hello",
+        "name": name,
+        "parameterConfig": [{"name": "version", "required": True}, {"name": "failHealth", "default": "0"}],
+        "stages": [
+            {"refId": "1", "type": "deploy", "name": "Deploy", "requisiteStageRefIds": [], "clusters": [cluster]}
+        ],
+    }
+
+
+async def deploy(client: Client, name: str, version: str, *, fail_health: bool = False) -> Json:
+    parameters = {"version": version, "failHealth": "1" if fail_health else "0"}
+    return await finished(client, await trigger(client, "hello", name, {"parameters": parameters}), timeout=60)
+
+
+async def server_groups(client: Client) -> dict[str, bool]:
+    response = await client.get("/applications/hello/serverGroups")
+    assert response.status == 200, await response.text()
+    return {group["name"]: bool(group["isDisabled"]) for group in await response.json()}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [
+        ("redblack", {"scaleDown": False, "maxRemainingAsgs": 3}),
+        ("highlander", {}),
+        ("rollingredblack", {"targetPercentages": [50, 100]}),
+    ],
+)
+async def test_deploys_drop_no_request_and_a_failed_one_rolls_back(gate: Client, strategy: str, options: Json) -> None:
+    await create_application(gate, "hello")
+    balancer_stage = {
+        "refId": "1",
+        "type": "upsertLoadBalancer",
+        "name": "Load balancer",
+        "requisiteStageRefIds": [],
+        "loadBalancers": [{"name": "hello-prod", "credentials": "local", "cloudProvider": "local"}],
+    }
+    await save(gate, {"application": "hello", "name": "lb", "stages": [balancer_stage]})
+    await save(gate, deploy_pipeline("deploy", strategy, **options))
+
+    balancer = await finished(gate, await trigger(gate, "hello", "lb"), timeout=30)
+    assert balancer["status"] == "SUCCEEDED", balancer["stages"][0]["context"].get("exception")
+    url = balancer["stages"][0]["outputs"]["loadBalancers"]["local"]["hello-prod"]["url"] + "/"
+
+    first = await deploy(gate, "deploy", "v1")
+    assert first["status"] == "SUCCEEDED", [s["context"].get("exception") for s in first["stages"]]
+
+    load = Load(url)
+    generator = asyncio.create_task(load.run(clients=6))
+    try:
+        await load.until_served("v1", 20)
+        second = await deploy(gate, "deploy", "v2")
+        assert second["status"] == "SUCCEEDED", [s["context"].get("exception") for s in second["stages"]]
+        steps = [s["type"] for s in second["stages"] if s.get("parentStageId")]
+        assert steps[0] == "createServerGroup" and len(steps) > 1  # the strategy's steps are stages
+        await load.until_served("v2", 30)
+        v1_after = load.versions["v1"]
+        await load.until_served("v2", 30)
+        assert load.versions["v1"] == v1_after, "v1 still served after the deploy of v2"
+
+        third = await deploy(gate, "deploy", "v3", fail_health=True)
+        assert third["status"] == "TERMINAL"
+        restore = [s for s in third["stages"] if s["syntheticRole"] == "failure"]
+        assert [(s["type"], s["status"]) for s in restore] == [("rollbackServerGroup", "SUCCEEDED")], [
+            s["name"] for s in third["stages"]
+        ]
+        await load.until_served("v2", 30)
+    finally:
+        load.stopping.set()
+        await generator
+    assert load.failures == []
+    assert load.versions["v3"] == 0
+    groups = await server_groups(gate)
+    enabled = [name for name, disabled in groups.items() if not disabled]
+    assert enabled == ["hello-prod-v001"], groups
+    print(f"{strategy}: requests served {dict(load.versions)}, failed {len(load.failures)}")

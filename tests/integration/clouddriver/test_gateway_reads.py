@@ -1,0 +1,135 @@
+"""Gate's infrastructure reads answered from Clouddriver's cache, with Fiat-style account filtering.
+
+The whole path is real: operations over the bus create server groups of the example app in an
+open ``local`` account and a ``secret`` one only ``ops`` may READ; the gateway asks Clouddriver's
+cache and drops what the caller may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bus import Endpoint, MemoryBus
+from bus.service import ServiceHost
+from gateway import command_results
+from gateway.app import create_app
+from gateway.config import GatewayConfig
+from gennaker.resources import WorkerResources
+from gennaker.settings import Settings
+from tests.integration.clouddriver.conftest import (
+    ACCOUNTS,
+    Clouddriver,
+    cluster,
+    start_store,
+    stop_everything,
+)
+from tests.integration.gate.conftest import AUTH, as_user
+from workers.clouddriver.worker import build_service
+from workers.front50 import worker as front50
+
+type Client = TestClient[web.Request, web.Application]
+Json = dict[str, Any]
+
+
+@pytest.fixture
+async def system(tmp_path: Path) -> AsyncIterator[tuple[Client, Clouddriver]]:
+    async with AsyncExitStack() as stack:
+        server, mongo = await start_store()
+        stack.push_async_callback(server.close)
+        stack.push_async_callback(mongo.close)
+        db = mongo["gennaker"]
+        stack.push_async_callback(stop_everything, db)
+        bus = MemoryBus(source="/test")
+        stack.push_async_callback(bus.close)
+        driver = Clouddriver(bus, db, tmp_path)
+        tap = await bus.consume(
+            Endpoint(
+                service="t", kind="events", patterns=("clouddriver.task.*",), raw_handler=driver.tap, durable=False
+            )
+        )
+        stack.push_async_callback(tap.stop)
+        resources = WorkerResources(Settings(data_dir=tmp_path), db)
+        for service in (
+            front50.build_service(resources),
+            build_service(resources, accounts=ACCOUNTS, refresh_seconds=3600),
+        ):
+            host = ServiceHost(bus, service)
+            await host.start()
+            stack.push_async_callback(host.stop)
+        app = create_app(bus, GatewayConfig(version="9.9.9", services=("front50", "clouddriver"), auth=AUTH))
+        command_results.install(app)
+        client: Client = TestClient(TestServer(app))
+        await client.start_server()
+        stack.push_async_callback(client.close)
+        await driver.ok("upsertLoadBalancer", {"name": "hello-prod", "credentials": "local"})
+        await driver.ok("createServerGroup", cluster("v1", desired=1, loadBalancers=["hello-prod"]))
+        await driver.ok("createServerGroup", {**cluster("v1", desired=1), "credentials": "secret"})
+        await driver.ok("createServerGroup", cluster("v2", stack="edge", desired=1, imageName="hello-2.0"))
+        yield client, driver
+
+
+async def get(client: Client, path: str, user: str) -> tuple[int, Any]:
+    response = await client.get(path, headers=as_user(user))
+    return response.status, await response.json()
+
+
+async def test_server_groups_and_clusters_are_filtered_by_account(system: tuple[Client, Clouddriver]) -> None:
+    client, _ = system
+    status, groups = await get(client, "/applications/hello/serverGroups", "dev")
+    assert status == 200
+    assert sorted((g["account"], g["name"]) for g in groups) == [
+        ("local", "hello-edge-v000"),
+        ("local", "hello-prod-v000"),
+    ]
+    group = next(g for g in groups if g["name"] == "hello-prod-v000")
+    assert group["cluster"] == "hello-prod" and group["capacity"] == {"min": 1, "max": 1, "desired": 1}
+    assert group["instanceCounts"]["up"] == 1 and group["loadBalancers"] == ["hello-prod"]
+    _, everything = await get(client, "/applications/hello/serverGroups", "ops")
+    assert ("secret", "hello-prod-v000") in {(g["account"], g["name"]) for g in everything}
+    assert await get(client, "/applications/hello/clusters", "dev") == (
+        200,
+        {"local": ["hello-edge", "hello-prod"]},
+    )
+    _, clusters = await get(client, "/applications/hello/clusters", "ops")
+    assert clusters == {"local": ["hello-edge", "hello-prod"], "secret": ["hello-prod"]}
+
+
+async def test_named_reads_of_another_account_are_refused(system: tuple[Client, Clouddriver]) -> None:
+    client, _ = system
+    status, body = await get(client, "/applications/hello/serverGroups/secret/local/hello-prod-v000", "dev")
+    assert status == 403 and "secret" in body["message"]
+    status, body = await get(client, "/applications/hello/serverGroups/secret/local/hello-prod-v000", "ops")
+    assert status == 200 and body["account"] == "secret"
+    status, body = await get(client, "/applications/hello/clusters/secret/hello-prod/serverGroups", "dev")
+    assert status == 403
+    status, _ = await get(client, "/applications/hello/serverGroups/local/local/hello-prod-v009", "dev")
+    assert status == 404
+
+
+async def test_cluster_load_balancer_instance_and_image_reads(system: tuple[Client, Clouddriver]) -> None:
+    client, _ = system
+    status, groups = await get(client, "/applications/hello/clusters/local/hello-prod/serverGroups", "dev")
+    assert status == 200 and [g["name"] for g in groups] == ["hello-prod-v000"]
+    status, named = await get(
+        client, "/applications/hello/clusters/local/hello-prod/serverGroups/hello-prod-v000", "dev"
+    )
+    assert status == 200 and [g["region"] for g in named] == ["local"]
+    status, balancers = await get(client, "/applications/hello/loadBalancers", "dev")
+    assert status == 200 and [b["name"] for b in balancers] == ["hello-prod"]
+    members = balancers[0]["serverGroups"]
+    assert [m["name"] for m in members] == ["hello-prod-v000"] and members[0]["isDisabled"] is False
+    instance_id = groups[0]["instances"][0]["instanceId"]
+    status, instance = await get(client, f"/instances/local/local/{instance_id}", "dev")
+    assert status == 200 and instance["serverGroup"] == "hello-prod-v000" and instance["healthState"] == "Up"
+    assert (await get(client, "/instances/local/local/i-missing", "dev"))[0] == 404
+    status, images = await get(client, "/images/find?q=hello-2*&provider=local", "dev")
+    assert status == 200 and [image["imageName"] for image in images] == ["hello-2.0"]
+    assert (await get(client, "/images/find?q=nothing", "dev")) == (200, [])
+    assert (await get(client, "/images/find?count=zero", "dev"))[0] == 400

@@ -1,0 +1,226 @@
+"""The resources a provider reports, in Spinnaker's model: server groups, instances, load balancers, images.
+
+A provider's :meth:`~workers.clouddriver.provider.CloudProvider.describe` returns an
+:class:`AccountSnapshot` of these; the cache stores their :meth:`to_json` (Clouddriver's JSON
+shapes, as Gate serves them) and strategies read them. Fields a provider has beyond these go in
+``extra`` and are merged into the JSON as they are (``launchTemplate``, ``asg``, ``vpcId``…).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workers.clouddriver import names
+
+Json = dict[str, Any]
+HealthState = Literal["Up", "Down", "Starting", "OutOfService", "Unknown", "Draining"]
+"""Spinnaker's ``HealthState`` values an instance may be in."""
+
+
+class Capacity(BaseModel):
+    """A server group's instance counts (``min`` <= ``desired`` <= ``max``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    min: int = Field(0, ge=0)
+    max: int = Field(0, ge=0)
+    desired: int = Field(0, ge=0)
+
+    def checked(self) -> Capacity:
+        """``self`` when consistent; a :class:`ValueError` naming the field otherwise."""
+        if not self.min <= self.desired <= self.max:
+            raise ValueError(f"capacity needs min <= desired <= max, got {self.model_dump()}")
+        return self
+
+
+class Instance(BaseModel):
+    """One instance (a process, a VM) of a server group and what its health checks say."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    zone: str
+    health_state: HealthState = "Unknown"
+    health_type: str = "Health"
+    launch_time: int = 0
+    """Epoch milliseconds."""
+    extra: Json = Field(default_factory=dict)
+
+    def to_json(self, *, provider: str) -> Json:
+        """Clouddriver's instance JSON."""
+        return {
+            "name": self.id,
+            "instanceId": self.id,
+            "id": self.id,
+            "cloudProvider": provider,
+            "providerType": provider,
+            "zone": self.zone,
+            "availabilityZone": self.zone,
+            "launchTime": self.launch_time,
+            "healthState": self.health_state,
+            "isHealthy": self.health_state == "Up",
+            "health": [{"type": self.health_type, "state": self.health_state}],
+            **self.extra,
+        }
+
+
+class ServerGroup(BaseModel):
+    """One server group: its Frigga name, where it runs, its capacity and its instances."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    account: str
+    region: str
+    zones: tuple[str, ...] = ()
+    created_time: int = 0
+    """Epoch milliseconds."""
+    disabled: bool = False
+    capacity: Capacity = Capacity()
+    instances: tuple[Instance, ...] = ()
+    load_balancers: tuple[str, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    image: Json = Field(default_factory=dict)
+    """The image or artifact the instances run (``imageId``/``name`` or, locally, the command)."""
+    launch_config: Json = Field(default_factory=dict)
+    build_info: Json = Field(default_factory=dict)
+    extra: Json = Field(default_factory=dict)
+
+    @property
+    def cluster(self) -> str:
+        """The cluster this server group belongs to."""
+        return names.parse(self.name).cluster
+
+    @property
+    def application(self) -> str:
+        """The application named by the server group."""
+        return names.parse(self.name).app
+
+    def healthy_count(self) -> int:
+        """How many instances report ``Up``."""
+        return sum(1 for instance in self.instances if instance.health_state == "Up")
+
+    def to_json(self, *, provider: str) -> Json:
+        """Clouddriver's server group JSON, as ``/applications/{app}/serverGroups/...`` returns it."""
+        parsed = names.parse(self.name)
+        states = [instance.health_state for instance in self.instances]
+        return {
+            "name": self.name,
+            "type": provider,
+            "cloudProvider": provider,
+            "account": self.account,
+            "region": self.region,
+            "cluster": parsed.cluster,
+            "application": parsed.app,
+            "moniker": parsed.moniker(),
+            "zones": list(self.zones),
+            "createdTime": self.created_time,
+            "isDisabled": self.disabled,
+            "disabled": self.disabled,
+            "capacity": self.capacity.model_dump(),
+            "instances": [instance.to_json(provider=provider) for instance in self.instances],
+            "instanceCounts": {
+                "total": len(states),
+                "up": states.count("Up"),
+                "down": states.count("Down"),
+                "unknown": states.count("Unknown"),
+                "outOfService": states.count("OutOfService"),
+                "starting": states.count("Starting"),
+            },
+            "loadBalancers": list(self.load_balancers),
+            "targetGroups": list(self.target_groups),
+            "securityGroups": list(self.security_groups),
+            "image": self.image,
+            "launchConfig": self.launch_config,
+            "buildInfo": self.build_info,
+            **self.extra,
+        }
+
+
+class LoadBalancer(BaseModel):
+    """One load balancer and the server groups behind it (names only; the cache joins the rest)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    account: str
+    region: str
+    server_groups: tuple[str, ...] = ()
+    listeners: tuple[Json, ...] = ()
+    dns_name: str | None = None
+    extra: Json = Field(default_factory=dict)
+
+    def to_json(self, *, provider: str) -> Json:
+        """Clouddriver's load balancer JSON (``serverGroups`` holds names; the cache expands them)."""
+        parsed = names.parse(self.name)
+        return {
+            "name": self.name,
+            "type": provider,
+            "cloudProvider": provider,
+            "account": self.account,
+            "region": self.region,
+            "application": parsed.app,
+            "moniker": parsed.moniker(),
+            "dnsname": self.dns_name,
+            "listeners": list(self.listeners),
+            "serverGroups": [{"name": name} for name in self.server_groups],
+            **self.extra,
+        }
+
+
+class Image(BaseModel):
+    """A deployable image (an AMI, a local artifact) with its tags, as ``/images/find`` lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    image_id: str
+    name: str
+    region: str
+    account: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    created_time: int = 0
+    extra: Json = Field(default_factory=dict)
+
+    def to_json(self, *, provider: str) -> Json:
+        """Clouddriver's ``/images/find`` JSON: ``imageName``, ``amis`` by region, ``tags``…"""
+        return {
+            "imageName": self.name,
+            "imageId": self.image_id,
+            "cloudProvider": provider,
+            "account": self.account,
+            "region": self.region,
+            "amis": {self.region: [self.image_id]},
+            "attributes": {"creationDate": self.created_time},
+            "tags": dict(self.tags),
+            "tagsByImageId": {self.image_id: dict(self.tags)},
+            **self.extra,
+        }
+
+
+class AccountSnapshot(BaseModel):
+    """Everything a provider sees in one account at one moment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server_groups: tuple[ServerGroup, ...] = ()
+    load_balancers: tuple[LoadBalancer, ...] = ()
+    images: tuple[Image, ...] = ()
+
+    def server_group(self, region: str, name: str) -> ServerGroup | None:
+        """The server group called ``name`` in ``region``, or ``None``."""
+        for group in self.server_groups:
+            if group.name == name and group.region == region:
+                return group
+        return None
+
+    def cluster(self, cluster: str, region: str | None = None) -> list[ServerGroup]:
+        """The server groups of ``cluster`` (in ``region`` if given), oldest first."""
+        members = [
+            group
+            for group in self.server_groups
+            if group.cluster == cluster and (region is None or group.region == region)
+        ]
+        return sorted(members, key=lambda group: (group.created_time, group.name))

@@ -1,0 +1,42 @@
+"""Clouddriver's operations by Orca stage type; each runs on any provider through its atomic operations."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from workers.clouddriver.operations.base import OperationRun, Outcome
+from workers.clouddriver.operations.clusters import disable_cluster, scale_down_cluster, shrink_cluster
+from workers.clouddriver.operations.deploy import clone_server_group, create_server_group
+from workers.clouddriver.operations.images import find_image
+from workers.clouddriver.operations.load_balancers import delete_load_balancer, upsert_load_balancer
+from workers.clouddriver.operations.rollback import rollback_server_group
+from workers.clouddriver.operations.server_groups import (
+    destroy_server_group,
+    disable_server_group,
+    enable_server_group,
+    resize_server_group,
+    terminate_instances,
+)
+
+Operation = Callable[[OperationRun], Awaitable[Outcome]]
+
+OPERATIONS: dict[str, Operation] = {
+    "createServerGroup": create_server_group,
+    "cloneServerGroup": clone_server_group,
+    "resizeServerGroup": resize_server_group,
+    "enableServerGroup": enable_server_group,
+    "disableServerGroup": disable_server_group,
+    "destroyServerGroup": destroy_server_group,
+    "rollbackServerGroup": rollback_server_group,
+    "terminateInstances": terminate_instances,
+    "upsertLoadBalancer": upsert_load_balancer,
+    "deleteLoadBalancer": delete_load_balancer,
+    "disableCluster": disable_cluster,
+    "scaleDownCluster": scale_down_cluster,
+    "shrinkCluster": shrink_cluster,
+    "findImage": find_image,
+    "findImageFromTags": find_image,
+}
+"""The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`)."""
+
+__all__ = ["OPERATIONS", "Operation", "OperationRun", "Outcome"]

@@ -1,0 +1,136 @@
+"""What every cloud operation gets to work with, and the waiting they share.
+
+An operation is ``async def run(op: OperationRun) -> Outcome``: it reads the stage context,
+resolves the account and its provider, records each decision with :meth:`OperationRun.decide`
+before acting on it (so a resumed run decides the same), calls the provider's atomic operations
+and returns the stage outputs. It raises :class:`~workers.clouddriver.provider.OperationFailed`
+for anything that makes it fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.orca_engine import RunExternalTask
+from workers.clouddriver import stage_context
+from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.model import AccountSnapshot, ServerGroup
+from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, ProviderRegistry
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A successful operation's stage outputs and the context to merge into the stage."""
+
+    outputs: Json = field(default_factory=dict)
+    context: Json = field(default_factory=dict)
+
+
+@dataclass
+class OperationRun:
+    """One run of one operation: the command, its journal state, the accounts and providers."""
+
+    command: RunExternalTask
+    accounts: AccountCatalogue
+    providers: ProviderRegistry
+    progress: Progress
+    state: Json
+    """Decisions recorded by an earlier run of this attempt (empty on the first run)."""
+    record: Callable[[Json], Awaitable[None]]
+    poll_seconds: float = 0.5
+    touched: set[str] = field(default_factory=set)
+    """Accounts this run changed (their cache is refreshed afterwards)."""
+    partial: Json = field(default_factory=dict)
+    """What the stage should know even if the run fails later (e.g. the name of a server group
+    created but never healthy, which a rollback must disable); merged into the stage's context."""
+
+    @property
+    def context(self) -> Json:
+        """The stage context."""
+        return self.command.context
+
+    def account(self, name: str | None = None) -> tuple[Account, CloudProvider]:
+        """The account (``credentials`` of the context by default) and the provider that serves it."""
+        name = name or stage_context.account_name(self.context)
+        details = self.accounts.get(name)
+        if details is None:
+            raise OperationFailed(
+                f"account {name!r} is not configured; known: {[a['name'] for a in self.accounts.all()]}"
+            )
+        account = Account.from_details(details)
+        cloud = self.context.get("cloudProvider")
+        if isinstance(cloud, str) and cloud and cloud != account.cloud_provider:
+            raise OperationFailed(
+                f"cloudProvider {cloud!r} does not match account {name!r}, which is {account.cloud_provider!r}"
+            )
+        return account, self.providers.get(account.cloud_provider)
+
+    def regions(self, provider: CloudProvider, account: Account, context: Json | None = None) -> list[str]:
+        """The regions the context names, or the provider's / account's default one."""
+        default = provider.default_region or (account.regions[0] if len(account.regions) == 1 else None)
+        return stage_context.regions(self.context if context is None else context, default)
+
+    async def decide(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """The decision ``key`` recorded by an earlier run, or ``make()`` recorded now (before use)."""
+        if key not in self.state:
+            value = await make()
+            await self.record({key: value})
+            self.state[key] = value
+        return self.state[key]
+
+    async def snapshot(self, account: Account, provider: CloudProvider) -> AccountSnapshot:
+        """The account as it is now (from the cloud, not the cache: decisions need the truth)."""
+        return await provider.describe(account)
+
+    async def server_group(self, account: Account, provider: CloudProvider, region: str, name: str) -> ServerGroup:
+        """The server group, or :class:`OperationFailed` naming it when it does not exist."""
+        group = await provider.server_group(account, region, name)
+        if group is None:
+            raise OperationFailed(f"server group {name!r} not found in {account.name}/{region}")
+        return group
+
+    async def wait_until_up(
+        self, account: Account, provider: CloudProvider, region: str, name: str, *, healthy: int, timeout: float
+    ) -> ServerGroup:
+        """Poll until ``healthy`` instances of the server group are ``Up`` (Orca's ``waitForUpInstances``)."""
+        deadline = time.monotonic() + timeout
+        last = -1
+        while True:
+            group = await self.server_group(account, provider, region, name)
+            count = group.healthy_count()
+            if count >= healthy:
+                return group
+            if count != last:
+                await self.progress(f"{name}: {count} of {healthy} instances healthy")
+                last = count
+            if time.monotonic() >= deadline:
+                raise OperationFailed(
+                    f"server group {name!r} in {account.name}/{region}: {count} of {healthy} instances healthy "
+                    f"after {timeout:g} s (waitForUpTimeoutSeconds); check its health check"
+                )
+            await asyncio.sleep(self.poll_seconds)
+
+    def wait_timeout(self) -> float:
+        """How long to wait for instances to come up: ``waitForUpTimeoutSeconds``, default 300."""
+        return float(stage_context.integer(self.context, "waitForUpTimeoutSeconds", 300))
+
+
+def summary(group: ServerGroup) -> Json:
+    """A server group as Spinnaker's ``source`` / ``previousServerGroups`` entries describe one."""
+    return {
+        "account": group.account,
+        "credentials": group.account,
+        "region": group.region,
+        "serverGroupName": group.name,
+        "asgName": group.name,
+        "disabled": group.disabled,
+        "capacity": group.capacity.model_dump(),
+        "createdTime": group.created_time,
+        "instanceCount": len(group.instances),
+    }

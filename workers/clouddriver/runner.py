@@ -1,0 +1,243 @@
+"""Runs Orca's ``orca.RunExternalTask`` commands as journalled operations and answers each once.
+
+The command handler only claims the operation in the journal and starts it; the work runs as a
+task of this process, renewing its lease and sending ``clouddriver.task.heartbeat`` every
+``heartbeat_seconds``, then stores its answer and publishes ``clouddriver.task.completed``. So:
+
+* a redelivered command finds its journal entry: answered again if finished, left alone if a
+  live Clouddriver is working on it;
+* a Clouddriver that dies leaves its entries RUNNING; :meth:`OperationRunner.reconcile` (a
+  background loop) takes over those whose owner is a dead process on this host at once and any
+  whose lease lapsed, and runs them again from their recorded decisions (providers adopt what
+  exists), so every task finishes or fails and is answered;
+* an answer stored but not published (death in between) is published by the same loop.
+
+Before the first operation, every provider's :meth:`~workers.clouddriver.provider.CloudProvider.start`
+runs (recovering processes and load balancers left by an earlier Clouddriver).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from typing import Any
+
+import structlog
+
+from bus import Bus, Envelope
+from bus.context import MessageContext
+from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
+from schemas.orca_engine import RunExternalTask
+from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.cache import InfrastructureCache
+from workers.clouddriver.journal import OperationJournal, Status
+from workers.clouddriver.operations import OPERATIONS, OperationRun, Outcome
+from workers.clouddriver.provider import OperationFailed, ProviderRegistry
+
+Json = dict[str, Any]
+log = structlog.get_logger("gennaker.clouddriver.operations")
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """``owner`` (``host:pid:token``) was a process on this host that is gone."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+class OperationRunner:
+    """Claims, runs, resumes and answers cloud operations."""
+
+    def __init__(
+        self,
+        journal: OperationJournal,
+        accounts: AccountCatalogue,
+        providers: ProviderRegistry,
+        cache: InfrastructureCache,
+        *,
+        owner: str,
+        heartbeat_seconds: float = 2.0,
+        poll_seconds: float = 0.5,
+        reconcile_seconds: float = 2.0,
+    ) -> None:
+        self.journal = journal
+        self.accounts = accounts
+        self.providers = providers
+        self.cache = cache
+        self.owner = owner
+        self.heartbeat_seconds = heartbeat_seconds
+        self.poll_seconds = poll_seconds
+        self.reconcile_seconds = reconcile_seconds
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._started = False
+        self._start_lock = asyncio.Lock()
+
+    async def start_providers(self) -> None:
+        """Run every provider's recovery once, before the first operation."""
+        async with self._start_lock:
+            if not self._started:
+                for provider in self.providers.all():
+                    await provider.start()
+                self._started = True
+
+    async def handle(self, command: RunExternalTask, context: MessageContext) -> None:
+        """``orca.RunExternalTask``: claim the attempt and start it, or answer it again if finished."""
+        await self.start_providers()
+        claim = await self.journal.claim(command, self.owner)
+        if claim.finished:
+            await self._answer(context.bus, claim.entry, caused_by=context.envelope)
+        elif claim.owned:
+            self._launch(context.bus, claim.entry, caused_by=context.envelope)
+        else:
+            log.info("operation already running elsewhere", task_id=command.task_id, owner=claim.entry.get("owner"))
+
+    def _launch(self, bus: Bus, entry: Json, *, caused_by: Envelope | None) -> None:
+        key = entry["_id"]
+        if key in self._running and not self._running[key].done():
+            return
+        task = asyncio.create_task(self._run(bus, entry, caused_by), name=f"clouddriver operation {key}")
+        self._running[key] = task
+        task.add_done_callback(lambda _: self._running.pop(key, None))
+
+    async def _run(self, bus: Bus, entry: Json, caused_by: Envelope | None) -> None:
+        key = entry["_id"]
+        command = RunExternalTask.model_validate(entry["command"])
+        last_line: list[str | None] = [None]
+
+        async def heartbeat(progress: str | None) -> None:
+            event = TaskHeartbeat(
+                execution_id=command.execution_id,
+                stage_id=command.stage_id,
+                task_id=command.task_id,
+                attempt=command.attempt,
+                progress=progress,
+            )
+            try:
+                await bus.publish(event, subject=command.execution_id, caused_by=caused_by)
+            except Exception as error:
+                log.warning("could not send a heartbeat", task_id=command.task_id, error=repr(error))
+
+        async def progress(line: str) -> None:
+            log.info("operation progress", task_id=command.task_id, stage_type=command.stage_type, progress=line)
+            last_line[0] = line
+            await heartbeat(line)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.heartbeat_seconds)
+                if not await self.journal.renew(key, self.owner):
+                    log.warning("lost the operation's lease", task_id=command.task_id)
+                await heartbeat(last_line[0])
+
+        async def record(state: Json) -> None:
+            await self.journal.checkpoint(key, self.owner, state)
+
+        run = OperationRun(
+            command=command,
+            accounts=self.accounts,
+            providers=self.providers,
+            progress=progress,
+            state=dict(entry.get("state") or {}),
+            record=record,
+            poll_seconds=self.poll_seconds,
+        )
+        beating = asyncio.create_task(beat())
+        with structlog.contextvars.bound_contextvars(task_id=command.task_id, stage_type=command.stage_type):
+            try:
+                outcome = await self._operate(run)
+                status: Status = "SUCCEEDED"
+                error: str | None = None
+            except OperationFailed as failure:
+                outcome, status, error = Outcome(context=dict(run.partial)), "TERMINAL", str(failure)
+                log.info("operation failed", error=error)
+            except Exception as failure:
+                outcome = Outcome(context=dict(run.partial))
+                status, error = "TERMINAL", f"{type(failure).__name__}: {failure}"
+                log.error("operation raised", error=error, exc_info=True)
+            finally:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
+            for account in sorted(run.touched):
+                try:
+                    await self.cache.refresh(account)
+                except Exception as failure:
+                    log.warning("could not refresh the cache after an operation", account=account, error=repr(failure))
+            finished = await self.journal.finish(
+                key, self.owner, status, outputs=outcome.outputs, context=outcome.context, error=error
+            )
+            if finished is None:
+                log.warning("the operation was taken over before it finished; its answer is the new owner's")
+                return
+            await self._answer(bus, finished, caused_by=caused_by)
+
+    async def _operate(self, run: OperationRun) -> Outcome:
+        operation = OPERATIONS.get(run.command.stage_type)
+        if operation is None:
+            raise OperationFailed(
+                f"Clouddriver does not provide stage type {run.command.stage_type!r}; it runs {sorted(OPERATIONS)}"
+            )
+        return await operation(run)
+
+    async def _answer(self, bus: Bus, entry: Json, *, caused_by: Envelope | None) -> None:
+        command = RunExternalTask.model_validate(entry["command"])
+        event = TaskCompleted(
+            execution_id=command.execution_id,
+            stage_id=command.stage_id,
+            task_id=command.task_id,
+            attempt=command.attempt,
+            status=entry["status"],
+            outputs=entry.get("outputs") or {},
+            context=entry.get("context") or {},
+            error=entry.get("error"),
+        )
+        await bus.publish(event, subject=command.execution_id, caused_by=caused_by)
+        await self.journal.answered(entry["_id"])
+        log.info("operation answered", task_id=command.task_id, status=entry["status"], error=entry.get("error"))
+
+    async def reconcile_once(self, bus: Bus) -> int:
+        """Resume operations left by dead Clouddrivers and publish answers left unpublished; how many."""
+        await self.start_providers()
+        resumed = 0
+        candidates = await self.journal.stale()
+        candidates += [entry for entry in await self.journal.running() if _owner_is_dead(str(entry.get("owner")))]
+        for entry in candidates:
+            if entry["_id"] in self._running:
+                continue
+            owner = str(entry.get("owner"))
+            if _owner_is_dead(owner):
+                claim = await self.journal.take_from(entry["_id"], owner, self.owner)
+            else:
+                claim = await self.journal.take_over(entry["_id"], self.owner)
+            if claim is not None:
+                log.info("resuming an operation a stopped Clouddriver left", task_id=entry["command"]["task_id"])
+                self._launch(bus, claim.entry, caused_by=None)
+                resumed += 1
+        for entry in await self.journal.unanswered(older_than=self.reconcile_seconds * 2):
+            if entry["_id"] not in self._running:
+                await self._answer(bus, entry, caused_by=None)
+        return resumed
+
+    async def reconcile(self, bus: Bus) -> None:
+        """Background loop: :meth:`reconcile_once` every ``reconcile_seconds``."""
+        while True:
+            await self.reconcile_once(bus)
+            await asyncio.sleep(self.reconcile_seconds)
+
+    async def stop(self) -> None:
+        """Cancel operations in flight; their journal entries stay RUNNING for the next Clouddriver."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
