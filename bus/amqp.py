@@ -61,6 +61,7 @@ from bus.endpoint import (
 )
 from bus.envelope import CONTENT_TYPE, Envelope, new_id
 from bus.errors import BusClosed, QueryTimeout
+from bus.overflow import QueueFull, refused
 from bus.retry import RetryPolicy
 from schemas import Query, Reply
 
@@ -219,28 +220,31 @@ class AmqpBus(Bus):
             raise BusClosed("the AMQP bus is closed")
         return self._channel
 
-    async def _declare_durable(self, name: str, channel: AbstractChannel | None = None) -> AbstractQueue:
-        """Declare a durable queue, as a quorum queue when the broker allows it.
+    async def _declare_durable(
+        self, name: str, channel: AbstractChannel | None = None, extra: Arguments = None
+    ) -> AbstractQueue:
+        """Declare a durable queue, as a quorum queue when the broker allows it, with ``extra`` arguments.
 
         A queue that already exists with other arguments is used as it is (passively), so
         upgrading never fails on a queue an older version declared. Declaring on ``channel``
         (a consumer's own) makes aio-pika re-declare and re-consume it after a reconnect.
         """
         if name not in self._queue_arguments:
-            self._queue_arguments[name] = await self._probe_arguments(name)
+            self._queue_arguments[name] = await self._probe_arguments(name, extra or {})
         arguments = self._queue_arguments[name]
         target = channel or self._channel_or_raise()
         if arguments is None:
             return await target.declare_queue(name, passive=True)
         return await target.declare_queue(name, durable=True, arguments=arguments)
 
-    async def _probe_arguments(self, name: str) -> Arguments:
+    async def _probe_arguments(self, name: str, extra: dict[str, Any]) -> Arguments:
         """The arguments ``name`` can be declared with: quorum, classic, or None for "as it exists"."""
         channel = self._channel_or_raise()
         if self._quorum:
             try:
-                await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
-                return {"x-queue-type": "quorum"}
+                quorum = {"x-queue-type": "quorum", **extra}
+                await channel.declare_queue(name, durable=True, arguments=quorum)
+                return quorum
             except aiormq.exceptions.ChannelPreconditionFailed:
                 await self._reopen_channel()
                 return None
@@ -248,8 +252,8 @@ class AmqpBus(Bus):
                 log.warning("broker refused a quorum queue; using classic queues", queue=name)
                 self._quorum = False
                 await self._reopen_channel()
-        await self._channel_or_raise().declare_queue(name, durable=True)
-        return {}
+        await self._channel_or_raise().declare_queue(name, durable=True, arguments=extra or None)
+        return dict(extra)
 
     async def _reopen_channel(self) -> None:
         """A refused declaration closes the channel: open a fresh one with the same settings."""
@@ -285,6 +289,15 @@ class AmqpBus(Bus):
                 return
             except BusClosed:
                 raise
+            except aiormq.exceptions.DeliveryError as error:
+                if not isinstance(error.frame, aiormq.spec.Basic.Nack):
+                    raise
+                # a bounded queue (x-max-length, reject-publish) is full; an event still reached
+                # every other queue bound to it, so only a command or direct put fails its caller
+                refused(exchange, routing_key)
+                if exchange == EVENTS_EXCHANGE:
+                    return
+                raise QueueFull(f"a full queue refused the message to {exchange or 'the default exchange'}") from error
             except _TRANSIENT_ERRORS as error:
                 if asyncio.get_running_loop().time() > deadline:
                     raise ConnectionError(f"broker unavailable for {PUBLISH_RETRY_SECONDS:g}s: {error}") from error
@@ -368,7 +381,10 @@ class AmqpBus(Bus):
         elif endpoint.kind == "queries":
             queue = await channel.declare_queue(endpoint.queue, durable=True)
         else:
-            queue = await self._declare_durable(endpoint.queue, channel)
+            bounded: Arguments = None
+            if endpoint.max_length is not None:
+                bounded = {"x-max-length": endpoint.max_length, "x-overflow": "reject-publish"}
+            queue = await self._declare_durable(endpoint.queue, channel, bounded)
         if endpoint.kind == "events":
             exchange = await channel.get_exchange(EVENTS_EXCHANGE, ensure=False)
             for pattern in endpoint.patterns:

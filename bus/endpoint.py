@@ -40,6 +40,10 @@ class Endpoint:
     * ``events``: queue ``gennaker.<service>.events`` bound to ``gennaker.events`` with each of
       ``patterns``; events of types without a handler are acknowledged and ignored.
       ``durable=False`` makes a private queue that disappears with its consumer (live taps).
+
+    ``max_length`` bounds a durable queue: when that many messages wait (unacknowledged ones do
+    not count), the queue refuses new ones (RabbitMQ ``x-overflow: reject-publish``) and the bus
+    raises the alarm of :mod:`bus.overflow`; ``None`` leaves it unbounded.
     """
 
     service: str
@@ -49,6 +53,7 @@ class Endpoint:
     raw_handler: RawHandler | None = None
     durable: bool = True
     prefetch: int = 32
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "events" and not self.patterns:
@@ -59,6 +64,8 @@ class Endpoint:
             raise ValueError("only event endpoints take a raw handler")
         if self.prefetch < 1:
             raise ValueError("prefetch must be at least 1")
+        if self.max_length is not None and (self.max_length < 1 or not self.durable):
+            raise ValueError("max_length must be at least 1, on a durable queue")
 
     @property
     def queue(self) -> str:

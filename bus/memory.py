@@ -19,9 +19,10 @@ import structlog
 from bus.base import Bus, Consumption
 from bus.dead_letter import DeadLetter
 from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
-from bus.endpoint import Endpoint
+from bus.endpoint import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, Endpoint
 from bus.envelope import Envelope, new_id
 from bus.errors import BusClosed, QueryTimeout
+from bus.overflow import QueueFull, refused
 from bus.retry import RetryPolicy
 from bus.topic import topic_matches
 from schemas import Query, Reply
@@ -46,9 +47,16 @@ class _MemoryQueue:
         self.name = name
         self._items: deque[_Delivery] = deque()
         self._ready = asyncio.Condition()
+        self.max_length: int | None = None
+        """Set by a bounded endpoint: a full queue refuses new messages (``reject-publish``)."""
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def full(self) -> bool:
+        """True when a bounded queue holds ``max_length`` ready messages."""
+        return self.max_length is not None and len(self._items) >= self.max_length
 
     async def put(self, delivery: _Delivery, *, front: bool = False) -> None:
         async with self._ready:
@@ -138,7 +146,11 @@ class MemoryBus(Bus):
         return self._queues[name]
 
     async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
-        await self._queue(f"gennaker.{to}.commands").put(_Delivery(envelope.to_bytes()))
+        queue = self._queue(f"gennaker.{to}.commands")
+        if queue.full:
+            refused(COMMANDS_EXCHANGE, to, queue=queue.name)
+            raise QueueFull(f"queue {queue.name} is full; the command was not stored")
+        await queue.put(_Delivery(envelope.to_bytes()))
 
     async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None:
         await self.publish_raw(envelope.to_bytes(), routing_key=routing_key)
@@ -147,11 +159,19 @@ class MemoryBus(Bus):
         """Route any bytes as an event, as a foreign AMQP publisher could."""
         for queue_name, patterns in list(self._event_bindings.items()):
             if any(topic_matches(pattern, routing_key) for pattern in patterns):
-                await self._queue(queue_name).put(_Delivery(body))
+                queue = self._queue(queue_name)
+                if queue.full:
+                    refused(EVENTS_EXCHANGE, routing_key, queue=queue_name)
+                    continue
+                await queue.put(_Delivery(body))
 
     async def put_raw(self, queue: str, body: bytes) -> None:
         """Put any bytes straight onto a queue, as a foreign publisher using the default exchange."""
-        await self._queue(queue).put(_Delivery(body))
+        target = self._queue(queue)
+        if target.full:
+            refused("", queue, queue=queue)
+            raise QueueFull(f"queue {queue} is full; the message was not stored")
+        await target.put(_Delivery(body))
 
     async def ask(
         self,
@@ -181,6 +201,8 @@ class MemoryBus(Bus):
     async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
         name = endpoint.queue if endpoint.durable else f"gennaker.tap.{new_id()}"
         queue = self._queue(name)
+        if endpoint.max_length is not None:
+            queue.max_length = endpoint.max_length
         if endpoint.kind == "events":
             self._event_bindings[name] = endpoint.patterns
         consumption = MemoryConsumption(self, endpoint, queue)

@@ -1,8 +1,18 @@
-"""``GET /events/stream``: follow the bus's events live as server-sent events.
+"""``GET /events/stream``: follow the bus's events live as server-sent events, resuming after a gap.
 
 Each client gets its own private, non-durable event queue bound with the client's topic patterns;
 it lives exactly as long as the connection. Operators use it (and ``gennaker events tail``) to
 watch a pipeline run without reading logs.
+
+Every frame's ``id:`` is the CloudEvent's id. A client that reconnects with ``Last-Event-ID`` (as
+browsers' ``EventSource`` do by themselves) or ``?lastEventId=`` first gets the events it missed:
+the gateway binds the client's live queue, then asks Echo for the events after that id from the
+bounded history Echo keeps (``echo.ListRecentEvents``; see ``workers/echo/triggers/history.py``:
+in MongoDB, so it survives a gateway restart and any gateway replica can answer), replays the ones
+passing the client's filters, and then streams live, skipping what it already replayed. When the
+id is too old to be in the history, a comment says so and everything kept is replayed; when Echo
+does not answer, a comment says so and the stream goes on live. The one gap left: an event
+published just before the live queue was bound that Echo has not recorded yet when asked.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import contextlib
 from aiohttp import web
 from pydantic import Field, field_validator
 
-from bus import Endpoint, Envelope, MessageContext
+from bus import BusError, Endpoint, Envelope, MessageContext, topic_matches
 from gateway import sse
 from gateway.access import may_read_application
 from gateway.api_model import ApiModel
@@ -22,8 +32,14 @@ from gateway.errors import ErrorBody
 from gateway.keys import BUS, CONFIG
 from gateway.metrics import EVENT_STREAMS_OPEN
 from gateway.routing import Response, Route, read_query
+from schemas import parse_cloudevent_type
+from schemas.echo import ListRecentEvents, RecentEvents
 
 TAP_SERVICE = "gateway-sse"
+REPLAY_LIMIT = 5000
+"""The most events one reconnect replays."""
+REPLAY_TIMEOUT = 5.0
+"""Seconds the gateway waits for Echo's history before streaming live without it."""
 
 
 class EventStreamQuery(ApiModel):
@@ -40,6 +56,10 @@ class EventStreamQuery(ApiModel):
     execution: str | None = Field(
         default=None, description="only events whose subject or data.executionId is this execution"
     )
+    last_event_id: str | None = Field(
+        default=None,
+        description="resume after this event id (as the Last-Event-ID header does): replay what came after it first",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -50,6 +70,14 @@ class EventStreamQuery(ApiModel):
             if not pattern or any(not word or word.strip() != word for word in pattern.split(".")):
                 raise ValueError(f"{pattern!r} is not a topic pattern: dot-separated words, '*' or '#', e.g. 'orca.#'")
         return patterns
+
+    def routes(self, envelope: Envelope) -> bool:
+        """True when ``envelope``'s routing key (its Gennaker type name, else its type) matches a pattern."""
+        try:
+            key = parse_cloudevent_type(envelope.type)[0]
+        except ValueError:
+            key = envelope.type
+        return any(topic_matches(pattern, key) for pattern in self.pattern)
 
     def admits(self, envelope: Envelope) -> bool:
         """True when ``envelope`` passes the application and execution filters."""
@@ -147,9 +175,29 @@ def _client_gone(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
+def _frame(envelope: Envelope) -> bytes:
+    return sse.frame(id=envelope.id, event=envelope.type, data=envelope.model_dump_json(exclude_none=True))
+
+
+async def _missed(request: web.Request, query: EventStreamQuery, after: str) -> tuple[list[Envelope], str | None]:
+    """The events after ``after`` that pass the stream's filters, and a note for the client, if any."""
+    try:
+        reply = await request.app[BUS].ask(ListRecentEvents(after=after, limit=REPLAY_LIMIT), timeout=REPLAY_TIMEOUT)
+    except BusError as error:
+        return [], f"cannot replay events after {after}: Echo's event history did not answer ({error}); live from here"
+    if not isinstance(reply, RecentEvents):
+        return [], f"cannot replay events after {after}: unexpected answer {type(reply).__name__}"
+    events = [Envelope.model_validate(event) for event in reply.events]
+    note = None
+    if not reply.found:
+        note = f"event {after} is no longer in the recent history; replaying the {len(events)} events kept"
+    return [event for event in events if query.routes(event) and query.admits(event)], note
+
+
 async def stream_events(request: web.Request) -> web.StreamResponse:
-    """Stream matching events until the client disconnects or the gateway shuts down."""
+    """Stream matching events (first the ones missed after ``Last-Event-ID``) until the client or gateway leaves."""
     query = read_query(request, EventStreamQuery)
+    resume_after = request.headers.get("Last-Event-ID") or query.last_event_id
     bus, config = request.app[BUS], request.app[CONFIG]
     tap = EventTap(query, config.sse_buffer)
     readable = ReadableApplications(request)
@@ -168,14 +216,23 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         response = await sse.open_stream(request)
         with contextlib.suppress(ConnectionResetError):
             await response.write(sse.comment(f"following {' '.join(query.pattern)}"))
+            replayed: set[str] = set()
+            if resume_after:
+                missed, note = await _missed(request, query, resume_after)
+                if note:
+                    await response.write(sse.comment(note))
+                for event in missed:
+                    replayed.add(event.id)
+                    if await readable.admit(event):
+                        await response.write(_frame(event))
             while not tap.closed and not _client_gone(request):
                 envelope = await tap.next(config.sse_heartbeat)
                 if envelope is None:
                     await response.write(sse.comment("heartbeat"))
+                elif envelope.id in replayed:
+                    replayed.discard(envelope.id)
                 elif await readable.admit(envelope):
-                    await response.write(
-                        sse.frame(id=envelope.id, event=envelope.type, data=envelope.model_dump_json(exclude_none=True))
-                    )
+                    await response.write(_frame(envelope))
         return response
     finally:
         request.app[OPEN_TAPS].discard(tap)
@@ -202,7 +259,9 @@ ROUTES = (
         summary="Follow events live (server-sent events)",
         description=(
             "Each frame is one CloudEvent: `id` is the envelope id, `event` its type, `data` the envelope JSON. "
-            "A comment is sent after each idle heartbeat interval."
+            "A comment is sent after each idle heartbeat interval. Reconnect with the `Last-Event-ID` header "
+            "(or `lastEventId`) to be sent first the matching events that came after that id, from Echo's "
+            "bounded recent-events history."
         ),
         tag="events",
         query=EventStreamQuery,

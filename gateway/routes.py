@@ -23,6 +23,7 @@ from gateway import (
     swagger_ui,
     tasks,
     version,
+    webhooks,
 )
 from gateway.routing import Route
 
@@ -42,4 +43,5 @@ ALL_ROUTES: tuple[Route, ...] = (
     *credentials.ROUTES,
     *infrastructure.ROUTES,
     *auth.ROUTES,
+    *webhooks.ROUTES,
 )

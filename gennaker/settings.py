@@ -30,6 +30,8 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 from bus.retry import RetryPolicy
 from gateway.auth.config import AuthConfig
 from schemas.clouddriver import AccountConfig
+from schemas.echo_notifications import NotificationSettings
+from schemas.echo_sinks import SinkConfig
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -66,6 +68,12 @@ class Settings(BaseSettings):
     auth: AuthConfig = Field(default_factory=AuthConfig, description="Who may call the gateway; see gateway.auth")
     accounts: list[AccountConfig] | None = Field(
         None, description="Clouddriver's accounts; unset: none, except a `local` one under `gennaker up`"
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="Echo's SMTP server, Slack bot and Deck address"
+    )
+    sinks: list[SinkConfig] = Field(
+        default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"
     )
     log_level: LogLevel = "INFO"
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")
@@ -106,6 +114,15 @@ class Settings(BaseSettings):
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
             raise ValueError(f"accounts are listed twice: {', '.join(duplicated)}; account names must be unique")
+        return value
+
+    @field_validator("sinks")
+    @classmethod
+    def _unique_sink_names(cls, value: list[SinkConfig]) -> list[SinkConfig]:
+        names = [sink.name for sink in value]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"sinks are listed twice: {', '.join(duplicated)}; each sink has its own queue by name")
         return value
 
     def retry_policy(self) -> RetryPolicy:

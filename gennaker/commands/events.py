@@ -3,6 +3,9 @@
 With ``GENNAKER_AMQP_URL`` set both talk to RabbitMQ directly (the tail through a private queue
 that vanishes when it exits); otherwise they go through the gateway at ``GENNAKER_GATEWAY_URL``
 (``GET /events/stream``, ``POST /events``), which is how they work against ``gennaker up``.
+``tail --since ID`` first prints the events that came after event ``ID`` (from Echo's recent-events
+history, ``echo.ListRecentEvents``; through the gateway, as its ``Last-Event-ID`` resume), then
+follows live.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from bus import Endpoint, Envelope, MessageContext
+from bus import Bus, BusError, Endpoint, Envelope, MessageContext, topic_matches
 from gennaker.commands._common import CliError, connect_amqp, stop_event
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.settings import Settings
 from schemas import Event, UnknownMessageType, parse_cloudevent_type, registry
 from schemas.base import CLOUDEVENT_TYPE_PREFIX
+from schemas.echo import ListRecentEvents, RecentEvents
 
 log = structlog.get_logger("gennaker.cli")
 
@@ -41,6 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     tail.add_argument("--application", metavar="A", help="only events about application A")
     tail.add_argument("--execution", metavar="E", help="only events about execution E")
     tail.add_argument("--count", type=int, metavar="N", help="exit after N events")
+    tail.add_argument("--since", metavar="ID", help="first replay the events after event ID (a printed event's id)")
     tail.set_defaults(run=run_tail)
     publish = actions.add_parser("publish", parents=[common], help="validate and publish one event")
     publish.add_argument("type", metavar="TYPE", help="event type name, e.g. system.worker.started")
@@ -54,7 +59,7 @@ def admits(envelope: Envelope, application: str | None, execution: str | None) -
     data = envelope.data
     if application is not None and application not in (envelope.subject, data.get("application")):
         return False
-    return execution is None or execution in (envelope.subject, data.get("executionId"))
+    return execution is None or execution in (envelope.subject, data.get("executionId"), data.get("execution_id"))
 
 
 def format_event(envelope: Envelope, *, as_json: bool) -> str:
@@ -84,7 +89,8 @@ def run_tail(args: argparse.Namespace, settings: Settings) -> int:
 async def tail(settings: Settings, args: argparse.Namespace) -> None:
     """Follow events from RabbitMQ or the gateway until a stop signal, the stream's end or ``--count``."""
     stop = stop_event()
-    source = _amqp_events(settings, args.pattern) if settings.amqp_url else _gateway_events(settings, args)
+    since = getattr(args, "since", None)
+    source = _amqp_events(settings, args.pattern, since) if settings.amqp_url else _gateway_events(settings, args)
     printed = 0
     events = aiter(source)
     stopped = asyncio.create_task(stop.wait())
@@ -109,7 +115,7 @@ async def tail(settings: Settings, args: argparse.Namespace) -> None:
         await source.aclose()
 
 
-async def _amqp_events(settings: Settings, pattern: str) -> AsyncGenerator[Envelope]:
+async def _amqp_events(settings: Settings, pattern: str, since: str | None = None) -> AsyncGenerator[Envelope]:
     bus = await connect_amqp(settings, source="/gennaker/cli")
     received: asyncio.Queue[Envelope] = asyncio.Queue()
 
@@ -121,15 +127,48 @@ async def _amqp_events(settings: Settings, pattern: str) -> AsyncGenerator[Envel
             Endpoint(service=TAP_SERVICE, kind="events", patterns=(pattern,), raw_handler=deliver, durable=False)
         )
         log.info("following events", pattern=pattern)
+        replayed: set[str] = set()
+        if since:
+            for envelope in await _missed(bus, pattern, since):
+                replayed.add(envelope.id)
+                yield envelope
         while True:
-            yield await received.get()
+            envelope = await received.get()
+            if envelope.id not in replayed:
+                yield envelope
     finally:
         await bus.close()
+
+
+async def _missed(bus: Bus, pattern: str, since: str) -> list[Envelope]:
+    """The events after ``since`` that Echo's history keeps and ``pattern`` matches."""
+    try:
+        reply = await bus.ask(ListRecentEvents(after=since, limit=5000), timeout=5)
+    except BusError as error:
+        print(f"gennaker: cannot replay events after {since}: {error}", file=sys.stderr)
+        return []
+    if not isinstance(reply, RecentEvents):
+        return []
+    if not reply.found:
+        print(
+            f"gennaker: event {since} is no longer in the recent history; replaying all that is kept", file=sys.stderr
+        )
+    events = [Envelope.model_validate(event) for event in reply.events]
+    return [event for event in events if topic_matches(pattern, _routing_key(event))]
+
+
+def _routing_key(envelope: Envelope) -> str:
+    try:
+        return parse_cloudevent_type(envelope.type)[0]
+    except ValueError:
+        return envelope.type
 
 
 async def _gateway_events(settings: Settings, args: argparse.Namespace) -> AsyncGenerator[Envelope]:
     params = [("pattern", args.pattern)]
     params += [(name, value) for name in ("application", "execution") if (value := getattr(args, name))]
+    if since := getattr(args, "since", None):
+        params.append(("lastEventId", since))
     async with GatewayClient.for_settings(settings) as gateway:
         async for data in gateway.stream("/events/stream", params):
             try:

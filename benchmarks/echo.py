@@ -1,0 +1,261 @@
+"""Echo's event fan-out: events/s delivered to an Elasticsearch-bulk sink and a Splunk-HEC sink at once,
+and the delay from a pipeline event's publish to its arrival at each sink (p50/p99).
+
+No Elasticsearch or Splunk exists on the benchmark machine, so both sinks point at the local aiohttp
+servers the tests use (``tests/integration/echo/sink_servers.py``: ``_bulk`` NDJSON with per-item
+statuses, HEC with token check); they run in this process, so their parsing cost falls on the same
+two cores as Echo's.
+
+Workload: ``orca.stage.completed`` events (the real message, ~0.5 KB envelopes) published onto
+``gennaker.events`` under a routing key only this run binds, each sink consuming its own durable,
+bounded queue (``SinkRunner``, as Echo runs it) with ``--batch-size`` (500) and ``--batch-seconds``
+(0.05).
+
+* **throughput**: ``--events`` published as fast as the bus takes them; timed from the first
+  publish until every event has arrived at both servers (events/s = events / that time; each event
+  is delivered twice, once per sink).
+* **delay**: ``--latency-events`` published one every ``--interval`` seconds; per event, arrival time
+  at the server minus the time just before ``publish`` was called (both ``time.perf_counter()``).
+
+Baseline, same run, same servers: the same events POSTed straight to both servers with aiohttp, in
+bulk requests of the same size at once (throughput), and one request per event as it is produced
+(delay). The sinks add the bus (persisted on RabbitMQ), batching by time and acknowledgement.
+
+    .venv/bin/python benchmarks/echo.py [--events 20000] [--skip-amqp] [--amqp-url URL]
+
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import structlog  # noqa: E402
+from ulid import ULID  # noqa: E402
+
+from bus import Bus, Envelope, MemoryBus  # noqa: E402
+from bus.amqp import AmqpBus  # noqa: E402
+from schemas.echo_sinks import ElasticsearchSink, SinkConfig, SplunkSink  # noqa: E402
+from schemas.orca_engine import StageCompleted  # noqa: E402
+from tests.integration.echo.sink_servers import FakeElasticsearch, FakeSplunk, serve  # noqa: E402
+from workers.echo.sinks import SinkRunner, sink_service  # noqa: E402
+from workers.echo.sinks.elasticsearch import ElasticsearchBulk  # noqa: E402
+from workers.echo.sinks.splunk import SplunkHec  # noqa: E402
+
+TOKEN = "bench-token"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def make_events(bus: Bus, count: int, run: str) -> list[Envelope]:
+    """``count`` real ``orca.stage.completed`` envelopes."""
+    return [
+        bus.envelope(
+            StageCompleted(
+                execution_id=f"{run}-{n // 10}",
+                application="billing",
+                stage_id=str(ULID()),
+                ref_id=str(n % 10),
+                stage_type="evaluateVariables",
+                name=f"stage {n % 10}",
+                status="SUCCEEDED",
+            ),
+            subject=f"{run}-{n // 10}",
+        )
+        for n in range(count)
+    ]
+
+
+def fresh(envelope: Envelope) -> Envelope:
+    """The same event stamped now (the sinks index by the event's time)."""
+    return envelope.model_copy(update={"time": Envelope(source="/", type="x").time})
+
+
+async def wait_all(servers: list[FakeElasticsearch | FakeSplunk], count: int, timeout: float = 300.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while any(len(server.arrived) < count for server in servers):
+        if time.perf_counter() > deadline:
+            got = [len(server.arrived) for server in servers]
+            raise RuntimeError(f"only {got} of {count} events arrived in {timeout}s")
+        await asyncio.sleep(0.005)
+
+
+@contextlib.asynccontextmanager
+async def sinks_on(bus: Bus, configs: list[SinkConfig]) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(SinkRunner(config).run(bus)) for config in configs]
+    await asyncio.sleep(0.5)
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def through_sinks(
+    new_bus: Callable[[], Awaitable[Bus]], args: argparse.Namespace, label: str
+) -> dict[str, float]:
+    """Throughput and delay through two sinks on one bus kind."""
+    run = f"bench{str(ULID()).lower()[-10:]}"
+    elastic, splunk = FakeElasticsearch(), FakeSplunk(TOKEN)
+    figures: dict[str, float] = {}
+    async with serve(elastic.app()) as es_url, serve(splunk.app()) as hec_url:
+        bus = await new_bus()
+        common: dict[str, Any] = {
+            "patterns": (f"{run}.#",),
+            "batch_size": args.batch_size,
+            "batch_seconds": args.batch_seconds,
+        }
+        configs: list[SinkConfig] = [
+            ElasticsearchSink(name=f"{run}-es", url=es_url, **common),
+            SplunkSink(name=f"{run}-hec", url=hec_url, token=TOKEN, **common),
+        ]
+        try:
+            async with sinks_on(bus, configs):
+                events = make_events(bus, args.events, run)
+                started = time.perf_counter()
+                for chunk in range(0, len(events), 200):
+                    await asyncio.gather(
+                        *(
+                            bus.publish_envelope(e, routing_key=f"{run}.orca.stage.completed")
+                            for e in events[chunk : chunk + 200]
+                        )
+                    )
+                published = time.perf_counter() - started
+                await wait_all([elastic, splunk], len(events))
+                elapsed = time.perf_counter() - started
+                figures["events_per_s"] = len(events) / elapsed
+                figures["publish_per_s"] = len(events) / published
+                figures["duplicates"] = sum(c - 1 for s in (elastic, splunk) for c in s.deliveries.values())
+
+                slow = make_events(bus, args.latency_events, run)
+                sent_at: dict[str, float] = {}
+                for envelope in slow:
+                    envelope = fresh(envelope)
+                    sent_at[envelope.id] = time.perf_counter()
+                    await bus.publish_envelope(envelope, routing_key=f"{run}.orca.stage.completed")
+                    await asyncio.sleep(args.interval)
+                await wait_all([elastic, splunk], len(events) + len(slow))
+                for name, server in (("es", elastic), ("hec", splunk)):
+                    delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items()]
+                    figures[f"{name}_p50_ms"] = statistics.median(delays)
+                    figures[f"{name}_p99_ms"] = percentile(delays, 0.99)
+        finally:
+            if isinstance(bus, AmqpBus):
+                for config in configs:
+                    with contextlib.suppress(Exception):
+                        await bus._channel_or_raise().queue_delete(f"gennaker.{sink_service(config.name)}.events")
+            await bus.close()
+    print(f"  {label}: done", flush=True)
+    return figures
+
+
+async def baseline(args: argparse.Namespace) -> dict[str, float]:
+    """The same events POSTed straight to both servers with aiohttp."""
+    elastic, splunk = FakeElasticsearch(), FakeSplunk(TOKEN)
+    figures: dict[str, float] = {}
+    maker = MemoryBus(source="/bench")
+    async with serve(elastic.app()) as es_url, serve(splunk.app()) as hec_url, aiohttp.ClientSession() as session:
+        es = ElasticsearchBulk(ElasticsearchSink(name="base-es", url=es_url))
+        hec = SplunkHec(SplunkSink(name="base-hec", url=hec_url, token=TOKEN))
+        events = make_events(maker, args.events, "base")
+        started = time.perf_counter()
+        for chunk in range(0, len(events), args.batch_size):
+            batch = events[chunk : chunk + args.batch_size]
+            await asyncio.gather(es.send(session, batch), hec.send(session, batch))
+        await wait_all([elastic, splunk], len(events))
+        figures["events_per_s"] = len(events) / (time.perf_counter() - started)
+
+        sent_at: dict[str, float] = {}
+        for envelope in make_events(maker, args.latency_events, "base-slow"):
+            envelope = fresh(envelope)
+            sent_at[envelope.id] = time.perf_counter()
+            await asyncio.gather(es.send(session, [envelope]), hec.send(session, [envelope]))
+            await asyncio.sleep(args.interval)
+        for name, server in (("es", elastic), ("hec", splunk)):
+            delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items()]
+            figures[f"{name}_p50_ms"] = statistics.median(delays)
+            figures[f"{name}_p99_ms"] = percentile(delays, 0.99)
+    await maker.close()
+    return figures
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--latency-events", type=int, default=500)
+    parser.add_argument("--interval", type=float, default=0.005, help="seconds between events in the delay phase")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-seconds", type=float, default=0.05)
+    parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument("--skip-amqp", action="store_true")
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+
+    results: dict[str, dict[str, float]] = {"baseline": await baseline(args)}
+    print("  baseline: done", flush=True)
+    memory = MemoryBus(source="/bench")
+
+    async def same_memory() -> Bus:
+        return memory
+
+    results["memory"] = await through_sinks(same_memory, args, "memory bus")
+    if not args.skip_amqp:
+
+        async def amqp() -> Bus:
+            return await AmqpBus.connect(args.amqp_url, source="/bench")
+
+        results["amqp"] = await through_sinks(amqp, args, "RabbitMQ")
+
+    print()
+    print(
+        f"{args.events} events to an ES-bulk sink and a Splunk-HEC sink at once (batch {args.batch_size}, "
+        f"{args.batch_seconds * 1000:g} ms); delay over {args.latency_events} events, "
+        f"one per {args.interval * 1000:g} ms"
+    )
+    header = f"{'':28}{'events/s':>10}{'ES p50':>10}{'ES p99':>10}{'HEC p50':>10}{'HEC p99':>10}"
+    print(header)
+    for name, label in (
+        ("baseline", "direct aiohttp (baseline)"),
+        ("memory", "Echo sinks, MemoryBus"),
+        ("amqp", "Echo sinks, RabbitMQ"),
+    ):
+        if name not in results:
+            continue
+        f = results[name]
+        print(
+            f"{label:28}{f['events_per_s']:>10,.0f}{f['es_p50_ms']:>8.1f}ms{f['es_p99_ms']:>8.1f}ms"
+            f"{f['hec_p50_ms']:>8.1f}ms{f['hec_p99_ms']:>8.1f}ms"
+        )
+    for name in ("memory", "amqp"):
+        if name in results:
+            ratio = results[name]["events_per_s"] / results["baseline"]["events_per_s"]
+            print(
+                f"  {name}: {ratio:.2f}x the baseline's events/s; "
+                f"duplicates at the servers: {results[name]['duplicates']:.0f}"
+            )
+    print(
+        json.dumps(
+            {"events": args.events, "batch_size": args.batch_size, "batch_seconds": args.batch_seconds, **results}
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

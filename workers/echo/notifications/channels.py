@@ -1,0 +1,53 @@
+"""Echo's notification channels by ``type``, sharing one HTTP session for the life of the worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from bus import Bus, PermanentError
+from schemas.echo_notifications import NotificationSettings
+from workers.echo.notifications.channel import NotificationChannel
+from workers.echo.notifications.email import EmailChannel
+from workers.echo.notifications.googlechat import GoogleChatChannel
+from workers.echo.notifications.slack import SlackChannel
+from workers.echo.notifications.teams import TeamsChannel
+from workers.echo.notifications.webhook import WebhookChannel
+
+
+class Channels:
+    """Looks up the channel for a notification ``type``; the session opens on first use and closes
+    when :meth:`close_on_stop` (one of Echo's background loops) is cancelled."""
+
+    def __init__(self, settings: NotificationSettings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._channels: dict[str, NotificationChannel] = {}
+
+    def get(self, kind: str) -> NotificationChannel:
+        """The channel for ``kind``; ``PermanentError`` for a type Echo does not deliver."""
+        if kind not in self._channels:
+            if self._session is None or self._session.closed:
+                self._session = aiohttp.ClientSession()
+                self._channels.clear()
+            session = self._session
+            made: dict[str, NotificationChannel] = {
+                "email": EmailChannel(self.settings),
+                "slack": SlackChannel(self.settings, session),
+                "microsoftteams": TeamsChannel(self.settings, session),
+                "googlechat": GoogleChatChannel(self.settings, session),
+                "webhook": WebhookChannel(self.settings, session),
+            }
+            if kind not in made:
+                raise PermanentError(f"notification type {kind!r} is not delivered by echo")
+            self._channels.update(made)
+        return self._channels[kind]
+
+    async def close_on_stop(self, bus: Bus) -> None:
+        """Wait until cancelled, then close the HTTP session."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._session is not None:
+                await self._session.close()

@@ -1,0 +1,22 @@
+"""Generic webhook notifications: the rendered notification POSTed as JSON to the address."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from schemas.echo_notifications import Notification, NotificationSettings
+from workers.echo.notifications.channel import post_json
+
+
+class WebhookChannel:
+    """POSTs :class:`Notification` as JSON (``when``, ``title``, ``text``, ``link``, ``facts``…)."""
+
+    type = "webhook"
+
+    def __init__(self, settings: NotificationSettings, session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.session = session
+
+    async def send(self, address: str, notification: Notification) -> None:
+        payload = notification.model_dump(mode="json", exclude_none=True)
+        await post_json(self.session, address, payload, timeout=self.settings.timeout, what="webhook")

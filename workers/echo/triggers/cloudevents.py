@@ -1,0 +1,86 @@
+"""CloudEvent triggers: any CloudEvent on ``gennaker.events`` can start the pipelines that ask for it.
+
+A trigger ``{type: "cloudevent", enabled, eventType, attributeConstraints, payloadConstraints}``
+matches an event whose CloudEvents ``type`` equals ``eventType``, whose attributes (``source``,
+``subject``, any extension) each match the regex of ``attributeConstraints`` as a whole, and whose
+``data`` satisfies ``payloadConstraints`` (as a webhook's: :mod:`workers.echo.triggers.constraints`).
+The execution's trigger carries the event (``cloudEvent``), its ``data`` as ``payload`` and
+``data.parameters`` as its parameters. The execution is keyed by the event's ``source`` and ``id``
+(which CloudEvents makes unique together), so a redelivered event starts nothing twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bus import Envelope, MessageContext
+from workers.echo.triggers.constraints import matches_constraints
+from workers.echo.triggers.keys import fire_key
+from workers.echo.triggers.pipelines import PipelineIndex
+from workers.echo.triggers.starts import execution_trigger, start_pipeline
+
+Json = dict[str, Any]
+
+
+def _attributes_match(constraints: object, attributes: Json) -> bool:
+    if not constraints:
+        return True
+    if not isinstance(constraints, dict):
+        return False
+    for name, pattern in constraints.items():
+        value = attributes.get(str(name))
+        if value is None:
+            return False
+        try:
+            if re.fullmatch(str(pattern), str(value)) is None:
+                return False
+        except re.error:
+            return False
+    return True
+
+
+def _event_time_ms(envelope: Envelope) -> int:
+    """The event's own ``time`` when it sent one (stable across redeliveries), else 0."""
+    return int(envelope.time.timestamp() * 1000) if "time" in envelope.model_fields_set else 0
+
+
+class CloudEventTriggers:
+    """Starts the pipelines whose ``cloudevent`` triggers an event matches."""
+
+    def __init__(self, index: PipelineIndex) -> None:
+        self.index = index
+
+    def wanted(self, envelope: Envelope) -> bool:
+        """Cheap check: does any enabled trigger ask for this event's type?"""
+        return any(trigger.get("eventType") == envelope.type for _, trigger in self.index.triggers("cloudevent"))
+
+    async def handle(self, envelope: Envelope, context: MessageContext) -> None:
+        await self.index.ensure_loaded(context.bus)
+        if not self.wanted(envelope):
+            return
+        event = envelope.model_dump(mode="json", exclude_none=True)
+        attributes = {key: value for key, value in event.items() if key != "data"}
+        for config, trigger in list(self.index.triggers("cloudevent")):
+            if trigger.get("eventType") != envelope.type:
+                continue
+            if not _attributes_match(trigger.get("attributeConstraints"), attributes):
+                continue
+            if not matches_constraints(trigger.get("payloadConstraints"), envelope.data):
+                continue
+            parameters = envelope.data.get("parameters")
+            key = fire_key(f"cloudevent/{envelope.source}/{envelope.id}/{config['id']}", _event_time_ms(envelope))
+            await start_pipeline(
+                context,
+                config,
+                execution_trigger(
+                    trigger,
+                    cloudEvent=event,
+                    payload=envelope.data,
+                    parameters=parameters if isinstance(parameters, dict) else {},
+                    eventId=envelope.id,
+                ),
+                key=key,
+                trigger_type="cloudevent",
+                event_id=envelope.id,
+            )

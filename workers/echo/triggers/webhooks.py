@@ -1,0 +1,127 @@
+"""``echo.HandleWebhook``: start the pipelines a webhook the gateway received asks for.
+
+* ``/webhooks/git/{source}``: a push (:mod:`workers.echo.triggers.git`) starts every enabled
+  ``git`` trigger matching it; the execution's trigger gets ``project``, ``slug``, ``branch``,
+  ``hash``, ``action`` and the ``payload``.
+* ``/webhooks/{type}/{source}`` otherwise (``webhook`` above all): every enabled trigger of that
+  ``type`` whose ``source`` equals the path's and whose ``payloadConstraints`` hold
+  (:mod:`workers.echo.triggers.constraints`); the execution's trigger gets the ``payload`` and the
+  payload's ``parameters`` as its parameters, as Echo's ``WebhookEventHandler`` does. A trigger
+  with a ``secret`` (a Gennaker addition; Spinnaker has none for plain webhooks) also needs the
+  header ``X-Gennaker-Webhook-Secret`` carrying it.
+
+Each started pipeline is keyed by (delivery, config), so a redelivered command starts nothing
+twice. The outcome is published as ``echo.webhook.processed``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+import structlog
+
+from bus import MessageContext
+from schemas.echo import HandleWebhook, TriggerType, WebhookProcessed
+from workers.echo.triggers.constraints import matches_constraints
+from workers.echo.triggers.git import parse_push, push_matches, secret_refusal
+from workers.echo.triggers.keys import fire_key
+from workers.echo.triggers.pipelines import PipelineIndex
+from workers.echo.triggers.starts import execution_trigger, start_pipeline
+
+log = structlog.get_logger("gennaker.echo.webhooks")
+
+Json = dict[str, Any]
+SECRET_HEADER = "x-gennaker-webhook-secret"
+
+
+def _payload(body: str) -> Json:
+    try:
+        payload = json.loads(body) if body.strip() else {}
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {"value": payload}
+
+
+class WebhookTriggers:
+    """Handles ``echo.HandleWebhook`` against the configs in ``index``."""
+
+    def __init__(self, index: PipelineIndex) -> None:
+        self.index = index
+
+    async def handle_webhook(self, command: HandleWebhook, context: MessageContext) -> None:
+        await self.index.ensure_loaded(context.bus)
+        payload = _payload(command.body)
+        matches = self._git(command, payload) if command.type == "git" else self._webhook(command, payload)
+        kind: TriggerType = "git" if command.type == "git" else "webhook"
+        triggered: list[str] = []
+        refused: dict[str, str] = {}
+        for config, trigger, refusal in matches:
+            config_id = str(config["id"])
+            if refusal is not None:
+                refused[config_id] = refusal
+                log.warning("webhook refused for a pipeline", config=config_id, reason=refusal)
+                continue
+            key = fire_key(f"webhook/{command.event_id}/{config_id}", command.received_at)
+            await start_pipeline(context, config, trigger, key=key, trigger_type=kind, event_id=command.event_id)
+            triggered.append(config_id)
+        await context.publish(
+            WebhookProcessed(
+                event_id=command.event_id,
+                type=command.type,
+                source=command.source,
+                triggered=triggered,
+                refused=refused,
+            ),
+            subject=command.event_id,
+        )
+
+    def _webhook(self, command: HandleWebhook, payload: Json) -> list[tuple[Json, Json, str | None]]:
+        found: list[tuple[Json, Json, str | None]] = []
+        for config, trigger in self.index.triggers(command.type):
+            if str(trigger.get("source") or "") != command.source:
+                continue
+            if not matches_constraints(trigger.get("payloadConstraints"), payload):
+                continue
+            refusal = None
+            secret = trigger.get("secret")
+            if secret:
+                given = command.headers.get(SECRET_HEADER, "")
+                if not hmac.compare_digest(given.encode(), str(secret).encode()):
+                    refusal = "X-Gennaker-Webhook-Secret is missing or does not match the trigger's secret"
+            parameters = payload.get("parameters")
+            details = {
+                "source": command.source,
+                "payload": payload,
+                "parameters": parameters if isinstance(parameters, dict) else {},
+                "eventId": command.event_id,
+            }
+            found.append((config, execution_trigger(trigger, **details), refusal))
+        return found
+
+    def _git(self, command: HandleWebhook, payload: Json) -> list[tuple[Json, Json, str | None]]:
+        push = parse_push(command.source, payload, command.headers)
+        if push is None:
+            log.info("git webhook is not a push; nothing to trigger", source=command.source)
+            return []
+        found: list[tuple[Json, Json, str | None]] = []
+        for config, trigger in self.index.triggers("git"):
+            if not push_matches(trigger, push):
+                continue
+            secret = trigger.get("secret")
+            refusal = (
+                secret_refusal(push.source, str(secret), command.body.encode(), command.headers) if secret else None
+            )
+            details = {
+                "source": push.source,
+                "project": push.project,
+                "slug": push.slug,
+                "branch": push.branch,
+                "hash": push.hash,
+                "action": push.action,
+                "payload": payload,
+                "eventId": command.event_id,
+            }
+            found.append((config, execution_trigger(trigger, **details), refusal))
+        return found
