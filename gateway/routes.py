@@ -18,6 +18,7 @@ from gateway import (
     health,
     infrastructure,
     metrics,
+    notifications,
     openapi,
     pipelines,
     swagger_ui,
@@ -42,6 +43,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *executions.ROUTES,
     *credentials.ROUTES,
     *infrastructure.ROUTES,
+    *notifications.ROUTES,
     *auth.ROUTES,
     *webhooks.ROUTES,
 )
