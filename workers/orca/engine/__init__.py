@@ -86,7 +86,7 @@ class EngineOptions:
     timer_interval: float = 0.25
     outbox_interval: float = 5.0
     outbox_grace_ms: int = 5_000
-    timer_lease_ms: int = 30_000
+    timer_lease_ms: int = 5_000
     reconcile_interval: float = 10.0
     stall_ms: int = 30_000
     execution_window_timezone: str = "UTC"

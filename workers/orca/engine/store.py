@@ -86,6 +86,17 @@ class ExecutionStore:
         cursor = self.collection.find(query).sort("checkAfter", ASCENDING).limit(limit)
         return [execution for document in await cursor.to_list() if (execution := _execution(document))]
 
+    async def running_stages_of_type(self, stage_type: str, started_before: int, limit: int = 100) -> list[Execution]:
+        """RUNNING executions with a RUNNING stage of ``stage_type`` started before ``started_before``."""
+        stage = {"type": stage_type, "status": "RUNNING", "startTime": {"$lte": started_before}}
+        cursor = self.collection.find({"status": "RUNNING", "stages": {"$elemMatch": stage}}).limit(limit)
+        return [execution for document in await cursor.to_list() if (execution := _execution(document))]
+
+    async def statuses(self, execution_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of ``execution_ids`` that exists."""
+        cursor = self.collection.find({"_id": {"$in": list(execution_ids)}}, {"status": 1})
+        return {str(document["_id"]): str(document["status"]) for document in await cursor.to_list()}
+
     async def search(
         self,
         *,

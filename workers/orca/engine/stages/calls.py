@@ -57,9 +57,3 @@ def awaited(execution: Execution, stage_id: str, task_id: str, attempt: int, key
     if call is None or call.get("attempt") != attempt or call.get("answer") is not None:
         return None
     return stage, task
-
-
-def claimable(execution: Execution, stage_id: str, task_id: str, attempt: int, key: str) -> bool:
-    """Whether ``attempt`` still awaits its answer and no handler has claimed the call yet."""
-    found = awaited(execution, stage_id, task_id, attempt, key)
-    return found is not None and found[0].context[key].get("claimedAt") is None

@@ -1,23 +1,29 @@
 """The I/O of ``pipeline`` stages: starting the child (``orca.StartChildPipeline``), hearing that it
-finished (``orca.execution.completed``) and cancelling it when its parent stage ends otherwise
+finished (``orca.execution.completed``, or a periodic look at children of long-waiting parents in
+case that event was lost) and cancelling it when its parent stage ends otherwise
 (``orca.stage.completed``).
 
-Starting is idempotent twice over: the attempt is claimed in the parent stage's context before
-Front50 is asked, and the child's execution id is fixed by the parent stage, so ``StartExecution``
-delivered twice starts one child. Orca hears its own completion events on its events queue; only
-executions whose trigger is a ``pipeline`` trigger naming a parent are looked at further.
+Starting is idempotent: the child's execution id is fixed by the parent stage, so ``StartExecution``
+delivered twice starts one child. The attempt is claimed in the parent stage's context before
+Front50 is asked, so an answered attempt is not started again; one claimed but never answered (its
+claimer died) is started again by the redelivered command at once. Orca hears its own completion
+events on its events queue; only executions whose trigger is a ``pipeline`` trigger naming a parent
+are looked at further.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import structlog
 
-from bus import BusError, MessageContext
+from bus import Bus, BusError, MessageContext
 from schemas.front50 import GetPipelineConfig, PipelineFound
 from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageCompleted, StartExecution
 from schemas.orca_stages import StartChildPipeline
 from workers.orca.engine.commit import Commit
-from workers.orca.engine.model import Execution, Json
+from workers.orca.engine.loop import every
+from workers.orca.engine.model import Execution, Json, now_ms
 from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.pipeline import CALL_KEY, STATUS_KEY, PipelineStage, child_execution_id
 from workers.orca.engine.status import ExecutionStatus
@@ -31,6 +37,12 @@ WAITING = (ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
 SUCCEEDED = ExecutionStatus.SUCCEEDED
 
 
+CHECK_INTERVAL = 30.0
+"""Seconds between two looks for parents whose child finished unheard (:meth:`ChildPipelines.sweep`)."""
+CHECK_AFTER_MS = 30_000
+"""How long a parent stage runs before the sweep looks at its child."""
+
+
 class ChildPipelines:
     """Handlers for child pipelines; ``store`` reads a child's trigger to find its parent."""
 
@@ -38,9 +50,48 @@ class ChildPipelines:
         self.store = store
         self.commit = commit
 
+    async def sweep(self, bus: Bus) -> int:
+        """Tell parents that wait on a child already finished (its ``orca.execution.completed`` was
+        lost, as an in-process bus loses it when its process dies); returns how many were told.
+
+        A parent stage waiting on its child has no timer, so the engine's reconciler never looks at
+        it; this does, for stages running longer than ``CHECK_AFTER_MS``.
+        """
+        parents = await self.store.running_stages_of_type(PipelineStage.type, now_ms() - CHECK_AFTER_MS)
+        waiting = {
+            (parent.id, stage.id): child_execution_id(parent, stage)
+            for parent in parents
+            for stage in parent.stages
+            if stage.type == PipelineStage.type and stage.status is ExecutionStatus.RUNNING and stage.start_time
+        }
+        finished = {
+            child: status
+            for child, status in (await self.store.statuses(list(waiting.values()))).items()
+            if ExecutionStatus(status).complete
+        }
+        told = 0
+        for (parent_id, stage_id), child_id in waiting.items():
+            if child_id in finished:
+                log.warning("a finished child was not heard of; telling its parent", parent=parent_id, child=child_id)
+                await self.commit.apply(
+                    parent_id,
+                    partial(_child_finished_at, stage_id=stage_id, child_id=child_id, status=finished[child_id]),
+                    bus,
+                    caused_by=None,
+                )
+                told += 1
+        return told
+
+    async def run(self, bus: Bus) -> None:
+        """Sweep every ``CHECK_INTERVAL`` seconds, until cancelled (an engine background loop)."""
+        await every(CHECK_INTERVAL, lambda: self.sweep(bus), name="child pipeline check")
+
     async def start_child_pipeline(self, command: StartChildPipeline, context: MessageContext) -> None:
-        if not await answers.claim(self.commit, command, CALL_KEY, context):
+        if await answers.claim(self.commit, command, CALL_KEY, context) is answers.Claim.DONE:
             return
+        # WON, or TAKEN: claimed by a handler that stored no answer (it died, or failed, and this is the
+        # redelivery). Starting is idempotent (the child's id is the parent stage's), so start it again
+        # rather than leave the parent waiting for the attempt's deadline.
         answer = await self._start(command, context)
         parent = await answers.answer(self.commit, command, CALL_KEY, answer, context)
         stage = parent.stage(command.stage_id) if parent else None
@@ -95,6 +146,10 @@ class ChildPipelines:
     ) -> None:
         user = (parent.canceled_by if parent else None) or "anonymous"
         await context.send(CancelExecution(execution_id=child_id, user=user, reason=reason))
+
+
+def _child_finished_at(execution: Execution, now: int, *, stage_id: str, child_id: str, status: str) -> list[Outgoing]:
+    return child_finished(execution, stage_id, child_id, status, now)
 
 
 def child_finished(execution: Execution, stage_id: str, child_id: str, status: str, now: int) -> list[Outgoing]:

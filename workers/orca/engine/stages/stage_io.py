@@ -40,5 +40,5 @@ def stage_io(store: ExecutionStore, commit: Commit) -> StageIO:
             ExecutionCompleted.message_type: children.execution_completed,
             StageCompleted.message_type: children.stage_completed,
         },
-        background=[webhooks.run],
+        background=[webhooks.run, children.run],
     )

@@ -45,7 +45,11 @@ CALL_KEY = "webhookCall"
 OUTPUT_KEY = "webhook"
 RESOLUTIONS = ("getMethod", "locationHeader", "webhookResponse")
 ANSWER_GRACE_MS = 30_000
-"""How long past the request timeout a missing answer counts as a lost call (a worker died)."""
+"""How long past the request timeout a missing answer counts as a lost call (a worker died), counted
+from when the call was sent: its command may wait in a queue for a while first."""
+CLAIMED_GRACE_MS = 10_000
+"""The same, counted from when a handler claimed the call: its request ends within its timeout, and
+the answer is stored soon after unless the handler died."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ class _WebhookTask:
         answer = call.get("answer")
         context: Json = {}
         if answer is None:
-            overdue_in = call["sentAt"] + int(config.timeout_seconds * 1000) + ANSWER_GRACE_MS - run.now
+            overdue_in = _answer_due(call, config) - run.now
             if overdue_in > 0:
                 return TaskResult.running(backoff_ms=overdue_in)
             answer = {"statusCode": None, "error": "no answer to the webhook call (the worker making it stopped?)"}
@@ -294,6 +298,16 @@ class WebhookStage:
 
 
 # --- reading the context and the answer ---------------------------------------------------------------
+
+
+def _answer_due(call: Json, config: WebhookConfig) -> int:
+    """When a call still unanswered counts as lost: after its timeout and a grace, counted from its
+    claim when a handler claimed it, else from when it was sent."""
+    timeout_ms = int(config.timeout_seconds * 1000)
+    due: int = call["sentAt"] + timeout_ms + ANSWER_GRACE_MS
+    if call.get("claimedAt") is not None:
+        due = min(due, call["claimedAt"] + timeout_ms + CLAIMED_GRACE_MS)
+    return due
 
 
 def _ok(answer: Json) -> bool:

@@ -4,8 +4,10 @@ One :class:`aiohttp.ClientSession` per Orca worker, opened at the first call and
 worker stops (:meth:`WebhookCalls.run` is one of the engine's background loops). Before calling,
 the handler claims the attempt in the stage's context (a stored write), so a redelivered command,
 or one for a stage canceled meanwhile, calls nothing. A worker dying after its claim leaves the
-attempt unanswered; the task's deadline (request timeout + grace) then counts it as a failed
-attempt and makes the next one, within ``maxAttempts``. So the endpoint sees at most one request
+attempt unanswered; its redelivered command finds it claimed and runs the task again, whose deadline
+for a claimed call (claim + request timeout + a short grace) then counts it as a failed attempt and
+makes the next one, within ``maxAttempts`` (a call whose command is lost outright waits for the
+longer deadline counted from when it was sent). So the endpoint sees at most one request
 per attempt, and a request may have reached it even though Orca recorded no answer.
 """
 
@@ -56,8 +58,15 @@ class WebhookCalls:
             await self.close()
 
     async def call_webhook(self, command: CallWebhook, context: MessageContext) -> None:
-        if not await answers.claim(self.commit, command, CALL_KEY, context):
-            return  # done or being done already, or the stage no longer waits (canceled, timed out…)
+        claimed = await answers.claim(self.commit, command, CALL_KEY, context)
+        if claimed is answers.Claim.TAKEN:
+            # Claimed and never answered: whoever claimed it died or failed (this is a redelivery), or is
+            # still at it. The request may have been made, so it is not made again; the task gives the
+            # attempt up once the request's timeout has surely passed, and makes the next one.
+            await answers.rerun(self.commit, command, CALL_KEY, context)
+            return
+        if claimed is not answers.Claim.WON:
+            return  # done already, or the stage no longer waits (canceled, timed out…)
         answer = await self.request(command)
         log.info(
             "webhook called",
