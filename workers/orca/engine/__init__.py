@@ -175,7 +175,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         commands,
         events,
         queries,
-        [poller.run, relay.run, reconciler.run, *own_io.background],
+        [poller.run, relay.run, relay.run_pulls, reconciler.run, *own_io.background],
         relay,
         poller,
         reconciler,

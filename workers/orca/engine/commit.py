@@ -2,7 +2,8 @@
 
 Every engine handler goes through :meth:`Commit.apply`, so a crash anywhere loses nothing:
 
-1. load the execution and apply the transition (:mod:`workers.orca.engine.transitions`);
+1. load the execution (from :class:`ExecutionCache` when this process wrote it last) and apply
+   the transition (:mod:`workers.orca.engine.transitions`);
 2. if it changed, store the new state and the messages it causes in one compare-and-set write
    (on a conflict, reload and apply again);
 3. deliver the outbox (:mod:`workers.orca.engine.outbox`) — including entries an earlier, crashed
@@ -23,6 +24,8 @@ from collections.abc import Callable
 import structlog
 
 from bus import Bus, Envelope
+from schemas.base import Command
+from workers.orca.engine.execution_cache import ExecutionCache
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import next_check
@@ -38,10 +41,14 @@ MAX_CONFLICTS = 16
 class Commit:
     """Runs transitions against the store and delivers what they cause."""
 
-    def __init__(self, store: ExecutionStore, relay: OutboxRelay, *, stall_ms: int) -> None:
+    def __init__(
+        self, store: ExecutionStore, relay: OutboxRelay, *, stall_ms: int, cache: ExecutionCache | None = None
+    ) -> None:
         self.store = store
         self.relay = relay
         self.stall_ms = stall_ms
+        self.cache = cache or ExecutionCache()
+        relay.on_pulled = self.cache.forget_entries
 
     async def apply(
         self,
@@ -57,19 +64,27 @@ class Commit:
         handled; ``None`` for the reconciler's own re-drives).
         """
         for conflict in range(MAX_CONFLICTS):
-            execution = await self.store.get(execution_id)
+            cached = self.cache.get(execution_id) if conflict == 0 else None
+            execution = cached or await self.store.get(execution_id)
             if execution is None:
                 return None
             before = execution.model_dump(exclude={"outbox", "version"})
             at = now_ms()
             outgoing = transition(execution, at)
             entries: list[OutboxEntry] = []
-            if outgoing or execution.model_dump(exclude={"outbox", "version"}) != before:
+            changed = bool(outgoing) or execution.model_dump(exclude={"outbox", "version"}) != before
+            if not changed and cached is not None:
+                continue  # nothing to do by the cached copy: make sure by the stored one
+            if changed:
                 execution.check_after = next_check(execution, outgoing, at, self.stall_ms)
                 entries = [self._entry(item, execution, bus, caused_by, at) for item in outgoing]
+                delivered = self.relay.take_delivered(execution.id)
+                execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
                 try:
-                    await self.store.save(execution, entries)
+                    await self.store.save(execution, entries, replace_outbox=bool(delivered))
                 except StaleExecution:
+                    self.relay.give_back(execution.id, delivered)
+                    self.cache.drop(execution.id)
                     await asyncio.sleep(random.uniform(0, 0.002 * (conflict + 1)))
                     continue
                 log.debug(
@@ -78,7 +93,11 @@ class Commit:
                     status=execution.status.value,
                     caused=[item.message.message_type for item in outgoing],
                 )
-            await self.relay.deliver(bus, execution, own={entry.id for entry in entries})
+            await self.relay.deliver(bus, execution, own={entry.id for entry in entries}, abandoned=cached is None)
+            if changed and _moves_on(outgoing):
+                self.cache.put(execution)
+            elif changed:
+                self.cache.drop(execution.id)  # parked (a timer, a judgment, an answer): no need to hold it
             return execution
         raise StaleExecution(f"gave up after {MAX_CONFLICTS} concurrent changes to execution {execution_id}; retrying")
 
@@ -100,3 +119,8 @@ class Commit:
             due_at=item.due_at,
             created_at=at,
         )
+
+
+def _moves_on(outgoing: list[Outgoing]) -> bool:
+    """The change sent a command to be handled now: the execution's next transition is imminent."""
+    return any(isinstance(item.message, Command) and item.due_at is None for item in outgoing)

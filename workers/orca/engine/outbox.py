@@ -1,15 +1,20 @@
 """Delivers an execution's outbox: the messages its stored changes caused.
 
 Each entry is sent (a command to its service), published (an event) or stored as a durable
-timer (an entry with ``due_at`` in the future), then pulled from the outbox. A crash before the
-pull leaves the entry there; whoever next handles the execution delivers it, and so does the
-:meth:`OutboxRelay.run` loop, which at start-up and then periodically delivers entries older than
-``grace_ms`` (younger ones are most likely being delivered by the handler that wrote them).
+timer (an entry with ``due_at`` in the future), then removed from the outbox. The removal is
+deferred: the next save of the execution by this process drops the delivered entries in the same
+write (:meth:`OutboxRelay.take_delivered`), and :meth:`OutboxRelay.run_pulls` pulls whatever is
+still pending a moment later, so delivering costs the transition no extra write. A crash before
+the removal leaves the entry there; the :meth:`OutboxRelay.run` loop, at start-up and then
+periodically, delivers entries older than ``grace_ms`` (younger ones are most likely being
+delivered by the handler that wrote them). Delivery is at least once; every message is idempotent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+import contextlib
+from collections.abc import Callable, Collection
 
 import structlog
 
@@ -26,33 +31,80 @@ class OutboxRelay:
     """Sends outbox entries and removes them once sent."""
 
     def __init__(
-        self, store: ExecutionStore, timers: TimerStore, *, interval: float = 5.0, grace_ms: int = 5_000
+        self,
+        store: ExecutionStore,
+        timers: TimerStore,
+        *,
+        interval: float = 5.0,
+        grace_ms: int = 5_000,
+        pull_interval: float = 0.2,
     ) -> None:
         self.store = store
         self.timers = timers
         self.interval = interval
         self.grace_ms = grace_ms
+        self.pull_interval = pull_interval
+        self._delivered: dict[str, set[str]] = {}
+        self.on_pulled: Callable[[str, set[str]], None] = lambda execution_id, ids: None
 
-    async def deliver(self, bus: Bus, execution: Execution, *, own: Collection[str] = ()) -> None:
-        """Deliver, in order, the entries ``own`` (just written by the caller) and every entry older
-        than the grace period (abandoned by a crash), then remove them from the outbox.
+    async def deliver(
+        self, bus: Bus, execution: Execution, *, own: Collection[str] = (), abandoned: bool = True
+    ) -> None:
+        """Deliver, in order, the entries ``own`` (just written by the caller) and, with
+        ``abandoned``, every entry older than the grace period (left by a crash); they leave
+        ``execution.outbox`` now and the stored outbox with the next save or pull.
 
         Younger entries written by someone else are left to their writer, which is delivering them
         now: so neither a concurrent transition nor a duplicate message delivers them twice.
         """
         cutoff = now_ms() - self.grace_ms
-        entries = [entry for entry in execution.outbox if entry.id in own or entry.created_at <= cutoff]
+        done = self._delivered.get(execution.id, set())
+        entries = [
+            entry
+            for entry in execution.outbox
+            if entry.id not in done and (entry.id in own or (abandoned and entry.created_at <= cutoff))
+        ]
         if not entries:
             return
-        delivered: list[str] = []
+        delivered: set[str] = set()
         try:
             for entry in entries:
                 await self._deliver_one(bus, execution.id, entry)
-                delivered.append(entry.id)
+                delivered.add(entry.id)
         finally:
             if delivered:
-                await self.store.delivered(execution.id, delivered)
+                self._delivered.setdefault(execution.id, set()).update(delivered)
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
+
+    def take_delivered(self, execution_id: str) -> set[str]:
+        """The delivered entries of ``execution_id`` not yet removed from the store; the caller's
+        save removes them (if it fails, :meth:`give_back` them)."""
+        return self._delivered.pop(execution_id, set())
+
+    def give_back(self, execution_id: str, entry_ids: set[str]) -> None:
+        """Entries taken with :meth:`take_delivered` whose save failed: still to be removed."""
+        if entry_ids:
+            self._delivered.setdefault(execution_id, set()).update(entry_ids)
+
+    async def pull_delivered(self) -> int:
+        """Remove every delivered entry still in the store; returns how many executions had some."""
+        pending, self._delivered = self._delivered, {}
+        for execution_id, entry_ids in pending.items():
+            try:
+                await self.store.delivered(execution_id, sorted(entry_ids))
+            except Exception:
+                self.give_back(execution_id, entry_ids)
+                raise
+            self.on_pulled(execution_id, entry_ids)
+        return len(pending)
+
+    async def run_pulls(self, bus: Bus) -> None:
+        """Pull delivered entries every ``pull_interval`` seconds, and once more on the way out."""
+        try:
+            await every(self.pull_interval, self.pull_delivered, name="outbox pulls", prepare=self.store.prepare)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.pull_delivered())
 
     async def _deliver_one(self, bus: Bus, execution_id: str, entry: OutboxEntry) -> None:
         if entry.due_at is not None and entry.due_at > now_ms():
@@ -67,10 +119,12 @@ class OutboxRelay:
     async def redeliver(self, bus: Bus) -> int:
         """Deliver every outbox entry older than the grace period; returns how many executions had some."""
         count = 0
+        await self.pull_delivered()  # what this process delivered is not stale
         while stuck := await self.store.with_pending_outbox(now_ms() - self.grace_ms):
             for execution in stuck:
                 log.warning("delivering a stale outbox", execution_id=execution.id, entries=len(execution.outbox))
                 await self.deliver(bus, execution)
+            await self.pull_delivered()
             count += len(stuck)
         return count
 

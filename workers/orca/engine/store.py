@@ -49,19 +49,26 @@ class ExecutionStore:
         """The execution ``execution_id``, or ``None``."""
         return _execution(await self.collection.find_one({"_id": execution_id}))
 
-    async def save(self, execution: Execution, outbox: Sequence[OutboxEntry]) -> None:
+    async def save(self, execution: Execution, outbox: Sequence[OutboxEntry], *, replace_outbox: bool = False) -> None:
         """Write ``execution``'s state and append ``outbox`` if nobody changed it since it was
-        loaded; bumps its version. Raises :class:`StaleExecution` otherwise, writing nothing."""
+        loaded; bumps its version. Raises :class:`StaleExecution` otherwise, writing nothing.
+
+        ``replace_outbox`` writes the outbox as ``execution.outbox`` plus ``outbox`` instead of
+        appending: the caller removed entries it delivered, saving a separate pull.
+        """
         expected = execution.version
         state = _document(execution)
         for key in ("_id", "outbox"):
             state.pop(key)
         state["version"] = expected + 1
         entries = [entry.model_dump(mode="json", by_alias=True) for entry in outbox]
-        result = await self.collection.update_one(
-            {"_id": execution.id, "version": expected},
-            {"$set": state, "$push": {"outbox": {"$each": entries}}},
-        )
+        if replace_outbox:
+            kept = [entry.model_dump(mode="json", by_alias=True) for entry in execution.outbox]
+            document = {"_id": execution.id, **state, "outbox": kept + entries}
+            result = await self.collection.replace_one({"_id": execution.id, "version": expected}, document)
+        else:
+            change = {"$set": state, "$push": {"outbox": {"$each": entries}}}
+            result = await self.collection.update_one({"_id": execution.id, "version": expected}, change)
         if result.matched_count != 1:
             raise StaleExecution(f"execution {execution.id} changed since version {expected} was loaded")
         execution.version = expected + 1
