@@ -1,17 +1,20 @@
 """What a restarted Clouddriver does with the ``local`` provider's half-done work (fast, in process).
 
-A Clouddriver killed while stopping instances (a scale-down, a terminate) has marked them
-``stopping`` and taken them out of the load balancer, but may not have signalled or waited for
-them yet. No capacity counts a stopping instance, so unless the next Clouddriver finishes the stop
-the processes run on for ever, recorded but never served (found by
-``test_deploy_crash.py::...[mid-scaleDownCluster]``).
+A Clouddriver killed while stopping instances (a scale-down, a terminate, a destroy) has marked
+them ``stopping`` and taken them out of the load balancer, but may not have signalled or waited
+for them yet. No capacity counts a stopping instance, so unless the next Clouddriver finishes the
+stop the processes run on for ever, recorded but never served (found by
+``test_deploy_crash.py::...[mid-scaleDownCluster]``). And a server group being destroyed keeps no
+capacity, or the next Clouddriver would start its instances again before the resumed destroy
+stops them once more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
-from tests.integration.clouddriver.conftest import Clouddriver, cluster
+from tests.integration.clouddriver.conftest import HELLO, Clouddriver, cluster
 from workers.clouddriver.local import processes
 
 GROUPS = "clouddriver_local_server_groups"
@@ -42,3 +45,37 @@ async def test_a_restart_finishes_stopping_the_instances_a_dead_clouddriver_was_
     assert list(processes.owned_processes(owner)) == [
         (await clouddriver.db["clouddriver_local_load_balancers"].find_one({}) or {})["balancer_id"]
     ]
+
+
+async def test_a_destroy_resumed_after_a_crash_starts_no_instance_of_the_group_it_destroys(
+    clouddriver: Clouddriver,
+) -> None:
+    stubborn = [
+        sys.executable,
+        "-c",
+        "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "subprocess.call(sys.argv[1:]); time.sleep(60)",
+        *HELLO,
+    ]
+    await clouddriver.stop_host()
+    await clouddriver.start_host(lease_seconds=1.0)  # so the next host takes the destroy over a second after
+    created = await clouddriver.ok(
+        "createServerGroup", cluster("v1", desired=2, command=stubborn, stopTimeoutSeconds=2)
+    )
+    name = created.outputs["serverGroupName"]
+    destroy = clouddriver.command("destroyServerGroup", {"serverGroupName": name, "credentials": "local"})
+    await clouddriver.send(destroy)
+    deadline = asyncio.get_running_loop().time() + 15
+    while await clouddriver.db[INSTANCES].count_documents({"stopping": True}) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the destroy did not start stopping the instances"
+        await asyncio.sleep(0.02)
+    await clouddriver.stop_host()  # its operation dies mid-stop, as with SIGKILL: the journal entry stays RUNNING
+    assert clouddriver.answers(destroy) == []
+
+    await clouddriver.start_host(lease_seconds=1.0)
+    answer = await clouddriver.answer(destroy, timeout=20)
+    assert answer.status == "SUCCEEDED", answer.error
+    assert await clouddriver.db[GROUPS].count_documents({}) == 0
+    assert processes.owned_processes(await clouddriver.owner()) == {}
+    started = sorted(path.name for path in (clouddriver.work_dir / "local" / "logs").glob(f"{name}-*.log"))
+    assert len(started) == 2, f"instances started for a server group being destroyed: {started}"

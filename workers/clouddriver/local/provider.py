@@ -329,24 +329,53 @@ class LocalProvider(CloudProvider):
 
     # --- describe -----------------------------------------------------------------------------
 
-    async def _health(self, instance: Json, path: str, owner: str) -> HealthState:
+    async def _health(self, instance: Json, path: str, owner: str, balancers: list[dict[str, bool]]) -> HealthState:
+        """``Up`` when the instance answers its health check *and* every load balancer of its server
+        group has seen it healthy (as an AWS instance is Up only once its target groups say so):
+        a deploy that waits for Up never disables the old server group before the new one serves."""
         if instance.get("stopping"):
             return "Draining"
         if not processes.is_alive(instance.get("pid"), owner, instance["_id"]):
             return "Down"
+        young = time.time() - instance["launch_time"] < STARTING_GRACE_SECONDS
         try:
             async with self.session.get(
                 f"http://127.0.0.1:{instance['port']}{path}", timeout=aiohttp.ClientTimeout(total=2.0)
             ) as response:
-                return "Up" if 200 <= response.status < 300 else "Down"
+                if not 200 <= response.status < 300:
+                    return "Down"
         except (aiohttp.ClientError, TimeoutError, OSError):
-            young = time.time() - instance["launch_time"] < STARTING_GRACE_SECONDS
             return "Starting" if young else "Down"
+        if all(seen.get(instance["_id"], False) for seen in balancers):
+            return "Up"
+        return "Starting" if young else "Down"
 
-    async def _describe_group(self, group: Json, owner: str) -> ServerGroup:
+    async def _balancer_health(self, balancer: Json) -> dict[str, bool]:
+        """A load balancer's targets and whether it last found each healthy (none when it cannot be asked)."""
+        try:
+            async with self.session.get(
+                f"http://127.0.0.1:{balancer['admin_port']}/targets", timeout=aiohttp.ClientTimeout(total=2.0)
+            ) as response:
+                if response.status == 200:
+                    targets = (await response.json())["targets"]
+                    return {str(target["id"]): bool(target["healthy"]) for target in targets}
+        except (aiohttp.ClientError, TimeoutError, OSError, KeyError, TypeError, ValueError) as error:
+            log.warning("could not read a load balancer's health checks", balancer=balancer["name"], error=repr(error))
+        return {}
+
+    async def _balancers_health(self, account: str) -> dict[str, dict[str, bool]]:
+        """:meth:`_balancer_health` of every load balancer of ``account``, by name."""
+        balancers = await self.store.account_load_balancers(account)
+        seen = await asyncio.gather(*(self._balancer_health(balancer) for balancer in balancers))
+        return {balancer["name"]: healthy for balancer, healthy in zip(balancers, seen, strict=True)}
+
+    async def _describe_group(self, group: Json, owner: str, health: dict[str, dict[str, bool]]) -> ServerGroup:
+        """The server group with live instance health; ``health`` is :meth:`_balancers_health` of
+        its account (a load balancer since deleted has no say)."""
         instances = await self.store.group_instances(group["_id"])
         path = group["config"].get("healthCheckPath") or "/health"
-        states = await asyncio.gather(*(self._health(instance, path, owner) for instance in instances))
+        balancers = [health[name] for name in group.get("load_balancers", []) if name in health]
+        states = await asyncio.gather(*(self._health(instance, path, owner, balancers) for instance in instances))
         described: list[Instance] = []
         for instance, state in zip(instances, states, strict=True):
             in_rotation = not group["disabled"] and instance["enabled"]
@@ -380,13 +409,17 @@ class LocalProvider(CloudProvider):
     async def server_group(self, account: Account, region: str, name: str) -> ServerGroup | None:
         """One server group with live health."""
         group = await self.store.server_group(account.name, region, name)
-        return None if group is None else await self._describe_group(group, await self.store.owner())
+        if group is None:
+            return None
+        health = await self._balancers_health(account.name) if group.get("load_balancers") else {}
+        return await self._describe_group(group, await self.store.owner(), health)
 
     async def describe(self, account: Account) -> AccountSnapshot:
         """Every server group (with live health), load balancer and artifact of ``account``."""
         owner = await self.store.owner()
         groups = await self.store.account_server_groups(account.name)
-        described = await asyncio.gather(*(self._describe_group(group, owner) for group in groups))
+        health = await self._balancers_health(account.name)
+        described = await asyncio.gather(*(self._describe_group(group, owner, health) for group in groups))
         balancers = [
             LoadBalancer(
                 name=balancer["name"],
@@ -500,6 +533,10 @@ class LocalProvider(CloudProvider):
         if group is None:
             return
         async with self._lock(self._group_locks, group["_id"]):
+            # capacity 0 first: a Clouddriver restarted mid-destroy must not start instances again
+            await self.store.server_groups.update_one(
+                {"_id": group["_id"]}, {"$set": {"capacity": {"min": 0, "max": 0, "desired": 0}}}
+            )
             instances = await self.store.group_instances(group["_id"])
             await progress(f"{group['name']}: stopping {len(instances)} instance(s)")
             await self._stop_instances(group, instances)

@@ -46,7 +46,7 @@ def next_check(execution: Execution, outgoing: Sequence[Outgoing], now: int, sta
     if execution.status not in ACTIVE:
         return None
     candidates = [execution.check_after] if execution.check_after is not None else []
-    if any(isinstance(item.message, Command) and item.due_at is None for item in outgoing):
+    if any(_for_orca_now(item) for item in outgoing):
         candidates.append(now + stall_ms)
     candidates.extend(
         task.wakes_at + stall_ms
@@ -55,6 +55,13 @@ def next_check(execution: Execution, outgoing: Sequence[Outgoing], now: int, sta
         if task.status is S.RUNNING and task.wakes_at is not None
     )
     return min(candidates) if candidates else None
+
+
+def _for_orca_now(item: Outgoing) -> bool:
+    """A command Orca itself handles now: if it is lost, only a re-drive moves the execution on.
+    (Another service's task is watched by its own heartbeat and the stage's timeout.)"""
+    message = item.message
+    return isinstance(message, Command) and item.due_at is None and (item.to or message.owner()) == "orca"
 
 
 def redrive(transitions: Transitions, execution: Execution, now: int, stall_ms: int) -> list[Outgoing]:

@@ -102,7 +102,7 @@ def restore(stage: Stage, application: str) -> list[Json]:
     new = cluster.new_server_group(stage)
     if new is None:
         return []  # nothing was created
-    where = cluster.location(stage, application)
+    where = {**cluster.location(stage, application), **strategies.carried(stage, *strategies.TASK_SETTINGS)}
     old = cluster.replaced_server_group(stage)
     if old is None:
         return [{"type": "disableServerGroup", "name": f"Disable {new}", **where, "serverGroupName": new}]

@@ -29,6 +29,10 @@ def after_create(stage: Stage, application: str) -> list[Json]:
     strategy = str(stage.context.get("strategy") or "")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy {strategy!r} is not one of highlander, redblack, rollingredblack, none")
+    return _inherit(stage, _steps(stage, strategy, application))
+
+
+def _steps(stage: Stage, strategy: str, application: str) -> list[Json]:
     where = cluster.location(stage, application)
     if strategy == "highlander":
         return [
@@ -98,7 +102,6 @@ def _rolling(stage: Stage, application: str, where: Json) -> list[Json]:
                 serverGroupName=new,
                 capacity={"min": min(target["min"], desired), "max": target["max"], "desired": desired},
                 targetHealthyDeployPercentage=100,
-                **_carried(stage, "waitForUpTimeoutSeconds"),
             )
         )
         hook = stage.context.get("pipelineBeforeCleanup")
@@ -138,13 +141,22 @@ def target_capacity(stage: Stage) -> dict[str, int]:
     }
 
 
-def _carried(stage: Stage, *keys: str) -> Json:
+def carried(stage: Stage, *keys: str) -> Json:
     """The create's settings a step needs too (how long to wait for instances)."""
     return {key: stage.context[key] for key in keys if key in stage.context}
 
 
+TASK_SETTINGS = ("taskHeartbeatTimeoutMs", "taskRetries", "taskRetryBackoffMs", "waitForUpTimeoutSeconds")
+"""Settings of the create that its strategy's steps (Clouddriver tasks too) inherit."""
+
+
 def _step(stage_type: str, name: str, where: Json, **context: Any) -> Json:
     return {"type": stage_type, "name": name, **where, **context}
+
+
+def _inherit(stage: Stage, steps: list[Json]) -> list[Json]:
+    inherited = carried(stage, *TASK_SETTINGS)
+    return [step if step["type"] in ("wait", "pipeline") else {**inherited, **step} for step in steps]
 
 
 def _pause(stage: Stage, key: str, name: str) -> list[Json]:
