@@ -12,12 +12,12 @@ FALSE = [{"type": "expression", "context": {"expression": False, "failureMessage
 
 
 def branching(**options: Any) -> dict[str, Any]:
-    """1 → (5 waits 0.1 s → 2 fails | 3 waits 0.4 s) → 4."""
+    """1 → (5 waits 0.1 s → 2 fails | 3 waits 1.5 s, long enough to still run under load) → 4."""
     return pipeline(
         stage("1"),
         stage("5", after=("1",), waitTime=0.1),
         stage("2", "checkPreconditions", after=("5",), preconditions=FALSE, **options),
-        stage("3", after=("1",), waitTime=0.4),
+        stage("3", after=("1",), waitTime=1.5),
         stage("4", after=("2", "3")),
     )
 
