@@ -31,6 +31,7 @@ STAGE_TYPES = (
     "shrinkCluster",
     "findImage",
     "findImageFromTags",
+    "clusterSize",
 )
 """The stage types whose ``orca.RunExternalTask`` Clouddriver answers."""
 

@@ -215,3 +215,58 @@ async def test_deploys_drop_no_request_and_a_failed_one_rolls_back(gate: Client,
     enabled = [name for name, disabled in groups.items() if not disabled]
     assert enabled == ["hello-prod-v001"], groups
     print(f"{strategy}: requests served {dict(load.versions)}, failed {len(load.failures)}")
+
+
+def size_check(expected: int, comparison: str = "==", **options: Any) -> Json:
+    context = {"credentials": "local", "cluster": "hello-prod", "regions": ["local"], "expected": expected}
+    precondition = {"type": "clusterSize", "context": {**context, "comparison": comparison}, **options}
+    return {
+        "application": "hello",
+        "name": f"size {comparison} {expected}",
+        "stages": [
+            {
+                "refId": "1",
+                "type": "checkPreconditions",
+                "name": "Check",
+                "requisiteStageRefIds": [],
+                "preconditions": [precondition],
+            }
+        ],
+    }
+
+
+async def test_cluster_size_preconditions_count_what_clouddriver_sees(gate: Client) -> None:
+    await create_application(gate, "hello")
+    config = deploy_pipeline("deploy", "none")
+    del config["stages"][0]["clusters"][0]["loadBalancers"]
+    await save(gate, config)
+    assert (await deploy(gate, "deploy", "v1"))["status"] == "SUCCEEDED"
+
+    outcomes = {}
+    for name, check in {
+        "one": size_check(1),
+        "more than one": size_check(1, ">"),
+        "two, or stop": size_check(2, failPipeline=False),
+    }.items():
+        await save(gate, check)
+        execution = await finished(gate, await trigger(gate, "hello", check["name"]), timeout=30)
+        stage = execution["stages"][0]
+        outcomes[name] = (
+            execution["status"],
+            stage["status"],
+            (stage["context"].get("exception") or {}).get("details"),
+        )
+    assert outcomes["one"] == ("SUCCEEDED", "SUCCEEDED", None)
+    assert outcomes["more than one"][:2] == ("TERMINAL", "TERMINAL")
+    assert "hello-prod has 1 server groups in local, expected > 1" in outcomes["more than one"][2]["error"]
+    assert outcomes["two, or stop"][:2] == ("SUCCEEDED", "STOPPED")
+
+
+async def test_a_cluster_size_precondition_without_a_cluster_fails_naming_it(gate: Client) -> None:
+    await create_application(gate, "hello")
+    check = size_check(1)
+    del check["stages"][0]["preconditions"][0]["context"]["cluster"]
+    await save(gate, check)
+    execution = await finished(gate, await trigger(gate, "hello", check["name"]), timeout=30)
+    error = execution["stages"][0]["context"]["exception"]["details"]["error"]
+    assert execution["status"] == "TERMINAL" and "preconditions[0].context" in error and "'cluster'" in error

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from workers.clouddriver.operations.base import OperationRun, Outcome
+from workers.clouddriver.operations.cluster_size import cluster_size
 from workers.clouddriver.operations.clusters import disable_cluster, scale_down_cluster, shrink_cluster
 from workers.clouddriver.operations.deploy import clone_server_group, create_server_group
 from workers.clouddriver.operations.images import find_image
@@ -36,6 +37,7 @@ OPERATIONS: dict[str, Operation] = {
     "shrinkCluster": shrink_cluster,
     "findImage": find_image,
     "findImageFromTags": find_image,
+    "clusterSize": cluster_size,
 }
 """The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`)."""
 

@@ -30,10 +30,12 @@ class ExternalTask:
         heartbeat_timeout_ms: int | None = None,
         *,
         shape: Callable[[Stage], Json] | None = None,
+        stage_type: str | None = None,
     ) -> None:
         self.service = service
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.shape = shape
+        self.stage_type = stage_type
 
     def run(self, run: TaskRun) -> TaskResult:
         task = run.task
@@ -65,7 +67,7 @@ class ExternalTask:
             task_id=run.task.id,
             attempt=attempt,
             application=run.execution.application,
-            stage_type=run.stage.type,
+            stage_type=self.stage_type or run.stage.type,
             context=self.shape(run.stage) if self.shape else run.stage.context,
             trigger=run.execution.trigger,
         )
