@@ -105,6 +105,8 @@ class AmqpConsumption(Consumption):
         self._tag = await self.queue.consume(self._on_message)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if self._stopped:
+            return  # arrived after stop began: left unacknowledged, the channel's close requeues it
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)

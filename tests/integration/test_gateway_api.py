@@ -142,7 +142,7 @@ async def test_openapi_schemas_come_from_the_models(client: Client) -> None:
     assert "latencyMs" in schemas["ServiceHealth"]["properties"]
     assert {"deadAt", "traceback", "body"} <= schemas["DeadLetterDetail"]["properties"].keys()
     stream_parameters = {p["name"]: p for p in document["paths"]["/events/stream"]["get"]["parameters"]}
-    assert stream_parameters.keys() == {"pattern", "application", "execution"}
+    assert stream_parameters.keys() == {"pattern", "application", "execution", "lastEventId"}
     assert stream_parameters["pattern"]["schema"]["type"] == "array"
     assert document["paths"]["/dlq/{id}"]["get"]["parameters"][0]["name"] == "id"
 

@@ -87,6 +87,11 @@ class Commit:
                     self.cache.drop(execution.id)
                     await asyncio.sleep(random.uniform(0, 0.002 * (conflict + 1)))
                     continue
+                except BaseException:
+                    self.relay.give_back(execution.id, delivered)
+                    self.cache.drop(execution.id)
+                    raise
+                self.relay.removed(execution.id, delivered)
                 log.debug(
                     "execution changed",
                     execution_id=execution.id,

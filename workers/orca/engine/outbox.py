@@ -45,6 +45,7 @@ class OutboxRelay:
         self.grace_ms = grace_ms
         self.pull_interval = pull_interval
         self._delivered: dict[str, set[str]] = {}
+        self._removing: dict[str, set[str]] = {}
         self.on_pulled: Callable[[str, set[str]], None] = lambda execution_id, ids: None
 
     async def deliver(
@@ -58,7 +59,7 @@ class OutboxRelay:
         now: so neither a concurrent transition nor a duplicate message delivers them twice.
         """
         cutoff = now_ms() - self.grace_ms
-        done = self._delivered.get(execution.id, set())
+        done = self._delivered.get(execution.id, set()) | self._removing.get(execution.id, set())
         entries = [
             entry
             for entry in execution.outbox
@@ -77,12 +78,19 @@ class OutboxRelay:
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
 
     def take_delivered(self, execution_id: str) -> set[str]:
-        """The delivered entries of ``execution_id`` not yet removed from the store; the caller's
-        save removes them (if it fails, :meth:`give_back` them)."""
-        return self._delivered.pop(execution_id, set())
+        """The delivered entries of ``execution_id`` not yet removed from the store, for the
+        caller's save to remove; then :meth:`removed` (saved) or :meth:`give_back` (save failed)."""
+        entry_ids = self._delivered.pop(execution_id, set())
+        self._hold(execution_id, entry_ids)
+        return entry_ids
+
+    def removed(self, execution_id: str, entry_ids: set[str]) -> None:
+        """Entries taken with :meth:`take_delivered` are gone from the store."""
+        self._release(execution_id, entry_ids)
 
     def give_back(self, execution_id: str, entry_ids: set[str]) -> None:
         """Entries taken with :meth:`take_delivered` whose save failed: still to be removed."""
+        self._release(execution_id, entry_ids)
         if entry_ids:
             self._delivered.setdefault(execution_id, set()).update(entry_ids)
 
@@ -90,13 +98,32 @@ class OutboxRelay:
         """Remove every delivered entry still in the store; returns how many executions had some."""
         pending, self._delivered = self._delivered, {}
         for execution_id, entry_ids in pending.items():
-            try:
+            self._hold(execution_id, entry_ids)
+        pulled: set[str] = set()
+        try:
+            for execution_id, entry_ids in pending.items():
                 await self.store.delivered(execution_id, sorted(entry_ids))
-            except Exception:
-                self.give_back(execution_id, entry_ids)
-                raise
-            self.on_pulled(execution_id, entry_ids)
+                self.on_pulled(execution_id, entry_ids)
+                pulled.add(execution_id)
+        finally:
+            for execution_id, entry_ids in pending.items():
+                if execution_id in pulled:
+                    self.removed(execution_id, entry_ids)
+                else:
+                    self.give_back(execution_id, entry_ids)
         return len(pending)
+
+    def _hold(self, execution_id: str, entry_ids: set[str]) -> None:
+        """Delivered entries on their way out of the store: never delivered again meanwhile."""
+        if entry_ids:
+            self._removing.setdefault(execution_id, set()).update(entry_ids)
+
+    def _release(self, execution_id: str, entry_ids: set[str]) -> None:
+        left = self._removing.get(execution_id, set()) - entry_ids
+        if left:
+            self._removing[execution_id] = left
+        else:
+            self._removing.pop(execution_id, None)
 
     async def run_pulls(self, bus: Bus) -> None:
         """Pull delivered entries every ``pull_interval`` seconds, and once more on the way out."""
