@@ -16,28 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from schemas.clouddriver_operations import STAGE_TYPES as CLOUDDRIVER_OPERATIONS
 from workers.orca.engine.model import Execution, Json, Stage
 from workers.orca.engine.stages.base import StageDefinition, TaskDefinition
 from workers.orca.engine.stages.deploy import cluster, strategies
 from workers.orca.engine.stages.external import ExternalTask
 
 CLOUDDRIVER = "clouddriver"
-CLOUDDRIVER_STAGE_TYPES = (
-    "resizeServerGroup",
-    "enableServerGroup",
-    "disableServerGroup",
-    "destroyServerGroup",
-    "rollbackServerGroup",
-    "terminateInstances",
-    "upsertLoadBalancer",
-    "deleteLoadBalancer",
-    "disableCluster",
-    "scaleDownCluster",
-    "shrinkCluster",
-    "findImage",
-    "findImageFromTags",
-)
-"""The atomic stage types Clouddriver provides (``orca.RunExternalTask`` to ``clouddriver``)."""
+COMPOSED_IN_ORCA = ("createServerGroup", "cloneServerGroup", "clusterSize")
+CLOUDDRIVER_STAGE_TYPES = tuple(kind for kind in CLOUDDRIVER_OPERATIONS if kind not in COMPOSED_IN_ORCA)
+"""The atomic stage types Clouddriver provides that pipelines use as they are (``orca.RunExternalTask`` to
+``clouddriver``); creates and clones are Orca's deploy stages around Clouddriver's operation, and
+``clusterSize`` is a step of ``checkPreconditions``."""
 HEARTBEAT_MS = 60_000
 """A Clouddriver operation that has not been heard of for this long is lost (it heartbeats every few seconds)."""
 
