@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bus import new_id
 from schemas.base import Command, Event
@@ -41,6 +40,7 @@ from workers.orca.engine import execution_window, graph, synthetic
 from workers.orca.engine.expressions import SUMMARY_KEY, ExpressionFailed, Expressions
 from workers.orca.engine.model import Execution, Json, PausedDetails, Stage, Task
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun, UnknownStageType
+from workers.orca.engine.stages.base import positive_int
 from workers.orca.engine.status import ExecutionStatus as S
 
 RESUMABLE = (S.RUNNING, S.PAUSED)
@@ -589,24 +589,15 @@ def _start_stages(execution: Execution, stages: Sequence[Stage]) -> list[Outgoin
 def external_retry_ms(stage: Stage, task: Task) -> int | None:
     """How long before the next attempt of a failed external task, or ``None`` when the stage's
     ``taskRetries`` (default 0) are used up. Backoff doubles from ``taskRetryBackoffMs`` (1 s)."""
-    retries = _positive_int(stage.context.get("taskRetries")) or 0
+    retries = positive_int(stage.context.get("taskRetries")) or 0
     if task.attempt > retries:
         return None
-    base = _positive_int(stage.context.get("taskRetryBackoffMs")) or 1_000
+    base = positive_int(stage.context.get("taskRetryBackoffMs")) or 1_000
     return int(min(base * 2 ** max(task.attempt - 1, 0), 300_000))
 
 
-def _positive_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    return int(value)
-
-
 def _timeout_ms(stage: Stage) -> int | None:
-    value: Any = stage.context.get("stageTimeoutMs")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    return int(value)
+    return positive_int(stage.context.get("stageTimeoutMs"))
 
 
 def start_task(execution: Execution, stage: Stage, task: Task, now: int) -> Outgoing:

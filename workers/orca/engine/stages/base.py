@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from schemas.base import Command
 from workers.orca.engine.model import Execution, Json, Stage, Task
@@ -82,3 +82,11 @@ class StageDefinition(Protocol):
     def type(self) -> str: ...
 
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]: ...
+
+
+def positive_int(value: Any) -> int | None:
+    """A stage setting that must be a positive number (``stageTimeoutMs``, ``taskRetries``…), as an
+    int; ``None`` when absent or not one (booleans included), so the default applies."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return int(value)

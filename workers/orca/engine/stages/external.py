@@ -12,11 +12,10 @@ retryable failure (the answer says ``retryable``) or a silence longer than the s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from schemas.orca_engine import RunExternalTask
 from workers.orca.engine.model import Json, Stage
-from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun
+from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun, positive_int
 
 
 class ExternalTask:
@@ -39,7 +38,7 @@ class ExternalTask:
 
     def run(self, run: TaskRun) -> TaskResult:
         task = run.task
-        heartbeat = _positive(run.stage.context.get("taskHeartbeatTimeoutMs")) or self.heartbeat_timeout_ms
+        heartbeat = positive_int(run.stage.context.get("taskHeartbeatTimeoutMs")) or self.heartbeat_timeout_ms
         if task.attempt == 0:
             return self._send(run, 1, heartbeat)
         if task.retry_due is not None:
@@ -55,7 +54,7 @@ class ExternalTask:
             f"{self.service} sent no answer or heartbeat for attempt {task.attempt} of task {task.name!r} "
             f"within {heartbeat} ms (taskHeartbeatTimeoutMs)"
         )
-        retries = _positive(run.stage.context.get("taskRetries")) or 0
+        retries = positive_int(run.stage.context.get("taskRetries")) or 0
         if task.attempt <= retries:
             return self._send(run, task.attempt + 1, heartbeat, {"lastAttemptError": lost})
         return TaskResult.terminal(f"{lost}; no retries left (taskRetries={retries}) — check that {self.service} runs")
@@ -87,9 +86,3 @@ class ExternalStage:
 
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
         return (ExternalTask(self.service, self.heartbeat_timeout_ms),)
-
-
-def _positive(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    return int(value)
