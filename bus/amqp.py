@@ -99,6 +99,8 @@ class AmqpConsumption(Consumption):
         self.queue = queue
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._handling: set[asyncio.Task[Any]] = set()
+        """The in-flight tasks whose handler has not returned yet: ``stop`` may cancel those only."""
         self._stopped = False
 
     async def start(self) -> None:
@@ -110,6 +112,7 @@ class AmqpConsumption(Consumption):
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+            self._handling.add(task)
         try:
             verdict = await dispatch(
                 self.endpoint,
@@ -119,6 +122,8 @@ class AmqpConsumption(Consumption):
                 bus=self._bus,
                 retry=self._bus.retry,
             )
+            if task is not None:
+                self._handling.discard(task)
             await self._bus._settle(self.queue.name, self.endpoint.service, message, verdict)
         except Exception:
             # Settling failed (the broker went away): leave the message unacknowledged so that
@@ -127,14 +132,22 @@ class AmqpConsumption(Consumption):
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+                self._handling.discard(task)
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
         if self._stopped:
             return
         self._stopped = True
+        started = asyncio.get_running_loop().time()
         if self._tag is not None:
             with contextlib.suppress(*_TRANSIENT_ERRORS):
                 await self.queue.cancel(self._tag)
+        if self._in_flight and grace is not None:
+            remaining = grace - (asyncio.get_running_loop().time() - started)
+            await asyncio.wait(set(self._in_flight), timeout=max(remaining, 0))
+            # a cancelled handler's message stays unacknowledged: closing the channel requeues it
+            for task in self._handling:
+                task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         with contextlib.suppress(*_TRANSIENT_ERRORS):

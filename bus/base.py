@@ -23,8 +23,14 @@ class Consumption(ABC):
     """A running consumer of one endpoint."""
 
     @abstractmethod
-    async def stop(self) -> None:
-        """Stop taking new messages, wait for the handlers in flight to finish, then detach."""
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop taking new messages, wait for the handlers in flight to finish, then detach.
+
+        With ``grace``, handlers still running after that many seconds are cancelled and their
+        messages go back to the queue unacknowledged (redelivered, as after a crash) rather than
+        retried: the next consumer sees each exactly once more, whatever the broker does with
+        acknowledgements racing a closing channel.
+        """
 
 
 class Bus(ABC):

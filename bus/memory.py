@@ -104,17 +104,25 @@ class MemoryConsumption(Consumption):
             self._in_flight[task] = None
             await self._bus._settle(self.queue, delivery, verdict, self.endpoint.service)
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
         self._stopping = True
         idle = [task for task, delivery in self._in_flight.items() if delivery is None]
         for task in idle:
             task.cancel()
-        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        busy = [task for task in self._in_flight if task not in idle]
+        if busy:
+            await asyncio.wait(busy, timeout=grace)
+        await self._give_back_unfinished()
         self._bus._detach(self)
 
     async def abort(self) -> None:
         """Die without acknowledging: whatever was in flight goes back to the queue, redelivered."""
         self._stopping = True
+        await self._give_back_unfinished()
+        self._bus._detach(self)
+
+    async def _give_back_unfinished(self) -> None:
+        """Cancel every worker; a delivery whose handler had not returned goes back to the queue's front."""
         unacked = [delivery for delivery in self._in_flight.values() if delivery is not None]
         for task in self._in_flight:
             task.cancel()
@@ -122,7 +130,6 @@ class MemoryConsumption(Consumption):
         for delivery in reversed(unacked):
             delivery.redelivered = True
             await self.queue.put(delivery, front=True)
-        self._bus._detach(self)
 
 
 class MemoryBus(Bus):

@@ -347,3 +347,40 @@ async def test_graceful_stop_finishes_in_flight_handler(harness: Harness, unique
     await wait_until(lambda: bool(again))
     await asyncio.sleep(0.3)
     assert again == ["next"]
+
+
+async def test_stop_with_grace_gives_unfinished_messages_back_once(harness: Harness, unique: str) -> None:
+    """A handler still running when the grace ends is cancelled; its message is neither retried
+    nor lost but handed, once, to the next consumer, as if the first had crashed."""
+    quick: list[str] = []
+    stuck = asyncio.Event()
+
+    async def hang_on_slow(message: DoWork, context: MessageContext) -> None:
+        if message.job.startswith("slow"):
+            stuck.set()
+            await asyncio.Event().wait()
+        quick.append(message.job)
+
+    bus = await harness.bus()
+    first = await bus.consume(
+        Endpoint(service=unique, kind="commands", handlers={"contract.DoWork": hang_on_slow}, prefetch=8)
+    )
+    for n in range(5):
+        await bus.send(DoWork(job=f"slow-{n}"), to=unique)
+    await bus.send(DoWork(job="quick"), to=unique)
+    await asyncio.wait_for(stuck.wait(), 10)
+    await wait_until(lambda: quick == ["quick"])
+    began = time.monotonic()
+    await first.stop(grace=0.3)
+    assert time.monotonic() - began < 5
+
+    seen: Counter[tuple[str, int, bool]] = Counter()
+
+    async def record(message: DoWork, context: MessageContext) -> None:
+        seen[(message.job, context.attempt, context.redelivered)] += 1
+
+    successor = await harness.bus()
+    await successor.consume(Endpoint(service=unique, kind="commands", handlers={"contract.DoWork": record}))
+    await wait_until(lambda: sum(seen.values()) >= 5, timeout=30)
+    await asyncio.sleep(0.5)  # a retry copy would arrive after FAST_RETRY's first delay
+    assert seen == Counter({(f"slow-{n}", 1, True): 1 for n in range(5)})

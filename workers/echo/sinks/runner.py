@@ -5,7 +5,9 @@ patterns and bounded by ``max_queue`` (a full queue refuses new events and the b
 alarm). The consumer's prefetch is two batches, so one batch is sent while the next fills.
 
 On stop the consumer stops taking events and those in hand get ``drain_seconds`` to be delivered;
-whatever is left goes back to the bus (a retry), never lost.
+whatever is left goes back to its queue unacknowledged, as after a crash: never lost, and never
+doubled by a retry copy racing an acknowledgement the closing channel may drop (RabbitMQ's quorum
+queues can ignore acks sent just before a channel closes, rabbitmq-server#10327).
 """
 
 from __future__ import annotations
@@ -81,11 +83,9 @@ class SinkRunner:
             try:
                 await asyncio.shield(sending)
             finally:
-                stopping = asyncio.ensure_future(consumption.stop())
-                await asyncio.wait({stopping}, timeout=self.drain_seconds)
+                await consumption.stop(grace=self.drain_seconds)
                 sending.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sending
                 batcher.close()
-                await stopping
                 log.info("sink stopped", sink=config.name)
