@@ -13,6 +13,7 @@ from bus import Envelope, MemoryBus
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary, tap_events
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.outbox import OutboxRelay
+from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
 
 Db = AsyncDatabase[dict[str, Any]]
@@ -81,12 +82,12 @@ async def test_a_crash_between_state_write_and_publish_is_recovered_by_the_relay
 
     async def crash_once(
         self: OutboxRelay, bus: Any, execution: Execution, *, own: Collection[str] = (), abandoned: bool = True
-    ) -> None:
+    ) -> int:
         types = [entry.envelope["type"] for entry in execution.outbox if entry.id in own]
         if not dropped and any("StartStage" in type for type in types):
             dropped.append(types)
-            return
-        await deliver(self, bus, execution, own=own, abandoned=abandoned)
+            return 0
+        return await deliver(self, bus, execution, own=own, abandoned=abandoned)
 
     monkeypatch.setattr(OutboxRelay, "deliver", crash_once)
     execution_id = await orca.start(pipeline(stage("1"), stage("2", after=("1",))))
@@ -159,6 +160,38 @@ async def test_a_timer_not_yet_due_is_not_fired(db: Db) -> None:
     bus = RecordingBus()
     assert await TimerPoller(timers, owner="r").fire_due(bus) == 0
     assert bus.sent == []
+
+
+async def test_the_sweep_delivers_an_abandoned_entry_once_and_leaves_one_being_removed_alone(db: Db) -> None:
+    """An old entry nobody delivered (its writer crashed) is sent once; an old entry this process
+    delivered and is removing now (its save is slow) is neither sent again nor looked at twice."""
+    store, timers = ExecutionStore(db), TimerStore(db)
+    relay = OutboxRelay(store, timers, grace_ms=50)
+    old = now_ms() - 60_000
+
+    def entry(name: str) -> OutboxEntry:
+        envelope = {"id": name, "source": "/t", "type": "io.gennaker.orca.StartStage.v1", "specversion": "1.0"}
+        return OutboxEntry(id=name, envelope=envelope, to="orca", created_at=old)
+
+    abandoned = Execution(id="sweep-abandoned", application="a", name="p", build_time=old, outbox=[entry("lost")])
+    being_removed = Execution(id="sweep-removing", application="a", name="p", build_time=old, outbox=[entry("sent")])
+    for execution in (abandoned, being_removed):
+        assert await store.insert(execution)
+    bus = RecordingBus()
+    assert await relay.deliver(bus, being_removed, own={"sent"}) == 1
+    taken = relay.take_delivered(being_removed.id)  # a save dropping it is under way
+    assert taken == {"sent"}
+
+    assert await asyncio.wait_for(relay.redeliver(bus), 5) == 1
+    assert bus.sent == ["sent", "lost"]
+    stored = await store.get(abandoned.id)
+    assert stored is not None and stored.outbox == []
+
+    relay.give_back(being_removed.id, taken)  # the save failed: the pull removes it instead
+    assert await asyncio.wait_for(relay.redeliver(bus), 5) == 0
+    assert bus.sent == ["sent", "lost"]
+    stored = await store.get(being_removed.id)
+    assert stored is not None and stored.outbox == []
 
 
 def test_fast_options_keep_the_relay_sweep_quick() -> None:

@@ -50,10 +50,11 @@ class OutboxRelay:
 
     async def deliver(
         self, bus: Bus, execution: Execution, *, own: Collection[str] = (), abandoned: bool = True
-    ) -> None:
+    ) -> int:
         """Deliver, in order, the entries ``own`` (just written by the caller) and, with
         ``abandoned``, every entry older than the grace period (left by a crash); they leave
-        ``execution.outbox`` now and the stored outbox with the next save or pull.
+        ``execution.outbox`` now and the stored outbox with the next save or pull. Returns how
+        many were delivered.
 
         Younger entries written by someone else are left to their writer, which is delivering them
         now: so neither a concurrent transition nor a duplicate message delivers them twice.
@@ -66,7 +67,7 @@ class OutboxRelay:
             if entry.id not in done and (entry.id in own or (abandoned and entry.created_at <= cutoff))
         ]
         if not entries:
-            return
+            return 0
         delivered: set[str] = set()
         try:
             for entry in entries:
@@ -76,6 +77,7 @@ class OutboxRelay:
             if delivered:
                 self._delivered.setdefault(execution.id, set()).update(delivered)
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
+        return len(delivered)
 
     def take_delivered(self, execution_id: str) -> set[str]:
         """The delivered entries of ``execution_id`` not yet removed from the store, for the
@@ -144,15 +146,22 @@ class OutboxRelay:
             await bus.send_envelope(envelope, to=entry.to)
 
     async def redeliver(self, bus: Bus) -> int:
-        """Deliver every outbox entry older than the grace period; returns how many executions had some."""
+        """Deliver every outbox entry older than the grace period; returns how many executions had some.
+
+        Each execution is looked at once per sweep: one whose old entries this process is removing
+        right now (a save under way on a slow store) is left to that save, not queried again and
+        again until it lands.
+        """
         count = 0
+        seen: set[str] = set()
         await self.pull_delivered()  # what this process delivered is not stale
-        while stuck := await self.store.with_pending_outbox(now_ms() - self.grace_ms):
+        while stuck := await self.store.with_pending_outbox(now_ms() - self.grace_ms, exclude=seen):
             for execution in stuck:
-                log.warning("delivering a stale outbox", execution_id=execution.id, entries=len(execution.outbox))
-                await self.deliver(bus, execution)
+                seen.add(execution.id)
+                if delivered := await self.deliver(bus, execution):
+                    log.warning("delivered a stale outbox", execution_id=execution.id, entries=delivered)
+                    count += 1
             await self.pull_delivered()
-            count += len(stuck)
         return count
 
     async def run(self, bus: Bus) -> None:

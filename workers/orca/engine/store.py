@@ -7,7 +7,7 @@ outbox without touching ``version``, so delivering never conflicts with the next
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -78,9 +78,14 @@ class ExecutionStore:
         """Remove delivered entries from the execution's outbox."""
         await self.collection.update_one({"_id": execution_id}, {"$pull": {"outbox": {"id": {"$in": list(entry_ids)}}}})
 
-    async def with_pending_outbox(self, created_before: int, limit: int = 100) -> list[Execution]:
-        """Executions holding an outbox entry created before ``created_before`` (epoch ms)."""
-        cursor = self.collection.find({"outbox.createdAt": {"$lte": created_before}}).limit(limit)
+    async def with_pending_outbox(
+        self, created_before: int, *, exclude: Collection[str] = (), limit: int = 100
+    ) -> list[Execution]:
+        """Executions, other than ``exclude``, holding an outbox entry created before ``created_before`` (epoch ms)."""
+        query: dict[str, Any] = {"outbox.createdAt": {"$lte": created_before}}
+        if exclude:
+            query["_id"] = {"$nin": list(exclude)}
+        cursor = self.collection.find(query).limit(limit)
         return [execution for document in await cursor.to_list() if (execution := _execution(document))]
 
     async def stalled(self, now: int, limit: int = 100) -> list[Execution]:
