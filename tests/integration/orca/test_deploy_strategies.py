@@ -27,16 +27,24 @@ Json = dict[str, Any]
 
 @dataclasses.dataclass
 class ClouddriverTwin:
-    """One cluster's server groups in memory; records every operation Orca asks for."""
+    """One cluster's server groups in memory; records every operation Orca asks for.
+
+    Like Clouddriver's journal, it runs each task attempt once: a redelivered or re-driven
+    command (at-least-once) gets the recorded answer again."""
 
     groups: dict[str, Json] = dataclasses.field(default_factory=dict)
     operations: list[tuple[str, Json]] = dataclasses.field(default_factory=list)
     unhealthy: set[str] = dataclasses.field(default_factory=set)
+    answers: dict[tuple[str, ...], TaskCompleted] = dataclasses.field(default_factory=dict)
 
     async def run(self, command: RunExternalTask, context: MessageContext) -> None:
+        ids = {k: getattr(command, k) for k in ("execution_id", "stage_id", "task_id", "attempt")}
+        key = tuple(str(value) for value in ids.values())
+        if key in self.answers:
+            await context.publish(self.answers[key])
+            return
         ctx = command.context
         self.operations.append((command.stage_type, ctx))
-        ids = {k: getattr(command, k) for k in ("execution_id", "stage_id", "task_id", "attempt")}
         outputs: Json = {}
         error = None
         if command.stage_type == "createServerGroup":
@@ -63,7 +71,8 @@ class ClouddriverTwin:
         elif command.stage_type == "disableServerGroup" and ctx.get("desiredPercentage", 100) >= 100:
             self.groups[ctx["serverGroupName"]]["disabled"] = True
         status = "TERMINAL" if error else "SUCCEEDED"
-        await context.publish(TaskCompleted(**ids, status=status, outputs=outputs, context=outputs, error=error))
+        self.answers[key] = TaskCompleted(**ids, status=status, outputs=outputs, context=outputs, error=error)
+        await context.publish(self.answers[key])
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.operations]
