@@ -53,11 +53,12 @@ class EmbeddedStore:
         """Open the SQLite file (creating its directory) and listen; returns the URL."""
         if self._url is not None:
             return self._url
-        from mongoeco.engines.sqlite import SQLiteEngine
         from mongoeco.wire import AsyncMongoEcoProxyServer
 
+        from gennaker.store_engine import string_id_engine
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        server = AsyncMongoEcoProxyServer(engine=SQLiteEngine(str(self.path)), host=self.host, port=self.port)
+        server = AsyncMongoEcoProxyServer(engine=string_id_engine(self.path), host=self.host, port=self.port)
         try:
             address = await server.start()
         except OSError as error:

@@ -1,13 +1,16 @@
-"""The embedded store keeps what PyMongo wrote across a stop and a restart."""
+"""The embedded store keeps what PyMongo wrote across a stop and a restart, and refuses duplicate ids."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from bson.int64 import Int64
 from pymongo.errors import DuplicateKeyError
 
 from gennaker.store import EmbeddedStore, StoreUnavailable, check_reachable, mongo_client
+from gennaker.store_engine import StringIdSQLiteEngine
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -51,4 +54,34 @@ async def test_unreachable_server_is_reported_with_the_fix() -> None:
         with pytest.raises(StoreUnavailable, match="GENNAKER_MONGO_URL"):
             await check_reachable(client, url, timeout=2)
     finally:
+        await client.close()
+
+
+async def test_duplicate_ids_are_refused_and_a_string_id_insert_reads_no_other_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[str] = []
+    load_documents = StringIdSQLiteEngine._load_documents
+
+    def counting(self: StringIdSQLiteEngine, db_name: str, coll_name: str, *args: Any, **kwargs: Any) -> Any:
+        scans.append(coll_name)
+        return load_documents(self, db_name, coll_name, *args, **kwargs)
+
+    monkeypatch.setattr(StringIdSQLiteEngine, "_load_documents", counting)
+    async with EmbeddedStore(tmp_path / "store.sqlite") as store:
+        client = mongo_client(store.url)
+        executions = client["gennaker"]["executions"]
+        for n in range(50):
+            await executions.insert_one({"_id": f"01EXECUTION{n:04d}", "status": "RUNNING"})
+        assert scans == []
+        with pytest.raises(DuplicateKeyError):
+            await executions.insert_one({"_id": "01EXECUTION0007", "status": "SUCCEEDED"})
+
+        numbers = client["gennaker"]["numbers"]
+        await numbers.insert_one({"_id": 1})
+        with pytest.raises(DuplicateKeyError):  # numerically equal ids of other types still collide
+            await numbers.insert_one({"_id": Int64(1)})
+        assert "numbers" in scans
+        assert await executions.count_documents({}) == 50
+        assert (await executions.find_one({"_id": "01EXECUTION0007"}) or {}).get("status") == "RUNNING"
         await client.close()
