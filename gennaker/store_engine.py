@@ -1,11 +1,19 @@
-"""The embedded store's SQLite engine: mongoeco's, without a whole-collection scan on every insert.
+"""The embedded store's SQLite engine: mongoeco's, without whole-collection scans on writes by id.
 
-mongoeco checks a new document's ``_id`` against every stored one, decoded, so that numerically
-equal ids of different BSON types (``1`` and ``1.0``) collide as in MongoDB. That makes each
-insert cost O(documents in the collection): measured on 9 KB documents, 11 ms per insert at 250
-stored and 50 ms at 1,750, so parking thousands of executions stalled. A string ``_id`` (every id
-Gennaker writes is one: ULIDs, names, keys) can only equal another string, which the engine's
-storage-key lookup already finds; so for those the scan is skipped. Numeric ids keep the scan.
+Two of mongoeco's writes cost O(documents in the collection), which stalled parking thousands of
+executions (measured on 9 KB documents):
+
+* an insert checks the new ``_id`` against every stored document, decoded, so that numerically
+  equal ids of different BSON types (``1`` and ``1.0``) collide as in MongoDB: 11 ms per insert at
+  250 stored, 50 ms at 1,750. A string ``_id`` (every id Gennaker writes is one: ULIDs, names,
+  keys) can only equal another string, which the engine's storage-key lookup already finds; so
+  for those the scan is skipped. Numeric ids keep it.
+* a write whose filter is ``_id`` *and* something else (Orca's compare-and-set on ``version``)
+  is compiled to SQL after checks that scan the collection for decimal and array values, and each
+  write throws those checks' cache away: 15 ms per update at 200 stored, 63 ms at 1,000, while an
+  ``_id``-only filter takes the engine's key lookup (3.7 ms at any size). With a string ``_id``
+  in the filter, at most that one document can match: it is fetched by key and the whole filter
+  evaluated on it by mongoeco's own matcher, the one its unindexed queries use.
 """
 
 from __future__ import annotations
@@ -13,12 +21,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mongoeco.core.filtering import QueryEngine
 from mongoeco.core.identity import id_contains_numeric_value
+from mongoeco.core.query_plan import AndCondition, EqualsCondition, QueryNode
 from mongoeco.engines.sqlite import SQLiteEngine
 
 
 class StringIdSQLiteEngine(SQLiteEngine):
-    """mongoeco's SQLite engine, checking a non-numeric ``_id`` for duplicates by index alone."""
+    """mongoeco's SQLite engine, finding a document by a non-numeric ``_id`` through its key alone."""
 
     def _validate_document_against_unique_indexes(
         self,
@@ -40,6 +50,36 @@ class StringIdSQLiteEngine(SQLiteEngine):
             skip_id_check=skip_id_check,
             scan_payload_id=scan_payload_id,
         )
+
+    def _select_first_document_for_plan(
+        self,
+        db_name: str,
+        coll_name: str,
+        plan: QueryNode,
+        *,
+        hint: Any = None,
+        context: Any = None,
+    ) -> tuple[str, dict[str, Any]] | None:
+        by_id = _string_id_clause(plan) if hint is None else None
+        if by_id is None:
+            found: tuple[str, dict[str, Any]] | None = super()._select_first_document_for_plan(
+                db_name, coll_name, plan, hint=hint, context=context
+            )
+            return found
+        found = super()._select_first_document_for_plan(db_name, coll_name, by_id, context=context)
+        if found is None or not QueryEngine.match_plan(found[1], plan):
+            return None
+        return found
+
+
+def _string_id_clause(plan: QueryNode) -> EqualsCondition | None:
+    """The ``_id`` equality on a non-numeric value among ``plan``'s top-level conjuncts, if any."""
+    if not isinstance(plan, AndCondition):
+        return None
+    for clause in plan.clauses:
+        if isinstance(clause, EqualsCondition) and clause.field == "_id":
+            return None if id_contains_numeric_value(clause.value) else clause
+    return None
 
 
 def string_id_engine(path: Path) -> StringIdSQLiteEngine:

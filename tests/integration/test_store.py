@@ -85,3 +85,44 @@ async def test_duplicate_ids_are_refused_and_a_string_id_insert_reads_no_other_d
         assert await executions.count_documents({}) == 50
         assert (await executions.find_one({"_id": "01EXECUTION0007"}) or {}).get("status") == "RUNNING"
         await client.close()
+
+
+async def test_writes_filtered_by_id_and_more_match_as_mongodb_does_without_compiling_a_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[str] = []
+    compile_plan = StringIdSQLiteEngine._compile_read_execution_plan
+
+    def counting(self: StringIdSQLiteEngine, db_name: str, coll_name: str, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(coll_name)
+        return compile_plan(self, db_name, coll_name, *args, **kwargs)
+
+    monkeypatch.setattr(StringIdSQLiteEngine, "_compile_read_execution_plan", counting)
+    async with EmbeddedStore(tmp_path / "store.sqlite") as store:
+        client = mongo_client(store.url)
+        executions = client["gennaker"]["executions"]
+        await executions.insert_many([{"_id": f"e{n}", "version": 1, "status": "RUNNING"} for n in range(20)])
+        compiled.clear()
+
+        stale = await executions.update_one({"_id": "e3", "version": 0}, {"$set": {"status": "X"}})
+        fresh = await executions.update_one({"_id": "e3", "version": 1}, {"$set": {"status": "PAUSED", "version": 2}})
+        assert (stale.matched_count, fresh.matched_count) == (0, 1)
+        replaced = await executions.replace_one({"_id": "e4", "version": 1}, {"version": 2, "status": "SUCCEEDED"})
+        assert replaced.matched_count == 1
+        taken = await executions.find_one_and_update(
+            {"_id": "e5", "status": {"$in": ["RUNNING", "PAUSED"]}}, {"$set": {"status": "CANCELED"}}
+        )
+        assert taken is not None and taken["status"] == "RUNNING"
+        assert (await executions.delete_one({"_id": "e6", "status": "SUCCEEDED"})).deleted_count == 0
+        assert (await executions.delete_one({"_id": "e6", "status": "RUNNING"})).deleted_count == 1
+        assert compiled == []
+
+        statuses = {document["_id"]: document["status"] async for document in executions.find({}, {"status": 1})}
+        assert (statuses["e3"], statuses["e4"], statuses["e5"], "e6" in statuses) == (
+            "PAUSED",
+            "SUCCEEDED",
+            "CANCELED",
+            False,
+        )
+        assert sum(status == "RUNNING" for status in statuses.values()) == 16
+        await client.close()
