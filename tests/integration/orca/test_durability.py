@@ -194,6 +194,24 @@ async def test_the_sweep_delivers_an_abandoned_entry_once_and_leaves_one_being_r
     assert stored is not None and stored.outbox == []
 
 
+async def test_a_stalled_execution_is_found_among_many_with_nothing_to_check(db: Db) -> None:
+    """Parked executions (a judgment waiting, no timer) have no ``checkAfter``; however many there
+    are, the reconciler's query finds the one execution that is overdue, and only it."""
+    store = ExecutionStore(db)
+    await store.prepare()
+    now = now_ms()
+    for n in range(150):
+        parked = Execution(id=f"parked-{n:03d}", application="a", name="p", build_time=now, status="RUNNING")
+        assert await store.insert(parked)
+    overdue = Execution(
+        id="overdue", application="a", name="p", build_time=now, status="RUNNING", check_after=now - 1_000
+    )
+    later = Execution(id="later", application="a", name="p", build_time=now, status="RUNNING", check_after=now + 60_000)
+    for execution in (overdue, later):
+        assert await store.insert(execution)
+    assert [execution.id for execution in await store.stalled(now)] == ["overdue"]
+
+
 def test_fast_options_keep_the_relay_sweep_quick() -> None:
     assert FAST.outbox_grace_ms <= 100 and FAST.outbox_interval <= 0.1
 

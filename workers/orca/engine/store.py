@@ -92,7 +92,8 @@ class ExecutionStore:
         """Unfinished executions past their ``checkAfter`` with nothing left in their outbox."""
         query = {
             "status": {"$in": ["NOT_STARTED", "RUNNING"]},
-            "checkAfter": {"$lte": now},
+            # a number, explicitly: "nothing to check" is null, which mongoeco (unlike MongoDB) matches with $lte
+            "checkAfter": {"$type": "number", "$lte": now},
             "outbox.0": {"$exists": False},
         }
         cursor = self.collection.find(query).sort("checkAfter", ASCENDING).limit(limit)
