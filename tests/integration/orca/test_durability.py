@@ -194,6 +194,20 @@ async def test_the_sweep_delivers_an_abandoned_entry_once_and_leaves_one_being_r
     assert stored is not None and stored.outbox == []
 
 
+async def test_one_sweep_pages_through_more_abandoned_outboxes_than_a_page_holds(db: Db) -> None:
+    store = ExecutionStore(db)
+    relay = OutboxRelay(store, TimerStore(db), grace_ms=50)
+    old = now_ms() - 60_000
+    for n in range(230):
+        envelope = {"id": f"m{n}", "source": "/t", "type": "io.gennaker.orca.StartStage.v1", "specversion": "1.0"}
+        entry = OutboxEntry(id=f"m{n}", envelope=envelope, to="orca", created_at=old)
+        assert await store.insert(Execution(id=f"x{n:03d}", application="a", name="p", build_time=old, outbox=[entry]))
+    bus = RecordingBus()
+    assert await relay.redeliver(bus) == 230
+    assert sorted(bus.sent) == sorted(f"m{n}" for n in range(230))
+    assert await store.with_pending_outbox(now_ms()) == []
+
+
 async def test_a_stalled_execution_is_found_among_many_with_nothing_to_check(db: Db) -> None:
     """Parked executions (a judgment waiting, no timer) have no ``checkAfter``; however many there
     are, the reconciler's query finds the one execution that is overdue, and only it."""

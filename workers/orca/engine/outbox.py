@@ -153,14 +153,14 @@ class OutboxRelay:
         again until it lands.
         """
         count = 0
-        seen: set[str] = set()
+        after: str | None = None
         await self.pull_delivered()  # what this process delivered is not stale
-        while stuck := await self.store.with_pending_outbox(now_ms() - self.grace_ms, exclude=seen):
+        while stuck := await self.store.with_pending_outbox(now_ms() - self.grace_ms, after=after):
             for execution in stuck:
-                seen.add(execution.id)
                 if delivered := await self.deliver(bus, execution):
                     log.warning("delivered a stale outbox", execution_id=execution.id, entries=delivered)
                     count += 1
+            after = stuck[-1].id
             await self.pull_delivered()
         return count
 

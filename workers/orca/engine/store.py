@@ -7,7 +7,7 @@ outbox without touching ``version``, so delivering never conflicts with the next
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -79,13 +79,14 @@ class ExecutionStore:
         await self.collection.update_one({"_id": execution_id}, {"$pull": {"outbox": {"id": {"$in": list(entry_ids)}}}})
 
     async def with_pending_outbox(
-        self, created_before: int, *, exclude: Collection[str] = (), limit: int = 100
+        self, created_before: int, *, after: str | None = None, limit: int = 100
     ) -> list[Execution]:
-        """Executions, other than ``exclude``, holding an outbox entry created before ``created_before`` (epoch ms)."""
+        """Executions holding an outbox entry created before ``created_before`` (epoch ms), in id
+        order, from the first id greater than ``after``: a page of a sweep that sees each once."""
         query: dict[str, Any] = {"outbox.createdAt": {"$lte": created_before}}
-        if exclude:
-            query["_id"] = {"$nin": list(exclude)}
-        cursor = self.collection.find(query).limit(limit)
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self.collection.find(query).sort("_id", ASCENDING).limit(limit)
         return [execution for document in await cursor.to_list() if (execution := _execution(document))]
 
     async def stalled(self, now: int, limit: int = 100) -> list[Execution]:
