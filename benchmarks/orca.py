@@ -26,9 +26,9 @@ embedded store runs in that process, so its memory counts; with ``--mongo-url`` 
     .venv/bin/python benchmarks/orca.py [--executions 30] [--parked 300] [--skip-amqp] [--skip-embedded]
 
 The defaults are small so that a run stays under three minutes: on the embedded store the engine
-manages about one 10-stage execution per second under load, and parking one execution takes
-40-60 ms. ``--parked 10000`` measures the issue's figure directly (minutes); otherwise the 10,000
-figure is a linear extrapolation and is labelled so.
+manages about two 10-stage executions per second under load. ``--parked 10000`` measures the
+issue's figure directly (about 4 minutes to park them with the store in its own process, see the
+README); otherwise the 10,000 figure is a linear extrapolation and is labelled so.
 
 Orca's queues are ``gennaker.orca.*`` whatever the run: do not point ``--amqp-url`` at a broker where
 another Orca consumes. The last line printed is one JSON object with every figure.
