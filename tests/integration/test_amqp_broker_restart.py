@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 
 import pytest
 
 from bus import Endpoint, MessageContext
 from bus.amqp import AmqpBus
+from tests.broker import rabbitmqctl
 from tests.contract.conftest import purge
 from tests.contract.messages import DoWork
 
@@ -18,11 +17,9 @@ pytestmark = [pytest.mark.amqp, pytest.mark.timeout(180)]
 
 
 def restart_broker() -> None:
-    rabbitmqctl = shutil.which("rabbitmqctl")
-    assert rabbitmqctl, "rabbitmqctl is needed to restart the broker"
-    subprocess.run([rabbitmqctl, "stop_app"], check=True, capture_output=True, timeout=60)
+    rabbitmqctl("stop_app")
     time.sleep(1)
-    subprocess.run([rabbitmqctl, "start_app"], check=True, capture_output=True, timeout=60)
+    rabbitmqctl("start_app")
 
 
 async def test_confirmed_publishes_survive_a_broker_restart(amqp_url: str, unique: str) -> None:

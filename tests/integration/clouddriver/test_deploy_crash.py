@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
@@ -35,9 +34,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bus import Endpoint
 from bus.amqp import AmqpBus
 from schemas.clouddriver_operations import TaskCompleted
+from tests.broker import own_vhost
 from tests.e2e.test_deploy_pipelines import Load
 from tests.integration.clouddriver.conftest import HELLO, Clouddriver, start_store, stop_everything
-from tests.integration.clouddriver.test_local_crash import rabbitmqctl, start_clouddriver
+from tests.integration.clouddriver.test_local_crash import start_clouddriver
 from tests.integration.orca.conftest import Orca, pipeline, stage, summary
 from tests.integration.test_up import Process, cli_env
 from workers.clouddriver.local import processes
@@ -100,14 +100,8 @@ class System:
 @pytest.fixture
 def vhost(amqp_url: str, unique: str) -> Iterator[str]:
     """A virtual host of our own, so no other test's Clouddriver or Orca takes our commands."""
-    name = f"gennaker-deploy-crash-{unique}"
-    rabbitmqctl("add_vhost", name)
-    try:
-        user = urlsplit(amqp_url).username or "guest"
-        rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
-        yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{name}"))
-    finally:
-        rabbitmqctl("delete_vhost", name)
+    with own_vhost(amqp_url, f"gennaker-deploy-crash-{unique}") as url:
+        yield url
 
 
 @pytest.fixture

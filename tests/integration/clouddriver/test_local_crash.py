@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from bus import Endpoint
 from bus.amqp import AmqpBus
+from tests.broker import own_vhost
 from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json, start_store, stop_everything
 from tests.integration.test_up import Process, cli_env
 from workers.clouddriver.journal import entry_id
@@ -31,23 +29,11 @@ pytestmark = pytest.mark.amqp
 Json = dict[str, Any]
 
 
-def rabbitmqctl(*args: str) -> None:
-    command = shutil.which("rabbitmqctl")
-    assert command, "rabbitmqctl is needed to make the test's own virtual host"
-    subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture
 def vhost_url(amqp_url: str, unique: str) -> Iterator[str]:
     """A virtual host of our own, so no other test's Clouddriver takes our commands."""
-    vhost = f"gennaker-clouddriver-{unique}"
-    rabbitmqctl("add_vhost", vhost)
-    try:
-        user = urlsplit(amqp_url).username or "guest"
-        rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{vhost}"))
-    finally:
-        rabbitmqctl("delete_vhost", vhost)
+    with own_vhost(amqp_url, f"gennaker-clouddriver-{unique}") as url:
+        yield url
 
 
 @pytest.fixture

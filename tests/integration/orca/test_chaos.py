@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -24,7 +22,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiohttp import web
@@ -34,6 +31,7 @@ from bus.amqp import AmqpBus
 from gennaker.store import mongo_client
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
 from schemas.orca_engine import CancelExecution, TriggerPipeline
+from tests.broker import own_vhost
 from tests.integration.test_up import ROOT, Process, cli_env
 from workers.orca.engine.trigger_pipeline import keyed_execution_id
 
@@ -120,23 +118,11 @@ async def endpoint() -> AsyncIterator[Endpoint]:
 # --- the system -----------------------------------------------------------------------------------
 
 
-def rabbitmqctl(*args: str) -> None:
-    command = shutil.which("rabbitmqctl")
-    assert command, "rabbitmqctl is needed to make the chaos test's own virtual host"
-    subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture
 def vhost_url(amqp_url: str, unique: str) -> Iterator[str]:
     """A virtual host of our own on the test broker, deleted afterwards with everything in it."""
-    vhost = f"gennaker-chaos-{unique}"
-    rabbitmqctl("add_vhost", vhost)
-    try:
-        user = urlsplit(amqp_url).username or "guest"
-        rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{vhost}"))
-    finally:
-        rabbitmqctl("delete_vhost", vhost)
+    with own_vhost(amqp_url, f"gennaker-chaos-{unique}") as url:
+        yield url
 
 
 @dataclass
