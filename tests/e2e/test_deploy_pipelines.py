@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from mongoeco.engines.memory import MemoryEngine
@@ -33,6 +30,7 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from tests.integration.clouddriver.conftest import stop_everything
+from tests.integration.clouddriver.load import Load
 from tests.integration.gate.conftest import Client, eventually
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import FINISHED, read, save, trigger
@@ -43,39 +41,6 @@ from workers.orca import worker as orca
 Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
-
-
-@dataclass
-class Load:
-    """Clients sending GET / through the balancer until stopped; counts answers by version."""
-
-    url: str
-    versions: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def client(self, session: aiohttp.ClientSession) -> None:
-        while not self.stopping.is_set():
-            try:
-                async with session.get(self.url) as response:
-                    body = await response.json(content_type=None)
-                    if response.status == 200:
-                        self.versions[body["version"]] += 1
-                    else:
-                        self.failures.append(f"{response.status}: {body}")
-            except (aiohttp.ClientError, TimeoutError) as error:
-                self.failures.append(repr(error))
-
-    async def run(self, clients: int) -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            await asyncio.gather(*(self.client(session) for _ in range(clients)))
-
-    async def until_served(self, version: str, count: int, *, timeout: float = 20) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        target = self.versions[version] + count
-        while self.versions[version] < target:
-            assert asyncio.get_running_loop().time() < deadline, f"{version} not served: {dict(self.versions)}"
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -8,38 +8,9 @@ returns once its requests in flight finished) and then destroyed. Every request 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from dataclasses import dataclass, field
-
-import aiohttp
 
 from tests.integration.clouddriver.conftest import Clouddriver, cluster
-
-
-@dataclass
-class Load:
-    """Clients sending GET / through the balancer until stopped; counts answers by version."""
-
-    url: str
-    versions: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def client(self, session: aiohttp.ClientSession) -> None:
-        while not self.stopping.is_set():
-            try:
-                async with session.get(self.url) as response:
-                    body = await response.json(content_type=None)
-                    if response.status != 200:
-                        self.failures.append(f"{response.status}: {body}")
-                    else:
-                        self.versions[body["version"]] += 1
-            except (aiohttp.ClientError, TimeoutError) as error:
-                self.failures.append(repr(error))
-
-    async def run(self, clients: int) -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            await asyncio.gather(*(self.client(session) for _ in range(clients)))
+from tests.integration.clouddriver.load import Load
 
 
 async def test_red_black_under_load_drops_no_request(clouddriver: Clouddriver) -> None:
@@ -52,10 +23,7 @@ async def test_red_black_under_load_drops_no_request(clouddriver: Clouddriver) -
     load = Load(url)
     generator = asyncio.create_task(load.run(clients=8))
     try:
-        deadline = asyncio.get_running_loop().time() + 5
-        while load.versions["v1"] < 20:
-            assert asyncio.get_running_loop().time() < deadline, load.failures[:3]
-            await asyncio.sleep(0.02)
+        await load.until_served("v1", 20, timeout=5)
         v2 = cluster("v2", loadBalancers=["hello-prod"])
         v2["env"].update(slow)
         created = await clouddriver.ok("createServerGroup", v2)
@@ -63,14 +31,10 @@ async def test_red_black_under_load_drops_no_request(clouddriver: Clouddriver) -
         await clouddriver.ok("enableServerGroup", {"serverGroupName": "hello-prod-v001", "credentials": "local"})
         await clouddriver.ok("disableServerGroup", {"serverGroupName": "hello-prod-v000", "credentials": "local"})
         after_disable = load.versions["v1"]
-        served_v2 = load.versions["v2"]
-        while load.versions["v2"] < served_v2 + 50:
-            await asyncio.sleep(0.02)
+        await load.until_served("v2", 50)
         assert load.versions["v1"] == after_disable, "a disabled server group took no new request"
         await clouddriver.ok("destroyServerGroup", {"serverGroupName": "hello-prod-v000", "credentials": "local"})
-        served_v2 = load.versions["v2"]
-        while load.versions["v2"] < served_v2 + 20:
-            await asyncio.sleep(0.02)
+        await load.until_served("v2", 20)
     finally:
         load.stopping.set()
         await generator
