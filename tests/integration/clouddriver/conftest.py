@@ -18,9 +18,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ulid import ULID
 
@@ -31,6 +28,7 @@ from gennaker.settings import Settings
 from schemas.clouddriver_cache import RefreshCache
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
 from schemas.orca_engine import RunExternalTask
+from tests.mongo import fresh_database
 from workers.clouddriver.local import processes
 from workers.clouddriver.worker import build_service
 
@@ -147,12 +145,6 @@ class Clouddriver:
         return str(document["token"])
 
 
-async def start_store() -> tuple[AsyncMongoEcoProxyServer, AsyncMongoClient[Json]]:
-    server = AsyncMongoEcoProxyServer(engine=MemoryEngine())
-    address = await server.start()
-    return server, AsyncMongoClient(address.uri)
-
-
 async def stop_everything(db: AsyncDatabase[Json]) -> list[str]:
     """Stop every process the store's owner started; returns the ids nothing recorded (orphans)."""
     document = await db["clouddriver_local_meta"].find_one({"_id": "owner"})
@@ -178,12 +170,8 @@ async def get_json(url: str) -> tuple[int, Any]:
 
 @pytest.fixture
 async def db() -> AsyncIterator[AsyncDatabase[Json]]:
-    server, client = await start_store()
-    try:
-        yield client["gennaker"]
-    finally:
-        await client.close()
-        await server.close()
+    async with fresh_database() as database:
+        yield database
 
 
 @pytest.fixture

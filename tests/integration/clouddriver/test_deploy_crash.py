@@ -35,11 +35,12 @@ from bus import Endpoint
 from bus.amqp import AmqpBus
 from schemas.clouddriver_operations import TaskCompleted
 from tests.broker import own_vhost
-from tests.integration.clouddriver.conftest import HELLO, Clouddriver, start_store, stop_everything
+from tests.integration.clouddriver.conftest import HELLO, Clouddriver, stop_everything
 from tests.integration.clouddriver.load import Load
 from tests.integration.clouddriver.test_local_crash import start_clouddriver
 from tests.integration.orca.conftest import Orca, pipeline, stage, summary
 from tests.integration.test_up import Process, cli_env
+from tests.mongo import start_store
 from workers.clouddriver.local import processes
 from workers.orca.engine import EngineOptions
 

@@ -27,10 +27,10 @@ from tests.integration.clouddriver.conftest import (
     ACCOUNTS,
     Clouddriver,
     cluster,
-    start_store,
     stop_everything,
 )
 from tests.integration.gate.conftest import AUTH, as_user
+from tests.mongo import start_store
 from workers.clouddriver.worker import build_service
 from workers.front50 import worker as front50
 

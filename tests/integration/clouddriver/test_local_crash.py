@@ -20,8 +20,9 @@ import pytest
 from bus import Endpoint
 from bus.amqp import AmqpBus
 from tests.broker import own_vhost
-from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json, start_store, stop_everything
+from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json, stop_everything
 from tests.integration.test_up import Process, cli_env
+from tests.mongo import start_store
 from workers.clouddriver.journal import entry_id
 from workers.clouddriver.local import processes
 

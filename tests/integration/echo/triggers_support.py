@@ -8,15 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import Bus, Consumption, Endpoint, Envelope, MessageContext
 from schemas.echo import TriggerFired, WebhookProcessed
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
 from schemas.orca_engine import TriggerPipeline
+from tests.mongo import fresh_database
 
 Json = dict[str, Any]
 
@@ -24,14 +22,8 @@ Json = dict[str, Any]
 @pytest.fixture
 async def db() -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
     """A fresh in-memory store behind mongoeco's wire server, reached with PyMongo."""
-    server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
-    address = await server.start()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(address.uri)
-    try:
-        yield client["gennaker"]
-    finally:
-        await client.close()
-        await server.close()
+    async with fresh_database() as database:
+        yield database
 
 
 @dataclass

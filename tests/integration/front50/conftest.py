@@ -13,9 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import Bus, MemoryBus
@@ -26,6 +23,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Command, Event, Query, Reply, parse_cloudevent_type, registry
+from tests.mongo import start_store
 from workers.front50.worker import build_service
 
 
@@ -63,14 +61,6 @@ class Front50Client:
         return await self.bus.ask(query, timeout=5)
 
 
-async def start_store() -> tuple[AsyncMongoEcoProxyServer, AsyncMongoClient[dict[str, Any]]]:
-    """A mongoeco wire server over the memory engine, and a PyMongo async client for it."""
-    server = AsyncMongoEcoProxyServer(engine=MemoryEngine())
-    address = await server.start()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(address.uri, tz_aware=True)
-    return server, client
-
-
 async def run_front50(bus: Bus, db: AsyncDatabase[dict[str, Any]]) -> tuple[ServiceHost, Front50Client, Any]:
     """Host the worker on ``bus`` and tap its events; returns the host, a client and the tap."""
     client = Front50Client(bus, db)
@@ -84,7 +74,7 @@ async def run_front50(bus: Bus, db: AsyncDatabase[dict[str, Any]]) -> tuple[Serv
 
 @pytest.fixture
 async def front50() -> AsyncIterator[Front50Client]:
-    server, mongo = await start_store()
+    server, mongo = await start_store(tz_aware=True)
     bus = MemoryBus(source="/test")
     host, client, tap = await run_front50(bus, mongo["gennaker"])
     try:

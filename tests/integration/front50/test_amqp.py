@@ -8,7 +8,8 @@ from bus.amqp import AmqpBus
 from bus.errors import QueryFailed
 from schemas import Event, Query, Reply
 from schemas.front50 import GetPipelineConfig, PipelineFound, PipelineSaved, SavePipeline
-from tests.integration.front50.conftest import Front50Client, pipeline, run_front50, start_store
+from tests.integration.front50.conftest import Front50Client, pipeline, run_front50
+from tests.mongo import start_store
 
 pytestmark = pytest.mark.amqp
 
@@ -39,7 +40,7 @@ async def ask_until_answered(client: Front50Client, query: Query) -> Reply:
 
 
 async def test_save_and_read_a_pipeline_over_rabbitmq(amqp_url: str, unique: str) -> None:
-    server, mongo = await start_store()
+    server, mongo = await start_store(tz_aware=True)
     bus = await AmqpBus.connect(amqp_url, source="/test")
     host, client, tap = await run_front50(bus, mongo["gennaker"])
     try:

@@ -30,7 +30,8 @@ from schemas.front50 import (
     SaveApplication,
     SavePipeline,
 )
-from tests.integration.front50.conftest import Front50Client, pipeline, run_front50, start_store
+from tests.integration.front50.conftest import Front50Client, pipeline, run_front50
+from tests.mongo import start_store
 from workers.front50.worker import build_service
 
 
@@ -72,7 +73,7 @@ async def test_an_answer_is_the_askers_own_copy(front50: Front50Client) -> None:
 @pytest.fixture
 async def two_replicas() -> AsyncIterator[tuple[Front50Client, Front50Client]]:
     """Two Front50 replicas over one database, each on a bus of its own: no event reaches the other."""
-    server, mongo = await start_store()
+    server, mongo = await start_store(tz_aware=True)
     db: AsyncDatabase[dict[str, Any]] = mongo["gennaker"]
     buses = [MemoryBus(source="/test-a"), MemoryBus(source="/test-b")]
     started = [await run_front50(bus, db) for bus in buses]
@@ -107,7 +108,7 @@ async def test_a_write_on_one_replica_is_read_on_the_other_at_once(
 
 
 async def test_two_replicas_on_one_bus_answer_every_read_after_a_write() -> None:
-    server, mongo = await start_store()
+    server, mongo = await start_store(tz_aware=True)
     bus = MemoryBus(source="/test")
     first, client, tap = await run_front50(bus, mongo["gennaker"])
     second = ServiceHost(bus, build_service(WorkerResources(settings=Settings(), db=mongo["gennaker"])))

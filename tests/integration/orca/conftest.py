@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ulid import ULID
 
@@ -25,6 +22,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Command, parse_cloudevent_type
 from schemas.orca_engine import ExecutionFound, GetExecution, StartExecution
+from tests.mongo import fresh_database
 from workers.orca.engine import EngineOptions
 from workers.orca.worker import build_service
 
@@ -130,12 +128,6 @@ def by_ref(execution: Json, ref_id: str) -> Json:
     return next(stage for stage in execution["stages"] if stage["refId"] == ref_id)
 
 
-async def start_store() -> tuple[AsyncMongoEcoProxyServer, AsyncMongoClient[dict[str, Any]]]:
-    server = AsyncMongoEcoProxyServer(engine=MemoryEngine())
-    address = await server.start()
-    return server, AsyncMongoClient(address.uri)
-
-
 async def tap_events(bus: Bus, orca: Orca) -> Consumption:
     return await bus.consume(
         Endpoint(service="orca-test", kind="events", patterns=("orca.#",), raw_handler=orca.tap, durable=False)
@@ -144,12 +136,8 @@ async def tap_events(bus: Bus, orca: Orca) -> Consumption:
 
 @pytest.fixture
 async def db() -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    server, client = await start_store()
-    try:
-        yield client["gennaker"]
-    finally:
-        await client.close()
-        await server.close()
+    async with fresh_database() as database:
+        yield database
 
 
 @pytest.fixture
