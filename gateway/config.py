@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.auth.config import AuthConfig
+from schemas.auth_settings import AuthConfig
 from schemas.services import SERVICES
 
 
@@ -17,7 +17,7 @@ class GatewayConfig:
     :mod:`gateway.command_results`, 5 and 10). ``sse_heartbeat`` is how many idle seconds pass
     before an event stream sends a comment, so proxies keep the connection open; ``sse_buffer`` is
     how many events one slow client may lag behind before the bus stops handing it more (its
-    private queue then holds them). ``auth`` says who may call (see :mod:`gateway.auth.config`);
+    private queue then holds them). ``auth`` says who may call (see :mod:`schemas.auth_settings`);
     the default lets everyone in as an admin.
     """
 

@@ -2,7 +2,7 @@
 ``/webhooks/{type}/{source}``.
 
 External systems (CI servers, GitHub, GitLab, Bitbucket, scripts) call them without Spinnaker
-credentials, as in Gate: the paths are public (:data:`gateway.auth.config.DEFAULT_PUBLIC_PATHS`)
+credentials, as in Gate: the paths are public (:data:`schemas.auth_settings.DEFAULT_PUBLIC_PATHS`)
 and pipelines guard themselves with payload constraints, a git trigger's ``secret`` (GitHub's
 ``X-Hub-Signature-256`` HMAC) or a webhook trigger's ``secret`` (header
 ``X-Gennaker-Webhook-Secret``). The gateway holds no trigger configs: it hands the raw body and the

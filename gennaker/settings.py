@@ -28,7 +28,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bus.retry import RetryPolicy
-from gateway.auth.config import AuthConfig
+from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
 from schemas.echo_notifications import NotificationSettings
 from schemas.echo_sinks import SinkConfig

@@ -7,12 +7,12 @@ and filters lists with :func:`readable`; :func:`principal_of` gives the caller. 
 """
 
 from gateway.auth.access import readable, require
-from gateway.auth.config import AuthConfig, OidcConfig, StaticUser
 from gateway.auth.errors import AccessDenied, AuthError, AuthRefusal, AuthUnavailable, Unauthenticated
 from gateway.auth.middleware import auth_middleware, install_auth, principal_of
 from gateway.auth.model import ANONYMOUS, ANONYMOUS_ADMIN, Permission, Permissions, Principal, authorizations, can
 from gateway.auth.routes import ROUTES
 from gateway.auth.tokens import hash_token, new_token
+from schemas.auth_settings import AuthConfig, OidcConfig, StaticUser
 
 __all__ = [
     "ANONYMOUS",

@@ -14,10 +14,10 @@ from typing import Protocol
 
 from aiohttp import web
 
-from gateway.auth.config import AuthConfig
 from gateway.auth.errors import Unauthenticated, bearer_challenge
 from gateway.auth.model import ANONYMOUS_ADMIN, Principal, normalise_role
 from gateway.auth.tokens import hash_token
+from schemas.auth_settings import AuthConfig
 
 
 class Authenticator(Protocol):

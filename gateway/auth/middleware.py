@@ -19,11 +19,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.auth.authenticators import Authenticator, NoneAuthenticator, StaticTokenAuthenticator
-from gateway.auth.config import AuthConfig
 from gateway.auth.errors import AuthError, Unauthenticated, bearer_challenge
 from gateway.auth.model import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from gateway.auth.oidc import OidcAuthenticator
 from gateway.auth.proxy import TrustedProxyAuthenticator
+from schemas.auth_settings import AuthConfig
 
 log = structlog.get_logger("gennaker.gateway.auth")
 

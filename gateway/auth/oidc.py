@@ -20,9 +20,9 @@ import structlog
 from aiohttp import web
 
 from gateway.auth.authenticators import bearer_token, principal_for
-from gateway.auth.config import AuthConfig, OidcConfig
 from gateway.auth.errors import AuthUnavailable, Unauthenticated, bearer_challenge
 from gateway.auth.model import Principal
+from schemas.auth_settings import AuthConfig, OidcConfig
 
 log = structlog.get_logger("gennaker.gateway.auth")
 

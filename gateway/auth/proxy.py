@@ -15,8 +15,8 @@ import structlog
 from aiohttp import web
 
 from gateway.auth.authenticators import Authenticator, principal_for
-from gateway.auth.config import AuthConfig
 from gateway.auth.model import Principal
+from schemas.auth_settings import AuthConfig
 
 USER_HEADER = "X-SPINNAKER-USER"
 ROLES_HEADER = "X-SPINNAKER-ROLES"

@@ -25,10 +25,10 @@ from bus import MemoryBus
 from bus.service import ServiceHost
 from gateway import command_results
 from gateway.app import create_app
-from gateway.auth.config import AuthConfig
 from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
+from schemas.auth_settings import AuthConfig
 from tests.integration.clouddriver.conftest import stop_everything
 from tests.integration.clouddriver.load import Load
 from tests.integration.gate.conftest import Client, eventually

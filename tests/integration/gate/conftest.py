@@ -24,11 +24,11 @@ from bus import MemoryBus
 from bus.service import Service, ServiceHost
 from gateway import command_results
 from gateway.app import create_app
-from gateway.auth.config import AuthConfig, StaticUser
 from gateway.auth.tokens import hash_token
 from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
+from schemas.auth_settings import AuthConfig, StaticUser
 from workers.clouddriver import worker as clouddriver
 from workers.front50 import worker as front50
 from workers.orca import worker as orca

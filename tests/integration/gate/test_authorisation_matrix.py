@@ -58,9 +58,9 @@ import pytest
 import pytest_asyncio
 from aiohttp import ClientResponse
 
-from gateway.auth.config import AuthConfig, StaticUser
 from gateway.auth.tokens import hash_token
 from gateway.command_results import CommandResults
+from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.front50 import SaveProject
 from tests.integration.gate.conftest import Client, System, eventually, start_system
 from tests.integration.gate.flows import FINISHED, create_application, create_application_task, exported_pipeline

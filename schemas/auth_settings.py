@@ -46,7 +46,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
 
-from gateway.auth.model import Permission
+from schemas.authority import Permission
 
 AuthMode = Literal["none", "static", "oidc"]
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
