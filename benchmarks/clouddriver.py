@@ -49,6 +49,7 @@ from gennaker.logging import configure_logging  # noqa: E402
 from gennaker.resources import WorkerResources  # noqa: E402
 from gennaker.settings import Settings  # noqa: E402
 from gennaker.store import EmbeddedStore, mongo_client  # noqa: E402
+from schemas.authority import Authority  # noqa: E402
 from schemas.clouddriver_cache import CachedResources, ListServerGroups  # noqa: E402
 from schemas.clouddriver_operations import TaskCompleted  # noqa: E402
 from schemas.orca_engine import RunExternalTask  # noqa: E402
@@ -161,6 +162,7 @@ class Answers:
 
     async def run(self, bus: MemoryBus, stage_type: str, context: Json) -> tuple[float, TaskCompleted]:
         command = RunExternalTask(
+            authority=Authority.anonymous_admin(),
             execution_id="bench",
             stage_id=str(ULID()),
             task_id=str(ULID()),

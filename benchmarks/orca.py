@@ -66,6 +66,7 @@ from gennaker.resources import WorkerResources  # noqa: E402
 from gennaker.settings import Settings  # noqa: E402
 from gennaker.store import EmbeddedStore, mongo_client  # noqa: E402
 from schemas import Command, message, parse_cloudevent_type  # noqa: E402
+from schemas.authority import Authority  # noqa: E402
 from schemas.orca_engine import StartExecution  # noqa: E402
 from workers.orca.engine import EngineOptions  # noqa: E402
 from workers.orca.worker import build_service  # noqa: E402
@@ -227,7 +228,14 @@ async def start_all(bus: Bus, config: Json, count: int) -> list[str]:
     for first in range(0, count, SEND_WINDOW):
         await asyncio.gather(
             *(
-                bus.send(StartExecution(execution_id=i, pipeline=config, trigger={"type": "manual"}))
+                bus.send(
+                    StartExecution(
+                        authority=Authority.anonymous_admin(),
+                        execution_id=i,
+                        pipeline=config,
+                        trigger={"type": "manual"},
+                    )
+                )
                 for i in ids[first : first + SEND_WINDOW]
             )
         )
@@ -237,7 +245,14 @@ async def start_all(bus: Bus, config: Json, count: int) -> list[str]:
 async def run_one(system: Stack, config: Json, timeout: float) -> str:
     execution_id = str(ULID())
     done = system.tap.expect(execution_id)
-    await system.bus.send(StartExecution(execution_id=execution_id, pipeline=config, trigger={"type": "manual"}))
+    await system.bus.send(
+        StartExecution(
+            authority=Authority.anonymous_admin(),
+            execution_id=execution_id,
+            pipeline=config,
+            trigger={"type": "manual"},
+        )
+    )
     status = await asyncio.wait_for(done, timeout)
     if status != "SUCCEEDED":
         raise RuntimeError(f"execution {execution_id} ended {status}")
@@ -256,7 +271,14 @@ async def orca_figures(system: Stack, args: argparse.Namespace) -> Json:
     for first in range(0, len(ids), SEND_WINDOW):
         await asyncio.gather(
             *(
-                system.bus.send(StartExecution(execution_id=i, pipeline=config, trigger={"type": "manual"}))
+                system.bus.send(
+                    StartExecution(
+                        authority=Authority.anonymous_admin(),
+                        execution_id=i,
+                        pipeline=config,
+                        trigger={"type": "manual"},
+                    )
+                )
                 for i in ids[first : first + SEND_WINDOW]
             )
         )

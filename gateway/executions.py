@@ -20,7 +20,7 @@ from ulid import ULID
 
 from bus import QueryTimeout
 from gateway.access import application_for, last_known_application, readable_application_names, require_on
-from gateway.auth.middleware import principal_of
+from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask, send_command
 from gateway.execution_models import (
@@ -68,10 +68,6 @@ SEARCH_WINDOW = 1000
 """How many of an application's newest executions a search looks through."""
 
 
-def _user(request: web.Request) -> str:
-    return principal_of(request).username
-
-
 def _statuses(text: str | None) -> list[str]:
     return [status.strip().upper() for status in (text or "").split(",") if status.strip()]
 
@@ -95,10 +91,10 @@ def _condensed(execution: Json) -> Json:
 async def _start(request: web.Request, pipeline: Json, trigger: Json) -> web.Response:
     """Start ``pipeline`` with ``trigger`` and answer once Orca has started it (202, Gate's ``ref``)."""
     execution_id = str(ULID())
-    user = _user(request)
-    trigger = {**trigger, "type": trigger.get("type") or "manual", "user": user}
+    authority = authority_of(request)
+    trigger = {**trigger, "type": trigger.get("type") or "manual", "user": authority.user}
     trigger["parameters"] = resolve_parameters(pipeline, trigger.get("parameters"))
-    command = StartExecution(execution_id=execution_id, pipeline=pipeline, trigger=trigger, user=user)
+    command = StartExecution(execution_id=execution_id, pipeline=pipeline, trigger=trigger, authority=authority)
     try:
         # the first event the command causes is orca.execution.started (or its refusal to start)
         await send_command(request, command, subject=execution_id)
@@ -262,7 +258,7 @@ async def cancel_execution(request: web.Request) -> web.Response:
     """Cancel an execution that has not finished; it and its running stages become CANCELED."""
     query = read_query(request, CancelQuery)
     execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
-    command = CancelExecution(execution_id=execution_id, user=_user(request), reason=query.reason)
+    command = CancelExecution(execution_id=execution_id, authority=authority_of(request), reason=query.reason)
     return await _accepted(request, command, execution_id)
 
 
@@ -270,14 +266,18 @@ async def cancel_execution(request: web.Request) -> web.Response:
 async def pause_execution(request: web.Request) -> web.Response:
     """Pause a running execution: its running tasks stop until it is resumed."""
     execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
-    return await _accepted(request, PauseExecution(execution_id=execution_id, user=_user(request)), execution_id)
+    return await _accepted(
+        request, PauseExecution(execution_id=execution_id, authority=authority_of(request)), execution_id
+    )
 
 
 @gate_route
 async def resume_execution(request: web.Request) -> web.Response:
     """Resume a paused execution."""
     execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
-    return await _accepted(request, ResumeExecution(execution_id=execution_id, user=_user(request)), execution_id)
+    return await _accepted(
+        request, ResumeExecution(execution_id=execution_id, authority=authority_of(request)), execution_id
+    )
 
 
 def _stage_of(execution: Json, stage_id: str) -> Json:
@@ -303,13 +303,15 @@ async def update_stage(request: web.Request) -> web.Response:
             stage_id=stage_id,
             judgment_status=checked.judgment_status,
             input=None if judgment_input is None else str(judgment_input),
-            user=_user(request),
+            authority=authority_of(request),
         )
     else:
         context = {key: value for key, value in body.items() if key not in ("judgmentStatus", "judgmentInput")}
         if not context:
             raise GateError(400, "send judgmentStatus, or context to merge such as skipRemainingWait", field="body")
-        command = UpdateStage(execution_id=execution_id, stage_id=stage_id, context=context, user=_user(request))
+        command = UpdateStage(
+            execution_id=execution_id, stage_id=stage_id, context=context, authority=authority_of(request)
+        )
     await request.app[BUS].send(command, subject=execution_id)
     return gate_json(execution)
 
@@ -321,7 +323,8 @@ async def restart_stage(request: web.Request) -> web.Response:
     execution_id, stage_id = str(execution["id"]), request.match_info["stageId"]
     _stage_of(execution, stage_id)
     await request.app[BUS].send(
-        RestartStage(execution_id=execution_id, stage_id=stage_id, user=_user(request)), subject=execution_id
+        RestartStage(execution_id=execution_id, stage_id=stage_id, authority=authority_of(request)),
+        subject=execution_id,
     )
     return gate_json(execution)
 
@@ -330,7 +333,9 @@ async def restart_stage(request: web.Request) -> web.Response:
 async def delete_execution(request: web.Request) -> web.Response:
     """Delete a finished execution (a running one is refused with 400: cancel it first)."""
     execution_id = str((await _execution(request, Permission.WRITE))["id"])
-    await send_command(request, DeleteExecution(execution_id=execution_id, user=_user(request)), subject=execution_id)
+    await send_command(
+        request, DeleteExecution(execution_id=execution_id, authority=authority_of(request)), subject=execution_id
+    )
     return gate_json({})
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import Field
 
 from gateway.access import application_for
-from gateway.auth.middleware import principal_of
+from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask, send_command
 from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, read_spinnaker_json
@@ -46,7 +46,7 @@ async def save_notifications(request: web.Request) -> web.Response:
     command = SaveNotifications(
         application=application,
         notifications={**notifications, "application": application},
-        user=principal_of(request).username,
+        authority=authority_of(request),
     )
     await send_command(request, command)
     return gate_json({})

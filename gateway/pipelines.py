@@ -28,7 +28,7 @@ from gateway.access import (
     require_on,
 )
 from gateway.api_model import ApiModel
-from gateway.auth.middleware import principal_of
+from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import CommandRejected, ask, send_command
 from gateway.gate_api import (
@@ -206,8 +206,8 @@ async def save_pipeline(request: web.Request) -> web.Response:
     await application_for(request, checked.application, Permission.WRITE)
     await _may_replace(request, checked)
     expected = str(checked.update_ts) if query.stale_check and checked.update_ts is not None else None
-    user = principal_of(request).username
-    saved = await _send(request, SavePipeline(pipeline=pipeline, user=user, expected_update_ts=expected))
+    authority = authority_of(request)
+    saved = await _send(request, SavePipeline(pipeline=pipeline, authority=authority, expected_update_ts=expected))
     return gate_json(saved.get("pipeline", {}))
 
 
@@ -216,7 +216,7 @@ async def delete_pipeline(request: web.Request) -> web.Response:
     """Delete a pipeline definition."""
     application, name = request.match_info["application"], request.match_info["pipelineName"]
     await application_for(request, application, Permission.WRITE)
-    await _send(request, DeletePipeline(application=application, name=name, user=principal_of(request).username))
+    await _send(request, DeletePipeline(application=application, name=name, authority=authority_of(request)))
     return gate_json({})
 
 
@@ -225,9 +225,12 @@ async def rename_pipeline(request: web.Request) -> web.Response:
     """Rename a pipeline definition; its id and history stay."""
     command, _ = await read_spinnaker_json(request, RenameCommand)
     await application_for(request, command.application, Permission.WRITE)
-    user = principal_of(request).username
+    authority = authority_of(request)
     await _send(
-        request, RenamePipeline(application=command.application, from_name=command.from_, to_name=command.to, user=user)
+        request,
+        RenamePipeline(
+            application=command.application, from_name=command.from_, to_name=command.to, authority=authority
+        ),
     )
     return gate_json({})
 
@@ -239,9 +242,10 @@ async def reorder_pipelines(request: web.Request) -> web.Response:
     if command.is_strategy:
         raise GateError(400, "reordering strategies is not supported yet; send isStrategy=false", field="isStrategy")
     await application_for(request, command.application, Permission.WRITE)
-    user = principal_of(request).username
+    authority = authority_of(request)
     await _send(
-        request, ReorderPipelines(application=command.application, ids_to_indices=command.ids_to_indices, user=user)
+        request,
+        ReorderPipelines(application=command.application, ids_to_indices=command.ids_to_indices, authority=authority),
     )
     return gate_json({})
 

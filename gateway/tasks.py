@@ -29,7 +29,7 @@ from gateway.access import (
 )
 from gateway.api_model import ApiModel
 from gateway.applications import Application
-from gateway.auth.middleware import principal_of
+from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask, send_command
 from gateway.gate_api import (
@@ -134,13 +134,13 @@ async def _submit(request: web.Request, application: str | None) -> web.Response
     for name in dict.fromkeys([application, *names]):
         await may_change_application(request, name)
     task_id = str(ULID())
-    user = principal_of(request).username
+    authority = authority_of(request)
     jobs: list[Json] = [dict(job) for job in body["job"]]
     description = checked.description or f"{checked.job[0].type}: {application}"
     # Orca answers once the task is stored, so the ref is readable the moment the caller has it
     await send_command(
         request,
-        SubmitTask(task_id=task_id, application=application, description=description, job=jobs, user=user),
+        SubmitTask(task_id=task_id, application=application, description=description, job=jobs, authority=authority),
         subject=task_id,
     )
     return gate_json({"ref": f"/tasks/{task_id}"})
@@ -182,7 +182,7 @@ async def cancel_task(request: web.Request) -> web.Response:
     task = await _find_task(request, task_id)
     application = await last_known_application(request, str(task.get("application") or ""))
     require_on(request, application, Permission.EXECUTE, kind="task", name=task_id)
-    await request.app[BUS].send(CancelTask(task_id=task_id, user=principal_of(request).username), subject=task_id)
+    await request.app[BUS].send(CancelTask(task_id=task_id, authority=authority_of(request)), subject=task_id)
     return gate_json({"ref": f"/tasks/{task_id}"})
 
 

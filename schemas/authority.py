@@ -86,6 +86,43 @@ class Authority(BaseModel):
         """An anonymous caller without rights: what a message that names nobody is judged as."""
         return cls(user="anonymous", anonymous=True)
 
+    @classmethod
+    def unattended(cls) -> Self:
+        """What an automated trigger without ``runAsUser`` runs as once authentication is on.
+
+        Fiat runs such a trigger as its ``anonymous`` user, who holds what every caller holds on
+        unrestricted resources and nothing on restricted ones; this is that user: named
+        ``anonymous``, with no roles, so :func:`can` allows it exactly the applications and
+        accounts whose ``permissions`` name no role.
+        """
+        return cls(user="anonymous")
+
+
+ACTS_FOR = (
+    "who the command acts for: the user (or runAsUser service account) and the roles they held when it "
+    "was asked; the service doing the work checks it"
+)
+"""The description of every command's ``authority`` field."""
+
+LEGACY_ANONYMOUS = "anonymous"
+"""The ``user`` an old message carried when it named nobody in particular."""
+
+
+def upcast_user_to_authority(data: dict[str, object]) -> dict[str, object]:
+    """Upcaster for the messages whose version 1 named its user as ``user: str``.
+
+    Version 2 carries an :class:`Authority` instead. An old message proves a name and nothing
+    else, so it becomes that name with **no roles** (never more rights than it proves); a message
+    naming nobody, or ``anonymous``, becomes :meth:`Authority.nobody`.
+    """
+    upcast = dict(data)
+    user = upcast.pop("user", None)
+    if "authority" not in upcast:
+        name = user.strip()[:256] if isinstance(user, str) else ""
+        authority = Authority(user=name) if name and name != LEGACY_ANONYMOUS else Authority.nobody()
+        upcast["authority"] = authority.model_dump(mode="json")
+    return upcast
+
 
 def normalise_role(role: str) -> str:
     """A role name as Fiat compares it: trimmed and lowercased."""

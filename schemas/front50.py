@@ -14,8 +14,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
-from schemas.registry import message
+from schemas.registry import message, registry
 
 Json = dict[str, Any]
 
@@ -27,8 +28,9 @@ class SaveApplication(Command):
     """Create or update an application (Spinnaker's upsert); ``application["name"]`` names it."""
 
     message_type: ClassVar[str] = "front50.SaveApplication"
+    message_version: ClassVar[int] = 2
     application: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -37,8 +39,9 @@ class DeleteApplication(Command):
     """Delete an application and its pipeline configs."""
 
     message_type: ClassVar[str] = "front50.DeleteApplication"
+    message_version: ClassVar[int] = 2
     name: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -51,8 +54,9 @@ class SavePipeline(Command):
     """
 
     message_type: ClassVar[str] = "front50.SavePipeline"
+    message_version: ClassVar[int] = 2
     pipeline: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     expected_update_ts: str | None = None
     task_id: str | None = None
 
@@ -62,9 +66,10 @@ class DeletePipeline(Command):
     """Delete the pipeline config ``name`` of ``application``."""
 
     message_type: ClassVar[str] = "front50.DeletePipeline"
+    message_version: ClassVar[int] = 2
     application: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -73,10 +78,11 @@ class RenamePipeline(Command):
     """Rename a pipeline config (Gate's ``POST /pipelines/move``); its id and history stay."""
 
     message_type: ClassVar[str] = "front50.RenamePipeline"
+    message_version: ClassVar[int] = 2
     application: str = Field(min_length=1)
     from_name: str = Field(min_length=1)
     to_name: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -85,9 +91,10 @@ class ReorderPipelines(Command):
     """Set the ``index`` of an application's pipeline configs, by pipeline id."""
 
     message_type: ClassVar[str] = "front50.ReorderPipelines"
+    message_version: ClassVar[int] = 2
     application: str = Field(min_length=1)
     ids_to_indices: dict[str, int]
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -96,8 +103,9 @@ class SaveProject(Command):
     """Create or update a project (a named group of applications and clusters)."""
 
     message_type: ClassVar[str] = "front50.SaveProject"
+    message_version: ClassVar[int] = 2
     project: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -298,8 +306,9 @@ class DeleteProject(Command):
     """Delete a project by id or name; its applications and pipelines are untouched."""
 
     message_type: ClassVar[str] = "front50.DeleteProject"
+    message_version: ClassVar[int] = 2
     id_or_name: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -333,8 +342,9 @@ class SavePipelineStrategy(Command):
     """Create or replace a deployment strategy (a pipeline-shaped config with ``strategy: true``)."""
 
     message_type: ClassVar[str] = "front50.SavePipelineStrategy"
+    message_version: ClassVar[int] = 2
     strategy: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -343,9 +353,10 @@ class DeletePipelineStrategy(Command):
     """Delete the strategy ``name`` of ``application``."""
 
     message_type: ClassVar[str] = "front50.DeletePipelineStrategy"
+    message_version: ClassVar[int] = 2
     application: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -385,9 +396,10 @@ class SaveNotifications(Command):
     """
 
     message_type: ClassVar[str] = "front50.SaveNotifications"
+    message_version: ClassVar[int] = 2
     application: str = Field(min_length=1)
     notifications: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -422,8 +434,9 @@ class SaveServiceAccount(Command):
     """Create or replace a service account (``name``, ``memberOf`` roles), as Fiat reads them."""
 
     message_type: ClassVar[str] = "front50.SaveServiceAccount"
+    message_version: ClassVar[int] = 2
     service_account: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -432,8 +445,9 @@ class DeleteServiceAccount(Command):
     """Delete a service account by name (case-insensitive)."""
 
     message_type: ClassVar[str] = "front50.DeleteServiceAccount"
+    message_version: ClassVar[int] = 2
     name: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = None
 
 
@@ -468,3 +482,21 @@ class ListServiceAccounts(Query):
 
     message_type: ClassVar[str] = "front50.ListServiceAccounts"
     reply_model: ClassVar[type[Reply]] = ServiceAccountList
+
+
+for _model in (
+    SaveApplication,
+    DeleteApplication,
+    SavePipeline,
+    DeletePipeline,
+    RenamePipeline,
+    ReorderPipelines,
+    SaveProject,
+    DeleteProject,
+    SavePipelineStrategy,
+    DeletePipelineStrategy,
+    SaveNotifications,
+    SaveServiceAccount,
+    DeleteServiceAccount,
+):
+    registry.upcaster(_model.message_type, 1)(upcast_user_to_authority)

@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
-from schemas.registry import message
+from schemas.registry import message, registry
 
 Json = dict[str, Any]
 
@@ -23,11 +24,12 @@ class SubmitTask(Command):
     """Run ``job`` (Spinnaker's task jobs, each with a ``type``) as task ``task_id``; idempotent by id."""
 
     message_type: ClassVar[str] = "orca.SubmitTask"
+    message_version: ClassVar[int] = 2
     task_id: str = Field(min_length=1)
     application: str = Field(min_length=1)
     description: str = ""
     job: list[Json] = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -35,8 +37,9 @@ class CancelTask(Command):
     """Cancel a task that has not finished; its running step is abandoned, later steps never start."""
 
     message_type: ClassVar[str] = "orca.CancelTask"
+    message_version: ClassVar[int] = 2
     task_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -80,3 +83,7 @@ class ListTasks(Query):
     reply_model: ClassVar[type[Reply]] = TaskList
     application: str = Field(min_length=1)
     limit: int = Field(50, ge=1, le=1000)
+
+
+for _model in (SubmitTask, CancelTask):
+    registry.upcaster(_model.message_type, 1)(upcast_user_to_authority)

@@ -27,8 +27,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
-from schemas.registry import message
+from schemas.registry import message, registry
 
 Json = dict[str, Any]
 TaskOutcome = Literal["SUCCEEDED", "TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED", "SKIPPED"]
@@ -42,10 +43,11 @@ class StartExecution(Command):
     """Run ``pipeline`` (Spinnaker's pipeline JSON) as execution ``execution_id`` (a ULID; idempotency key)."""
 
     message_type: ClassVar[str] = "orca.StartExecution"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     pipeline: Json
     trigger: Json = Field(default_factory=lambda: {"type": "manual"})
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -53,8 +55,9 @@ class CancelExecution(Command):
     """Cancel an execution that has not finished: it and its running stages become CANCELED."""
 
     message_type: ClassVar[str] = "orca.CancelExecution"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
     reason: str | None = None
 
 
@@ -63,8 +66,9 @@ class PauseExecution(Command):
     """Pause a RUNNING execution: running tasks stop at their next run until resumed."""
 
     message_type: ClassVar[str] = "orca.PauseExecution"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -72,8 +76,9 @@ class ResumeExecution(Command):
     """Resume a PAUSED execution: paused stages and tasks run again."""
 
     message_type: ClassVar[str] = "orca.ResumeExecution"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -81,9 +86,10 @@ class SkipStage(Command):
     """Skip a stage that has not finished: it becomes SKIPPED and the pipeline goes on downstream."""
 
     message_type: ClassVar[str] = "orca.SkipStage"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     stage_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -91,9 +97,10 @@ class RestartStage(Command):
     """Run a finished stage again, with every stage downstream of it, and reopen the execution."""
 
     message_type: ClassVar[str] = "orca.RestartStage"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     stage_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -101,11 +108,12 @@ class JudgeStage(Command):
     """Answer a ``manualJudgment`` stage: ``continue`` lets the pipeline go on, ``stop`` fails the stage."""
 
     message_type: ClassVar[str] = "orca.JudgeStage"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     stage_id: str = Field(min_length=1)
     judgment_status: Literal["continue", "stop"]
     input: str | None = None
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -116,10 +124,11 @@ class UpdateStage(Command):
     """
 
     message_type: ClassVar[str] = "orca.UpdateStage"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     stage_id: str = Field(min_length=1)
     context: Json
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 # --- the internal chain (Orca sends these to itself) ----------------------------------------------
@@ -209,6 +218,7 @@ class RunExternalTask(Command):
     """
 
     message_type: ClassVar[str] = "orca.RunExternalTask"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     stage_id: str = Field(min_length=1)
     task_id: str = Field(min_length=1)
@@ -217,6 +227,7 @@ class RunExternalTask(Command):
     stage_type: str = Field(min_length=1)
     context: Json = Field(default_factory=dict)
     trigger: Json = Field(default_factory=dict)
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 class ExternalTaskCompleted(Event):
@@ -365,8 +376,9 @@ class DeleteExecution(Command):
     """
 
     message_type: ClassVar[str] = "orca.DeleteExecution"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -430,7 +442,25 @@ class TriggerPipeline(Command):
     """
 
     message_type: ClassVar[str] = "orca.TriggerPipeline"
+    message_version: ClassVar[int] = 2
     application: str = Field(min_length=1)
     pipeline_name_or_id: str = Field(min_length=1)
     trigger: Json = Field(default_factory=lambda: {"type": "manual"})
     idempotency_key: str = Field(min_length=1)
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+for _model in (
+    StartExecution,
+    CancelExecution,
+    PauseExecution,
+    ResumeExecution,
+    SkipStage,
+    RestartStage,
+    JudgeStage,
+    UpdateStage,
+    RunExternalTask,
+    DeleteExecution,
+    TriggerPipeline,
+):
+    registry.upcaster(_model.message_type, 1)(upcast_user_to_authority)

@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command
-from schemas.registry import message
+from schemas.registry import message, registry
 
 Json = dict[str, Any]
 
@@ -42,6 +43,7 @@ class StartChildPipeline(Command):
     ``child_execution_id`` (derived from the parent stage, so a repeat starts nothing new)."""
 
     message_type: ClassVar[str] = "orca.StartChildPipeline"
+    message_version: ClassVar[int] = 2
     execution_id: str = Field(min_length=1)
     stage_id: str = Field(min_length=1)
     task_id: str = Field(min_length=1)
@@ -50,4 +52,7 @@ class StartChildPipeline(Command):
     application: str | None = None
     pipeline_config_id: str = Field(min_length=1)
     trigger: Json = Field(default_factory=dict)
-    user: str = "anonymous"
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+registry.upcaster(StartChildPipeline.message_type, 1)(upcast_user_to_authority)

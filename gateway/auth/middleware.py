@@ -24,6 +24,7 @@ from gateway.auth.model import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from gateway.auth.oidc import OidcAuthenticator
 from gateway.auth.proxy import TrustedProxyAuthenticator
 from schemas.auth_settings import AuthConfig
+from schemas.authority import Authority
 
 log = structlog.get_logger("gennaker.gateway.auth")
 
@@ -60,6 +61,11 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 def principal_of(request: web.Request) -> Principal:
     """The caller of ``request``; :data:`ANONYMOUS` (allowed nothing) if no middleware identified one."""
     return request.get(PRINCIPAL) or ANONYMOUS
+
+
+def authority_of(request: web.Request) -> Authority:
+    """What a command sent for the caller of ``request`` carries: :meth:`Principal.authority`."""
+    return principal_of(request).authority()
 
 
 def build_authenticator(config: AuthConfig) -> Authenticator:

@@ -24,6 +24,7 @@ from gennaker.commands._runtime import serve_gateway
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.front50 import ApplicationFound, GetApplication, SaveApplication
+from tests.authorities import ADMIN
 from workers.front50 import worker as front50
 
 
@@ -40,7 +41,7 @@ async def serve(stack: AsyncExitStack, settings: Settings, *, stuck_front50: boo
     if stuck_front50:
         service = front50.build_service(WorkerResources(settings=settings, db=mongo["gennaker"]))
         async with ServiceHost(bus, service):
-            await bus.send(SaveApplication(application={"name": "shop", "email": "shop@example.com"}))
+            await bus.send(SaveApplication(authority=ADMIN, application={"name": "shop", "email": "shop@example.com"}))
             for _ in range(200):
                 found = await bus.ask(GetApplication(name="shop"), timeout=2)
                 if isinstance(found, ApplicationFound) and found.application:

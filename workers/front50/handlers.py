@@ -130,7 +130,7 @@ class Front50Handlers:
                     merged["cloudProviders"] = ",".join(merged["cloudProviders"])
                 merged["createTs"] = (current or {}).get("createTs") or update_ts
                 merged["updateTs"] = update_ts
-                merged["lastModifiedBy"] = command.user
+                merged["lastModifiedBy"] = command.authority.user
                 return merged
 
             saved = await self.store.save(
@@ -198,7 +198,7 @@ class Front50Handlers:
                 if strategy:
                     body["strategy"] = True
                 body["updateTs"] = update_ts
-                body["lastModifiedBy"] = command.user
+                body["lastModifiedBy"] = command.authority.user
                 return body
 
             expected = command.expected_update_ts if isinstance(command, SavePipeline) and has_id else None
@@ -266,7 +266,7 @@ class Front50Handlers:
 
             def build(current: Json | None, update_ts: str) -> Json:
                 body = _require(current, f"pipeline {command.from_name}", "from_name")
-                return {**body, "name": to_name, "updateTs": update_ts, "lastModifiedBy": command.user}
+                return {**body, "name": to_name, "updateTs": update_ts, "lastModifiedBy": command.authority.user}
 
             saved = await self.store.save(
                 self.store.pipelines,
@@ -297,7 +297,7 @@ class Front50Handlers:
 
                 def build(current: Json | None, update_ts: str, index: int = index) -> Json:
                     body = _require(current, "a pipeline being reordered", "ids_to_indices")
-                    return {**body, "index": index, "updateTs": update_ts, "lastModifiedBy": command.user}
+                    return {**body, "index": index, "updateTs": update_ts, "lastModifiedBy": command.authority.user}
 
                 await self.store.save(
                     self.store.pipelines,
@@ -328,7 +328,7 @@ class Front50Handlers:
                     "name": str(project["name"]).strip(),
                     "createTs": (current or {}).get("createTs") or update_ts,
                     "updateTs": update_ts,
-                    "lastModifiedBy": command.user,
+                    "lastModifiedBy": command.authority.user,
                 }
 
             saved = await self.store.save(
@@ -377,7 +377,7 @@ class Front50Handlers:
                     **notifications,
                     "application": application,
                     "lastModified": int(update_ts),
-                    "lastModifiedBy": command.user,
+                    "lastModifiedBy": command.authority.user,
                 }
 
             saved = await self.store.save(
@@ -405,7 +405,7 @@ class Front50Handlers:
                     "name": name,
                     "memberOf": account.get("memberOf") or [],
                     "lastModified": int(update_ts),
-                    "lastModifiedBy": command.user,
+                    "lastModifiedBy": command.authority.user,
                 }
 
             saved = await self.store.save(

@@ -64,7 +64,7 @@ def command_for(task: Task, step: Step) -> Command:
     """The command that carries out ``step``; raises :class:`JobInvalid` when the job cannot run."""
     index = task.steps.index(step)
     job_type = step.job_type
-    user = task.user  # who submitted the task, as authenticated by the gateway; a job's "user" is not trusted
+    authority = task.acting_for()  # who submitted the task, as the gateway authenticated them; never a job's claim
     if job_type in ("createApplication", "updateApplication"):
         application = step.job.get("application")
         if not isinstance(application, dict):
@@ -73,9 +73,9 @@ def command_for(task: Task, step: Step) -> Command:
                 field=f"job[{index}].application",
             )
         _application_name(step, index)
-        return SaveApplication(application=application, user=user, task_id=task.id)
+        return SaveApplication(application=application, authority=authority, task_id=task.id)
     if job_type == "deleteApplication":
-        return DeleteApplication(name=_application_name(step, index), user=user, task_id=task.id)
+        return DeleteApplication(name=_application_name(step, index), authority=authority, task_id=task.id)
     known = "createApplication, updateApplication, deleteApplication"
     raise JobInvalid(f"no job type {job_type!r} in Orca; known types: {known}", field=f"job[{index}].type")
 
@@ -102,7 +102,7 @@ class TaskHandlers:
             application=command.application,
             description=command.description,
             jobs=command.job,
-            user=command.user,
+            authority=command.authority,
             correlation_id=context.envelope.correlationid,
         )
         if await self.store.insert(task):
@@ -120,7 +120,7 @@ class TaskHandlers:
         """CANCELED unless the task already finished; an unknown task is ignored."""
 
         def cancel(task: Task, at: int) -> Step | None:
-            task.cancel(command.user, at)
+            task.cancel(command.authority.user, at)
             return None
 
         await self._apply(lambda: self.store.get(command.task_id), cancel, context)

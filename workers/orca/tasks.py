@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from schemas.authority import Authority, upcast_user_to_authority
+
 Json = dict[str, Any]
 
 
@@ -82,6 +84,8 @@ class Task(BaseModel):
     name: str
     application: str
     user: str = "anonymous"
+    authority: Authority | None = None
+    """Who submitted the task, roles included; its commands act for them (``user`` is its name)."""
     status: ExecutionStatus = ExecutionStatus.NOT_STARTED
     build_time: int
     start_time: int | None = None
@@ -101,7 +105,7 @@ class Task(BaseModel):
         application: str,
         description: str,
         jobs: list[Json],
-        user: str,
+        authority: Authority,
         correlation_id: str | None = None,
         at: int | None = None,
     ) -> Task:
@@ -115,12 +119,13 @@ class Task(BaseModel):
         variables: Json = {}
         for job in jobs:
             variables.update({key: value for key, value in job.items() if key != "type"})
-        variables["user"] = user  # the authenticated caller, never a job's claim
+        variables["user"] = authority.user  # the authenticated caller, never a job's claim
         return cls(
             id=task_id,
             name=description or f"{', '.join(step.job_type or 'unknown' for step in steps)} of {application}",
             application=application,
-            user=user,
+            user=authority.user,
+            authority=authority,
             build_time=at if at is not None else now_ms(),
             steps=steps,
             variables=variables,
@@ -128,6 +133,13 @@ class Task(BaseModel):
         )
 
     # --- queries ----------------------------------------------------------------------------
+
+    def acting_for(self) -> Authority:
+        """The authority the task's commands carry; a task stored before it was recorded acts as
+        its ``user`` with no roles."""
+        if self.authority is not None:
+            return self.authority
+        return Authority.model_validate(upcast_user_to_authority({"user": self.user})["authority"])
 
     def running_step(self) -> Step | None:
         """The step in flight, if any."""

@@ -15,6 +15,8 @@ Orca runs two things on one set of queues:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bus import Endpoint
 from bus.service import Service
 from gennaker import __version__
@@ -22,6 +24,7 @@ from gennaker.resources import WorkerResources
 from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask
 from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.stages.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.handlers import TaskHandlers
 from workers.orca.store import TaskStore
@@ -32,7 +35,8 @@ NAME = "orca"
 def build_service(resources: WorkerResources, *, engine: EngineOptions | None = None) -> Service:
     """Orca's command, event and query endpoints and background loops; the host adds the ping query."""
     tasks = TaskHandlers(TaskStore(resources.db))
-    pipelines = build_engine(resources.db, engine)
+    access = AccessPolicy(accounts=[account.details() for account in resources.settings.accounts or ()])
+    pipelines = build_engine(resources.db, replace(engine or EngineOptions(), access=access))
     return Service(
         name=NAME,
         version=__version__,

@@ -28,6 +28,7 @@ from gennaker.settings import Settings
 from schemas.clouddriver_cache import RefreshCache
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
 from schemas.orca_engine import RunExternalTask
+from tests.authorities import ADMIN
 from tests.mongo import fresh_database
 from workers.clouddriver.local import processes
 from workers.clouddriver.worker import build_service
@@ -92,6 +93,7 @@ class Clouddriver:
         self, stage_type: str, context: Json, *, task_id: str | None = None, attempt: int = 1
     ) -> RunExternalTask:
         return RunExternalTask(
+            authority=ADMIN,
             execution_id="exec-1",
             stage_id=f"stage-{ULID()}",
             task_id=task_id or str(ULID()),

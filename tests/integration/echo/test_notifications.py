@@ -24,6 +24,7 @@ from gennaker.settings import Settings
 from schemas.echo_notifications import NotificationSent, NotificationSettings
 from schemas.front50 import SaveNotifications
 from schemas.orca_engine import ExecutionFound, GetExecution, JudgeStage, StartExecution
+from tests.authorities import ADMIN, admin
 from tests.integration.echo.notification_servers import ChatServer, MailServer
 from tests.integration.echo.sink_servers import serve
 from workers.echo.outbound import with_notifications_and_sinks
@@ -68,7 +69,7 @@ class System:
 
     async def start(self, config: Json) -> str:
         execution_id = str(ULID())
-        await self.bus.send(StartExecution(execution_id=execution_id, pipeline=config))
+        await self.bus.send(StartExecution(authority=ADMIN, execution_id=execution_id, pipeline=config))
         return execution_id
 
     async def until(self, check: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
@@ -264,7 +265,7 @@ async def test_stage_and_manual_judgment_notifications(system: System) -> None:
     assert "Check the canary dashboard" in awaiting["blocks"][0]["text"]["text"]
 
     await system.bus.send(
-        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", user="olivia")
+        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", authority=admin("olivia"))
     )
     assert (await system.finished(execution_id))["status"] == "SUCCEEDED"
     await system.until(lambda: len(system.chat.received["slack-hook"]) == 2, "the judgment was reported")
@@ -283,7 +284,7 @@ async def test_application_preferences_from_front50(system: System) -> None:
         "slack": [{"address": "#billing", "level": "application", "when": ["pipeline.complete"]}],
         "email": [{"address": "team@example.com", "level": "application", "when": ["pipeline.failed"]}],
     }
-    await system.bus.send(SaveNotifications(application="billing", notifications=preferences))
+    await system.bus.send(SaveNotifications(authority=ADMIN, application="billing", notifications=preferences))
     await asyncio.sleep(0.3)
     execution_id = await system.start(pipeline(stage("1")))
     await system.finished(execution_id)

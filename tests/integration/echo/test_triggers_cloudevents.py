@@ -22,6 +22,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.echo import ListRecentEvents, RecentEvents
+from tests.authorities import ADMIN
 from tests.integration.echo.triggers_support import Recorder, config, db, save_pipelines, until
 from workers.echo import worker as echo
 from workers.echo.triggers import TriggerOptions
@@ -139,7 +140,7 @@ async def test_a_deleted_pipeline_is_no_longer_triggered(system: tuple[MemoryBus
 
     bus, recorder = system
     await saved_and_seen_by_echo(bus, config("gone", cloudevent_trigger()), config("kept", cloudevent_trigger()))
-    await bus.send(DeletePipeline(application="shop", name="pipeline gone"))
+    await bus.send(DeletePipeline(authority=ADMIN, application="shop", name="pipeline gone"))
 
     async def deletion_seen() -> bool:
         reply = await bus.ask(ListRecentEvents(), timeout=5)

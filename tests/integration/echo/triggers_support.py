@@ -14,6 +14,7 @@ from bus import Bus, Consumption, Endpoint, Envelope, MessageContext
 from schemas.echo import TriggerFired, WebhookProcessed
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
 from schemas.orca_engine import TriggerPipeline
+from tests.authorities import ADMIN
 from tests.mongo import fresh_database
 
 Json = dict[str, Any]
@@ -95,7 +96,7 @@ def config(config_id: str, *triggers: Json, application: str = "shop", name: str
 async def save_pipelines(bus: Bus, *configs: Json) -> None:
     """Save ``configs`` through Front50 and wait until it answers with each."""
     for pipeline in configs:
-        await bus.send(SavePipeline(pipeline=pipeline))
+        await bus.send(SavePipeline(authority=ADMIN, pipeline=pipeline))
     for pipeline in configs:
         for _ in range(250):
             found = await bus.ask(GetPipelineConfig(id=pipeline["id"]), timeout=5)

@@ -8,6 +8,7 @@ from bus.amqp import AmqpBus
 from bus.errors import QueryFailed
 from schemas import Event, Query, Reply
 from schemas.front50 import GetPipelineConfig, PipelineFound, PipelineSaved, SavePipeline
+from tests.authorities import ADMIN
 from tests.integration.front50.conftest import Front50Client, pipeline, run_front50
 from tests.mongo import start_store
 
@@ -45,7 +46,7 @@ async def test_save_and_read_a_pipeline_over_rabbitmq(amqp_url: str, unique: str
     host, client, tap = await run_front50(bus, mongo["gennaker"])
     try:
         body = pipeline(application=unique, id=f"{unique}-deploy")
-        event = await send_until_answered(client, SavePipeline(pipeline=body))
+        event = await send_until_answered(client, SavePipeline(authority=ADMIN, pipeline=body))
         assert isinstance(event, PipelineSaved) and event.pipeline["id"] == f"{unique}-deploy"
         found = await ask_until_answered(client, GetPipelineConfig(application=unique, name="deploy"))
         assert isinstance(found, PipelineFound) and found.pipeline == event.pipeline

@@ -23,6 +23,7 @@ from schemas.front50 import (
     SaveNotifications,
     SavePipeline,
 )
+from tests.authorities import ADMIN, admin
 from tests.integration.front50.conftest import Front50Client, pipeline
 
 
@@ -36,7 +37,7 @@ async def test_create_update_and_find_case_insensitively(front50: Front50Client)
                 "cloudProviders": ["aws", "kubernetes"],
                 "permissions": {"READ": ["dev"], "WRITE": ["ops"]},
             },
-            user="alice",
+            authority=admin("alice"),
         )
     )
     assert isinstance(created, ApplicationSaved) and created.created
@@ -46,7 +47,9 @@ async def test_create_update_and_find_case_insensitively(front50: Front50Client)
     assert stored["createTs"] == stored["updateTs"] and stored["updateTs"].isdigit()
     assert stored["lastModifiedBy"] == "alice"
 
-    updated = await front50.send(SaveApplication(application={"name": "billing", "description": "invoices"}))
+    updated = await front50.send(
+        SaveApplication(authority=ADMIN, application={"name": "billing", "description": "invoices"})
+    )
     assert isinstance(updated, ApplicationSaved) and not updated.created
     assert updated.application["email"] == "team@example.com", "a save merges over what is stored"
     assert updated.application["description"] == "invoices"
@@ -65,15 +68,17 @@ async def test_create_update_and_find_case_insensitively(front50: Front50Client)
 
 
 async def test_invalid_application_is_rejected_naming_the_field(front50: Front50Client) -> None:
-    no_email = await front50.send(SaveApplication(application={"name": "billing"}, task_id="t-1"))
+    no_email = await front50.send(SaveApplication(authority=ADMIN, application={"name": "billing"}, task_id="t-1"))
     assert isinstance(no_email, CommandRejected)
     assert (no_email.status, no_email.field, no_email.task_id) == (400, "email", "t-1")
 
-    bad_name = await front50.send(SaveApplication(application={"name": "bill ing", "email": "a@b.c"}))
+    bad_name = await front50.send(SaveApplication(authority=ADMIN, application={"name": "bill ing", "email": "a@b.c"}))
     assert isinstance(bad_name, CommandRejected) and bad_name.field == "name"
 
     bad_permissions = await front50.send(
-        SaveApplication(application={"name": "billing", "email": "a@b.c", "permissions": {"READ": "dev"}})
+        SaveApplication(
+            authority=ADMIN, application={"name": "billing", "email": "a@b.c", "permissions": {"READ": "dev"}}
+        )
     )
     assert isinstance(bad_permissions, CommandRejected) and bad_permissions.field == "permissions.READ"
 
@@ -82,14 +87,16 @@ async def test_invalid_application_is_rejected_naming_the_field(front50: Front50
 
 
 async def test_delete_cascades_to_pipelines_and_notifications(front50: Front50Client) -> None:
-    await front50.send(SaveApplication(application={"name": "billing", "email": "a@b.c"}))
-    await front50.send(SaveApplication(application={"name": "payments", "email": "a@b.c"}))
-    await front50.send(SavePipeline(pipeline=pipeline("billing", "deploy")))
-    await front50.send(SavePipeline(pipeline=pipeline("billing", "rollback")))
-    kept = await front50.send(SavePipeline(pipeline=pipeline("payments", "deploy")))
-    await front50.send(SaveNotifications(application="billing", notifications={"email": [{"address": "a@b.c"}]}))
+    await front50.send(SaveApplication(authority=ADMIN, application={"name": "billing", "email": "a@b.c"}))
+    await front50.send(SaveApplication(authority=ADMIN, application={"name": "payments", "email": "a@b.c"}))
+    await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline("billing", "deploy")))
+    await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline("billing", "rollback")))
+    kept = await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline("payments", "deploy")))
+    await front50.send(
+        SaveNotifications(authority=ADMIN, application="billing", notifications={"email": [{"address": "a@b.c"}]})
+    )
 
-    deleted = await front50.send(DeleteApplication(name="Billing"))
+    deleted = await front50.send(DeleteApplication(authority=ADMIN, name="Billing"))
     assert deleted == ApplicationDeleted(name="BILLING")
 
     found = await front50.ask(GetApplication(name="billing"))
@@ -102,5 +109,5 @@ async def test_delete_cascades_to_pipelines_and_notifications(front50: Front50Cl
     assert isinstance(other, PipelineFound) and other.pipeline is not None
     assert other.pipeline["id"] == kept.pipeline["id"]  # type: ignore[attr-defined]
 
-    again = await front50.send(DeleteApplication(name="billing"))
+    again = await front50.send(DeleteApplication(authority=ADMIN, name="billing"))
     assert isinstance(again, CommandRejected) and (again.status, again.field) == (404, "name")

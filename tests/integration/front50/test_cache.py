@@ -30,6 +30,7 @@ from schemas.front50 import (
     SaveApplication,
     SavePipeline,
 )
+from tests.authorities import ADMIN
 from tests.integration.front50.conftest import Front50Client, pipeline, run_front50
 from tests.mongo import start_store
 from workers.front50.worker import build_service
@@ -44,23 +45,23 @@ async def names(front50: Front50Client, application: str = "billing") -> list[st
 async def test_a_read_after_a_write_shows_it(front50: Front50Client) -> None:
     assert await names(front50) == []
     assert await names(front50) == [], "answered from the cache the second time"
-    await front50.send(SavePipeline(pipeline=pipeline(name="deploy")))
+    await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline(name="deploy")))
     assert await names(front50) == ["deploy"]
-    saved = await front50.send(SavePipeline(pipeline=pipeline(name="bake")))
+    saved = await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline(name="bake")))
     assert await names(front50) == ["bake", "deploy"]
     assert isinstance(saved, PipelineSaved)
 
-    await front50.send(RenamePipeline(application="billing", from_name="bake", to_name="build"))
+    await front50.send(RenamePipeline(authority=ADMIN, application="billing", from_name="bake", to_name="build"))
     assert await names(front50) == ["build", "deploy"]
     found = await front50.ask(GetPipelineConfig(id=saved.pipeline["id"]))
     assert isinstance(found, PipelineFound) and found.pipeline and found.pipeline["name"] == "build"
 
-    await front50.send(DeletePipeline(application="billing", name="deploy"))
+    await front50.send(DeletePipeline(authority=ADMIN, application="billing", name="deploy"))
     assert await names(front50) == ["build"]
 
 
 async def test_an_answer_is_the_askers_own_copy(front50: Front50Client) -> None:
-    await front50.send(SavePipeline(pipeline=pipeline()))
+    await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline()))
     first = await front50.ask(ListPipelineConfigs(application="billing"))
     assert isinstance(first, PipelineList)
     first.pipelines[0]["name"] = "changed by the asker"
@@ -97,13 +98,13 @@ async def test_a_write_on_one_replica_is_read_on_the_other_at_once(
     missing = await reader.ask(GetApplication(name="billing"))
     assert isinstance(missing, ApplicationFound) and missing.application is None
 
-    await writer.send(SaveApplication(application={"name": "billing", "email": "a@example.com"}))
-    await writer.send(SavePipeline(pipeline=pipeline()))
+    await writer.send(SaveApplication(authority=ADMIN, application={"name": "billing", "email": "a@example.com"}))
+    await writer.send(SavePipeline(authority=ADMIN, pipeline=pipeline()))
     found = await reader.ask(GetApplication(name="billing"))
     assert isinstance(found, ApplicationFound) and found.application and found.application["email"] == "a@example.com"
     assert await names(reader) == ["deploy"]
 
-    await writer.send(DeletePipeline(application="billing", name="deploy"))
+    await writer.send(DeletePipeline(authority=ADMIN, application="billing", name="deploy"))
     assert await names(reader) == []
 
 
@@ -116,7 +117,7 @@ async def test_two_replicas_on_one_bus_answer_every_read_after_a_write() -> None
     try:
         for number in range(5):
             await asyncio.gather(*(names(client) for _ in range(40)))  # warms both replicas' caches
-            await client.send(SavePipeline(pipeline=pipeline(name=f"p{number}")))
+            await client.send(SavePipeline(authority=ADMIN, pipeline=pipeline(name=f"p{number}")))
             answers = await asyncio.gather(*(names(client) for _ in range(40)))
             assert all(len(answer) == number + 1 for answer in answers), answers
     finally:

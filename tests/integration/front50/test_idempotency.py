@@ -15,6 +15,7 @@ from schemas.front50 import (
     PipelineSaved,
     SavePipeline,
 )
+from tests.authorities import ADMIN
 from tests.integration.front50.conftest import Front50Client, pipeline
 
 
@@ -26,11 +27,13 @@ async def deliver_twice(front50: Front50Client, command: SavePipeline | DeletePi
 
 
 async def test_redelivered_save_is_applied_once(front50: Front50Client) -> None:
-    created, created_again = await deliver_twice(front50, SavePipeline(pipeline=pipeline()))
+    created, created_again = await deliver_twice(front50, SavePipeline(authority=ADMIN, pipeline=pipeline()))
     assert isinstance(created, PipelineSaved) and created_again == created
     stored = created.pipeline
 
-    update = SavePipeline(pipeline={**stored, "description": "v2"}, expected_update_ts=stored["updateTs"])
+    update = SavePipeline(
+        authority=ADMIN, pipeline={**stored, "description": "v2"}, expected_update_ts=stored["updateTs"]
+    )
     first, second = await deliver_twice(front50, update)
     assert isinstance(first, PipelineSaved) and second == first, "the same result, not a 409 for the stale ts"
 
@@ -41,7 +44,7 @@ async def test_redelivered_save_is_applied_once(front50: Front50Client) -> None:
 
 
 async def test_redelivery_after_a_crash_before_the_outcome_was_recorded(front50: Front50Client) -> None:
-    envelope = await front50.bus.send(SavePipeline(pipeline=pipeline()))
+    envelope = await front50.bus.send(SavePipeline(authority=ADMIN, pipeline=pipeline()))
     (first,) = await front50.caused_by(envelope.id)
     await front50.db["front50_applied_commands"].delete_one({"_id": envelope.id})
 
@@ -53,19 +56,23 @@ async def test_redelivery_after_a_crash_before_the_outcome_was_recorded(front50:
 
 
 async def test_redelivered_delete_and_rejection_repeat_their_result(front50: Front50Client) -> None:
-    await front50.send(SavePipeline(pipeline=pipeline()))
-    deleted, deleted_again = await deliver_twice(front50, DeletePipeline(application="billing", name="deploy"))
+    await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline()))
+    deleted, deleted_again = await deliver_twice(
+        front50, DeletePipeline(authority=ADMIN, application="billing", name="deploy")
+    )
     assert isinstance(deleted, PipelineDeleted) and deleted_again == deleted, "not a 404 the second time"
 
-    bad = SavePipeline(pipeline=pipeline(name=""))
+    bad = SavePipeline(authority=ADMIN, pipeline=pipeline(name=""))
     rejected, rejected_again = await deliver_twice(front50, bad)
     assert isinstance(rejected, CommandRejected) and rejected_again == rejected
 
 
 async def test_concurrent_editors_with_the_same_read_one_wins(front50: Front50Client) -> None:
-    stored = (await front50.send(SavePipeline(pipeline=pipeline()))).pipeline  # type: ignore[attr-defined]
+    stored = (await front50.send(SavePipeline(authority=ADMIN, pipeline=pipeline()))).pipeline  # type: ignore[attr-defined]
     edits = [
-        SavePipeline(pipeline={**stored, "description": f"editor {n}"}, expected_update_ts=stored["updateTs"])
+        SavePipeline(
+            authority=ADMIN, pipeline={**stored, "description": f"editor {n}"}, expected_update_ts=stored["updateTs"]
+        )
         for n in range(5)
     ]
     results = await asyncio.gather(*(front50.send(edit) for edit in edits))

@@ -20,6 +20,7 @@ from schemas.front50 import (
     ReorderPipelines,
     SavePipeline,
 )
+from tests.authorities import ADMIN, admin
 from tests.integration.front50.conftest import Front50Client, pipeline
 
 
@@ -30,7 +31,7 @@ async def saved(front50: Front50Client, command: SavePipeline) -> PipelineSaved:
 
 
 async def test_save_then_list_get_and_history(front50: Front50Client) -> None:
-    first = await saved(front50, SavePipeline(pipeline=pipeline(name=" deploy ", index=3), user="alice"))
+    first = await saved(front50, SavePipeline(pipeline=pipeline(name=" deploy ", index=3), authority=admin("alice")))
     stored = first.pipeline
     assert first.created
     assert uuid.UUID(stored["id"]), "a pipeline without an id gets a UUID"
@@ -44,7 +45,7 @@ async def test_save_then_list_get_and_history(front50: Front50Client) -> None:
     assert isinstance(by_id, PipelineFound) and by_id.pipeline == stored
 
     changed = {**stored, "description": "now with a description"}
-    second = await saved(front50, SavePipeline(pipeline=changed, user="bob"))
+    second = await saved(front50, SavePipeline(pipeline=changed, authority=admin("bob")))
     assert not second.created and second.pipeline["id"] == stored["id"]
     assert int(second.pipeline["updateTs"]) > int(stored["updateTs"])
 
@@ -63,18 +64,21 @@ async def test_save_then_list_get_and_history(front50: Front50Client) -> None:
 
 async def test_cron_triggers_get_an_id(front50: Front50Client) -> None:
     cron = {"type": "cron", "cronExpression": "0 0/30 * * * ?", "enabled": True}
-    event = await saved(front50, SavePipeline(pipeline=pipeline(triggers=[cron])))
+    event = await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline(triggers=[cron])))
     assert uuid.UUID(event.pipeline["triggers"][0]["id"])
 
 
 async def test_stale_update_ts_is_rejected_with_409_and_nothing_is_stored(front50: Front50Client) -> None:
-    original = (await saved(front50, SavePipeline(pipeline=pipeline()))).pipeline
+    original = (await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline()))).pipeline
     read_ts = original["updateTs"]
     alice = await saved(
-        front50, SavePipeline(pipeline={**original, "description": "alice"}, expected_update_ts=read_ts)
+        front50,
+        SavePipeline(authority=ADMIN, pipeline={**original, "description": "alice"}, expected_update_ts=read_ts),
     )
 
-    bob = await front50.send(SavePipeline(pipeline={**original, "description": "bob"}, expected_update_ts=read_ts))
+    bob = await front50.send(
+        SavePipeline(authority=ADMIN, pipeline={**original, "description": "bob"}, expected_update_ts=read_ts)
+    )
     assert isinstance(bob, CommandRejected)
     assert (bob.status, bob.field, bob.command_type) == (409, "updateTs", "front50.SavePipeline")
     assert read_ts in bob.reason and alice.pipeline["updateTs"] in bob.reason
@@ -86,36 +90,44 @@ async def test_stale_update_ts_is_rejected_with_409_and_nothing_is_stored(front5
 
     bob_retry = await saved(
         front50,
-        SavePipeline(pipeline={**original, "description": "bob"}, expected_update_ts=alice.pipeline["updateTs"]),
+        SavePipeline(
+            authority=ADMIN, pipeline={**original, "description": "bob"}, expected_update_ts=alice.pipeline["updateTs"]
+        ),
     )
     assert bob_retry.pipeline["description"] == "bob"
 
 
 async def test_without_update_ts_the_last_writer_wins(front50: Front50Client) -> None:
-    original = (await saved(front50, SavePipeline(pipeline=pipeline()))).pipeline
-    await saved(front50, SavePipeline(pipeline={**original, "description": "alice"}))
-    bob = await saved(front50, SavePipeline(pipeline={**original, "description": "bob"}))
+    original = (await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline()))).pipeline
+    await saved(front50, SavePipeline(authority=ADMIN, pipeline={**original, "description": "alice"}))
+    bob = await saved(front50, SavePipeline(authority=ADMIN, pipeline={**original, "description": "bob"}))
     current = await front50.ask(GetPipelineConfig(id=original["id"]))
     assert isinstance(current, PipelineFound) and current.pipeline == bob.pipeline
 
 
 async def test_an_existing_name_under_another_id_is_a_duplicate(front50: Front50Client) -> None:
-    await saved(front50, SavePipeline(pipeline=pipeline(name="deploy")))
-    duplicate = await front50.send(SavePipeline(pipeline=pipeline(name="DEPLOY", id=str(uuid.uuid4()))))
+    await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline(name="deploy")))
+    duplicate = await front50.send(
+        SavePipeline(authority=ADMIN, pipeline=pipeline(name="DEPLOY", id=str(uuid.uuid4())))
+    )
     assert isinstance(duplicate, CommandRejected)
     assert (duplicate.status, duplicate.field) == (400, "name")
     assert "already exists in application billing" in duplicate.reason
     listed = await front50.ask(ListPipelineConfigs(application="billing"))
     assert isinstance(listed, PipelineList) and len(listed.pipelines) == 1
-    other_app = await front50.send(SavePipeline(pipeline=pipeline(application="payments", name="deploy")))
+    other_app = await front50.send(
+        SavePipeline(authority=ADMIN, pipeline=pipeline(application="payments", name="deploy"))
+    )
     assert isinstance(other_app, PipelineSaved), "names are unique per application only"
 
 
 async def test_rename_keeps_id_and_history(front50: Front50Client) -> None:
-    deploy = (await saved(front50, SavePipeline(pipeline=pipeline(name="deploy")))).pipeline
-    await saved(front50, SavePipeline(pipeline=pipeline(name="rollback")))
+    deploy = (await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline(name="deploy")))).pipeline
+    await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline(name="rollback")))
 
-    moved = await front50.send(RenamePipeline(application="billing", from_name="Deploy", to_name="ship it"))
+    moved = await front50.send(
+        RenamePipeline(authority=ADMIN, application="billing", from_name="Deploy", to_name="ship it")
+    )
     assert isinstance(moved, PipelineSaved) and not moved.created
     assert (moved.pipeline["id"], moved.pipeline["name"]) == (deploy["id"], "ship it")
     old = await front50.ask(GetPipelineConfig(application="billing", name="deploy"))
@@ -123,25 +135,31 @@ async def test_rename_keeps_id_and_history(front50: Front50Client) -> None:
     history = await front50.ask(GetPipelineHistory(id=deploy["id"]))
     assert isinstance(history, History) and [v["name"] for v in history.versions] == ["ship it", "deploy"]
 
-    clash = await front50.send(RenamePipeline(application="billing", from_name="ship it", to_name="rollback"))
+    clash = await front50.send(
+        RenamePipeline(authority=ADMIN, application="billing", from_name="ship it", to_name="rollback")
+    )
     assert isinstance(clash, CommandRejected) and (clash.status, clash.field) == (400, "to_name")
-    missing = await front50.send(RenamePipeline(application="billing", from_name="nope", to_name="x"))
+    missing = await front50.send(RenamePipeline(authority=ADMIN, application="billing", from_name="nope", to_name="x"))
     assert isinstance(missing, CommandRejected) and (missing.status, missing.field) == (404, "from_name")
 
 
 async def test_reorder_sets_indices_and_list_follows_them(front50: Front50Client) -> None:
     ids = {}
     for name in ("a", "b", "c"):
-        ids[name] = (await saved(front50, SavePipeline(pipeline=pipeline(name=name)))).pipeline["id"]
+        ids[name] = (await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline(name=name)))).pipeline["id"]
     order = {ids["c"]: 0, ids["a"]: 1, ids["b"]: 2}
-    event = await front50.send(ReorderPipelines(application="Billing", ids_to_indices=order))
+    event = await front50.send(ReorderPipelines(authority=ADMIN, application="Billing", ids_to_indices=order))
     assert event == PipelinesReordered(application="Billing", ids_to_indices=order)
     listed = await front50.ask(ListPipelineConfigs(application="billing"))
     assert isinstance(listed, PipelineList)
     assert [(p["name"], p["index"]) for p in listed.pipelines] == [("c", 0), ("a", 1), ("b", 2)]
 
-    foreign = (await saved(front50, SavePipeline(pipeline=pipeline(application="payments")))).pipeline["id"]
-    refused = await front50.send(ReorderPipelines(application="billing", ids_to_indices={ids["a"]: 5, foreign: 0}))
+    foreign = (await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline(application="payments")))).pipeline[
+        "id"
+    ]
+    refused = await front50.send(
+        ReorderPipelines(authority=ADMIN, application="billing", ids_to_indices={ids["a"]: 5, foreign: 0})
+    )
     assert isinstance(refused, CommandRejected)
     assert (refused.status, refused.field) == (404, "ids_to_indices") and foreign in refused.reason
     unchanged = await front50.ask(GetPipelineConfig(id=ids["a"]))
@@ -150,10 +168,10 @@ async def test_reorder_sets_indices_and_list_follows_them(front50: Front50Client
 
 
 async def test_delete_pipeline(front50: Front50Client) -> None:
-    deploy = (await saved(front50, SavePipeline(pipeline=pipeline()))).pipeline
-    event = await front50.send(DeletePipeline(application="BILLING", name="DEPLOY"))
+    deploy = (await saved(front50, SavePipeline(authority=ADMIN, pipeline=pipeline()))).pipeline
+    event = await front50.send(DeletePipeline(authority=ADMIN, application="BILLING", name="DEPLOY"))
     assert event == PipelineDeleted(application="billing", name="deploy", id=deploy["id"])
     gone = await front50.ask(GetPipelineConfig(id=deploy["id"]))
     assert isinstance(gone, PipelineFound) and gone.pipeline is None
-    again = await front50.send(DeletePipeline(application="billing", name="deploy"))
+    again = await front50.send(DeletePipeline(authority=ADMIN, application="billing", name="deploy"))
     assert isinstance(again, CommandRejected) and (again.status, again.field) == (404, "name")

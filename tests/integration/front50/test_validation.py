@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from schemas.front50 import CommandRejected, ListPipelineConfigs, PipelineList, SavePipeline
+from tests.authorities import ADMIN
 from tests.integration.front50.conftest import Front50Client, pipeline
 
 
@@ -80,7 +81,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
 async def test_rejected_naming_the_field(
     front50: Front50Client, case: str, body: dict[str, Any], field: str, words: str
 ) -> None:
-    event = await front50.send(SavePipeline(pipeline=body, task_id="task-7"))
+    event = await front50.send(SavePipeline(authority=ADMIN, pipeline=body, task_id="task-7"))
     assert isinstance(event, CommandRejected), case
     assert (event.status, event.field, event.task_id) == (400, field, "task-7")
     assert words in event.reason
@@ -90,5 +91,5 @@ async def test_rejected_naming_the_field(
 
 async def test_integer_ref_ids_from_old_exports_are_accepted(front50: Front50Client) -> None:
     body = pipeline(stages=[{"refId": 1, "type": "wait"}, {"refId": 2, "type": "wait", "requisiteStageRefIds": [1]}])
-    event = await front50.send(SavePipeline(pipeline=body))
+    event = await front50.send(SavePipeline(authority=ADMIN, pipeline=body))
     assert not isinstance(event, CommandRejected), event

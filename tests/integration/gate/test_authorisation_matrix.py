@@ -62,6 +62,7 @@ from gateway.auth.tokens import hash_token
 from gateway.command_results import CommandResults
 from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.front50 import SaveProject
+from tests.authorities import ADMIN as ADMIN_AUTHORITY
 from tests.integration.gate.conftest import Client, System, eventually, start_system
 from tests.integration.gate.flows import FINISHED, create_application, create_application_task, exported_pipeline
 
@@ -184,7 +185,7 @@ async def world() -> AsyncIterator[World]:
         opened = await seed(system.client, "open", None)
         project = {"name": "portfolio", "email": "p@example.com", "config": {"applications": ["vault", "open"]}}
         results = CommandResults(system.bus)
-        saved = await results.send(SaveProject(project=project))
+        saved = await results.send(SaveProject(authority=ADMIN_AUTHORITY, project=project))
         await results.stop()
         project_id = saved.data["project"].get("id") or "portfolio"
         yield World(system=system, vault=vault, gone=gone, open=opened, project=project_id)

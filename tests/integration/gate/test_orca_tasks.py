@@ -10,6 +10,7 @@ import pytest
 
 from bus import Endpoint, Envelope, MessageContext
 from schemas.orca import SubmitTask
+from tests.authorities import ADMIN
 from tests.integration.gate.conftest import System, eventually, start_system
 from tests.integration.gate.flows import create_application_task
 from workers.orca.store import TaskStore
@@ -47,7 +48,9 @@ async def task_status(system: System, task_id: str) -> str:
 
 def submit_command(task_id: str, name: str = "shop") -> SubmitTask:
     body = create_application_task(name)
-    return SubmitTask(task_id=task_id, application=name, description=body["description"], job=body["job"])
+    return SubmitTask(
+        authority=ADMIN, task_id=task_id, application=name, description=body["description"], job=body["job"]
+    )
 
 
 async def test_a_redelivered_submit_changes_nothing_twice(system: System) -> None:
@@ -75,7 +78,7 @@ async def test_a_step_stored_but_never_sent_is_sent_on_redelivery(system: System
     """The process died after storing the step's command id and before sending the command."""
     command = submit_command("task-crashed")
     task = Task.submitted(
-        task_id=command.task_id, application="shop", description="crashed", jobs=command.job, user="anonymous"
+        task_id=command.task_id, application="shop", description="crashed", jobs=command.job, authority=ADMIN
     )
     task.status = ExecutionStatus.RUNNING
     task.start_time = task.build_time

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.command_results import CommandRejected, CommandResults
 from schemas.front50 import SaveProject
+from tests.authorities import ADMIN
 from tests.integration.gate.conftest import System, start_system
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import config, finished, save, stage, trigger
@@ -21,6 +22,7 @@ async def test_project_pipelines_lists_the_executions_of_its_pipelines(system: S
     await save(client, config("shop", "other", stage("1")))  # not in the project
     result = await CommandResults(system.bus).send(
         SaveProject(
+            authority=ADMIN,
             project={
                 "name": "storefront",
                 "email": "s@example.com",
@@ -28,7 +30,7 @@ async def test_project_pipelines_lists_the_executions_of_its_pipelines(system: S
                     "applications": ["shop"],
                     "pipelineConfigs": [{"application": "shop", "pipelineConfigId": deploy["id"]}],
                 },
-            }
+            },
         )
     )
     assert result.event_type == "front50.project.saved"
@@ -51,7 +53,7 @@ async def test_project_pipelines_lists_the_executions_of_its_pipelines(system: S
 async def test_a_rejection_carries_status_and_field(system: System) -> None:
     results = CommandResults(system.bus)
     with pytest.raises(CommandRejected) as raised:
-        await results.send(SaveProject(project={"email": "no-name@example.com"}))
+        await results.send(SaveProject(authority=ADMIN, project={"email": "no-name@example.com"}))
     assert raised.value.status == 400
     assert raised.value.field
     await results.stop()

@@ -22,6 +22,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Command, parse_cloudevent_type
 from schemas.orca_engine import ExecutionFound, GetExecution, StartExecution
+from tests.authorities import ADMIN
 from tests.mongo import fresh_database
 from workers.orca.engine import EngineOptions
 from workers.orca.worker import build_service
@@ -84,7 +85,9 @@ class Orca:
     async def start(self, config: Json, trigger: Json | None = None, *, execution_id: str | None = None) -> str:
         execution_id = execution_id or str(ULID())
         await self.send(
-            StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger or {"type": "manual"})
+            StartExecution(
+                authority=ADMIN, execution_id=execution_id, pipeline=config, trigger=trigger or {"type": "manual"}
+            )
         )
         return execution_id
 

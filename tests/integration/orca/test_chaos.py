@@ -31,6 +31,7 @@ from bus.amqp import AmqpBus
 from gennaker.store import mongo_client
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
 from schemas.orca_engine import CancelExecution, TriggerPipeline
+from tests.authorities import ADMIN, admin
 from tests.broker import own_vhost
 from tests.integration.test_up import ROOT, Process, cli_env
 from workers.orca.engine.trigger_pipeline import keyed_execution_id
@@ -377,7 +378,7 @@ SUMMARY = {
 
 async def test_fifty_executions_survive_orca_being_killed(system: System, bus: AmqpBus, endpoint: Endpoint) -> None:
     for config in configs(endpoint.base):
-        await bus.send(SavePipeline(pipeline=config, user="chaos"))
+        await bus.send(SavePipeline(pipeline=config, authority=admin("chaos")))
     for config in configs(endpoint.base):
         await until_saved(bus, config["id"])
 
@@ -395,7 +396,11 @@ async def test_fifty_executions_survive_orca_being_killed(system: System, bus: A
             key = run.parameters["key"]
             await bus.send(
                 TriggerPipeline(
-                    application=APPLICATION, pipeline_name_or_id="chaos-parent", trigger=trigger, idempotency_key=key
+                    authority=ADMIN,
+                    application=APPLICATION,
+                    pipeline_name_or_id="chaos-parent",
+                    trigger=trigger,
+                    idempotency_key=key,
                 )
             )
             await asyncio.sleep(max(0.0, began + STARTS_OVER * (n + 1) / len(planned) - time.monotonic()))
@@ -408,7 +413,9 @@ async def test_fifty_executions_survive_orca_being_killed(system: System, bus: A
                 continue
             child = executions.get(child_id(parent) or "")
             if child is not None and child["status"] == "RUNNING":
-                await bus.send(CancelExecution(execution_id=execution_id, user="chaos", reason="cancelled mid-wait"))
+                await bus.send(
+                    CancelExecution(execution_id=execution_id, authority=admin("chaos"), reason="cancelled mid-wait")
+                )
                 cancelled.add(execution_id)
 
     def all_done() -> bool:

@@ -21,6 +21,7 @@ from schemas.orca_engine import (
     StartExecution,
 )
 from schemas.orca_stages import StartChildPipeline
+from tests.authorities import ADMIN, admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 
 Json = dict[str, Any]
@@ -127,12 +128,14 @@ async def test_cancelling_the_parent_cancels_the_running_child(orca: Orca, front
     child_id = by_ref(running, "1")["context"]["executionId"]
     await orca.until(child_id, lambda e: by_ref(e, "1")["status"] == "RUNNING")
 
-    await orca.send(CancelExecution(execution_id=execution_id, user="ops", reason="wrong build"))
+    await orca.send(CancelExecution(execution_id=execution_id, authority=admin("ops"), reason="wrong build"))
 
     assert (await orca.finished(execution_id))["status"] == "CANCELED"
     child = await orca.finished(child_id)
     assert child["status"] == "CANCELED"
-    assert child["canceledBy"] == "ops"
+    # Orca cancels the child with the authority that started it (the parent's) and says who cancelled the parent
+    assert child["canceledBy"] == "anonymous"
+    assert child["cancellationReason"] == "parent stage 'pipeline 1' CANCELED (canceled by ops)"
 
 
 async def test_without_wait_for_completion_the_parent_goes_on(orca: Orca, front50: Front50) -> None:
@@ -142,7 +145,11 @@ async def test_without_wait_for_completion_the_parent_goes_on(orca: Orca, front5
     assert execution["status"] == "SUCCEEDED", summary(execution)
     child = await child_of(orca, execution)
     assert child["status"] == "RUNNING"
-    await orca.send(JudgeStage(execution_id=child["id"], stage_id=by_ref(child, "1")["id"], judgment_status="continue"))
+    await orca.send(
+        JudgeStage(
+            authority=ADMIN, execution_id=child["id"], stage_id=by_ref(child, "1")["id"], judgment_status="continue"
+        )
+    )
     assert (await orca.finished(child["id"]))["status"] == "SUCCEEDED"
 
 
@@ -163,6 +170,7 @@ async def test_a_repeated_start_makes_one_child(orca: Orca, front50: Front50) ->
     child = await orca.until(child_id, lambda e: by_ref(e, "1")["status"] == "RUNNING")
 
     repeat = StartChildPipeline(
+        authority=ADMIN,
         execution_id=execution_id,
         stage_id=parent_stage["id"],
         task_id="1",
@@ -172,8 +180,16 @@ async def test_a_repeated_start_makes_one_child(orca: Orca, front50: Front50) ->
     )
     await orca.send(repeat)
     await orca.send(repeat.model_copy(update={"attempt": 2}))
-    await orca.send(StartExecution(execution_id=child_id, pipeline=front50.configs["child"], trigger=child["trigger"]))
-    await orca.send(JudgeStage(execution_id=child_id, stage_id=by_ref(child, "1")["id"], judgment_status="continue"))
+    await orca.send(
+        StartExecution(
+            authority=ADMIN, execution_id=child_id, pipeline=front50.configs["child"], trigger=child["trigger"]
+        )
+    )
+    await orca.send(
+        JudgeStage(
+            authority=ADMIN, execution_id=child_id, stage_id=by_ref(child, "1")["id"], judgment_status="continue"
+        )
+    )
 
     assert (await orca.finished(execution_id))["status"] == "SUCCEEDED"
     assert [found["id"] for found in await children(orca, "child")] == [child_id]
@@ -190,14 +206,18 @@ async def test_restarting_the_stage_runs_a_new_child(orca: Orca, front50: Front5
         )
         child_id = str(by_ref(running, "1")["context"]["executionId"])
         child = await orca.until(child_id, lambda e: by_ref(e, "1")["status"] == "RUNNING")
-        await orca.send(JudgeStage(execution_id=child_id, stage_id=by_ref(child, "1")["id"], judgment_status=answer))
+        await orca.send(
+            JudgeStage(
+                authority=ADMIN, execution_id=child_id, stage_id=by_ref(child, "1")["id"], judgment_status=answer
+            )
+        )
         return child_id
 
     first = await judge("stop")
     failed = await orca.finished(execution_id)
     assert failed["status"] == "TERMINAL", summary(failed)
 
-    await orca.send(RestartStage(execution_id=execution_id, stage_id=by_ref(failed, "1")["id"], user="ops"))
+    await orca.send(RestartStage(execution_id=execution_id, stage_id=by_ref(failed, "1")["id"], authority=admin("ops")))
     await orca.until(execution_id, lambda e: by_ref(e, "1")["context"].get("executionId") != first)
     second = await judge("continue")
 

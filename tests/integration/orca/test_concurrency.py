@@ -11,6 +11,7 @@ from ulid import ULID
 
 from bus import Bus, Envelope
 from schemas.orca_engine import CancelExecution
+from tests.authorities import admin
 from tests.integration.orca.conftest import Json, Orca, pipeline, stage
 from workers.orca.engine.concurrency import WaitingExecutions
 from workers.orca.engine.model import Execution
@@ -65,7 +66,7 @@ async def test_cancelling_a_waiting_execution_moves_the_queue(orca: Orca) -> Non
     second = await orca.start(limited(keep_waiting=True))
     third = await orca.start(limited(keep_waiting=True))
     await orca.until(third, status("BUFFERED"))
-    await orca.send(CancelExecution(execution_id=second, user="ana", reason="not this one"))
+    await orca.send(CancelExecution(execution_id=second, authority=admin("ana"), reason="not this one"))
     assert (await orca.finished(second))["status"] == "CANCELED"
     assert (await orca.get(first))["status"] == "RUNNING", "cancelling a waiting one starts nothing early"
     await orca.finished(first)
@@ -77,7 +78,7 @@ async def test_cancelling_the_running_one_starts_the_next(orca: Orca) -> None:
     await orca.until(first, status("RUNNING"))
     second = await orca.start(limited(keep_waiting=True))
     await orca.until(second, status("BUFFERED"))
-    await orca.send(CancelExecution(execution_id=first, user="ana"))
+    await orca.send(CancelExecution(execution_id=first, authority=admin("ana")))
     assert (await orca.finished(second))["status"] == "SUCCEEDED"
 
 

@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import MemoryBus
 from schemas.orca_engine import StartExecution, StartStage
+from tests.authorities import ADMIN
 from tests.integration.orca.conftest import pipeline, stage
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.model import Execution
@@ -31,7 +32,7 @@ def moving(execution: Execution, description: str) -> list[Outgoing]:
 
 
 async def started(db: AsyncDatabase[dict[str, Any]]) -> str:
-    command = StartExecution(execution_id="01JCACHE0000000000000000AA", pipeline=pipeline(stage("1")))
+    command = StartExecution(authority=ADMIN, execution_id="01JCACHE0000000000000000AA", pipeline=pipeline(stage("1")))
     assert await ExecutionStore(db).insert(new_execution(command, 1))
     return command.execution_id
 

@@ -14,6 +14,7 @@ from schemas.orca_engine import (
     SkipStage,
     UpdateStage,
 )
+from tests.authorities import ADMIN, admin
 from tests.integration.orca.conftest import Json, Orca, by_ref, pipeline, stage, summary
 
 JUDGMENT = pipeline(stage("1", "manualJudgment", instructions="Ship it?"), stage("2", after=("1",)))
@@ -30,7 +31,13 @@ async def test_manual_judgment_continue(orca: Orca) -> None:
     assert (await orca.get(execution_id))["status"] == "RUNNING", "a judgment waits for an answer"
     stage_id = by_ref(execution, "1")["id"]
     await orca.send(
-        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", input="yes", user="ana")
+        JudgeStage(
+            execution_id=execution_id,
+            stage_id=stage_id,
+            judgment_status="continue",
+            input="yes",
+            authority=admin("ana"),
+        )
     )
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
@@ -43,11 +50,15 @@ async def test_manual_judgment_stop(orca: Orca) -> None:
     execution_id = await orca.start(JUDGMENT)
     execution = await orca.until(execution_id, running("1"))
     stage_id = by_ref(execution, "1")["id"]
-    await orca.send(JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="stop", user="bo"))
+    await orca.send(
+        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="stop", authority=admin("bo"))
+    )
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "TERMINAL", "1": "TERMINAL", "2": "NOT_STARTED"}
     assert by_ref(execution, "1")["context"]["judgedBy"] == "bo"
-    await orca.send(JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", user="cy"))
+    await orca.send(
+        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", authority=admin("cy"))
+    )
     await asyncio.sleep(0.1)
     assert await orca.get(execution_id) == execution, "a judged stage is not judged again"
 
@@ -55,7 +66,7 @@ async def test_manual_judgment_stop(orca: Orca) -> None:
 async def test_cancel_during_a_wait(orca: Orca) -> None:
     execution_id = await orca.start(pipeline(stage("1", waitTime=0.3), stage("2", after=("1",))))
     await orca.until(execution_id, running("1"))
-    await orca.send(CancelExecution(execution_id=execution_id, user="ana", reason="wrong build"))
+    await orca.send(CancelExecution(execution_id=execution_id, authority=admin("ana"), reason="wrong build"))
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "CANCELED", "1": "CANCELED", "2": "NOT_STARTED"}
     assert (execution["canceled"], execution["canceledBy"], execution["cancellationReason"]) == (
@@ -71,14 +82,14 @@ async def test_cancel_during_a_wait(orca: Orca) -> None:
 async def test_pause_and_resume(orca: Orca) -> None:
     execution_id = await orca.start(pipeline(stage("1", waitTime=0.2), stage("2", after=("1",))))
     await orca.until(execution_id, running("1"))
-    await orca.send(PauseExecution(execution_id=execution_id, user="ana"))
+    await orca.send(PauseExecution(execution_id=execution_id, authority=admin("ana")))
     execution = await orca.until(execution_id, lambda e: e["status"] == "PAUSED")
     assert by_ref(execution, "1")["status"] == "PAUSED"
     await asyncio.sleep(0.4)  # longer than the wait: a paused execution does not go on
     execution = await orca.get(execution_id)
     assert summary(execution) == {"status": "PAUSED", "1": "PAUSED", "2": "NOT_STARTED"}
     assert execution["paused"]["pausedBy"] == "ana" and execution["paused"]["isPaused"] is True
-    await orca.send(ResumeExecution(execution_id=execution_id, user="bo"))
+    await orca.send(ResumeExecution(execution_id=execution_id, authority=admin("bo")))
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
     assert execution["paused"]["resumedBy"] == "bo" and execution["paused"]["isPaused"] is False
@@ -88,7 +99,7 @@ async def test_pause_and_resume(orca: Orca) -> None:
 async def test_skip_a_running_stage(orca: Orca) -> None:
     execution_id = await orca.start(pipeline(stage("1", waitTime=60), stage("2", after=("1",))))
     execution = await orca.until(execution_id, running("1"))
-    await orca.send(SkipStage(execution_id=execution_id, stage_id=by_ref(execution, "1")["id"], user="ana"))
+    await orca.send(SkipStage(execution_id=execution_id, stage_id=by_ref(execution, "1")["id"], authority=admin("ana")))
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SKIPPED", "2": "SUCCEEDED"}
 
@@ -97,7 +108,9 @@ async def test_skip_remaining_wait(orca: Orca) -> None:
     execution_id = await orca.start(pipeline(stage("1", waitTime=60)))
     execution = await orca.until(execution_id, running("1"))
     stage_id = by_ref(execution, "1")["id"]
-    await orca.send(UpdateStage(execution_id=execution_id, stage_id=stage_id, context={"skipRemainingWait": True}))
+    await orca.send(
+        UpdateStage(authority=ADMIN, execution_id=execution_id, stage_id=stage_id, context={"skipRemainingWait": True})
+    )
     execution = await orca.finished(execution_id, timeout=5)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED"}
     assert by_ref(execution, "1")["context"]["skipRemainingWait"] is True
@@ -107,11 +120,15 @@ async def test_restart_a_failed_stage(orca: Orca) -> None:
     execution_id = await orca.start(JUDGMENT)
     execution = await orca.until(execution_id, running("1"))
     stage_id = by_ref(execution, "1")["id"]
-    await orca.send(JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="stop", user="bo"))
+    await orca.send(
+        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="stop", authority=admin("bo"))
+    )
     assert (await orca.finished(execution_id))["status"] == "TERMINAL"
-    await orca.send(RestartStage(execution_id=execution_id, stage_id=stage_id, user="ana"))
+    await orca.send(RestartStage(execution_id=execution_id, stage_id=stage_id, authority=admin("ana")))
     await orca.until(execution_id, running("1"))
-    await orca.send(JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", user="cy"))
+    await orca.send(
+        JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", authority=admin("cy"))
+    )
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
     assert by_ref(execution, "1")["context"]["restartDetails"]["restartedBy"] == "ana"

@@ -19,6 +19,7 @@ from gennaker.settings import Settings
 from schemas import parse_cloudevent_type
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
 from schemas.orca_engine import ExecutionCompleted, ExecutionList, ListExecutions, TriggerPipeline
+from tests.authorities import ADMIN
 from tests.integration.orca.conftest import FAST, Orca, pipeline, stage, tap_events
 from workers.front50 import worker as front50
 
@@ -44,7 +45,7 @@ async def orca(db: AsyncDatabase[dict[str, Any]]) -> AsyncIterator[Orca]:
 
 
 async def save(orca: Orca, config: Json) -> Json:
-    await orca.send(SavePipeline(pipeline=config))
+    await orca.send(SavePipeline(authority=ADMIN, pipeline=config))
     for _ in range(250):
         reply = await orca.bus.ask(GetPipelineConfig(id=config["id"]), timeout=5)
         if isinstance(reply, PipelineFound) and reply.pipeline is not None:
@@ -175,6 +176,7 @@ async def test_trigger_pipeline_by_name_and_by_id_with_parameters(orca: Orca) ->
         ),
     )
     by_name = TriggerPipeline(
+        authority=ADMIN,
         application="billing",
         pipeline_name_or_id="deploy",
         trigger={"type": "webhook", "user": "echo", "parameters": {"env": "prod"}, "payload": {"ref": "main"}},
@@ -188,7 +190,11 @@ async def test_trigger_pipeline_by_name_and_by_id_with_parameters(orca: Orca) ->
     assert run["trigger"]["payload"] == {"ref": "main"}
     await orca.send(
         TriggerPipeline(
-            application="billing", pipeline_name_or_id="deploy-id", trigger={"type": "cron"}, idempotency_key="cron-1"
+            authority=ADMIN,
+            application="billing",
+            pipeline_name_or_id="deploy-id",
+            trigger={"type": "cron"},
+            idempotency_key="cron-1",
         )
     )
     runs = await eventually_runs(orca, "deploy-id", 2)
@@ -200,7 +206,9 @@ async def test_trigger_pipeline_by_name_and_by_id_with_parameters(orca: Orca) ->
 async def test_unknown_and_disabled_pipelines_are_rejected(orca: Orca) -> None:
     await save(orca, pipeline(stage("1"), id="off", name="off", disabled=True))
     for name in ("nope", "off"):
-        await orca.send(TriggerPipeline(application="billing", pipeline_name_or_id=name, idempotency_key=name))
+        await orca.send(
+            TriggerPipeline(authority=ADMIN, application="billing", pipeline_name_or_id=name, idempotency_key=name)
+        )
     deadline = asyncio.get_running_loop().time() + 5
     rejected: list[Json] = []
     while len(rejected) < 2 and asyncio.get_running_loop().time() < deadline:

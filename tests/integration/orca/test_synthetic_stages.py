@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import MemoryBus
 from schemas.orca_engine import CancelExecution, RestartStage
+from tests.authorities import admin
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary, tap_events
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskDefinition
@@ -210,7 +211,7 @@ async def test_cancel_stops_a_stage_and_its_running_synthetic_stages(orca: Orca)
     config = pipeline(stage("1", "release", waitTime=60))
     execution_id = await orca.start(config)
     await orca.until(execution_id, lambda e: [t["status"] for t in by_ref(e, "1")["tasks"]] == ["RUNNING"])
-    await orca.send(CancelExecution(execution_id=execution_id, user="ops"))
+    await orca.send(CancelExecution(execution_id=execution_id, authority=admin("ops")))
     execution = await orca.finished(execution_id)
     assert summary(execution)["status"] == "CANCELED"
     assert by_ref(execution, "1")["status"] == "CANCELED"
@@ -231,7 +232,7 @@ async def test_restarting_a_failed_stage_after_a_rollback_plans_it_again(
     failed = await orca.finished(execution_id)
     assert failed["status"] == "TERMINAL" and named(failed, "undo")["status"] == "SUCCEEDED"
     release = by_ref(failed, "2")
-    await orca.send(RestartStage(execution_id=execution_id, stage_id=release["id"], user="ops"))
+    await orca.send(RestartStage(execution_id=execution_id, stage_id=release["id"], authority=admin("ops")))
     again = await orca.until(
         execution_id,
         lambda e: (

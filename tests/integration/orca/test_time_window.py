@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.orca_engine import SkipStage, UpdateStage
+from tests.authorities import ADMIN
 from tests.integration.orca.conftest import Json, Orca, by_ref, pipeline, stage, summary
 from workers.orca.engine.execution_window import InvalidWindow, next_allowed, zone
 
@@ -98,7 +99,11 @@ async def test_outside_the_window_the_stage_waits_until_skipped(orca: Orca) -> N
         "NOT_STARTED",
     )
     assert stage_1["context"]["scheduledTime"] > execution["startTime"] + 5 * 3600 * 1000
-    await orca.send(UpdateStage(execution_id=execution_id, stage_id=stage_1["id"], context={"skipRemainingWait": True}))
+    await orca.send(
+        UpdateStage(
+            authority=ADMIN, execution_id=execution_id, stage_id=stage_1["id"], context={"skipRemainingWait": True}
+        )
+    )
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
     assert by_ref(execution, "1")["context"]["executionWindowSkipped"] is True
@@ -108,7 +113,7 @@ async def test_skipping_a_stage_waiting_for_its_window(orca: Orca) -> None:
     window = window_around(datetime.now(UTC), opens_in=timedelta(hours=6), lasts=timedelta(hours=1))
     execution_id = await orca.start(restricted(window))
     stage_id = by_ref(await orca.until(execution_id, waiting_for_window), "1")["id"]
-    await orca.send(SkipStage(execution_id=execution_id, stage_id=stage_id))
+    await orca.send(SkipStage(authority=ADMIN, execution_id=execution_id, stage_id=stage_id))
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SKIPPED", "2": "SUCCEEDED"}
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from schemas.orca_engine import CancelExecution, PauseExecution, ResumeExecution
 from schemas.orca_stages import CallWebhook
+from tests.authorities import admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 from workers.orca.engine.stages import webhook as webhook_stage
 from workers.orca.engine.stages.webhook_http import WebhookCalls
@@ -218,7 +219,7 @@ async def test_cancel_while_monitoring_stops_the_polls(orca: Orca, hooks: Hooks)
     execution_id = await orca.start(pipeline(monitored(url, method="GET")))
     await orca.until(execution_id, lambda execution: hooks.count("/forever") >= 3)
 
-    await orca.send(CancelExecution(execution_id=execution_id, user="ops"))
+    await orca.send(CancelExecution(execution_id=execution_id, authority=admin("ops")))
     execution = await orca.finished(execution_id)
     assert execution["status"] == "CANCELED", summary(execution)
     await asyncio.sleep(0.1)
@@ -266,14 +267,14 @@ async def test_pause_while_monitoring_then_resume(orca: Orca, hooks: Hooks) -> N
     execution_id = await orca.start(pipeline(monitored(url, method="GET", monitorIntervalMs=50)))
     await orca.until(execution_id, lambda execution: hooks.count("/paused") >= 2)
 
-    await orca.send(PauseExecution(execution_id=execution_id, user="ops"))
+    await orca.send(PauseExecution(execution_id=execution_id, authority=admin("ops")))
     await orca.until(execution_id, lambda execution: execution["status"] == "PAUSED")
     await asyncio.sleep(0.1)
     polls = hooks.count("/paused")
     await asyncio.sleep(0.3)
     assert hooks.count("/paused") == polls
 
-    await orca.send(ResumeExecution(execution_id=execution_id, user="ops"))
+    await orca.send(ResumeExecution(execution_id=execution_id, authority=admin("ops")))
     execution = await orca.finished(execution_id)
     assert execution["status"] == "SUCCEEDED", summary(execution)
     assert hooks.count("/paused") == 4

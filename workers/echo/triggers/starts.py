@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from bus import Bus, MessageContext
+from schemas.authority import Authority
 from schemas.echo import TriggerFired, TriggerType
 from schemas.orca_engine import TriggerPipeline
 
@@ -28,6 +29,14 @@ def execution_trigger(configured: Json, **details: Any) -> Json:
     trigger.setdefault("user", configured.get("runAsUser") or "anonymous")
     trigger.setdefault("parameters", {})
     return trigger
+
+
+def run_as(trigger: Json) -> Authority:
+    """Whose rights the triggered execution runs with: the trigger's ``runAsUser``, else nobody's."""
+    run_as_user = trigger.get("runAsUser")
+    if isinstance(run_as_user, str) and run_as_user.strip():
+        return Authority(user=run_as_user.strip()[:256], service_account=True)
+    return Authority.nobody()
 
 
 async def start_pipeline(
@@ -48,6 +57,7 @@ async def start_pipeline(
             pipeline_name_or_id=str(config["id"]),
             trigger=trigger,
             idempotency_key=key,
+            authority=run_as(trigger),
         )
     )
     fired = TriggerFired(

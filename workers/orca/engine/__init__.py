@@ -50,6 +50,7 @@ from schemas.orca_engine import (
     TriggerPipeline,
     UpdateStage,
 )
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.concurrency import WaitingExecutions
 from workers.orca.engine.delete_execution import ExecutionDeletion
@@ -92,6 +93,7 @@ class EngineOptions:
     execution_window_timezone: str = "UTC"
     pipeline_triggers: bool = True
     front50_timeout: float = 2.0
+    access: AccessPolicy = field(default_factory=AccessPolicy)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,9 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         window_timezone=options.execution_window_timezone,
     )
     commit = Commit(store, relay, stall_ms=options.stall_ms)
-    handlers = ExecutionHandlers(store, commit, transitions, WaitingExecutions(db, store, commit, transitions))
+    handlers = ExecutionHandlers(
+        store, commit, transitions, WaitingExecutions(db, store, commit, transitions), options.access
+    )
     reconciler = Reconciler(store, commit, transitions, interval=options.reconcile_interval, stall_ms=options.stall_ms)
     own_io = stage_io(store, commit)
     commands: dict[str, Handler] = {

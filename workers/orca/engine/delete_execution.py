@@ -40,7 +40,7 @@ class ExecutionDeletion:
             )
             await self._reject(command, context, 400, reason)
             return
-        log.info("execution deleted", execution_id=execution.id, user=command.user)
+        log.info("execution deleted", execution_id=execution.id, user=command.authority.user)
         await context.publish(
             ExecutionDeleted(execution_id=execution.id, application=execution.application), subject=execution.id
         )

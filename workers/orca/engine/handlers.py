@@ -28,6 +28,7 @@ from schemas.orca_engine import (
     StartWaitingExecutions,
     UpdateStage,
 )
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.concurrency import WaitingExecutions, buffers
 from workers.orca.engine.model import now_ms
@@ -43,8 +44,14 @@ class ExecutionHandlers:
     """The handlers of the pipeline commands, the answers of other services, and the queries."""
 
     def __init__(
-        self, store: ExecutionStore, commit: Commit, transitions: Transitions, waiting: WaitingExecutions
+        self,
+        store: ExecutionStore,
+        commit: Commit,
+        transitions: Transitions,
+        waiting: WaitingExecutions,
+        access: AccessPolicy | None = None,
     ) -> None:
+        self.access = access or AccessPolicy()
         self.store = store
         self.commit = commit
         self.t = transitions
@@ -62,7 +69,7 @@ class ExecutionHandlers:
     async def start_execution(self, command: StartExecution, context: MessageContext) -> None:
         await self._prepare()
         at = now_ms()
-        execution = new_execution(command, at)
+        execution = new_execution(command, at, self.access)
         if buffers(execution):
             execution.status = S.BUFFERED  # waits its turn; a redelivery runs the pass again
         else:
@@ -106,36 +113,42 @@ class ExecutionHandlers:
     async def cancel_execution(self, command: CancelExecution, context: MessageContext) -> None:
         await self._apply(
             command.execution_id,
-            lambda ex, at: self.t.cancel_execution(ex, command.user, command.reason, at),
+            lambda ex, at: self.t.cancel_execution(ex, command.authority.user, command.reason, at),
             context,
         )
 
     async def pause_execution(self, command: PauseExecution, context: MessageContext) -> None:
-        await self._apply(command.execution_id, lambda ex, at: self.t.pause_execution(ex, command.user, at), context)
+        await self._apply(
+            command.execution_id, lambda ex, at: self.t.pause_execution(ex, command.authority.user, at), context
+        )
 
     async def resume_execution(self, command: ResumeExecution, context: MessageContext) -> None:
-        await self._apply(command.execution_id, lambda ex, at: self.t.resume_execution(ex, command.user, at), context)
+        await self._apply(
+            command.execution_id, lambda ex, at: self.t.resume_execution(ex, command.authority.user, at), context
+        )
 
     async def skip_stage(self, command: SkipStage, context: MessageContext) -> None:
         await self._apply(command.execution_id, lambda ex, at: self.t.skip_stage(ex, command.stage_id, at), context)
 
     async def restart_stage(self, command: RestartStage, context: MessageContext) -> None:
         await self._apply(
-            command.execution_id, lambda ex, at: self.t.restart_stage(ex, command.stage_id, command.user, at), context
+            command.execution_id,
+            lambda ex, at: self.t.restart_stage(ex, command.stage_id, command.authority.user, at),
+            context,
         )
 
     async def judge_stage(self, command: JudgeStage, context: MessageContext) -> None:
         judgment = {"judgmentStatus": command.judgment_status, "judgmentInput": command.input}
         await self._apply(
             command.execution_id,
-            lambda ex, at: self.t.judge_stage(ex, command.stage_id, judgment, command.user, at),
+            lambda ex, at: self.t.judge_stage(ex, command.stage_id, judgment, command.authority.user, at),
             context,
         )
 
     async def update_stage(self, command: UpdateStage, context: MessageContext) -> None:
         await self._apply(
             command.execution_id,
-            lambda ex, at: self.t.update_stage(ex, command.stage_id, command.context, command.user, at),
+            lambda ex, at: self.t.update_stage(ex, command.stage_id, command.context, command.authority.user, at),
             context,
         )
 

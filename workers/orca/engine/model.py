@@ -5,7 +5,9 @@ Field names are Spinnaker's (camelCase on the wire and in MongoDB, snake_case in
 engine's own and never leave Orca: a task's ``token`` (which ``RunTask`` may run it) and
 ``wakesAt`` (when that run is due; none while it waits for a signal), the execution's
 ``version`` (optimistic concurrency), ``outbox`` (messages caused by stored changes and not yet
-confirmed sent) and ``checkAfter`` (when the reconciler should look at it if nothing happened).
+confirmed sent), ``checkAfter`` (when the reconciler should look at it if nothing happened) and
+``authority``: whose rights the execution runs with, roles included, handed to every task. Clients
+see Spinnaker's ``authentication {user, allowedAccounts}`` instead; roles never leave Orca.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from schemas.authority import Authority, upcast_user_to_authority
 from workers.orca.engine.status import ExecutionStatus
 
 Json = dict[str, Any]
@@ -139,9 +142,18 @@ class Execution(_Model):
     initial_config: Json = Field(default_factory=dict)
     exception: Json | None = None
     rollback: Json | None = None
+    authority: Authority | None = None
     version: int = 0
     outbox: list[OutboxEntry] = Field(default_factory=list)
     check_after: int | None = None
+
+    def acting_for(self) -> Authority:
+        """The authority the execution runs with; one stored before it was recorded runs as the
+        name in ``authentication`` with no roles (never more rights than the record proves)."""
+        if self.authority is not None:
+            return self.authority
+        legacy = upcast_user_to_authority({"user": self.authentication.get("user")})
+        return Authority.model_validate(legacy["authority"])
 
     def stage(self, stage_id: str) -> Stage | None:
         """The stage ``stage_id``."""
@@ -169,7 +181,9 @@ class Execution(_Model):
 
     def to_json(self) -> Json:
         """The execution as Orca's ``GET /pipelines/{id}`` returns it."""
-        document = self.model_dump(mode="json", by_alias=True, exclude={"version", "outbox", "check_after"})
+        document = self.model_dump(
+            mode="json", by_alias=True, exclude={"version", "outbox", "check_after", "authority"}
+        )
         for stage in document["stages"]:
             for task in stage["tasks"]:
                 for internal in ("token", "wakesAt", "attempt", "heartbeatAt", "retryDue"):

@@ -6,14 +6,15 @@ from typing import Any
 
 from bus import new_id
 from schemas.orca_engine import StartExecution
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.model import Execution, Json, Stage
 
 
-def new_execution(command: StartExecution, at: int) -> Execution:
+def new_execution(command: StartExecution, at: int, access: AccessPolicy | None = None) -> Execution:
     """The execution ``command`` asks for: one stage per pipeline stage, parameters defaulted from
-    ``parameterConfig`` where the trigger gives none."""
+    ``parameterConfig`` where the trigger gives none, run with the command's authority."""
     pipeline = command.pipeline
-    trigger: Json = {"type": "manual", "user": command.user, **command.trigger}
+    trigger: Json = {"type": "manual", "user": command.authority.user, **command.trigger}
     trigger["parameters"] = _parameters(pipeline, trigger.get("parameters") or {})
     return Execution(
         id=command.execution_id,
@@ -25,7 +26,8 @@ def new_execution(command: StartExecution, at: int) -> Execution:
         stages=[_stage(stage, index) for index, stage in enumerate(pipeline.get("stages") or [])],
         keep_waiting_pipelines=bool(pipeline.get("keepWaitingPipelines", False)),
         limit_concurrent=bool(pipeline.get("limitConcurrent", False)),
-        authentication={"user": command.user},
+        authentication=(access or AccessPolicy()).authentication(command.authority),
+        authority=command.authority,
         description=pipeline.get("description"),
         notifications=list(pipeline.get("notifications") or []),
         initial_config={},

@@ -52,9 +52,11 @@ class PipelineTriggerCommands:
             reason = f"pipeline {config.get('name')!r} of {command.application!r} is disabled; enable it to trigger it"
             await self._reject(command, execution_id, 400, reason, context)
             return
-        user = str(command.trigger.get("user") or "anonymous")
+        user = str(command.trigger.get("user") or command.authority.user)
         trigger = {**command.trigger, "user": user, "parameters": dict(command.trigger.get("parameters") or {})}
-        await context.send(StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger, user=user))
+        await context.send(
+            StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger, authority=command.authority)
+        )
         log.info("pipeline triggered", execution_id=execution_id, config=config.get("id"), type=trigger.get("type"))
 
     async def _config(self, command: TriggerPipeline, context: MessageContext) -> Json | None:

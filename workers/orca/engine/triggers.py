@@ -22,6 +22,7 @@ import structlog
 from ulid import ULID
 
 from bus import BusError, Handler, MessageContext
+from schemas.authority import Authority
 from schemas.front50 import ListPipelineConfigs, PipelineList
 from schemas.orca_engine import ExecutionCompleted, StartExecution
 from workers.orca.engine.model import Execution, Json
@@ -115,10 +116,11 @@ class PipelineTriggers:
         parent = await self.store.get(event.execution_id)
         at = (parent.end_time if parent else None) or 0
         trigger = pipeline_trigger(parent, event)
+        authority = parent.acting_for() if parent else Authority.nobody()
         for config in configs:
             execution_id = derived_execution_id(f"pipeline-trigger/{event.execution_id}/{config['id']}", at)
             await context.send(
-                StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger, user=str(trigger["user"]))
+                StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger, authority=authority)
             )
             log.info("pipeline triggered", parent=event.execution_id, execution_id=execution_id, config=config["id"])
 

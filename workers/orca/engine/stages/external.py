@@ -69,6 +69,7 @@ class ExternalTask:
             stage_type=self.stage_type or run.stage.type,
             context=self.shape(run.stage) if self.shape else run.stage.context,
             trigger=run.execution.trigger,
+            authority=run.execution.acting_for(),
         )
         result = TaskResult.running(backoff_ms=heartbeat, send=(Outbound(command, to=self.service),), attempt=attempt)
         if context:

@@ -52,10 +52,9 @@ def wait_for_completion(stage: Stage) -> bool:
 def child_trigger(execution: Execution, stage: Stage) -> Json:
     """The trigger of the child (Orca's ``PipelineTrigger``), with a summary of the parent."""
     parameters = stage.context.get("pipelineParameters") or {}
-    user = execution.trigger.get("user") or execution.authentication.get("user") or "anonymous"
     return {
         "type": "pipeline",
-        "user": user,
+        "user": execution.trigger.get("user") or execution.acting_for().user,
         "parentExecution": {
             "id": execution.id,
             "type": execution.type,
@@ -111,7 +110,7 @@ class StartPipelineTask:
             application=run.stage.context.get("application") or run.execution.application,
             pipeline_config_id=config_id,
             trigger=child_trigger(run.execution, run.stage),
-            user=str(run.execution.trigger.get("user") or "anonymous"),
+            authority=run.execution.acting_for(),
         )
         return TaskResult(
             ExecutionStatus.RUNNING,

@@ -18,6 +18,7 @@ from functools import partial
 import structlog
 
 from bus import Bus, BusError, MessageContext
+from schemas.authority import Authority
 from schemas.front50 import GetPipelineConfig, PipelineFound
 from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageCompleted, StartExecution
 from schemas.orca_stages import StartChildPipeline
@@ -96,7 +97,8 @@ class ChildPipelines:
         parent = await answers.answer(self.commit, command, CALL_KEY, answer, context)
         stage = parent.stage(command.stage_id) if parent else None
         if answer.get("started") and stage is not None and stage.status.complete and stage.status is not SUCCEEDED:
-            await self._cancel_child(command.child_execution_id, f"parent stage {stage.name!r} {stage.status}", context)
+            reason = f"parent stage {stage.name!r} {stage.status}"
+            await self._cancel_child(command.child_execution_id, reason, context, command.authority)
 
     async def _start(self, command: StartChildPipeline, context: MessageContext) -> Json:
         try:
@@ -110,7 +112,10 @@ class ChildPipelines:
             return {"error": f"pipeline {config.get('name')!r} is disabled"}
         await context.send(
             StartExecution(
-                execution_id=command.child_execution_id, pipeline=config, trigger=command.trigger, user=command.user
+                execution_id=command.child_execution_id,
+                pipeline=config,
+                trigger=command.trigger,
+                authority=command.authority,
             )
         )
         log.info("child pipeline started", parent=command.execution_id, child=command.child_execution_id)
@@ -139,13 +144,13 @@ class ChildPipelines:
         if parent is None or stage is None or stage.start_time is None:
             return
         reason = f"parent stage {stage.name!r} {event.status}"
-        await self._cancel_child(child_execution_id(parent, stage), reason, context, parent)
+        if parent.canceled_by:
+            reason += f" (canceled by {parent.canceled_by})"
+        await self._cancel_child(child_execution_id(parent, stage), reason, context, parent.acting_for())
 
-    async def _cancel_child(
-        self, child_id: str, reason: str, context: MessageContext, parent: Execution | None = None
-    ) -> None:
-        user = (parent.canceled_by if parent else None) or "anonymous"
-        await context.send(CancelExecution(execution_id=child_id, user=user, reason=reason))
+    async def _cancel_child(self, child_id: str, reason: str, context: MessageContext, authority: Authority) -> None:
+        """Cancel the child with the authority that started it: the parent's."""
+        await context.send(CancelExecution(execution_id=child_id, authority=authority, reason=reason))
 
 
 def _child_finished_at(execution: Execution, now: int, *, stage_id: str, child_id: str, status: str) -> list[Outgoing]:
