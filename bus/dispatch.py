@@ -7,6 +7,7 @@ same in memory and on RabbitMQ by construction.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -121,6 +122,12 @@ async def _run(
     started = time.perf_counter()
     try:
         await call()
+    except asyncio.CancelledError:
+        # not a failure of the message: its channel closed (or the worker is stopping) under it. It is
+        # left unacknowledged, so the broker delivers it again; the handler must expect that.
+        meter.cancelled.inc()
+        log.warning("handler cancelled before it finished; the message is left for redelivery", message_type=name)
+        raise
     except PermanentError as error:
         meter.failed.inc()
         return _dead(service, f"handler refused the message: {error}", envelope, traceback.format_exc())

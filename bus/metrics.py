@@ -10,6 +10,11 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES_HANDLED = Counter("gennaker_messages_handled_total", "Messages handled successfully", ["service", "type"])
 MESSAGES_FAILED = Counter("gennaker_messages_failed_total", "Handler failures (each attempt)", ["service", "type"])
 HANDLER_SECONDS = Histogram("gennaker_handler_seconds", "Time spent in a message handler", ["service", "type"])
+CANCELLED = Counter(
+    "gennaker_handlers_cancelled_total",
+    "Handlers cancelled before they finished (channel closed, worker stopping): their messages are redelivered",
+    ["service", "type"],
+)
 RETRIES = Counter("gennaker_retries_total", "Messages scheduled for a retry", ["service", "type"])
 DEAD_LETTERS = Counter("gennaker_dead_letters_total", "Messages dead-lettered", ["service", "reason"])
 IN_FLIGHT = Gauge("gennaker_in_flight", "Messages being handled right now", ["service"])
@@ -24,6 +29,7 @@ class HandlerMetrics(NamedTuple):
     seconds: Histogram
     retries: Counter
     in_flight: Gauge
+    cancelled: Counter
 
 
 @lru_cache(maxsize=4096)
@@ -35,6 +41,7 @@ def for_handler(service: str, message_type: str) -> HandlerMetrics:
         HANDLER_SECONDS.labels(service, message_type),
         RETRIES.labels(service, message_type),
         IN_FLIGHT.labels(service),
+        CANCELLED.labels(service, message_type),
     )
 
 

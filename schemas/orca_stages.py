@@ -23,7 +23,13 @@ Json = dict[str, Any]
 
 @message
 class CallWebhook(Command):
-    """Make attempt ``attempt`` of a ``webhook`` stage's HTTP request and record the response."""
+    """Make attempt ``attempt`` of a ``webhook`` stage's HTTP request and record the response.
+
+    ``idempotency_key`` goes out as the ``Idempotency-Key`` header (unless ``headers`` set one):
+    the same on every attempt of the same request of the same stage attempt (derived from the
+    execution, stage, task, the task's run and which request it is), so the endpoint can drop a
+    repeat. ``retry_reason`` says why an attempt after the first is made (what the last one got).
+    """
 
     message_type: ClassVar[str] = "orca.CallWebhook"
     execution_id: str = Field(min_length=1)
@@ -35,6 +41,8 @@ class CallWebhook(Command):
     headers: dict[str, str] = Field(default_factory=dict)
     payload: Any = None
     timeout_seconds: float = Field(30.0, ge=0.1)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=255)
+    retry_reason: str | None = None
 
 
 @message

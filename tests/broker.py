@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 
-def rabbitmqctl(*args: str) -> None:
-    """Run ``rabbitmqctl`` quietly; fail the test naming the tool when it is missing."""
+def rabbitmqctl(*args: str) -> str:
+    """Run ``rabbitmqctl`` quietly and return what it printed; fail the test naming the tool when it is missing."""
     command = shutil.which("rabbitmqctl")
     assert command, "rabbitmqctl is needed on the test machine to manage the broker"
-    subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
+    return subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60, text=True).stdout
+
+
+_CONNECTION_NAME = re.compile(r'\{"connection_name","([^"]*)"\}')
+
+
+def close_connections(vhost: str, name_contains: str, reason: str = "closed by a test") -> int:
+    """Close every client connection to ``vhost`` whose client-given name contains ``name_contains``
+    (an :class:`~bus.amqp.AmqpBus` names its connection after its source, e.g. ``/gennaker/orca/…``),
+    as a broker or network failure would; returns how many. Other suites' connections are left alone."""
+    listing = rabbitmqctl("list_connections", "--no-table-headers", "pid", "vhost", "client_properties")
+    closed = 0
+    for line in listing.splitlines():
+        pid, _, rest = line.partition("\t")
+        connection_vhost, _, properties = rest.partition("\t")
+        name = _CONNECTION_NAME.search(properties)
+        if connection_vhost == vhost and name is not None and name_contains in name.group(1):
+            with contextlib.suppress(subprocess.CalledProcessError):  # it closed meanwhile
+                rabbitmqctl("close_connection", pid, reason)
+                closed += 1
+    return closed
 
 
 @contextlib.contextmanager

@@ -1,11 +1,13 @@
 """A webhook call claimed by a worker that died before storing the answer (found by the chaos test):
 its redelivered command does not call again, but makes the task give the attempt up once the
-request's timeout has surely passed, instead of the longer deadline of a command still queued."""
+request's timeout has surely passed, instead of the longer deadline of a command still queued. The
+call made again carries the first one's ``Idempotency-Key``, so the endpoint can drop it."""
 
 from __future__ import annotations
 
 import pytest
 
+from schemas.idempotency import HEADER
 from schemas.orca_stages import CallWebhook
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, summary
 from tests.integration.orca.test_webhook import Hooks, hooks, status, webhook
@@ -39,3 +41,5 @@ async def test_a_call_whose_claimer_died_is_given_up_after_its_timeout_and_made_
     call = by_ref(execution, "1")["context"]["webhookCall"]
     assert (call["attempt"], call["failures"]) == (2, 1)
     assert hooks.count("/deploy") == 2  # one request per attempt: the redelivery did not call again
+    first, repeated = (call["headers"][HEADER] for call in hooks.calls["/deploy"])
+    assert first == repeated == f'"{call["idempotencyKey"]}"'

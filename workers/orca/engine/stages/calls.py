@@ -7,6 +7,7 @@ run it belongs to (task id and start time), so a restarted stage never reads an 
 
     {"taskId": "1", "taskStart": 1700000000000, "attempt": 2, "sentAt": …, "failures": 1,
      "claimedAt": … (when a handler took the call on), "answer": {…} | None,
+     "request": 1 (which request of the run; retries repeat it), "idempotencyKey": …,
      "nextAt": … (when the next attempt is due, once the answer is judged)}
 
 A handler claims the call (a stored write) before doing it, so a redelivered command does nothing;

@@ -21,6 +21,12 @@ value at ``statusUrlJsonPath`` in its body) and kept as ``statusEndpoint``.
 SUCCEEDED, CANCELED or TERMINAL. ``progressJsonPath`` is reported as ``progressMessage``.
 Retryable failures of a poll are retried as above, ``maxAttempts`` in a row.
 
+Every request carries an ``Idempotency-Key`` header (unless ``customHeaders`` set one): the same
+on every retry of the same request of the same stage attempt (derived from the execution, stage,
+task, the task's run and which request it is — each poll is a request of its own), also when a
+worker died after making it and the next attempt makes it again; a restarted stage gets new keys.
+It is kept in ``webhookCall.idempotencyKey``.
+
 The response is the stage's ``webhook`` (context and outputs, as Orca): ``statusCode``,
 ``statusCodeValue``, ``body`` (parsed when JSON), ``headers``, ``error``, ``statusEndpoint`` and
 ``monitor`` (the last poll's).
@@ -34,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from schemas import idempotency
 from schemas.orca_stages import CallWebhook
 from workers.orca.engine.model import Json, Stage
 from workers.orca.engine.stages import calls
@@ -145,20 +152,21 @@ class _WebhookTask:
             early = self.first_delay(run, config)
             if early > 0:
                 return TaskResult.running(backoff_ms=early)
-            return self._send(run, config, attempt=1, failures=0)
+            return self._send(run, config, attempt=1, failures=0, previous=None)
         answer = call.get("answer")
         context: Json = {}
         if answer is None:
             overdue_in = _answer_due(call, config) - run.now
             if overdue_in > 0:
                 return TaskResult.running(backoff_ms=overdue_in)
-            answer = {"statusCode": None, "error": "no answer to the webhook call (the worker making it stopped?)"}
+            lost = f"no answer to attempt {call['attempt']} of the webhook call in time (the worker making it stopped?)"
+            answer = {"statusCode": None, "error": lost}
             call = {**call, "answer": answer}
             context[CALL_KEY] = call
         if call.get("nextAt") is not None:
             if call["nextAt"] > run.now:
                 return TaskResult.running(backoff_ms=call["nextAt"] - run.now)
-            return self._send(run, config, attempt=call["attempt"] + 1, failures=call["failures"])
+            return self._send(run, config, attempt=call["attempt"] + 1, failures=call["failures"], previous=call)
         failed = answer.get("error") is not None or not _ok(answer)
         if failed and answer.get("statusCode") in config.fail_fast:
             return self._final(
@@ -197,8 +205,17 @@ class _WebhookTask:
 
     # --- shared moves ---------------------------------------------------------------------------
 
-    def _send(self, run: TaskRun, config: WebhookConfig, *, attempt: int, failures: int) -> TaskResult:
+    def _send(
+        self, run: TaskRun, config: WebhookConfig, *, attempt: int, failures: int, previous: Json | None
+    ) -> TaskResult:
+        """Send attempt ``attempt``; ``failures`` > 0 makes it a retry of ``previous``'s request (the same
+        idempotency key), else it is the next request (a poll after a poll that said "not yet")."""
         request = self.request(run, config)
+        number = 1 if previous is None else int(previous.get("request") or 1) + (0 if failures else 1)
+        key = idempotency.derive(
+            "orca.webhook", run.execution.id, run.stage.id, run.task.id, run.task.start_time, number
+        )
+        retry_reason = _describe(previous.get("answer") or {}) if previous is not None and failures else None
         command = CallWebhook(
             execution_id=run.execution.id,
             stage_id=run.stage.id,
@@ -209,8 +226,19 @@ class _WebhookTask:
             headers=config.headers,
             payload=request.payload,
             timeout_seconds=config.timeout_seconds,
+            idempotency_key=key,
+            retry_reason=retry_reason,
         )
-        record = calls.sent(run.task, attempt, run.now, failures, url=request.url, method=request.method)
+        record = calls.sent(
+            run.task,
+            attempt,
+            run.now,
+            failures,
+            url=request.url,
+            method=request.method,
+            request=number,
+            idempotencyKey=key,
+        )
         return TaskResult(
             ExecutionStatus.RUNNING,
             context={CALL_KEY: record},

@@ -1,14 +1,19 @@
 """Makes the HTTP requests of ``webhook`` stages (``orca.CallWebhook``) and records the responses.
 
 One :class:`aiohttp.ClientSession` per Orca worker, opened at the first call and closed when the
-worker stops (:meth:`WebhookCalls.run` is one of the engine's background loops). Before calling,
-the handler claims the attempt in the stage's context (a stored write), so a redelivered command,
-or one for a stage canceled meanwhile, calls nothing. A worker dying after its claim leaves the
-attempt unanswered; its redelivered command finds it claimed and runs the task again, whose deadline
-for a claimed call (claim + request timeout + a short grace) then counts it as a failed attempt and
-makes the next one, within ``maxAttempts`` (a call whose command is lost outright waits for the
-longer deadline counted from when it was sent). So the endpoint sees at most one request
-per attempt, and a request may have reached it even though Orca recorded no answer.
+worker stops (:meth:`WebhookCalls.run` is one of the engine's background loops), once the calls in
+flight have ended. Before calling, the handler claims the attempt in the stage's context (a stored
+write), so a redelivered command, or one for a stage canceled meanwhile, calls nothing.
+
+A call, once claimed, runs to its end and stores its answer even if the handler awaiting it is
+cancelled (RabbitMQ closing the channel cancels the handlers on it): the handler's message is left
+unacknowledged, and its redelivery finds the call still in flight in this process and waits for
+it, or finds it answered. A redelivery reaching another worker finds the attempt claimed and runs
+the task again, whose deadline for a claimed call (claim + request timeout + a short grace) lets
+the claimer store its answer first; only a claimer that died leaves the attempt unanswered, and
+then the task counts it as failed and makes the next one, within ``maxAttempts``, with the same
+``Idempotency-Key`` (a call whose command is lost outright waits for the longer deadline counted
+from when it was sent). Every attempt after the first is logged with the reason it is made.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import aiohttp
 import structlog
 
 from bus import Bus, MessageContext
+from schemas import idempotency
 from schemas.orca_stages import CallWebhook
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.model import Json
@@ -36,9 +42,13 @@ MAX_BODY_BYTES = 1_000_000
 class WebhookCalls:
     """The ``orca.CallWebhook`` handler and the owner of the worker's HTTP session."""
 
+    STOP_WAIT_SECONDS = 30.0
+    """How long a stopping worker waits for its calls in flight before closing the session."""
+
     def __init__(self, commit: Commit) -> None:
         self.commit = commit
         self._session: aiohttp.ClientSession | None = None
+        self._in_flight: dict[tuple[str, str, str, int], asyncio.Task[None]] = {}
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -46,6 +56,10 @@ class WebhookCalls:
         return self._session
 
     async def close(self) -> None:
+        """Let the calls in flight end (for a while), then close the session."""
+        running = [task for task in self._in_flight.values() if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=self.STOP_WAIT_SECONDS)
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
@@ -58,24 +72,49 @@ class WebhookCalls:
             await self.close()
 
     async def call_webhook(self, command: CallWebhook, context: MessageContext) -> None:
+        key = (command.execution_id, command.stage_id, command.task_id, command.attempt)
+        call = self._in_flight.get(key)
+        if call is None:
+            call = asyncio.create_task(self._claim_and_call(command, context), name=f"webhook call {key}")
+            self._in_flight[key] = call
+            call.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        else:
+            log.info("webhook call redelivered while in flight here; waiting for its answer", **_fields(command))
+        try:
+            await asyncio.shield(call)
+        except asyncio.CancelledError:
+            if not call.done():
+                log.warning(
+                    "webhook handler cancelled mid-call; the call goes on and stores its answer, "
+                    "and the message is left for redelivery",
+                    **_fields(command),
+                )
+            raise
+
+    async def _claim_and_call(self, command: CallWebhook, context: MessageContext) -> None:
         claimed = await answers.claim(self.commit, command, CALL_KEY, context)
         if claimed is answers.Claim.TAKEN:
-            # Claimed and never answered: whoever claimed it died or failed (this is a redelivery), or is
-            # still at it. The request may have been made, so it is not made again; the task gives the
-            # attempt up once the request's timeout has surely passed, and makes the next one.
+            # Claimed by a handler of another worker (or an earlier life of this one) that stored no
+            # answer: it is still at it, or it died. The request may have been made, so it is not made
+            # again here; the task waits for the claimer's answer until the request's timeout has surely
+            # passed, then makes the next attempt with the same Idempotency-Key.
+            log.warning(
+                "webhook call claimed elsewhere and not answered yet; not calling again, the task gives the "
+                "attempt up if no answer comes within its timeout",
+                **_fields(command),
+            )
             await answers.rerun(self.commit, command, CALL_KEY, context)
             return
         if claimed is not answers.Claim.WON:
             return  # done already, or the stage no longer waits (canceled, timed out…)
+        if command.retry_reason is not None:
+            log.warning("webhook call retried", reason=command.retry_reason, **_fields(command))
         answer = await self.request(command)
         log.info(
             "webhook called",
-            execution_id=command.execution_id,
-            stage_id=command.stage_id,
-            attempt=command.attempt,
-            url=command.url,
             status_code=answer.get("statusCode"),
             error=answer.get("error"),
+            **_fields(command),
         )
         await answers.answer(self.commit, command, CALL_KEY, answer, context)
 
@@ -87,11 +126,14 @@ class WebhookCalls:
                 kwargs["data"] = command.payload
             else:
                 kwargs["json"] = command.payload
+        headers = dict(command.headers)
+        if command.idempotency_key is not None and not idempotency.has_header(headers):
+            headers[idempotency.HEADER] = idempotency.header_value(command.idempotency_key)
         try:
             async with self.session().request(
                 command.method,
                 command.url,
-                headers=command.headers,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=command.timeout_seconds),
                 allow_redirects=command.method == "GET",
                 **kwargs,
@@ -108,6 +150,18 @@ class WebhookCalls:
             return {"statusCode": None, "retryable": False, "error": f"invalid webhook request: {error}"}
         except aiohttp.ClientError as error:
             return {"statusCode": None, "error": f"the webhook call to {command.url} failed: {error!r}"}
+
+
+def _fields(command: CallWebhook) -> dict[str, object]:
+    """What names a call in the log."""
+    return {
+        "execution_id": command.execution_id,
+        "stage_id": command.stage_id,
+        "task_id": command.task_id,
+        "attempt": command.attempt,
+        "url": command.url,
+        "idempotency_key": command.idempotency_key,
+    }
 
 
 def _text(raw: bytes, charset: str | None) -> str:
