@@ -4,18 +4,20 @@ This package knows nothing of Spinnaker. Services depend on :class:`Bus`; ``Amqp
 over RabbitMQ and ``MemoryBus`` in process.
 """
 
+from bus.availability import fail_fast
 from bus.base import Bus, Consumption
 from bus.context import MessageContext
 from bus.dead_letter import DeadLetter
 from bus.encoded import EncodedReply
 from bus.endpoint import Endpoint, Handler, RawHandler
 from bus.envelope import Envelope, new_id
-from bus.errors import BusClosed, BusError, PermanentError, QueryFailed, QueryTimeout
+from bus.errors import BrokerUnavailable, BusClosed, BusError, PermanentError, QueryFailed, QueryTimeout
 from bus.memory import MemoryBus
 from bus.retry import RetryPolicy
 from bus.topic import topic_matches
 
 __all__ = [
+    "BrokerUnavailable",
     "Bus",
     "BusClosed",
     "BusError",
@@ -32,6 +34,7 @@ __all__ = [
     "QueryTimeout",
     "RawHandler",
     "RetryPolicy",
+    "fail_fast",
     "new_id",
     "topic_matches",
 ]

@@ -23,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 import aiormq
@@ -39,6 +40,7 @@ from aio_pika.abc import (
 )
 from pamqp.common import Arguments
 
+from bus.availability import failing_fast
 from bus.base import Bus, Consumption
 from bus.dead_letter import (
     ATTEMPT_HEADER,
@@ -60,7 +62,7 @@ from bus.endpoint import (
     Endpoint,
 )
 from bus.envelope import CONTENT_TYPE, Envelope, new_id
-from bus.errors import BusClosed, QueryTimeout
+from bus.errors import BrokerUnavailable, BusClosed, QueryTimeout
 from bus.overflow import QueueFull, refused
 from bus.retry import RetryPolicy
 from schemas import Query, Reply
@@ -83,6 +85,16 @@ _TRANSIENT_ERRORS = (
 def _attempt(message: AbstractIncomingMessage) -> int:
     value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
     return value if isinstance(value, int) and value > 0 else 1
+
+
+def _in_words(error: BaseException) -> str:
+    """What went wrong with the broker, for a person: aio-pika names channels by their object repr."""
+    if isinstance(error, aiormq.exceptions.ChannelInvalidStateError | RuntimeError):
+        return "its channel to RabbitMQ is closed"
+    if isinstance(error, aiormq.exceptions.AMQPConnectionError):
+        return "the connection to RabbitMQ failed"
+    text = str(error)
+    return text if text and "<" not in text else type(error).__name__
 
 
 def _text(value: object) -> str:
@@ -180,6 +192,8 @@ class AmqpBus(Bus):
         self._consumptions: set[AmqpConsumption] = set()
         self._publish_lock = asyncio.Lock()
         self._closed = False
+        self._broker = "RabbitMQ"
+        """Where the broker is, for messages (host, port and virtual host; never the credentials)."""
 
     @classmethod
     async def connect(cls, url: str, *, source: str = "/gennaker", retry: RetryPolicy | None = None) -> AmqpBus:
@@ -192,9 +206,27 @@ class AmqpBus(Bus):
         except (OSError, aiormq.exceptions.AMQPError) as error:
             raise ConnectionError(f"cannot reach RabbitMQ at {url}: {error}; is the broker running?") from error
         bus = cls(connection, source=source, retry=retry)
+        parts = urlsplit(url)
+        bus._broker = f"{parts.hostname or 'localhost'}:{parts.port or 5672}{parts.path if len(parts.path) > 1 else ''}"
         await bus._setup()
         connection.reconnect_callbacks.add(bus._on_reconnect)
+        connection.close_callbacks.add(bus._on_connection_lost)
         return bus
+
+    def _on_connection_lost(self, *_: object) -> None:
+        if not self._closed:
+            self.interruptions += 1
+            log.warning("lost the connection to RabbitMQ; reconnecting", broker=self._where())
+
+    def _where(self) -> str:
+        return self._broker
+
+    def outage(self) -> str | None:
+        if self._closed:
+            return "the bus is closed"
+        if not self._connection.connected.is_set():
+            return f"the connection to RabbitMQ at {self._where()} is lost; reconnecting"
+        return None
 
     async def _setup(self) -> None:
         channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -298,6 +330,7 @@ class AmqpBus(Bus):
         """Publish and wait for the broker's confirm, riding out a reconnect."""
         deadline = asyncio.get_running_loop().time() + PUBLISH_RETRY_SECONDS
         while True:
+            self._fail_fast_while_away()
             try:
                 target = self._exchanges[exchange] if exchange else self._channel_or_raise().default_exchange
                 await target.publish(message, routing_key=routing_key, mandatory=mandatory)
@@ -314,9 +347,13 @@ class AmqpBus(Bus):
                     return
                 raise QueueFull(f"a full queue refused the message to {exchange or 'the default exchange'}") from error
             except _TRANSIENT_ERRORS as error:
+                if failing_fast():
+                    raise BrokerUnavailable(f"nothing was sent: {self.outage() or _in_words(error)}") from error
                 if asyncio.get_running_loop().time() > deadline:
-                    raise ConnectionError(f"broker unavailable for {PUBLISH_RETRY_SECONDS:g}s: {error}") from error
-                log.warning("publish failed, waiting for the broker", error=str(error))
+                    raise BrokerUnavailable(
+                        f"RabbitMQ unavailable for {PUBLISH_RETRY_SECONDS:g}s: {_in_words(error)}"
+                    ) from error
+                log.warning("publish failed, waiting for the broker", error=_in_words(error))
                 await asyncio.sleep(0.5)
 
     def _amqp_message(self, envelope: Envelope, **properties: Any) -> aio_pika.Message:
@@ -331,10 +368,18 @@ class AmqpBus(Bus):
             **properties,
         )
 
+    def _fail_fast_while_away(self) -> None:
+        """Raise :class:`BrokerUnavailable` now if the caller asked to fail fast and the broker is away
+        (a robust channel would otherwise wait for the connection to come back)."""
+        if failing_fast() and (reason := self.outage()) is not None:
+            raise BrokerUnavailable(f"nothing was sent: {reason}")
+
     async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
         queue = f"gennaker.{to}.commands"
+        self._fail_fast_while_away()
         if queue not in self._declared:
-            await self._ensure_queue(queue, COMMANDS_EXCHANGE, to)
+            with self._unavailable_as_error():
+                await self._ensure_queue(queue, COMMANDS_EXCHANGE, to)
         await self._publish(COMMANDS_EXCHANGE, self._amqp_message(envelope), to, mandatory=True)
 
     async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None:
@@ -358,10 +403,13 @@ class AmqpBus(Bus):
     ) -> Reply:
         service = to or query.owner()
         queue = f"gennaker.{service}.queries"
+        if (reason := self.outage()) is not None:  # its reply could not come back either
+            raise BrokerUnavailable(f"cannot ask {service}: {reason}")
         if queue not in self._declared:
-            channel = self._channel_or_raise()
-            declared = await channel.declare_queue(queue, durable=True)
-            await declared.bind(self._exchanges[QUERIES_EXCHANGE], routing_key=service)
+            with self._unavailable_as_error():
+                channel = self._channel_or_raise()
+                declared = await channel.declare_queue(queue, durable=True)
+                await declared.bind(self._exchanges[QUERIES_EXCHANGE], routing_key=service)
             self._declared.add(queue)
         envelope = self.envelope(query, caused_by=caused_by)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -376,8 +424,9 @@ class AmqpBus(Bus):
                 expiration=max(timeout, 0.001),
             )
             message.delivery_mode = aio_pika.DeliveryMode.NOT_PERSISTENT
-            exchange = await self._reply_channel.get_exchange(QUERIES_EXCHANGE, ensure=False)
-            await exchange.publish(message, routing_key=service, mandatory=False)
+            with self._unavailable_as_error():
+                exchange = await self._reply_channel.get_exchange(QUERIES_EXCHANGE, ensure=False)
+                await exchange.publish(message, routing_key=service, mandatory=False)
             reply = await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
@@ -385,8 +434,20 @@ class AmqpBus(Bus):
             self._pending.pop(envelope.id, None)
         return reply_or_raise(reply, query)
 
+    @contextlib.contextmanager
+    def _unavailable_as_error(self) -> Iterator[None]:
+        """A transport failure inside the block is raised as :class:`BrokerUnavailable`, in words."""
+        try:
+            yield
+        except BusClosed:
+            raise
+        except _TRANSIENT_ERRORS as error:
+            raise BrokerUnavailable(self.outage() or _in_words(error)) from error
+
     async def consume(self, endpoint: Endpoint) -> AmqpConsumption:
-        channel = await self._connection.channel(publisher_confirms=False)
+        self._fail_fast_while_away()
+        with self._unavailable_as_error():
+            channel = await self._connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=endpoint.prefetch)
         queue: AbstractQueue
         if not endpoint.durable:

@@ -45,6 +45,12 @@ class Bus(ABC):
     def __init__(self, *, source: str = "/gennaker", retry: RetryPolicy | None = None) -> None:
         self.source = source
         self.retry = retry or RetryPolicy()
+        self.interruptions = 0
+        """How many times the connection to the broker was lost so far (never, in process)."""
+
+    def outage(self) -> str | None:
+        """Why the broker cannot be reached right now, in words; ``None`` while it can."""
+        return None
 
     def envelope(self, message: Message, *, subject: str | None = None, caused_by: Envelope | None = None) -> Envelope:
         """Wrap ``message`` in a CloudEvent, inheriting correlation from ``caused_by``."""

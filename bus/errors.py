@@ -36,3 +36,16 @@ class PermanentError(BusError):
 
 class BusClosed(BusError):
     """The bus was used after :meth:`Bus.close`."""
+
+
+class BrokerUnavailable(BusError, ConnectionError):
+    """The message broker cannot be reached now (its connection is lost and being re-established);
+    nothing was sent. Try again after ``retry_after`` seconds.
+
+    Raised at once to a caller that asked to fail fast (:func:`bus.availability.fail_fast`, as
+    the gateway does for every request); otherwise after riding out the outage for a while.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

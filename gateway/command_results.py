@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bus import Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
+from bus import BrokerUnavailable, Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
 from gateway.keys import BUS, CONFIG
 from schemas.base import Command, Query, Reply, parse_cloudevent_type
 
@@ -112,11 +112,20 @@ class CommandResults:
         envelope = self.bus.envelope(command, subject=subject)
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
+        interruptions = self.bus.interruptions
         try:
             await self.bus.send_envelope(envelope, to=command.owner())
             try:
                 answer = await asyncio.wait_for(future, timeout)
             except TimeoutError:
+                if self.bus.interruptions != interruptions or self.bus.outage() is not None:
+                    # the answer was lost with the connection, or cannot come yet: the command may have
+                    # been carried out, so the client retries with the same Idempotency-Key
+                    raise BrokerUnavailable(
+                        f"the connection to the message broker dropped while waiting for {command.owner()} to "
+                        f"answer {command.message_type}; it may have been carried out: retry with the same "
+                        "Idempotency-Key to get its answer"
+                    ) from None
                 raise QueryTimeout(
                     f"{command.owner()} did not answer {command.message_type} within {timeout:g}s"
                 ) from None

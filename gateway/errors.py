@@ -1,8 +1,11 @@
 """Turns every failure inside a request into a JSON error that says what went wrong and what to do.
 
 Handlers raise; this middleware answers. Bad input is a 400 naming the field, a service that did
-not answer a query is a 504 naming it, a service that answered with an error is a 502. Only a bug
-in the gateway itself is a 500, and that one is logged with its traceback and correlation id.
+not answer a query is a 504 naming it, a service that answered with an error is a 502, a message
+broker that is away (or a full queue refusing the message) is a 503 with ``Retry-After``: every
+request runs under :func:`bus.fail_fast`, so it is told at once rather than left waiting for the
+broker to come back. Only a bug in the gateway itself is a 500, and that one is logged with its
+traceback and correlation id.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ValidationError
 
-from bus import QueryFailed, QueryTimeout
+from bus import BrokerUnavailable, QueryFailed, QueryTimeout, fail_fast
+from bus.overflow import QueueFull
 
 log = structlog.get_logger("gennaker.gateway")
+
+DEFAULT_RETRY_AFTER = 5.0
+"""Seconds a client is told to wait when the broker refused a message for a reason of its own."""
 
 
 class FieldProblem(BaseModel):
@@ -70,6 +77,18 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+UNAVAILABLE = (BrokerUnavailable, QueueFull)
+"""What a request meets while the message broker is away (or a full queue refuses its message)."""
+
+
+def unavailable(error: BaseException) -> tuple[str, dict[str, str]]:
+    """The message of a 503 for ``error`` (one of :data:`UNAVAILABLE`) and its ``Retry-After`` header."""
+    retry_after = error.retry_after if isinstance(error, BrokerUnavailable) else DEFAULT_RETRY_AFTER
+    log.warning("message broker unavailable", error=str(error))
+    message = f"the message broker is unavailable: {error}; retry after {retry_after:g} s"
+    return message, {"Retry-After": str(max(1, round(retry_after)))}
+
+
 def error_reply(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> web.Response:
     """An error response in the gateway's one error shape."""
     return web.json_response(text=body.model_dump_json(exclude_none=True), status=status, headers=headers)
@@ -79,7 +98,8 @@ def error_reply(status: int, body: ErrorBody, headers: dict[str, str] | None = N
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer exceptions raised by ``handler`` with :class:`ErrorBody` JSON and the right status."""
     try:
-        return await handler(request)
+        with fail_fast():
+            return await handler(request)
     except RequestInvalid as error:
         return error_reply(400, ErrorBody(error=str(error), field=error.field, problems=error.problems or None))
     except NotFound as error:
@@ -91,6 +111,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except QueryFailed as error:
         log.warning("query failed", error=str(error))
         return error_reply(502, ErrorBody(error=str(error)))
+    except UNAVAILABLE as error:
+        message, headers = unavailable(error)
+        return error_reply(503, ErrorBody(error=message), headers)
     except web.HTTPException as error:
         if error.status < 400:
             raise

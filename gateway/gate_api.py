@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from bus import QueryFailed, QueryTimeout
 from gateway.api_model import ApiModel
 from gateway.command_results import CommandRejected
-from gateway.errors import FieldProblem, NotFound, RequestInvalid
+from gateway.errors import UNAVAILABLE, FieldProblem, NotFound, RequestInvalid, unavailable
 from gateway.routing import Response, RouteHandler, read_body
 
 log = structlog.get_logger("gennaker.gateway")
@@ -103,6 +103,11 @@ def gate_route(handler: RouteHandler) -> RouteHandler:
         except QueryFailed as error:
             log.warning("a query failed", error=str(error))
             return spinnaker_error(502, str(error))
+        except UNAVAILABLE as error:
+            message, headers = unavailable(error)
+            reply = spinnaker_error(503, message)
+            reply.headers.update(headers)
+            return reply
         except web.HTTPException as error:
             if error.status < 400:
                 raise
@@ -142,6 +147,7 @@ def error_responses(*statuses: int) -> dict[int, Response]:
         404: "The application, pipeline or task named in the path does not exist",
         409: "Someone else changed it since you read it; reload and apply your change again",
         502: "The service answered with an error",
+        503: "The message broker is away; nothing was done: retry after `Retry-After` seconds",
         504: "A service did not answer in time",
     }
     return {status: Response(descriptions[status], SpinnakerError) for status in statuses}

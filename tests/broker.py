@@ -48,3 +48,17 @@ def own_vhost(amqp_url: str, name: str) -> Iterator[str]:
         yield urlunsplit(urlsplit(amqp_url)._replace(path=f"/{name}"))
     finally:
         rabbitmqctl("delete_vhost", name)
+
+
+@contextlib.contextmanager
+def broker_away(amqp_url: str, vhost: str, name_contains: str) -> Iterator[int]:
+    """The broker, as the connections to ``vhost`` named with ``name_contains`` see it, goes away and
+    stays away until the block ends: their connections are closed and reconnecting is refused (the
+    user loses its permissions on ``vhost`` meanwhile). The rest of the broker, and every other
+    suite, carry on. Yields how many connections were closed."""
+    user = urlsplit(amqp_url).username or "guest"
+    rabbitmqctl("clear_permissions", "-p", vhost, user)
+    try:
+        yield close_connections(vhost, name_contains, "the broker goes away (a test)")
+    finally:
+        rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
