@@ -39,6 +39,7 @@ from gateway.execution_models import (
     TriggerRequest,
 )
 from gateway.gate_api import GateError, error_responses, gate_json, gate_route, not_found, read_spinnaker_json
+from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.parameters import resolve_parameters
 from gateway.routing import Response, Route, read_query
@@ -48,6 +49,7 @@ from schemas.orca_engine import (
     CancelExecution,
     DeleteExecution,
     EvaluateExpression,
+    ExecutionCommandRepeated,
     ExecutionFound,
     ExecutionList,
     ExpressionEvaluated,
@@ -88,16 +90,23 @@ def _condensed(execution: Json) -> Json:
 # --- triggering --------------------------------------------------------------------------------
 
 
-async def _start(request: web.Request, pipeline: Json, trigger: Json) -> web.Response:
-    """Start ``pipeline`` with ``trigger`` and answer once Orca has started it (202, Gate's ``ref``)."""
+async def _start(request: web.Request, pipeline: Json, trigger: Json, body: Json) -> web.Response:
+    """Start ``pipeline`` with ``trigger`` and answer once Orca has started it, or stored it to wait its
+    turn (202, Gate's ``ref``); a request sent again with its ``Idempotency-Key`` answers the first one's."""
     execution_id = str(ULID())
     authority = authority_of(request)
+    key = client_key(request, body, scope=authority.user)
     trigger = {**trigger, "type": trigger.get("type") or "manual", "user": authority.user}
     trigger["parameters"] = resolve_parameters(pipeline, trigger.get("parameters"))
-    command = StartExecution(execution_id=execution_id, pipeline=pipeline, trigger=trigger, authority=authority)
+    command = StartExecution(
+        execution_id=execution_id, pipeline=pipeline, trigger=trigger, authority=authority, client_key=key
+    )
     try:
-        # the first event the command causes is orca.execution.started (or its refusal to start)
-        await send_command(request, command, subject=execution_id)
+        # the first event the command causes: orca.execution.started, .buffered (it waits for another
+        # execution of its pipeline), orca.command.repeated (its key's first request made it) or a refusal
+        answer = await send_command(request, command, subject=execution_id)
+        if answer.event_type == ExecutionCommandRepeated.message_type:
+            execution_id = str(answer.data["execution_id"])
     except QueryTimeout:
         # stored but not started yet (e.g. waiting for a concurrent execution): the ref is readable
         if (await ask(request, GetExecution(id=execution_id), ExecutionFound)).execution is None:
@@ -135,17 +144,17 @@ async def trigger_pipeline(request: web.Request) -> web.Response:
     pipeline = await _pipeline_config(request, application, name_or_id)
     if pipeline.get("disabled") is True:
         raise GateError(400, f"pipeline {pipeline.get('name')!r} is disabled; enable it to run it", field="disabled")
-    return await _start(request, pipeline, trigger)
+    return await _start(request, pipeline, trigger, trigger)
 
 
 @gate_route
 async def start_pipeline(request: web.Request) -> web.Response:
     """Run the pipeline JSON in the body as given (an ad-hoc pipeline, or a config read earlier)."""
-    checked, pipeline = await read_spinnaker_json(request, PipelineToStart)
+    checked, body = await read_spinnaker_json(request, PipelineToStart)
     application = await application_for(request, checked.application, Permission.EXECUTE)
-    pipeline = {**pipeline, "application": application.get("name") or checked.application}
+    pipeline = {**body, "application": application.get("name") or checked.application}
     trigger = pipeline.pop("trigger", None) or {}
-    return await _start(request, pipeline, trigger)
+    return await _start(request, pipeline, trigger, body)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -339,7 +348,7 @@ async def delete_execution(request: web.Request) -> web.Response:
     return gate_json({})
 
 
-_START_ERRORS = error_responses(400, 403, 404, 504)
+_START_ERRORS = error_responses(400, 403, 404, 422, 504)
 _READ_ERRORS = error_responses(403, 404, 504)
 _QUERY_ERRORS = error_responses(400, 403, 404, 504)
 _ACCEPTED = {202: Response("Accepted; follow the execution to see the effect", Accepted), **_READ_ERRORS}
@@ -351,7 +360,11 @@ ROUTES = (
         "/pipelines/{application}/{pipelineNameOrId}",
         trigger_pipeline,
         summary="Trigger a pipeline execution",
-        description="Answers once Orca has started it; parameters default from the pipeline's parameterConfig.",
+        description=(
+            "Answers once Orca has started it (or stored it BUFFERED, to wait for another execution of a "
+            "limitConcurrent pipeline); parameters default from the pipeline's parameterConfig. With an "
+            "Idempotency-Key header, the same request sent again within 24 h answers the first one's ref."
+        ),
         tag=TAG,
         body=TriggerRequest,
         responses={202: Response("Started; follow the ref", ExecutionRef), **_START_ERRORS},

@@ -146,6 +146,7 @@ def error_responses(*statuses: int) -> dict[int, Response]:
         403: "The caller lacks the authorisation named in `message`",
         404: "The application, pipeline or task named in the path does not exist",
         409: "Someone else changed it since you read it; reload and apply your change again",
+        422: "The Idempotency-Key was sent with another request within the last 24 hours",
         502: "The service answered with an error",
         503: "The message broker is away; nothing was done: retry after `Retry-After` seconds",
         504: "A service did not answer in time",

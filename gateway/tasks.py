@@ -41,6 +41,7 @@ from gateway.gate_api import (
     not_found,
     read_spinnaker_json,
 )
+from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.routing import Response, Route, read_query
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask, TaskFound, TaskList
@@ -135,14 +136,22 @@ async def _submit(request: web.Request, application: str | None) -> web.Response
         await may_change_application(request, name)
     task_id = str(ULID())
     authority = authority_of(request)
+    key = client_key(request, body, scope=authority.user)
     jobs: list[Json] = [dict(job) for job in body["job"]]
     description = checked.description or f"{checked.job[0].type}: {application}"
-    # Orca answers once the task is stored, so the ref is readable the moment the caller has it
-    await send_command(
-        request,
-        SubmitTask(task_id=task_id, application=application, description=description, job=jobs, authority=authority),
-        subject=task_id,
+    # Orca answers once the task is stored, so the ref is readable the moment the caller has it; a
+    # request sent again with its Idempotency-Key is answered with the first one's task
+    submit = SubmitTask(
+        task_id=task_id,
+        application=application,
+        description=description,
+        job=jobs,
+        authority=authority,
+        client_key=key,
     )
+    answer = await send_command(request, submit, subject=task_id)
+    task = answer.data.get("task")
+    task_id = str(task.get("id") or task_id) if isinstance(task, dict) else task_id
     return gate_json({"ref": f"/tasks/{task_id}"})
 
 
@@ -199,7 +208,7 @@ async def get_application_tasks(request: web.Request) -> web.Response:
     return gate_json(tasks)
 
 
-_SUBMIT_ERRORS = error_responses(400, 403, 504)
+_SUBMIT_ERRORS = error_responses(400, 403, 422, 504)
 
 ROUTES = (
     Route(

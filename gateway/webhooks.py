@@ -9,6 +9,12 @@ and pipelines guard themselves with payload constraints, a git trigger's ``secre
 headers Echo reads to Echo as one durable ``echo.HandleWebhook`` command and answers as Gate does,
 ``{"eventProcessed": true, "eventId": ...}``, once the command is safely on the bus. Echo matches
 the triggers and starts the pipelines, then publishes ``echo.webhook.processed`` under the same id.
+
+A webhook sent with an ``Idempotency-Key`` (scoped to its path's type and source) gets an
+``eventId`` derived from the key: sent again within 24 h it is answered with the same ``eventId``
+and is the same delivery to Echo, so nothing starts twice; the same key with another body is a
+422 (Echo remembers the first body's fingerprint and answers ``echo.GetWebhookDelivery``; should
+Echo not answer in time, the webhook is handed over and Echo refuses it).
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ import time
 from aiohttp import web
 from pydantic import Field
 
-from bus import new_id
+from bus import QueryFailed, QueryTimeout, new_id
 from gateway.api_model import ApiModel, json_reply
+from gateway.command_results import ask
 from gateway.correlation import correlation_id
-from gateway.errors import ErrorBody, RequestInvalid
+from gateway.errors import ErrorBody, RequestInvalid, error_reply
+from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.routing import Response, Route
-from schemas.echo import HandleWebhook
+from schemas.echo import GetWebhookDelivery, HandleWebhook, WebhookDelivery
+from schemas.idempotency import HEADER
 
 FORWARDED_HEADERS = (
     "content-type",
@@ -70,14 +79,24 @@ def _json_object(raw: bytes) -> str:
 async def receive_webhook(request: web.Request) -> web.Response:
     """Hand the webhook to Echo; 200 ``{eventProcessed, eventId}`` once the command is on the bus."""
     body = _json_object(await request.read())
-    event_id = new_id()
+    kind, source = request.match_info.get("type", "webhook"), request.match_info["source"]
+    key = client_key(request, body, scope=f"webhook:{kind}/{source}")
+    event_id = new_id() if key is None else key.record_id()
+    if key is not None:
+        first = await _delivered(request, event_id)
+        if first is not None and first != key.fingerprint:
+            message = f"this {HEADER} was used within the last 24 hours for a webhook with another body"
+            return error_reply(422, ErrorBody(error=message, field=HEADER))
+        if first is not None:
+            return json_reply(WebhookAccepted(event_id=event_id))  # handed over already: the same delivery
     command = HandleWebhook(
         event_id=event_id,
-        type=request.match_info.get("type", "webhook"),
-        source=request.match_info["source"],
+        type=kind,
+        source=source,
         body=body,
         headers={name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers},
         received_at=time.time_ns() // 1_000_000,
+        client_key=key,
     )
     bus = request.app[BUS]
     envelope = bus.envelope(command, subject=event_id)
@@ -86,9 +105,19 @@ async def receive_webhook(request: web.Request) -> web.Response:
     return json_reply(WebhookAccepted(event_id=event_id))
 
 
+async def _delivered(request: web.Request, event_id: str) -> str | None:
+    """The fingerprint of the keyed delivery ``event_id`` Echo remembers; ``None`` if none (or Echo is silent)."""
+    try:
+        found = await ask(request, GetWebhookDelivery(event_id=event_id), WebhookDelivery)
+    except (QueryTimeout, QueryFailed):
+        return None
+    return found.fingerprint
+
+
 _RESPONSES = {
     200: Response("Handed to Echo, which starts every enabled pipeline whose trigger matches", WebhookAccepted),
-    400: Response("The body is not a JSON object", ErrorBody),
+    400: Response("The body is not a JSON object (or the Idempotency-Key is not one)", ErrorBody),
+    422: Response("The Idempotency-Key was sent with another body within the last 24 hours", ErrorBody),
 }
 
 ROUTES = (

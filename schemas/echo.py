@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from schemas.base import Command, Event, Query, Reply
+from schemas.idempotency import ClientKey
 from schemas.registry import message
 
 Json = dict[str, Any]
@@ -30,6 +31,11 @@ class HandleWebhook(Command):
     (``x-github-event``, ``x-hub-signature-256``, ``x-gitlab-token``, ``x-event-key``,
     ``x-gennaker-webhook-secret``). ``event_id`` names this delivery: the executions it starts are
     keyed by it, so a redelivered command starts nothing twice.
+
+    With ``client_key`` (the sender's ``Idempotency-Key``; ``event_id`` is then derived from it), Echo
+    remembers the delivery for 24 h: the same key again is the same delivery (its first
+    ``received_at`` keys what it starts, so nothing starts twice), and another body under that key
+    is refused.
     """
 
     message_type: ClassVar[str] = "echo.HandleWebhook"
@@ -39,6 +45,7 @@ class HandleWebhook(Command):
     body: str
     headers: dict[str, str] = Field(default_factory=dict)
     received_at: int = Field(ge=0, description="epoch milliseconds when the gateway received it")
+    client_key: ClientKey | None = None
 
 
 @message
@@ -85,3 +92,22 @@ class ListRecentEvents(Query):
     reply_model: ClassVar[type[Reply]] = RecentEvents
     after: str | None = None
     limit: int = Field(1000, ge=1, le=10000)
+
+
+@message
+class WebhookDelivery(Reply):
+    """What Echo remembers of a keyed webhook delivery (``None`` fields: none remembered)."""
+
+    message_type: ClassVar[str] = "echo.WebhookDelivery"
+    fingerprint: str | None = None
+    received_at: int | None = None
+
+
+@message
+class GetWebhookDelivery(Query):
+    """The keyed webhook delivery ``event_id`` Echo remembers, if any (the gateway asks before
+    handing over a webhook sent again with the same ``Idempotency-Key``)."""
+
+    message_type: ClassVar[str] = "echo.GetWebhookDelivery"
+    reply_model: ClassVar[type[Reply]] = WebhookDelivery
+    event_id: str = Field(min_length=1)

@@ -9,19 +9,50 @@ between the call and recording its answer, carries the first call's key::
     key = derive("orca.webhook", execution_id, stage_id, task_id, task_start, 1)
     headers = {HEADER: header_value(key)}       # Idempotency-Key: "6f1c…"
 
-On the receiving side (the gateway's triggers) :func:`parse_header` reads a client's key, quoted
-as the draft's structured-field string or bare as most clients send it.
+On the receiving side (the gateway's triggers, tasks and webhooks) :func:`parse_header` reads a
+client's key, quoted as the draft's structured-field string or bare as most clients send it, and
+the command carries it as a :class:`ClientKey` to the service that does the work, which keeps it
+for :data:`WINDOW_MS`: the same key from the same caller answers the first request's ref, and
+the same key with another request (its :func:`fingerprint` differs) is refused (422).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 HEADER = "Idempotency-Key"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://gennaker.dev/idempotency-key")
 """Fixed forever: changing it would give every call in flight a new key."""
 MAX_LENGTH = 255
 """The longest key the gateway accepts from a client."""
+WINDOW_MS = 24 * 3600 * 1000
+"""How long a service remembers a client's key (the draft leaves it to the server; 24 h, as Stripe)."""
+
+
+class ClientKey(BaseModel):
+    """A client's ``Idempotency-Key`` as a command carries it to the service that remembers it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope: str = Field(min_length=1, max_length=300, description="Whose key: the caller (or a webhook's source)")
+    key: str = Field(min_length=1, max_length=MAX_LENGTH)
+    fingerprint: str = Field(min_length=1, max_length=128, description="The request it came with (fingerprint())")
+
+    def record_id(self) -> str:
+        """The key's id in the store that remembers it: one per (scope, key)."""
+        return derive("client-key", self.scope, self.key)
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """What makes two requests "the same request" under one key: method, path and JSON body (keys
+    sorted, so the order a client writes them in does not matter)."""
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def derive(*parts: str | int | None) -> str:

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
+from schemas.idempotency import ClientKey
 from schemas.registry import message, registry
 
 Json = dict[str, Any]
@@ -21,7 +22,12 @@ Json = dict[str, Any]
 
 @message
 class SubmitTask(Command):
-    """Run ``job`` (Spinnaker's task jobs, each with a ``type``) as task ``task_id``; idempotent by id."""
+    """Run ``job`` (Spinnaker's task jobs, each with a ``type``) as task ``task_id``; idempotent by id.
+
+    With ``client_key`` (a client's ``Idempotency-Key``), a second command carrying the same key from
+    the same caller within 24 h runs nothing new: it is answered with the first one's task
+    (``orca.task.updated``), or, for another request under that key, ``orca.command.rejected`` 422.
+    """
 
     message_type: ClassVar[str] = "orca.SubmitTask"
     message_version: ClassVar[int] = 2
@@ -30,6 +36,7 @@ class SubmitTask(Command):
     description: str = ""
     job: list[Json] = Field(min_length=1)
     authority: Authority = Field(description=ACTS_FOR)
+    client_key: ClientKey | None = None
 
 
 @message

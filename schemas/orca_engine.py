@@ -29,6 +29,7 @@ from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
+from schemas.idempotency import ClientKey
 from schemas.registry import message, registry
 
 Json = dict[str, Any]
@@ -40,7 +41,12 @@ TaskOutcome = Literal["SUCCEEDED", "TERMINAL", "FAILED_CONTINUE", "STOPPED", "CA
 
 @message
 class StartExecution(Command):
-    """Run ``pipeline`` (Spinnaker's pipeline JSON) as execution ``execution_id`` (a ULID; idempotency key)."""
+    """Run ``pipeline`` (Spinnaker's pipeline JSON) as execution ``execution_id`` (a ULID; idempotency key).
+
+    With ``client_key`` (a client's ``Idempotency-Key``), a second command carrying the same key from
+    the same caller within 24 h starts nothing: it is answered with ``orca.command.repeated`` naming
+    the first one's execution, or, for another request under that key, ``orca.command.rejected`` 422.
+    """
 
     message_type: ClassVar[str] = "orca.StartExecution"
     message_version: ClassVar[int] = 2
@@ -48,6 +54,7 @@ class StartExecution(Command):
     pipeline: Json
     trigger: Json = Field(default_factory=lambda: {"type": "manual"})
     authority: Authority = Field(description=ACTS_FOR)
+    client_key: ClientKey | None = None
 
 
 @message
@@ -287,6 +294,20 @@ class ExecutionStarted(Event):
 
 
 @message
+class ExecutionBuffered(Event):
+    """An execution was stored BUFFERED: its pipeline has ``limitConcurrent`` and another execution of
+    it runs, so it waits its turn (``orca.execution.started`` follows when it starts, or
+    ``orca.execution.completed`` CANCELED when a newer one replaces it under ``keepWaitingPipelines:
+    false``). It answers the ``StartExecution`` that made it, as ``orca.execution.started`` does."""
+
+    message_type: ClassVar[str] = "orca.execution.buffered"
+    execution_id: str
+    application: str
+    name: str
+    pipeline_config_id: str | None = None
+
+
+@message
 class ExecutionCompleted(Event):
     """An execution finished; ``status`` is its final ``ExecutionStatus``."""
 
@@ -418,15 +439,28 @@ class ExecutionCommandRejected(Event):
     """An execution command was refused and changed nothing (e.g. deleting a running execution).
 
     ``status`` follows HTTP: 400 for a command the execution's state does not allow, 404 for an
-    unknown execution.
+    unknown execution, 422 for a client's ``Idempotency-Key`` reused with another request.
+    ``execution_id`` names the execution (for ``orca.SubmitTask``, the task) the command was about.
     """
 
     message_type: ClassVar[str] = "orca.command.rejected"
     command_type: str
     execution_id: str
-    status: Literal[400, 404, 409]
+    status: Literal[400, 404, 409, 422]
     reason: str
     field: str | None = None
+
+
+@message
+class ExecutionCommandRepeated(Event):
+    """A command carrying a client's ``Idempotency-Key`` an earlier command with the same key (and the
+    same request) carried out already: nothing was done again. ``execution_id`` names what the first
+    one made (an execution, or for ``orca.SubmitTask`` a task); ``status`` is its status now."""
+
+    message_type: ClassVar[str] = "orca.command.repeated"
+    command_type: str
+    execution_id: str
+    status: str
 
 
 @message

@@ -11,6 +11,9 @@ Orca runs two things on one set of queues:
   ``orca.SubmitTask`` / ``orca.CancelTask`` commands, follows Front50's answering events on its
   events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Task
   state lives in its ``orca_tasks`` collection (:mod:`workers.orca.store`).
+
+Both mind a client's ``Idempotency-Key`` carried by ``StartExecution`` and ``SubmitTask``
+(:mod:`workers.orca.client_keys`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask
+from schemas.orca_engine import StartExecution
+from workers.orca.client_keys import ClientKeys, guard_start_execution, guard_submit_task
 from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.stages.stage_io import EVENT_PATTERNS as STAGE_EVENTS
+from workers.orca.engine.store import ExecutionStore
 from workers.orca.handlers import TaskHandlers
 from workers.orca.store import TaskStore
 
@@ -37,6 +43,8 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
     tasks = TaskHandlers(TaskStore(resources.db))
     access = AccessPolicy(accounts=[account.details() for account in resources.settings.accounts or ()])
     pipelines = build_engine(resources.db, replace(engine or EngineOptions(), access=access))
+    keys = ClientKeys(resources.db)
+    start = guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db))
     return Service(
         name=NAME,
         version=__version__,
@@ -45,9 +53,10 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
                 service=NAME,
                 kind="commands",
                 handlers={
-                    SubmitTask.message_type: tasks.submit,
+                    SubmitTask.message_type: guard_submit_task(tasks.submit, keys),
                     CancelTask.message_type: tasks.cancel,
                     **pipelines.commands,
+                    StartExecution.message_type: start,
                 },
             ),
             Endpoint(

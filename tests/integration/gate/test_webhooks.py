@@ -23,6 +23,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.echo import HandleWebhook
+from schemas.idempotency import HEADER, ClientKey, fingerprint
 from schemas.orca_engine import ExecutionList, ListExecutions
 from tests.integration.echo.triggers_support import Recorder, config, save_pipelines, until
 from tests.integration.gate.conftest import AUTH, System, start_system
@@ -264,3 +265,35 @@ async def test_a_webhook_runs_the_pipeline_once_even_when_its_command_is_deliver
     assert hooks.recorder.fired[0].idempotency_key == hooks.recorder.fired[1].idempotency_key
     await asyncio.sleep(0.3)
     assert len(await executions()) == 1
+
+
+async def test_a_webhook_sent_again_with_its_idempotency_key_is_the_same_delivery(stack: AsyncExitStack) -> None:
+    hooks = await start(stack, config("deploy", webhook("ci")))
+    body = {"branch": "main", "parameters": {"version": "1.2.3"}}
+    event_id = await hooks.post("/webhooks/webhook/ci", body, {HEADER: "build-42"})
+    processed = await hooks.recorder.webhook(event_id)
+    assert processed.triggered == ["deploy"]
+    await until(lambda: len(hooks.recorder.fired) == 1)
+
+    assert await hooks.post("/webhooks/webhook/ci", body, {HEADER: "build-42"}) == event_id
+    other = await hooks.system.client.post("/webhooks/webhook/ci", json={"branch": "dev"}, headers={HEADER: "build-42"})
+    assert other.status == 422 and (await other.json())["field"] == HEADER
+    elsewhere = await hooks.post("/webhooks/webhook/cd", body, {HEADER: "build-42"})  # another source: another key
+    assert elsewhere != event_id
+
+    # a retry that reached Echo before the first was remembered (the gateway found nothing to answer
+    # from) comes later, and is still the same delivery: it starts the pipeline under the first's key
+    first = hooks.recorder.fired[0]
+    key = ClientKey(
+        scope="webhook:webhook/ci",
+        key="build-42",
+        fingerprint=fingerprint("POST", "/webhooks/webhook/ci", json.dumps(body)),
+    )
+    late = ULID.from_str(first.idempotency_key).milliseconds + 5_000
+    await hooks.system.bus.send(
+        HandleWebhook(
+            event_id=event_id, type="webhook", source="ci", body=json.dumps(body), received_at=late, client_key=key
+        )
+    )
+    await until(lambda: len(hooks.recorder.fired) == 2)
+    assert hooks.recorder.fired[1].idempotency_key == first.idempotency_key

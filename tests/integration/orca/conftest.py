@@ -118,6 +118,14 @@ class Orca:
     async def finished(self, execution_id: str, *, timeout: float = 10.0) -> Json:
         return await self.until(execution_id, lambda execution: execution["status"] in FINISHED, timeout=timeout)
 
+    async def until_event(self, matches: Callable[[Envelope], bool], *, timeout: float = 5.0) -> Envelope:
+        """The first ``orca.#`` event ``matches`` accepts; fails after ``timeout``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (found := next((event for event in self.events if matches(event)), None)):
+            assert asyncio.get_running_loop().time() < deadline, "no such event"
+            await asyncio.sleep(0.01)
+        return found
+
     def event_types(self, execution_id: str) -> list[str]:
         return [parse_cloudevent_type(e.type)[0] for e in self.events if e.subject == execution_id]
 

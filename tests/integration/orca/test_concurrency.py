@@ -10,7 +10,8 @@ import pytest
 from ulid import ULID
 
 from bus import Bus, Envelope
-from schemas.orca_engine import CancelExecution
+from schemas import parse_cloudevent_type
+from schemas.orca_engine import CancelExecution, StartExecution
 from tests.authorities import admin
 from tests.integration.orca.conftest import Json, Orca, pipeline, stage
 from workers.orca.engine.concurrency import WaitingExecutions
@@ -36,16 +37,17 @@ async def test_second_execution_waits_for_the_first(orca: Orca) -> None:
 
 
 async def test_without_keep_waiting_only_the_newest_waiting_runs(orca: Orca) -> None:
-    first = await orca.start(limited(keep_waiting=False))
+    first = await orca.start(limited(keep_waiting=False, wait=2))  # still running when the third arrives
     await orca.until(first, status("RUNNING"))
     second = await orca.start(limited(keep_waiting=False))
     await orca.until(second, status("BUFFERED"))
     third = await orca.start(limited(keep_waiting=False))
     await orca.until(third, status("BUFFERED"))
+    purged = await orca.finished(second)  # canceled as soon as the newer one arrived
+    assert (purged["status"], purged["canceledBy"]) == ("CANCELED", "spinnaker")
+    assert (await orca.get(first))["status"] == "RUNNING"
     await orca.finished(first)
     assert (await orca.finished(third))["status"] == "SUCCEEDED"
-    purged = await orca.finished(second)
-    assert (purged["status"], purged["canceledBy"]) == ("CANCELED", "spinnaker")
 
 
 async def test_with_keep_waiting_they_run_in_order(orca: Orca) -> None:
@@ -118,13 +120,27 @@ async def test_a_pass_that_dies_after_taking_the_slot_is_finished_by_its_redeliv
     start = WaitingExecutions._start
     crashes: list[str] = []
 
-    async def crash_once(self: WaitingExecutions, execution: Execution, bus: Bus, caused_by: Envelope | None) -> None:
+    async def crash_once(
+        self: WaitingExecutions, execution: Execution, bus: Bus, caused_by: Envelope | None, redelivered: bool
+    ) -> None:
         if not crashes:
             crashes.append(execution.id)
             raise ConnectionError("the worker died after taking the slot")
-        await start(self, execution, bus, caused_by)
+        await start(self, execution, bus, caused_by, redelivered)
 
     monkeypatch.setattr(WaitingExecutions, "_start", crash_once)
     await orca.finished(first)
     assert (await orca.finished(second))["status"] == "SUCCEEDED"
     assert crashes == [second]
+
+
+async def test_a_start_that_must_wait_is_answered_at_once_as_buffered(orca: Orca) -> None:
+    first = await orca.start(limited(keep_waiting=True, wait=5))
+    await orca.until(first, status("RUNNING"))
+    command = await orca.send(
+        StartExecution(execution_id=str(ULID()), pipeline=limited(keep_waiting=True), authority=admin("ana"))
+    )
+    answer = await orca.until_event(lambda envelope: envelope.causationid == command.id)
+    assert parse_cloudevent_type(answer.type)[0] == "orca.execution.buffered"
+    assert answer.data["execution_id"] == command.data["execution_id"]
+    assert (await orca.get(command.data["execution_id"]))["status"] == "BUFFERED"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bus import Envelope, MemoryBus
+from bus import Envelope, MemoryBus, RetryPolicy
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary, tap_events
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.outbox import OutboxRelay
@@ -80,14 +80,12 @@ async def test_a_crash_between_state_write_and_publish_is_recovered_by_the_relay
     deliver = OutboxRelay.deliver
     dropped: list[list[str]] = []
 
-    async def crash_once(
-        self: OutboxRelay, bus: Any, execution: Execution, *, own: Collection[str] = (), abandoned: bool = True
-    ) -> int:
-        types = [entry.envelope["type"] for entry in execution.outbox if entry.id in own]
+    async def crash_once(self: OutboxRelay, bus: Any, execution: Execution, **options: Any) -> int:
+        types = [entry.envelope["type"] for entry in execution.outbox if entry.id in options.get("own", ())]
         if not dropped and any("StartStage" in type for type in types):
             dropped.append(types)
             return 0
-        return await deliver(self, bus, execution, own=own, abandoned=abandoned)
+        return await deliver(self, bus, execution, **options)
 
     monkeypatch.setattr(OutboxRelay, "deliver", crash_once)
     execution_id = await orca.start(pipeline(stage("1"), stage("2", after=("1",))))
@@ -96,6 +94,40 @@ async def test_a_crash_between_state_write_and_publish_is_recovered_by_the_relay
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
     assert orca.event_types(execution_id).count("orca.stage.started") == 2
     await outbox_empties(orca, execution_id)
+
+
+async def test_a_message_handled_again_after_its_handler_died_delivers_what_that_handler_stored_at_once(
+    db: AsyncDatabase[dict[str, Any]], monkeypatch: Any
+) -> None:
+    """An Orca that stored an execution's start and died before announcing it: the redelivered
+    ``StartExecution`` delivers the stored messages at once, not after the sweep's grace period (5 s
+    in production, which made such an execution start ~10 s late)."""
+    deliver_one = OutboxRelay._deliver_one
+    died: list[str] = []
+
+    async def die_once(self: OutboxRelay, bus: Any, execution_id: str, entry: Any) -> None:
+        if not died and "execution.started" in entry.envelope["type"]:
+            died.append(entry.id)
+            raise ConnectionError("the worker died before announcing the start")
+        await deliver_one(self, bus, execution_id, entry)
+
+    monkeypatch.setattr(OutboxRelay, "_deliver_one", die_once)
+    bus = MemoryBus(source="/test", retry=RetryPolicy(base_delay=0.05))
+    orca = Orca(bus, db, options=replace(FAST, outbox_interval=5.0, outbox_grace_ms=5_000))
+    tap = await tap_events(bus, orca)
+    await orca.start_host()
+    try:
+        asked = asyncio.get_running_loop().time()
+        execution = await orca.finished(await orca.start(pipeline(stage("1"))), timeout=10)
+        took = asyncio.get_running_loop().time() - asked
+    finally:
+        await orca.stop_host()
+        await tap.stop()
+        await bus.close()
+    assert died, "the simulated death never happened"
+    assert execution["status"] == "SUCCEEDED", summary(execution)
+    assert took < 2.0, f"the stored start waited {took:.1f}s for the outbox sweep"
+    assert orca.event_types(execution["id"]).count("orca.execution.started") == 1
 
 
 async def outbox_empties(orca: Orca, execution_id: str) -> None:

@@ -17,13 +17,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import Handler
 from bus.service import BackgroundTask
-from schemas.echo import HandleWebhook, ListRecentEvents
+from schemas.echo import GetWebhookDelivery, HandleWebhook, ListRecentEvents
 from workers.echo.triggers.cloudevents import CloudEventTriggers
 from workers.echo.triggers.cron import CronOptions, CronScheduler
 from workers.echo.triggers.cron_store import CronFires
 from workers.echo.triggers.events import TriggerEvents
 from workers.echo.triggers.history import RecentEventsStore
 from workers.echo.triggers.pipelines import PipelineIndex
+from workers.echo.triggers.webhook_keys import WebhookDeliveries
 from workers.echo.triggers.webhooks import WebhookTriggers
 
 
@@ -50,16 +51,21 @@ class Triggers:
 
 
 def build_triggers(service: str, db: AsyncDatabase[dict[str, Any]], options: TriggerOptions | None = None) -> Triggers:
-    """Everything triggers need, over ``db`` (collections ``echo_cron_fires`` and ``echo_recent_events``)."""
+    """Everything triggers need, over ``db`` (collections ``echo_cron_fires``, ``echo_recent_events`` and
+    ``echo_webhook_deliveries``)."""
     options = options or TriggerOptions()
     index = PipelineIndex(refresh_seconds=options.refresh_seconds)
     history = RecentEventsStore(db, capacity=options.history_capacity)
     scheduler = CronScheduler(index, CronFires(db), options=options.cron, instance=options.instance)
     events = TriggerEvents(index, history, CloudEventTriggers(index))
-    webhooks = WebhookTriggers(index)
+    deliveries = WebhookDeliveries(db)
+    webhooks = WebhookTriggers(index, deliveries)
     return Triggers(
         commands={HandleWebhook.message_type: webhooks.handle_webhook},
-        queries={ListRecentEvents.message_type: history.list_recent},
+        queries={
+            ListRecentEvents.message_type: history.list_recent,
+            GetWebhookDelivery.message_type: deliveries.get_webhook_delivery,
+        },
         background=[scheduler.run, events.background(service)],
         index=index,
         scheduler=scheduler,

@@ -11,7 +11,9 @@
   header ``X-Gennaker-Webhook-Secret`` carrying it.
 
 Each started pipeline is keyed by (delivery, config), so a redelivered command starts nothing
-twice. The outcome is published as ``echo.webhook.processed``.
+twice; a webhook sent again with the same ``Idempotency-Key`` is the same delivery
+(:mod:`workers.echo.triggers.webhook_keys`), and one with another body under that key is refused.
+The outcome is published as ``echo.webhook.processed``.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ import structlog
 
 from bus import MessageContext
 from schemas.echo import HandleWebhook, TriggerType, WebhookProcessed
+from schemas.idempotency import HEADER
 from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.git import parse_push, push_matches, secret_refusal
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
 from workers.echo.triggers.starts import execution_trigger, start_pipeline
+from workers.echo.triggers.webhook_keys import WebhookDeliveries
 
 log = structlog.get_logger("gennaker.echo.webhooks")
 
@@ -47,10 +51,25 @@ def _payload(body: str) -> Json:
 class WebhookTriggers:
     """Handles ``echo.HandleWebhook`` against the configs in ``index``."""
 
-    def __init__(self, index: PipelineIndex) -> None:
+    def __init__(self, index: PipelineIndex, deliveries: WebhookDeliveries) -> None:
         self.index = index
+        self.deliveries = deliveries
 
     async def handle_webhook(self, command: HandleWebhook, context: MessageContext) -> None:
+        received_at = command.received_at
+        if command.client_key is not None:
+            first = await self.deliveries.first(command.event_id, command.client_key.fingerprint, received_at)
+            if first.fingerprint != command.client_key.fingerprint:
+                reason = f"{HEADER} {command.client_key.key!r} was used within 24 hours for a webhook with another body"
+                log.warning("webhook refused: Idempotency-Key reused with another body", event_id=command.event_id)
+                await context.publish(
+                    WebhookProcessed(
+                        event_id=command.event_id, type=command.type, source=command.source, refused={"*": reason}
+                    ),
+                    subject=command.event_id,
+                )
+                return
+            received_at = first.received_at  # the same delivery: key what it starts as the first did
         await self.index.ensure_loaded(context.bus)
         payload = _payload(command.body)
         matches = self._git(command, payload) if command.type == "git" else self._webhook(command, payload)
@@ -63,7 +82,7 @@ class WebhookTriggers:
                 refused[config_id] = refusal
                 log.warning("webhook refused for a pipeline", config=config_id, reason=refusal)
                 continue
-            key = fire_key(f"webhook/{command.event_id}/{config_id}", command.received_at)
+            key = fire_key(f"webhook/{command.event_id}/{config_id}", received_at)
             await start_pipeline(context, config, trigger, key=key, trigger_type=kind, event_id=command.event_id)
             triggered.append(config_id)
         await context.publish(

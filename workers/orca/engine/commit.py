@@ -13,6 +13,10 @@ Step 3 delivers the entries this transition wrote, plus any old enough to have b
 a crash; younger entries of other transitions are being delivered by their writers. So a
 redelivered message (whose transition already happened: step 2 writes nothing) and a concurrent
 transition deliver nothing twice, and the relay's periodic sweep catches what a crash left.
+A message handled again after its first handler died or failed (``redelivered``) also delivers at
+once the entries that first handler stored, however young: nobody else is delivering them, and
+waiting for the sweep made, for instance, an execution stored by an Orca killed before announcing
+it start ten seconds late.
 """
 
 from __future__ import annotations
@@ -57,12 +61,15 @@ class Commit:
         bus: Bus,
         *,
         caused_by: Envelope | None,
+        redelivered: bool = False,
     ) -> Execution | None:
         """Apply ``transition`` to execution ``execution_id``; ``None`` when it does not exist.
 
         The messages it causes are built on ``bus`` as caused by ``caused_by`` (the message being
-        handled; ``None`` for the reconciler's own re-drives).
+        handled; ``None`` for the reconciler's own re-drives). ``redelivered`` says ``caused_by`` is
+        being handled again after a handler of it died or failed.
         """
+        orphaned = caused_by.id if redelivered and caused_by is not None else None
         for conflict in range(MAX_CONFLICTS):
             cached = self.cache.get(execution_id) if conflict == 0 else None
             execution = cached or await self.store.get(execution_id)
@@ -98,7 +105,9 @@ class Commit:
                     status=execution.status.value,
                     caused=[item.message.message_type for item in outgoing],
                 )
-            await self.relay.deliver(bus, execution, own={entry.id for entry in entries}, abandoned=cached is None)
+            await self.relay.deliver(
+                bus, execution, own={entry.id for entry in entries}, abandoned=cached is None, caused_by=orphaned
+            )
             if changed and _moves_on(outgoing):
                 self.cache.put(execution)
             elif changed:

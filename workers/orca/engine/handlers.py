@@ -11,6 +11,7 @@ from schemas.orca_engine import (
     CompleteStage,
     CompleteTask,
     ContinueRollback,
+    ExecutionBuffered,
     ExecutionFound,
     ExecutionList,
     ExternalTaskCompleted,
@@ -64,7 +65,9 @@ class ExecutionHandlers:
             self._prepared = True
 
     async def _apply(self, execution_id: str, transition: Transition, context: MessageContext) -> None:
-        await self.commit.apply(execution_id, transition, context.bus, caused_by=context.envelope)
+        await self.commit.apply(
+            execution_id, transition, context.bus, caused_by=context.envelope, redelivered=_again(context)
+        )
 
     async def start_execution(self, command: StartExecution, context: MessageContext) -> None:
         await self._prepare()
@@ -74,22 +77,45 @@ class ExecutionHandlers:
             execution.status = S.BUFFERED  # waits its turn; a redelivery runs the pass again
         else:
             execution.check_after = at + self.commit.stall_ms  # the reconciler starts it if this handler dies now
-        if await self.store.insert(execution):
+        inserted = await self.store.insert(execution)
+        if inserted:
             log.info("execution created", execution_id=command.execution_id, status=execution.status.value)
         if buffers(execution) and execution.pipeline_config_id:
-            await self.waiting.start_next(
+            started = await self.waiting.start_next(
                 execution.pipeline_config_id,
                 purge_queue=not execution.keep_waiting_pipelines,
                 bus=context.bus,
                 caused_by=context.envelope,
+                redelivered=_again(context),
             )
+            if started != execution.id and (inserted or await self._still_buffered(execution.id, context)):
+                # it waits its turn: say so at once (whoever asked to start it is waiting for an answer)
+                await context.publish(
+                    ExecutionBuffered(
+                        execution_id=execution.id,
+                        application=execution.application,
+                        name=execution.name,
+                        pipeline_config_id=execution.pipeline_config_id,
+                    ),
+                    subject=execution.id,
+                )
             return
         await self._apply(command.execution_id, self.t.start_execution, context)
+
+    async def _still_buffered(self, execution_id: str, context: MessageContext) -> bool:
+        """On a redelivery, whether the execution a first handler stored still waits its turn."""
+        if not _again(context):
+            return False
+        return (await self.store.statuses([execution_id])).get(execution_id) == S.BUFFERED.value
 
     async def start_waiting_executions(self, command: StartWaitingExecutions, context: MessageContext) -> None:
         await self._prepare()
         await self.waiting.start_next(
-            command.pipeline_config_id, purge_queue=command.purge_queue, bus=context.bus, caused_by=context.envelope
+            command.pipeline_config_id,
+            purge_queue=command.purge_queue,
+            bus=context.bus,
+            caused_by=context.envelope,
+            redelivered=_again(context),
         )
 
     async def start_stage(self, command: StartStage, context: MessageContext) -> None:
@@ -174,3 +200,8 @@ class ExecutionHandlers:
             limit=query.limit,
         )
         return ExecutionList(executions=[execution.to_json() for execution in executions])
+
+
+def _again(context: MessageContext) -> bool:
+    """The message is handled again after an earlier handler of it died or failed."""
+    return context.redelivered or context.attempt > 1

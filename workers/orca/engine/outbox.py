@@ -49,12 +49,19 @@ class OutboxRelay:
         self.on_pulled: Callable[[str, set[str]], None] = lambda execution_id, ids: None
 
     async def deliver(
-        self, bus: Bus, execution: Execution, *, own: Collection[str] = (), abandoned: bool = True
+        self,
+        bus: Bus,
+        execution: Execution,
+        *,
+        own: Collection[str] = (),
+        abandoned: bool = True,
+        caused_by: str | None = None,
     ) -> int:
-        """Deliver, in order, the entries ``own`` (just written by the caller) and, with
-        ``abandoned``, every entry older than the grace period (left by a crash); they leave
-        ``execution.outbox`` now and the stored outbox with the next save or pull. Returns how
-        many were delivered.
+        """Deliver, in order, the entries ``own`` (just written by the caller), those caused by the
+        message ``caused_by`` (handled again after its first handler died: they are nobody's now)
+        and, with ``abandoned``, every entry older than the grace period (left by a crash); they
+        leave ``execution.outbox`` now and the stored outbox with the next save or pull. Returns
+        how many were delivered.
 
         Younger entries written by someone else are left to their writer, which is delivering them
         now: so neither a concurrent transition nor a duplicate message delivers them twice.
@@ -64,7 +71,12 @@ class OutboxRelay:
         entries = [
             entry
             for entry in execution.outbox
-            if entry.id not in done and (entry.id in own or (abandoned and entry.created_at <= cutoff))
+            if entry.id not in done
+            and (
+                entry.id in own
+                or (caused_by is not None and entry.envelope.get("causationid") == caused_by)
+                or (abandoned and entry.created_at <= cutoff)
+            )
         ]
         if not entries:
             return 0
