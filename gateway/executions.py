@@ -39,6 +39,7 @@ from gateway.execution_models import (
     TriggerRequest,
 )
 from gateway.gate_api import GateError, error_responses, gate_json, gate_route, not_found, read_spinnaker_json
+from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.parameters import resolve_parameters
@@ -368,6 +369,7 @@ ROUTES = (
         tag=TAG,
         body=TriggerRequest,
         responses={202: Response("Started; follow the ref", ExecutionRef), **_START_ERRORS},
+        headers=IDEMPOTENCY_HEADER,
     ),
     Route(
         "POST",
@@ -377,6 +379,7 @@ ROUTES = (
         tag=TAG,
         body=PipelineToStart,
         responses={202: Response("Started; follow the ref", ExecutionRef), **_START_ERRORS},
+        headers=IDEMPOTENCY_HEADER,
     ),
     Route(
         "GET",

@@ -17,6 +17,15 @@ from aiohttp import web
 from gateway.errors import RequestInvalid
 from schemas.idempotency import HEADER, ClientKey, fingerprint, parse_header
 
+DOCUMENTED = {
+    HEADER: (
+        "Makes the request safe to retry (IETF httpapi draft; quoted or bare, at most 255 visible ASCII "
+        "characters): sent again within 24 hours it answers the first request's ref and starts nothing; "
+        "with another body it is a 422"
+    )
+}
+"""The header as the routes that read it document it (OpenAPI)."""
+
 
 def client_key(request: web.Request, body: Any, *, scope: str) -> ClientKey | None:
     """The request's key for ``scope`` (whose keys it is among: the caller), or ``None`` without one."""

@@ -81,6 +81,10 @@ def _operation(route: Route, refs: _Refs, components: dict[str, Any]) -> dict[st
     ]
     if route.query is not None:
         parameters.extend(_query_parameters(components[_ref_name(refs[(route.query, "validation")])]))
+    parameters.extend(
+        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+        for name, text in route.headers.items()
+    )
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:

@@ -9,7 +9,7 @@ one more ``Route``; it then appears in ``/openapi.json`` and Swagger UI by itsel
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import get_origin
 
 from aiohttp import web
@@ -37,7 +37,8 @@ class Route:
 
     ``body`` and ``query`` are the models the handler validates its input with (through
     :func:`read_body` and :func:`read_query`); ``responses`` maps status codes to outcomes.
-    ``documented=False`` keeps plumbing such as static assets out of the OpenAPI document.
+    ``documented=False`` keeps plumbing such as static assets out of the OpenAPI document;
+    ``headers`` names the optional request headers the handler reads, with what each does.
     """
 
     method: str
@@ -51,6 +52,7 @@ class Route:
     description: str = ""
     documented: bool = True
     operation_id: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def operation(self) -> str:

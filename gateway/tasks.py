@@ -41,6 +41,7 @@ from gateway.gate_api import (
     not_found,
     read_spinnaker_json,
 )
+from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.routing import Response, Route, read_query
@@ -219,6 +220,7 @@ ROUTES = (
         tag=TAG,
         body=TaskRequest,
         responses={200: Response("Submitted; poll the ref", TaskRef), **_SUBMIT_ERRORS},
+        headers=IDEMPOTENCY_HEADER,
     ),
     Route(
         "POST",
@@ -228,6 +230,7 @@ ROUTES = (
         tag=TAG,
         body=TaskRequest,
         responses={200: Response("Submitted; poll the ref", TaskRef), **_SUBMIT_ERRORS},
+        headers=IDEMPOTENCY_HEADER,
     ),
     Route(
         "GET",

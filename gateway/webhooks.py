@@ -30,6 +30,7 @@ from gateway.api_model import ApiModel, json_reply
 from gateway.command_results import ask
 from gateway.correlation import correlation_id
 from gateway.errors import ErrorBody, RequestInvalid, error_reply
+from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.routing import Response, Route
@@ -133,6 +134,7 @@ ROUTES = (
         ),
         tag="webhooks",
         responses=_RESPONSES,
+        headers=IDEMPOTENCY_HEADER,
     ),
     Route(
         "POST",
@@ -148,5 +150,6 @@ ROUTES = (
         tag="webhooks",
         responses=_RESPONSES,
         operation_id="receive_typed_webhook",
+        headers=IDEMPOTENCY_HEADER,
     ),
 )
