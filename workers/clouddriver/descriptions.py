@@ -54,6 +54,9 @@ class CreateServerGroup(Description):
     """Create it out of its load balancers' rotation (Spinnaker's ``startDisabled``)."""
     config: Json = Field(default_factory=dict)
     """The stage's cluster config as given, for provider-specific keys."""
+    client_token: str | None = Field(default=None, max_length=64)
+    """For cloud APIs that take an idempotency token (AWS ``ClientToken``): derived from the journalled
+    operation, the same when a resumed or redelivered create makes its calls again."""
 
 
 class ResizeServerGroup(ServerGroupTarget):

@@ -344,3 +344,19 @@ async def test_bad_descriptions_fail_naming_the_field(provider: AwsProvider, acc
     with pytest.raises(OperationFailed, match="region: 'eu-west-9'"):
         await provider.create_server_group(account, create(region="eu-west-9"), no_progress)
     assert (await provider.describe(account)).server_groups == ()
+
+
+async def test_the_launch_template_is_created_with_the_operations_client_token(
+    provider: AwsProvider, account: Account, image: str
+) -> None:
+    sent: list[str] = []
+
+    def record(params: Json, **_: Any) -> None:
+        sent.append(params["ClientToken"])
+
+    ec2 = (await provider.clients(account, REGION)).ec2
+    ec2.meta.events.register("before-parameter-build.ec2.CreateLaunchTemplate", record)
+    token = "3f6c3c1e-6c1b-5c55-9b8e-0d6f0c1e2a77"  # what OperationRun.client_token derived for the create
+    await provider.create_server_group(account, create(client_token=token), no_progress)
+
+    assert sent == [token]

@@ -2,7 +2,9 @@
 
 The template carries the image, instance type, security groups, user data, key pair and instance
 profile, and tags its instances as Spinnaker does. A redelivered create finds the template it made
-the first time (by name) instead of making a second.
+the first time (by name) instead of making a second; the create itself carries the operation's
+``ClientToken``, so a call repeated before the first one's answer came back (a lost connection)
+is the same call to EC2.
 """
 
 from __future__ import annotations
@@ -75,11 +77,15 @@ async def find(clients: RegionClients, name: str) -> LaunchTemplateTypeDef | Non
     return found[0] if found else None
 
 
-async def ensure(clients: RegionClients, name: str, data: RequestLaunchTemplateDataTypeDef) -> LaunchTemplateTypeDef:
-    """The launch template ``name`` with ``data`` as version 1: made now, or the one a first attempt made."""
+async def ensure(
+    clients: RegionClients, name: str, data: RequestLaunchTemplateDataTypeDef, *, client_token: str | None
+) -> LaunchTemplateTypeDef:
+    """The launch template ``name`` with ``data`` as version 1: made now, or the one a first attempt made.
+
+    ``client_token`` is the operation's (the name's own, derived, when it has none)."""
     if (existing := await find(clients, name)) is not None:
         return existing
-    token = hashlib.sha256(f"launch-template:{name}".encode()).hexdigest()[:64]
+    token = client_token or hashlib.sha256(f"launch-template:{name}".encode()).hexdigest()[:64]
     try:
         answer = await clients.ec2.create_launch_template(
             LaunchTemplateName=name,

@@ -92,7 +92,10 @@ async def create(
         group_ids = await network.security_group_ids(clients, vpc, description.security_groups)
         arns = await load_balancers.target_group_arns(clients, description.load_balancers, description.target_groups)
         template = await launch_templates.ensure(
-            clients, name, launch_templates.template_data(name, image["ImageId"], group_ids, config)
+            clients,
+            name,
+            launch_templates.template_data(name, image["ImageId"], group_ids, config),
+            client_token=description.client_token,
         )
         await progress(f"creating auto scaling group {name} from {image['ImageId']} in {clients.region}")
         start = Capacity(min=0, max=capacity.max, desired=0) if description.disabled else capacity

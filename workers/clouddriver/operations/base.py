@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas import idempotency
 from schemas.orca_engine import RunExternalTask
 from workers.clouddriver import stage_context
 from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.journal import entry_id
 from workers.clouddriver.model import AccountSnapshot, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, ProviderRegistry
 
@@ -83,6 +85,12 @@ class OperationRun:
             await self.record({key: value})
             self.state[key] = value
         return self.state[key]
+
+    def client_token(self, step: str) -> str:
+        """The token of this operation's cloud call ``step`` for APIs that take one (AWS ``ClientToken``):
+        derived from the journalled operation (execution, stage, task, attempt) and the step, so a
+        resumed or redelivered run makes the call again with the first run's token."""
+        return idempotency.derive("clouddriver", entry_id(self.command), step)
 
     async def snapshot(self, account: Account, provider: CloudProvider) -> AccountSnapshot:
         """The account as it is now (from the cloud, not the cache: decisions need the truth)."""

@@ -104,6 +104,7 @@ async def deploy(op: OperationRun, account: Account, provider: CloudProvider, co
             image=stage_context.text(config, "amiName", "imageId", "image", required=False),
             disabled=stage_context.flag(config, "startDisabled", False),
             config=config,
+            client_token=op.client_token(f"create:{region}"),
         )
         await op.progress(f"creating {name} in {account.name}/{region}")
         op.touched.add(account.name)
