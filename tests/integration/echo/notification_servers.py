@@ -169,6 +169,7 @@ class ChatServer:
 
     async def down(self, request: web.Request) -> web.Response:
         self.attempts["down"] += 1
+        self.headers["down"].append(dict(request.headers))
         return web.Response(status=503, text="maintenance")
 
     async def gone(self, request: web.Request) -> web.Response:

@@ -49,9 +49,12 @@ class Recorder:
     """CloudEvent id → ``time.perf_counter()`` of its first arrival."""
     deliveries: Counter[str] = field(default_factory=Counter)
     """CloudEvent id → times it was stored (more than 1 would be a duplicate)."""
+    keys: list[str | None] = field(default_factory=list)
+    """The ``Idempotency-Key`` of every request, in order."""
 
-    def unavailable(self) -> web.Response | None:
+    def unavailable(self, request: web.Request) -> web.Response | None:
         self.requests += 1
+        self.keys.append(request.headers.get("Idempotency-Key"))
         if self.outage:
             self.refused_503 += 1
             return web.json_response({"error": "unavailable"}, status=503)
@@ -87,7 +90,7 @@ class FakeElasticsearch(Recorder):
         return app
 
     async def bulk(self, request: web.Request) -> web.Response:
-        if (down := self.unavailable()) is not None:
+        if (down := self.unavailable(request)) is not None:
             return down
         self.content_types.add(request.content_type)
         lines = [line for line in (await request.read()).split(b"\n") if line.strip()]
@@ -142,7 +145,7 @@ class FakeSplunk(Recorder):
         return request.headers.get("Authorization") == f"Splunk {self.token}"
 
     async def collect(self, request: web.Request) -> web.Response:
-        if (down := self.unavailable()) is not None:
+        if (down := self.unavailable(request)) is not None:
             return down
         if not self._authorised(request):
             return web.json_response({"text": "Invalid token", "code": 4}, status=403)
@@ -156,6 +159,13 @@ class FakeSplunk(Recorder):
             event, position = decoder.raw_decode(text, position)
             batch.append(event)
         for number, event in enumerate(batch):
+            fields = event.get("fields", {})
+            flat = isinstance(fields, dict) and all(isinstance(value, str | list) for value in fields.values())
+            if not flat:  # HEC's indexed fields are flat: strings or lists of strings
+                self._keep(batch[:number])
+                return web.json_response(
+                    {"text": "Error in handling indexed fields", "code": 15, "invalid-event-number": number}, status=400
+                )
             if not event.get("event") or event["event"].get("data", {}).get("bad"):
                 self._keep(batch[:number])  # HEC indexes the events before the invalid one
                 return web.json_response(
@@ -176,6 +186,7 @@ class FakeSplunk(Recorder):
             self.store(event["event"]["id"])
 
     async def ack(self, request: web.Request) -> web.Response:
+        self.keys.append(request.headers.get("Idempotency-Key"))
         if not self._authorised(request):
             return web.json_response({"text": "Invalid token", "code": 4}, status=403)
         if request.query.get("channel") not in self.channels:
@@ -201,7 +212,7 @@ class FakeCloudEventsReceiver(Recorder):
         return app
 
     async def receive(self, request: web.Request) -> web.Response:
-        if (down := self.unavailable()) is not None:
+        if (down := self.unavailable(request)) is not None:
             return down
         self.content_types.append(request.content_type)
         body = await request.json()

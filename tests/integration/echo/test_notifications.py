@@ -184,6 +184,8 @@ async def test_a_failed_pipeline_notifies_every_channel_once(system: System) -> 
         "oncall@example.com",
     ]
     mail = system.mail.mails[0]
+    message_ids = {str(sent["Message-ID"]) for sent in system.mail.mails}
+    assert len(message_ids) == 2 and all(m.startswith("<") and m.endswith("@example.com>") for m in message_ids)
     assert mail["Subject"] == "billing's deploy pipeline has failed"
     assert mail["From"] == "spinnaker@example.com"
     body = mail.get_content()
@@ -325,5 +327,8 @@ async def test_a_failing_channel_is_retried_then_dead_lettered_and_never_blocks_
     assert "webhook refused the notification with HTTP 404" in reasons
     assert "channel_not_found" in reasons
     assert system.chat.attempts["down"] == 3, "retried with backoff up to the limit"
+    keys = {headers["Idempotency-Key"] for headers in system.chat.headers["down"]}
+    assert len(keys) == 1, "every retry of a delivery carries its first key"
+    assert keys != {system.chat.headers["fine"][0]["Idempotency-Key"]}, "each delivery has a key of its own"
     assert system.chat.attempts["gone"] == 1 and system.chat.attempts["slack-api"] == 1, "permanent: no retry"
     assert all(letter.queue == "gennaker.echo.commands" for letter in await system.bus.dead_letters())

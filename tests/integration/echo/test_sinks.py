@@ -190,6 +190,10 @@ async def test_splunk_outage_with_acknowledgement_every_event_arrives_once(buses
     hec = splunk.events[0]
     assert hec["sourcetype"] == "gennaker:cloudevent" and hec["source"] == "/test"
     assert isinstance(hec["time"], float) and hec["event"]["specversion"] == "1.0"
+    # the CloudEvent id as an indexed field, so a search can drop the repeats a failure causes
+    assert all(event["fields"]["cloudevent_id"] == event["event"]["id"] for event in splunk.events)
+    assert {event["fields"]["cloudevent_source"] for event in splunk.events} == {"/test"}
+    assert None not in splunk.keys, "every request (events and acknowledgement polls) carries an Idempotency-Key"
 
 
 async def test_elasticsearch_item_errors_retry_or_dead_letter_only_that_item(

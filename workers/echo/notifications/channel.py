@@ -4,6 +4,10 @@ Each ``type`` of Spinnaker notification (email, slack, microsoftteams, googlecha
 adapter. A delivery that may succeed later raises :class:`DeliveryFailed` (the bus retries it with
 backoff, then dead-letters it); one that never will (an unknown Slack channel, a 404 webhook) raises
 :class:`~bus.errors.PermanentError` and is dead-lettered at once.
+
+Every delivery carries an ``idempotency_key`` derived from its delivery id (the causing event and
+the recipient), the same on every retry: HTTP channels send it as the ``Idempotency-Key`` header,
+email as the ``Message-ID``, so a receiver can drop the repeat a retry after a lost answer makes.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bus import PermanentError
+from schemas import idempotency
 from schemas.echo_notifications import Notification
 
 
@@ -25,16 +30,26 @@ class NotificationChannel(Protocol):
 
     type: str
 
-    async def send(self, address: str, notification: Notification) -> None:
+    async def send(self, address: str, notification: Notification, *, idempotency_key: str) -> None:
         """Deliver once; raise :class:`DeliveryFailed` or ``PermanentError`` when it did not go out."""
         ...
 
 
-async def post_json(session: aiohttp.ClientSession, url: str, payload: Any, *, timeout: float, what: str) -> bytes:
-    """POST ``payload`` as JSON; 2xx returns the body, 429/5xx/connection errors raise ``DeliveryFailed``,
-    any other status ``PermanentError``."""
+def key_header(idempotency_key: str) -> dict[str, str]:
+    """The ``Idempotency-Key`` header carrying ``idempotency_key``."""
+    return {idempotency.HEADER: idempotency.header_value(idempotency_key)}
+
+
+async def post_json(
+    session: aiohttp.ClientSession, url: str, payload: Any, *, timeout: float, what: str, idempotency_key: str
+) -> bytes:
+    """POST ``payload`` as JSON with the ``Idempotency-Key``; 2xx returns the body, 429/5xx/connection
+    errors raise ``DeliveryFailed``, any other status ``PermanentError``."""
+    headers = key_header(idempotency_key)
     try:
-        async with session.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.post(
+            url, json=payload, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             body = await response.read()
             status = response.status
     except (aiohttp.ClientError, TimeoutError, OSError) as error:

@@ -25,9 +25,12 @@ class EmailChannel:
     def __init__(self, settings: NotificationSettings) -> None:
         self.settings = settings
 
-    def message(self, address: str, notification: Notification) -> EmailMessage:
-        """The email for ``notification``: the title as subject, the text and link as body."""
+    def message(self, address: str, notification: Notification, *, idempotency_key: str) -> EmailMessage:
+        """The email for ``notification``: the title as subject, the text and link as body; its
+        ``Message-ID`` is derived from the delivery, so a resent copy is recognisably the same email."""
         email = EmailMessage()
+        domain = self.settings.smtp_from.rpartition("@")[2] or "gennaker"
+        email["Message-ID"] = f"<{idempotency_key}@{domain}>"
         email["From"] = self.settings.smtp_from
         email["To"] = address
         email["Subject"] = notification.title
@@ -41,10 +44,11 @@ class EmailChannel:
         email.set_content("\n".join(lines))
         return email
 
-    async def send(self, address: str, notification: Notification) -> None:
+    async def send(self, address: str, notification: Notification, *, idempotency_key: str) -> None:
         if not self.settings.smtp_host:
             raise PermanentError("email notifications need notifications.smtp_host in the settings")
-        await asyncio.to_thread(self._send, self.message(address, notification))
+        email = self.message(address, notification, idempotency_key=idempotency_key)
+        await asyncio.to_thread(self._send, email)
 
     def _send(self, email: EmailMessage) -> None:
         settings = self.settings

@@ -17,7 +17,7 @@ class GoogleChatChannel:
         self.settings = settings
         self.session = session
 
-    async def send(self, address: str, notification: Notification) -> None:
+    async def send(self, address: str, notification: Notification, *, idempotency_key: str) -> None:
         lines = [f"*{notification.title}*", notification.text]
         if notification.custom_text:
             lines.append(notification.custom_text)
@@ -26,5 +26,10 @@ class GoogleChatChannel:
             lines.append(f"<{notification.judgment_link}|Judge>")
         lines.append(f"<{notification.link}|View execution>")
         await post_json(
-            self.session, address, {"text": "\n".join(lines)}, timeout=self.settings.timeout, what="google chat"
+            self.session,
+            address,
+            {"text": "\n".join(lines)},
+            timeout=self.settings.timeout,
+            what="google chat",
+            idempotency_key=idempotency_key,
         )

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from bus import MessageContext
+from schemas import idempotency
 from schemas.echo_notifications import DeliverNotification, NotificationSent, NotificationSettings
 from schemas.front50 import GetNotifications, NotificationsFound
 from schemas.orca_engine import (
@@ -125,7 +126,8 @@ class NotificationHandlers:
         if claim == "busy":
             raise DeliveryFailed(f"delivery {command.delivery_id} is being sent by another worker")
         try:
-            await self.channels.get(command.channel).send(command.address, command.notification)
+            key = idempotency.derive("echo.notification", command.delivery_id)
+            await self.channels.get(command.channel).send(command.address, command.notification, idempotency_key=key)
         except BaseException:
             await self.deliveries.release(command.delivery_id)
             raise

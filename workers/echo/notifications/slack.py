@@ -15,7 +15,7 @@ import aiohttp
 
 from bus import PermanentError
 from schemas.echo_notifications import Notification, NotificationSettings
-from workers.echo.notifications.channel import DeliveryFailed, post_json
+from workers.echo.notifications.channel import DeliveryFailed, key_header, post_json
 
 RETRYABLE_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 
@@ -56,17 +56,19 @@ class SlackChannel:
     def payload(self, notification: Notification) -> dict[str, Any]:
         return {"text": f"{notification.title} {notification.link}", "blocks": blocks(notification)}
 
-    async def send(self, address: str, notification: Notification) -> None:
+    async def send(self, address: str, notification: Notification, *, idempotency_key: str) -> None:
         payload = self.payload(notification)
         timeout = self.settings.timeout
         if address.startswith(("https://", "http://")):
-            await post_json(self.session, address, payload, timeout=timeout, what="slack webhook")
+            await post_json(
+                self.session, address, payload, timeout=timeout, what="slack webhook", idempotency_key=idempotency_key
+            )
             return
         if not self.settings.slack_token:
             raise PermanentError("slack channel notifications need notifications.slack_token in the settings")
         channel = address if address.startswith(("#", "C", "G", "D", "@")) else f"#{address}"
         url = f"{self.settings.slack_api_url.rstrip('/')}/chat.postMessage"
-        headers = {"Authorization": f"Bearer {self.settings.slack_token}"}
+        headers = {"Authorization": f"Bearer {self.settings.slack_token}", **key_header(idempotency_key)}
         try:
             async with self.session.post(
                 url, json={"channel": channel, **payload}, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)

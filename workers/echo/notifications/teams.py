@@ -50,7 +50,12 @@ class TeamsChannel:
         self.settings = settings
         self.session = session
 
-    async def send(self, address: str, notification: Notification) -> None:
+    async def send(self, address: str, notification: Notification, *, idempotency_key: str) -> None:
         await post_json(
-            self.session, address, message_card(notification), timeout=self.settings.timeout, what="microsoft teams"
+            self.session,
+            address,
+            message_card(notification),
+            timeout=self.settings.timeout,
+            what="microsoft teams",
+            idempotency_key=idempotency_key,
         )

@@ -17,6 +17,9 @@ class WebhookChannel:
         self.settings = settings
         self.session = session
 
-    async def send(self, address: str, notification: Notification) -> None:
+    async def send(self, address: str, notification: Notification, *, idempotency_key: str) -> None:
         payload = notification.model_dump(mode="json", exclude_none=True)
-        await post_json(self.session, address, payload, timeout=self.settings.timeout, what="webhook")
+        timeout = self.settings.timeout
+        await post_json(
+            self.session, address, payload, timeout=timeout, what="webhook", idempotency_key=idempotency_key
+        )

@@ -21,7 +21,7 @@ import aiohttp
 
 from bus import Envelope
 from schemas.echo_sinks import ElasticsearchSink
-from workers.echo.sinks.http import post
+from workers.echo.sinks.http import events_key, post
 from workers.echo.sinks.outcome import DELIVERED, Outcome, SinkUnavailable, refused, retry
 
 
@@ -54,7 +54,13 @@ class ElasticsearchBulk:
 
     async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
         answer = await post(
-            session, self.url, self.body(events), self.headers, timeout=self.config.timeout, what="elasticsearch"
+            session,
+            self.url,
+            self.body(events),
+            self.headers,
+            timeout=self.config.timeout,
+            what="elasticsearch",
+            idempotency_key=events_key(self.name, events),
         )
         if not answer.ok:
             return [refused(f"bulk request refused with HTTP {answer.status}: {answer.excerpt()}")] * len(events)

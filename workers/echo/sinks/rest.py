@@ -15,7 +15,7 @@ import aiohttp
 from bus import Envelope
 from bus.envelope import CONTENT_TYPE
 from schemas.echo_sinks import RestSink
-from workers.echo.sinks.http import post
+from workers.echo.sinks.http import events_key, post
 from workers.echo.sinks.outcome import DELIVERED, Outcome, SinkUnavailable, refused, retry
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
@@ -33,7 +33,16 @@ class RestCloudEvents:
     async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
         if self.config.mode == "batch":
             body = b"[" + b",".join(envelope.to_bytes() for envelope in events) + b"]"
-            answer = await post(session, self.config.url, body, self.headers, timeout=self.config.timeout, what="rest")
+            key = events_key(self.name, events)
+            answer = await post(
+                session,
+                self.config.url,
+                body,
+                self.headers,
+                timeout=self.config.timeout,
+                what="rest",
+                idempotency_key=key,
+            )
             outcome = DELIVERED if answer.ok else refused(f"HTTP {answer.status}: {answer.excerpt()}")
             return [outcome] * len(events)
         outcomes: list[Outcome] = []
@@ -46,6 +55,7 @@ class RestCloudEvents:
                     self.headers,
                     timeout=self.config.timeout,
                     what="rest",
+                    idempotency_key=events_key(self.name, [envelope]),
                 )
             except (SinkUnavailable, aiohttp.ClientError, TimeoutError, OSError) as error:
                 if not outcomes:

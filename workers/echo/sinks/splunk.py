@@ -2,14 +2,18 @@
 
 One ``POST {url}/services/collector/event`` per batch with ``Authorization: Splunk <token>`` and
 the events concatenated as JSON objects (``time`` in epoch seconds, ``source``, ``sourcetype``,
-``index``, and the CloudEvent as ``event``). A ``400`` naming ``invalid-event-number`` n means the
-events before n were taken: n is refused (dead-lettered with HEC's reason) and the rest sent again.
+``index``, the CloudEvent as ``event``, and its ``id``, ``source`` and ``type`` as the indexed
+``fields`` ``cloudevent_id``, ``cloudevent_source`` and ``cloudevent_type``). A ``400`` naming
+``invalid-event-number`` n means the events before n were taken: n is refused (dead-lettered with
+HEC's reason) and the rest sent again.
 
 With ``ack`` on (indexer acknowledgement), every request carries the channel
 ``X-Splunk-Request-Channel`` and the batch counts as delivered only once
 ``POST /services/collector/ack?channel=…`` reports its ``ackId`` indexed; one not acknowledged
-within ``ack_timeout`` is sent again (HEC has no event id to deduplicate on, so that rare resend
-may index a batch twice).
+within ``ack_timeout`` is sent again. HEC has no event id to deduplicate on, so such a resend (or
+one after any failure) may index an event twice: the indexed ``cloudevent_id`` lets a search drop
+the repeats (``| dedup cloudevent_id``, or ``tstats`` over it), and each request carries an
+``Idempotency-Key`` derived from its events for a proxy in front of HEC that honours it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from typing import Any
 import aiohttp
 
 from bus import Envelope
+from schemas import idempotency
 from schemas.echo_sinks import SplunkSink
-from workers.echo.sinks.http import post
+from workers.echo.sinks.http import events_key, post
 from workers.echo.sinks.outcome import DELIVERED, Outcome, SinkUnavailable, refused, retry
 
 
@@ -49,6 +54,11 @@ class SplunkHec:
             "source": self.config.source or envelope.source,
             "sourcetype": self.config.sourcetype,
             "event": envelope.model_dump(mode="json", exclude_none=True),
+            "fields": {
+                "cloudevent_id": envelope.id,
+                "cloudevent_source": envelope.source,
+                "cloudevent_type": envelope.type,
+            },
         }
         if self.config.index:
             event["index"] = self.config.index
@@ -60,7 +70,13 @@ class SplunkHec:
 
     async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
         answer = await post(
-            session, self.url, self.body(events), self.headers, timeout=self.config.timeout, what="splunk"
+            session,
+            self.url,
+            self.body(events),
+            self.headers,
+            timeout=self.config.timeout,
+            what="splunk",
+            idempotency_key=events_key(self.name, events),
         )
         try:
             reply = json.loads(answer.body) if answer.body else {}
@@ -90,7 +106,13 @@ class SplunkHec:
         query = json.dumps({"acks": [ack_id]}).encode()
         while True:
             answer = await post(
-                session, self.ack_url, query, self.headers, timeout=self.config.timeout, what="splunk ack"
+                session,
+                self.ack_url,
+                query,
+                self.headers,
+                timeout=self.config.timeout,
+                what="splunk ack",
+                idempotency_key=idempotency.derive("echo.splunk.ack", self.channel, ack_id),
             )
             if answer.ok:
                 try:
