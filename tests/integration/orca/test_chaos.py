@@ -1,5 +1,6 @@
 """The Orca chaos test: 50 pipelines through two ``gennaker worker orca`` processes, one of them
-SIGKILLed and restarted every few seconds, end exactly as they should.
+SIGKILLed and restarted every few seconds, and both losing their broker connections in the middle of
+webhook calls every few seconds too (``rabbitmqctl close_connection``), end exactly as they should.
 
 Real parts only: RabbitMQ (a throwaway virtual host, so no other test's workers take our messages
 and the dead-letter queue is ours alone), mongoeco's MongoDB wire server in its own process
@@ -8,7 +9,8 @@ started through the CLI with their production settings. The pipelines wait, call
 local HTTP server that counts every call (answering 500 once, fail-fast codes and a status to
 poll), and run child pipelines. Some are meant to fail, some are cancelled mid-wait, so the final
 statuses differ. Afterwards: every execution and child has the status it should, no webhook was
-called more often than its stage allows, nothing is dead-lettered, nothing is left running.
+called more often than its stage allows, every call carried an ``Idempotency-Key`` and every call
+made again carried the first one's, nothing is dead-lettered, nothing is left running.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from ulid import ULID
 from bus.amqp import AmqpBus
 from gennaker.store import mongo_client
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
+from schemas.idempotency import HEADER
 from schemas.orca_engine import CancelExecution, TriggerPipeline
 from tests.authorities import ADMIN, admin
-from tests.broker import own_vhost
+from tests.broker import close_connections, own_vhost
 from tests.integration.test_up import ROOT, Process, cli_env
 from workers.orca.engine.trigger_pipeline import keyed_execution_id
 
@@ -47,9 +50,14 @@ POLLS = 2
 """The poll that first answers SUCCEEDED."""
 KILL_EVERY = 3.0
 """Seconds between kills (longer while the other Orca is still starting: one always runs)."""
+CLOSE_EVERY = 4.0
+"""Seconds between closing both Orcas' broker connections, each time while webhook calls are held."""
 CHAOS_SECONDS = 25.0
-DEADLINE = 75.0
-"""Seconds from the first trigger until every execution must have finished. A kill can strand a
+MIN_KILLS = 5
+"""The chaos goes on past ``CHAOS_SECONDS`` until this many kills happened (on a loaded machine an
+Orca takes longer to start, and one is never killed while the other starts), up to three times as long."""
+SETTLE = 50.0
+"""Seconds from the end of the chaos until every execution must have finished. A kill can strand a
 durable timer for its 30 s lease (``EngineOptions.timer_lease_ms``), so the last kills need that."""
 STARTS_OVER = 15.0
 """Seconds over which the 50 executions are started, so the kills hit them in every phase."""
@@ -75,11 +83,32 @@ class Endpoint:
     base: str = ""
     calls: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     """(hook, method, execution id) → calls."""
+    keys: dict[tuple[str, str, str], list[str | None]] = field(default_factory=dict)
+    """(hook, method, execution id) → the ``Idempotency-Key`` of each of its calls, in order."""
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set while calls are held (answered only once :meth:`release` is called): a call is in flight."""
+    held: int = 0
+    _hold: asyncio.Event | None = None
+
+    def hold(self) -> None:
+        """Hold the calls arriving from now on until :meth:`release`."""
+        self.holding.clear()
+        self._hold = asyncio.Event()
+
+    def release(self) -> None:
+        if self._hold is not None:
+            self._hold.set()
+            self._hold = None
 
     async def handle(self, request: web.Request) -> web.Response:
         hook, mode, execution_id = request.match_info["hook"], request.match_info["mode"], request.match_info["id"]
         self.calls[hook, request.method, execution_id] += 1
+        self.keys.setdefault((hook, request.method, execution_id), []).append(request.headers.get(HEADER))
         seen = self.calls[hook, request.method, execution_id]
+        if self._hold is not None:
+            self.held += 1
+            self.holding.set()
+            await self._hold.wait()
         if hook == "create":
             if mode == "failfast":
                 return web.json_response({"error": "not a teapot today"}, status=418)
@@ -136,6 +165,9 @@ class System:
     kills: int = 0
     killed_logs: list[str] = field(default_factory=list)
     restart_seconds: list[float] = field(default_factory=list)
+    vhost: str = ""
+    closes: int = 0
+    """How many Orca connections the broker closed while a webhook call was in flight."""
 
     async def start(self, *argv: str) -> Process:
         process = await Process.start(*argv, env=self.env)
@@ -180,12 +212,12 @@ class System:
         return asyncio.create_task(running())
 
     async def chaos(self, seconds: float) -> None:
-        """Kill an Orca every ``KILL_EVERY`` seconds for ``seconds``, the two in turn, but never while
-        the other is still starting: one Orca always runs."""
-        end = time.monotonic() + seconds
+        """Kill an Orca every ``KILL_EVERY`` seconds for ``seconds`` (and on until ``MIN_KILLS``), the
+        two in turn, but never while the other is still starting: one Orca always runs."""
+        began = time.monotonic()
         starting: list[asyncio.Task[None] | None] = [None, None]
         victim = 0
-        while time.monotonic() < end:
+        while (elapsed := time.monotonic() - began) < seconds or (self.kills < MIN_KILLS and elapsed < 3 * seconds):
             await asyncio.sleep(KILL_EVERY)
             other = starting[1 - victim]
             if other is not None:
@@ -193,6 +225,25 @@ class System:
             starting[victim] = await self.kill_and_restart(victim)
             victim = 1 - victim
         await asyncio.gather(*filter(None, starting))
+
+    async def close_mid_call(self, seconds: float, endpoint: Endpoint) -> None:
+        """Every ``CLOSE_EVERY`` seconds for ``seconds``: hold the webhook calls arriving, and once one
+        is in flight close every Orca's broker connection (as a network failure or a broker restart
+        would; the rest of the broker goes on), then answer them."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            await asyncio.sleep(CLOSE_EVERY)
+            endpoint.hold()
+            try:
+                await asyncio.wait_for(endpoint.holding.wait(), CLOSE_EVERY)
+            except TimeoutError:
+                continue  # no call came: try again later
+            finally:
+                if not endpoint.holding.is_set():
+                    endpoint.release()
+            self.closes += await asyncio.to_thread(close_connections, self.vhost, "/gennaker/orca/")
+            await asyncio.sleep(0.3)  # their handlers are cancelled by now
+            endpoint.release()
 
     async def close(self) -> None:
         for process in reversed(self.processes):
@@ -205,8 +256,9 @@ class System:
 
 @pytest.fixture
 async def system(vhost_url: str, tmp_path: Path) -> AsyncIterator[System]:
-    env = cli_env(GENNAKER_AMQP_URL=vhost_url, GENNAKER_DATA_DIR=str(tmp_path), GENNAKER_LOG_LEVEL="INFO")
-    running = System(env)
+    fast_reconnect = f"{vhost_url}?reconnect_interval=1"
+    env = cli_env(GENNAKER_AMQP_URL=fast_reconnect, GENNAKER_DATA_DIR=str(tmp_path), GENNAKER_LOG_LEVEL="INFO")
+    running = System(env, vhost=vhost_url.rsplit("/", 1)[1])
     try:
         running.env["GENNAKER_MONGO_URL"] = await running.start_store()
         front50 = await running.start("worker", "front50")
@@ -423,25 +475,34 @@ async def test_fifty_executions_survive_orca_being_killed(system: System, bus: A
 
     triggering = asyncio.create_task(trigger())
     killing = asyncio.create_task(system.chaos(CHAOS_SECONDS))
+    closing = asyncio.create_task(system.close_mid_call(CHAOS_SECONDS, endpoint))
     try:
-        while time.monotonic() - began < DEADLINE:
+        settle_from: float | None = None
+        while settle_from is None or time.monotonic() - settle_from < SETTLE:
             executions = {doc["_id"]: doc async for doc in collection.find({"applicationKey": APPLICATION}, SUMMARY)}
             await cancel_mid_wait()
-            if triggering.done() and all_done():
+            if triggering.done() and all_done() and (killing.done() or system.kills >= MIN_KILLS):
                 break
+            if settle_from is None and killing.done():
+                settle_from = time.monotonic()
             await asyncio.sleep(1.0)
         finished_after = time.monotonic() - began
         killing.cancel()
-        await asyncio.gather(killing, triggering, return_exceptions=True)
+        closing.cancel()
+        endpoint.release()
+        await asyncio.gather(killing, closing, triggering, return_exceptions=True)
         letters = await bus.dead_letters()
         unfinished = {"_id": {"$in": [i for i, e in executions.items() if e["status"] not in FINAL]}}
         stuck = [doc async for doc in collection.find(unfinished)]
     finally:
         killing.cancel()
+        closing.cancel()
         triggering.cancel()
+        endpoint.release()
         await client.close()
 
     problems = [problem for run in planned for problem in run_problems(run, executions, endpoint)]
+    problems.extend(key_problems(endpoint))
     problems.extend(f"still {e['status']}: {line(e)}" for e in executions.values() if e["status"] not in FINAL)
     problems.extend(
         f"dead letter from {letter.queue}: {letter.reason} {letter.body_text()[:300]}" for letter in letters
@@ -455,7 +516,13 @@ async def test_fifty_executions_survive_orca_being_killed(system: System, bus: A
     slowest = max((e["endTime"] - e["buildTime"]) / 1000 for e in executions.values())
     restarts = ", ".join(f"{seconds:.1f}" for seconds in system.restart_seconds)
     print(f"slowest execution {slowest:.1f}s; restarts took {restarts}s")
-    assert system.kills >= 5, f"only {system.kills} kills happened"
+    repeated = sum(len(keys) - 1 for (_, method, _), keys in endpoint.keys.items() if method == "POST")
+    print(
+        f"{system.closes} Orca connections closed mid-call ({endpoint.held} calls held then); "
+        f"{repeated} POSTs made again, each with its first call's Idempotency-Key"
+    )
+    assert system.kills >= MIN_KILLS, f"only {system.kills} kills happened"
+    assert system.closes >= 2, f"Orca's connections were closed mid-call only {system.closes} times"
 
 
 def run_problems(run: Run, executions: dict[str, Json], endpoint: Endpoint) -> list[str]:
@@ -491,6 +558,18 @@ def webhook_problems(run: Run, endpoint: Endpoint) -> list[str]:
     polls = endpoint.count("poll", run.execution_id, "GET")
     if run.mode == "poll" and polls < POLLS:
         problems.append(f"poll {run.execution_id}: polled {polls} times, but only poll {POLLS} says SUCCEEDED")
+    return problems
+
+
+def key_problems(endpoint: Endpoint) -> list[str]:
+    """Calls without an ``Idempotency-Key``, and POSTs made again without the first call's key (a poll,
+    a GET, is a request of its own each time: it has a key of its own)."""
+    problems = []
+    for (hook, method, execution_id), keys in endpoint.keys.items():
+        if None in keys:
+            problems.append(f"{hook} {method} {execution_id}: a call without an Idempotency-Key")
+        elif method == "POST" and len(set(keys)) > 1:
+            problems.append(f"{hook} POST {execution_id}: made again with another key: {keys}")
     return problems
 
 

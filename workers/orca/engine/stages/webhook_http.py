@@ -77,7 +77,7 @@ class WebhookCalls:
         if call is None:
             call = asyncio.create_task(self._claim_and_call(command, context), name=f"webhook call {key}")
             self._in_flight[key] = call
-            call.add_done_callback(lambda _: self._in_flight.pop(key, None))
+            call.add_done_callback(lambda done: self._ended(key, done, command))
         else:
             log.info("webhook call redelivered while in flight here; waiting for its answer", **_fields(command))
         try:
@@ -90,6 +90,12 @@ class WebhookCalls:
                     **_fields(command),
                 )
             raise
+
+    def _ended(self, key: tuple[str, str, str, int], call: asyncio.Task[None], command: CallWebhook) -> None:
+        self._in_flight.pop(key, None)
+        if not call.cancelled() and (error := call.exception()) is not None:
+            # whoever awaited it was cancelled (its message is redelivered): say what happened here
+            log.warning("webhook call failed before its answer was stored", error=repr(error), **_fields(command))
 
     async def _claim_and_call(self, command: CallWebhook, context: MessageContext) -> None:
         claimed = await answers.claim(self.commit, command, CALL_KEY, context)
