@@ -62,7 +62,10 @@ from workers.front50 import worker as front50  # noqa: E402
 
 Json = dict[str, Any]
 HELLO = ["{python}", str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
-ACCOUNTS = [{"name": "local", "cloudProvider": "local"}, {"name": "bench", "cloudProvider": "seeded"}]
+ACCOUNTS = [
+    {"name": "local", "cloudProvider": "local", "local": {"artifactDirs": [str(ROOT / "examples")]}},
+    {"name": "bench", "cloudProvider": "seeded"},
+]
 """``bench`` holds the seeded server groups; no provider serves it, so no refresh replaces them."""
 
 
@@ -121,7 +124,7 @@ async def cache_reads(bus: MemoryBus, db: Any, client: TestClient[Any, Any], rea
     await collection.insert_many(seed_documents())
 
     async def over_bus() -> None:
-        reply = await bus.ask(ListServerGroups(application="app3"), timeout=10)
+        reply = await bus.ask(ListServerGroups(authority=Authority.anonymous_admin(), application="app3"), timeout=10)
         assert isinstance(reply, CachedResources) and len(reply.resources) == 100
 
     async def over_gate() -> None:

@@ -4,8 +4,10 @@ Every answer comes from Clouddriver's cache (:mod:`schemas.clouddriver_cache`), 
 cloud. As Gate does with Fiat: an application the caller may not READ is a 403 (an application
 Front50 does not know, such as one deployed without being created, is open), and resources of
 accounts the caller may not READ are left out of every list; a named account the caller may not
-READ is a 403. Shapes are Clouddriver's: ``/applications/{app}/clusters`` is
-``{account: [cluster names]}``, the rest are lists of (or one) Clouddriver JSON objects.
+READ is a 403. Each query carries the caller's authority, and Clouddriver applies the same rules
+itself (and shows a server group's ``env`` only to who may WRITE its account). Shapes are
+Clouddriver's: ``/applications/{app}/clusters`` is ``{account: [cluster names]}``, the rest are
+lists of (or one) Clouddriver JSON objects.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import Field, RootModel
 
 from gateway.access import find_application, require_on, visible
 from gateway.api_model import ApiModel
+from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask
 from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, not_found
@@ -96,7 +99,7 @@ async def _check_account(request: web.Request, name: str) -> None:
 async def _server_groups(request: web.Request, **filters: str | None) -> list[Json]:
     application = request.match_info["application"]
     await _check_application(request, application)
-    query = ListServerGroups(application=application, **filters)
+    query = ListServerGroups(application=application, authority=authority_of(request), **filters)
     found = (await ask(request, query, CachedResources)).resources
     readable = await _readable_accounts(request)
     return [group for group in found if group.get("account") in readable]
@@ -160,7 +163,9 @@ async def list_load_balancers(request: web.Request) -> web.Response:
     """The application's load balancers in accounts the caller may READ."""
     application = request.match_info["application"]
     await _check_application(request, application)
-    found = (await ask(request, ListLoadBalancers(application=application), CachedResources)).resources
+    found = (
+        await ask(request, ListLoadBalancers(application=application, authority=authority_of(request)), CachedResources)
+    ).resources
     readable = await _readable_accounts(request)
     return gate_json([balancer for balancer in found if balancer.get("account") in readable])
 
@@ -170,7 +175,7 @@ async def get_instance(request: web.Request) -> web.Response:
     """One instance with its server group; 404 when the cache holds none by that id."""
     account, region, instance_id = (request.match_info[key] for key in ("account", "region", "instanceId"))
     await _check_account(request, account)
-    query = GetInstance(account=account, region=region, instance_id=instance_id)
+    query = GetInstance(account=account, region=region, instance_id=instance_id, authority=authority_of(request))
     found = (await ask(request, query, CachedResources)).resources
     if not found:
         raise not_found(f"Instance not found (account: {account}, region: {region}, id: {instance_id})")
@@ -189,6 +194,7 @@ async def find_images(request: web.Request) -> web.Response:
         account=params.account,
         tags=tags,
         count=params.count,
+        authority=authority_of(request),
     )
     found = (await ask(request, query, CachedResources)).resources
     readable = await _readable_accounts(request)

@@ -52,12 +52,76 @@ class AwsAccountSettings(BaseModel):
     vpc_id: str | None = Field(None, validation_alias=AliasChoices("vpcId", "vpc_id"))
 
 
+INHERITED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR")
+"""The variables of Clouddriver's own environment a ``local`` process inherits by default: enough
+to find programs and speak the locale; never ``GENNAKER_*``, tokens or other secrets."""
+
+
+class LocalAccountSettings(BaseModel):
+    """What a ``local`` account may run on this machine (the account's ``local`` table).
+
+    The local provider runs commands, so an account runs nothing until this says what:
+
+    * ``artifactDirs``: directories of artifacts. A command may be a program inside one of them,
+      or Clouddriver's Python (``{python}``) running a script inside one of them; ``workingDir``
+      must be inside one too. Paths are resolved (symlinks followed) before they are compared.
+    * ``executables``: absolute paths of programs that may run with any arguments; allow only
+      what cannot be made to run anything else.
+    * ``unrestricted``: run any command at all, as the user Clouddriver runs as. Only for a
+      machine that is yours alone.
+
+    On a fenced account (not ``unrestricted``) a server group's ``env`` may not set the loader's or
+    an interpreter's hooks (``LD_*``, ``PYTHON*``…) nor ``GENNAKER_*``. Every process starts with
+    a clean environment: only ``inheritEnv`` (default :data:`INHERITED_ENVIRONMENT`) is taken
+    from Clouddriver's own, then the server group's ``env``.
+
+    Example (TOML)::
+
+        [[accounts]]
+        name = "local"
+        cloudProvider = "local"
+        local = { artifactDirs = ["/srv/apps"], executables = ["/usr/bin/node"] }
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    artifact_dirs: tuple[str, ...] = Field((), validation_alias=AliasChoices("artifactDirs", "artifact_dirs"))
+    executables: tuple[str, ...] = ()
+    unrestricted: bool = False
+    inherit_env: tuple[str, ...] = Field(
+        INHERITED_ENVIRONMENT, validation_alias=AliasChoices("inheritEnv", "inherit_env")
+    )
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> LocalAccountSettings:
+        for label, paths in (("artifactDirs", self.artifact_dirs), ("executables", self.executables)):
+            relative = [path for path in paths if not path.startswith("/")]
+            if relative:
+                raise ValueError(f"local.{label} must be absolute paths; got {relative}")
+        secret = [name for name in self.inherit_env if name.upper().startswith("GENNAKER_")]
+        if secret:
+            raise ValueError(f"local.inheritEnv may not pass Gennaker's own variables to processes: {secret}")
+        return self
+
+    def settings(self) -> Json:
+        """The table as Clouddriver's local provider reads it."""
+        return {
+            "artifactDirs": list(self.artifact_dirs),
+            "executables": list(self.executables),
+            "unrestricted": self.unrestricted,
+            "inheritEnv": list(self.inherit_env),
+        }
+
+
 class AccountConfig(BaseModel):
     """One account Clouddriver answers for, as the settings declare it.
 
     Keys are Clouddriver's (``cloudProvider``, ``primaryAccount``…) or their snake_case names;
     ``type`` is accepted for ``cloudProvider``. ``permissions`` maps READ / WRITE to the roles
     holding them, as Fiat reads them; an account without permissions is open to everyone.
+    ``maxCapacity`` bounds the instances one server group may ask for (default: the provider's,
+    50 for ``local``). A ``local`` account needs a ``local`` table (:class:`LocalAccountSettings`)
+    saying what may run; it is never shown to clients.
 
     Example (TOML)::
 
@@ -89,13 +153,29 @@ class AccountConfig(BaseModel):
         (), validation_alias=AliasChoices("requiredGroupMembership", "required_group_membership")
     )
     permissions: dict[AccountPermission, tuple[str, ...]] = Field(default_factory=dict)
+    max_capacity: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        validation_alias=AliasChoices("maxCapacity", "max_capacity"),
+        description="the most instances one server group may ask for (min, max or desired); default: the provider's",
+    )
     aws: AwsAccountSettings | None = Field(None, description="how to reach AWS; only for cloudProvider 'aws'")
+    local: LocalAccountSettings | None = Field(
+        None, description="what may run; only for cloudProvider 'local', which runs nothing without it"
+    )
 
     @model_validator(mode="after")
-    def _aws_settings_need_aws(self) -> AccountConfig:
+    def _provider_settings_match(self) -> AccountConfig:
         if self.aws is not None and self.cloud_provider != "aws":
             raise ValueError(f"aws: settings for AWS need cloudProvider 'aws', not {self.cloud_provider!r}")
+        if self.local is not None and self.cloud_provider != "local":
+            raise ValueError(f"local: settings need cloudProvider 'local', not {self.cloud_provider!r}")
         return self
+
+    def private_settings(self) -> Json:
+        """What Clouddriver's provider needs and clients never see (``local``: what may run)."""
+        return {"local": self.local.settings()} if self.local is not None else {}
 
     def details(self) -> Json:
         """Clouddriver's ``AccountDetails`` JSON for this account (regions as ``[{"name": ...}]``)."""
@@ -110,6 +190,8 @@ class AccountConfig(BaseModel):
             "requiredGroupMembership": list(self.required_group_membership),
             "permissions": {action: list(roles) for action, roles in self.permissions.items()},
         }
+        if self.max_capacity is not None:
+            details["maxCapacity"] = self.max_capacity
         if self.regions:
             details["regions"] = [{"name": region} for region in self.regions]
         return details

@@ -3,7 +3,9 @@
 Gate's read endpoints (``/applications/{app}/serverGroups``, ``/applications/{app}/clusters``,
 ``/instances/{account}/{region}/{id}``, ``/images/find``…) ask these. Clouddriver answers from the
 cache in MongoDB, never from the cloud; resources are Clouddriver's JSON, each naming its
-``account``, so the gateway drops those of accounts the caller may not READ.
+``account``. Each query carries the ``authority`` it asks for: Clouddriver answers only resources
+of accounts (and applications) it may READ, and a server group's ``env`` only where it may WRITE
+the account; the gateway filters the same way first.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Query, Reply
-from schemas.registry import message
+from schemas.registry import message, registry
 
 Json = dict[str, Any]
 
@@ -31,12 +34,14 @@ class ListServerGroups(Query):
     """Every server group of ``application`` (with its instances), in every account and region."""
 
     message_type: ClassVar[str] = "clouddriver.ListServerGroups"
+    message_version: ClassVar[int] = 2
     reply_model: ClassVar[type[Reply]] = CachedResources
     application: str = Field(min_length=1)
     account: str | None = None
     cluster: str | None = None
     region: str | None = None
     name: str | None = None
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -44,8 +49,10 @@ class ListLoadBalancers(Query):
     """Every load balancer of ``application``, each with its server groups and their instances."""
 
     message_type: ClassVar[str] = "clouddriver.ListLoadBalancers"
+    message_version: ClassVar[int] = 2
     reply_model: ClassVar[type[Reply]] = CachedResources
     application: str = Field(min_length=1)
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -53,10 +60,12 @@ class GetInstance(Query):
     """One instance by id (a list of zero or one instance JSON)."""
 
     message_type: ClassVar[str] = "clouddriver.GetInstance"
+    message_version: ClassVar[int] = 2
     reply_model: ClassVar[type[Reply]] = CachedResources
     account: str = Field(min_length=1)
     region: str = Field(min_length=1)
     instance_id: str = Field(min_length=1)
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -64,6 +73,7 @@ class FindImages(Query):
     """Images like Clouddriver's ``/images/find``: name containing ``q``, carrying every tag in ``tags``."""
 
     message_type: ClassVar[str] = "clouddriver.FindImages"
+    message_version: ClassVar[int] = 2
     reply_model: ClassVar[type[Reply]] = CachedResources
     provider: str | None = None
     q: str | None = None
@@ -71,6 +81,7 @@ class FindImages(Query):
     account: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     count: int | None = Field(None, ge=1)
+    authority: Authority = Field(description=ACTS_FOR)
 
 
 @message
@@ -80,3 +91,7 @@ class RefreshCache(Query):
     message_type: ClassVar[str] = "clouddriver.RefreshCache"
     reply_model: ClassVar[type[Reply]] = CachedResources
     account: str | None = None
+
+
+for _model in (ListServerGroups, ListLoadBalancers, GetInstance, FindImages):
+    registry.upcaster(_model.message_type, 1)(upcast_user_to_authority)

@@ -169,12 +169,13 @@ class ProjectSaved(Event):
 class CommandRejected(Event):
     """A Front50 command was refused and changed nothing; ``field`` names the offending input.
 
-    ``status`` follows HTTP: 400 bad input, 404 missing application or pipeline, 409 stale write.
+    ``status`` follows HTTP: 400 bad input, 403 the command's authority may not do it, 404 missing
+    application or pipeline, 409 stale write.
     """
 
     message_type: ClassVar[str] = "front50.command.rejected"
     command_type: str
-    status: Literal[400, 404, 409]
+    status: Literal[400, 403, 404, 409]
     reason: str
     field: str | None = None
     task_id: str | None = None
@@ -482,6 +483,23 @@ class ListServiceAccounts(Query):
 
     message_type: ClassVar[str] = "front50.ListServiceAccounts"
     reply_model: ClassVar[type[Reply]] = ServiceAccountList
+
+
+@message
+class ServiceAccountFound(Reply):
+    """One service account (``name``, ``memberOf``), or ``None``."""
+
+    message_type: ClassVar[str] = "front50.ServiceAccountFound"
+    service_account: Json | None
+
+
+@message
+class GetServiceAccount(Query):
+    """One service account by name (case-insensitive): what a trigger's ``runAsUser`` runs as."""
+
+    message_type: ClassVar[str] = "front50.GetServiceAccount"
+    reply_model: ClassVar[type[Reply]] = ServiceAccountFound
+    name: str = Field(min_length=1)
 
 
 for _model in (

@@ -438,15 +438,16 @@ class EvaluateExpression(Query):
 class ExecutionCommandRejected(Event):
     """An execution command was refused and changed nothing (e.g. deleting a running execution).
 
-    ``status`` follows HTTP: 400 for a command the execution's state does not allow, 404 for an
-    unknown execution, 422 for a client's ``Idempotency-Key`` reused with another request.
+    ``status`` follows HTTP: 400 for a command the execution's state does not allow, 403 for one
+    whose authority may not do it (EXECUTE on the application, WRITE to delete), 404 for an unknown
+    execution, 422 for a client's ``Idempotency-Key`` reused with another request.
     ``execution_id`` names the execution (for ``orca.SubmitTask``, the task) the command was about.
     """
 
     message_type: ClassVar[str] = "orca.command.rejected"
     command_type: str
     execution_id: str
-    status: Literal[400, 404, 409, 422]
+    status: Literal[400, 403, 404, 409, 422]
     reason: str
     field: str | None = None
 

@@ -2,8 +2,11 @@
 
 With nothing configured it runs the in-process bus and the embedded store under the data dir, so
 it needs nothing else installed and keeps its data across restarts. ``GENNAKER_AMQP_URL`` and
-``GENNAKER_MONGO_URL`` switch either part to the real thing. With no ``accounts`` configured,
-Clouddriver gets one open ``local`` account, so ``GET /credentials`` shows what an account looks like.
+``GENNAKER_MONGO_URL`` switch either part to the real thing. With no ``accounts`` configured and
+authentication off (the default), Clouddriver gets one ``local`` account fenced to the project's
+``examples/`` directory (it runs only the example apps there), so the README's walk deploys
+``examples/hello``; it says so at start-up. Once authentication is on, no account is implicit:
+configure ``[[accounts]]``.
 """
 
 from __future__ import annotations
@@ -11,19 +14,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import structlog
 
 from gennaker.commands._common import connect_bus, stop_event
 from gennaker.commands._runtime import host_workers, open_store, serve_gateway
 from gennaker.settings import Settings
-from schemas.clouddriver import AccountConfig
+from schemas.clouddriver import AccountConfig, LocalAccountSettings
 from schemas.services import SERVICES
 
 log = structlog.get_logger("gennaker.up")
 
-LOCAL_ACCOUNT = AccountConfig(name="local", cloud_provider="local")
-"""The account ``gennaker up`` offers when the settings name none: open to everyone."""
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+"""The project's example apps: all the default ``local`` account may run."""
+
+
+def local_account(examples: Path = EXAMPLES) -> AccountConfig:
+    """The account ``gennaker up`` offers when the settings name none (authentication off): open to
+    every caller, but fenced to run only what is inside ``examples``."""
+    return AccountConfig(
+        name="local", cloud_provider="local", local=LocalAccountSettings(artifact_dirs=(str(examples),))
+    )
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -55,13 +67,35 @@ async def serve(settings: Settings) -> None:
             f"store {store}, bus {bus_description}",
             flush=True,
         )
+        print(accounts_notice(settings), flush=True)
         await stop.wait()
         log.info("shutting down")
     log.info("stopped")
 
 
-def with_default_accounts(settings: Settings) -> Settings:
-    """``settings``, with the ``local`` account when no ``accounts`` are configured (an empty list stays empty)."""
-    if settings.accounts is not None:
+def with_default_accounts(settings: Settings, examples: Path = EXAMPLES) -> Settings:
+    """``settings``, with the fenced ``local`` account when no ``accounts`` are configured and
+    authentication is off (an empty list stays empty; with authentication on nothing is added)."""
+    if settings.accounts is not None or settings.auth.mode != "none" or not examples.is_dir():
         return settings
-    return settings.model_copy(update={"accounts": [LOCAL_ACCOUNT]})
+    return settings.model_copy(update={"accounts": [local_account(examples)]})
+
+
+def accounts_notice(settings: Settings) -> str:
+    """The start-up line saying what Clouddriver may deploy with, and how far ``local`` accounts reach."""
+    accounts = settings.accounts or []
+    if not accounts:
+        because = "authentication is on" if settings.auth.mode != "none" else f"{EXAMPLES} is missing"
+        return f"Clouddriver: no accounts (none configured, and none implicit because {because}); set [[accounts]]"
+    lines = []
+    for account in accounts:
+        if account.local is None:
+            reach = "" if account.cloud_provider != "local" else ": runs nothing until its local settings say what"
+        elif account.local.unrestricted:
+            reach = ": runs ANY command as this user (local.unrestricted)"
+        else:
+            reach = f": runs only what is inside {', '.join(account.local.artifact_dirs) or 'nothing'}"
+            if account.local.executables:
+                reach += f" and {', '.join(account.local.executables)}"
+        lines.append(f"{account.name} ({account.cloud_provider}){reach}")
+    return "Clouddriver accounts: " + "; ".join(lines)

@@ -55,7 +55,7 @@ async def gate(tmp_path: Path) -> AsyncIterator[Client]:
         resources = WorkerResources(settings=Settings(data_dir=tmp_path), db=mongo["gennaker"])
         bus = MemoryBus()
         stack.push_async_callback(bus.close)
-        accounts = [{"name": "local", "cloudProvider": "local"}]
+        accounts = [{"name": "local", "cloudProvider": "local", "local": {"artifactDirs": [str(ROOT / "examples")]}}]
         for service in (
             front50.build_service(resources),
             orca.build_service(resources),

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pymongo.asynchronous.database import AsyncDatabase
+from ulid import ULID
 
 from bus import Bus, Endpoint, Envelope, MemoryBus, MessageContext
 from bus.amqp import AmqpBus
@@ -43,6 +44,9 @@ from schemas import Command, parse_cloudevent_type
 from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.authority import Authority
 from schemas.base import Message
+from schemas.clouddriver_cache import CachedResources, ListServerGroups, RefreshCache
+from schemas.clouddriver_operations import TaskCompleted
+from schemas.orca_engine import RunExternalTask
 from tests.broker import own_vhost
 from tests.mongo import start_store
 from workers.clouddriver import worker as clouddriver
@@ -70,11 +74,14 @@ ACCOUNTS: list[Json] = [
         "name": "sandbox",
         "cloudProvider": "local",
         "permissions": {"READ": ["shop-owners", "shop-viewers", "rivals"], "WRITE": ["shop-owners", "rivals"]},
+        "local": {"artifactDirs": [str(EXAMPLES)]},
     },
     {
         "name": "prod",
         "cloudProvider": "local",
         "permissions": {"READ": ["prod-deployers"], "WRITE": ["prod-deployers"]},
+        "local": {"artifactDirs": [str(EXAMPLES)]},
+        "maxCapacity": 3,
     },
 ]
 AUTH = AuthConfig(
@@ -144,10 +151,77 @@ class World:
 
         return (await self.until(found, bool, timeout))[0]
 
+    async def answer(self, sent: Envelope, timeout: float = 20) -> tuple[str, Json]:
+        """The type name and data of the first event ``sent`` caused (a command's answer)."""
+
+        async def caused() -> list[Envelope]:
+            return [e for e in self.events if e.causationid == sent.id]
+
+        first = (await self.until(caused, bool, timeout))[0]
+        return parse_cloudevent_type(first.type)[0], first.data
+
     async def get(self, path: str, persona: str = "admin") -> Any:
         response = await self.client.get(path, headers=headers(persona))
         assert response.status == 200, (path, response.status, await response.text())
         return await response.json()
+
+    async def execution(self, execution_id: str) -> Json:
+        """The execution as the admin reads it (``{"status": "MISSING"}`` until it exists)."""
+        response = await self.client.get(f"/pipelines/{execution_id}", headers=headers("admin"))
+        if response.status == 404:
+            return {"status": "MISSING", "stages": []}
+        assert response.status == 200, await response.text()
+        found: Json = await response.json()
+        return found
+
+    async def finished(self, execution_id: str, timeout: float = 30) -> Json:
+        """The execution once it has finished."""
+        done = ("SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED")
+        return await self.until(lambda: self.execution(execution_id), lambda e: e["status"] in done, timeout)
+
+    async def create_application(self, name: str, permissions: Json | None) -> None:
+        """Create application ``name`` as the admin, through the gateway, and wait until it exists."""
+        attributes: Json = {"name": name, "email": f"{name}@example.com"}
+        if permissions is not None:
+            attributes["permissions"] = permissions
+        job = {"type": "createApplication", "application": attributes}
+        response = await self.client.post("/tasks", json={"application": name, "job": [job]}, headers=headers("admin"))
+        assert response.status == 200, await response.text()
+        ref = (await response.json())["ref"]
+        task = await self.until(lambda: self.get(ref), lambda task: task["status"] in ("SUCCEEDED", "TERMINAL"))
+        assert task["status"] == "SUCCEEDED", task
+
+    async def save_pipeline(self, pipeline: Json, persona: str = "admin") -> str:
+        """Save ``pipeline`` through the gateway as ``persona``; its id."""
+        response = await self.client.post("/pipelines", json=pipeline, headers=headers(persona))
+        assert response.status == 200, await response.text()
+        return str((await response.json())["id"])
+
+    async def operate(
+        self, who: Authority, stage_type: str, context: Json, *, application: str = "shop", timeout: float = 60
+    ) -> Json:
+        """Put ``orca.RunExternalTask`` for ``stage_type`` onto the bus as Orca would, acting for
+        ``who``; the data of Clouddriver's ``clouddriver.task.completed`` answer."""
+        command = RunExternalTask(
+            execution_id=f"attack-{ULID()}",
+            stage_id=str(ULID()),
+            task_id="1",
+            attempt=1,
+            application=application,
+            stage_type=stage_type,
+            context=context,
+            authority=who,
+        )
+        await self.send(command, to="clouddriver")
+        return await self.event(TaskCompleted, lambda data: data["execution_id"] == command.execution_id, timeout)
+
+    async def server_groups(self, application: str, who: Authority | None = None) -> list[Json]:
+        """What Clouddriver's cache answers ``who`` (an admin by default) for ``application``."""
+        await self.bus.ask(RefreshCache(), timeout=20)
+        query = ListServerGroups(application=application, authority=who or authority("admin"))
+        reply = await self.bus.ask(query, timeout=10)
+        assert isinstance(reply, CachedResources)
+        return reply.resources
 
 
 async def stop_local_processes(db: AsyncDatabase[Json]) -> None:

@@ -18,7 +18,7 @@ import pytest_asyncio
 from ulid import ULID
 
 from bus import Envelope
-from schemas.orca_engine import ExecutionStarted, StartExecution
+from schemas.orca_engine import ExecutionCommandRejected, ExecutionStarted, StartExecution
 from tests.conftest import AMQP_URL
 from tests.security.authority_world import World, authority, headers, running_world
 
@@ -34,19 +34,9 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     vhost = f"authority-travels-{str(ULID()).lower()}"
     work_dir: Path = tmp_path_factory.mktemp("travels")
     async with running_world(request.param, work_dir, amqp_url=AMQP_URL, vhost=vhost) as world:
-        await create_application(world, "shop", {"READ": ["shop-owners"], "WRITE": ["shop-owners"]})
+        await world.create_application("shop", {"READ": ["shop-owners"], "WRITE": ["shop-owners"]})
+        await world.create_application("open", None)
         yield world
-
-
-async def create_application(world: World, name: str, permissions: Json) -> None:
-    job = {
-        "type": "createApplication",
-        "application": {"name": name, "email": "x@example.com", "permissions": permissions},
-    }
-    response = await world.client.post("/tasks", json={"application": name, "job": [job]}, headers=headers("admin"))
-    assert response.status == 200, await response.text()
-    ref = (await response.json())["ref"]
-    await world.until(lambda: world.get(ref), lambda task: task["status"] == "SUCCEEDED")
 
 
 async def save_pipeline(world: World, name: str, stages: list[Json], persona: str = "admin") -> str:
@@ -114,15 +104,32 @@ async def test_a_command_without_an_authority_is_dead_lettered_naming_it(world: 
     assert await world.db["orca_executions"].find_one({"_id": execution_id}) is None
 
 
-async def test_an_old_command_naming_a_user_runs_as_that_name_with_no_roles(world: World) -> None:
+async def send_old_start(world: World, application: str) -> str:
+    """An ``orca.StartExecution`` of version 1, which named its user as ``user: "owner"``."""
     execution_id = str(ULID())
-    pipeline = {"application": "shop", "name": "old", "stages": [{"refId": "1", "type": "wait", "waitTime": 0}]}
+    pipeline = {"application": application, "name": "old", "stages": [{"refId": "1", "type": "wait", "waitTime": 0}]}
     data = {"execution_id": execution_id, "pipeline": pipeline, "user": "owner"}
     old_type = StartExecution.cloudevent_type().replace(".v2", ".v1")
     await world.bus.send_envelope(Envelope(id=str(ULID()), source="/old", type=old_type, data=data), to="orca")
+    return execution_id
+
+
+async def test_an_old_command_naming_a_user_runs_as_that_name_with_no_roles(world: World) -> None:
+    execution_id = await send_old_start(world, "open")
 
     await world.event(ExecutionStarted, lambda event: event["execution_id"] == execution_id)
     stored = await stored_authority(world, execution_id)
     assert (stored["user"], stored["roles"], stored["admin"]) == ("owner", [], False)
     execution = await world.get(f"/pipelines/{execution_id}")
     assert execution["authentication"] == {"user": "owner", "allowedAccounts": []}
+
+
+async def test_an_old_command_never_holds_more_rights_than_it_proves(world: World) -> None:
+    execution_id = await send_old_start(world, "shop")  # owner holds EXECUTE on shop only through a role
+
+    rejected = await world.event(ExecutionCommandRejected, lambda event: event["execution_id"] == execution_id)
+    assert (rejected["status"], rejected["reason"]) == (
+        403,
+        "access denied: user 'owner' lacks EXECUTE permission on application 'shop'",
+    )
+    assert await world.db["orca_executions"].find_one({"_id": execution_id}) is None

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bus import RetryPolicy
 from gennaker.settings import Settings, SettingsError, default_data_dir, load_settings, redact_url
@@ -199,13 +200,45 @@ def test_accounts_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) 
     assert [(a.name, a.cloud_provider) for a in load_settings().accounts or []] == [("dev", "kubernetes")]
 
 
-def test_accounts_are_unset_by_default_and_up_adds_an_open_local_one() -> None:
-    from gennaker.commands.up import with_default_accounts
+def test_accounts_are_unset_by_default_and_up_adds_a_local_one_fenced_to_the_examples() -> None:
+    from gennaker.commands.up import EXAMPLES, accounts_notice, with_default_accounts
 
     assert Settings().accounts is None
     local = with_default_accounts(Settings()).accounts or []
     assert [(a.name, a.cloud_provider, a.details()["permissions"]) for a in local] == [("local", "local", {})]
+    assert local[0].local is not None and local[0].local.artifact_dirs == (str(EXAMPLES),)
+    assert not local[0].local.unrestricted and "local" not in local[0].details()
+    assert f"runs only what is inside {EXAMPLES}" in accounts_notice(with_default_accounts(Settings()))
     assert with_default_accounts(Settings(accounts=[])).accounts == []
+
+
+def test_up_adds_no_implicit_account_once_authentication_is_on() -> None:
+    from gennaker.commands.up import accounts_notice, with_default_accounts
+
+    secured = Settings(auth={"mode": "static", "trusted_proxies": ["127.0.0.1/32"]})
+    assert with_default_accounts(secured).accounts is None
+    assert "none implicit because authentication is on" in accounts_notice(secured)
+
+
+@pytest.mark.parametrize(
+    ("local", "problem"),
+    [
+        ({"artifactDirs": ["examples"]}, "must be absolute paths"),
+        ({"executables": ["node"]}, "must be absolute paths"),
+        ({"inheritEnv": ["PATH", "GENNAKER_TOKEN"]}, "Gennaker's own variables"),
+        ({"unknown": True}, "Extra inputs"),
+    ],
+)
+def test_local_account_settings_are_checked(local: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings(accounts=[{"name": "local", "cloudProvider": "local", "local": local}])
+
+
+def test_local_settings_belong_to_local_accounts_and_capacity_is_bounded() -> None:
+    with pytest.raises(ValidationError, match="local: settings need cloudProvider 'local'"):
+        Settings(accounts=[{"name": "prod", "cloudProvider": "aws", "local": {"unrestricted": True}}])
+    with pytest.raises(ValidationError, match=r"maxCapacity|max_capacity"):
+        Settings(accounts=[{"name": "prod", "cloudProvider": "aws", "maxCapacity": -1}])
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@
 The accounts come from the ``accounts`` setting as :class:`schemas.clouddriver.AccountConfig`
 (or, in tests, as plain ``AccountDetails`` JSON); this module fills in the fields Deck and ``spin``
 read so a minimal entry such as ``{"name": "prod", "type": "aws"}`` is a complete ``AccountDetails``.
+What only the provider may see (a ``local`` account's fence) is kept apart from the details every
+reader of ``/credentials`` gets (:meth:`AccountCatalogue.settings`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 from schemas.clouddriver import AccountConfig
 
 Json = dict[str, Any]
+PRIVATE_KEYS = ("local",)
+"""Keys of plain account JSON that are the provider's settings, not ``AccountDetails``."""
 
 
 def account_details(account: Json) -> Json:
@@ -38,14 +42,20 @@ class AccountCatalogue:
 
     def __init__(self, accounts: Iterable[AccountConfig | Json] = ()) -> None:
         self._accounts: dict[str, Json] = {}
+        self._settings: dict[str, Json] = {}
         for configured in accounts:
-            account = configured.details() if isinstance(configured, AccountConfig) else configured
+            if isinstance(configured, AccountConfig):
+                account, private = configured.details(), configured.private_settings()
+            else:
+                account = {key: value for key, value in configured.items() if key not in PRIVATE_KEYS}
+                private = {key: value for key, value in configured.items() if key in PRIVATE_KEYS}
             name = account.get("name")
             if not isinstance(name, str) or not name:
                 raise ValueError(f"account {account!r} has no name; give each account a 'name'")
             if name in self._accounts:
                 raise ValueError(f"account {name!r} is configured twice; account names must be unique")
             self._accounts[name] = account_details(account)
+            self._settings[name] = private
 
     def all(self) -> list[Json]:
         """Every account, sorted by name."""
@@ -54,3 +64,7 @@ class AccountCatalogue:
     def get(self, name: str) -> Json | None:
         """The account called ``name``, or ``None``."""
         return self._accounts.get(name)
+
+    def settings(self, name: str) -> Json:
+        """The provider's settings of account ``name`` that clients never see (empty when none)."""
+        return dict(self._settings.get(name) or {})

@@ -1,8 +1,17 @@
-"""Clouddriver's query handlers: one per message, answering from the account catalogue or the cache."""
+"""Clouddriver's query handlers: one per message, answering from the account catalogue or the cache.
+
+A cache read answers only what the query's authority may see, whatever the gateway did first:
+resources of accounts it may READ, of an application it may READ, and a server group's ``env``
+(its launch configuration's and build info's) only where it may WRITE the account.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bus import MessageContext
+from schemas.authority import Authority, Permission, can
+from schemas.base import Query, Reply
 from schemas.clouddriver import AccountFound, AccountList, GetAccount, ListAccounts
 from schemas.clouddriver_cache import (
     CachedResources,
@@ -12,8 +21,13 @@ from schemas.clouddriver_cache import (
     ListServerGroups,
     RefreshCache,
 )
+from schemas.permissions import application_permissions
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.cache import InfrastructureCache
+
+Json = dict[str, Any]
+HIDDEN_KEYS = ("env",)
+"""What a server group's ``launchConfig`` and ``buildInfo`` show only to those who may WRITE its account."""
 
 
 class AccountQueries:
@@ -32,25 +46,62 @@ class AccountQueries:
 
 
 class CacheQueries:
-    """Answers the cache reads of :mod:`schemas.clouddriver_cache`; the gateway filters by account."""
+    """Answers the cache reads of :mod:`schemas.clouddriver_cache`, filtered by the query's authority."""
 
-    def __init__(self, cache: InfrastructureCache) -> None:
+    def __init__(
+        self,
+        cache: InfrastructureCache,
+        catalogue: AccountCatalogue,
+        *,
+        execute_fallback: Permission = Permission.READ,
+        front50_timeout: float = 5.0,
+    ) -> None:
         self.cache = cache
+        self.catalogue = catalogue
+        self.execute_fallback = execute_fallback
+        self.front50_timeout = front50_timeout
+
+    def _allowed(self, authority: Authority, resources: list[Json]) -> list[Json]:
+        """The resources of accounts ``authority`` may READ; ``env`` left out where it may not WRITE."""
+        shown: list[Json] = []
+        for resource in resources:
+            account = self.catalogue.get(str(resource.get("account")))
+            permissions = account.get("permissions") if account else None
+            if account is None or not can(authority, permissions, Permission.READ):
+                continue
+            shown.append(resource if can(authority, permissions, Permission.WRITE) else _without_env(resource))
+        return shown
+
+    async def _may_read_application(self, authority: Authority, application: str, context: MessageContext) -> bool:
+        if authority.admin:
+            return True
+
+        async def ask(query: Query) -> Reply:
+            return await context.ask(query, timeout=self.front50_timeout)
+
+        permissions = await application_permissions(ask, application)
+        return can(authority, permissions, Permission.READ, execute_fallback=self.execute_fallback)
 
     async def server_groups(self, query: ListServerGroups, context: MessageContext) -> CachedResources:
         """Server groups of an application, narrowed by account, cluster, region or name."""
+        if not await self._may_read_application(query.authority, query.application, context):
+            return CachedResources(resources=[])
         found = await self.cache.server_groups(
             query.application, account=query.account, cluster=query.cluster, region=query.region, name=query.name
         )
-        return CachedResources(resources=found)
+        return CachedResources(resources=self._allowed(query.authority, found))
 
     async def load_balancers(self, query: ListLoadBalancers, context: MessageContext) -> CachedResources:
         """Load balancers of an application."""
-        return CachedResources(resources=await self.cache.load_balancers(query.application))
+        if not await self._may_read_application(query.authority, query.application, context):
+            return CachedResources(resources=[])
+        found = await self.cache.load_balancers(query.application)
+        return CachedResources(resources=self._allowed(query.authority, found))
 
     async def instance(self, query: GetInstance, context: MessageContext) -> CachedResources:
         """One instance (or none)."""
-        return CachedResources(resources=await self.cache.instance(query.account, query.region, query.instance_id))
+        found = await self.cache.instance(query.account, query.region, query.instance_id)
+        return CachedResources(resources=self._allowed(query.authority, found))
 
     async def images(self, query: FindImages, context: MessageContext) -> CachedResources:
         """Images like ``/images/find``."""
@@ -62,7 +113,7 @@ class CacheQueries:
             tags=query.tags,
             count=query.count,
         )
-        return CachedResources(resources=found)
+        return CachedResources(resources=self._allowed(query.authority, found))
 
     async def refresh(self, query: RefreshCache, context: MessageContext) -> CachedResources:
         """Refresh one account (or all) now."""
@@ -71,3 +122,13 @@ class CacheQueries:
         else:
             await self.cache.refresh(query.account)
         return CachedResources(resources=[])
+
+
+def _without_env(resource: Json) -> Json:
+    """``resource`` with its ``launchConfig`` and ``buildInfo`` lacking :data:`HIDDEN_KEYS`."""
+    shown = dict(resource)
+    for part in ("launchConfig", "buildInfo"):
+        value = shown.get(part)
+        if isinstance(value, dict):
+            shown[part] = {key: item for key, item in value.items() if key not in HIDDEN_KEYS}
+    return shown

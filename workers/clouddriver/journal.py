@@ -26,7 +26,7 @@ from schemas.orca_engine import RunExternalTask
 
 Json = dict[str, Any]
 COLLECTION = "clouddriver_operations"
-Status = Literal["RUNNING", "SUCCEEDED", "TERMINAL"]
+Status = Literal["RUNNING", "SUCCEEDED", "TERMINAL", "CANCELED"]
 
 
 def entry_id(command: RunExternalTask) -> str:
@@ -117,6 +117,19 @@ class OperationJournal:
             {"$set": {"lease_until": now + self.lease_seconds, "updated_at": now}},
         )
         return result.matched_count == 1
+
+    async def request_cancel(self, execution_id: str, stage_id: str) -> int:
+        """Ask whoever runs an operation of this stage to stop (Orca no longer waits for it); how many."""
+        result = await self.collection.update_many(
+            {"command.execution_id": execution_id, "command.stage_id": stage_id, "status": "RUNNING"},
+            {"$set": {"cancel_requested": True, "updated_at": time.time()}},
+        )
+        return int(result.modified_count)
+
+    async def cancel_requested(self, key: str) -> bool:
+        """Whether :meth:`request_cancel` asked the operation ``key`` to stop."""
+        entry = await self.collection.find_one({"_id": key}, {"cancel_requested": 1})
+        return bool(entry and entry.get("cancel_requested"))
 
     async def checkpoint(self, key: str, owner: str, state: Json) -> None:
         """Merge ``state`` into the entry's recorded decisions (before acting on them)."""

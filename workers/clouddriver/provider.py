@@ -78,15 +78,23 @@ class Account:
     cloud_provider: str
     regions: tuple[str, ...] = ()
     details: Json = field(default_factory=dict)
+    settings: Json = field(default_factory=dict)
+    """What only the provider sees: a ``local`` account's fence (``settings["local"]``)."""
 
     @classmethod
-    def from_details(cls, details: Json) -> Account:
+    def from_details(cls, details: Json, settings: Json | None = None) -> Account:
         """An :class:`Account` from ``AccountDetails`` JSON (regions as names or ``{"name": ...}``)."""
         regions = tuple(
             region["name"] if isinstance(region, dict) else str(region) for region in details.get("regions") or ()
         )
         provider = str(details.get("cloudProvider") or details.get("type") or "")
-        return cls(name=str(details["name"]), cloud_provider=provider, regions=regions, details=dict(details))
+        return cls(
+            name=str(details["name"]),
+            cloud_provider=provider,
+            regions=regions,
+            details=dict(details),
+            settings=dict(settings or {}),
+        )
 
 
 class CloudProvider(ABC):
@@ -96,6 +104,8 @@ class CloudProvider(ABC):
     """The ``cloudProvider`` of the accounts this provider serves: ``"local"``, ``"aws"``…"""
     default_region: ClassVar[str | None] = None
     """The region an operation acts in when neither the stage nor the account names one."""
+    default_max_capacity: ClassVar[int] = 1000
+    """The most instances a server group may ask for in an account that sets no ``maxCapacity``."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Recover after a restart (adopt or remove what an earlier process left); before any operation."""

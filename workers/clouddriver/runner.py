@@ -10,7 +10,13 @@ task of this process, renewing its lease and sending ``clouddriver.task.heartbea
   background loop) takes over those whose owner is a dead process on this host at once and any
   whose lease lapsed, and runs them again from their recorded decisions (providers adopt what
   exists), so every task finishes or fails and is answered;
-* an answer stored but not published (death in between) is published by the same loop.
+* an answer stored but not published (death in between) is published by the same loop;
+* an operation whose stage Orca finished meanwhile (cancelled, skipped, timed out: its
+  ``orca.stage.completed`` while the entry still runs) is asked to stop through the journal, so
+  whichever Clouddriver runs it stops at its next heartbeat: it answers CANCELED, and a create it
+  interrupted keeps the instances it started and starts no more (its capacity is set to them).
+
+Every operation is judged by the command's authority first (:mod:`workers.clouddriver.access`).
 
 Before the first operation, every provider's :meth:`~workers.clouddriver.provider.CloudProvider.start`
 runs (recovering processes and load balancers left by an earlier Clouddriver).
@@ -28,13 +34,18 @@ import structlog
 
 from bus import Bus, Envelope
 from bus.context import MessageContext
+from schemas.authority import Permission
+from schemas.base import Query, Reply
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
-from schemas.orca_engine import RunExternalTask
+from schemas.orca_engine import RunExternalTask, StageCompleted
+from workers.clouddriver.access import OperationAccess
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.cache import InfrastructureCache
+from workers.clouddriver.descriptions import ResizeServerGroup
 from workers.clouddriver.journal import OperationJournal, Status
+from workers.clouddriver.model import Capacity
 from workers.clouddriver.operations import OPERATIONS, OperationRun, Outcome
-from workers.clouddriver.provider import OperationFailed, ProviderRegistry
+from workers.clouddriver.provider import OperationFailed, ProviderRegistry, no_progress
 
 Json = dict[str, Any]
 log = structlog.get_logger("gennaker.clouddriver.operations")
@@ -70,7 +81,11 @@ class OperationRunner:
         heartbeat_seconds: float = 2.0,
         poll_seconds: float = 0.5,
         reconcile_seconds: float = 2.0,
+        execute_fallback: Permission = Permission.READ,
+        front50_timeout: float = 5.0,
     ) -> None:
+        self.execute_fallback = execute_fallback
+        self.front50_timeout = front50_timeout
         self.journal = journal
         self.accounts = accounts
         self.providers = providers
@@ -90,6 +105,12 @@ class OperationRunner:
                 for provider in self.providers.all():
                     await provider.start()
                 self._started = True
+
+    async def stage_completed(self, event: StageCompleted, context: MessageContext) -> None:
+        """``orca.stage.completed``: Orca waits no longer for this stage, so stop its operations."""
+        asked = await self.journal.request_cancel(event.execution_id, event.stage_id)
+        if asked:
+            log.info("asked a running operation to stop", stage_id=event.stage_id, status=event.status)
 
     async def handle(self, command: RunExternalTask, context: MessageContext) -> None:
         """``orca.RunExternalTask``: claim the attempt and start it, or answer it again if finished."""
@@ -133,15 +154,11 @@ class OperationRunner:
             last_line[0] = line
             await heartbeat(line)
 
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self.heartbeat_seconds)
-                if not await self.journal.renew(key, self.owner):
-                    log.warning("lost the operation's lease", task_id=command.task_id)
-                await heartbeat(last_line[0])
-
         async def record(state: Json) -> None:
             await self.journal.checkpoint(key, self.owner, state)
+
+        async def ask(query: Query) -> Reply:
+            return await bus.ask(query, timeout=self.front50_timeout, caused_by=caused_by)
 
         run = OperationRun(
             command=command,
@@ -150,14 +167,44 @@ class OperationRunner:
             progress=progress,
             state=dict(entry.get("state") or {}),
             record=record,
+            checks=OperationAccess(
+                authority=command.authority,
+                application=command.application,
+                ask=ask,
+                execute_fallback=self.execute_fallback,
+            ),
             poll_seconds=self.poll_seconds,
         )
+        operating = asyncio.create_task(self._operate(run))
+        canceled: list[bool] = [bool(entry.get("cancel_requested"))]
+        if canceled[0]:
+            operating.cancel()
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.heartbeat_seconds)
+                if not await self.journal.renew(key, self.owner):
+                    log.warning("lost the operation's lease", task_id=command.task_id)
+                if await self.journal.cancel_requested(key):
+                    canceled[0] = True
+                    operating.cancel()
+                    return
+                await heartbeat(last_line[0])
+
         beating = asyncio.create_task(beat())
         with structlog.contextvars.bound_contextvars(task_id=command.task_id, stage_type=command.stage_type):
             try:
-                outcome = await self._operate(run)
+                outcome = await operating
                 status: Status = "SUCCEEDED"
                 error: str | None = None
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not canceled[0] or (current is not None and current.cancelling()):
+                    raise  # Clouddriver is stopping: the entry stays RUNNING for the next one
+                outcome, status = Outcome(context=dict(run.partial)), "CANCELED"
+                error = "canceled: Orca no longer waits for this stage (it was cancelled, skipped or timed out)"
+                log.info("operation canceled")
+                await self._stop_creating(run)
             except OperationFailed as failure:
                 outcome, status, error = Outcome(context=dict(run.partial)), "TERMINAL", str(failure)
                 log.info("operation failed", error=error)
@@ -182,12 +229,44 @@ class OperationRunner:
                 return
             await self._answer(bus, finished, caused_by=caused_by)
 
+    async def _stop_creating(self, run: OperationRun) -> None:
+        """After a cancelled create: keep the instances it started, start no more (here or after
+        a restart) by setting each server group it was creating to the instances it has."""
+        for decision, planned in run.state.items():
+            if not decision.startswith("create:") or not isinstance(planned, dict) or "name" not in planned:
+                continue
+            region, name = decision.removeprefix("create:"), str(planned["name"])
+            try:
+                account, provider = run.account(planned.get("account"))
+            except OperationFailed:
+                return
+            try:
+                group = await provider.server_group(account, region, name)
+                if group is None:
+                    continue
+                live = len(group.instances)
+                capacity = Capacity(min=min(group.capacity.min, live), max=max(group.capacity.max, live), desired=live)
+                await provider.resize_server_group(
+                    account,
+                    ResizeServerGroup(account=account.name, region=region, server_group_name=name, capacity=capacity),
+                    no_progress,
+                )
+                run.touched.add(account.name)
+                log.info("a cancelled create keeps the instances it started", server_group=name, instances=live)
+            except Exception as failure:
+                log.warning("could not stop a cancelled create", server_group=name, error=repr(failure))
+
     async def _operate(self, run: OperationRun) -> Outcome:
         operation = OPERATIONS.get(run.command.stage_type)
         if operation is None:
             raise OperationFailed(
                 f"Clouddriver does not provide stage type {run.command.stage_type!r}; it runs {sorted(OPERATIONS)}"
             )
+        # the task acts for a pipeline of this application: EXECUTE there to change anything (READ will do to look)
+        if run.changes:
+            await run.access.require_application(run.command.application, Permission.EXECUTE)
+        else:
+            await run.access.require_application(run.command.application, Permission.READ, Permission.EXECUTE)
         return await operation(run)
 
     async def _answer(self, bus: Bus, entry: Json, *, caused_by: Envelope | None) -> None:

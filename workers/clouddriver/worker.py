@@ -6,8 +6,12 @@
   ``clouddriver.task.completed`` (plus ``clouddriver.task.heartbeat`` while they run).
 * Queries: the accounts behind Gate's ``/credentials`` (from the ``accounts`` setting; ``gennaker
   up`` adds a ``local`` one) and the cache reads of :mod:`schemas.clouddriver_cache`.
+* Events: ``orca.stage.completed``, which stops an operation Orca no longer waits for.
 * Background: resuming operations a stopped Clouddriver left, and refreshing every account's
   cache every ``REFRESH_SECONDS``.
+
+Every operation and every cache read is judged by the authority its message carries
+(:mod:`workers.clouddriver.access`).
 
 Providers are registered in :func:`provider_registry`, one line each.
 """
@@ -28,7 +32,7 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas.clouddriver import AccountConfig, GetAccount, ListAccounts
 from schemas.clouddriver_cache import FindImages, GetInstance, ListLoadBalancers, ListServerGroups, RefreshCache
-from schemas.orca_engine import RunExternalTask
+from schemas.orca_engine import RunExternalTask, StageCompleted
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.aws import AwsProvider
 from workers.clouddriver.cache import InfrastructureCache
@@ -88,6 +92,7 @@ def build_service(
     catalogue = AccountCatalogue(configured)
     registry = providers or provider_registry(resources)
     cache = InfrastructureCache(resources.db, catalogue, registry)
+    execute_fallback = resources.settings.auth.execute_fallback
     runner = OperationRunner(
         OperationJournal(resources.db, lease_seconds=lease_seconds),
         catalogue,
@@ -95,9 +100,13 @@ def build_service(
         cache,
         owner=instance_id(),
         heartbeat_seconds=heartbeat_seconds,
+        execute_fallback=execute_fallback,
+        front50_timeout=resources.settings.query_timeout,
     )
     accounts_queries = AccountQueries(catalogue)
-    cache_queries = CacheQueries(cache)
+    cache_queries = CacheQueries(
+        cache, catalogue, execute_fallback=execute_fallback, front50_timeout=resources.settings.query_timeout
+    )
     queries = Endpoint(
         service=NAME,
         kind="queries",
@@ -112,9 +121,15 @@ def build_service(
         },
     )
     commands = Endpoint(service=NAME, kind="commands", handlers={RunExternalTask.message_type: runner.handle})
+    events = Endpoint(
+        service=NAME,
+        kind="events",
+        patterns=(StageCompleted.message_type,),
+        handlers={StageCompleted.message_type: runner.stage_completed},
+    )
     return Service(
         name=NAME,
         version=__version__,
-        endpoints=[commands, queries],
+        endpoints=[commands, events, queries],
         background=[_reconcile_loop(runner, registry), _refresh_loop(cache, refresh_seconds)],
     )

@@ -20,6 +20,7 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from workers.echo.outbound import with_notifications_and_sinks
 from workers.echo.triggers import TriggerOptions, build_triggers
+from workers.echo.triggers.starts import RunAs
 
 NAME = "echo"
 
@@ -27,7 +28,8 @@ NAME = "echo"
 def build_service(resources: WorkerResources, *, triggers: TriggerOptions | None = None) -> Service:
     """Echo's endpoints and background loops; the host adds the ping query."""
     options = triggers or TriggerOptions(instance=instance_id())
-    echo_triggers = build_triggers(NAME, resources.db, options)
+    identity = RunAs(authentication=resources.settings.auth.mode != "none", timeout=resources.settings.query_timeout)
+    echo_triggers = build_triggers(NAME, resources.db, options, identity=identity)
     service = Service(
         name=NAME,
         version=__version__,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Status = Literal[400, 404, 409]
+Status = Literal[400, 403, 404, 409]
 
 
 class Rejected(Exception):
@@ -25,6 +25,11 @@ class Rejected(Exception):
 def invalid(reason: str, field: str | None = None) -> Rejected:
     """Bad input (400)."""
     return Rejected(400, reason, field)
+
+
+def forbidden(reason: str, field: str | None = None) -> Rejected:
+    """The command's authority may not do this (403, Fiat's refusal)."""
+    return Rejected(403, reason, field)
 
 
 def missing(reason: str, field: str | None = None) -> Rejected:

@@ -4,7 +4,8 @@ Each command handler says how to decide (check the input, build the stored JSON,
 deletes, how to apply the decision; :func:`workers.front50.once.answer_once` makes that happen
 once per command and publishes the result. The shapes follow Spinnaker's Front50: ``updateTs`` and
 ``createTs`` are strings of epoch millis, a pipeline without an ``id`` gets a UUID, application
-names are returned upper-cased, and every name lookup is case-insensitive.
+names are returned upper-cased, and every name lookup is case-insensitive. Every command is judged
+by the authority it carries before anything is decided (:mod:`workers.front50.access`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from schemas.front50 import (
     GetPipelineConfig,
     GetPipelineHistory,
     GetProject,
+    GetServiceAccount,
     History,
     ListApplications,
     ListPipelineConfigs,
@@ -56,11 +58,13 @@ from schemas.front50 import (
     SaveProject,
     SaveServiceAccount,
     ServiceAccountDeleted,
+    ServiceAccountFound,
     ServiceAccountList,
     ServiceAccountSaved,
     StrategyDeleted,
     StrategySaved,
 )
+from workers.front50.access import Front50Access
 from workers.front50.documents import Json, application_name, derived_id, key, pipeline_order
 from workers.front50.errors import Rejected, invalid, missing
 from workers.front50.once import answer_once
@@ -108,8 +112,9 @@ def _require(current: Json | None, what: str, field: str) -> Json:
 class Front50Handlers:
     """Front50's handlers over one :class:`Front50Store`."""
 
-    def __init__(self, store: Front50Store) -> None:
+    def __init__(self, store: Front50Store, access: Front50Access | None = None) -> None:
         self.store = store
+        self.access = access or Front50Access(store)
 
     # --- applications ------------------------------------------------------------------
 
@@ -121,6 +126,10 @@ class Front50Handlers:
             name = given.get("name")
             if not isinstance(name, str) or not name.strip():
                 raise invalid("an application requires a non-blank name", "name")
+            if await self.access.judging(name) is None:
+                self.access.require_somebody(command.authority, f"create application {name!r}", field="name")
+            else:
+                await self.access.require_write(command.authority, name, field="name")
 
             def build(current: Json | None, update_ts: str) -> Json:
                 merged = {**(current or {}), **given}
@@ -152,6 +161,7 @@ class Front50Handlers:
             found = await self.store.find(self.store.applications, {"_id": key(command.name)})
             if found is None:
                 raise missing(f"no application named {command.name}", "name")
+            await self.access.require_write(command.authority, command.name, field="name")
             return ApplicationDeleted(name=str(found["name"]))
 
         async def apply(event: Event) -> None:
@@ -184,11 +194,18 @@ class Front50Handlers:
         pipeline = _copy(given)
         command_id = context.envelope.id
         kind = "strategy" if strategy else "pipeline"
+        collection = self.store.strategies if strategy else self.store.pipelines
 
         async def decide() -> Event:
             check_pipeline(pipeline, kind=kind)
             has_id = bool(pipeline.get("id"))
             pipeline_id = str(pipeline["id"]).strip() if has_id else derived_id(command_id)
+            application = str(pipeline["application"])
+            await self.access.require_write(command.authority, application, field="application")
+            existing = await self.store.find(collection, {"_id": pipeline_id}) if has_id else None
+            if existing is not None and key(str(existing.get("application"))) != key(application):
+                await self.access.require_write(command.authority, str(existing.get("application")), field="id")
+            await self.access.require_run_as_users(command.authority, pipeline)
 
             def build(current: Json | None, update_ts: str) -> Json:
                 body = {**pipeline, "id": pipeline_id, "name": str(pipeline["name"]).strip()}
@@ -203,7 +220,7 @@ class Front50Handlers:
 
             expected = command.expected_update_ts if isinstance(command, SavePipeline) and has_id else None
             saved = await self.store.save(
-                self.store.strategies if strategy else self.store.pipelines,
+                collection,
                 entity_id=pipeline_id,
                 build=build,
                 keys=_pipeline_keys,
@@ -239,6 +256,7 @@ class Front50Handlers:
         kind = "strategy" if strategy else "pipeline"
 
         async def decide() -> Event:
+            await self.access.require_write(command.authority, application, field="application")
             found = await self.store.find(collection, {"applicationKey": key(application), "nameKey": key(name)})
             if found is None:
                 raise missing(f"no {kind} named {name} in application {application}", "name")
@@ -255,6 +273,7 @@ class Front50Handlers:
         """Rename a pipeline config in place: same id, a new version in its history."""
 
         async def decide() -> Event:
+            await self.access.require_write(command.authority, command.application, field="application")
             query = {"applicationKey": key(command.application), "nameKey": key(command.from_name)}
             found = await self.store.find(self.store.pipelines, query)
             if found is None:
@@ -285,6 +304,7 @@ class Front50Handlers:
         """Give pipeline configs new indices; every id must be a pipeline of the application."""
 
         async def decide() -> Event:
+            await self.access.require_write(command.authority, command.application, field="application")
             app = key(command.application)
             for pipeline_id in command.ids_to_indices:
                 found = await self.store.find_document(self.store.pipelines, {"_id": pipeline_id})
@@ -318,6 +338,7 @@ class Front50Handlers:
         project = _copy(command.project)
 
         async def decide() -> Event:
+            self.access.require_somebody(command.authority, "save projects")
             check_project(project)
             project_id = str(project.get("id") or derived_id(context.envelope.id)).strip()
 
@@ -347,6 +368,7 @@ class Front50Handlers:
         """Delete a project by id or name."""
 
         async def decide() -> Event:
+            self.access.require_somebody(command.authority, "delete projects")
             found = await self._project(command.id_or_name)
             if found is None:
                 raise missing(f"no project with id or name {command.id_or_name}", "id_or_name")
@@ -371,6 +393,7 @@ class Front50Handlers:
         async def decide() -> Event:
             check_notifications(notifications)
             application = command.application.strip()
+            await self.access.require_write(command.authority, application, field="application")
 
             def build(current: Json | None, update_ts: str) -> Json:
                 return {
@@ -396,6 +419,7 @@ class Front50Handlers:
         account = _copy(command.service_account)
 
         async def decide() -> Event:
+            self.access.require_admin(command.authority, "create or change service accounts")
             check_service_account(account)
             name = str(account["name"]).strip()
 
@@ -423,6 +447,7 @@ class Front50Handlers:
         """Delete a service account by name."""
 
         async def decide() -> Event:
+            self.access.require_admin(command.authority, "delete service accounts")
             found = await self.store.find(self.store.service_accounts, {"_id": key(command.name)})
             if found is None:
                 raise missing(f"no service account named {command.name}", "name")
@@ -491,6 +516,11 @@ class Front50Handlers:
     async def list_service_accounts(self, query: ListServiceAccounts, context: MessageContext) -> ServiceAccountList:
         """Every service account, by name."""
         return ServiceAccountList(service_accounts=await self.store.all(self.store.service_accounts))
+
+    async def get_service_account(self, query: GetServiceAccount, context: MessageContext) -> ServiceAccountFound:
+        """One service account, whatever the case of the name asked for."""
+        found = await self.store.find(self.store.service_accounts, {"_id": key(query.name.strip())})
+        return ServiceAccountFound(service_account=found)
 
 
 def _without_application(body: Json | None, app: str) -> Json:

@@ -22,6 +22,7 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas import Message, Reply
 from schemas import front50 as messages
+from workers.front50.access import Front50Access
 from workers.front50.cache import ReadCache
 from workers.front50.handlers import Front50Handlers
 from workers.front50.store import Front50Store
@@ -87,6 +88,7 @@ def handler_table(handlers: Front50Handlers) -> dict[type[Message], Callable[[An
         messages.ListProjects: handlers.list_projects,
         messages.GetNotifications: handlers.get_notifications,
         messages.ListServiceAccounts: handlers.list_service_accounts,
+        messages.GetServiceAccount: handlers.get_service_account,
     }
 
 
@@ -94,7 +96,8 @@ def build_service(resources: WorkerResources) -> Service:
     """Front50's commands and queries endpoints over the worker's database; the host adds the ping query."""
     store = Front50Store(resources.db)
     cache = ReadCache(store.revision)
-    table = handler_table(Front50Handlers(store))
+    access = Front50Access(store, execute_fallback=resources.settings.auth.execute_fallback)
+    table = handler_table(Front50Handlers(store, access))
     commands = {m.message_type: _command(store, h) for m, h in table.items() if m.message_kind == "command"}
     queries = {m.message_type: _query(store, cache, h) for m, h in table.items() if m.message_kind == "query"}
     return Service(

@@ -41,7 +41,13 @@ NAME = "orca"
 def build_service(resources: WorkerResources, *, engine: EngineOptions | None = None) -> Service:
     """Orca's command, event and query endpoints and background loops; the host adds the ping query."""
     tasks = TaskHandlers(TaskStore(resources.db))
-    access = AccessPolicy(accounts=[account.details() for account in resources.settings.accounts or ()])
+    settings = resources.settings
+    access = AccessPolicy(
+        accounts=[account.details() for account in settings.accounts or ()],
+        execute_fallback=settings.auth.execute_fallback,
+        authentication=settings.auth.mode != "none",
+        front50_timeout=settings.query_timeout,
+    )
     pipelines = build_engine(resources.db, replace(engine or EngineOptions(), access=access))
     keys = ClientKeys(resources.db)
     start = guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db))

@@ -37,8 +37,14 @@ Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[3]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
 ACCOUNTS = [
-    {"name": "local", "cloudProvider": "local"},
-    {"name": "secret", "cloudProvider": "local", "permissions": {"READ": ["ops"], "WRITE": ["ops"]}},
+    # unrestricted: these tests also run the example app under `python -c` wrappers
+    {"name": "local", "cloudProvider": "local", "local": {"unrestricted": True}},
+    {
+        "name": "secret",
+        "cloudProvider": "local",
+        "permissions": {"READ": ["ops"], "WRITE": ["ops"]},
+        "local": {"artifactDirs": [str(ROOT / "examples")]},
+    },
 ]
 
 

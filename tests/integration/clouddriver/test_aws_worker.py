@@ -14,6 +14,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.clouddriver_cache import ListLoadBalancers, ListServerGroups
+from tests.authorities import ADMIN
 from tests.integration.clouddriver.conftest import Clouddriver
 from tests.integration.clouddriver.test_aws_fixtures import ACCOUNT, REGION, moto
 from workers.clouddriver.aws import AwsConnector
@@ -95,17 +96,17 @@ async def test_deploy_to_aws_through_the_worker_once_per_task(aws_clouddriver: C
     assert first.outputs["deploy.server.groups"] == {REGION: ["hello-prod-v000"]}
 
     await system.refresh()
-    reply = await system.bus.ask(ListServerGroups(application="hello"), timeout=10)
+    reply = await system.bus.ask(ListServerGroups(authority=ADMIN, application="hello"), timeout=10)
     groups = reply.resources  # type: ignore[attr-defined]
     assert [(g["name"], g["cloudProvider"], g["account"], len(g["instances"])) for g in groups] == [
         ("hello-prod-v000", "aws", ACCOUNT, 2)
     ]
     assert groups[0]["loadBalancers"] == ["hello-lb"] and groups[0]["isDisabled"] is False
-    balancers = (await system.bus.ask(ListLoadBalancers(application="hello"), timeout=10)).resources  # type: ignore[attr-defined]
+    balancers = (await system.bus.ask(ListLoadBalancers(authority=ADMIN, application="hello"), timeout=10)).resources  # type: ignore[attr-defined]
     assert [b["name"] for b in balancers] == ["hello-lb"]
 
     target = {"credentials": ACCOUNT, "cloudProvider": "aws", "region": REGION, "serverGroupName": "hello-prod-v000"}
     await system.ok("disableServerGroup", target)
     await system.ok("destroyServerGroup", target)
     await system.refresh()
-    assert (await system.bus.ask(ListServerGroups(application="hello"), timeout=10)).resources == []  # type: ignore[attr-defined]
+    assert (await system.bus.ask(ListServerGroups(authority=ADMIN, application="hello"), timeout=10)).resources == []  # type: ignore[attr-defined]

@@ -121,7 +121,7 @@ async def system(vhost: str, tmp_path: Path) -> AsyncIterator[System]:
         GENNAKER_MONGO_URL=str(server.address.uri),
         GENNAKER_DATA_DIR=str(tmp_path),
         GENNAKER_METRICS_PORT="0",
-        GENNAKER_ACCOUNTS=json.dumps([{"name": "local", "cloudProvider": "local"}]),
+        GENNAKER_ACCOUNTS=json.dumps([{"name": "local", "cloudProvider": "local", "local": {"unrestricted": True}}]),
     )
     system = System(orca, driver, env)
     try:

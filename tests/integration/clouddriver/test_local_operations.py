@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from schemas.clouddriver_cache import CachedResources, ListServerGroups
+from tests.authorities import ADMIN
 from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json
 
 Json = dict[str, Any]
@@ -101,7 +102,7 @@ async def test_disable_drains_then_enable_restores(clouddriver: Clouddriver) -> 
 
 
 async def get_json_cache(clouddriver: Clouddriver) -> tuple[int, list[Json]]:
-    reply = await clouddriver.bus.ask(ListServerGroups(application="hello"), timeout=5)
+    reply = await clouddriver.bus.ask(ListServerGroups(authority=ADMIN, application="hello"), timeout=5)
     assert isinstance(reply, CachedResources)
     return 200, reply.resources
 

@@ -15,10 +15,18 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import MemoryBus
+from bus.service import ServiceHost
+from gateway.command_results import CommandResults
+from gennaker.resources import WorkerResources
+from gennaker.settings import Settings
+from schemas.authority import Authority
+from schemas.front50 import SaveServiceAccount
+from tests.authorities import ADMIN
 from tests.integration.echo.triggers_support import Recorder, config, db, until
 from workers.echo.triggers.cron import CronOptions, CronScheduler, trigger_key
 from workers.echo.triggers.cron_store import COLLECTION, CronFires
 from workers.echo.triggers.pipelines import PipelineIndex
+from workers.front50 import worker as front50_worker
 
 __all__ = ["db"]
 
@@ -74,6 +82,10 @@ async def settled(recorder: Recorder, count: int) -> list[str]:
 async def test_a_new_trigger_fires_at_its_next_tick_and_once_per_tick(
     db: AsyncDatabase[dict[str, Any]], bus: MemoryBus, recorder: Recorder
 ) -> None:
+    front50 = ServiceHost(bus, front50_worker.build_service(WorkerResources(Settings(), db)))
+    await front50.start()
+    robot = {"name": "robot@example.com", "memberOf": ["Deployers"]}
+    await CommandResults(bus).send(SaveServiceAccount(service_account=robot, authority=ADMIN))
     clock = Clock(T0)
     cron = scheduler(db, clock, config("p1", every_minute(runAsUser="robot@example.com")))
     await cron.fire_due(bus)  # first sight: nothing was missed
@@ -89,8 +101,38 @@ async def test_a_new_trigger_fires_at_its_next_tick_and_once_per_tick(
     assert command.trigger["user"] == "robot@example.com"
     assert command.trigger["cronExpression"] == "0 * * * * ?"
     assert command.trigger["eventId"] == command.idempotency_key
+    # the pipeline runs as the service account, with the roles Front50 gives it
+    assert command.authority == Authority(user="robot@example.com", roles=("deployers",), service_account=True)
     await until(lambda: len(recorder.fired) == 1)
     assert recorder.fired[0].scheduled_time == T0 + 30_000 and not recorder.fired[0].misfire
+    await front50.stop()
+
+
+async def test_a_trigger_whose_run_as_user_is_no_service_account_fires_nothing(
+    db: AsyncDatabase[dict[str, Any]], bus: MemoryBus, recorder: Recorder
+) -> None:
+    front50 = ServiceHost(bus, front50_worker.build_service(WorkerResources(Settings(), db)))
+    await front50.start()
+    clock = Clock(T0)
+    cron = scheduler(db, clock, config("p1", every_minute(runAsUser="nobody-made-me")))
+    await cron.fire_due(bus)
+    clock.now = T0 + 30_000
+    await cron.fire_due(bus)
+    await asyncio.sleep(0.3)
+    assert recorder.commands == [], "a runAsUser that is no service account must not run as anybody"
+    await front50.stop()
+
+
+async def test_a_trigger_without_run_as_user_runs_as_everybody_while_authentication_is_off(
+    db: AsyncDatabase[dict[str, Any]], bus: MemoryBus, recorder: Recorder
+) -> None:
+    clock = Clock(T0)
+    cron = scheduler(db, clock, config("p1", every_minute()))
+    await cron.fire_due(bus)
+    clock.now = T0 + 30_000
+    await cron.fire_due(bus)
+    await settled(recorder, 1)
+    assert recorder.commands[0].authority == Authority.anonymous_admin()
 
 
 async def test_disabled_triggers_and_configs_and_invalid_expressions_never_fire(

@@ -3,7 +3,8 @@
 One system runs for the whole module (static tokens, :data:`AUTH`). The restricted application
 ``vault`` gives each Fiat authorisation to its own role (:data:`RESTRICTED`), so every persona
 holds exactly the authorisations its roles list — WRITE does not imply READ, and EXECUTE does not
-fall back to READ because the EXECUTE list is not empty:
+fall back to READ because the EXECUTE list is not empty. The ``local`` account ``vault-prod``
+gives READ to the readers and WRITE to the writers; ``sandbox`` is open:
 
 ============  ==================================  ===========================
 persona       roles                               on ``vault`` / ``vault-prod``
@@ -11,32 +12,47 @@ persona       roles                               on ``vault`` / ``vault-prod``
 reader        vault-readers                       READ
 writer        vault-writers                       WRITE only (Fiat: cannot READ)
 maintainer    vault-readers, vault-writers        READ + WRITE (Deck's "read and write")
-executor      vault-executors                     EXECUTE only
+executor      vault-executors                     EXECUTE only (``vault-prod``: nothing)
+deployer      all three                           READ + WRITE + EXECUTE
 stranger      guests                              nothing (authenticated)
 anonymous     (no token)                          401 everywhere
 ============  ==================================  ===========================
 
-Expected statuses (R = reader, W = writer, M = maintainer, X = executor, S = stranger, A = anonymous):
+Expected statuses (R = reader, W = writer, M = maintainer, X = executor, D = deployer,
+S = stranger, A = anonymous):
 
-=====================================================================  ===  ===  ===  ===  ===  ===
-endpoint (on ``vault`` unless said)                                    R    W    M    X    S    A
-=====================================================================  ===  ===  ===  ===  ===  ===
-GET /applications, /pipelineConfigs, /credentials (filtered lists)     200  200  200  200  200  401
-GET /projects/{id}/pipelines, /auth/user, /version                     200  200  200  200  200  401
-GET /applications/{app}, …/history, …/tasks, …/pipelineConfigs[/n]    200  403  200  403  403  401
-GET /tasks/{id}, /pipelineConfigs/{id}/history                         200  403  200  403  403  401
-GET the two above for a *deleted* restricted application               200  403  200  403  403  401
-GET /credentials/vault-prod                                            200  403  200  403  403  401
-GET /applications/open, /credentials/sandbox (unrestricted)            200  200  200  200  200  401
-POST /tasks, /applications/{app}/tasks: create/update/delete vault     403  200  200  403  403  401
-POST /applications/open/tasks deleting vault; naming it VAULT          403  200  200  403  403  401
-POST /tasks createApplication of a deleted restricted application      403  200  200  403  403  401
-POST /tasks createApplication of a brand-new application               200  200  200  200  200  401
-PUT /tasks/{id}/cancel (Orca: EXECUTE)                                 403  403  403  200  403  401
-POST /pipelines, DELETE /pipelines/…, /pipelines/move, reorder         403  200  200  403  403  401
-POST /pipelines into ``open`` reusing the id of a ``vault`` pipeline   403  200  200  403  403  401
-POST /pipelines into ``open``                                          200  200  200  200  200  401
-=====================================================================  ===  ===  ===  ===  ===  ===
+=====================================================================  ===  ===  ===  ===  ===  ===  ===
+endpoint (on ``vault`` unless said)                                    R    W    M    X    D    S    A
+=====================================================================  ===  ===  ===  ===  ===  ===  ===
+GET /applications, /pipelineConfigs, /credentials (filtered lists)     200  200  200  200  200  200  401
+GET /projects/{id}/pipelines, /auth/user, /version                     200  200  200  200  200  200  401
+GET /applications/{app}, …/history, …/tasks, …/pipelineConfigs[/n]    200  403  200  403  200  403  401
+GET /tasks/{id}, /pipelineConfigs/{id}/history                         200  403  200  403  200  403  401
+GET the two above for a *deleted* restricted application               200  403  200  403  200  403  401
+GET /credentials/vault-prod                                            200  403  200  403  200  403  401
+GET /applications/open, /credentials/sandbox (unrestricted)            200  200  200  200  200  200  401
+POST /tasks, /applications/{app}/tasks: create/update/delete vault     403  200  200  403  200  403  401
+POST /applications/open/tasks deleting vault; naming it VAULT          403  200  200  403  200  403  401
+POST /tasks createApplication of a deleted restricted application      403  200  200  403  200  403  401
+POST /tasks createApplication of a brand-new application               200  200  200  200  200  200  401
+PUT /tasks/{id}/cancel (Orca: EXECUTE)                                 403  403  403  200  200  403  401
+POST /pipelines, DELETE /pipelines/…, /pipelines/move, reorder         403  200  200  403  200  403  401
+POST /pipelines into ``open`` reusing the id of a ``vault`` pipeline   403  200  200  403  200  403  401
+POST /pipelines into ``open``                                          200  200  200  200  200  200  401
+=====================================================================  ===  ===  ===  ===  ===  ===  ===
+
+Clouddriver's operations, run as pipelines of ``vault`` (Gate: EXECUTE, 202; then Clouddriver judges
+the execution's authority itself: ok = SUCCEEDED, account = TERMINAL naming the account and the
+permission missing, app = TERMINAL because the cluster is another application's):
+
+=====================================================================  ===  ===  ===  =======  ====  ===  ===
+pipeline of ``vault`` (POST /pipelines/vault/{name})                   R    W    M    X        D     S    A
+=====================================================================  ===  ===  ===  =======  ====  ===  ===
+destroyServerGroup in ``vault-prod`` (WRITE on the account)            403  403  403  account  ok    403  401
+destroyServerGroup in ``sandbox`` (open account)                       403  403  403  ok       ok    403  401
+clusterSize precondition in ``vault-prod`` (READ on the account)       403  403  403  account  ok    403  401
+disableCluster of ``open``'s cluster in ``sandbox``                    403  403  403  app      app   403  401
+=====================================================================  ===  ===  ===  =======  ====  ===  ===
 
 Every cell is its own test. A cell that changes something gets an application of its own, made
 for it; when it is refused, that application is checked unchanged. The lists must not show a
@@ -52,6 +68,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -77,19 +94,55 @@ PERSONA_ROLES: dict[str, tuple[str, ...]] = {
     "writer": (WRITERS,),
     "maintainer": (READERS, WRITERS),
     "executor": (EXECUTORS,),
+    "deployer": (READERS, WRITERS, EXECUTORS),
     "stranger": ("guests",),
 }
 PERSONAS = (*PERSONA_ROLES, "anonymous")
-MAY_READ = frozenset({"reader", "maintainer"})
+MAY_READ = frozenset({"reader", "maintainer", "deployer"})
 """The personas who may READ ``vault`` and ``vault-prod``."""
 
 SECRETS = ("vault-owners@example.com", "SECRET-APPLICATION", "SECRET-PIPELINE")
 """What only those who may READ a restricted application may ever see."""
 
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 ACCOUNTS: list[Json] = [
-    {"name": "vault-prod", "type": "aws", "permissions": {"READ": [READERS], "WRITE": [WRITERS]}},
-    {"name": "sandbox", "type": "kubernetes"},
+    {
+        "name": "vault-prod",
+        "type": "local",
+        "permissions": {"READ": [READERS], "WRITE": [WRITERS]},
+        "local": {"artifactDirs": [str(EXAMPLES)]},
+    },
+    {"name": "sandbox", "type": "local", "local": {"artifactDirs": [str(EXAMPLES)]}},
 ]
+OPERATIONS: dict[str, Json] = {
+    "destroy-in-prod": {
+        "type": "destroyServerGroup",
+        "serverGroupName": "vault-prod-v000",
+        "credentials": "vault-prod",
+    },
+    "destroy-in-sandbox": {
+        "type": "destroyServerGroup",
+        "serverGroupName": "vault-prod-v000",
+        "credentials": "sandbox",
+    },
+    "look-in-prod": {
+        "type": "checkPreconditions",
+        "preconditions": [
+            {
+                "type": "clusterSize",
+                "context": {"credentials": "vault-prod", "cluster": "vault-prod", "regions": ["local"], "expected": 0},
+            }
+        ],
+    },
+    "touch-open": {"type": "disableCluster", "cluster": "open-prod", "credentials": "sandbox", "regions": ["local"]},
+}
+"""Pipelines of ``vault`` running one Clouddriver operation each (the second table of the docstring)."""
+OUTCOMES: dict[str, dict[str, str]] = {
+    "destroy-in-prod": {"executor": "account", "deployer": "ok"},
+    "destroy-in-sandbox": {"executor": "ok", "deployer": "ok"},
+    "look-in-prod": {"executor": "account", "deployer": "ok"},
+    "touch-open": {"executor": "app", "deployer": "app"},
+}
 AUTH = AuthConfig(
     mode="static",
     users=(
@@ -169,6 +222,16 @@ async def seed(client: Client, name: str, permissions: Json | None, *, deleted: 
         saved = await client.post("/pipelines", json=body, headers=ADMIN)
         assert saved.status == 200, await saved.text()
         pipelines[pipeline_name] = (await saved.json())["id"]
+    if name == "vault":
+        for pipeline_name, stage in OPERATIONS.items():
+            body = {
+                "application": name,
+                "name": pipeline_name,
+                "stages": [{"refId": "1", "name": pipeline_name, **stage}],
+            }
+            saved = await client.post("/pipelines", json=body, headers=ADMIN)
+            assert saved.status == 200, await saved.text()
+            pipelines[pipeline_name] = (await saved.json())["id"]
     if deleted:
         job = {"type": "deleteApplication", "application": {"name": name}}
         response = await client.post("/tasks", json={"application": name, "job": [job]}, headers=ADMIN)
@@ -203,9 +266,11 @@ def expect(*allowed: str) -> dict[str, int]:
 
 
 EVERYONE = expect(*PERSONA_ROLES)
-READ = expect("reader", "maintainer")
-WRITE = expect("writer", "maintainer")
-EXECUTE = expect("executor")
+READ = expect("reader", "maintainer", "deployer")
+WRITE = expect("writer", "maintainer", "deployer")
+EXECUTE = expect("executor", "deployer")
+RUN = {persona: 202 if status == 200 else status for persona, status in EXECUTE.items()}
+"""Triggering a pipeline: 202 for who may EXECUTE it."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +356,35 @@ async def check_pipelines(world: World, target: Target, persona: str, body: Any)
 
 async def check_history(world: World, target: Target, persona: str, body: Any) -> None:
     assert body and {version["id"] for version in body} == {target.pipelines["deploy"]}
+
+
+def outcome_of(execution: Json) -> str:
+    """``ok``, ``account`` or ``app``: how Clouddriver judged the pipeline's operation."""
+    if execution["status"] == "SUCCEEDED":
+        return "ok"
+    errors = [
+        str(((stage.get("context") or {}).get("exception") or {}).get("details", {}).get("error", ""))
+        for stage in execution["stages"]
+    ]
+    error = next((text for text in errors if "access denied" in text), "")
+    if "permission on account 'vault-prod'" in error:
+        return "account"
+    if "may not change cluster 'open-prod', which belongs to application 'open'" in error:
+        return "app"
+    return f"{execution['status']}: {errors}"
+
+
+def operation_judged(pipeline_name: str) -> Check:
+    async def check(world: World, target: Target, persona: str, body: Any) -> None:
+        execution: Json = await eventually(
+            lambda: admin_json(world.client, body["ref"]), lambda execution: execution["status"] in FINISHED
+        )
+        assert outcome_of(execution) == OUTCOMES[pipeline_name][persona], execution
+        if persona == "executor" and OUTCOMES[pipeline_name][persona] == "account":
+            error = str(execution["stages"][0]["context"]["exception"]["details"]["error"])
+            assert "user 'executor' lacks" in error and "on account 'vault-prod'" in error, error
+
+    return check
 
 
 async def task_succeeds(world: World, target: Target, persona: str, body: Any) -> None:
@@ -426,6 +520,16 @@ ROWS: tuple[Row, ...] = (
         EVERYONE,
     ),
     Row("DELETE /pipelines/{app}/{name}", delete_pipeline, WRITE, target="fresh"),
+    # Clouddriver's operations: Gate checks EXECUTE, then Clouddriver the account and the cluster's application
+    *(
+        Row(
+            f"POST /pipelines/vault/{pipeline_name} (Clouddriver)",
+            post(lambda t, n=pipeline_name: f"/pipelines/{t.app}/{n}", lambda w, t: {}),
+            RUN,
+            check=operation_judged(pipeline_name),
+        )
+        for pipeline_name in OPERATIONS
+    ),
     Row(
         "POST /pipelines/move",
         post(lambda t: "/pipelines/move", lambda w, t: {"application": t.app, "from": "deploy", "to": "renamed"}),
@@ -498,7 +602,7 @@ async def test_matrix(world: World, row: Row, persona: str) -> None:
     assert response.status == row.expect[persona], text
     if persona not in MAY_READ:
         assert not [secret for secret in SECRETS if secret in text], f"leaked to {persona}: {text}"
-    if response.status == 200:
+    if response.status in (200, 202):
         await (row.check or no_check)(world, target, persona, body)
     else:
         assert_spinnaker_error(body, response.status)

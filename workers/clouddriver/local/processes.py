@@ -1,9 +1,11 @@
 """Starting, finding and stopping the detached processes of the ``local`` provider.
 
 Every process is started in a session of its own (so it outlives the Clouddriver that started
-it, SIGKILL included) with two variables in its environment: ``GENNAKER_LOCAL_OWNER`` (the store
+it, SIGKILL included) with the environment it is given (nothing of Clouddriver's own: see
+:mod:`workers.clouddriver.local.fence`) plus two variables: ``CLOUDDRIVER_LOCAL_OWNER`` (the store
 it belongs to, so tests sharing a machine never touch each other's processes) and
-``GENNAKER_LOCAL_ID`` (the instance or load balancer it is). A restarted Clouddriver finds its
+``CLOUDDRIVER_LOCAL_ID`` (the instance or load balancer it is); processes started before these
+names were ``GENNAKER_LOCAL_OWNER`` / ``GENNAKER_LOCAL_ID`` are still found. A restarted Clouddriver finds its
 processes by scanning ``/proc/*/environ`` for those, which is also how a recorded pid is checked
 to still be the same process. Stopping sends SIGTERM to the process group, then SIGKILL after the
 time-out.
@@ -20,8 +22,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-OWNER_VARIABLE = "GENNAKER_LOCAL_OWNER"
-ID_VARIABLE = "GENNAKER_LOCAL_ID"
+OWNER_VARIABLE = "CLOUDDRIVER_LOCAL_OWNER"
+ID_VARIABLE = "CLOUDDRIVER_LOCAL_ID"
+LEGACY_VARIABLES = {"GENNAKER_LOCAL_OWNER": OWNER_VARIABLE, "GENNAKER_LOCAL_ID": ID_VARIABLE}
+"""The names processes of an earlier Clouddriver carry, read as the current ones."""
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
 """Processes this one started: polled so they are reaped, not left as zombies."""
@@ -43,9 +47,10 @@ def spawn(
     cwd: str | None,
     log_path: Path,
 ) -> int:
-    """Start ``argv`` detached (own session), output appended to ``log_path``; returns its pid."""
+    """Start ``argv`` detached (own session) with exactly ``env`` and the two tags, output appended
+    to ``log_path``; returns its pid."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, **env, OWNER_VARIABLE: owner, ID_VARIABLE: process_id}
+    environment = {**env, OWNER_VARIABLE: owner, ID_VARIABLE: process_id}
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             list(argv),
@@ -66,11 +71,13 @@ def _environ(pid: int) -> dict[str, str]:
             raw = environ.read()
     except OSError:
         return {}
+    wanted = {OWNER_VARIABLE: OWNER_VARIABLE, ID_VARIABLE: ID_VARIABLE, **LEGACY_VARIABLES}
     variables: dict[str, str] = {}
     for item in raw.split(b"\0"):
         name, sep, value = item.partition(b"=")
-        if sep and name in (OWNER_VARIABLE.encode(), ID_VARIABLE.encode()):
-            variables[name.decode()] = value.decode(errors="replace")
+        current = wanted.get(name.decode(errors="replace")) if sep else None
+        if current is not None:
+            variables.setdefault(current, value.decode(errors="replace"))
     return variables
 
 
@@ -95,7 +102,7 @@ def is_alive(pid: int | None, owner: str, process_id: str) -> bool:
 
 
 def owned_processes(owner: str) -> dict[str, list[int]]:
-    """Every running process of ``owner``, by its ``GENNAKER_LOCAL_ID`` (the scan of ``/proc``)."""
+    """Every running process of ``owner``, by its ``CLOUDDRIVER_LOCAL_ID`` (the scan of ``/proc``)."""
     found: dict[str, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -4,9 +4,12 @@ Region and zone are ``local``. The artifact is given in the stage's cluster conf
 
 * ``command`` (required): the argv list to run, e.g. ``["{python}", "examples/hello/app.py"]``;
   ``{port}`` becomes the instance's port, ``{python}`` this Python interpreter, ``{instance}``
-  the instance id. The instance also gets ``PORT``, ``GENNAKER_LOCAL_ID`` and
-  ``GENNAKER_LOCAL_OWNER`` in its environment;
-* ``env`` (object): more environment variables, e.g. ``{"HELLO_VERSION": "v2"}``;
+  the instance id. What may run is the account's to say (:mod:`workers.clouddriver.local.fence`):
+  nothing without its ``local`` settings;
+* ``env`` (object): environment variables, e.g. ``{"HELLO_VERSION": "v2"}``. A process starts
+  with a clean environment: the few variables the account inherits (``PATH``, ``LANG``…), this
+  ``env``, ``PORT``, and the provider's ``CLOUDDRIVER_LOCAL_ID`` / ``CLOUDDRIVER_LOCAL_OWNER``
+  tags; never Clouddriver's own ``GENNAKER_*`` variables, tokens or secrets;
 * ``workingDir``: where to run it (default: Clouddriver's working directory);
 * ``healthCheckPath`` (default ``/health``): a 2xx answer there means the instance is Up;
 * ``stopTimeoutSeconds`` (default 10): how long SIGTERM has before SIGKILL;
@@ -33,6 +36,7 @@ from typing import Any, ClassVar
 import aiohttp
 import structlog
 
+from schemas.clouddriver import INHERITED_ENVIRONMENT
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
     DeleteLoadBalancer,
@@ -44,6 +48,7 @@ from workers.clouddriver.descriptions import (
     UpsertLoadBalancer,
 )
 from workers.clouddriver.local import processes
+from workers.clouddriver.local.fence import Fence, inherited
 from workers.clouddriver.local.store import LocalStore, key
 from workers.clouddriver.model import (
     AccountSnapshot,
@@ -64,20 +69,29 @@ SOURCE_ROOT = Path(__file__).resolve().parents[3]
 log = structlog.get_logger("gennaker.clouddriver.local")
 
 
-def _argv(config: Json, port: int, instance_id: str) -> list[str]:
+def _command(config: Json) -> list[str]:
     command = config.get("command")
     if isinstance(command, str):
         command = [command]
     if not isinstance(command, list) or not command or not all(isinstance(part, str) for part in command):
         raise OperationFailed("the local artifact needs 'command', a non-empty list of strings (the argv)")
-    return [part.format(port=port, python=sys.executable, instance=instance_id) for part in command]
+    return list(command)
 
 
-def _env(config: Json, port: int) -> dict[str, str]:
+def _argv(command: list[str], port: int, instance_id: str) -> list[str]:
+    try:
+        return [part.format(port=port, python=sys.executable, instance=instance_id) for part in command]
+    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        raise OperationFailed(
+            f"'command' may use only the placeholders {{port}}, {{python}} and {{instance}}: {error!r}"
+        ) from None
+
+
+def _variables(config: Json) -> dict[str, str]:
     env = config.get("env") or {}
     if not isinstance(env, dict):
         raise OperationFailed(f"'env' must be an object of variable names to values, got {env!r}")
-    return {**{str(name): str(value) for name, value in env.items()}, "PORT": str(port)}
+    return {str(name): str(value) for name, value in env.items()}
 
 
 class LocalProvider(CloudProvider):
@@ -85,6 +99,7 @@ class LocalProvider(CloudProvider):
 
     cloud_provider: ClassVar[str] = "local"
     default_region: ClassVar[str | None] = REGION
+    default_max_capacity: ClassVar[int] = 50
 
     def __init__(self, store: LocalStore, work_dir: Path, *, drain_seconds: float = 30.0) -> None:
         self.store = store
@@ -188,7 +203,7 @@ class LocalProvider(CloudProvider):
         instance_id = f"{group['name']}-{secrets.token_hex(3)}"
         port = processes.free_port()
         config = group["config"]
-        argv = _argv(config, port, instance_id)
+        argv = _argv(group.get("command") or _command(config), port, instance_id)
         await self.store.instances.insert_one(
             {
                 "_id": instance_id,
@@ -206,7 +221,11 @@ class LocalProvider(CloudProvider):
             argv,
             owner=owner,
             process_id=instance_id,
-            env=_env(config, port),
+            env={
+                **inherited(group.get("inherit_env") or INHERITED_ENVIRONMENT),
+                **_variables(config),
+                "PORT": str(port),
+            },
             cwd=str(working_dir) if working_dir else None,
             log_path=self.work_dir / "logs" / f"{instance_id}.log",
         )
@@ -273,7 +292,7 @@ class LocalProvider(CloudProvider):
                 ],
                 owner=owner,
                 process_id=balancer["balancer_id"],
-                env={},
+                env=inherited(),
                 cwd=str(SOURCE_ROOT),
                 log_path=self.work_dir / "logs" / f"{balancer['balancer_id']}.log",
             )
@@ -465,8 +484,13 @@ class LocalProvider(CloudProvider):
     ) -> ServerGroup:
         """Record the server group (or find it, on a second create) and start its instances."""
         self._region(description.region)
-        _argv(description.config, 0, "check")
-        _env(description.config, 0)
+        fence = Fence.of(account)
+        working_dir = description.config.get("workingDir")
+        command = fence.command(
+            _command(description.config), working_dir=str(working_dir) if working_dir is not None else None
+        )
+        _argv(command, 0, "check")
+        fence.check_env(_variables(description.config))
         for name in description.load_balancers:
             if await self.store.load_balancers.find_one({"_id": key(account.name, REGION, name)}) is None:
                 raise OperationFailed(f"load balancer {name!r} does not exist in {account.name}; upsert it first")
@@ -482,6 +506,8 @@ class LocalProvider(CloudProvider):
                     "disabled": description.disabled,
                     "load_balancers": list(description.load_balancers),
                     "config": description.config,
+                    "command": command,
+                    "inherit_env": list(fence.inherit_env),
                     "created_time": time.time(),
                 }
             },

@@ -5,6 +5,11 @@ resolves the account and its provider, records each decision with :meth:`Operati
 before acting on it (so a resumed run decides the same), calls the provider's atomic operations
 and returns the stage outputs. It raises :class:`~workers.clouddriver.provider.OperationFailed`
 for anything that makes it fail.
+
+Every account it resolves with :meth:`OperationRun.account` is checked against the command's
+authority (WRITE to change, READ to look: :mod:`workers.clouddriver.access`); every server group,
+cluster or load balancer it changes must pass :meth:`OperationRun.change` first, and every
+capacity it asks for :meth:`OperationRun.bounded`.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import idempotency
+from schemas.authority import Permission
 from schemas.orca_engine import RunExternalTask
 from workers.clouddriver import stage_context
+from workers.clouddriver.access import READ_ONLY_STAGE_TYPES, OperationAccess, may_read_account
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.journal import entry_id
-from workers.clouddriver.model import AccountSnapshot, ServerGroup
+from workers.clouddriver.model import AccountSnapshot, Capacity, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, ProviderRegistry
 
 Json = dict[str, Any]
@@ -45,6 +52,9 @@ class OperationRun:
     state: Json
     """Decisions recorded by an earlier run of this attempt (empty on the first run)."""
     record: Callable[[Json], Awaitable[None]]
+    checks: OperationAccess | None = None
+    """The checks of the command's authority (:attr:`access`); by default ones that can ask
+    Front50 nothing, so only an admin may touch an application's resources."""
     poll_seconds: float = 0.5
     touched: set[str] = field(default_factory=set)
     """Accounts this run changed (their cache is refreshed afterwards)."""
@@ -57,15 +67,28 @@ class OperationRun:
         """The stage context."""
         return self.command.context
 
-    def account(self, name: str | None = None) -> tuple[Account, CloudProvider]:
-        """The account (``credentials`` of the context by default) and the provider that serves it."""
+    @property
+    def access(self) -> OperationAccess:
+        """What the command's authority may do (:mod:`workers.clouddriver.access`)."""
+        if self.checks is None:
+            self.checks = OperationAccess(authority=self.command.authority, application=self.command.application)
+        return self.checks
+
+    @property
+    def changes(self) -> bool:
+        """Whether this operation changes anything (else it only looks, and needs READ)."""
+        return self.command.stage_type not in READ_ONLY_STAGE_TYPES
+
+    def account(self, name: str | None = None, *, only_to_look: bool = False) -> tuple[Account, CloudProvider]:
+        """The account (``credentials`` of the context by default) and the provider that serves it,
+        once the command's authority may act in it: WRITE to change, READ to look (``only_to_look``)."""
         name = name or stage_context.account_name(self.context)
         details = self.accounts.get(name)
         if details is None:
-            raise OperationFailed(
-                f"account {name!r} is not configured; known: {[a['name'] for a in self.accounts.all()]}"
-            )
-        account = Account.from_details(details)
+            known = [a["name"] for a in self.accounts.all() if may_read_account(self.access.authority, a)]
+            raise OperationFailed(f"account {name!r} is not configured; known: {known}")
+        self.access.account(details, Permission.WRITE if self.changes and not only_to_look else Permission.READ)
+        account = Account.from_details(details, self.accounts.settings(name))
         cloud = self.context.get("cloudProvider")
         if isinstance(cloud, str) and cloud and cloud != account.cloud_provider:
             raise OperationFailed(
@@ -77,6 +100,28 @@ class OperationRun:
         """The regions the context names, or the provider's / account's default one."""
         default = provider.default_region or (account.regions[0] if len(account.regions) == 1 else None)
         return stage_context.regions(self.context if context is None else context, default)
+
+    async def change(self, kind: str, name: str) -> None:
+        """Refuse unless the pipeline may change the ``kind`` (server group, cluster, load balancer)
+        called ``name``: it belongs to the pipeline's application, whose EXECUTE the authority holds."""
+        await self.access.change(kind, name)
+
+    async def look_at(self, kind: str, name: str) -> None:
+        """Refuse unless the authority may READ the application owning ``kind`` ``name``."""
+        await self.access.look_at(kind, name)
+
+    def bounded(self, account: Account, provider: CloudProvider, capacity: Capacity) -> Capacity:
+        """``capacity`` if no part of it exceeds the account's ``maxCapacity`` (else the provider's
+        default); :class:`OperationFailed` naming the limit otherwise."""
+        configured = account.details.get("maxCapacity")
+        limit = configured if isinstance(configured, int) else provider.default_max_capacity
+        largest = max(capacity.min, capacity.max, capacity.desired)
+        if largest > limit:
+            raise OperationFailed(
+                f"capacity {capacity.model_dump()} asks for {largest} instances; account {account.name!r} allows at "
+                f"most {limit} per server group (its maxCapacity setting)"
+            )
+        return capacity
 
     async def decide(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
         """The decision ``key`` recorded by an earlier run, or ``make()`` recorded now (before use)."""

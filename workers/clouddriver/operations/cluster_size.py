@@ -26,6 +26,8 @@ async def cluster_size(op: OperationRun) -> Outcome:
     for item in asked:
         account, provider = op.account(stage_context.account_name(item))
         cluster = stage_context.text(item, "cluster")
+        assert cluster is not None
+        await op.look_at("cluster", cluster)
         only_enabled = stage_context.flag(item, "onlyEnabledServerGroups", False)
         snapshot = await op.snapshot(account, provider)
         for region in op.regions(provider, account, item):

@@ -35,6 +35,7 @@ Act = Callable[[OperationRun, Account, CloudProvider, str, str], Awaitable[None]
 async def _cluster_wide(op: OperationRun, choose: Choose, act: Act) -> Outcome:
     account, provider = op.account()
     cluster = cluster_of(op.context)
+    await op.change("cluster", cluster)
 
     async def decide() -> Json:
         snapshot = await op.snapshot(account, provider)

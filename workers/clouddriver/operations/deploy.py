@@ -40,6 +40,7 @@ async def clone_server_group(op: OperationRun) -> Outcome:
     account, provider = op.account(stage_context.account_name(source) if _has_account(source) else None)
     region = stage_context.regions(source)[0]
     name = stage_context.server_group_name(source)
+    await op.change("server group", name)
     original = await op.server_group(account, provider, region, name)
     parsed = names.parse(name)
     config: Json = {
@@ -73,7 +74,12 @@ async def deploy(op: OperationRun, account: Account, provider: CloudProvider, co
         cluster = names.cluster_name(application, stack, detail)
     except ValueError as error:
         raise OperationFailed(str(error)) from None
-    capacity = stage_context.capacity(config, default=Capacity(min=1, max=1, desired=1))
+    await op.change("cluster", cluster)
+    load_balancers = stage_context.names_list(config, "loadBalancers")
+    target_groups = stage_context.names_list(config, "targetGroups")
+    await op.access.change_each("load balancer", load_balancers)
+    await op.access.change_each("target group", target_groups)
+    capacity = op.bounded(account, provider, stage_context.capacity(config, default=Capacity(min=1, max=1, desired=1)))
     healthy_percent = stage_context.percentage(config, "targetHealthyDeployPercentage") or 100
     deployed: dict[str, list[str]] = {}
     previous: dict[str, list[Json]] = {}
@@ -98,8 +104,8 @@ async def deploy(op: OperationRun, account: Account, provider: CloudProvider, co
             server_group_name=name,
             zones=stage_context.zones(config, region),
             capacity=capacity,
-            load_balancers=stage_context.names_list(config, "loadBalancers"),
-            target_groups=stage_context.names_list(config, "targetGroups"),
+            load_balancers=load_balancers,
+            target_groups=target_groups,
             security_groups=stage_context.names_list(config, "securityGroups"),
             image=stage_context.text(config, "amiName", "imageId", "image", required=False),
             disabled=stage_context.flag(config, "startDisabled", False),

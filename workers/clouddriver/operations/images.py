@@ -50,6 +50,8 @@ def _detail(group: ServerGroup, provider: str) -> Json:
 
 async def _from_cluster(op: OperationRun, account: Account, provider: CloudProvider) -> list[Json]:
     cluster = stage_context.text(op.context, "cluster")
+    assert cluster is not None
+    await op.look_at("cluster", cluster)
     only_enabled = stage_context.flag(op.context, "onlyEnabled", True)
     strategy = (stage_context.text(op.context, "selectionStrategy", required=False) or "NEWEST").upper()
     snapshot = await op.snapshot(account, provider)

@@ -41,6 +41,7 @@ async def upsert_load_balancer(op: OperationRun) -> Outcome:
         name = stage_context.text(config, "loadBalancerName", "name")
         assert name is not None
         account, provider = op.account(stage_context.account_name(config))
+        await op.change("load balancer", name)
         for region in op.regions(provider, account, config):
             await op.progress(f"upserting load balancer {name} in {account.name}/{region}")
             op.touched.add(account.name)
@@ -61,6 +62,7 @@ async def delete_load_balancer(op: OperationRun) -> Outcome:
     name = stage_context.text(op.context, "loadBalancerName", "name")
     assert name is not None
     account, provider = op.account()
+    await op.change("load balancer", name)
     regions = op.regions(provider, account)
     for region in regions:
         await op.progress(f"deleting load balancer {name} in {account.name}/{region}")

@@ -30,6 +30,8 @@ async def rollback_server_group(op: OperationRun) -> Outcome:
     assert bad is not None and good is not None
     percent = stage_context.percentage(rollback, "targetHealthyRollbackPercentage") or 100
     account, provider = op.account()
+    await op.change("server group", bad)
+    await op.change("server group", good)
     region = op.regions(provider, account)[0]
     restore = await op.server_group(account, provider, region, good)
     rolled_back = await provider.server_group(account, region, bad)
@@ -37,7 +39,10 @@ async def rollback_server_group(op: OperationRun) -> Outcome:
         await op.progress(f"scaling {good} back up to {rolled_back.capacity.model_dump()}")
         op.touched.add(account.name)
         description = ResizeServerGroup(
-            account=account.name, region=region, server_group_name=good, capacity=rolled_back.capacity
+            account=account.name,
+            region=region,
+            server_group_name=good,
+            capacity=op.bounded(account, provider, rolled_back.capacity),
         )
         await provider.resize_server_group(account, description, op.progress)
     await enable(op, account, provider, region, good, healthy_percent=percent)

@@ -58,7 +58,9 @@ async def resize_server_group(op: OperationRun) -> Outcome:
             group = await op.server_group(account, provider, region, name)
             return (await _resized(op, account, provider, group)).model_dump()
 
-        capacity = Capacity.model_validate(await op.decide(f"capacity:{region}", target_capacity))
+        capacity = op.bounded(
+            account, provider, Capacity.model_validate(await op.decide(f"capacity:{region}", target_capacity))
+        )
         await op.progress(f"resizing {name} in {account.name}/{region} to {capacity.model_dump()}")
         op.touched.add(account.name)
         await provider.resize_server_group(
@@ -87,8 +89,9 @@ async def _resized(op: OperationRun, account: Account, provider: CloudProvider, 
         if not isinstance(source, dict):
             raise OperationFailed("action 'scale_to_server_group' needs 'source' {region, serverGroupName}")
         source_account, source_provider = op.account(
-            stage_context.text(source, "credentials", "account", required=False) or account.name
+            stage_context.text(source, "credentials", "account", required=False) or account.name, only_to_look=True
         )
+        await op.look_at("server group", stage_context.server_group_name(source))
         base = (
             await op.server_group(
                 source_account,
@@ -203,11 +206,38 @@ async def terminate_instances(op: OperationRun) -> Outcome:
         raise OperationFailed("terminateInstances needs 'instanceIds', a non-empty list of instance ids")
     region = op.regions(provider, account)[0]
     owner = stage_context.text(op.context, "serverGroupName", "asgName", required=False)
+    if owner is not None:
+        await op.change("server group", owner)
+    ids = await _instances_of_the_application(op, account, provider, region, ids)
+    if not ids:
+        outputs: Json = {"terminatedInstanceIds": [], "region": region, "deploy.account.name": account.name}
+        return Outcome(outputs=outputs, context=dict(outputs))
     await op.progress(f"terminating {len(ids)} instance(s) in {account.name}/{region}")
     op.touched.add(account.name)
     description = TerminateInstances(
         account=account.name, region=region, instance_ids=tuple(ids), server_group_name=owner
     )
     await provider.terminate_instances(account, description, op.progress)
-    outputs: Json = {"terminatedInstanceIds": ids, "region": region, "deploy.account.name": account.name}
+    outputs = {"terminatedInstanceIds": ids, "region": region, "deploy.account.name": account.name}
     return Outcome(outputs=outputs, context=dict(outputs))
+
+
+async def _instances_of_the_application(
+    op: OperationRun, account: Account, provider: CloudProvider, region: str, ids: list[str]
+) -> list[str]:
+    """The ``ids`` that are instances of server groups the pipeline may change (refusing any of
+    another application's); ids no server group holds any more are gone already and left out."""
+    snapshot = await op.snapshot(account, provider)
+    owners = {
+        instance.id: group.name
+        for group in snapshot.server_groups
+        if group.region == region
+        for instance in group.instances
+    }
+    for instance_id in ids:
+        if instance_id in owners:
+            await op.change("server group", owners[instance_id])
+    gone = [instance_id for instance_id in ids if instance_id not in owners]
+    if gone:
+        await op.progress(f"no server group in {account.name}/{region} holds {gone}; already gone")
+    return [instance_id for instance_id in ids if instance_id in owners]

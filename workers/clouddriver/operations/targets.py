@@ -61,7 +61,11 @@ async def server_groups(op: OperationRun, account: Account, provider: CloudProvi
             found.append([region, members[index].name])
         return found
 
+    if stage_context.text(op.context, "serverGroupName", "asgName", required=False) is None:
+        await op.change("cluster", cluster_of(op.context))
     pairs = await op.decide("targets", resolve)
+    for _, name in pairs:
+        await op.change("server group", name)
     return [(region, name) for region, name in pairs]
 
 

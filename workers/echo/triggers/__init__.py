@@ -24,6 +24,7 @@ from workers.echo.triggers.cron_store import CronFires
 from workers.echo.triggers.events import TriggerEvents
 from workers.echo.triggers.history import RecentEventsStore
 from workers.echo.triggers.pipelines import PipelineIndex
+from workers.echo.triggers.starts import RunAs
 from workers.echo.triggers.webhook_keys import WebhookDeliveries
 from workers.echo.triggers.webhooks import WebhookTriggers
 
@@ -50,16 +51,23 @@ class Triggers:
     events: TriggerEvents
 
 
-def build_triggers(service: str, db: AsyncDatabase[dict[str, Any]], options: TriggerOptions | None = None) -> Triggers:
+def build_triggers(
+    service: str,
+    db: AsyncDatabase[dict[str, Any]],
+    options: TriggerOptions | None = None,
+    *,
+    identity: RunAs | None = None,
+) -> Triggers:
     """Everything triggers need, over ``db`` (collections ``echo_cron_fires``, ``echo_recent_events`` and
-    ``echo_webhook_deliveries``)."""
+    ``echo_webhook_deliveries``); ``identity`` resolves whose rights each fired pipeline runs with."""
     options = options or TriggerOptions()
+    identity = identity or RunAs()
     index = PipelineIndex(refresh_seconds=options.refresh_seconds)
     history = RecentEventsStore(db, capacity=options.history_capacity)
-    scheduler = CronScheduler(index, CronFires(db), options=options.cron, instance=options.instance)
-    events = TriggerEvents(index, history, CloudEventTriggers(index))
+    scheduler = CronScheduler(index, CronFires(db), options=options.cron, instance=options.instance, identity=identity)
+    events = TriggerEvents(index, history, CloudEventTriggers(index, identity))
     deliveries = WebhookDeliveries(db)
-    webhooks = WebhookTriggers(index, deliveries)
+    webhooks = WebhookTriggers(index, deliveries, identity)
     return Triggers(
         commands={HandleWebhook.message_type: webhooks.handle_webhook},
         queries={

@@ -18,7 +18,7 @@ from bus import Envelope, MessageContext
 from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
-from workers.echo.triggers.starts import execution_trigger, start_pipeline
+from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipeline
 
 Json = dict[str, Any]
 
@@ -48,8 +48,9 @@ def _event_time_ms(envelope: Envelope) -> int:
 class CloudEventTriggers:
     """Starts the pipelines whose ``cloudevent`` triggers an event matches."""
 
-    def __init__(self, index: PipelineIndex) -> None:
+    def __init__(self, index: PipelineIndex, identity: RunAs | None = None) -> None:
         self.index = index
+        self.identity = identity or RunAs()
 
     def wanted(self, envelope: Envelope) -> bool:
         """Cheap check: does any enabled trigger ask for this event's type?"""
@@ -83,4 +84,5 @@ class CloudEventTriggers:
                 key=key,
                 trigger_type="cloudevent",
                 event_id=envelope.id,
+                identity=self.identity,
             )

@@ -37,7 +37,7 @@ from workers.echo.triggers.cron_expression import CronExpression, InvalidCronExp
 from workers.echo.triggers.cron_store import CronFires, Outcome
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
-from workers.echo.triggers.starts import execution_trigger, start_pipeline
+from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipeline
 
 log = structlog.get_logger("gennaker.echo.cron")
 
@@ -97,7 +97,9 @@ class CronScheduler:
         options: CronOptions | None = None,
         now_ms: Callable[[], int] = system_now_ms,
         instance: str = "echo",
+        identity: RunAs | None = None,
     ) -> None:
+        self.identity = identity or RunAs()
         self.index = index
         self.fires = fires
         self.options = options or CronOptions()
@@ -174,6 +176,7 @@ class CronScheduler:
             trigger_type="cron",
             scheduled_time=tick,
             misfire=misfire,
+            identity=self.identity,
         )
         await self.fires.mark_sent(key, tick)
 

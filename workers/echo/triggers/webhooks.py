@@ -31,7 +31,7 @@ from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.git import parse_push, push_matches, secret_refusal
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
-from workers.echo.triggers.starts import execution_trigger, start_pipeline
+from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipeline
 from workers.echo.triggers.webhook_keys import WebhookDeliveries
 
 log = structlog.get_logger("gennaker.echo.webhooks")
@@ -51,9 +51,10 @@ def _payload(body: str) -> Json:
 class WebhookTriggers:
     """Handles ``echo.HandleWebhook`` against the configs in ``index``."""
 
-    def __init__(self, index: PipelineIndex, deliveries: WebhookDeliveries) -> None:
+    def __init__(self, index: PipelineIndex, deliveries: WebhookDeliveries, identity: RunAs | None = None) -> None:
         self.index = index
         self.deliveries = deliveries
+        self.identity = identity or RunAs()
 
     async def handle_webhook(self, command: HandleWebhook, context: MessageContext) -> None:
         received_at = command.received_at
@@ -83,7 +84,12 @@ class WebhookTriggers:
                 log.warning("webhook refused for a pipeline", config=config_id, reason=refusal)
                 continue
             key = fire_key(f"webhook/{command.event_id}/{config_id}", received_at)
-            await start_pipeline(context, config, trigger, key=key, trigger_type=kind, event_id=command.event_id)
+            refusal = await start_pipeline(
+                context, config, trigger, key=key, trigger_type=kind, event_id=command.event_id, identity=self.identity
+            )
+            if refusal is not None:
+                refused[config_id] = refusal
+                continue
             triggered.append(config_id)
         await context.publish(
             WebhookProcessed(

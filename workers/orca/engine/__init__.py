@@ -132,7 +132,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         store, commit, transitions, WaitingExecutions(db, store, commit, transitions), options.access
     )
     reconciler = Reconciler(store, commit, transitions, interval=options.reconcile_interval, stall_ms=options.stall_ms)
-    own_io = stage_io(store, commit)
+    own_io = stage_io(store, commit, options.access)
     commands: dict[str, Handler] = {
         StartExecution.message_type: handlers.start_execution,
         StartWaitingExecutions.message_type: handlers.start_waiting_executions,
@@ -149,7 +149,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         RestartStage.message_type: handlers.restart_stage,
         JudgeStage.message_type: handlers.judge_stage,
         UpdateStage.message_type: handlers.update_stage,
-        DeleteExecution.message_type: ExecutionDeletion(store).delete_execution,
+        DeleteExecution.message_type: ExecutionDeletion(store, options.access).delete_execution,
         TriggerPipeline.message_type: PipelineTriggerCommands(front50_timeout=options.front50_timeout).trigger_pipeline,
         **own_io.commands,
     }
@@ -165,7 +165,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
     }
     events |= own_io.events
     if options.pipeline_triggers:
-        triggers = PipelineTriggers(store, front50_timeout=options.front50_timeout)
+        triggers = PipelineTriggers(store, front50_timeout=options.front50_timeout, access=options.access)
         events[ExecutionCompleted.message_type] = in_turn(
             *filter(None, [events.get(ExecutionCompleted.message_type)]), triggers.execution_completed
         )

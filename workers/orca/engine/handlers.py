@@ -1,10 +1,19 @@
-"""Orca's pipeline handlers: one per message, each applying one transition through :class:`Commit`."""
+"""Orca's pipeline handlers: one per message, each applying one transition through :class:`Commit`.
+
+Starting and steering an execution is judged first by the authority the command carries
+(:mod:`workers.orca.engine.access`); a refusal changes nothing and is answered with
+``orca.command.rejected`` (status 403) naming the user and what it lacks.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 import structlog
 
 from bus import MessageContext
+from schemas.authority import Authority, Permission
+from schemas.base import Command, Query, Reply
 from schemas.orca_engine import (
     CancelExecution,
     CompleteExecution,
@@ -12,6 +21,7 @@ from schemas.orca_engine import (
     CompleteTask,
     ContinueRollback,
     ExecutionBuffered,
+    ExecutionCommandRejected,
     ExecutionFound,
     ExecutionList,
     ExternalTaskCompleted,
@@ -69,8 +79,43 @@ class ExecutionHandlers:
             execution_id, transition, context.bus, caused_by=context.envelope, redelivered=_again(context)
         )
 
+    def _ask(self, context: MessageContext) -> Callable[[Query], Awaitable[Reply]]:
+        async def ask(query: Query) -> Reply:
+            return await context.ask(query, timeout=self.access.front50_timeout)
+
+        return ask
+
+    async def _refuse(self, command: Command, execution_id: str, reason: str, context: MessageContext) -> None:
+        log.warning("command refused", command=command.message_type, execution_id=execution_id, reason=reason)
+        rejected = ExecutionCommandRejected(
+            command_type=command.message_type, execution_id=execution_id, status=403, reason=reason
+        )
+        await context.publish(rejected, subject=execution_id)
+
+    async def _steering_refused(
+        self, command: Command, execution_id: str, authority: Authority, context: MessageContext
+    ) -> bool:
+        """Refuse (and say so) unless ``authority`` may EXECUTE the execution's application; an
+        execution may always be cancelled with its own authority (stopping is always allowed to
+        whoever it runs as, as Orca cancels a child with its parent's)."""
+        execution = await self.store.get(execution_id)
+        if execution is None:
+            return False
+        if isinstance(command, CancelExecution) and authority == execution.acting_for():
+            return False
+        reason = await self.access.refusal(authority, execution.application, Permission.EXECUTE, self._ask(context))
+        if reason is None:
+            return False
+        await self._refuse(command, execution_id, reason, context)
+        return True
+
     async def start_execution(self, command: StartExecution, context: MessageContext) -> None:
         await self._prepare()
+        application = str(command.pipeline.get("application") or "")
+        reason = await self.access.refusal(command.authority, application, Permission.EXECUTE, self._ask(context))
+        if reason is not None and await self.store.get(command.execution_id) is None:
+            await self._refuse(command, command.execution_id, reason, context)
+            return
         at = now_ms()
         execution = new_execution(command, at, self.access)
         if buffers(execution):
@@ -137,6 +182,8 @@ class ExecutionHandlers:
         await self._apply(command.execution_id, self.t.continue_rollback, context)
 
     async def cancel_execution(self, command: CancelExecution, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         await self._apply(
             command.execution_id,
             lambda ex, at: self.t.cancel_execution(ex, command.authority.user, command.reason, at),
@@ -144,19 +191,27 @@ class ExecutionHandlers:
         )
 
     async def pause_execution(self, command: PauseExecution, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         await self._apply(
             command.execution_id, lambda ex, at: self.t.pause_execution(ex, command.authority.user, at), context
         )
 
     async def resume_execution(self, command: ResumeExecution, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         await self._apply(
             command.execution_id, lambda ex, at: self.t.resume_execution(ex, command.authority.user, at), context
         )
 
     async def skip_stage(self, command: SkipStage, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         await self._apply(command.execution_id, lambda ex, at: self.t.skip_stage(ex, command.stage_id, at), context)
 
     async def restart_stage(self, command: RestartStage, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         await self._apply(
             command.execution_id,
             lambda ex, at: self.t.restart_stage(ex, command.stage_id, command.authority.user, at),
@@ -164,6 +219,8 @@ class ExecutionHandlers:
         )
 
     async def judge_stage(self, command: JudgeStage, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         judgment = {"judgmentStatus": command.judgment_status, "judgmentInput": command.input}
         await self._apply(
             command.execution_id,
@@ -172,6 +229,8 @@ class ExecutionHandlers:
         )
 
     async def update_stage(self, command: UpdateStage, context: MessageContext) -> None:
+        if await self._steering_refused(command, command.execution_id, command.authority, context):
+            return
         await self._apply(
             command.execution_id,
             lambda ex, at: self.t.update_stage(ex, command.stage_id, command.context, command.authority.user, at),

@@ -26,7 +26,7 @@ def new_execution(command: StartExecution, at: int, access: AccessPolicy | None 
         stages=[_stage(stage, index) for index, stage in enumerate(pipeline.get("stages") or [])],
         keep_waiting_pipelines=bool(pipeline.get("keepWaitingPipelines", False)),
         limit_concurrent=bool(pipeline.get("limitConcurrent", False)),
-        authentication=(access or AccessPolicy()).authentication(command.authority),
+        authentication=(access or AccessPolicy()).authentication_of(command.authority),
         authority=command.authority,
         description=pipeline.get("description"),
         notifications=list(pipeline.get("notifications") or []),

@@ -11,6 +11,11 @@ redelivered completion starts nothing twice. A pipeline may trigger itself, as i
 loop ends when its status stops matching, or when someone disables the trigger. If Front50 does not
 answer, the completion triggers nothing (logged), as Echo triggers nothing while its pipeline
 cache is empty.
+
+The triggered execution runs as the trigger's ``runAsUser`` (a Front50 service account), or
+unattended without one (:meth:`~workers.orca.engine.access.AccessPolicy.unattended`); never with
+the authority of the execution that fired it, since whoever configured the trigger need not be
+whoever ran that pipeline. Starting it then needs EXECUTE, as any start does.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import structlog
 from ulid import ULID
 
 from bus import BusError, Handler, MessageContext
-from schemas.authority import Authority
+from schemas.base import Query, Reply
 from schemas.front50 import ListPipelineConfigs, PipelineList
 from schemas.orca_engine import ExecutionCompleted, StartExecution
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.model import Execution, Json
 from workers.orca.engine.store import ExecutionStore
 
@@ -42,16 +48,22 @@ def derived_execution_id(key: str, at: int) -> str:
 
 def triggered_by(configs: Iterable[Json], event: ExecutionCompleted) -> list[Json]:
     """The enabled configs with an enabled ``pipeline`` trigger matching the finished execution."""
+    return [config for config, _ in fired(configs, event)]
+
+
+def fired(configs: Iterable[Json], event: ExecutionCompleted) -> list[tuple[Json, Json]]:
+    """Each enabled config with the first of its enabled ``pipeline`` triggers the finished execution fires."""
     status = TRIGGER_STATUS.get(event.status)
     if status is None or not event.pipeline_config_id:
         return []
-    return [
-        config
-        for config in configs
-        if config.get("disabled") is not True
-        and isinstance(config.get("id"), str)
-        and any(_matches(trigger, event, status) for trigger in config.get("triggers") or [])
-    ]
+    found: list[tuple[Json, Json]] = []
+    for config in configs:
+        if config.get("disabled") is True or not isinstance(config.get("id"), str):
+            continue
+        trigger = next((t for t in config.get("triggers") or [] if _matches(t, event, status)), None)
+        if trigger is not None:
+            found.append((config, trigger))
+    return found
 
 
 def _matches(trigger: object, event: ExecutionCompleted, status: str) -> bool:
@@ -94,9 +106,12 @@ def pipeline_trigger(parent: Execution | None, event: ExecutionCompleted) -> Jso
 class PipelineTriggers:
     """Starts the pipelines whose ``pipeline`` triggers a finished execution fires."""
 
-    def __init__(self, store: ExecutionStore, *, front50_timeout: float = 2.0) -> None:
+    def __init__(
+        self, store: ExecutionStore, *, front50_timeout: float = 2.0, access: AccessPolicy | None = None
+    ) -> None:
         self.store = store
         self.front50_timeout = front50_timeout
+        self.access = access or AccessPolicy()
 
     async def execution_completed(self, event: ExecutionCompleted, context: MessageContext) -> None:
         if TRIGGER_STATUS.get(event.status) is None or not event.pipeline_config_id:
@@ -110,17 +125,26 @@ class PipelineTriggers:
                 error=str(error),
             )
             return
-        configs = triggered_by(reply.pipelines if isinstance(reply, PipelineList) else [], event)
-        if not configs:
+        matches = fired(reply.pipelines if isinstance(reply, PipelineList) else [], event)
+        if not matches:
             return
         parent = await self.store.get(event.execution_id)
         at = (parent.end_time if parent else None) or 0
-        trigger = pipeline_trigger(parent, event)
-        authority = parent.acting_for() if parent else Authority.nobody()
-        for config in configs:
+
+        async def ask(query: Query) -> Reply:
+            return await context.ask(query, timeout=self.front50_timeout)
+
+        for config, configured in matches:
+            run_as = await self.access.run_as(configured, ask)
+            if isinstance(run_as, str):
+                log.warning("pipeline trigger refused", config=config["id"], reason=run_as)
+                continue
+            trigger = pipeline_trigger(parent, event)
+            if configured.get("runAsUser"):  # Spinnaker shows the service account as the trigger's user
+                trigger |= {"user": run_as.user, "runAsUser": run_as.user}
             execution_id = derived_execution_id(f"pipeline-trigger/{event.execution_id}/{config['id']}", at)
             await context.send(
-                StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger, authority=authority)
+                StartExecution(execution_id=execution_id, pipeline=config, trigger=trigger, authority=run_as)
             )
             log.info("pipeline triggered", parent=event.execution_id, execution_id=execution_id, config=config["id"])
 

@@ -18,10 +18,12 @@ from functools import partial
 import structlog
 
 from bus import Bus, BusError, MessageContext
-from schemas.authority import Authority
+from schemas.authority import Authority, Permission
+from schemas.base import Query, Reply
 from schemas.front50 import GetPipelineConfig, PipelineFound
 from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageCompleted, StartExecution
 from schemas.orca_stages import StartChildPipeline
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.loop import every
 from workers.orca.engine.model import Execution, Json, now_ms
@@ -47,9 +49,10 @@ CHECK_AFTER_MS = 30_000
 class ChildPipelines:
     """Handlers for child pipelines; ``store`` reads a child's trigger to find its parent."""
 
-    def __init__(self, store: ExecutionStore, commit: Commit) -> None:
+    def __init__(self, store: ExecutionStore, commit: Commit, access: AccessPolicy | None = None) -> None:
         self.store = store
         self.commit = commit
+        self.access = access or AccessPolicy()
 
     async def sweep(self, bus: Bus) -> int:
         """Tell parents that wait on a child already finished (its ``orca.execution.completed`` was
@@ -110,6 +113,17 @@ class ChildPipelines:
         config = reply.pipeline
         if config.get("disabled") is True:
             return {"error": f"pipeline {config.get('name')!r} is disabled"}
+
+        async def ask(query: Query) -> Reply:
+            return await context.ask(query, timeout=FRONT50_TIMEOUT)
+
+        application = str(config.get("application") or "")
+        try:
+            refusal = await self.access.refusal(command.authority, application, Permission.EXECUTE, ask)
+        except BusError as error:
+            return {"error": f"Front50 did not answer for the child's application: {error}", "retryable": True}
+        if refusal is not None:
+            return {"error": f"{refusal}, so this stage may not start its pipeline {config.get('name')!r}"}
         await context.send(
             StartExecution(
                 execution_id=command.child_execution_id,

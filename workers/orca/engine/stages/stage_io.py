@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bus import Bus, Handler
 from schemas.orca_engine import ExecutionCompleted, StageCompleted
 from schemas.orca_stages import CallWebhook, StartChildPipeline
+from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.stages.pipeline_io import ChildPipelines
 from workers.orca.engine.stages.webhook_http import WebhookCalls
@@ -28,9 +29,9 @@ EVENT_PATTERNS = (ExecutionCompleted.message_type, StageCompleted.message_type)
 """Orca's own events its stage types follow (a child pipeline finishing, a parent stage ending)."""
 
 
-def stage_io(store: ExecutionStore, commit: Commit) -> StageIO:
+def stage_io(store: ExecutionStore, commit: Commit, access: AccessPolicy | None = None) -> StageIO:
     webhooks = WebhookCalls(commit)
-    children = ChildPipelines(store, commit)
+    children = ChildPipelines(store, commit, access)
     return StageIO(
         commands={
             CallWebhook.message_type: webhooks.call_webhook,
