@@ -12,6 +12,7 @@ from gateway import (
     auth,
     credentials,
     dead_letters,
+    deck_ui,
     events_publish,
     events_stream,
     executions,
@@ -46,4 +47,5 @@ ALL_ROUTES: tuple[Route, ...] = (
     *notifications.ROUTES,
     *auth.ROUTES,
     *webhooks.ROUTES,
+    *deck_ui.ROUTES,
 )

@@ -52,6 +52,8 @@ AuthMode = Literal["none", "static", "oidc"]
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
 DEFAULT_PUBLIC_PATHS: tuple[str, ...] = (
+    "/",
+    "/deck/*",
     "/health",
     "/metrics",
     "/openapi.json",
@@ -59,7 +61,8 @@ DEFAULT_PUBLIC_PATHS: tuple[str, ...] = (
     "/swagger-ui/*",
     "/webhooks/*",
 )
-"""Paths served without credentials: probes, Prometheus, the API docs, and (as in Gate) webhook
+"""Paths served without credentials: the web UI's page and bundle (it signs in itself), probes,
+Prometheus, the API docs, and (as in Gate) webhook
 triggers, which external systems call without Spinnaker credentials and which pipelines guard
 with payload constraints. A trailing ``*`` matches any path with that prefix."""
 
@@ -109,6 +112,13 @@ class OidcConfig(BaseModel):
     jwks_min_refetch_seconds: float = Field(10.0, ge=0)
     leeway_seconds: float = Field(30.0, ge=0, le=300)
     http_timeout_seconds: float = Field(5.0, gt=0)
+    client_id: str | None = Field(
+        None,
+        min_length=1,
+        description="the web UI's OAuth client id (a public client, authorization code with PKCE, redirect URI "
+        "the gateway's own '/'); list it in `audience` too. Without it the UI offers token sign-in only",
+    )
+    ui_scopes: str = Field("openid profile email", description="scopes the web UI asks for when signing in")
 
     @field_validator("audience", mode="before")
     @classmethod

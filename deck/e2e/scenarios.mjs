@@ -1,0 +1,400 @@
+// What a user does in the UI, step by step, checked in a real browser.
+//
+// Scenarios run in this order and build on each other (the application the first one creates is
+// the one the others use); `shared` carries what one leaves for the next. The API is used only to
+// set up what a scenario is not about (e.g. the deploy pipeline the resize scenario needs).
+
+import assert from 'node:assert/strict';
+
+const TIMEOUT = 30_000;
+
+async function api(config, user, method, path, body) {
+  const response = await fetch(new URL(path, config.url), {
+    method,
+    headers: { Authorization: `Bearer ${config.tokens[user]}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function until(what, probe, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function signedIn(context, config, user) {
+  await context.addInitScript((token) => localStorage.setItem('gennaker.token', token), config.tokens[user]);
+}
+
+function at(config, hash) {
+  return new URL(`/#/${hash}`, config.url).toString();
+}
+
+const RELEASE = {
+  parameterConfig: [
+    { name: 'ticket', label: 'Ticket', required: true, description: 'The change ticket' },
+    { name: 'env', default: 'dev', options: [{ value: 'dev' }, { value: 'prod' }], hasOptions: true },
+  ],
+  stages: [
+    { refId: '1', requisiteStageRefIds: [], type: 'wait', name: 'Soak', waitTime: 2 },
+    {
+      refId: '2',
+      requisiteStageRefIds: ['1'],
+      type: 'manualJudgment',
+      name: 'Approve',
+      instructions: 'Ship ${parameters.ticket}?',
+      judgmentInputs: [{ value: 'ship it' }, { value: 'hold' }],
+    },
+    { refId: '3', requisiteStageRefIds: ['1'], type: 'wait', name: 'Warm caches', waitTime: 1 },
+  ],
+  triggers: [{ type: 'webhook', source: 'shop-ci', enabled: true }],
+};
+
+async function openDetails(page, config, application, executionId) {
+  await page.goto(at(config, `applications/${application}/executions/details/${executionId}`));
+  await page.getByTestId('stage-graph').waitFor({ timeout: TIMEOUT });
+}
+
+async function executionStatus(page) {
+  return page.getByTestId('execution').getAttribute('data-status');
+}
+
+async function runFromList(page, pipelineName, fill = async () => undefined, { open = true } = {}) {
+  const group = page.locator(`[data-testid=pipeline][data-name="${pipelineName}"]`);
+  if (open) await group.getByRole('button', { name: 'Start manual execution' }).click();
+  const form = page.getByTestId('run-form');
+  await fill(form);
+  await form.getByRole('button', { name: 'Run' }).click();
+  await page.getByTestId('execution').waitFor({ timeout: TIMEOUT });
+  return decodeURIComponent(new URL(page.url()).hash.split('/').pop().split('?')[0]);
+}
+
+export const scenarios = [
+  [
+    'sign_in_and_create_application',
+    async ({ page, config, shot }) => {
+      await page.goto(config.url);
+      await page.getByRole('heading', { name: 'Sign in to Gennaker' }).waitFor();
+      await page.fill('#token', 'gnk_not-a-real-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const refusal = await page.getByRole('alert').textContent();
+      assert.match(refusal, /matches no configured user/);
+      await shot('login');
+      await page.fill('#token', config.tokens.admin);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Applications' }).waitFor();
+
+      await page.getByRole('button', { name: 'Create application' }).click();
+      const form = page.getByTestId('application-form');
+      await form.locator('input[name=name]').fill('shop');
+      await form.locator('input[name=email]').fill('shop-team@example.com');
+      await form.locator('input[name=description]').fill('The web shop');
+      await form.getByRole('button', { name: 'Add role' }).click();
+      await form.getByLabel('Role 1', { exact: true }).fill('shop-owners');
+      await form.getByLabel('Access of role 1').selectOption('ALL');
+      await form.getByRole('button', { name: 'Add role' }).click();
+      await form.getByLabel('Role 2', { exact: true }).fill('shop-viewers');
+      await form.getByRole('button', { name: 'Create', exact: true }).click();
+      await until('the new application page', async () => (await page.getByTestId('application-name').textContent().catch(() => null)) === 'shop');
+      const shop = await api(config, 'admin', 'GET', '/applications/shop');
+      assert.deepEqual(shop.attributes.permissions, { READ: ['shop-owners', 'shop-viewers'], WRITE: ['shop-owners'], EXECUTE: ['shop-owners'] });
+
+      await api(config, 'admin', 'POST', '/tasks', {
+        application: 'payments',
+        job: [{ type: 'createApplication', application: { name: 'payments', email: 'pay@example.com', description: 'Card payments', permissions: { READ: ['payments-team'], WRITE: ['payments-team'] } } }],
+      });
+      await page.goto(at(config, 'applications'));
+      await until('both applications listed', async () => (await page.locator('[data-testid=applications] tbody tr').count()) === 2);
+      await page.getByLabel('Search applications').fill('card');
+      await until('the search to keep payments only', async () => (await page.locator('[data-testid=applications] tbody tr').allTextContents()).join() .includes('payments') && (await page.locator('[data-testid=applications] tbody tr').count()) === 1);
+      await page.getByLabel('Search applications').fill('');
+      await shot('applications');
+    },
+  ],
+  [
+    'save_pipeline_with_errors_shown_at_the_field',
+    async ({ page, context, config, shared, shot }) => {
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      await page.getByRole('button', { name: 'Create pipeline' }).click();
+      await page.locator('input[name=pipelineName]').fill('release');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.getByTestId('pipeline-editor').waitFor();
+      shared.releaseId = decodeURIComponent(new URL(page.url()).hash.split('/').pop());
+
+      await page.getByRole('button', { name: 'Edit as JSON' }).click();
+      const editor = page.getByTestId('pipeline-json');
+      const stored = JSON.parse(await editor.inputValue());
+      await editor.fill('{\n  "name": "release",\n  "stages": [\n}');
+      assert.match(await page.getByTestId('json-error').textContent(), /line \d+, column \d+/);
+      assert.equal(await page.getByTestId('save-pipeline').isDisabled(), true);
+
+      const duplicate = { ...stored, ...RELEASE, stages: [RELEASE.stages[0], { ...RELEASE.stages[2], refId: '1' }] };
+      await editor.fill(JSON.stringify(duplicate, null, 2));
+      await page.getByTestId('save-pipeline').click();
+      const refused = await page.locator('.editor [role=alert]').first().textContent({ timeout: TIMEOUT });
+      assert.match(refused, /refId/);
+
+      await editor.fill(JSON.stringify({ ...stored, ...RELEASE }, null, 2));
+      await page.getByTestId('save-pipeline').click();
+      await page.getByText('Saved', { exact: true }).waitFor({ timeout: TIMEOUT });
+
+      await page.getByRole('button', { name: 'Form', exact: true }).click();
+      assert.equal(await page.getByTestId('stage-form').count(), 3);
+      await page.getByRole('button', { name: 'History' }).click();
+      const diff = await page.getByTestId('diff').textContent({ timeout: TIMEOUT });
+      assert.match(diff, /\+ .*"manualJudgment"/);
+      await shot('pipeline-history');
+    },
+  ],
+  [
+    'run_with_parameters_and_watch_stages_turn_live',
+    async ({ page, context, config, shared, shot }) => {
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      const group = page.locator('[data-testid=pipeline][data-name="release"]');
+      await group.getByRole('button', { name: 'Start manual execution' }).click();
+      const form = page.getByTestId('run-form');
+      await form.getByRole('button', { name: 'Run' }).click();
+      assert.match(await form.locator('.field-error').textContent(), /Ticket is required/);
+      let loads = 0;
+      page.on('load', () => loads++);
+      shared.runId = await runFromList(page, 'release', async () => {
+        await form.locator('input[name=ticket]').fill('OPS-1');
+        await form.locator('select[name=env]').selectOption('prod');
+      }, { open: false });
+      const loadsAtStart = loads;
+      await page.getByText('OPS-1', { exact: true }).waitFor();
+      const node = (name) => page.locator('[data-testid=stage-node]', { hasText: name });
+      await until('Soak to run', async () => (await node('Soak').getAttribute('data-status')) === 'RUNNING');
+      await until('Soak to succeed', async () => (await node('Soak').getAttribute('data-status')) === 'SUCCEEDED');
+      await until('Approve to wait for judgment', async () => (await node('Approve').getAttribute('data-status')) === 'RUNNING');
+      assert.equal(loads, loadsAtStart, 'the page reloaded: stages should turn by themselves');
+      assert.equal(await page.getByTestId('stream-state').getAttribute('data-state'), 'live');
+      await node('Approve').click();
+      await page.getByTestId('judgment').waitFor();
+      await shot('execution');
+    },
+  ],
+  [
+    'approve_a_manual_judgment',
+    async ({ page, context, config, shared }) => {
+      await signedIn(context, config, 'olivia');
+      await openDetails(page, config, 'shop', shared.runId);
+      await page.locator('[data-testid=stage-node]', { hasText: 'Approve' }).click();
+      const judgment = page.getByTestId('judgment');
+      assert.match(await judgment.textContent(), /Ship OPS-1\?/);
+      await judgment.locator('select').selectOption('ship it');
+      await judgment.getByRole('button', { name: 'Continue' }).click();
+      await until('the execution to succeed', async () => (await executionStatus(page)) === 'SUCCEEDED');
+      const execution = await api(config, 'olivia', 'GET', `/pipelines/${shared.runId}`);
+      const approve = execution.stages.find((stage) => stage.name === 'Approve');
+      assert.equal(approve.context.judgmentStatus, 'continue');
+      assert.equal(approve.context.judgmentInput, 'ship it');
+    },
+  ],
+  [
+    'cancel_another_run_with_a_reason',
+    async ({ page, context, config }) => {
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      const form = page.getByTestId('run-form');
+      const id = await runFromList(page, 'release', async () => form.locator('input[name=ticket]').fill('OPS-2'));
+      await page.getByRole('button', { name: 'Cancel execution' }).click();
+      await page.locator('input[name=reason]').fill('wrong build');
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel execution' }).click();
+      await until('the execution to be canceled', async () => (await executionStatus(page)) === 'CANCELED');
+      assert.match(await page.getByTestId('execution-error').textContent(), /wrong build/);
+      const execution = await api(config, 'olivia', 'GET', `/pipelines/${id}`);
+      assert.equal(execution.status, 'CANCELED');
+    },
+  ],
+  [
+    'see_the_reason_a_stage_failed',
+    async ({ page, context, config }) => {
+      await api(config, 'admin', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'guarded release',
+        stages: [
+          {
+            refId: '1',
+            type: 'checkPreconditions',
+            name: 'Check freeze',
+            preconditions: [{ type: 'expression', failPipeline: true, context: { expression: "${trigger.user == 'nobody'}" } }],
+          },
+        ],
+      });
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      await runFromList(page, 'guarded release');
+      await until('the execution to fail', async () => (await executionStatus(page)) === 'TERMINAL');
+      const banner = await page.getByTestId('execution-error').textContent();
+      assert.match(banner, /Check freeze failed: .*false/i);
+      assert.match(await page.getByTestId('stage-error').textContent(), /false/i);
+    },
+  ],
+  [
+    'resize_a_server_group',
+    async ({ page, context, config, shared, shot }) => {
+      const deploy = await api(config, 'admin', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'deploy',
+        stages: [
+          {
+            refId: '1',
+            type: 'createServerGroup',
+            name: 'Deploy v1',
+            application: 'shop',
+            stack: 'web',
+            credentials: 'local',
+            cloudProvider: 'local',
+            capacity: { min: 1, max: 1, desired: 1 },
+            command: config.hello,
+            env: { HELLO_VERSION: 'v1' },
+            healthCheckPath: '/health',
+            stopTimeoutSeconds: 5,
+            waitForUpTimeoutSeconds: 30,
+          },
+        ],
+      });
+      const { ref } = await api(config, 'admin', 'POST', `/pipelines/shop/${deploy.id}`, {});
+      await until('the deploy to succeed', async () => (await api(config, 'admin', 'GET', ref)).status === 'SUCCEEDED', 60_000);
+
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/clusters'));
+      const group = page.locator('[data-testid=server-group][data-name="shop-web-v000"]');
+      await group.waitFor({ timeout: TIMEOUT });
+      assert.match(await group.getByTestId('capacity').textContent(), /1 \/ 1 \/ 1/);
+      await group.getByRole('button', { name: 'Resize' }).click();
+      const form = page.getByTestId('resize-form');
+      await form.locator('input[name=max]').fill('2');
+      await form.locator('input[name=desired]').fill('2');
+      await form.getByRole('button', { name: 'Resize' }).click();
+      await until('the resize dialog to close', async () => (await page.getByTestId('resize-form').count()) === 0, 90_000);
+      await until('two healthy instances', async () => (await group.locator('.instance.health-up').count()) === 2, 30_000);
+      assert.match(await group.getByTestId('capacity').textContent(), /1 \/ 2 \/ 2/);
+      shared.serverGroup = 'shop-web-v000';
+      await shot('clusters');
+    },
+  ],
+  [
+    'a_read_only_user_sees_no_action_buttons',
+    async ({ page, context, config, shared }) => {
+      await signedIn(context, config, 'victor');
+      await page.goto(at(config, 'applications/shop/executions'));
+      await page.locator('[data-testid=pipeline][data-name="release"]').waitFor();
+      assert.equal(await page.getByText('read only').count(), 1);
+      for (const name of ['Start manual execution', 'Create pipeline', 'Disable', 'Configure', 'Cancel execution']) {
+        assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `${name} is shown to a reader`);
+      }
+      assert.equal(await page.getByRole('link', { name: 'Configure', exact: true }).count(), 0);
+      assert.equal(await page.getByTestId('trigger-toggle').first().isDisabled(), true);
+
+      await openDetails(page, config, 'shop', shared.runId);
+      assert.equal(await page.getByRole('button', { name: 'Restart stage' }).count(), 0);
+
+      await page.goto(at(config, 'applications/shop/clusters'));
+      await page.locator(`[data-testid=server-group][data-name="${shared.serverGroup}"]`).waitFor({ timeout: TIMEOUT });
+      for (const name of ['Resize', 'Disable', 'Destroy']) {
+        assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `${name} is shown to a reader`);
+      }
+      await page.goto(at(config, 'applications/shop/config'));
+      assert.equal(await page.getByTestId('your-access').textContent(), 'READ');
+      assert.equal(await page.getByRole('button', { name: 'Edit application' }).count(), 0);
+      assert.equal(await page.getByRole('button', { name: 'Delete application' }).count(), 0);
+
+      await page.goto(at(config, 'applications/payments/executions'));
+      const refusal = await page.getByRole('alert').textContent({ timeout: TIMEOUT });
+      assert.match(refusal, /Access denied to application payments - required authorization: READ/);
+      await page.goto(at(config, 'applications'));
+      await until('the list to load', async () => (await page.locator('[data-testid=applications] tbody tr').count()) === 1);
+    },
+  ],
+  [
+    'names_and_contexts_render_as_text',
+    async ({ page, context, config }) => {
+      const probe = '<img src=x onerror=alert(1)>';
+      const saved = await api(config, 'admin', 'POST', '/pipelines', {
+        application: 'shop',
+        name: probe,
+        stages: [{ refId: '1', type: 'wait', name: '<script>window.__xss = 1</script>', waitTime: 0, note: '<b onmouseover=alert(2)>x</b>' }],
+      });
+      const { ref } = await api(config, 'admin', 'POST', `/pipelines/shop/${saved.id}`, {});
+      await until('the probe to finish', async () => (await api(config, 'admin', 'GET', ref)).status === 'SUCCEEDED');
+      const dialogs = [];
+      page.on('dialog', async (dialog) => {
+        dialogs.push(dialog.message());
+        await dialog.dismiss();
+      });
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      const heading = page.locator(`[data-testid=pipeline][data-name="${probe}"] h2`);
+      assert.equal(await heading.textContent({ timeout: TIMEOUT }), probe);
+      await openDetails(page, config, 'shop', ref.split('/').pop());
+      assert.match(await page.getByTestId('stage-details').textContent(), /onmouseover=alert\(2\)/);
+      assert.equal(await page.locator('img, script:not([src]), b[onmouseover]').count(), 0);
+      assert.equal(await page.evaluate(() => window.__xss), undefined);
+      assert.deepEqual(dialogs, []);
+    },
+  ],
+  [
+    'a_lost_event_stream_reconnects_with_last_event_id',
+    async ({ page, context, config, shared }) => {
+      await signedIn(context, config, 'olivia');
+      const resumedWith = [];
+      let first = true;
+      await page.route('**/events/stream**', async (route) => {
+        if (first) {
+          first = false;
+          const event = { id: 'evt-before-the-cut', type: 'io.gennaker.system.note.v1', specversion: '1.0', source: 'test', data: {} };
+          await route.fulfill({ status: 200, contentType: 'text/event-stream', body: `id: evt-before-the-cut\ndata: ${JSON.stringify(event)}\n\n` });
+          return;
+        }
+        resumedWith.push(route.request().headers()['last-event-id']);
+        await route.continue();
+      });
+      await openDetails(page, config, 'shop', shared.runId);
+      const badge = page.getByTestId('stream-state');
+      await until('the badge to say it is reconnecting', async () => (await badge.getAttribute('data-state')) === 'reconnecting');
+      assert.match(await badge.textContent(), /reconnecting/);
+      await until('the stream to be live again', async () => (await badge.getAttribute('data-state')) === 'live');
+      assert.equal(resumedWith[0], 'evt-before-the-cut');
+    },
+  ],
+  [
+    'destroy_the_server_group',
+    async ({ page, context, config, shared }) => {
+      await signedIn(context, config, 'olivia');
+      page.on('dialog', (dialog) => dialog.accept());
+      await page.goto(at(config, 'applications/shop/clusters'));
+      const group = page.locator(`[data-testid=server-group][data-name="${shared.serverGroup}"]`);
+      await group.getByRole('button', { name: 'Destroy' }).click();
+      await until('the server group to be gone', async () => (await group.count()) === 0, 90_000);
+    },
+  ],
+];
+
+/** Run against a gateway in auth mode "oidc" whose provider signs `ann` in without asking. */
+export const oidcScenarios = [
+  [
+    'sign_in_with_the_identity_provider',
+    async ({ page, config }) => {
+      await page.goto(at(config, 'applications'));
+      await page.getByRole('button', { name: 'Sign in with your identity provider' }).click();
+      await until('the user to be signed in', async () => (await page.getByTestId('user').textContent().catch(() => null)) === 'ann');
+      assert.equal(new URL(page.url()).search, '', 'the code stays out of the address');
+      assert.equal(new URL(page.url()).hash, '#/applications', 'the page is the one sign-in started from');
+      const token = await page.evaluate(() => localStorage.getItem('gennaker.token'));
+      const user = await (await fetch(new URL('/auth/user', config.url), { headers: { Authorization: `Bearer ${token}` } })).json();
+      assert.equal(user.username, 'ann');
+    },
+  ],
+];

@@ -1,0 +1,93 @@
+"""The whole system in this process, on a real TCP port a browser can reach, for the UI's tests.
+
+Front50, Orca, Clouddriver (with the ``local`` provider) and Echo (whose history lets the event
+stream resume) on a MemoryBus, mongoeco's wire server reached with PyMongo, and the gateway with
+static API tokens for three users: ``admin``; ``olivia`` (``shop-owners``: may change and run
+``shop``, write to the ``local`` account); ``victor`` (``shop-viewers``: may only read them).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from mongoeco.engines.memory import MemoryEngine
+from mongoeco.wire import AsyncMongoEcoProxyServer
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bus import MemoryBus
+from bus.service import ServiceHost
+from gateway.app import create_app
+from gateway.auth.tokens import hash_token, new_token
+from gateway.config import GatewayConfig
+from gennaker.resources import WorkerResources
+from gennaker.settings import Settings
+from schemas.auth_settings import AuthConfig, StaticUser
+from workers.clouddriver import worker as clouddriver
+from workers.echo import worker as echo
+from workers.front50 import worker as front50
+from workers.orca import worker as orca
+
+Json = dict[str, Any]
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
+ACCOUNTS: list[Json] = [
+    {
+        "name": "local",
+        "cloudProvider": "local",
+        "permissions": {"READ": ["shop-owners", "shop-viewers"], "WRITE": ["shop-owners"]},
+    }
+]
+
+
+@dataclass
+class RunningSystem:
+    """What a browser test needs: the gateway's URL, each user's token, and the store to clean up."""
+
+    url: str
+    tokens: dict[str, str]
+    db: AsyncDatabase[Json]
+
+
+async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
+    """Start everything; ``stack`` stops it in reverse order."""
+    tokens = {name: new_token() for name in ("admin", "olivia", "victor")}
+    auth = AuthConfig(
+        mode="static",
+        users=(
+            StaticUser(username="admin", token_sha256=hash_token(tokens["admin"]), admin=True),
+            StaticUser(username="olivia", token_sha256=hash_token(tokens["olivia"]), roles=("shop-owners",)),
+            StaticUser(username="victor", token_sha256=hash_token(tokens["victor"]), roles=("shop-viewers",)),
+        ),
+    )
+    server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
+    address = await server.start()
+    stack.push_async_callback(server.close)
+    mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
+    stack.push_async_callback(mongo.close)
+    resources = WorkerResources(settings=Settings(data_dir=data_dir), db=mongo["gennaker"])
+    bus = MemoryBus()
+    stack.push_async_callback(bus.close)
+    for service in (
+        front50.build_service(resources),
+        orca.build_service(resources),
+        clouddriver.build_service(resources, accounts=ACCOUNTS, heartbeat_seconds=1, refresh_seconds=2),
+        echo.build_service(resources),
+    ):
+        host = ServiceHost(bus, service)
+        await host.start()
+        stack.push_async_callback(host.stop)
+    config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver", "echo"), auth=auth)
+    app = create_app(bus, config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return RunningSystem(url=f"http://127.0.0.1:{port}/", tokens=tokens, db=resources.db)
