@@ -42,7 +42,7 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 class Provider:
     """A provider that signs in ``ann`` without asking, and remembers each code's PKCE challenge."""
 
-    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
     url: str = ""
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
