@@ -41,6 +41,7 @@ ACCOUNTS: list[Json] = [
         "name": "local",
         "cloudProvider": "local",
         "permissions": {"READ": ["shop-owners", "shop-viewers"], "WRITE": ["shop-owners"]},
+        "local": {"artifactDirs": [str(ROOT / "examples")]},
     }
 ]
 
