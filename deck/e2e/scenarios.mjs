@@ -107,10 +107,11 @@ export const scenarios = [
       const shop = await api(config, 'admin', 'GET', '/applications/shop');
       assert.deepEqual(shop.attributes.permissions, { READ: ['shop-owners', 'shop-viewers'], WRITE: ['shop-owners'], EXECUTE: ['shop-owners'] });
 
-      await api(config, 'admin', 'POST', '/tasks', {
+      const created = await api(config, 'admin', 'POST', '/tasks', {
         application: 'payments',
         job: [{ type: 'createApplication', application: { name: 'payments', email: 'pay@example.com', description: 'Card payments', permissions: { READ: ['payments-team'], WRITE: ['payments-team'] } } }],
       });
+      await until('payments to be created', async () => (await api(config, 'admin', 'GET', created.ref)).status === 'SUCCEEDED');
       await page.goto(at(config, 'applications'));
       await until('both applications listed', async () => (await page.locator('[data-testid=applications] tbody tr').count()) === 2);
       await page.getByLabel('Search applications').fill('card');
@@ -218,6 +219,53 @@ export const scenarios = [
     },
   ],
   [
+    'pause_resume_and_stop_a_judgment',
+    async ({ page, context, config }) => {
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      const form = page.getByTestId('run-form');
+      const id = await runFromList(page, 'release', async () => form.locator('input[name=ticket]').fill('OPS-3'));
+      const approve = page.locator('[data-testid=stage-node]', { hasText: 'Approve' });
+      await until('Approve to wait for judgment', async () => (await approve.getAttribute('data-status')) === 'RUNNING');
+      await page.getByRole('button', { name: 'Pause', exact: true }).click();
+      await until('the execution to pause', async () => (await executionStatus(page)) === 'PAUSED');
+      await page.getByRole('button', { name: 'Resume', exact: true }).click();
+      await until('the execution to run again', async () => (await executionStatus(page)) === 'RUNNING');
+      await approve.click();
+      await page.getByTestId('judgment').getByRole('button', { name: 'Stop' }).click();
+      await until('the execution to stop', async () => (await executionStatus(page)) === 'TERMINAL');
+      const execution = await api(config, 'olivia', 'GET', `/pipelines/${id}`);
+      assert.equal(execution.stages.find((stage) => stage.name === 'Approve').context.judgmentStatus, 'stop');
+    },
+  ],
+  [
+    'toggle_a_trigger_and_filter_executions',
+    async ({ page, context, config, shared }) => {
+      await signedIn(context, config, 'olivia');
+      await page.goto(at(config, 'applications/shop/executions'));
+      const release = page.locator('[data-testid=pipeline][data-name="release"]');
+      await release.getByTestId('trigger-toggle').uncheck();
+      await until('the trigger to be saved disabled', async () => {
+        const config_ = await api(config, 'olivia', 'GET', `/applications/shop/pipelineConfigs/release`);
+        return config_.triggers[0].enabled === false;
+      });
+      await until('the toggle to show it', async () => (await release.getByText('webhook trigger (disabled)').count()) === 1);
+      await page.getByRole('checkbox', { name: 'CANCELED' }).check();
+      await until('only the canceled run listed', async () => {
+        const statuses = await release.getByTestId('execution-row').evaluateAll((rows) => rows.map((row) => row.dataset.status));
+        return statuses.length === 1 && statuses[0] === 'CANCELED';
+      });
+      assert.match(new URL(page.url()).hash, /status=CANCELED/);
+      await page.getByRole('checkbox', { name: 'CANCELED' }).uncheck();
+      await page.getByLabel('Trigger type').selectOption('cron');
+      await until('no cron runs', async () => (await release.getByText('No executions match.').count()) === 1);
+      await page.getByLabel('Trigger type').selectOption('');
+      await release.getByTestId('trigger-toggle').check();
+      await until('the trigger to be enabled again', async () => (await api(config, 'olivia', 'GET', '/applications/shop/pipelineConfigs/release')).triggers[0].enabled === true);
+      shared.filtered = true;
+    },
+  ],
+  [
     'see_the_reason_a_stage_failed',
     async ({ page, context, config }) => {
       await api(config, 'admin', 'POST', '/pipelines', {
@@ -262,13 +310,21 @@ export const scenarios = [
             healthCheckPath: '/health',
             stopTimeoutSeconds: 5,
             waitForUpTimeoutSeconds: 30,
+            strategy: 'highlander',
           },
         ],
       });
       const { ref } = await api(config, 'admin', 'POST', `/pipelines/shop/${deploy.id}`, {});
       await until('the deploy to succeed', async () => (await api(config, 'admin', 'GET', ref)).status === 'SUCCEEDED', 60_000);
-
+      const deployed = await api(config, 'admin', 'GET', ref);
+      const steps = deployed.stages.filter((stage) => stage.parentStageId).length;
+      assert.ok(steps > 0, 'a highlander deploy has synthetic steps');
       await signedIn(context, config, 'olivia');
+      await openDetails(page, config, 'shop', deployed.id);
+      assert.equal(await page.getByTestId('stage-node').count(), 1, 'synthetic stages are folded under their stage');
+      assert.match(await page.getByTestId('stage-node').textContent(), new RegExp(`\\+${steps} steps`));
+      assert.equal(await page.getByTestId('stage-details').locator('h3', { hasText: 'Steps' }).count(), 1);
+
       await page.goto(at(config, 'applications/shop/clusters'));
       const group = page.locator('[data-testid=server-group][data-name="shop-web-v000"]');
       await group.waitFor({ timeout: TIMEOUT });
@@ -370,12 +426,16 @@ export const scenarios = [
     },
   ],
   [
-    'destroy_the_server_group',
+    'disable_enable_and_destroy_the_server_group',
     async ({ page, context, config, shared }) => {
       await signedIn(context, config, 'olivia');
       page.on('dialog', (dialog) => dialog.accept());
       await page.goto(at(config, 'applications/shop/clusters'));
       const group = page.locator(`[data-testid=server-group][data-name="${shared.serverGroup}"]`);
+      await group.getByRole('button', { name: 'Disable', exact: true }).click();
+      await until('the server group to be disabled', async () => (await group.getByText('disabled', { exact: true }).count()) === 1, 60_000);
+      await group.getByRole('button', { name: 'Enable', exact: true }).click();
+      await until('the server group to be enabled', async () => (await group.getByText('disabled', { exact: true }).count()) === 0, 60_000);
       await group.getByRole('button', { name: 'Destroy' }).click();
       await until('the server group to be gone', async () => (await group.count()) === 0, 90_000);
     },

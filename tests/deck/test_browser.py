@@ -31,12 +31,14 @@ SCENARIOS = [
     "run_with_parameters_and_watch_stages_turn_live",
     "approve_a_manual_judgment",
     "cancel_another_run_with_a_reason",
+    "pause_resume_and_stop_a_judgment",
+    "toggle_a_trigger_and_filter_executions",
     "see_the_reason_a_stage_failed",
     "resize_a_server_group",
     "a_read_only_user_sees_no_action_buttons",
     "names_and_contexts_render_as_text",
     "a_lost_event_stream_reconnects_with_last_event_id",
-    "destroy_the_server_group",
+    "disable_enable_and_destroy_the_server_group",
 ]
 BROWSER_TIMEOUT = 420
 pytestmark = pytest.mark.timeout(BROWSER_TIMEOUT + 60)  # the first test waits for every scenario
