@@ -79,3 +79,48 @@ async def test_a_variable_naming_a_later_one_fails_naming_it(orca: Orca) -> None
     execution = await orca.finished(await orca.start(pipeline(stage("1", "evaluateVariables", variables=variables))))
     assert summary(execution) == {"status": "TERMINAL", "1": "TERMINAL"}
     assert "b" in by_ref(execution, "1")["context"]["exception"]["details"]["error"]
+
+
+async def test_later_stages_see_the_outputs_of_the_stages_before_them_by_bare_name(orca: Orca) -> None:
+    """Orca merges ancestors' outputs into a stage's context: nearest first, the stage's own context winning."""
+    config = pipeline(
+        stage(
+            "1",
+            "evaluateVariables",
+            variables=[{"key": "greeting", "value": "hello"}, {"key": "tier", "value": "web"}],
+        ),
+        stage("2", after=("1",)),
+        stage("3", "evaluateVariables", after=("2",), variables=[{"key": "tier", "value": "${tier}-eu"}]),
+        stage(
+            "4",
+            "checkPreconditions",
+            after=("3",),
+            preconditions=[
+                {"type": "expression", "context": {"expression": "${greeting == 'hello'}"}},
+                {"type": "expression", "context": {"expression": "${tier == 'web-eu'}"}},
+            ],
+        ),
+        stage("5", "evaluateVariables", after=("4",), variables=[{"key": "seen", "value": "${greeting}/${tier}"}]),
+    )
+    execution = await orca.finished(await orca.start(config))
+    assert summary(execution) == {s: "SUCCEEDED" for s in ("status", "1", "2", "3", "4", "5")}
+    assert by_ref(execution, "5")["outputs"] == {"seen": "hello/web-eu"}
+    assert "expressionEvaluationSummary" not in by_ref(execution, "4")["context"]
+
+
+async def test_a_parallel_branchs_outputs_are_not_seen(orca: Orca) -> None:
+    config = pipeline(
+        stage("1", "evaluateVariables", variables=[{"key": "secret", "value": "other branch"}]),
+        stage("2"),
+        stage(
+            "3",
+            "checkPreconditions",
+            after=("2",),
+            preconditions=[{"type": "expression", "context": {"expression": "${secret == 'other branch'}"}}],
+        ),
+    )
+    execution = await orca.finished(await orca.start(config))
+    assert summary(execution) == {"status": "TERMINAL", "1": "SUCCEEDED", "2": "SUCCEEDED", "3": "TERMINAL"}
+    context = by_ref(execution, "3")["context"]
+    assert "property 'secret' not found" in context["exception"]["details"]["error"]
+    assert "secret == 'other branch'" in context["expressionEvaluationSummary"]

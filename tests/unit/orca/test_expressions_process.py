@@ -94,7 +94,7 @@ def test_syntax_errors_are_recorded_with_their_type() -> None:
 
 def test_null_result_keeps_the_text_at_info_level() -> None:
     result = run({"tag": "${trigger['tag']}", "label": "v-${trigger['tag']}"})
-    assert result.value == {"tag": "${trigger['tag']}", "label": "v-"}
+    assert result.value == {"tag": "${trigger['tag']}", "label": "v-${trigger['tag']}"}
     assert [e["level"] for e in result.summary["trigger['tag']"]] == ["INFO", "INFO"]
     assert not result.failed
 

@@ -50,16 +50,17 @@ class SpelExpressions:
     trigger, parameters) as Orca's ``ContextParameterProcessor`` does."""
 
     def process(self, execution: Execution, stage: Stage) -> Processed:
+        """The summary is the latest evaluation's: one stored by an earlier start (before a
+        restart) is not carried over, so an expression that now works shows no stale error."""
         if stage.context.get("skipExpressionEvaluation") is True:
             return Processed(stage.context)
         root = self._root(execution, stage)
-        variables = stage.context.get("variables")
+        context = {key: value for key, value in stage.context.items() if key != SUMMARY_KEY}
+        variables = context.get("variables")
         if stage.type != "evaluateVariables" or not isinstance(variables, list):
-            result = spel.process(stage.context, root, current_stage_id=stage.id)
+            result = spel.process(context, root, current_stage_id=stage.id)
             return Processed(result.value, result.summary, result.failure_message() if result.failed else None)
-        rest = spel.process(
-            {k: v for k, v in stage.context.items() if k != "variables"}, root, current_stage_id=stage.id
-        )
+        rest = spel.process({k: v for k, v in context.items() if k != "variables"}, root, current_stage_id=stage.id)
         summary, failures = dict(rest.summary), [rest.failure_message()] if rest.failed else []
         evaluated: list[Any] = []
         for index, variable in enumerate(variables):  # each may use the ones before it by name, as in Orca

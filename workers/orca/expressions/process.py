@@ -39,7 +39,7 @@ class ProcessedValue:
     ``summary`` maps each failed expression (the text between ``${`` and ``}``) to a
     list of ``{"description", "exceptionType", "level", "timestamp"}`` entries, as in
     Orca. Level ``ERROR`` means the expression failed; ``INFO`` means it evaluated to
-    null, so Orca's rule leaves the text (or renders nothing inside a longer string).
+    null, so Orca's rule leaves its text as written.
     """
 
     value: Any
@@ -71,7 +71,8 @@ def evaluate(
     """Evaluate one expression and return its value, or raise :class:`ExpressionError`.
 
     ``expression`` may be bare (``parameters.env == 'prod'``), one ``${ … }`` (its typed
-    value is returned), or text with several ``${ … }`` (a string is returned).
+    value is returned), or text with several ``${ … }`` (a string is returned, with any part
+    that evaluated to null left as written).
 
     >>> evaluate("${parameters.env == 'prod' ? 'big' : 'small'}", {"parameters": {"env": "prod"}})
     'big'
@@ -90,7 +91,7 @@ def evaluate(
             rendered.append(part)
         else:
             value = _evaluate_text(part.text, plain_root, helpers, limits, current_stage_id)
-            rendered.append("" if value is None else to_string(value))
+            rendered.append(_unresolved(part) if value is None else to_string(value))
     return check_string("".join(rendered), limits)
 
 
@@ -105,8 +106,9 @@ def process(
 ) -> ProcessedValue:
     """Replace every ``${ … }`` in any string inside ``value`` (a JSON value: dicts, lists, scalars).
 
-    A string that is exactly one expression becomes the expression's typed value;
-    a string mixing text and expressions stays a string. Map keys are processed too.
+    A string that is exactly one expression becomes the expression's typed value (or stays
+    as written when that value is null); a string mixing text and expressions stays a
+    string, a part that evaluated to null left as written. Map keys are processed too.
     When any expression in a string fails, that string is left exactly as it was
     and each failure is recorded in the summary. ``root`` is usually
     :func:`~workers.orca.expressions.context.stage_root`; it must be JSON-like
@@ -207,7 +209,7 @@ class _Walker:
                 rendered.append(part)
             else:
                 value = values[id(part)]
-                rendered.append("" if value is None else to_string(value))
+                rendered.append(_unresolved(part) if value is None else to_string(value))
         text = "".join(rendered)
         if len(text) > self._limits.max_string_length:
             self._record(_escape_simple(source), path, "the result exceeds the string size limit",
@@ -225,6 +227,12 @@ class _Walker:
                 "timestamp": self._clock(),
             }
         )
+
+
+def _unresolved(part: Expression) -> str:
+    """A part of a longer string that evaluated to null stays as written, as in Orca (kork's
+    ``ExpressionTransform``), so ``v-${trigger['tag']}`` shows what did not resolve."""
+    return f"{PREFIX}{part.text}}}"
 
 
 def _escape_simple(source: str) -> str:

@@ -69,6 +69,15 @@ def current_stage(context: HelperContext, args: list[Value]) -> Value:
     raise ExpressionError(f"No stage found with id '{context.current_stage_id}'")
 
 
+def current_user(context: HelperContext, args: list[Value]) -> Value:
+    """Who the execution runs for (``execution.authentication.user``), else ``anonymous``, as in Orca."""
+    arity("currentUser", args, 0)
+    execution = context.root.get("execution")
+    authentication = execution.get("authentication") if isinstance(execution, dict) else None
+    user = authentication.get("user") if isinstance(authentication, dict) else None
+    return user if isinstance(user, str) and user else "anonymous"
+
+
 def judgment(context: HelperContext, args: list[Value]) -> Value:
     """The input chosen in the named Manual Judgment stage (``context.judgmentInput``)."""
     arity("judgment", args, 1)
@@ -172,6 +181,7 @@ STAGE_FUNCTIONS: dict[str, Helper] = {
     "stageExists": stage_exists,
     "stageByRefId": stage_by_ref_id,
     "currentStage": current_stage,
+    "currentUser": current_user,
     "judgment": judgment,
     "judgement": judgment,
     "deployedServerGroups": deployed_server_groups,
