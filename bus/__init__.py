@@ -6,7 +6,7 @@ over RabbitMQ and ``MemoryBus`` in process.
 
 from bus.availability import fail_fast
 from bus.base import Bus, Consumption
-from bus.context import MessageContext
+from bus.context import MessageContext, Sender
 from bus.dead_letter import DeadLetter
 from bus.encoded import EncodedReply
 from bus.endpoint import Endpoint, Handler, RawHandler
@@ -34,6 +34,7 @@ __all__ = [
     "QueryTimeout",
     "RawHandler",
     "RetryPolicy",
+    "Sender",
     "fail_fast",
     "new_id",
     "topic_matches",

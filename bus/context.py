@@ -7,13 +7,38 @@ their cause, so one user action can be followed end to end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bus.envelope import Envelope
-from schemas import Command, Event, Query, Reply
+from schemas import Command, Event, Message, Query, Reply
 
-if TYPE_CHECKING:
-    from bus.base import Bus
+
+class Sender(Protocol):
+    """The sending half of :class:`bus.base.Bus`, which every bus is: what a handler may do with it.
+
+    A protocol rather than ``Bus`` itself, because the bus hands contexts to the handlers of the
+    endpoints it consumes: the context must not depend on the bus that depends on it.
+    """
+
+    def envelope(
+        self, message: Message, *, subject: str | None = None, caused_by: Envelope | None = None
+    ) -> Envelope: ...
+
+    async def send_envelope(self, envelope: Envelope, *, to: str) -> None: ...
+
+    async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None: ...
+
+    async def send(
+        self, command: Command, *, to: str | None = None, subject: str | None = None, caused_by: Envelope | None = None
+    ) -> Envelope: ...
+
+    async def publish(
+        self, event: Event, *, subject: str | None = None, caused_by: Envelope | None = None
+    ) -> Envelope: ...
+
+    async def ask(
+        self, query: Query, *, timeout: float = 5.0, to: str | None = None, caused_by: Envelope | None = None
+    ) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +49,7 @@ class MessageContext:
     attempt: int
     redelivered: bool
     service: str
-    bus: Bus
+    bus: Sender
 
     async def send(self, command: Command, *, to: str | None = None, subject: str | None = None) -> Envelope:
         """Send a command caused by the message being handled."""

@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from bus import Bus, Envelope
+from bus import Bus, Envelope, Sender
 from bus.context import MessageContext
 from schemas.authority import Permission
 from schemas.base import Query, Reply
@@ -123,7 +123,7 @@ class OperationRunner:
         else:
             log.info("operation already running elsewhere", task_id=command.task_id, owner=claim.entry.get("owner"))
 
-    def _launch(self, bus: Bus, entry: Json, *, caused_by: Envelope | None) -> None:
+    def _launch(self, bus: Sender, entry: Json, *, caused_by: Envelope | None) -> None:
         key = entry["_id"]
         if key in self._running and not self._running[key].done():
             return
@@ -131,7 +131,7 @@ class OperationRunner:
         self._running[key] = task
         task.add_done_callback(lambda _: self._running.pop(key, None))
 
-    async def _run(self, bus: Bus, entry: Json, caused_by: Envelope | None) -> None:
+    async def _run(self, bus: Sender, entry: Json, caused_by: Envelope | None) -> None:
         key = entry["_id"]
         command = RunExternalTask.model_validate(entry["command"])
         last_line: list[str | None] = [None]
@@ -269,7 +269,7 @@ class OperationRunner:
             await run.access.require_application(run.command.application, Permission.READ, Permission.EXECUTE)
         return await operation(run)
 
-    async def _answer(self, bus: Bus, entry: Json, *, caused_by: Envelope | None) -> None:
+    async def _answer(self, bus: Sender, entry: Json, *, caused_by: Envelope | None) -> None:
         command = RunExternalTask.model_validate(entry["command"])
         event = TaskCompleted(
             execution_id=command.execution_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from bus import Bus
+from bus import Sender
 from schemas.front50 import ListPipelineConfigs, PipelineList
 
 log = structlog.get_logger("gennaker.echo.triggers")
@@ -51,7 +51,7 @@ class PipelineIndex:
         """True when never loaded or older than ``refresh_seconds``."""
         return self._loaded_at is None or time.monotonic() - self._loaded_at >= self.refresh_seconds
 
-    async def refresh(self, bus: Bus) -> None:
+    async def refresh(self, bus: Sender) -> None:
         """Load every config from Front50; raises the bus's error when it does not answer."""
         reply = await bus.ask(ListPipelineConfigs(), timeout=self.front50_timeout)
         if not isinstance(reply, PipelineList):
@@ -59,7 +59,7 @@ class PipelineIndex:
         self.replace_all(reply.pipelines)
         log.debug("pipeline configs loaded", count=len(self._configs))
 
-    async def ensure_loaded(self, bus: Bus) -> None:
+    async def ensure_loaded(self, bus: Sender) -> None:
         """Refresh when :meth:`stale` (one refresh at a time; callers waiting on it reuse its result)."""
         if not self.stale():
             return

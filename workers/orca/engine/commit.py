@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import structlog
 
-from bus import Bus, Envelope
+from bus import Envelope, Sender
 from schemas.base import Command
 from workers.orca.engine.execution_cache import ExecutionCache
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
@@ -58,7 +58,7 @@ class Commit:
         self,
         execution_id: str,
         transition: Transition,
-        bus: Bus,
+        bus: Sender,
         *,
         caused_by: Envelope | None,
         redelivered: bool = False,
@@ -116,7 +116,7 @@ class Commit:
         raise StaleExecution(f"gave up after {MAX_CONFLICTS} concurrent changes to execution {execution_id}; retrying")
 
     def _entry(
-        self, item: Outgoing, execution: Execution, bus: Bus, caused_by: Envelope | None, at: int
+        self, item: Outgoing, execution: Execution, bus: Sender, caused_by: Envelope | None, at: int
     ) -> OutboxEntry:
         envelope = bus.envelope(item.message, subject=execution.id, caused_by=caused_by)
         if item.message.message_kind == "event":

@@ -26,7 +26,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bus import Bus, Envelope
+from bus import Envelope, Sender
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.model import Execution
 from workers.orca.engine.status import ExecutionStatus as S
@@ -56,7 +56,7 @@ class WaitingExecutions:
         self.t = transitions
 
     async def start_next(
-        self, config_id: str, *, purge_queue: bool, bus: Bus, caused_by: Envelope | None, redelivered: bool = False
+        self, config_id: str, *, purge_queue: bool, bus: Sender, caused_by: Envelope | None, redelivered: bool = False
     ) -> str | None:
         """Start the next waiting execution of ``config_id`` unless one of it runs; idempotent. With
         ``purge_queue``, waiting executions older than the newest are canceled. Returns the id of the
@@ -91,7 +91,7 @@ class WaitingExecutions:
         )
         return sorted(waiting, key=lambda execution: (execution.build_time, execution.id))
 
-    async def _purge(self, older: list[Execution], bus: Bus, caused_by: Envelope | None) -> None:
+    async def _purge(self, older: list[Execution], bus: Sender, caused_by: Envelope | None) -> None:
         for execution in older:
             await self.commit.apply(
                 execution.id,
@@ -100,7 +100,7 @@ class WaitingExecutions:
                 caused_by=caused_by,
             )
 
-    async def _start(self, execution: Execution, bus: Bus, caused_by: Envelope | None, redelivered: bool) -> None:
+    async def _start(self, execution: Execution, bus: Sender, caused_by: Envelope | None, redelivered: bool) -> None:
         await self.commit.apply(
             execution.id, _start_buffered(self.t), bus, caused_by=caused_by, redelivered=redelivered
         )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 
 import structlog
 
-from bus import Bus, Envelope
+from bus import Bus, Envelope, Sender
 from workers.orca.engine.loop import every
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.store import ExecutionStore
@@ -50,7 +50,7 @@ class OutboxRelay:
 
     async def deliver(
         self,
-        bus: Bus,
+        bus: Sender,
         execution: Execution,
         *,
         own: Collection[str] = (),
@@ -147,7 +147,7 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.pull_delivered())
 
-    async def _deliver_one(self, bus: Bus, execution_id: str, entry: OutboxEntry) -> None:
+    async def _deliver_one(self, bus: Sender, execution_id: str, entry: OutboxEntry) -> None:
         if entry.due_at is not None and entry.due_at > now_ms():
             await self.timers.schedule(execution_id, entry)
             return
