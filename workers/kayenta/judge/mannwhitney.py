@@ -38,33 +38,58 @@ class ShiftEstimate:
     estimate: float
 
 
-def _tie_term(values: Series) -> float:
-    """Sum of ``t**3 - t`` over the groups of equal values (``values`` sorted)."""
-    if values.size == 0:
-        return 0.0
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-    counts = np.diff(np.append(starts, values.size)).astype(np.float64)
-    return float(np.sum(counts**3 - counts))
+def _run_lengths(ordered: Series) -> npt.NDArray[np.float64]:
+    """The length of the run of equal values each element of ``ordered`` (sorted) belongs to."""
+    if ordered.size == 0:
+        return np.zeros(0)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    lengths = np.diff(np.append(starts, ordered.size)).astype(np.float64)
+    return np.repeat(lengths, lengths.astype(np.int64))
+
+
+def _tie_term(ordered: Series) -> float:
+    """Sum of ``t**3 - t`` over the groups of equal values of ``ordered`` (sorted)."""
+    runs = _run_lengths(ordered)
+    return float(np.sum(runs**2 - 1.0))  # each of a group's t members adds t**2 - 1
+
+
+class RankShift:
+    """The rank statistic of ``x - shift`` against ``y``, prepared once for the many shifts a root search tries.
+
+    Ranks are average ranks of the pooled sample, ties by exact float equality of ``x - shift``
+    and ``y``, as R's ``rank`` gives them. The rank sum of ``x`` is ``m(m+1)/2`` plus, for each
+    ``x``, the number of ``y`` below it and half the number equal — all multiples of 0.5, so
+    exact in floating point whatever the order of summation.
+    """
+
+    def __init__(self, x: Series, y: Series) -> None:
+        self.x = np.sort(x)
+        self.y = np.sort(y)
+        self.y_ties = _tie_term(self.y)
+
+    def statistic(self, shift: float, *, correct: bool = True) -> float:
+        """R's ``wdiff(d, zq=0)``: the normal score of the rank sum of ``x - shift`` among ``y``.
+
+        Tie-corrected always; continuity-corrected (half a rank towards zero) when ``correct``.
+        """
+        n_x, n_y = float(self.x.size), float(self.y.size)
+        moved = self.x - shift
+        below = np.searchsorted(self.y, moved, side="left")
+        equal = (np.searchsorted(self.y, moved, side="right") - below).astype(np.float64)
+        dz = float(np.sum(below + equal / 2.0)) - n_x * n_y / 2.0
+        correction = math.copysign(0.5, dz) if correct and dz != 0.0 else 0.0
+        moved_runs = _run_lengths(moved)
+        ties = float(np.sum(moved_runs**2 - 1.0)) + self.y_ties + float(np.sum(3.0 * equal * (moved_runs + equal)))
+        total = n_x + n_y
+        sigma = math.sqrt((n_x * n_y / 12.0) * ((total + 1.0) - ties / (total * (total - 1.0))))
+        if sigma == 0.0:
+            raise AllTied("cannot compute confidence interval when all observations are tied")
+        return (dz - correction) / sigma
 
 
 def standardized_statistic(shift: float, x: Series, y: Series, *, correct: bool = True) -> float:
-    """R's ``wdiff(d, zq=0)``: the normal score of the rank sum of ``x - shift`` among ``y``.
-
-    Tie-corrected always; continuity-corrected (half a rank towards zero) when ``correct``.
-    """
-    n_x, n_y = float(x.size), float(y.size)
-    moved = x - shift
-    combined = np.sort(np.concatenate((moved, y)))
-    below = np.searchsorted(combined, moved, side="left")
-    through = np.searchsorted(combined, moved, side="right")
-    rank_sum = float(np.sum((below + through + 1) / 2.0))
-    dz = rank_sum - n_x * (n_x + 1.0) / 2.0 - n_x * n_y / 2.0
-    correction = math.copysign(0.5, dz) if correct and dz != 0.0 else 0.0
-    total = n_x + n_y
-    sigma = math.sqrt((n_x * n_y / 12.0) * ((total + 1.0) - _tie_term(combined) / (total * (total - 1.0))))
-    if sigma == 0.0:
-        raise AllTied("cannot compute confidence interval when all observations are tied")
-    return (dz - correction) / sigma
+    """:meth:`RankShift.statistic` for one shift."""
+    return RankShift(x, y).statistic(shift, correct=correct)
 
 
 def shift_estimate(x: Series, y: Series, confidence: float, *, correct_estimate: bool = True) -> ShiftEstimate:
@@ -75,10 +100,11 @@ def shift_estimate(x: Series, y: Series, confidence: float, *, correct_estimate:
     shift_min = float(np.min(x) - np.max(y))
     shift_max = float(np.max(x) - np.min(y))
     z = NormalDist().inv_cdf((1.0 - confidence) / 2.0)
+    ranks = RankShift(x, y)
 
     def root(quantile: float) -> float:
         def f(shift: float) -> float:
-            return standardized_statistic(shift, x, y) - quantile
+            return ranks.statistic(shift) - quantile
 
         at_min, at_max = f(shift_min), f(shift_max)
         if at_min <= 0.0:
@@ -90,7 +116,7 @@ def shift_estimate(x: Series, y: Series, confidence: float, *, correct_estimate:
     lower, upper = root(-z), root(z)
 
     def centre(shift: float) -> float:
-        return standardized_statistic(shift, x, y, correct=correct_estimate)
+        return ranks.statistic(shift, correct=correct_estimate)
 
     estimate = zeroin(centre, shift_min, shift_max, centre(shift_min), centre(shift_max))
     return ShiftEstimate(lower=lower, upper=upper, estimate=estimate)

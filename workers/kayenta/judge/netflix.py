@@ -93,7 +93,12 @@ def _sample(value: Any) -> float:
 
 def series(values: Sequence[Any] | None) -> Series:
     """A metric set's samples as floats, ``null`` and ``"NaN"`` as NaN."""
-    return np.array([_sample(value) for value in values or ()], dtype=np.float64)
+    if values is None:
+        return np.zeros(0)
+    try:
+        return np.array(values, dtype=np.float64)  # numbers, None and "NaN"/"Infinity" texts
+    except (TypeError, ValueError):
+        return np.array([_sample(value) for value in values], dtype=np.float64)
 
 
 def prepare(values: Series, config: Mapping[str, Any]) -> Series:
