@@ -7,14 +7,15 @@ embedded MongoDB wire server. Over HTTP the newcomer creates an application thro
 both versions in its history, and is refused with Gate's 401 without a token and 403 when their
 role lacks WRITE.
 
-On RabbitMQ the run uses the real service queues (``gennaker.<service>.commands`` and so on, shared
-with every other ``up``): they are left in place but must hold no message of ours afterwards, and
-no message of ours may be dead-lettered.
+On RabbitMQ the run has a virtual host of its own, so the real service queues
+(``gennaker.<service>.commands`` and so on) are the newcomer's alone: afterwards none may hold a
+message and nothing may have been dead-lettered, whatever other suites do on the same broker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import sys
@@ -30,6 +31,7 @@ from aio_pika.exceptions import ChannelClosed
 
 from bus.amqp import AmqpBus
 from schemas.services import SERVICES
+from tests.broker import own_vhost
 from tests.integration.test_up import UP_LINE, Process, cli_env, free_port
 
 Json = dict[str, Any]
@@ -108,14 +110,6 @@ async def waiting_messages(amqp_url: str) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count}
 
 
-async def purge(amqp_url: str, names: list[str]) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in names:
-            await (await channel.declare_queue(name, passive=True)).purge()
-
-
 @pytest.fixture(params=[pytest.param("amqp", marks=pytest.mark.amqp), "memory"])
 async def gennaker(request: pytest.FixtureRequest, tmp_path: Path, amqp_url: str) -> AsyncIterator[Gennaker]:
     """``gennaker up`` with static auth on the bus the parameter names; killed and checked afterwards."""
@@ -129,21 +123,18 @@ async def gennaker(request: pytest.FixtureRequest, tmp_path: Path, amqp_url: str
         "GENNAKER_SETTINGS_FILE": str(settings),
     }
     on_amqp = request.param == "amqp"
-    if on_amqp:
-        env["GENNAKER_AMQP_URL"] = amqp_url
-    process = await Process.start("up", env=cli_env(**env))
-    try:
-        line = await process.stdout_line()
-        assert UP_LINE.match(line), f"unexpected start-up line {line!r}:\n{process.logs()}"
-        assert ("bus amqp" if on_amqp else "bus memory") in line, line
-        yield Gennaker(process, f"http://127.0.0.1:{port}", owner, viewer, amqp_url if on_amqp else None)
-    finally:
-        await process.kill()
-        if on_amqp:
-            # A failed run may leave commands or events behind: never hand them to the next `up`.
-            leftovers = await waiting_messages(amqp_url)
-            if leftovers:
-                await purge(amqp_url, list(leftovers))
+    with contextlib.ExitStack() as vhost:
+        url = vhost.enter_context(own_vhost(amqp_url, f"newcomer-{tmp_path.name}")) if on_amqp else None
+        if url is not None:
+            env["GENNAKER_AMQP_URL"] = url
+        process = await Process.start("up", env=cli_env(**env))
+        try:
+            line = await process.stdout_line()
+            assert UP_LINE.match(line), f"unexpected start-up line {line!r}:\n{process.logs()}"
+            assert ("bus amqp" if on_amqp else "bus memory") in line, line
+            yield Gennaker(process, f"http://127.0.0.1:{port}", owner, viewer, url)
+        finally:
+            await process.kill()
 
 
 class Api:
