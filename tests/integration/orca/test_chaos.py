@@ -428,6 +428,7 @@ SUMMARY = {
 """What the test reads of each execution while it waits (whole documents would load the store)."""
 
 
+@pytest.mark.timeout(3 * CHAOS_SECONDS + SETTLE + 120)  # the chaos may run three times as long on a loaded machine
 async def test_fifty_executions_survive_orca_being_killed(system: System, bus: AmqpBus, endpoint: Endpoint) -> None:
     for config in configs(endpoint.base):
         await bus.send(SavePipeline(pipeline=config, authority=admin("chaos")))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 
 import structlog
@@ -38,6 +39,7 @@ class OutboxRelay:
         interval: float = 5.0,
         grace_ms: int = 5_000,
         pull_interval: float = 0.2,
+        sent_capacity: int = 65_536,
     ) -> None:
         self.store = store
         self.timers = timers
@@ -46,6 +48,9 @@ class OutboxRelay:
         self.pull_interval = pull_interval
         self._delivered: dict[str, set[str]] = {}
         self._removing: dict[str, set[str]] = {}
+        self._in_flight: dict[str, set[str]] = {}
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self.sent_capacity = sent_capacity
         self.on_pulled: Callable[[str, set[str]], None] = lambda execution_id, ids: None
 
     async def deliver(
@@ -64,10 +69,18 @@ class OutboxRelay:
         how many were delivered.
 
         Younger entries written by someone else are left to their writer, which is delivering them
-        now: so neither a concurrent transition nor a duplicate message delivers them twice.
+        now: so neither a concurrent transition nor a duplicate message delivers them twice. Entries
+        this process is delivering at this moment are never taken, however old: a slow send is not
+        an abandoned one. Nor are the last ``sent_capacity`` entries this process delivered: one
+        that is back in the store (a save from a copy read before its removal wrote it again) is
+        only removed again.
         """
         cutoff = now_ms() - self.grace_ms
-        done = self._delivered.get(execution.id, set()) | self._removing.get(execution.id, set())
+        in_flight = self._in_flight.setdefault(execution.id, set())
+        done = self._delivered.get(execution.id, set()) | self._removing.get(execution.id, set()) | in_flight
+        if sent_before := {entry.id for entry in execution.outbox if entry.id in self._sent and entry.id not in done}:
+            self._delivered.setdefault(execution.id, set()).update(sent_before)
+            execution.outbox = [entry for entry in execution.outbox if entry.id not in sent_before]
         entries = [
             entry
             for entry in execution.outbox
@@ -79,17 +92,30 @@ class OutboxRelay:
             )
         ]
         if not entries:
+            if not in_flight:
+                del self._in_flight[execution.id]
             return 0
+        claimed = {entry.id for entry in entries}
+        in_flight.update(claimed)
         delivered: set[str] = set()
         try:
             for entry in entries:
                 await self._deliver_one(bus, execution.id, entry)
                 delivered.add(entry.id)
+                self._remember_sent(entry.id)
         finally:
+            in_flight.difference_update(claimed)
+            if not in_flight:
+                self._in_flight.pop(execution.id, None)
             if delivered:
                 self._delivered.setdefault(execution.id, set()).update(delivered)
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
         return len(delivered)
+
+    def _remember_sent(self, entry_id: str) -> None:
+        self._sent[entry_id] = None
+        if len(self._sent) > self.sent_capacity:
+            self._sent.popitem(last=False)
 
     def take_delivered(self, execution_id: str) -> set[str]:
         """The delivered entries of ``execution_id`` not yet removed from the store, for the
