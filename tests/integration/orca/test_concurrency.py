@@ -86,9 +86,10 @@ async def test_cancelling_the_running_one_starts_the_next(orca: Orca) -> None:
 
 async def test_concurrent_starts_run_exactly_one(orca: Orca) -> None:
     ids = [str(ULID()) for _ in range(4)]
-    config = limited(keep_waiting=True, wait=0.5)
+    config = limited(keep_waiting=True, wait=3.0)
     await asyncio.gather(*(orca.start(config, execution_id=execution_id) for execution_id in ids))
-    await asyncio.sleep(0.2)
+    await orca.until_event(lambda event: event.subject in ids and "execution.started" in event.type)
+    await asyncio.sleep(0.2)  # a second start, were there one, would have come by now
     executions = [await orca.until(i, lambda e: e["status"] in ("RUNNING", "BUFFERED")) for i in ids]
     assert sorted(execution["status"] for execution in executions) == ["BUFFERED"] * 3 + ["RUNNING"]
 
