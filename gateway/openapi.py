@@ -95,6 +95,8 @@ def _operation(route: Route, refs: _Refs, components: dict[str, Any]) -> dict[st
 
 
 def _response(response: Response, refs: _Refs) -> dict[str, Any]:
+    if not response.media_type:
+        return {"description": response.description}
     if response.model is None:
         schema: dict[str, Any] = {"type": "object" if response.media_type == JSON else "string"}
     else:

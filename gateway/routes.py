@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway import (
     applications,
     auth,
+    canary_configs,
     credentials,
     dead_letters,
     deck_ui,
@@ -40,6 +41,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *version.ROUTES,
     *applications.ROUTES,
     *pipelines.ROUTES,
+    *canary_configs.ROUTES,
     *tasks.ROUTES,
     *executions.ROUTES,
     *credentials.ROUTES,

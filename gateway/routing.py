@@ -24,7 +24,7 @@ JSON = "application/json"
 
 @dataclass(frozen=True)
 class Response:
-    """One documented outcome of a route: its body model (if JSON) or its media type."""
+    """One documented outcome of a route: its body model (if JSON) or its media type (``""``: no body)."""
 
     description: str
     model: type[BaseModel] | None = None

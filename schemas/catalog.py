@@ -7,6 +7,7 @@ tail, the dead-letter viewer) import this module.
 from __future__ import annotations
 
 from schemas import (
+    canary_configs,
     clouddriver,
     clouddriver_cache,
     clouddriver_operations,
@@ -21,6 +22,7 @@ from schemas import (
 from schemas.registry import registry
 
 MODULES = (
+    canary_configs,
     clouddriver,
     clouddriver_cache,
     clouddriver_operations,

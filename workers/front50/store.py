@@ -1,7 +1,7 @@
 """All of Front50's MongoDB access: versioned documents, their history, and command outcomes.
 
 Collections (all prefixed ``front50_``): ``applications``, ``application_history``, ``pipelines``,
-``pipeline_history``, ``strategies``, ``projects``, ``notifications``, ``service_accounts``,
+``pipeline_history``, ``strategies``, ``projects``, ``notifications``, ``service_accounts``, ``canary_configs``,
 ``applied_commands`` and ``revision``. Each stored entity keeps Spinnaker's JSON as a string in ``body`` (pipeline
 JSON may carry keys MongoDB refuses in stored documents, such as ``$ref`` inside a Kubernetes CRD
 manifest) beside the fields queries need: lower-cased ``nameKey`` / ``applicationKey`` (Spinnaker's
@@ -96,6 +96,10 @@ class Front50Store:
         return self._collection("service_accounts")
 
     @property
+    def canary_configs(self) -> AsyncCollection[Document]:
+        return self._collection("canary_configs")
+
+    @property
     def outcomes(self) -> AsyncCollection[Document]:
         return self._collection("applied_commands")
 
@@ -122,6 +126,7 @@ class Front50Store:
                 )
             await self.projects.create_index([("nameKey", asc)], unique=True, name="name_unique")
             await self.projects.create_index([("applicationKeys", asc)], name="applications")
+            await self.canary_configs.create_index([("applicationKeys", asc)], name="applications")
             for kind in ("application", "pipeline"):
                 history = self.history(kind)
                 await history.create_index([("entityId", asc), ("command", asc)], unique=True, name="command_unique")

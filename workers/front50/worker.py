@@ -24,6 +24,7 @@ from schemas import Message, Reply
 from schemas import front50 as messages
 from workers.front50.access import Front50Access
 from workers.front50.cache import ReadCache
+from workers.front50.canary_configs import CanaryConfigHandlers, canary_config_table
 from workers.front50.handlers import Front50Handlers
 from workers.front50.store import Front50Store
 
@@ -97,7 +98,10 @@ def build_service(resources: WorkerResources) -> Service:
     store = Front50Store(resources.db)
     cache = ReadCache(store.revision)
     access = Front50Access(store, execute_fallback=resources.settings.auth.execute_fallback)
-    table = handler_table(Front50Handlers(store, access))
+    table = {
+        **handler_table(Front50Handlers(store, access)),
+        **canary_config_table(CanaryConfigHandlers(store, access)),
+    }
     commands = {m.message_type: _command(store, h) for m, h in table.items() if m.message_kind == "command"}
     queries = {m.message_type: _query(store, cache, h) for m, h in table.items() if m.message_kind == "query"}
     return Service(

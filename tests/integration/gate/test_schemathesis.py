@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.integration.gate.conftest import System
 from tests.integration.gate.flows import create_application, exported_pipeline
 
-GATE_TAGS = {"applications", "pipelines", "tasks", "credentials", "projects", "system"}
+GATE_TAGS = {"applications", "pipelines", "tasks", "credentials", "projects", "system", "canary configs"}
 """The tags of the Gate-compatible routes (``system`` adds /version and /health)."""
 EXAMPLES = 8
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
