@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schemas.orca_engine import CancelExecution, RestartStage
+from tests.authorities import ADMIN, admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 
 PARAMETERS = [{"name": "env", "default": "prod"}, {"name": "size", "default": "2"}]
@@ -124,3 +126,21 @@ async def test_a_parallel_branchs_outputs_are_not_seen(orca: Orca) -> None:
     context = by_ref(execution, "3")["context"]
     assert "property 'secret' not found" in context["exception"]["details"]["error"]
     assert "secret == 'other branch'" in context["expressionEvaluationSummary"]
+
+
+async def test_a_restarted_evaluate_variables_stage_evaluates_its_variables_afresh(orca: Orca) -> None:
+    who = "${#currentStage().context['restartDetails']?.restartedBy ?: 'first run'}"
+    config = pipeline(
+        stage("1", "evaluateVariables", name="Vars", variables=[{"key": "who", "value": who}]),
+        stage("2", "manualJudgment", after=("1",)),
+    )
+    execution_id = await orca.start(config)
+    execution = await orca.until(execution_id, lambda e: by_ref(e, "2")["status"] == "RUNNING")
+    assert by_ref(execution, "1")["outputs"] == {"who": "first run"}
+    await orca.send(CancelExecution(execution_id=execution_id, authority=ADMIN))
+    await orca.finished(execution_id)
+    restart = RestartStage(execution_id=execution_id, stage_id=by_ref(execution, "1")["id"], authority=admin("ana"))
+    await orca.send(restart)
+    execution = await orca.until(execution_id, lambda e: by_ref(e, "2")["status"] == "RUNNING")
+    assert by_ref(execution, "1")["outputs"] == {"who": "ana"}
+    assert by_ref(execution, "1")["context"]["variables"][0]["sourceExpression"] == who

@@ -231,3 +231,27 @@ def test_a_stage_started_again_keeps_only_the_latest_evaluations_summary() -> No
     processed = SpelExpressions().process(execution, stage)
     assert list(processed.summary) == ["branch"]
     assert processed.failure is not None and "property 'branch' not found" in processed.failure
+
+
+def test_evaluate_variables_keeps_each_source_so_a_restart_evaluates_it_afresh() -> None:
+    """Orca's ``saveSourceExpression``: the evaluated variable remembers what its author wrote."""
+    execution = Execution.model_validate({**EXECUTION, "buildTime": 1})
+    stage = execution.stage("check")
+    assert stage is not None
+    stage.type = "evaluateVariables"
+    stage.context = {"variables": [{"key": "seen", "value": "${shared}"}, {"key": "plain", "value": "text"}]}
+    first = SpelExpressions().process(execution, stage)
+    assert first.context["variables"] == [
+        {"key": "seen", "value": "from-3", "sourceExpression": "${shared}"},
+        {"key": "plain", "value": "text"},
+    ]
+    upstream = execution.stage("mid")
+    assert upstream is not None
+    upstream.outputs = {"shared": "changed upstream"}
+    stage.context = first.context  # as stored; a restart starts the stage with it again
+    again = SpelExpressions().process(execution, stage)
+    assert again.context["variables"][0] == {
+        "key": "seen",
+        "value": "changed upstream",
+        "sourceExpression": "${shared}",
+    }

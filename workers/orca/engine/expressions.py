@@ -64,9 +64,12 @@ class SpelExpressions:
         summary, failures = dict(rest.summary), [rest.failure_message()] if rest.failed else []
         evaluated: list[Any] = []
         for index, variable in enumerate(variables):  # each may use the ones before it by name, as in Orca
-            placed = {"variables": [*([None] * index), variable]}  # so failures name variables[index]
+            source = _variable_source(variable)
+            placed = {"variables": [*([None] * index), source]}  # so failures name variables[index]
             one = spel.process(placed, root, current_stage_id=stage.id)
             value = one.value["variables"][index]
+            if isinstance(value, dict) and isinstance(source, dict) and _has_expression(source.get("value")):
+                value = {**value, "sourceExpression": source["value"]}
             evaluated.append(value)
             summary.update(one.summary)
             if one.failed:
@@ -103,6 +106,21 @@ class LiteralExpressions:
         if text.startswith("${") and text.endswith("}"):
             text = text[2:-1].strip()
         return _truth(text, expression)
+
+
+def _variable_source(variable: Any) -> Any:
+    """A variable as its author wrote it: ``value`` is the ``sourceExpression`` an earlier start kept
+    (Orca's ``saveSourceExpression``), so a restarted ``evaluateVariables`` evaluates it afresh."""
+    if not isinstance(variable, dict):
+        return variable
+    source = {key: item for key, item in variable.items() if key != "sourceExpression"}
+    if _has_expression(variable.get("sourceExpression")):
+        source["value"] = variable["sourceExpression"]
+    return source
+
+
+def _has_expression(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
 
 
 def _truth(value: Any, expression: Any) -> bool:
