@@ -44,7 +44,7 @@ async def test_command_goes_to_exactly_one_of_competing_consumers(harness: Harne
     handled: Counter[str] = Counter()
     by_consumer: Counter[int] = Counter()
 
-    def handler_for(consumer: int):  # type: ignore[no-untyped-def]
+    def handler_for(consumer: int):
         async def handle(message: DoWork, context: MessageContext) -> None:
             handled[message.job] += 1
             by_consumer[consumer] += 1
@@ -72,7 +72,7 @@ async def test_topic_patterns_route_like_amqp(harness: Harness, unique: str) -> 
     everything: list[str] = []
     bus = await harness.bus()
 
-    async def record_into(target: list[str]):  # type: ignore[no-untyped-def]
+    async def record_into(target: list[str]):
         async def handle(message: Probe | StageCompleted, context: MessageContext) -> None:
             target.append(f"{message.message_type}:{message.n}")
 
@@ -100,7 +100,7 @@ async def test_topic_patterns_route_like_amqp(harness: Harness, unique: str) -> 
 async def test_event_reaches_every_subscriber_group_once(harness: Harness, unique: str) -> None:
     seen: Counter[str] = Counter()
 
-    def handler_for(group: str):  # type: ignore[no-untyped-def]
+    def handler_for(group: str):
         async def handle(message: Probe, context: MessageContext) -> None:
             seen[group] += 1
 

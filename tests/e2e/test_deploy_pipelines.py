@@ -207,7 +207,7 @@ async def test_cluster_size_preconditions_count_what_clouddriver_sees(gate: Clie
     await save(gate, config)
     assert (await deploy(gate, "deploy", "v1"))["status"] == "SUCCEEDED"
 
-    outcomes = {}
+    outcomes: dict[str, tuple[Any, ...]] = {}
     for name, check in {
         "one": size_check(1),
         "more than one": size_check(1, ">"),

@@ -34,8 +34,8 @@ class TapCountingBus(MemoryBus):
             self.live_taps += 1
             stop = consumption.stop
 
-            async def stop_and_count() -> None:
-                await stop()
+            async def stop_and_count(*, grace: float | None = None) -> None:
+                await stop(grace=grace)
                 self.live_taps -= 1
 
             consumption.stop = stop_and_count  # type: ignore[method-assign]

@@ -137,7 +137,7 @@ async def test_stopped_host_takes_no_more_messages(bus: MemoryBus) -> None:
 
 async def test_a_failed_start_stops_what_it_started(bus: MemoryBus) -> None:
     class FailingEvents(MemoryBus):
-        async def consume(self, endpoint: Endpoint):  # type: ignore[no-untyped-def]
+        async def consume(self, endpoint: Endpoint):
             if endpoint.kind == "events":
                 raise BusError("cannot bind")
             return await super().consume(endpoint)

@@ -67,7 +67,8 @@ async def webhook(world: World, config_id: str, source: str) -> Json:
         processed = await world.event(WebhookProcessed, lambda data: data["event_id"] == event_id)
         return processed if config_id in processed["triggered"] or config_id in processed["refused"] else None
 
-    found: Json = await world.until(verdict, lambda processed: processed is not None)
+    found = await world.until(verdict, lambda processed: processed is not None)
+    assert found is not None
     return found
 
 

@@ -156,7 +156,7 @@ def stage(ref_id: str, type: str = "wait", after: tuple[str, ...] = (), **contex
 
 
 async def test_a_failed_pipeline_notifies_every_channel_once(system: System) -> None:
-    notifications = [
+    notifications: list[Json] = [
         {
             "type": "email",
             "address": "oncall@example.com, lead@example.com",

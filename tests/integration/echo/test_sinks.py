@@ -269,7 +269,7 @@ async def test_rest_sink_posts_cloudevents_in_either_mode(memory_bus: MemoryBus,
         return memory_bus
 
     async with serve(receiver.app()) as url:
-        config = RestSink(name=unique, url=f"{url}/events", mode=mode, patterns=(f"{unique}.#",), **FAST)  # type: ignore[arg-type]
+        config = RestSink(name=unique, url=f"{url}/events", mode=mode, patterns=(f"{unique}.#",), **FAST)
         async with running(config, same_bus):
             envelopes = [event(unique, n) for n in range(30)]
             receiver.outage = True

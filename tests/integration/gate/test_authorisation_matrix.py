@@ -296,6 +296,10 @@ def get(path: Callable[[World, Target], str]) -> Call:
     return call
 
 
+def trigger_path(pipeline_name: str) -> Callable[[Target], str]:
+    return lambda target: f"/pipelines/{target.app}/{pipeline_name}"
+
+
 def post(path: Callable[[Target], str], body: Callable[[World, Target], Json]) -> Call:
     async def call(world: World, target: Target, headers: dict[str, str]) -> ClientResponse:
         return await world.client.post(path(target), json=body(world, target), headers=headers)
@@ -524,7 +528,7 @@ ROWS: tuple[Row, ...] = (
     *(
         Row(
             f"POST /pipelines/vault/{pipeline_name} (Clouddriver)",
-            post(lambda t, n=pipeline_name: f"/pipelines/{t.app}/{n}", lambda w, t: {}),
+            post(trigger_path(pipeline_name), lambda w, t: {}),
             RUN,
             check=operation_judged(pipeline_name),
         )

@@ -63,7 +63,7 @@ STARTS_OVER = 15.0
 """Seconds over which the 50 executions are started, so the kills hit them in every phase."""
 
 SCENARIOS: list[tuple[str, int]] = [("ok", 20), ("poll", 10), ("failfast", 8), ("cancel", 6), ("childfail", 6)]
-EXPECTED = {
+EXPECTED: dict[str, tuple[str, set[str | None]]] = {
     # mode: (parent status, child statuses allowed; None: no child)
     "ok": ("SUCCEEDED", {"SUCCEEDED"}),
     "poll": ("SUCCEEDED", {"SUCCEEDED"}),

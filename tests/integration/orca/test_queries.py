@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bus.errors import QueryFailed
@@ -9,7 +11,7 @@ from schemas.orca_engine import ExecutionList, GetExecution, ListExecutions
 from tests.integration.orca.conftest import Orca, pipeline, stage
 
 
-async def list_executions(orca: Orca, **filters: object) -> list[dict[str, object]]:
+async def list_executions(orca: Orca, **filters: object) -> list[dict[str, Any]]:
     reply = await orca.bus.ask(ListExecutions.model_validate(filters), timeout=5)
     assert isinstance(reply, ExecutionList)
     return reply.executions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def window_around(now: datetime, *, opens_in: timedelta, lasts: timedelta) -> Js
     }
 
 
-def restricted(window: Json, **context: object) -> Json:
+def restricted(window: Json, **context: Any) -> Json:
     return pipeline(
         stage("1", restrictExecutionDuringTimeWindow=True, restrictedExecutionWindow=window, **context),
         stage("2", after=("1",)),

@@ -12,7 +12,7 @@ from workers.clouddriver.operations.base import OperationRun
 from workers.clouddriver.provider import ProviderRegistry, no_progress
 
 
-def run(attempt: int = 1, **state: Any) -> OperationRun:
+def run(attempt: int = 1, state: dict[str, Any] | None = None) -> OperationRun:
     command = RunExternalTask(
         execution_id="01EXEC",
         stage_id="01STAGE",
@@ -23,14 +23,16 @@ def run(attempt: int = 1, **state: Any) -> OperationRun:
         authority=ADMIN,
     )
 
-    async def record(decisions: dict[str, Any]) -> None:
-        state.update(decisions)
+    journal = dict(state or {})
 
-    return OperationRun(command, AccountCatalogue([]), ProviderRegistry(), no_progress, dict(state), record)
+    async def record(decisions: dict[str, Any]) -> None:
+        journal.update(decisions)
+
+    return OperationRun(command, AccountCatalogue([]), ProviderRegistry(), no_progress, dict(journal), record)
 
 
 def test_a_resumed_run_of_an_attempt_calls_with_the_first_runs_token() -> None:
-    first, resumed = run(), run(**{"create:us-east-1": {"name": "hello-v000"}})
+    first, resumed = run(), run(state={"create:us-east-1": {"name": "hello-v000"}})
     assert first.client_token("create:us-east-1") == resumed.client_token("create:us-east-1")
     assert len(first.client_token("create:us-east-1")) <= 64  # EC2's limit
 

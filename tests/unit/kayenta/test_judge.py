@@ -86,7 +86,7 @@ def test_result_carries_stats_ratio_and_identity() -> None:
 
 
 def test_critical_only_beyond_the_critical_effect_size() -> None:
-    soft = {"critical": True, "effectSize": {"criticalIncrease": 2.0}}
+    soft: dict[str, Any] = {"critical": True, "effectSize": {"criticalIncrease": 2.0}}
     result = only(run([metric("m", **soft)], [pair("m", BASELINE, HIGHER)]))
     assert (result["classification"], result["critical"]) == ("High", False)
 
