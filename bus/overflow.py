@@ -11,6 +11,8 @@ from __future__ import annotations
 import structlog
 from prometheus_client import Counter
 
+from bus.errors import BusError
+
 log = structlog.get_logger("gennaker.bus.overflow")
 
 PUBLISH_REJECTED = Counter(
@@ -31,5 +33,5 @@ def refused(exchange: str, routing_key: str, *, queue: str | None = None) -> Non
     )
 
 
-class QueueFull(ConnectionError):
+class QueueFull(BusError, ConnectionError):
     """A command or direct put was refused by a full bounded queue; the message was not stored."""

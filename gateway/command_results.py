@@ -9,7 +9,7 @@ nothing polls.
 
 The future is registered before the command is sent, so an answer can never arrive unseen. A
 ``*.command.rejected`` answer raises :class:`CommandRejected` with its status and field; no answer
-by the deadline raises :class:`bus.QueryTimeout` (504).
+by the deadline raises :class:`gateway.errors.CommandTimeout` (504).
 
 Example::
 
@@ -28,7 +28,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bus import BrokerUnavailable, Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
+from bus import BrokerUnavailable, Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed
+from gateway.errors import CommandTimeout, GatewayError
 from gateway.keys import BUS, CONFIG
 from schemas.base import Command, Query, Reply, parse_cloudevent_type
 
@@ -44,13 +45,12 @@ QUERY_TIMEOUT = 5.0
 """Seconds a read waits for its reply before answering 504, unless the config sets ``query_timeout``."""
 
 
-class CommandRejected(Exception):
+class CommandRejected(GatewayError):
     """The service refused the command and changed nothing; ``status`` is HTTP-like, ``field`` the culprit."""
 
     def __init__(self, status: int, reason: str, field: str | None) -> None:
-        super().__init__(reason)
+        super().__init__(reason, field=field)
         self.status = status
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class CommandResults:
         """Send ``command`` to its owner and return the event it caused.
 
         Raises :class:`CommandRejected` for a ``*.command.rejected`` answer and
-        :class:`bus.QueryTimeout` when none arrives within ``timeout`` seconds.
+        :class:`gateway.errors.CommandTimeout` when none arrives within ``timeout`` seconds.
         """
         await self.start()
         envelope = self.bus.envelope(command, subject=subject)
@@ -126,8 +126,11 @@ class CommandResults:
                         f"answer {command.message_type}; it may have been carried out: retry with the same "
                         "Idempotency-Key to get its answer"
                     ) from None
-                raise QueryTimeout(
-                    f"{command.owner()} did not answer {command.message_type} within {timeout:g}s"
+                raise CommandTimeout(
+                    f"{command.owner()} did not answer {command.message_type} within {timeout:g}s; it may still "
+                    "be carried out: check that its worker is running (GET /health) and retry with the same "
+                    "Idempotency-Key",
+                    service=command.owner(),
                 ) from None
         finally:
             self._pending.pop(envelope.id, None)

@@ -1,11 +1,12 @@
 """Turns every failure inside a request into a JSON error that says what went wrong and what to do.
 
-Handlers raise; this middleware answers. Bad input is a 400 naming the field, a service that did
-not answer a query is a 504 naming it, a service that answered with an error is a 502, a message
-broker that is away (or a full queue refusing the message) is a 503 with ``Retry-After``: every
-request runs under :func:`bus.fail_fast`, so it is told at once rather than left waiting for the
-broker to come back. Only a bug in the gateway itself is a 500, and that one is logged with its
-traceback and correlation id.
+Handlers raise a :class:`GatewayError` (the one root of the gateway's own failures, each with its
+status) or let a bus error through; this middleware answers. Bad input is a 400 naming the field, a
+service that did not answer a query or a command is a 504 naming it, a service that answered with
+an error is a 502, a message broker that is away (or a full queue refusing the message) is a 503
+with ``Retry-After``: every request runs under :func:`bus.fail_fast`, so it is told at once rather
+than left waiting for the broker to come back. Only a bug in the gateway itself is a 500, and that
+one is logged with its traceback and correlation id.
 """
 
 from __future__ import annotations
@@ -41,13 +42,34 @@ class ErrorBody(BaseModel):
     problems: list[FieldProblem] | None = None
 
 
-class RequestInvalid(Exception):
-    """The request's body, query or path is wrong; ``field`` names the part to fix."""
+class GatewayError(Exception):
+    """The root of every failure the gateway answers itself, with the HTTP ``status`` it answers.
 
-    def __init__(self, message: str, *, field: str | None = None, problems: Sequence[FieldProblem] = ()) -> None:
+    ``field`` names the input to fix when one is to blame, ``problems`` every invalid field, and
+    ``headers`` go on the reply (``WWW-Authenticate``, ``Retry-After``). The error middleware and
+    Gate's routes answer any of them the same way; only a bug is left to become a 500.
+    """
+
+    status = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: Sequence[FieldProblem] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.problems = list(problems)
+        self.headers = dict(headers or {})
+
+
+class RequestInvalid(GatewayError):
+    """The request's body, query or path is wrong; ``field`` names the part to fix."""
+
+    status = 400
 
     @classmethod
     def from_validation(
@@ -69,8 +91,24 @@ class RequestInvalid(Exception):
         return cls(f"invalid {what}: {listed}", field=problems[0].field, problems=problems)
 
 
-class NotFound(Exception):
+class NotFound(GatewayError):
     """The thing named in the path does not exist."""
+
+    status = 404
+
+
+class CommandTimeout(GatewayError):
+    """A command's answering event did not arrive in time (504); it may still be carried out.
+
+    Not :class:`bus.QueryTimeout`: a query that timed out changed nothing, a command may have.
+    ``service`` names the service that did not answer.
+    """
+
+    status = 504
+
+    def __init__(self, message: str, *, service: str) -> None:
+        super().__init__(message)
+        self.service = service
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -100,10 +138,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         with fail_fast():
             return await handler(request)
-    except RequestInvalid as error:
-        return error_reply(400, ErrorBody(error=str(error), field=error.field, problems=error.problems or None))
-    except NotFound as error:
-        return error_reply(404, ErrorBody(error=str(error)))
+    except GatewayError as error:
+        if error.status >= 500:
+            log.warning("request failed", status=error.status, error=str(error))
+        body = ErrorBody(error=str(error), field=error.field, problems=error.problems or None)
+        return error_reply(error.status, body, error.headers or None)
     except QueryTimeout as error:
         log.warning("query timed out", error=str(error))
         advice = "the service did not answer in time; check that its worker is running and see GET /health"

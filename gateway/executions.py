@@ -18,11 +18,11 @@ from typing import Any
 from aiohttp import web
 from ulid import ULID
 
-from bus import QueryTimeout
 from gateway.access import application_for, last_known_application, readable_application_names, require_on
 from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask, send_command
+from gateway.errors import CommandTimeout
 from gateway.execution_models import (
     Accepted,
     ApplicationExecutionsQuery,
@@ -108,7 +108,7 @@ async def _start(request: web.Request, pipeline: Json, trigger: Json, body: Json
         answer = await send_command(request, command, subject=execution_id)
         if answer.event_type == ExecutionCommandRepeated.message_type:
             execution_id = str(answer.data["execution_id"])
-    except QueryTimeout:
+    except CommandTimeout:
         # stored but not started yet (e.g. waiting for a concurrent execution): the ref is readable
         if (await ask(request, GetExecution(id=execution_id), ExecutionFound)).execution is None:
             raise

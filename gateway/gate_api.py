@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict
 
 from bus import QueryFailed, QueryTimeout
 from gateway.api_model import ApiModel
-from gateway.command_results import CommandRejected
-from gateway.errors import UNAVAILABLE, FieldProblem, NotFound, RequestInvalid, unavailable
+from gateway.auth.errors import AuthError
+from gateway.errors import UNAVAILABLE, FieldProblem, GatewayError, RequestInvalid, unavailable
 from gateway.routing import Response, RouteHandler, read_body
 
 log = structlog.get_logger("gennaker.gateway")
@@ -43,13 +43,12 @@ class SpinnakerError(ApiModel):
     problems: list[FieldProblem] | None = None
 
 
-class GateError(Exception):
-    """A failure to answer with Spinnaker's error JSON and ``status``."""
+class GateError(GatewayError):
+    """A failure whose ``status`` the raising route chooses, answered with Spinnaker's error JSON."""
 
     def __init__(self, status: int, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, field=field)
         self.status = status
-        self.field = field
 
 
 def not_found(message: str) -> GateError:
@@ -90,12 +89,14 @@ def gate_route(handler: RouteHandler) -> RouteHandler:
     async def answer(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except (GateError, CommandRejected) as error:
-            return spinnaker_error(error.status, str(error), field=error.field)
-        except RequestInvalid as error:
-            return spinnaker_error(400, str(error), field=error.field, problems=error.problems or None)
-        except NotFound as error:
-            return spinnaker_error(404, str(error))
+        except AuthError:
+            raise  # the auth middleware answers (and logs) refusals in Gate's shape
+        except GatewayError as error:
+            if error.status >= 500:
+                log.warning("request failed", status=error.status, error=str(error))
+            reply = spinnaker_error(error.status, str(error), field=error.field, problems=error.problems or None)
+            reply.headers.update(error.headers)
+            return reply
         except QueryTimeout as error:
             log.warning("a service did not answer in time", error=str(error))
             advice = "the service did not answer in time; check that its worker is running and see GET /health"

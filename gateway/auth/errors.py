@@ -13,6 +13,8 @@ import time
 from aiohttp import web
 from pydantic import BaseModel
 
+from gateway.errors import GatewayError
+
 
 class AuthRefusal(BaseModel):
     """Gate's error body (the shape of :class:`gateway.gate_api.SpinnakerError`) for 401, 403 and 503."""
@@ -23,15 +25,14 @@ class AuthRefusal(BaseModel):
     timestamp: int
 
 
-class AuthError(Exception):
+class AuthError(GatewayError):
     """A request refused by authentication or authorisation; ``status`` and ``reason`` say how."""
 
     status = 500
     reason = "Internal Server Error"
 
     def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.headers = dict(headers or {})
+        super().__init__(message, headers=headers)
 
     def reply(self) -> web.Response:
         """This refusal as Gate would send it."""

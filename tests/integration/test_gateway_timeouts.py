@@ -81,3 +81,4 @@ async def test_writes_wait_command_timeout(stack: AsyncExitStack) -> None:
     assert status == 504, body
     assert took < 3, f"the write waited {took:.1f}s, not command_timeout"
     assert "did not answer front50.SavePipeline within 0.4s" in body["message"], body
+    assert "retry with the same Idempotency-Key" in body["message"], "a write that timed out may have been done"
