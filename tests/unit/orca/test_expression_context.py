@@ -255,3 +255,11 @@ def test_evaluate_variables_keeps_each_source_so_a_restart_evaluates_it_afresh()
         "value": "changed upstream",
         "sourceExpression": "${shared}",
     }
+
+
+def test_a_stage_at_the_end_of_a_long_chain_sees_the_first_stages_outputs() -> None:
+    """The walk keeps its own stack: 5,000 stages in a row do not exhaust Python's recursion limit."""
+    chain = [_stage(f"s{n}", str(n), *([str(n - 1)] if n else []), outputs={"n": n}) for n in range(5_000)]
+    chain[0]["outputs"] = {"first": "found"}
+    assert len(ancestors(chain[-1], chain)) == 5_000
+    assert evaluate("first + '/' + n", stage_root(chain[-1], {"id": "e", "stages": chain})) == "found/4999"

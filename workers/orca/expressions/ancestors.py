@@ -19,7 +19,7 @@ agree). Works on stored JSON so it serves every caller of :func:`~.context.stage
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 type StageJson = Mapping[str, Any]
 
@@ -28,7 +28,7 @@ class _Index:
     """The execution's stages by id and by (parent id, refId), with their position for ordering."""
 
     def __init__(self, stages: Sequence[Any]) -> None:
-        self.stages = [stage for stage in stages if isinstance(stage, Mapping)]
+        self.stages = [stage for stage in stages if isinstance(stage, dict)]
         self.position = {id(stage): n for n, stage in enumerate(self.stages)}
         self.by_id = {stage.get("id"): stage for stage in self.stages}
         self.by_ref: dict[tuple[Any, Any], StageJson] = {}
@@ -39,14 +39,22 @@ class _Index:
                 self.children.setdefault(stage.get("parentStageId"), []).append(stage)
 
     def in_order(self, stages: Iterable[StageJson]) -> list[StageJson]:
-        return sorted(stages, key=lambda stage: self.position.get(id(stage), len(self.stages)))
+        found = list(stages)
+        if len(found) < 2:
+            return found
+        return sorted(found, key=lambda stage: self.position.get(id(stage), len(self.stages)))
 
 
 def ancestors(stage: StageJson, stages: Sequence[Any]) -> list[StageJson]:
     """``stage`` and its ancestors among ``stages`` (the execution's), nearest first; may repeat one."""
     index = _Index(stages)
     found: list[StageJson] = [stage]
-    _collect(stage, index, set(), found)
+    visited: set[Any] = set()
+    to_expand = [stage]  # depth first, as Orca recurses, but with a stack: a 5,000-stage chain is fine
+    while to_expand:
+        expanded = _expand(to_expand.pop(), index, visited)
+        found.extend(expanded.emitted)
+        to_expand.extend(reversed(expanded.next))
     return found
 
 
@@ -55,13 +63,19 @@ def ancestor_outputs(stage: StageJson, stages: Sequence[Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for ancestor in ancestors(stage, stages):
         outputs = ancestor.get("outputs")
-        if isinstance(outputs, Mapping):
+        if outputs and isinstance(outputs, dict):
             for key, value in outputs.items():
                 merged.setdefault(key, value)
     return merged
 
 
-def _collect(stage: StageJson, index: _Index, visited: set[Any], found: list[StageJson]) -> None:
+class _Expanded(NamedTuple):
+    emitted: list[StageJson]
+    next: list[StageJson]
+
+
+def _expand(stage: StageJson, index: _Index, visited: set[Any]) -> _Expanded:
+    """The ancestors one step from ``stage``, and those to expand next (Orca's ``getAncestorsImpl``)."""
     visited.add(stage.get("id"))
     requisites = stage.get("requisiteStageRefIds") or []
     parent_id = stage.get("parentStageId")
@@ -77,18 +91,17 @@ def _collect(stage: StageJson, index: _Index, visited: set[Any], found: list[Sta
             for child in index.children.get(candidate.get("id"), [])
             if child.get("syntheticStageOwner") is not None
         )
-        found.extend(required)
-        found.extend(owned)
-        for candidate in required:
-            _collect(candidate, index, visited, found)
-    elif parent_id is not None and parent_id not in visited:
-        parent = index.by_id.get(parent_id)
-        if stage.get("syntheticStageOwner") == "STAGE_AFTER":
-            found.extend(
-                sibling
-                for sibling in index.children.get(parent_id, [])
-                if sibling.get("syntheticStageOwner") == "STAGE_BEFORE"
-            )
-        if parent is not None:
-            found.append(parent)
-            _collect(parent, index, visited, found)
+        return _Expanded([*required, *owned], required)
+    if parent_id is None or parent_id in visited:
+        return _Expanded([], [])
+    befores = []
+    if stage.get("syntheticStageOwner") == "STAGE_AFTER":
+        befores = [
+            sibling
+            for sibling in index.children.get(parent_id, [])
+            if sibling.get("syntheticStageOwner") == "STAGE_BEFORE"
+        ]
+    parent = index.by_id.get(parent_id)
+    if parent is None:
+        return _Expanded(befores, [])
+    return _Expanded([*befores, parent], [parent])
