@@ -4,8 +4,8 @@ Gate answers ``POST /pipelines`` only once the save is done; here the save is a 
 outcome an event whose ``causationid`` is the command's id (Front50 answers every command with
 exactly one such event; Orca's execution commands with their first event). One private,
 non-durable event subscription per gateway app, bound to ``front50.#``, ``orca.task.#``,
-``orca.execution.#`` and ``orca.command.#``, resolves a dict of futures keyed by command id;
-nothing polls.
+``orca.execution.#``, ``orca.command.#`` and Kayenta's answers, resolves a dict of futures keyed
+by command id; nothing polls.
 
 The future is registered before the command is sent, so an answer can never arrive unseen. A
 ``*.command.rejected`` answer raises :class:`CommandRejected` with its status and field; no answer
@@ -35,7 +35,14 @@ from schemas.base import Command, Query, Reply, parse_cloudevent_type
 
 log = structlog.get_logger("gennaker.gateway.commands")
 
-PATTERNS = ("front50.#", "orca.task.#", "orca.execution.#", "orca.command.#")
+PATTERNS = (
+    "front50.#",
+    "orca.task.#",
+    "orca.execution.#",
+    "orca.command.#",
+    "kayenta.canary.started",
+    "kayenta.command.#",
+)
 """Where the answers to the gateway's commands are published."""
 SUBSCRIBER = "gateway-results"
 COMMAND_TIMEOUT = 10.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway import (
     applications,
     auth,
+    canaries,
     canary_configs,
     credentials,
     dead_letters,
@@ -42,6 +43,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *applications.ROUTES,
     *pipelines.ROUTES,
     *canary_configs.ROUTES,
+    *canaries.ROUTES,
     *tasks.ROUTES,
     *executions.ROUTES,
     *credentials.ROUTES,

@@ -32,6 +32,7 @@ from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
 from schemas.echo_notifications import NotificationSettings
 from schemas.echo_sinks import SinkConfig
+from schemas.kayenta import KayentaSettings
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     )
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="Echo's SMTP server, Slack bot and Deck address"
+    )
+    kayenta: KayentaSettings = Field(
+        default_factory=KayentaSettings, description="Kayenta's metrics accounts: [[kayenta.accounts]]"
     )
     sinks: list[SinkConfig] = Field(
         default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"

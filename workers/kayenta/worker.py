@@ -1,20 +1,46 @@
 """Wires Kayenta (automated canary analysis) to the bus.
 
-It will fetch metrics from each metrics source, judge canary runs and publish their scores.
-
-For now it only answers the runtime's ``system.Ping``; handlers (``handlers.py``) and its store
-(``store.py``) arrive with the service's own issue.
+Commands: ``kayenta.RunCanary`` (fetch both scopes' metrics from a metrics account, judge with
+NetflixACAJudge-v1.0 and, when asked, the sequential test). Queries: an execution, an
+application's executions, an execution's metric set pairs, the metrics accounts. State lives in
+``kayenta_executions`` and ``kayenta_pair_lists`` (:mod:`workers.kayenta.store`); metrics
+accounts come from ``[[kayenta.accounts]]`` (:mod:`workers.kayenta.accounts`). The judge is pure
+(:mod:`workers.kayenta.judge`).
 """
 
 from __future__ import annotations
 
+from bus.endpoint import Endpoint
 from bus.service import Service
 from gennaker import __version__
 from gennaker.resources import WorkerResources
+from schemas import kayenta as messages
+from workers.kayenta.accounts import build_sources
+from workers.kayenta.handlers import KayentaHandlers
+from workers.kayenta.sources.base import MetricsSource
+from workers.kayenta.store import KayentaStore
 
 NAME = "kayenta"
 
 
-def build_service(resources: WorkerResources) -> Service:
-    """Kayenta's endpoints; the host adds the ping query."""
-    return Service(name=NAME, version=__version__, endpoints=[])
+def build_service(resources: WorkerResources, *, sources: dict[str, MetricsSource] | None = None) -> Service:
+    """Kayenta's endpoints; ``sources`` replaces the settings' accounts (tests); the host adds the ping query."""
+    accounts = build_sources(resources.settings.kayenta.accounts) if sources is None else sources
+    handlers = KayentaHandlers(KayentaStore(resources.db), accounts, query_timeout=resources.settings.query_timeout)
+    return Service(
+        name=NAME,
+        version=__version__,
+        endpoints=[
+            Endpoint(service=NAME, kind="commands", handlers={messages.RunCanary.message_type: handlers.run_canary}),
+            Endpoint(
+                service=NAME,
+                kind="queries",
+                handlers={
+                    messages.GetCanaryExecution.message_type: handlers.get_execution,
+                    messages.ListCanaryExecutions.message_type: handlers.list_executions,
+                    messages.GetMetricSetPairList.message_type: handlers.get_pairs,
+                    messages.ListMetricsAccounts.message_type: handlers.list_accounts,
+                },
+            ),
+        ],
+    )

@@ -1,0 +1,133 @@
+"""Gate's /v2/canaries over the real Front50 and Kayenta workers: run a stored config, poll, read the report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bus.service import ServiceHost
+from gennaker.resources import WorkerResources
+from gennaker.settings import Settings
+from tests.integration.gate.conftest import AUTH, System, as_user, start_system
+from tests.integration.gate.flows import create_application
+from tests.integration.gate.test_canary_configs import canary_config
+from tests.integration.kayenta.conftest import execution_request
+from workers.kayenta.sources.memory import MemorySource
+from workers.kayenta.worker import build_service
+
+
+async def with_kayenta(system: System, stack: AsyncExitStack) -> MemorySource:
+    source = MemorySource("prometheus")
+    rng = np.random.default_rng(5)
+    source.put("baseline", "http_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
+    source.put("canary", "http_latency_seconds", list(rng.normal(0.3, 0.015, 31)))
+    host = ServiceHost(
+        system.bus, build_service(WorkerResources(settings=Settings(), db=system.db), sources={"prometheus": source})
+    )
+    await host.start()
+    stack.push_async_callback(host.stop)
+    return source
+
+
+@pytest.fixture
+async def canaries() -> AsyncIterator[System]:
+    async with AsyncExitStack() as stack:
+        system = await start_system(stack)
+        await with_kayenta(system, stack)
+        yield system
+
+
+@pytest.fixture
+async def secured_canaries() -> AsyncIterator[System]:
+    async with AsyncExitStack() as stack:
+        system = await start_system(stack, auth=AUTH)
+        await with_kayenta(system, stack)
+        yield system
+
+
+async def finished(client: Any, execution_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        while True:
+            answer = await client.get(f"/v2/canaries/canary/{execution_id}", headers=headers)
+            assert answer.status == 200, await answer.text()
+            execution: dict[str, Any] = await answer.json()
+            if execution["complete"]:
+                return execution
+            await asyncio.sleep(0.05)
+
+
+async def test_run_a_stored_config_and_read_kayentas_report(canaries: System) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    config_id = (await (await client.post("/v2/canaryConfig", json=canary_config())).json())["canaryConfigId"]
+
+    started = await client.post(
+        f"/v2/canaries/canary/{config_id}",
+        params={"application": "shop", "metricsAccountName": "prometheus", "sequential": "true"},
+        json=execution_request(),
+    )
+    assert started.status == 200, await started.text()
+    execution_id = (await started.json())["canaryExecutionId"]
+    execution = await finished(client, execution_id)
+    assert execution["status"] == "succeeded" and execution["canaryConfigId"] == config_id
+    score = execution["result"]["judgeResult"]["score"]
+    assert (score["score"], score["classification"]) == (0.0, "Fail")
+    (metric,) = execution["result"]["judgeResult"]["results"]
+    assert (metric["classification"], metric["classificationReason"]) == ("High", "p99 was classified as High")
+    assert metric["resultMetadata"]["ratio"] == pytest.approx(3.0, rel=0.05)
+
+    pairs = await (await client.get(f"/v2/canaries/metricSetPairList/{execution['metricSetPairListId']}")).json()
+    assert pairs[0]["name"] == "p99" and len(pairs[0]["values"]["control"]) == 31
+    listed = await (await client.get("/v2/canaries/shop/executions")).json()
+    assert [e["id"] for e in listed] == [execution_id]
+    credentials = await (await client.get("/v2/canaries/credentials")).json()
+    assert credentials == [{"name": "prometheus", "type": "memory", "supportedTypes": ["METRICS_STORE"]}]
+    assert (await (await client.get("/v2/canaries/judges")).json())[0]["name"] == "NetflixACAJudge-v1.0"
+
+
+async def test_an_adhoc_run_and_bad_requests(canaries: System) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    body = {"canaryConfig": canary_config(), "executionRequest": execution_request()}
+    started = await client.post("/v2/canaries/canary", params={"application": "shop"}, json=body)
+    execution = await finished(client, (await started.json())["canaryExecutionId"])
+    assert execution["result"]["judgeResult"]["score"]["classification"] == "Fail"
+
+    no_thresholds = {"scopes": execution_request()["scopes"]}
+    refused = await client.post(
+        "/v2/canaries/canary", params={"application": "shop"}, json={**body, "executionRequest": no_thresholds}
+    )
+    assert refused.status == 400 and "thresholds" in await refused.text()
+    unknown = await client.post(
+        "/v2/canaries/canary", params={"application": "shop", "metricsAccountName": "nope"}, json=body
+    )
+    assert unknown.status == 400
+    assert (await unknown.json())["message"] == "no metrics account named 'nope'; known accounts: prometheus"
+    missing = await client.post(
+        "/v2/canaries/canary/no-such-config", params={"application": "shop"}, json=execution_request()
+    )
+    assert missing.status == 404
+
+
+async def test_running_needs_execute_and_reading_needs_read(secured_canaries: System) -> None:
+    client = secured_canaries.client
+    restricted = {"READ": ["dev", "ops"], "WRITE": ["ops"], "EXECUTE": ["ops"]}
+    await create_application(client, "secret", headers=as_user("admin"), permissions=restricted)
+    created = await client.post("/v2/canaryConfig", json=canary_config(application="secret"), headers=as_user("ops"))
+    config_id = (await created.json())["canaryConfigId"]
+    url, params = f"/v2/canaries/canary/{config_id}", {"application": "secret"}
+
+    denied = await client.post(url, params=params, json=execution_request(), headers=as_user("dev"))
+    assert denied.status == 403
+    started = await client.post(url, params=params, json=execution_request(), headers=as_user("ops"))
+    execution_id = (await started.json())["canaryExecutionId"]
+    await finished(client, execution_id, headers=as_user("ops"))
+    assert (await client.get(f"/v2/canaries/canary/{execution_id}", headers=as_user("dev"))).status == 200
+    hidden = await client.get(f"/v2/canaries/canary/{execution_id}", headers=as_user("outsider"))
+    assert hidden.status == 404
+    assert (await client.get("/v2/canaries/secret/executions", headers=as_user("outsider"))).status in (403, 404)

@@ -1,0 +1,80 @@
+"""Kayenta's MongoDB collections: canary executions and the metric set pairs they judged.
+
+``kayenta_executions`` holds one document per execution id (Kayenta's
+``CanaryExecutionStatusResponse`` as JSON text in ``body``, with ``applicationKey``, ``status`` and
+``startTimeMillis`` beside it for queries); ``kayenta_pair_lists`` the metric set pairs of each.
+Writes are upserts by id, so a redelivered run overwrites its own execution and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pymongo
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+Json = dict[str, Any]
+Document = dict[str, Any]
+
+
+class KayentaStore:
+    """Kayenta's collections in one database."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self._indexed = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def executions(self) -> AsyncCollection[Document]:
+        return self.db["kayenta_executions"]
+
+    @property
+    def pair_lists(self) -> AsyncCollection[Document]:
+        return self.db["kayenta_pair_lists"]
+
+    async def ensure_indexes(self) -> None:
+        """The index the per-application list needs; cheap after the first call."""
+        if self._indexed:
+            return
+        async with self._lock:
+            if not self._indexed:
+                await self.executions.create_index(
+                    [("applicationKey", pymongo.ASCENDING), ("startTimeMillis", pymongo.DESCENDING)],
+                    name="application_newest",
+                )
+                self._indexed = True
+
+    async def save_execution(self, execution: Json) -> None:
+        """Store (or replace) the execution ``execution["id"]``."""
+        document = {
+            "applicationKey": str(execution.get("application", "")).lower(),
+            "status": execution.get("status"),
+            "startTimeMillis": execution.get("startTimeMillis"),
+            "body": json.dumps(execution),
+        }
+        await self.executions.update_one({"_id": execution["id"]}, {"$set": document}, upsert=True)
+
+    async def execution(self, execution_id: str) -> Json | None:
+        """One execution, or ``None``."""
+        found = await self.executions.find_one({"_id": execution_id})
+        return None if found is None else dict(json.loads(found["body"]))
+
+    async def executions_of(self, application: str, limit: int) -> list[Json]:
+        """An application's executions, newest first."""
+        cursor = self.executions.find({"applicationKey": application.lower()})
+        cursor = cursor.sort("startTimeMillis", pymongo.DESCENDING).limit(limit)
+        return [json.loads(document["body"]) async for document in cursor]
+
+    async def save_pairs(self, pair_list_id: str, application: str, pairs: list[Json]) -> None:
+        """Store the metric set pairs of an execution."""
+        document = {"application": application, "body": json.dumps(pairs)}
+        await self.pair_lists.update_one({"_id": pair_list_id}, {"$set": document}, upsert=True)
+
+    async def pairs(self, pair_list_id: str) -> tuple[list[Json], str] | None:
+        """The pairs stored under ``pair_list_id`` and their application, or ``None``."""
+        found = await self.pair_lists.find_one({"_id": pair_list_id})
+        return None if found is None else (list(json.loads(found["body"])), str(found.get("application", "")))
