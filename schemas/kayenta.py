@@ -4,7 +4,8 @@
 first, or takes it from the body of an ad-hoc run) and Kayenta's ``CanaryExecutionRequest``
 (``scopes.<name>.controlScope`` / ``experimentScope``, ``thresholds``). Kayenta answers it with
 ``kayenta.canary.started`` (or ``kayenta.command.rejected``) at once and ``kayenta.canary.completed``
-when judged; reads are queries answered from Kayenta's own store.
+when judged; reads are queries answered from Kayenta's own store. Orca's ``runCanary`` stage
+sends ``orca.RunExternalTask`` and gets ``kayenta.task.completed`` back.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from schemas.authority import ACTS_FOR, Authority
 from schemas.base import Command, Event, Query, Reply
+from schemas.orca_engine import ExternalTaskCompleted, ExternalTaskHeartbeat
 from schemas.registry import message
 
 Json = dict[str, Any]
@@ -169,3 +171,17 @@ class ListMetricsAccounts(Query):
 
     message_type: ClassVar[str] = "kayenta.ListMetricsAccounts"
     reply_model: ClassVar[type[Reply]] = MetricsAccountList
+
+
+@message
+class KayentaTaskCompleted(ExternalTaskCompleted):
+    """Kayenta's answer to Orca's ``runCanary`` task: the interval's score, SUCCEEDED or TERMINAL."""
+
+    message_type: ClassVar[str] = "kayenta.task.completed"
+
+
+@message
+class KayentaTaskHeartbeat(ExternalTaskHeartbeat):
+    """Kayenta still fetches or judges an interval."""
+
+    message_type: ClassVar[str] = "kayenta.task.heartbeat"

@@ -116,11 +116,15 @@ class KayentaHandlers:
 
     async def run_canary(self, command: RunCanary, context: MessageContext) -> None:
         """Judge a canary; see the module docstring for the events and redelivery."""
+        await self.execute(command, context)
+
+    async def execute(self, command: RunCanary, context: MessageContext) -> Refused | None:
+        """Run ``command`` to its end (events included); the refusal, when it was refused."""
         await self.store.ensure_indexes()
         stored = await self.store.execution(command.execution_id)
         if stored is not None and stored.get("complete"):
             await self._announce(command, context, stored)
-            return
+            return None
         try:
             await self._require_execute(command, context)
             account, source = self._source(command)
@@ -137,7 +141,7 @@ class KayentaHandlers:
                 ),
                 subject=command.execution_id,
             )
-            return
+            return refused
         started = int(stored["startTimeMillis"]) if stored else int(time.time() * 1000)
         execution = self._execution(command, account, started)
         await self.store.save_execution(execution)
@@ -158,6 +162,7 @@ class KayentaHandlers:
         execution.update(complete=True, endTimeMillis=ended, endTimeIso=_iso(ended))
         await self.store.save_execution(execution)
         await self._announce(command, context, execution, started_already=True)
+        return None
 
     async def _announce(
         self, command: RunCanary, context: MessageContext, execution: Json, *, started_already: bool = False

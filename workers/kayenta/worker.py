@@ -1,7 +1,8 @@
 """Wires Kayenta (automated canary analysis) to the bus.
 
 Commands: ``kayenta.RunCanary`` (fetch both scopes' metrics from a metrics account, judge with
-NetflixACAJudge-v1.0 and, when asked, the sequential test). Queries: an execution, an
+NetflixACAJudge-v1.0 and, when asked, the sequential test) and Orca's ``orca.RunExternalTask`` for
+its ``runCanary`` stage (:mod:`workers.kayenta.stage_task`). Queries: an execution, an
 application's executions, an execution's metric set pairs, the metrics accounts. State lives in
 ``kayenta_executions`` and ``kayenta_pair_lists`` (:mod:`workers.kayenta.store`); metrics
 accounts come from ``[[kayenta.accounts]]`` (:mod:`workers.kayenta.accounts`). The judge is pure
@@ -15,9 +16,11 @@ from bus.service import Service
 from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas import kayenta as messages
+from schemas.orca_engine import RunExternalTask
 from workers.kayenta.accounts import build_sources
 from workers.kayenta.handlers import KayentaHandlers
 from workers.kayenta.sources.base import MetricsSource
+from workers.kayenta.stage_task import RunCanaryTask
 from workers.kayenta.store import KayentaStore
 
 NAME = "kayenta"
@@ -26,12 +29,20 @@ NAME = "kayenta"
 def build_service(resources: WorkerResources, *, sources: dict[str, MetricsSource] | None = None) -> Service:
     """Kayenta's endpoints; ``sources`` replaces the settings' accounts (tests); the host adds the ping query."""
     accounts = build_sources(resources.settings.kayenta.accounts) if sources is None else sources
-    handlers = KayentaHandlers(KayentaStore(resources.db), accounts, query_timeout=resources.settings.query_timeout)
+    timeout = resources.settings.query_timeout
+    handlers = KayentaHandlers(KayentaStore(resources.db), accounts, query_timeout=timeout)
     return Service(
         name=NAME,
         version=__version__,
         endpoints=[
-            Endpoint(service=NAME, kind="commands", handlers={messages.RunCanary.message_type: handlers.run_canary}),
+            Endpoint(
+                service=NAME,
+                kind="commands",
+                handlers={
+                    messages.RunCanary.message_type: handlers.run_canary,
+                    RunExternalTask.message_type: RunCanaryTask(handlers, query_timeout=timeout).run,
+                },
+            ),
             Endpoint(
                 service=NAME,
                 kind="queries",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from gennaker.settings import Settings
 from tests.integration.gate.conftest import AUTH, System, as_user, start_system
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_canary_configs import canary_config
+from tests.integration.gate.test_executions import by_ref, config, finished, save, trigger
 from tests.integration.kayenta.conftest import execution_request
 from workers.kayenta.sources.memory import MemorySource
 from workers.kayenta.worker import build_service
@@ -34,23 +36,33 @@ async def with_kayenta(system: System, stack: AsyncExitStack) -> MemorySource:
     return source
 
 
+@dataclass
+class Canaries:
+    """The system and Kayenta's in-process metrics account."""
+
+    system: System
+    source: MemorySource
+
+    @property
+    def client(self) -> Any:
+        return self.system.client
+
+
 @pytest.fixture
-async def canaries() -> AsyncIterator[System]:
+async def canaries() -> AsyncIterator[Canaries]:
     async with AsyncExitStack() as stack:
         system = await start_system(stack)
-        await with_kayenta(system, stack)
-        yield system
+        yield Canaries(system, await with_kayenta(system, stack))
 
 
 @pytest.fixture
-async def secured_canaries() -> AsyncIterator[System]:
+async def secured_canaries() -> AsyncIterator[Canaries]:
     async with AsyncExitStack() as stack:
         system = await start_system(stack, auth=AUTH)
-        await with_kayenta(system, stack)
-        yield system
+        yield Canaries(system, await with_kayenta(system, stack))
 
 
-async def finished(client: Any, execution_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+async def completed(client: Any, execution_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     async with asyncio.timeout(10):
         while True:
             answer = await client.get(f"/v2/canaries/canary/{execution_id}", headers=headers)
@@ -61,7 +73,7 @@ async def finished(client: Any, execution_id: str, headers: dict[str, str] | Non
             await asyncio.sleep(0.05)
 
 
-async def test_run_a_stored_config_and_read_kayentas_report(canaries: System) -> None:
+async def test_run_a_stored_config_and_read_kayentas_report(canaries: Canaries) -> None:
     client = canaries.client
     await create_application(client, "shop")
     config_id = (await (await client.post("/v2/canaryConfig", json=canary_config())).json())["canaryConfigId"]
@@ -73,7 +85,7 @@ async def test_run_a_stored_config_and_read_kayentas_report(canaries: System) ->
     )
     assert started.status == 200, await started.text()
     execution_id = (await started.json())["canaryExecutionId"]
-    execution = await finished(client, execution_id)
+    execution = await completed(client, execution_id)
     assert execution["status"] == "succeeded" and execution["canaryConfigId"] == config_id
     score = execution["result"]["judgeResult"]["score"]
     assert (score["score"], score["classification"]) == (0.0, "Fail")
@@ -90,12 +102,12 @@ async def test_run_a_stored_config_and_read_kayentas_report(canaries: System) ->
     assert (await (await client.get("/v2/canaries/judges")).json())[0]["name"] == "NetflixACAJudge-v1.0"
 
 
-async def test_an_adhoc_run_and_bad_requests(canaries: System) -> None:
+async def test_an_adhoc_run_and_bad_requests(canaries: Canaries) -> None:
     client = canaries.client
     await create_application(client, "shop")
     body = {"canaryConfig": canary_config(), "executionRequest": execution_request()}
     started = await client.post("/v2/canaries/canary", params={"application": "shop"}, json=body)
-    execution = await finished(client, (await started.json())["canaryExecutionId"])
+    execution = await completed(client, (await started.json())["canaryExecutionId"])
     assert execution["result"]["judgeResult"]["score"]["classification"] == "Fail"
 
     no_thresholds = {"scopes": execution_request()["scopes"]}
@@ -114,7 +126,7 @@ async def test_an_adhoc_run_and_bad_requests(canaries: System) -> None:
     assert missing.status == 404
 
 
-async def test_running_needs_execute_and_reading_needs_read(secured_canaries: System) -> None:
+async def test_running_needs_execute_and_reading_needs_read(secured_canaries: Canaries) -> None:
     client = secured_canaries.client
     restricted = {"READ": ["dev", "ops"], "WRITE": ["ops"], "EXECUTE": ["ops"]}
     await create_application(client, "secret", headers=as_user("admin"), permissions=restricted)
@@ -126,8 +138,54 @@ async def test_running_needs_execute_and_reading_needs_read(secured_canaries: Sy
     assert denied.status == 403
     started = await client.post(url, params=params, json=execution_request(), headers=as_user("ops"))
     execution_id = (await started.json())["canaryExecutionId"]
-    await finished(client, execution_id, headers=as_user("ops"))
+    await completed(client, execution_id, headers=as_user("ops"))
     assert (await client.get(f"/v2/canaries/canary/{execution_id}", headers=as_user("dev"))).status == 200
     hidden = await client.get(f"/v2/canaries/canary/{execution_id}", headers=as_user("outsider"))
     assert hidden.status == 404
     assert (await client.get("/v2/canaries/secret/executions", headers=as_user("outsider"))).status in (403, 404)
+
+
+def run_canary_stage(config_id: str, after: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Spinnaker's runCanary stage: one interval of a kayentaCanary."""
+    return {
+        "refId": "canary",
+        "type": "runCanary",
+        "name": "Run Canary #1",
+        "requisiteStageRefIds": list(after),
+        "canaryConfigId": config_id,
+        "metricsAccountName": "prometheus",
+        "scopes": execution_request()["scopes"],
+        "scoreThresholds": {"pass": 80, "marginal": 60},
+    }
+
+
+async def test_a_pipelines_run_canary_stage_fails_at_or_below_marginal(canaries: Canaries) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    config_id = (await (await client.post("/v2/canaryConfig", json=canary_config())).json())["canaryConfigId"]
+    await save(client, config("shop", "canary", run_canary_stage(config_id)))
+    execution = await finished(client, await trigger(client, "shop", "canary"))
+    assert execution["status"] == "TERMINAL"
+    canary = by_ref(execution, "canary")
+    assert canary["status"] == "TERMINAL"
+    assert "Canary score 0 is not above the marginal score threshold 60" in str(canary)
+    assert canary["outputs"]["canaryScore"] == 0.0
+    report = await (await client.get(f"/v2/canaries/canary/{canary['outputs']['canaryPipelineExecutionId']}")).json()
+    assert report["parentPipelineExecutionId"] == execution["id"]
+
+
+async def test_a_healthy_interval_succeeds_with_its_score(canaries: Canaries) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    healthy = canary_config()
+    healthy["metrics"][0]["query"]["metricName"] = "steady_latency_seconds"
+    rng = np.random.default_rng(9)
+    source = canaries.source
+    source.put("baseline", "steady_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
+    source.put("canary", "steady_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
+    config_id = (await (await client.post("/v2/canaryConfig", json=healthy)).json())["canaryConfigId"]
+    await save(client, config("shop", "canary", run_canary_stage(config_id)))
+    execution = await finished(client, await trigger(client, "shop", "canary"))
+    canary = by_ref(execution, "canary")
+    assert (execution["status"], canary["status"]) == ("SUCCEEDED", "SUCCEEDED"), canary
+    assert canary["outputs"]["canaryScore"] == 100.0

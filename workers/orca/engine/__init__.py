@@ -75,11 +75,12 @@ EXTERNAL_ANSWERS = ("*.task.completed", "*.task.heartbeat")
 @dataclass(frozen=True)
 class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
-    (by default Clouddriver's atomic operations); ``extra_stage_types`` are stage types composed of
-    others (by default ``deploy``, ``createServerGroup`` and ``cloneServerGroup``)."""
+    (by default Clouddriver's atomic operations and Kayenta's ``runCanary``); ``extra_stage_types``
+    are stage types composed of others (by default ``deploy``, ``createServerGroup`` and
+    ``cloneServerGroup``)."""
 
     external_stage_types: Mapping[str, str] = field(
-        default_factory=lambda: dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver")
+        default_factory=lambda: {**dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver"), "runCanary": "kayenta"}
     )
     external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=lambda: {"clouddriver": 60_000})
     extra_stage_types: Sequence[StageDefinition] = field(default_factory=deploy_stage_types)
