@@ -87,7 +87,7 @@ async def datadog_harness() -> AsyncIterator[Harness]:
 @pytest.fixture(params=["memory", "prometheus", "datadog"])
 def harness(request: pytest.FixtureRequest) -> Harness:
     if request.param in ("prometheus", "datadog"):
-        return request.getfixturevalue(f"{request.param}_harness")  # type: ignore[no-any-return]
+        return request.getfixturevalue(f"{request.param}_harness")
     memory = MemorySource("memory")
     for group, value in LATENCY.items():
         memory.put(group, "demo_latency_seconds", [value])

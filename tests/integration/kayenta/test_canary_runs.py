@@ -40,7 +40,7 @@ def load(client: KayentaClient, *, canary_latency: float, canary_errors: float =
 
 def run(execution_id: str, authority: Authority = ADMIN, **fields: object) -> RunCanary:
     given = {"canary_config": canary_config(), "execution_request": execution_request(), **fields}
-    return RunCanary(execution_id=execution_id, application="shop", authority=authority, **given)  # type: ignore[arg-type]
+    return RunCanary(execution_id=execution_id, application="shop", authority=authority, **given)
 
 
 async def test_a_healthy_canary_passes_and_its_report_is_kayentas(kayenta: KayentaClient) -> None:

@@ -34,9 +34,9 @@ def test_accounts_come_from_the_settings_and_never_show_a_secret() -> None:
 
 def test_a_datadog_account_needs_both_keys_and_a_type_must_be_known() -> None:
     with pytest.raises(ValueError, match="needs api_key and application_key"):
-        build_sources([MetricsAccountConfig(name="dd", type="datadog", api_key="k")])  # type: ignore[arg-type]
+        build_sources([MetricsAccountConfig(name="dd", type="datadog", api_key="k")])
     with pytest.raises(ValidationError):
-        MetricsAccountConfig(name="x", type="graphite")  # type: ignore[arg-type]
+        MetricsAccountConfig(name="x", type="graphite")
 
 
 def test_datadog_queries_are_kayentas() -> None:
