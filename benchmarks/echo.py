@@ -50,8 +50,14 @@ from bus import Bus, Envelope, MemoryBus  # noqa: E402
 from bus.amqp import AmqpBus  # noqa: E402
 from schemas.echo_sinks import ElasticsearchSink, SinkConfig, SplunkSink  # noqa: E402
 from schemas.orca_engine import StageCompleted  # noqa: E402
+from schemas.outbound import AllowedRequest, OutboundSettings  # noqa: E402
 from tests.integration.echo.sink_servers import FakeElasticsearch, FakeSplunk, serve  # noqa: E402
 from workers.echo.sinks import SinkRunner, sink_service  # noqa: E402
+
+LOCAL_SERVERS = OutboundSettings(
+    allowed_requests=(AllowedRequest(url_prefix="http://127.0.0.1:*", http_methods=("POST", "GET")),)
+)
+"""The benchmark's sink servers listen on 127.0.0.1, which the outbound policy refuses unless allowed."""
 from workers.echo.sinks.elasticsearch import ElasticsearchBulk  # noqa: E402
 from workers.echo.sinks.splunk import SplunkHec  # noqa: E402
 
@@ -98,7 +104,7 @@ async def wait_all(servers: list[FakeElasticsearch | FakeSplunk], count: int, ti
 
 @contextlib.asynccontextmanager
 async def sinks_on(bus: Bus, configs: list[SinkConfig]) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(SinkRunner(config).run(bus)) for config in configs]
+    tasks = [asyncio.create_task(SinkRunner(config, LOCAL_SERVERS).run(bus)) for config in configs]
     await asyncio.sleep(0.5)
     try:
         yield

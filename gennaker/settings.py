@@ -33,6 +33,7 @@ from schemas.clouddriver import AccountConfig
 from schemas.echo_notifications import NotificationSettings
 from schemas.echo_sinks import SinkConfig
 from schemas.kayenta import KayentaSettings
+from schemas.outbound import OutboundSettings
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
     )
     sinks: list[SinkConfig] = Field(
         default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"
+    )
+    outbound: OutboundSettings = Field(
+        default_factory=OutboundSettings,
+        description="Where webhook stages, notifications and sinks may send requests; see schemas.outbound",
     )
     log_level: LogLevel = "INFO"
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")

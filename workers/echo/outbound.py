@@ -42,5 +42,9 @@ def with_notifications_and_sinks(service: Service, resources: WorkerResources) -
     endpoints = _merge(
         endpoints, Endpoint(service.name, "events", notifications.events, patterns=notifications.patterns)
     )
-    background = [*service.background, *notifications.background, *sink_loops(resources.settings.sinks)]
+    background = [
+        *service.background,
+        *notifications.background,
+        *sink_loops(resources.settings.sinks, resources.settings.outbound),
+    ]
     return replace(service, endpoints=endpoints, background=background)

@@ -48,7 +48,9 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
         authentication=settings.auth.mode != "none",
         front50_timeout=settings.query_timeout,
     )
-    pipelines = build_engine(resources.db, replace(engine or EngineOptions(), access=access))
+    pipelines = build_engine(
+        resources.db, replace(engine or EngineOptions(), access=access, outbound=settings.outbound)
+    )
     keys = ClientKeys(resources.db)
     start = guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db))
     return Service(

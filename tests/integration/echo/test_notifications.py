@@ -27,6 +27,7 @@ from schemas.orca_engine import ExecutionFound, GetExecution, JudgeStage, StartE
 from tests.authorities import ADMIN, admin
 from tests.integration.echo.notification_servers import ChatServer, MailServer
 from tests.integration.echo.sink_servers import serve
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.echo.outbound import with_notifications_and_sinks
 from workers.front50.worker import build_service as build_front50
 from workers.orca.engine import EngineOptions
@@ -111,7 +112,8 @@ async def system(tmp_path: Path) -> AsyncIterator[System]:
                     smtp_ca_file=str(mail.ca_file),
                     slack_token=chat.slack_token,
                     slack_api_url=f"{chat_url}/slack/api",
-                )
+                ),
+                outbound=LOOPBACK_TEST_SERVERS,
             )
             resources = WorkerResources(settings, client["gennaker"])
             made = System(bus, chat, chat_url, mail)

@@ -29,6 +29,7 @@ from tests.integration.echo.sink_servers import (
     Recorder,
     serve,
 )
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.echo.sinks import SinkRunner, sink_service
 
 pytestmark = pytest.mark.timeout(60)
@@ -104,7 +105,7 @@ class RunningSink:
 
     async def start(self) -> None:
         bus = await self.new_bus()
-        self.task = asyncio.create_task(SinkRunner(self.config, drain_seconds=0.5).run(bus))
+        self.task = asyncio.create_task(SinkRunner(self.config, LOOPBACK_TEST_SERVERS, drain_seconds=0.5).run(bus))
         await asyncio.sleep(0.2)  # let it declare and bind its queue before events are published
 
     async def stop(self) -> None:

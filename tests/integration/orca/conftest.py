@@ -22,6 +22,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Command, parse_cloudevent_type
 from schemas.orca_engine import ExecutionFound, GetExecution, StartExecution
+from schemas.outbound import OutboundSettings
 from tests.authorities import ADMIN
 from tests.mongo import fresh_database
 from workers.orca.engine import EngineOptions
@@ -66,6 +67,7 @@ class Orca:
     bus: Bus
     db: AsyncDatabase[dict[str, Any]]
     options: EngineOptions = FAST
+    settings: Settings = field(default_factory=Settings)
     host: ServiceHost | None = None
     events: list[Envelope] = field(default_factory=list)
 
@@ -73,7 +75,7 @@ class Orca:
         self.events.append(envelope)
 
     async def start_host(self) -> ServiceHost:
-        self.host = ServiceHost(self.bus, build_service(WorkerResources(Settings(), self.db), engine=self.options))
+        self.host = ServiceHost(self.bus, build_service(WorkerResources(self.settings, self.db), engine=self.options))
         await self.host.start()
         return self.host
 
@@ -152,9 +154,16 @@ async def db() -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
 
 
 @pytest.fixture
-async def orca(db: AsyncDatabase[dict[str, Any]]) -> AsyncIterator[Orca]:
+def outbound() -> OutboundSettings:
+    """Where the test's Orca may call out: nowhere internal, unless a module allows its own servers
+    by overriding this fixture (``tests.outbound.LOOPBACK_TEST_SERVERS``)."""
+    return OutboundSettings()
+
+
+@pytest.fixture
+async def orca(db: AsyncDatabase[dict[str, Any]], outbound: OutboundSettings) -> AsyncIterator[Orca]:
     bus = MemoryBus(source="/test")
-    system = Orca(bus, db)
+    system = Orca(bus, db, settings=Settings(outbound=outbound))
     tap = await tap_events(bus, system)
     await system.start_host()
     try:

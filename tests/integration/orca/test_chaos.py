@@ -37,6 +37,7 @@ from schemas.orca_engine import CancelExecution, TriggerPipeline
 from tests.authorities import ADMIN, admin
 from tests.broker import close_connections, own_vhost
 from tests.integration.test_up import ROOT, Process, cli_env
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.orca.engine.trigger_pipeline import keyed_execution_id
 
 pytestmark = pytest.mark.amqp
@@ -257,7 +258,12 @@ class System:
 @pytest.fixture
 async def system(vhost_url: str, tmp_path: Path) -> AsyncIterator[System]:
     fast_reconnect = f"{vhost_url}?reconnect_interval=1"
-    env = cli_env(GENNAKER_AMQP_URL=fast_reconnect, GENNAKER_DATA_DIR=str(tmp_path), GENNAKER_LOG_LEVEL="INFO")
+    env = cli_env(
+        GENNAKER_AMQP_URL=fast_reconnect,
+        GENNAKER_DATA_DIR=str(tmp_path),
+        GENNAKER_LOG_LEVEL="INFO",
+        GENNAKER_OUTBOUND=LOOPBACK_TEST_SERVERS.model_dump_json(),
+    )
     running = System(env, vhost=vhost_url.rsplit("/", 1)[1])
     try:
         running.env["GENNAKER_MONGO_URL"] = await running.start_store()

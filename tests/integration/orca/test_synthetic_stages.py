@@ -13,9 +13,11 @@ from aiohttp import web
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import MemoryBus
+from gennaker.settings import Settings
 from schemas.orca_engine import CancelExecution, RestartStage
 from tests.authorities import admin
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary, tap_events
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskDefinition
 from workers.orca.engine.stages.wait import WaitTask
@@ -48,7 +50,12 @@ class ReleaseStage:
 @pytest.fixture
 async def orca(db: AsyncDatabase[dict[str, Any]]) -> AsyncIterator[Orca]:
     bus = MemoryBus(source="/test")
-    system = Orca(bus, db, options=dataclasses.replace(FAST, extra_stage_types=(ReleaseStage(),)))
+    system = Orca(
+        bus,
+        db,
+        options=dataclasses.replace(FAST, extra_stage_types=(ReleaseStage(),)),
+        settings=Settings(outbound=LOOPBACK_TEST_SERVERS),
+    )
     tap = await tap_events(bus, system)
     await system.start_host()
     try:

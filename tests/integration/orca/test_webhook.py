@@ -14,10 +14,19 @@ from aiohttp import web
 
 from schemas.orca_engine import CancelExecution, PauseExecution, ResumeExecution
 from schemas.orca_stages import CallWebhook
+from schemas.outbound import OutboundSettings
 from tests.authorities import admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.orca.engine.stages import webhook as webhook_stage
 from workers.orca.engine.stages.webhook_http import WebhookCalls
+
+
+@pytest.fixture
+def outbound() -> OutboundSettings:
+    """The webhooks of this module call the test's own servers on 127.0.0.1."""
+    return LOOPBACK_TEST_SERVERS
+
 
 Json = dict[str, Any]
 Reply = Callable[[web.Request, int], web.StreamResponse | Awaitable[web.StreamResponse]]

@@ -26,6 +26,7 @@ from gennaker.settings import Settings
 from schemas.idempotency import HEADER, parse_header
 from tests.broker import close_connections, own_vhost
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.orca.worker import build_service
 
 pytestmark = pytest.mark.amqp
@@ -74,7 +75,9 @@ async def test_closing_orcas_connections_mid_call_makes_each_webhook_call_once(
     with own_vhost(amqp_url, vhost) as url:
         orca_bus = await AmqpBus.connect(f"{url}?reconnect_interval=0.5", source=f"/gennaker/orca/{unique}")
         client = await AmqpBus.connect(url, source="/test/client")
-        host = ServiceHost(orca_bus, build_service(WorkerResources(Settings(), db), engine=FAST))
+        host = ServiceHost(
+            orca_bus, build_service(WorkerResources(Settings(outbound=LOOPBACK_TEST_SERVERS), db), engine=FAST)
+        )
         await host.start()
         orca = Orca(client, db)
         try:

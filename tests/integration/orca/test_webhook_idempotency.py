@@ -6,13 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
 from schemas.idempotency import HEADER, parse_header
 from schemas.orca_engine import RestartStage
+from schemas.outbound import OutboundSettings
 from tests.authorities import admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, summary
 from tests.integration.orca.test_webhook import Hooks, hooks, monitored, state, status, webhook
+from tests.outbound import LOOPBACK_TEST_SERVERS
+
+
+@pytest.fixture
+def outbound() -> OutboundSettings:
+    """The webhooks of this module call the test's own servers on 127.0.0.1."""
+    return LOOPBACK_TEST_SERVERS
+
 
 __all__ = ["hooks"]  # the fixture
 

@@ -9,11 +9,20 @@ import pytest
 
 from schemas.idempotency import HEADER
 from schemas.orca_stages import CallWebhook
+from schemas.outbound import OutboundSettings
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, summary
 from tests.integration.orca.test_webhook import Hooks, hooks, status, webhook
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.orca.engine.model import Json
 from workers.orca.engine.stages import webhook as webhook_stage
 from workers.orca.engine.stages.webhook_http import WebhookCalls
+
+
+@pytest.fixture
+def outbound() -> OutboundSettings:
+    """The webhooks of this module call the test's own servers on 127.0.0.1."""
+    return LOOPBACK_TEST_SERVERS
+
 
 __all__ = ["hooks"]  # the fixture
 

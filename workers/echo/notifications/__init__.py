@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from bus import Handler
 from bus.service import BackgroundTask
+from gennaker.outbound import OutboundClient
 from gennaker.resources import WorkerResources
 from schemas.echo_notifications import DeliverNotification
 from schemas.orca_engine import ExecutionCompleted, ExecutionStarted, StageCompleted, StageStarted
@@ -35,7 +36,7 @@ class NotificationWiring:
 def build_notifications(service: str, resources: WorkerResources) -> NotificationWiring:
     """Notification handlers over Echo's own collection, with the settings' channels."""
     settings = resources.settings
-    channels = Channels(settings.notifications)
+    channels = Channels(settings.notifications, OutboundClient(settings.outbound))
     handlers = NotificationHandlers(
         service,
         settings.notifications,

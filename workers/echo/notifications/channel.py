@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bus import PermanentError
+from gennaker.outbound import OutboundClient, OutboundRefused
 from schemas import idempotency
 from schemas.echo_notifications import Notification
 
@@ -41,7 +42,7 @@ def key_header(idempotency_key: str) -> dict[str, str]:
 
 
 async def post_json(
-    session: aiohttp.ClientSession, url: str, payload: Any, *, timeout: float, what: str, idempotency_key: str
+    session: OutboundClient, url: str, payload: Any, *, timeout: float, what: str, idempotency_key: str
 ) -> bytes:
     """POST ``payload`` as JSON with the ``Idempotency-Key``; 2xx returns the body, 429/5xx/connection
     errors raise ``DeliveryFailed``, any other status ``PermanentError``."""
@@ -52,6 +53,8 @@ async def post_json(
         ) as response:
             body = await response.read()
             status = response.status
+    except OutboundRefused as refusal:
+        raise PermanentError(f"{what}: {refusal}") from refusal
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         raise DeliveryFailed(f"{what} unreachable: {type(error).__name__}: {error}") from error
     excerpt = body[:300].decode(errors="replace")

@@ -1,12 +1,11 @@
-"""Echo's notification channels by ``type``, sharing one HTTP session for the life of the worker."""
+"""Echo's notification channels by ``type``, sharing one outbound HTTP client for the life of the worker."""
 
 from __future__ import annotations
 
 import asyncio
 
-import aiohttp
-
 from bus import Bus, PermanentError
+from gennaker.outbound import OutboundClient
 from schemas.echo_notifications import NotificationSettings
 from workers.echo.notifications.channel import NotificationChannel
 from workers.echo.notifications.email import EmailChannel
@@ -20,18 +19,15 @@ class Channels:
     """Looks up the channel for a notification ``type``; the session opens on first use and closes
     when :meth:`close_on_stop` (one of Echo's background loops) is cancelled."""
 
-    def __init__(self, settings: NotificationSettings) -> None:
+    def __init__(self, settings: NotificationSettings, client: OutboundClient) -> None:
         self.settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self.client = client
         self._channels: dict[str, NotificationChannel] = {}
 
     def get(self, kind: str) -> NotificationChannel:
         """The channel for ``kind``; ``PermanentError`` for a type Echo does not deliver."""
         if kind not in self._channels:
-            if self._session is None or self._session.closed:
-                self._session = aiohttp.ClientSession()
-                self._channels.clear()
-            session = self._session
+            session = self.client
             made: dict[str, NotificationChannel] = {
                 "email": EmailChannel(self.settings),
                 "slack": SlackChannel(self.settings, session),
@@ -49,5 +45,4 @@ class Channels:
         try:
             await asyncio.Event().wait()
         finally:
-            if self._session is not None:
-                await self._session.close()
+            await self.client.close()

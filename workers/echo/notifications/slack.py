@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from bus import PermanentError
+from gennaker.outbound import OutboundClient, OutboundRefused
 from schemas.echo_notifications import Notification, NotificationSettings
 from workers.echo.notifications.channel import DeliveryFailed, key_header, post_json
 
@@ -49,7 +50,7 @@ class SlackChannel:
 
     type = "slack"
 
-    def __init__(self, settings: NotificationSettings, session: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: NotificationSettings, session: OutboundClient) -> None:
         self.settings = settings
         self.session = session
 
@@ -74,6 +75,8 @@ class SlackChannel:
                 url, json={"channel": channel, **payload}, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as response:
                 status, body = response.status, await response.read()
+        except OutboundRefused as refusal:
+            raise PermanentError(f"slack: {refusal}") from refusal
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise DeliveryFailed(f"slack unreachable: {type(error).__name__}: {error}") from error
         if status == 429 or status >= 500:

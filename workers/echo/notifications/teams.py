@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
+from gennaker.outbound import OutboundClient
 from schemas.echo_notifications import Notification, NotificationSettings
 from workers.echo.notifications.channel import post_json
 
@@ -46,7 +45,7 @@ class TeamsChannel:
 
     type = "microsoftteams"
 
-    def __init__(self, settings: NotificationSettings, session: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: NotificationSettings, session: OutboundClient) -> None:
         self.settings = settings
         self.session = session
 

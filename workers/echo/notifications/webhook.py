@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import aiohttp
-
+from gennaker.outbound import OutboundClient
 from schemas.echo_notifications import Notification, NotificationSettings
 from workers.echo.notifications.channel import post_json
 
@@ -13,7 +12,7 @@ class WebhookChannel:
 
     type = "webhook"
 
-    def __init__(self, settings: NotificationSettings, session: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: NotificationSettings, session: OutboundClient) -> None:
         self.settings = settings
         self.session = session
 

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 
 from bus.service import BackgroundTask
 from schemas.echo_sinks import SinkConfig
+from schemas.outbound import OutboundSettings
 from workers.echo.sinks.runner import SinkRunner, build_sink, sink_service
 
 
-def sink_loops(sinks: Sequence[SinkConfig]) -> list[BackgroundTask]:
-    """One background loop per configured sink."""
-    return [SinkRunner(config).run for config in sinks]
+def sink_loops(sinks: Sequence[SinkConfig], outbound: OutboundSettings) -> list[BackgroundTask]:
+    """One background loop per configured sink, each calling only where ``outbound`` allows."""
+    return [SinkRunner(config, outbound).run for config in sinks]
 
 
 __all__ = ["SinkRunner", "build_sink", "sink_loops", "sink_service"]

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import aiohttp
-
 from bus import Envelope
+from gennaker.outbound import OutboundClient
 from workers.echo.sinks.outcome import Outcome
 
 
@@ -26,6 +25,6 @@ class Sink(Protocol):
 
     name: str
 
-    async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
+    async def send(self, session: OutboundClient, events: Sequence[Envelope]) -> list[Outcome]:
         """Deliver ``events`` in one go (or as few requests as the system needs)."""
         ...

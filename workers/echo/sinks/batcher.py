@@ -21,6 +21,7 @@ import aiohttp
 import structlog
 
 from bus import Envelope, PermanentError
+from gennaker.outbound import OutboundClient, OutboundRefused
 from workers.echo.sinks.base import Sink
 from workers.echo.sinks.metrics import SINK_EVENTS, SINK_REQUEST_SECONDS, SINK_RETRIES
 from workers.echo.sinks.outcome import Outcome, SinkStopped, SinkUnavailable
@@ -37,7 +38,7 @@ class Batcher:
     def __init__(
         self,
         sink: Sink,
-        session: aiohttp.ClientSession,
+        session: OutboundClient,
         *,
         batch_size: int,
         batch_seconds: float,
@@ -129,7 +130,8 @@ class Batcher:
         started = time.perf_counter()
         try:
             outcomes = await self.sink.send(self.session, events)
-        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        except (aiohttp.ClientError, TimeoutError, OSError, OutboundRefused) as error:
+            # a refusal, like a rejected token, waits for an operator to fix the settings
             raise SinkUnavailable(f"{type(error).__name__}: {error}") from error
         finally:
             SINK_REQUEST_SECONDS.labels(self.sink.name).observe(time.perf_counter() - started)

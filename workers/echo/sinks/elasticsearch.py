@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-import aiohttp
-
 from bus import Envelope
+from gennaker.outbound import OutboundClient
 from schemas.echo_sinks import ElasticsearchSink
 from workers.echo.sinks.http import events_key, post
 from workers.echo.sinks.outcome import DELIVERED, Outcome, SinkUnavailable, refused, retry
@@ -52,7 +51,7 @@ class ElasticsearchBulk:
             lines.append(envelope.to_bytes())
         return b"\n".join(lines) + b"\n"
 
-    async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
+    async def send(self, session: OutboundClient, events: Sequence[Envelope]) -> list[Outcome]:
         answer = await post(
             session,
             self.url,

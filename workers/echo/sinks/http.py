@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bus import Envelope
+from gennaker.outbound import OutboundClient
 from schemas import idempotency
 from workers.echo.sinks.outcome import SinkUnavailable, transient
 
@@ -42,7 +43,7 @@ def events_key(sink: str, events: Sequence[Envelope]) -> str:
 
 
 async def post(
-    session: aiohttp.ClientSession,
+    session: OutboundClient,
     url: str,
     body: bytes,
     headers: Mapping[str, str],

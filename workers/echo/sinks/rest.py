@@ -14,6 +14,7 @@ import aiohttp
 
 from bus import Envelope
 from bus.envelope import CONTENT_TYPE
+from gennaker.outbound import OutboundClient
 from schemas.echo_sinks import RestSink
 from workers.echo.sinks.http import events_key, post
 from workers.echo.sinks.outcome import DELIVERED, Outcome, SinkUnavailable, refused, retry
@@ -30,7 +31,7 @@ class RestCloudEvents:
         content_type = BATCH_CONTENT_TYPE if config.mode == "batch" else CONTENT_TYPE
         self.headers = {"Content-Type": content_type, **config.headers}
 
-    async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
+    async def send(self, session: OutboundClient, events: Sequence[Envelope]) -> list[Outcome]:
         if self.config.mode == "batch":
             body = b"[" + b",".join(envelope.to_bytes() for envelope in events) + b"]"
             key = events_key(self.name, events)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import aiohttp
 import structlog
 
 from bus import Bus, Endpoint, Envelope, MessageContext
+from gennaker.outbound import OutboundClient
 from schemas.echo_sinks import ElasticsearchSink, SinkConfig, SplunkSink
+from schemas.outbound import OutboundSettings
 from workers.echo.sinks.base import Sink
 from workers.echo.sinks.batcher import Batcher
 from workers.echo.sinks.elasticsearch import ElasticsearchBulk
@@ -46,8 +47,9 @@ def sink_service(name: str) -> str:
 class SinkRunner:
     """One sink as a background loop of Echo: ``await runner.run(bus)`` until cancelled."""
 
-    def __init__(self, config: SinkConfig, *, drain_seconds: float = 5.0) -> None:
+    def __init__(self, config: SinkConfig, outbound: OutboundSettings, *, drain_seconds: float = 5.0) -> None:
         self.config = config
+        self.outbound = outbound
         self.drain_seconds = drain_seconds
 
     def endpoint(self, batcher: Batcher) -> Endpoint:
@@ -68,24 +70,27 @@ class SinkRunner:
     async def run(self, bus: Bus) -> None:
         """Consume the sink's queue and deliver batches until cancelled."""
         config = self.config
-        async with aiohttp.ClientSession() as session:
-            batcher = Batcher(
-                build_sink(config),
-                session,
-                batch_size=config.batch_size,
-                batch_seconds=config.batch_seconds,
-                retry_base_delay=config.retry_base_delay,
-                retry_max_delay=config.retry_max_delay,
-            )
-            sending = asyncio.create_task(batcher.run(), name=f"sink {config.name}")
+        client = OutboundClient(self.outbound)
+        batcher = Batcher(
+            build_sink(config),
+            client,
+            batch_size=config.batch_size,
+            batch_seconds=config.batch_seconds,
+            retry_base_delay=config.retry_base_delay,
+            retry_max_delay=config.retry_max_delay,
+        )
+        sending = asyncio.create_task(batcher.run(), name=f"sink {config.name}")
+        try:
             consumption = await bus.consume(self.endpoint(batcher))
             log.info("sink started", sink=config.name, type=config.type, patterns=list(config.patterns))
             try:
                 await asyncio.shield(sending)
             finally:
                 await consumption.stop(grace=self.drain_seconds)
-                sending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sending
-                batcher.close()
-                log.info("sink stopped", sink=config.name)
+        finally:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            batcher.close()
+            await client.close()
+            log.info("sink stopped", sink=config.name)

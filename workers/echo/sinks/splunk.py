@@ -24,9 +24,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-
 from bus import Envelope
+from gennaker.outbound import OutboundClient
 from schemas import idempotency
 from schemas.echo_sinks import SplunkSink
 from workers.echo.sinks.http import events_key, post
@@ -68,7 +67,7 @@ class SplunkHec:
         """The concatenated JSON events of one HEC request."""
         return b"\n".join(json.dumps(self.event(envelope), separators=(",", ":")).encode() for envelope in events)
 
-    async def send(self, session: aiohttp.ClientSession, events: Sequence[Envelope]) -> list[Outcome]:
+    async def send(self, session: OutboundClient, events: Sequence[Envelope]) -> list[Outcome]:
         answer = await post(
             session,
             self.url,
@@ -99,7 +98,7 @@ class SplunkHec:
             await self._acknowledged(session, ack_id)
         return [DELIVERED] * len(events)
 
-    async def _acknowledged(self, session: aiohttp.ClientSession, ack_id: int) -> None:
+    async def _acknowledged(self, session: OutboundClient, ack_id: int) -> None:
         """Poll until ``ack_id`` is indexed; raise ``SinkUnavailable`` after ``ack_timeout`` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.ack_timeout

@@ -50,6 +50,7 @@ from schemas.orca_engine import (
     TriggerPipeline,
     UpdateStage,
 )
+from schemas.outbound import OutboundSettings
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.concurrency import WaitingExecutions
@@ -95,6 +96,7 @@ class EngineOptions:
     pipeline_triggers: bool = True
     front50_timeout: float = 2.0
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         store, commit, transitions, WaitingExecutions(db, store, commit, transitions), options.access
     )
     reconciler = Reconciler(store, commit, transitions, interval=options.reconcile_interval, stall_ms=options.stall_ms)
-    own_io = stage_io(store, commit, options.access)
+    own_io = stage_io(store, commit, options.access, options.outbound)
     commands: dict[str, Handler] = {
         StartExecution.message_type: handlers.start_execution,
         StartWaitingExecutions.message_type: handlers.start_waiting_executions,

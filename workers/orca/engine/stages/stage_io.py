@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bus import Bus, Handler
+from gennaker.outbound import OutboundClient
 from schemas.orca_engine import ExecutionCompleted, StageCompleted
 from schemas.orca_stages import CallWebhook, StartChildPipeline
+from schemas.outbound import OutboundSettings
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.stages.pipeline_io import ChildPipelines
@@ -29,8 +31,13 @@ EVENT_PATTERNS = (ExecutionCompleted.message_type, StageCompleted.message_type)
 """Orca's own events its stage types follow (a child pipeline finishing, a parent stage ending)."""
 
 
-def stage_io(store: ExecutionStore, commit: Commit, access: AccessPolicy | None = None) -> StageIO:
-    webhooks = WebhookCalls(commit)
+def stage_io(
+    store: ExecutionStore,
+    commit: Commit,
+    access: AccessPolicy | None = None,
+    outbound: OutboundSettings | None = None,
+) -> StageIO:
+    webhooks = WebhookCalls(commit, OutboundClient(outbound or OutboundSettings()))
     children = ChildPipelines(store, commit, access)
     return StageIO(
         commands={

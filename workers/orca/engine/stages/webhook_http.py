@@ -1,8 +1,9 @@
 """Makes the HTTP requests of ``webhook`` stages (``orca.CallWebhook``) and records the responses.
 
-One :class:`aiohttp.ClientSession` per Orca worker, opened at the first call and closed when the
-worker stops (:meth:`WebhookCalls.run` is one of the engine's background loops), once the calls in
-flight have ended. Before calling, the handler claims the attempt in the stage's context (a stored
+One :class:`gennaker.outbound.OutboundClient` per Orca worker, so a call goes only where the
+``outbound`` settings allow (a refused call stores the refusal, never a body); its sessions close
+when the worker stops (:meth:`WebhookCalls.run` is one of the engine's background loops), once the
+calls in flight have ended. Before calling, the handler claims the attempt in the stage's context (a stored
 write), so a redelivered command, or one for a stage canceled meanwhile, calls nothing.
 
 A call, once claimed, runs to its end and stores its answer even if the handler awaiting it is
@@ -26,6 +27,7 @@ import aiohttp
 import structlog
 
 from bus import Bus, MessageContext
+from gennaker.outbound import OutboundClient, OutboundRefused
 from schemas import idempotency
 from schemas.orca_stages import CallWebhook
 from workers.orca.engine.commit import Commit
@@ -45,24 +47,17 @@ class WebhookCalls:
     STOP_WAIT_SECONDS = 30.0
     """How long a stopping worker waits for its calls in flight before closing the session."""
 
-    def __init__(self, commit: Commit) -> None:
+    def __init__(self, commit: Commit, client: OutboundClient) -> None:
         self.commit = commit
-        self._session: aiohttp.ClientSession | None = None
+        self.client = client
         self._in_flight: dict[tuple[str, str, str, int], asyncio.Task[None]] = {}
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
 
     async def close(self) -> None:
         """Let the calls in flight end (for a while), then close the session."""
         running = [task for task in self._in_flight.values() if not task.done()]
         if running:
             await asyncio.wait(running, timeout=self.STOP_WAIT_SECONDS)
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()
+        await self.client.close()
 
     async def run(self, bus: Bus) -> None:
         """Background loop: holds nothing open but closes the session when the worker stops."""
@@ -136,12 +131,12 @@ class WebhookCalls:
         if command.idempotency_key is not None and not idempotency.has_header(headers):
             headers[idempotency.HEADER] = idempotency.header_value(command.idempotency_key)
         try:
-            async with self.session().request(
+            async with self.client.request(
                 command.method,
                 command.url,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=command.timeout_seconds),
-                allow_redirects=command.method == "GET",
+                follow_redirects=command.method == "GET",
                 **kwargs,
             ) as response:
                 raw = await response.content.read(MAX_BODY_BYTES)
@@ -150,6 +145,8 @@ class WebhookCalls:
                     "headers": {key: value for key, value in response.headers.items()},
                     "body": _body(_text(raw, response.charset)),
                 }
+        except OutboundRefused as refusal:
+            return {"statusCode": None, "retryable": False, "error": str(refusal)}
         except TimeoutError:
             return {"statusCode": None, "error": f"the webhook call to {command.url} timed out"}
         except ValueError as error:  # a request aiohttp refuses to make (a bad URL, a header with a newline…)
