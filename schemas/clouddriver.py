@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.base import Query, Reply
+from schemas.kubernetes_account import KubernetesAccountSettings
 from schemas.registry import message
 
 Json = dict[str, Any]
@@ -161,6 +162,9 @@ class AccountConfig(BaseModel):
         description="the most instances one server group may ask for (min, max or desired); default: the provider's",
     )
     aws: AwsAccountSettings | None = Field(None, description="how to reach AWS; only for cloudProvider 'aws'")
+    kubernetes: KubernetesAccountSettings | None = Field(
+        None, description="which cluster, namespaces and kinds; only for cloudProvider 'kubernetes'"
+    )
     local: LocalAccountSettings | None = Field(
         None, description="what may run; only for cloudProvider 'local', which runs nothing without it"
     )
@@ -169,13 +173,20 @@ class AccountConfig(BaseModel):
     def _provider_settings_match(self) -> AccountConfig:
         if self.aws is not None and self.cloud_provider != "aws":
             raise ValueError(f"aws: settings for AWS need cloudProvider 'aws', not {self.cloud_provider!r}")
+        if self.kubernetes is not None and self.cloud_provider != "kubernetes":
+            raise ValueError(f"kubernetes: settings need cloudProvider 'kubernetes', not {self.cloud_provider!r}")
         if self.local is not None and self.cloud_provider != "local":
             raise ValueError(f"local: settings need cloudProvider 'local', not {self.cloud_provider!r}")
         return self
 
     def private_settings(self) -> Json:
         """What Clouddriver's provider needs and clients never see (``local``: what may run)."""
-        return {"local": self.local.settings()} if self.local is not None else {}
+        private: Json = {}
+        if self.local is not None:
+            private["local"] = self.local.settings()
+        if self.kubernetes is not None:
+            private["kubernetes"] = self.kubernetes.settings()
+        return private
 
     def details(self) -> Json:
         """Clouddriver's ``AccountDetails`` JSON for this account (regions as ``[{"name": ...}]``)."""

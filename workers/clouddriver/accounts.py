@@ -15,7 +15,7 @@ from typing import Any
 from schemas.clouddriver import AccountConfig
 
 Json = dict[str, Any]
-PRIVATE_KEYS = ("local",)
+PRIVATE_KEYS = ("local", "kubernetes")
 """Keys of plain account JSON that are the provider's settings, not ``AccountDetails``."""
 
 
