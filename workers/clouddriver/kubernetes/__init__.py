@@ -1,0 +1,1 @@
+"""Clouddriver's ``kubernetes`` cloud provider: manifests applied to a cluster through its API server."""
