@@ -106,6 +106,8 @@ class AmqpHarness(Harness):
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
         for bus in self.buses:
             await bus.close()
         await purge(self.url, self.prefix)

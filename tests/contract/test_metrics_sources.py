@@ -66,6 +66,7 @@ def prometheus_harness() -> Iterator[Harness]:
             yield Harness(PrometheusSource("prometheus", url), since)
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=5)
 
 

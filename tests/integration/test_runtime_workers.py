@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from pymongo import AsyncMongoClient
 
@@ -16,9 +18,10 @@ from schemas.system import Ping, Pong
 
 
 @pytest.fixture
-async def resources() -> WorkerResources:
+async def resources() -> AsyncIterator[WorkerResources]:
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient("mongodb://127.0.0.1:1/", connect=False)
-    return WorkerResources(settings=Settings(), db=client["gennaker"])
+    yield WorkerResources(settings=Settings(), db=client["gennaker"])
+    await client.close()
 
 
 @pytest.mark.parametrize("name", SERVICES)
