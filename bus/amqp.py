@@ -6,6 +6,10 @@ Topology (declared idempotently on connect and on first use):
 * ``gennaker.queries`` (direct): routing key = service; queue ``gennaker.<service>.queries``;
   replies come back through RabbitMQ's direct reply-to (``amq.rabbitmq.reply-to``).
 * ``gennaker.events`` (topic): routing key = event type; each subscriber binds its own queue.
+* ``gennaker.external`` (topic), bound into ``gennaker.events`` with ``#``: the one exchange outside
+  systems may write to (``deploy/rabbitmq``). A delivery names the exchange it was first published
+  to, whatever bindings carried it on, so a consumer knows from the broker — not from anything the
+  publisher wrote — that it came from outside; :func:`bus.dispatch.dispatch` then refuses internal types.
 * ``gennaker.retry`` (headers): a failed message is republished here with its queue's name as
   routing key and a delay header; it waits in ``gennaker.retry.<ms>`` (a TTL queue whose dead-letter
   exchange is the default exchange) and so returns, after the delay, to exactly the queue it
@@ -46,6 +50,7 @@ from bus.dead_letter import (
     ATTEMPT_HEADER,
     DEAD_AT_HEADER,
     MESSAGE_ID_HEADER,
+    ORIGIN_HEADER,
     QUEUE_HEADER,
     REASON_HEADER,
     TRACEBACK_HEADER,
@@ -57,6 +62,7 @@ from bus.endpoint import (
     DEAD_EXCHANGE,
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
+    EXTERNAL_EXCHANGE,
     QUERIES_EXCHANGE,
     RETRY_EXCHANGE,
     Endpoint,
@@ -85,6 +91,12 @@ _TRANSIENT_ERRORS = (
 def _attempt(message: AbstractIncomingMessage) -> int:
     value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
     return value if isinstance(value, int) and value > 0 else 1
+
+
+def _external(message: AbstractIncomingMessage) -> bool:
+    """Published from outside: first published to the external exchange (the broker says so), or
+    marked so by the service that retried or dead-lettered it (a mark only ever lowers trust)."""
+    return message.exchange == EXTERNAL_EXCHANGE or _text((message.headers or {}).get(ORIGIN_HEADER, "")) == "external"
 
 
 def _in_words(error: BaseException) -> str:
@@ -133,6 +145,7 @@ class AmqpConsumption(Consumption):
                 redelivered=bool(message.redelivered),
                 bus=self._bus,
                 retry=self._bus.retry,
+                external=_external(message),
             )
             if task is not None:
                 self._handling.discard(task)
@@ -235,11 +248,13 @@ class AmqpBus(Bus):
             COMMANDS_EXCHANGE: aio_pika.ExchangeType.DIRECT,
             QUERIES_EXCHANGE: aio_pika.ExchangeType.DIRECT,
             EVENTS_EXCHANGE: aio_pika.ExchangeType.TOPIC,
+            EXTERNAL_EXCHANGE: aio_pika.ExchangeType.TOPIC,
             RETRY_EXCHANGE: aio_pika.ExchangeType.HEADERS,
             DEAD_EXCHANGE: aio_pika.ExchangeType.FANOUT,
         }
         for name, kind in kinds.items():
             self._exchanges[name] = await channel.declare_exchange(name, kind, durable=True)
+        await self._exchanges[EVENTS_EXCHANGE].bind(self._exchanges[EXTERNAL_EXCHANGE], routing_key="#")
         dead = await self._declare_durable(DEAD_LETTER_QUEUE)
         await dead.bind(self._exchanges[DEAD_EXCHANGE], routing_key="")
         await self._setup_replies()
@@ -343,7 +358,7 @@ class AmqpBus(Bus):
                 # a bounded queue (x-max-length, reject-publish) is full; an event still reached
                 # every other queue bound to it, so only a command or direct put fails its caller
                 refused(exchange, routing_key)
-                if exchange == EVENTS_EXCHANGE:
+                if exchange in (EVENTS_EXCHANGE, EXTERNAL_EXCHANGE):
                     return
                 raise QueueFull(f"a full queue refused the message to {exchange or 'the default exchange'}") from error
             except _TRANSIENT_ERRORS as error:
@@ -388,6 +403,12 @@ class AmqpBus(Bus):
     async def publish_raw(self, body: bytes, *, routing_key: str) -> None:
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
         await self._publish(EVENTS_EXCHANGE, message, routing_key, mandatory=False)
+
+    async def publish_external(self, body: bytes, *, routing_key: str) -> None:
+        message = aio_pika.Message(
+            body, content_type=CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id()
+        )
+        await self._publish(EXTERNAL_EXCHANGE, message, routing_key, mandatory=False)
 
     async def put_raw(self, queue: str, body: bytes) -> None:
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
@@ -494,6 +515,8 @@ class AmqpBus(Bus):
             headers[ATTEMPT_HEADER] = _attempt(message) + 1
             headers[DELAY_HEADER] = str(verdict.delay_ms)
             headers[REASON_HEADER] = (verdict.reason or "")[:1000]
+            if _external(message):
+                headers[ORIGIN_HEADER] = "external"
             await self._publish(RETRY_EXCHANGE, self._copy(message, headers), queue, mandatory=True)
         elif verdict.action == "dead":
             message_id = verdict.message_id or message.message_id or new_id()
@@ -509,6 +532,8 @@ class AmqpBus(Bus):
                     MESSAGE_ID_HEADER: message_id,
                 }
             )
+            if _external(message):
+                headers[ORIGIN_HEADER] = "external"
             await self._publish(DEAD_EXCHANGE, self._copy(message, headers, message_id=message_id), "", mandatory=True)
         await message.ack()
 
@@ -549,6 +574,7 @@ class AmqpBus(Bus):
                         dead_at=datetime.fromisoformat(_text(dead_at)) if dead_at else datetime.now(UTC),
                         attempts=_attempt(message),
                         body=message.body,
+                        external=_external(message),
                     ),
                 )
             )

@@ -104,6 +104,16 @@ class Bus(ABC):
         """Publish any bytes to the events exchange, as a foreign AMQP client could."""
 
     @abstractmethod
+    async def publish_external(self, body: bytes, *, routing_key: str) -> None:
+        """Publish any bytes as an outside system does: to the external exchange, on to every event
+        queue whose patterns match, marked for each consumer as external by the transport itself.
+
+        An internal type (:func:`schemas.trust.is_internal`) published so is dead-lettered by every
+        consumer, with the reason, unread; foreign CloudEvents and external events are handled.
+        The gateway publishes ``POST /events`` so, on behalf of its caller.
+        """
+
+    @abstractmethod
     async def put_raw(self, queue: str, body: bytes) -> None:
         """Put any bytes straight onto ``queue``, as a foreign client using the default exchange could."""
 

@@ -43,13 +43,19 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class MessageContext:
-    """The envelope being handled, its attempt number, and the bus to answer on."""
+    """The envelope being handled, its attempt number, and the bus to answer on.
+
+    ``external`` is True when the message came from outside (the external exchange, ``POST /events``):
+    the broker's say, never the publisher's. Only foreign and :class:`~schemas.ExternalEvent` types
+    reach a handler so; an internal type from outside is dead-lettered before any handler runs.
+    """
 
     envelope: Envelope
     attempt: int
     redelivered: bool
     service: str
     bus: Sender
+    external: bool = False
 
     async def send(self, command: Command, *, to: str | None = None, subject: str | None = None) -> Envelope:
         """Send a command caused by the message being handled."""

@@ -12,6 +12,10 @@ QUEUE_HEADER = "x-gennaker-queue"
 DEAD_AT_HEADER = "x-gennaker-dead-at"
 ATTEMPT_HEADER = "x-gennaker-attempt"
 MESSAGE_ID_HEADER = "x-gennaker-message-id"
+ORIGIN_HEADER = "x-gennaker-origin"
+"""``external`` on a message an outsider published, set by our services when they retry or dead-letter
+it (its trip through the retry queues or a replay hides the exchange it first came through). It can
+only make a message less trusted: a publisher who writes it forges nothing."""
 
 
 class DeadLetter(BaseModel):
@@ -24,6 +28,8 @@ class DeadLetter(BaseModel):
     dead_at: datetime
     attempts: int
     body: bytes
+    external: bool = False
+    """It came from outside the services (and goes back as such when replayed)."""
 
     def body_text(self) -> str:
         """The body as text, with undecodable bytes escaped, for display."""

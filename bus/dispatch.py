@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from bus import metrics
 from bus.context import MessageContext
 from bus.encoded import EncodedReply
-from bus.endpoint import Endpoint
+from bus.endpoint import EXTERNAL_EXCHANGE, Endpoint
 from bus.envelope import Envelope
 from bus.errors import PermanentError, QueryFailed
 from bus.retry import RetryPolicy
 from schemas import Query, Reply, UnknownMessageType, parse_cloudevent_type, registry
+from schemas.trust import is_internal
 
 if TYPE_CHECKING:
     from bus.base import Bus
@@ -65,14 +66,22 @@ async def dispatch(
     redelivered: bool,
     bus: Bus,
     retry: RetryPolicy,
+    external: bool = False,
 ) -> Verdict:
-    """Handle one delivery on ``endpoint`` and say what to do with it. Never raises."""
+    """Handle one delivery on ``endpoint`` and say what to do with it. Never raises.
+
+    ``external`` says the delivery came from outside (the transport knows it from the broker, not
+    from anything the publisher wrote): an internal type is then dead-lettered before any handler,
+    typed or raw, sees it.
+    """
     service = endpoint.service
     try:
         envelope = Envelope.from_bytes(body)
     except ValidationError as error:
         return _dead(service, _validation_reason("CloudEvents envelope", error), None)
-    context = MessageContext(envelope, attempt, redelivered, service, bus)
+    if external and is_internal(envelope.type):
+        return _dead(service, forged_reason(envelope.type), envelope)
+    context = MessageContext(envelope, attempt, redelivered, service, bus, external)
     tokens = structlog.contextvars.bind_contextvars(
         service=service,
         correlation_id=envelope.correlationid,
@@ -106,6 +115,15 @@ async def dispatch(
         return await _run(endpoint, name, retry, attempt, envelope, lambda: handler(message, context))
     finally:
         structlog.contextvars.reset_contextvars(**tokens)
+
+
+def forged_reason(type_: str) -> str:
+    """Why an internal type from outside was dead-lettered, and what the outsider should do instead."""
+    return (
+        f"internal type from an external publisher: {type_!r} came through {EXTERNAL_EXCHANGE} (from outside "
+        "the services); only Gennaker's services publish it, so nothing acted on it. Outside systems publish "
+        "CloudEvents of their own types (e.g. com.example.build.finished) or use the gateway's API"
+    )
 
 
 async def _run(

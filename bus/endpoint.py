@@ -25,6 +25,9 @@ RawHandler = Callable[["Envelope", "MessageContext"], Awaitable[None]]
 COMMANDS_EXCHANGE = "gennaker.commands"
 QUERIES_EXCHANGE = "gennaker.queries"
 EVENTS_EXCHANGE = "gennaker.events"
+EXTERNAL_EXCHANGE = "gennaker.external"
+"""The one exchange outside systems may write to; everything published there is routed on to
+``gennaker.events`` and counts, for every consumer, as coming from outside."""
 RETRY_EXCHANGE = "gennaker.retry"
 DEAD_EXCHANGE = "gennaker.dead"
 DEAD_LETTER_QUEUE = "gennaker.dead-letters"

@@ -38,6 +38,8 @@ class _Delivery:
     reply_to: Callable[[bytes], None] | None = None
     """Takes the reply envelope's body: the asker decodes its own copy, so it shares no object with the handler."""
     expires_at: float | None = None
+    external: bool = False
+    """Published from outside (:meth:`MemoryBus.publish_external`): what RabbitMQ's delivery exchange says."""
 
 
 class _MemoryQueue:
@@ -100,6 +102,7 @@ class MemoryConsumption(Consumption):
                 redelivered=delivery.redelivered,
                 bus=self._bus,
                 retry=self._bus.retry,
+                external=delivery.external,
             )
             self._in_flight[task] = None
             await self._bus._settle(self.queue, delivery, verdict, self.endpoint.service)
@@ -164,13 +167,20 @@ class MemoryBus(Bus):
 
     async def publish_raw(self, body: bytes, *, routing_key: str) -> None:
         """Route any bytes as an event, as a foreign AMQP publisher could."""
+        await self._route_event(_Delivery(body), routing_key)
+
+    async def publish_external(self, body: bytes, *, routing_key: str) -> None:
+        """Route any bytes as an event from outside: every consumer sees it as external."""
+        await self._route_event(_Delivery(body, external=True), routing_key)
+
+    async def _route_event(self, delivery: _Delivery, routing_key: str) -> None:
         for queue_name, patterns in list(self._event_bindings.items()):
             if any(topic_matches(pattern, routing_key) for pattern in patterns):
                 queue = self._queue(queue_name)
                 if queue.full:
                     refused(EVENTS_EXCHANGE, routing_key, queue=queue_name)
                     continue
-                await queue.put(_Delivery(body))
+                await queue.put(_Delivery(delivery.body, external=delivery.external))
 
     async def put_raw(self, queue: str, body: bytes) -> None:
         """Put any bytes straight onto a queue, as a foreign publisher using the default exchange."""
@@ -230,7 +240,7 @@ class MemoryBus(Bus):
             elif verdict.action == "dead":
                 delivery.reply_to(dead_reply(verdict, service))
         if verdict.action == "retry":
-            retried = _Delivery(delivery.body, attempt=delivery.attempt + 1)
+            retried = _Delivery(delivery.body, attempt=delivery.attempt + 1, external=delivery.external)
             loop = asyncio.get_running_loop()
             handle: asyncio.TimerHandle
 
@@ -253,6 +263,7 @@ class MemoryBus(Bus):
                     dead_at=datetime.now(UTC),
                     attempts=delivery.attempt,
                     body=delivery.body,
+                    external=delivery.external,
                 )
             )
 
@@ -263,7 +274,7 @@ class MemoryBus(Bus):
         chosen = [letter for letter in self._dead if ids is None or letter.id in ids]
         for letter in chosen:
             self._dead.remove(letter)
-            await self._queue(letter.queue).put(_Delivery(letter.body))
+            await self._queue(letter.queue).put(_Delivery(letter.body, external=letter.external))
         return len(chosen)
 
     def depth(self, queue: str) -> int:

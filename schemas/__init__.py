@@ -3,12 +3,13 @@
 This package knows nothing of transport: it only says what a message is.
 """
 
-from schemas.base import Command, Event, Message, Query, Reply, cloudevent_type, parse_cloudevent_type
+from schemas.base import Command, Event, ExternalEvent, Message, Query, Reply, cloudevent_type, parse_cloudevent_type
 from schemas.registry import MessageRegistry, UnknownMessageType, message, registry
 
 __all__ = [
     "Command",
     "Event",
+    "ExternalEvent",
     "Message",
     "MessageRegistry",
     "Query",

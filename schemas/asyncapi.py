@@ -75,6 +75,7 @@ class Topology:
     commands_exchange: str = "gennaker.commands"
     queries_exchange: str = "gennaker.queries"
     events_exchange: str = "gennaker.events"
+    external_exchange: str = "gennaker.external"
     dead_exchange: str = "gennaker.dead"
     dead_exchange_type: str = "fanout"
     dead_letter_queue: str = "gennaker.dead-letters"
@@ -86,6 +87,7 @@ class Topology:
         ("x-gennaker-dead-at", "When it was dead-lettered (ISO 8601)."),
         ("x-gennaker-attempt", "How many attempts were made."),
         ("x-gennaker-message-id", "The CloudEvent id of the failed message."),
+        ("x-gennaker-origin", "external when an outside system published it (it stays external when replayed)."),
     )
 
     def queue(self, service: str, kind: str) -> str:
@@ -289,7 +291,12 @@ class _DocumentBuilder:
         channel = self._channel(
             f"events_{message_id(model)}",
             model.message_type,
-            f"{model.message_type} events on {exchange}; bind a queue by routing-key pattern to receive them.",
+            f"{model.message_type} events on {exchange}; bind a queue by routing-key pattern to receive them."
+            + (
+                f" Outside systems may publish it, to {self.topology.external_exchange}."
+                if model.published_from_outside
+                else " Only Gennaker's services publish it; from outside it is dead-lettered."
+            ),
             {"is": "routingKey", "exchange": {"name": exchange, "type": "topic", "durable": True, "autoDelete": False}},
         )
         key = message_id(model)

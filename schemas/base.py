@@ -24,6 +24,8 @@ class Message(BaseModel):
     message_type: ClassVar[str] = ""
     message_version: ClassVar[int] = 1
     message_kind: ClassVar[MessageKind]
+    published_from_outside: ClassVar[bool] = False
+    """True only for :class:`ExternalEvent`: every other message is one our services publish alone."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -52,6 +54,18 @@ class Event(Message):
     """States a fact that happened; any number of subscribers may bind to it by pattern."""
 
     message_kind: ClassVar[MessageKind] = "event"
+
+
+class ExternalEvent(Event):
+    """An event outside systems may publish (through ``POST /events`` or the external exchange).
+
+    Every other message type is internal: a service acts on it only when another Gennaker service
+    published it, and one arriving from outside is dead-lettered unread (:mod:`schemas.trust`).
+    Derive from this class only for a fact an outsider may legitimately state, never for anything a
+    service takes as another service's word (a task's completion, a saved pipeline, a command).
+    """
+
+    published_from_outside: ClassVar[bool] = True
 
 
 class Reply(Message):

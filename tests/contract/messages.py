@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from schemas import Command, Event, Query, Reply, message, registry
+from schemas import Command, Event, ExternalEvent, Query, Reply, message, registry
 
 
 @message
@@ -48,6 +48,15 @@ class StageCompleted(Event):
 
     message_type: ClassVar[str] = "contract.stage.completed"
     n: int
+
+
+@message
+class Noticed(ExternalEvent):
+    """An event outsiders may publish: handled when it comes through the external path."""
+
+    message_type: ClassVar[str] = "contract.outside.noticed"
+    n: int
+    fail_times: int = 0
 
 
 @message

@@ -256,6 +256,7 @@ def test_topology_mirrors_the_bus() -> None:
     assert TOPOLOGY.commands_exchange == bus.endpoint.COMMANDS_EXCHANGE
     assert TOPOLOGY.queries_exchange == bus.endpoint.QUERIES_EXCHANGE
     assert TOPOLOGY.events_exchange == bus.endpoint.EVENTS_EXCHANGE
+    assert TOPOLOGY.external_exchange == bus.endpoint.EXTERNAL_EXCHANGE
     assert TOPOLOGY.dead_exchange == bus.endpoint.DEAD_EXCHANGE
     assert TOPOLOGY.dead_letter_queue == bus.endpoint.DEAD_LETTER_QUEUE
     for kind in ("commands", "queries", "events"):
