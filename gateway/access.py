@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.auth.access import readable, require
+from gateway.auth.errors import AccessDenied
 from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission, Permissions
 from gateway.command_results import ask
@@ -46,6 +47,13 @@ def permissions_of(resource: Json | None) -> Permissions | None:
 def require_on(request: web.Request, resource: Json | None, action: Permission, *, kind: str, name: str) -> None:
     """Fiat's 403 unless the caller may ``action`` the ``kind`` (application, account) called ``name``."""
     require(request, permissions_of(resource), action, resource=f"{kind} {name}")
+
+
+def require_admin(request: web.Request, what: str) -> None:
+    """Fiat's 403 unless the caller is an admin; ``what`` names the surface (``"the dead letters"``)."""
+    principal = principal_of(request)
+    if not principal.admin:
+        raise AccessDenied(f"Access denied to {what} - only admins may use it; user {principal.username!r} is not one")
 
 
 def visible(request: web.Request, resources: Iterable[Json]) -> list[Json]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from bus import Bus
-from gateway import command_results
+from gateway import command_results, known_applications
 from gateway.auth.middleware import auth_middleware, install_auth
 from gateway.config import GatewayConfig
 from gateway.correlation import correlation_middleware, echo_correlation_id
@@ -49,6 +49,7 @@ def create_app(bus: Bus, config: GatewayConfig, *, routes: Iterable[Route] = ALL
     app[OPENAPI] = openapi_document(table, title=TITLE, version=config.version)
     app[OPEN_TAPS] = set()
     command_results.install(app)
+    known_applications.install(app)
     app.on_response_prepare.append(echo_correlation_id)
     app.on_shutdown.append(close_event_streams)
     return app

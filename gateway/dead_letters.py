@@ -1,7 +1,9 @@
 """``/dlq``: see why messages were dead-lettered and put them back once the cause is fixed.
 
 The same operations as ``gennaker dlq list|show|replay``, over HTTP, backed by
-:meth:`bus.Bus.dead_letters` and :meth:`bus.Bus.replay`.
+:meth:`bus.Bus.dead_letters` and :meth:`bus.Bus.replay`. Admins only: a dead letter is any
+service's message in full (any application's pipeline, trigger and context), and replaying one
+makes a service act on it again, so every route answers 403 to anybody else.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from aiohttp import web
 from pydantic import Field, RootModel, model_validator
 
 from bus import DeadLetter
+from gateway.access import require_admin
 from gateway.api_model import ApiModel, json_reply
 from gateway.errors import ErrorBody, NotFound
+from gateway.gate_api import SpinnakerError
 from gateway.keys import BUS
 from gateway.routing import Response, Route, read_body
 
@@ -69,12 +73,14 @@ class ReplayResult(ApiModel):
 
 async def list_dead_letters(request: web.Request) -> web.Response:
     """Every dead letter, oldest first."""
+    require_admin(request, "the dead letters")
     letters = await request.app[BUS].dead_letters()
     return json_reply(DeadLetterList([DeadLetterSummary.of(letter) for letter in letters]))
 
 
 async def show_dead_letter(request: web.Request) -> web.Response:
     """One dead letter with its traceback and body."""
+    require_admin(request, "the dead letters")
     wanted = request.match_info["id"]
     for letter in await request.app[BUS].dead_letters():
         if letter.id == wanted:
@@ -85,6 +91,7 @@ async def show_dead_letter(request: web.Request) -> web.Response:
 
 async def replay_dead_letters(request: web.Request) -> web.Response:
     """Put the chosen dead letters back on the queues they failed on."""
+    require_admin(request, "the dead letters")
     choice = await read_body(request, ReplayDeadLetters)
     bus = request.app[BUS]
     if choice.ids is None:
@@ -101,7 +108,10 @@ ROUTES = (
         list_dead_letters,
         summary="List dead letters",
         tag="dead letters",
-        responses={200: Response("Every dead letter, oldest first", DeadLetterList)},
+        responses={
+            200: Response("Every dead letter, oldest first", DeadLetterList),
+            403: Response("The caller is not an admin", SpinnakerError),
+        },
     ),
     Route(
         "GET",
@@ -111,6 +121,7 @@ ROUTES = (
         tag="dead letters",
         responses={
             200: Response("The dead letter", DeadLetterDetail),
+            403: Response("The caller is not an admin", SpinnakerError),
             404: Response("No dead letter has this id", ErrorBody),
         },
     ),
@@ -124,6 +135,7 @@ ROUTES = (
         responses={
             200: Response("How many were replayed", ReplayResult),
             400: Response("Neither or both of ids and all were given", ErrorBody),
+            403: Response("The caller is not an admin", SpinnakerError),
         },
     ),
 )

@@ -13,6 +13,10 @@ passing the client's filters, and then streams live, skipping what it already re
 id is too old to be in the history, a comment says so and everything kept is replayed; when Echo
 does not answer, a comment says so and the stream goes on live. The one gap left: an event
 published just before the live queue was bound that Echo has not recorded yet when asked.
+
+Who sees what (:class:`ReadableApplications`): the whole stream, across applications and with the
+events that name none, is for admins; anybody else gets only the events of applications they may
+READ at the moment the event is passed on, and a 403 for ``application=`` naming one they may not.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from pydantic import Field, field_validator
 
 from bus import BusError, Endpoint, Envelope, MessageContext, topic_matches
 from gateway import sse
-from gateway.access import may_read_application
+from gateway.access import permissions_of
 from gateway.api_model import ApiModel
-from gateway.auth import principal_of
+from gateway.auth import AccessDenied, Permission, can, principal_of
 from gateway.errors import ErrorBody
+from gateway.gate_api import SpinnakerError
 from gateway.keys import BUS, CONFIG
+from gateway.known_applications import known_applications
 from gateway.metrics import EVENT_STREAMS_OPEN
 from gateway.routing import Response, Route, read_query
 from schemas import parse_cloudevent_type
@@ -107,32 +113,33 @@ def application_of(envelope: Envelope) -> str | None:
 
 
 class ReadableApplications:
-    """Whether the stream's caller may READ an event's application, remembered for a short while.
+    """Whether the stream's caller may READ an event's application, judged with current permissions.
 
-    A caller sees only the events of applications they may READ, as in every list the gateway serves.
+    Admins see every event. Anybody else sees an event only when it names an application they may
+    READ now: an event naming none (a worker starting, a webhook's outcome across applications)
+    is for admins only, and so is an event of an application Front50 has never stored — it is
+    judged by its permissions once it exists. The permissions come from :mod:`gateway.known_applications`,
+    which forgets an application the moment Front50 saves or deletes it; no verdict is remembered.
     """
-
-    REMEMBER_SECONDS = 30.0
 
     def __init__(self, request: web.Request) -> None:
         self._request = request
-        self._everything = principal_of(request).admin
-        self._known: dict[str, tuple[bool, float]] = {}
+        self._principal = principal_of(request)
+        self._applications = known_applications(request.app)
 
     async def admit(self, envelope: Envelope) -> bool:
-        """True when the event names no application, or one the caller may READ."""
-        if self._everything:
+        """True when the caller is an admin, or the event names an application the caller may READ."""
+        if self._principal.admin:
             return True
         name = application_of(envelope)
-        if name is None:
+        return name is not None and await self.may_read(name)
+
+    async def may_read(self, name: str) -> bool:
+        """Whether the caller may READ application ``name`` now; never, if it was never stored."""
+        if self._principal.admin:
             return True
-        key = name.lower()
-        now = asyncio.get_running_loop().time()
-        known = self._known.get(key)
-        if known is None or known[1] < now:
-            known = (await may_read_application(self._request, key), now + self.REMEMBER_SECONDS)
-            self._known[key] = known
-        return known[0]
+        application = await self._applications.find(self._request, name)
+        return application is not None and can(self._principal, permissions_of(application), Permission.READ)
 
 
 class EventTap:
@@ -201,6 +208,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     bus, config = request.app[BUS], request.app[CONFIG]
     tap = EventTap(query, config.sse_buffer)
     readable = ReadableApplications(request)
+    if query.application is not None and not await readable.may_read(query.application):
+        raise AccessDenied(f"Access denied to application {query.application} - required authorization: READ")
     endpoint = Endpoint(
         service=TAP_SERVICE,
         kind="events",
@@ -261,13 +270,15 @@ ROUTES = (
             "Each frame is one CloudEvent: `id` is the envelope id, `event` its type, `data` the envelope JSON. "
             "A comment is sent after each idle heartbeat interval. Reconnect with the `Last-Event-ID` header "
             "(or `lastEventId`) to be sent first the matching events that came after that id, from Echo's "
-            "bounded recent-events history."
+            "bounded recent-events history. Admins see every event; anybody else only the events of "
+            "applications they may READ (events naming no application are for admins only)."
         ),
         tag="events",
         query=EventStreamQuery,
         responses={
             200: Response("An endless stream of matching events", media_type=sse.MEDIA_TYPE),
             400: Response("A pattern is not a topic pattern", ErrorBody),
+            403: Response("The caller may not READ the application named by `application`", SpinnakerError),
         },
     ),
 )

@@ -249,6 +249,11 @@ class ExternalTaskCompleted(Event):
     stage_id: str = Field(min_length=1)
     task_id: str = Field(min_length=1)
     attempt: int = Field(ge=1)
+    application: str | None = Field(
+        None,
+        description="the application of the pipeline the task runs in (RunExternalTask's), so the event "
+        "stream shows the event only to those who may READ it",
+    )
     status: TaskOutcome
     outputs: Json = Field(default_factory=dict)
     context: Json = Field(default_factory=dict)
@@ -274,6 +279,11 @@ class ExternalTaskHeartbeat(Event):
     stage_id: str = Field(min_length=1)
     task_id: str = Field(min_length=1)
     attempt: int = Field(ge=1)
+    application: str | None = Field(
+        None,
+        description="the application of the pipeline the task runs in (RunExternalTask's), so the event "
+        "stream shows the event only to those who may READ it",
+    )
     progress: str | None = None
     context: Json = Field(default_factory=dict)
 

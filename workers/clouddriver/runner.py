@@ -142,6 +142,7 @@ class OperationRunner:
                 stage_id=command.stage_id,
                 task_id=command.task_id,
                 attempt=command.attempt,
+                application=command.application,
                 progress=progress,
             )
             try:
@@ -276,6 +277,7 @@ class OperationRunner:
             stage_id=command.stage_id,
             task_id=command.task_id,
             attempt=command.attempt,
+            application=command.application,
             status=entry["status"],
             outputs=entry.get("outputs") or {},
             context=entry.get("context") or {},

@@ -114,6 +114,7 @@ class RunCanaryTask:
             stage_id=task.stage_id,
             task_id=task.task_id,
             attempt=task.attempt,
+            application=task.application,
             status=status,
             outputs=outputs,
             error=error,

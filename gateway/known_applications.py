@@ -1,0 +1,137 @@
+"""Front50's applications as the gateway last fetched them, forgotten as soon as one changes.
+
+``GET /events/stream`` judges every event it might pass on by the READ permission of the event's
+application. Asking Front50 per event would cost a query per event and stream; remembering a
+verdict for a fixed time let a stream opened before an application existed keep passing that
+application's events to everybody for that long. This cache keeps the *application* (its
+``permissions``), never a verdict, and keeps it only while it cannot be stale:
+
+* one private subscription per gateway to ``front50.application.saved`` / ``deleted`` forgets the
+  application the moment Front50 changes it;
+* an entry fetched while such an event arrived is not kept (a generation count per name), so an
+  answer already outdated when it lands is used once and never remembered;
+* an application Front50 does not know (never stored) is not remembered at all: asked again on the
+  next event, so it is judged by its permissions as soon as it exists;
+* a lost connection to the broker (events may have been missed) forgets everything, and no entry
+  outlives :attr:`KnownApplications.REMEMBER_SECONDS` in any case.
+
+Example::
+
+    install(app)                                     # in create_app: subscribe on startup
+    application = await known_applications(app).find(request, "shop")   # None: never stored
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bus import Bus, Consumption, Endpoint, Envelope, MessageContext
+from gateway.access import last_known_application
+from gateway.keys import BUS
+
+Json = dict[str, Any]
+SUBSCRIBER = "gateway-applications"
+PATTERNS = ("front50.application.saved", "front50.application.deleted")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    application: Json
+    until: float
+    interruptions: int
+
+
+class KnownApplications:
+    """What Front50 stores for each application an event stream asked about, kept only while current."""
+
+    REMEMBER_SECONDS = 30.0
+    """A backstop: no entry is used longer than this even if no event ever says it changed."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._known: dict[str, _Entry] = {}
+        self._generation: dict[str, int] = {}
+        self._consumption: Consumption | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def listening(self) -> bool:
+        """Whether changes are being followed (else nothing is remembered)."""
+        return self._consumption is not None
+
+    async def start(self) -> None:
+        """Follow Front50's application events; idempotent."""
+        async with self._lock:
+            if self._consumption is None:
+                endpoint = Endpoint(
+                    service=SUBSCRIBER,
+                    kind="events",
+                    patterns=PATTERNS,
+                    raw_handler=self._changed,
+                    durable=False,
+                    prefetch=64,
+                )
+                self._consumption = await self.bus.consume(endpoint)
+
+    async def stop(self) -> None:
+        """Stop following and forget everything."""
+        async with self._lock:
+            consumption, self._consumption = self._consumption, None
+            self._known.clear()
+            if consumption is not None:
+                await consumption.stop()
+
+    def forget(self, name: str) -> None:
+        """Drop what is known of application ``name`` and refuse to keep an answer already in flight."""
+        key = name.strip().lower()
+        self._known.pop(key, None)
+        self._generation[key] = self._generation.get(key, 0) + 1
+
+    async def find(self, request: web.Request, name: str) -> Json | None:
+        """Application ``name`` (a deleted one: its last stored version), ``None`` if never stored."""
+        key = name.strip().lower()
+        now = asyncio.get_running_loop().time()
+        entry = self._known.get(key)
+        if entry is not None and entry.until > now and entry.interruptions == self.bus.interruptions:
+            return entry.application
+        generation, interruptions = self._generation.get(key, 0), self.bus.interruptions
+        application = await last_known_application(request, key)
+        unchanged = self._generation.get(key, 0) == generation and self.bus.interruptions == interruptions
+        if application is not None and unchanged and self.listening:
+            self._known[key] = _Entry(application, now + self.REMEMBER_SECONDS, interruptions)
+        return application
+
+    async def _changed(self, envelope: Envelope, context: MessageContext) -> None:
+        data = envelope.data
+        application = data.get("application")
+        name = application.get("name") if isinstance(application, dict) else data.get("name")
+        if isinstance(name, str):
+            self.forget(name)
+
+
+KNOWN_APPLICATIONS = web.AppKey("known_applications", KnownApplications)
+
+
+def install(app: web.Application) -> None:
+    """Give ``app`` its :class:`KnownApplications`, following changes from startup to cleanup."""
+    known = app[KNOWN_APPLICATIONS] = KnownApplications(app[BUS])
+
+    async def start(app: web.Application) -> None:
+        await known.start()
+
+    async def stop(app: web.Application) -> None:
+        with contextlib.suppress(Exception):
+            await known.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+
+def known_applications(app: web.Application) -> KnownApplications:
+    """The app's :class:`KnownApplications`; one that remembers nothing if :func:`install` was not called."""
+    return app[KNOWN_APPLICATIONS] if KNOWN_APPLICATIONS in app else KnownApplications(app[BUS])
