@@ -1,0 +1,229 @@
+"""The HTTP side of the local API server: Kubernetes' paths, verbs, query parameters and ``Status`` errors.
+
+Paths: ``/api``, ``/apis``, ``/api/v1``, ``/apis/{group}/{version}`` (discovery), and for every
+served kind ``.../{plural}`` (list, watch, create; all namespaces for a namespaced kind),
+``.../namespaces/{ns}/{plural}[/{name}[/status]]`` (get, replace, patch, delete). Parameters:
+``watch``, ``resourceVersion`` (where a watch starts), ``timeoutSeconds``, ``labelSelector``,
+``dryRun=All``, ``fieldManager`` (required for an apply patch), ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from tests.kubernetes_server import kinds, patches
+from tests.kubernetes_server.errors import ApiFailure
+from tests.kubernetes_server.kinds import Kind
+from tests.kubernetes_server.store import ObjectStore
+from tests.kubernetes_server.validation import validate
+
+Json = dict[str, Any]
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/json-patch+json": "json",
+    "application/apply-patch+yaml": "apply",
+}
+MAX_BODY = 3 * 1024 * 1024
+"""A real API server refuses request bodies over 3 MiB."""
+
+
+def _parse_path(path: str) -> tuple[str, str, list[str]] | None:
+    parts = [part for part in path.split("/") if part]
+    if parts[:1] == ["api"] and len(parts) >= 2:
+        return "", parts[1], parts[2:]
+    if parts[:1] == ["apis"] and len(parts) >= 3:
+        return parts[1], parts[2], parts[3:]
+    return None
+
+
+def _apply(current: Json | None, applied: Json) -> Json:
+    """Server-side apply, simplified: the applier owns every top-level field it sends (replaced whole)
+    and the labels and annotations it sends (merged into the object's)."""
+    if current is None:
+        return applied
+    result = {key: value for key, value in current.items() if key in ("metadata", "status")}
+    result.update({key: value for key, value in applied.items() if key not in ("metadata", "status")})
+    metadata = dict(current["metadata"])
+    sent = applied.get("metadata") or {}
+    for part in ("labels", "annotations"):
+        if part in sent:
+            metadata[part] = {**(metadata.get(part) or {}), **(sent[part] or {})}
+    if "ownerReferences" in sent:
+        metadata["ownerReferences"] = sent["ownerReferences"]
+    result["metadata"] = metadata
+    return result
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    """A JSON answer with the bare ``Content-Type: application/json`` a real API server sends
+    (lightkube reads a ``Status`` from an error only under exactly that type)."""
+    return web.Response(body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+class KubernetesApi:
+    """The request handler over one :class:`ObjectStore`; ``token`` (if set) is the bearer token required."""
+
+    def __init__(self, store: ObjectStore, token: str | None = None) -> None:
+        self.store = store
+        self.token = token
+        self.requests: list[tuple[str, str]] = []
+        """``(method, path)`` of every request, for tests that check what the client asked."""
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Every request: authorise, route, and answer failures as ``Status``."""
+        self.requests.append((request.method, request.path))
+        try:
+            if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+                raise ApiFailure(401, "Unauthorized", "Unauthorized")
+            return await self._route(request)
+        except ApiFailure as failure:
+            return _json(failure.status(), status=failure.code)
+        except patches.PatchError as error:
+            return _json(ApiFailure(422, "Invalid", str(error)).status(), status=422)
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        if request.path.rstrip("/") == "/api":
+            return _json(kinds.core_versions())
+        if request.path.rstrip("/") == "/apis":
+            return _json(kinds.groups())
+        parsed = _parse_path(request.path)
+        if parsed is None:
+            raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
+        group, version, rest = parsed
+        if not rest:
+            found = kinds.resource_list(group, version)
+            if found is None:
+                raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
+            return _json(found)
+        namespace: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and kinds.find(group, version, rest[2]):
+            namespace, rest = rest[1], rest[2:]
+        kind = kinds.find(group, version, rest[0])
+        if kind is None or len(rest) > 3:
+            raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and not (sub == "status" and kind.status):
+            raise ApiFailure(404, "NotFound", f"the server could not find the requested resource ({sub})")
+        if kind.namespaced and name is not None and namespace is None:
+            raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
+        return await self._verb(request, kind, namespace or "", name, sub == "status")
+
+    async def _verb(
+        self, request: web.Request, kind: Kind, namespace: str, name: str | None, status: bool
+    ) -> web.StreamResponse:
+        method = request.method
+        dry_run = request.query.get("dryRun") == "All"
+        if name is None:
+            if method == "GET":
+                scope = namespace if kind.namespaced and namespace else None
+                if request.query.get("watch") in ("true", "1"):
+                    return await self._watch(request, kind, scope)
+                items = self.store.list(kind, scope, request.query.get("labelSelector"))
+                return _json(
+                    {
+                        "kind": f"{kind.kind}List",
+                        "apiVersion": kind.api_version,
+                        "metadata": {"resourceVersion": str(self.store.version)},
+                        "items": items,
+                    }
+                )
+            if method == "POST":
+                if kind.namespaced and not namespace:
+                    raise ApiFailure(405, "MethodNotAllowed", "create needs a namespace in the path")
+                document = await self._document(request)
+                validate(kind, document, None)
+                created = await self.store.create(kind, namespace, document, dry_run=dry_run)
+                return _json(created, status=201)
+            raise ApiFailure(405, "MethodNotAllowed", f"{method} is not allowed on a collection")
+        if method == "GET":
+            return _json(self.store.get(kind, namespace, name))
+        if method == "DELETE":
+            gone = await self.store.delete(kind, namespace, name, dry_run=dry_run)
+            return _json(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"name": name, "group": kind.group, "kind": kind.plural, "uid": gone["metadata"]["uid"]},
+                }
+            )
+        if method == "PUT":
+            document = await self._document(request)
+            return _json(await self._replace(kind, namespace, name, document, status, dry_run))
+        if method == "PATCH":
+            return await self._patch(request, kind, namespace, name, status, dry_run)
+        raise ApiFailure(405, "MethodNotAllowed", f"{method} is not allowed")
+
+    async def _replace(
+        self, kind: Kind, namespace: str, name: str, document: Json, status: bool, dry_run: bool
+    ) -> Json:
+        if not status:
+            validate(kind, document, name)
+        return await self.store.replace(kind, namespace, name, document, status_only=status, dry_run=dry_run)
+
+    async def _patch(
+        self, request: web.Request, kind: Kind, namespace: str, name: str, status: bool, dry_run: bool
+    ) -> web.Response:
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        patch_type = PATCH_TYPES.get(content_type)
+        if patch_type is None:
+            raise ApiFailure(
+                415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+            )
+        body = await self._document(request, any_json=patch_type == "json")
+        current = self.store.find(kind, namespace, name)
+        if patch_type == "apply":
+            if not request.query.get("fieldManager"):
+                raise ApiFailure(400, "BadRequest", "PATCH requests with an apply patch must specify fieldManager")
+            if current is None:
+                validate(kind, body, name)
+                created = await self.store.create(kind, namespace, body, dry_run=dry_run)
+                return _json(created, status=201)
+            patched = _apply(current, body)
+        elif current is None:
+            raise ApiFailure(404, "NotFound", f'{kind.plural} "{name}" not found', {"name": name})
+        elif patch_type == "merge":
+            patched = patches.merge_patch(current, body)
+        elif patch_type == "strategic":
+            patched = patches.strategic_merge(current, body)
+        else:
+            patched = patches.json_patch(current, body)
+        return _json(await self._replace(kind, namespace, name, patched, status, dry_run))
+
+    async def _document(self, request: web.Request, *, any_json: bool = False) -> Any:
+        text = await request.text()
+        try:
+            document = json.loads(text)
+        except ValueError:
+            try:
+                document = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise ApiFailure(400, "BadRequest", f"the request body is not JSON or YAML: {error}") from None
+        if not any_json and not isinstance(document, dict):
+            raise ApiFailure(400, "BadRequest", "the request body must be an object")
+        return document
+
+    async def _watch(self, request: web.Request, kind: Kind, namespace: str | None) -> web.StreamResponse:
+        since_text = request.query.get("resourceVersion") or ""
+        since = int(since_text) if since_text.isdigit() else self.store.version
+        timeout = float(request.query.get("timeoutSeconds") or 1800)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        async for event in self.store.watch(kind, namespace, since, request.query.get("labelSelector"), timeout):
+            line = json.dumps({"type": event.type, "object": event.object}) + "\n"
+            await response.write(line.encode())
+        await response.write_eof()
+        return response

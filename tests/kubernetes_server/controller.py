@@ -1,0 +1,334 @@
+"""The local API server's controllers: what kube-controller-manager and the kubelets would do, in one loop.
+
+Every ``tick`` seconds:
+
+* a **Deployment** owns one ReplicaSet per pod template (``{name}-{hash}``, labelled
+  ``pod-template-hash``); the current one is scaled to ``spec.replicas``, older ones to 0 once
+  the current one is available; its status counts them (``updatedReplicas``, ``readyReplicas``,
+  ``availableReplicas``, ``observedGeneration``) with the ``Available`` and ``Progressing``
+  conditions — ``ProgressDeadlineExceeded`` once ``spec.progressDeadlineSeconds`` pass without
+  the rollout completing;
+* a **ReplicaSet** or **StatefulSet** keeps ``spec.replicas`` pods, a **DaemonSet** one (this
+  cluster has one node), a **Job** one until it finishes;
+* a **Pod** is ``Running`` and ``Ready`` ``ready_seconds`` after it was created — never, if its
+  annotation ``test.gennaker.io/never-ready`` is ``"true"`` or an image contains
+  ``never-ready``; a Job's pod ``Succeeded`` after ``job_seconds``, or ``Failed`` if the
+  annotation ``test.gennaker.io/fail`` is ``"true"`` or an image contains ``fail``;
+* objects whose owner is gone are deleted (garbage collection, background propagation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.kubernetes_server import kinds
+from tests.kubernetes_server.store import ObjectStore, now
+
+Json = dict[str, Any]
+NEVER_READY = "test.gennaker.io/never-ready"
+FAILS = "test.gennaker.io/fail"
+KIND = {kind.kind: kind for kind in kinds.KINDS}
+
+
+def _template_hash(template: Any) -> str:
+    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _owner(obj: Json) -> Json:
+    meta = obj["metadata"]
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _owned_by(obj: Json, owner: Json) -> bool:
+    return any(ref.get("uid") == owner["metadata"]["uid"] for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+def _marked(pod: Json, annotation: str, word: str) -> bool:
+    annotations = pod["metadata"].get("annotations") or {}
+    images = [str(container.get("image", "")) for container in (pod.get("spec") or {}).get("containers") or []]
+    return annotations.get(annotation) == "true" or any(word in image for image in images)
+
+
+def _ready(pod: Json) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+@dataclass
+class Controllers:
+    """The reconciling loop over one :class:`ObjectStore`."""
+
+    store: ObjectStore
+    ready_seconds: float = 0.3
+    job_seconds: float = 0.3
+    tick: float = 0.05
+    _seen: dict[str, float] = field(default_factory=dict)
+    _progress: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        """Reconcile forever (cancel to stop)."""
+        while True:
+            await self.reconcile()
+            await asyncio.sleep(self.tick)
+
+    async def reconcile(self) -> None:
+        """One pass over every controller."""
+        await self._collect_garbage()
+        for deployment in self.store.list(KIND["Deployment"], None):
+            await self._deployment(deployment)
+        for replica_set in self.store.list(KIND["ReplicaSet"], None):
+            await self._replicas(replica_set, int(replica_set["spec"].get("replicas", 1)))
+        for stateful_set in self.store.list(KIND["StatefulSet"], None):
+            await self._replicas(stateful_set, int(stateful_set["spec"].get("replicas", 1)))
+        for daemon_set in self.store.list(KIND["DaemonSet"], None):
+            await self._replicas(daemon_set, 1)
+        for job in self.store.list(KIND["Job"], None):
+            await self._job(job)
+        for pod in self.store.list(KIND["Pod"], None):
+            await self._pod(pod)
+
+    async def _collect_garbage(self) -> None:
+        uids = {obj["metadata"]["uid"] for obj in self.store.objects.values()}
+        for obj in list(self.store.objects.values()):
+            references = obj["metadata"].get("ownerReferences") or []
+            if references and not any(ref.get("uid") in uids for ref in references):
+                kind = kinds.by_kind(obj["apiVersion"], obj["kind"])
+                if kind is not None:
+                    await self.store.delete(kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+    async def _set_status(self, obj: Json, status: Json) -> None:
+        if obj.get("status") != status:
+            kind = KIND[obj["kind"]]
+            obj["status"] = status
+            await self.store.replace(
+                kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], obj, status_only=True
+            )
+
+    async def _deployment(self, deployment: Json) -> None:
+        meta, spec = deployment["metadata"], deployment["spec"]
+        namespace, replicas = meta["namespace"], int(spec.get("replicas", 1))
+        template = spec.get("template") or {}
+        digest = _template_hash(template)
+        owned = [rs for rs in self.store.list(KIND["ReplicaSet"], namespace) if _owned_by(rs, deployment)]
+        current = next((rs for rs in owned if rs["metadata"]["labels"].get("pod-template-hash") == digest), None)
+        revision = 1 + max(
+            (
+                int((rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", 0))
+                for rs in owned
+            ),
+            default=0,
+        )
+        labels = {**(template.get("metadata") or {}).get("labels", {}), "pod-template-hash": digest}
+        if current is None:
+            current = await self.store.create(
+                KIND["ReplicaSet"],
+                namespace,
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": f"{meta['name']}-{digest}",
+                        "labels": labels,
+                        "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                        "ownerReferences": [_owner(deployment)],
+                    },
+                    "spec": {
+                        "replicas": replicas,
+                        "selector": {"matchLabels": {**spec["selector"]["matchLabels"], "pod-template-hash": digest}},
+                        "template": {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}},
+                    },
+                },
+            )
+        elif current["spec"].get("replicas") != replicas:
+            current["spec"]["replicas"] = replicas
+            current = await self.store.replace(KIND["ReplicaSet"], namespace, current["metadata"]["name"], current)
+        status = current.get("status") or {}
+        complete = status.get("availableReplicas", 0) >= replicas and status.get("replicas", 0) == replicas
+        old = [rs for rs in owned if rs["metadata"]["name"] != current["metadata"]["name"]]
+        if complete:
+            for rs in old:
+                if rs["spec"].get("replicas") != 0:
+                    rs["spec"]["replicas"] = 0
+                    await self.store.replace(KIND["ReplicaSet"], namespace, rs["metadata"]["name"], rs)
+        everyone = [current, *old]
+        total = sum((rs.get("status") or {}).get("replicas", 0) for rs in everyone)
+        ready = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in everyone)
+        generation = int(meta.get("generation", 1))
+        started = self._progress.setdefault(meta["uid"], (generation, time.monotonic()))
+        if started[0] != generation:
+            started = self._progress[meta["uid"]] = (generation, time.monotonic())
+        deadline = float(spec.get("progressDeadlineSeconds", 600))
+        if complete and total == replicas:
+            progressing = {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "NewReplicaSetAvailable",
+                "message": f'ReplicaSet "{current["metadata"]["name"]}" has successfully progressed.',
+            }
+        elif time.monotonic() - started[1] > deadline:
+            progressing = {
+                "type": "Progressing",
+                "status": "False",
+                "reason": "ProgressDeadlineExceeded",
+                "message": f'ReplicaSet "{current["metadata"]["name"]}" has timed out progressing.',
+            }
+        else:
+            progressing = {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "ReplicaSetUpdated",
+                "message": f'ReplicaSet "{current["metadata"]["name"]}" is progressing.',
+            }
+        available = {
+            "type": "Available",
+            "status": "True" if ready >= replicas else "False",
+            "reason": "MinimumReplicasAvailable" if ready >= replicas else "MinimumReplicasUnavailable",
+        }
+        await self._set_status(
+            deployment,
+            {
+                "observedGeneration": generation,
+                "replicas": total,
+                "updatedReplicas": status.get("replicas", 0),
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "unavailableReplicas": max(0, replicas - ready),
+                "conditions": [available, progressing],
+            },
+        )
+
+    async def _replicas(self, owner: Json, wanted: int) -> None:
+        meta, spec = owner["metadata"], owner["spec"]
+        namespace = meta["namespace"]
+        template = spec.get("template") or {}
+        digest = _template_hash(template)
+        pods = [pod for pod in self.store.list(KIND["Pod"], namespace) if _owned_by(pod, owner)]
+        for pod in pods[wanted:]:
+            await self.store.delete(KIND["Pod"], namespace, pod["metadata"]["name"])
+        pods = pods[:wanted]
+        for index in range(len(pods), wanted):
+            suffix = str(index) if owner["kind"] == "StatefulSet" else uuid.uuid4().hex[:5]
+            pods.append(await self._create_pod(owner, template, f"{meta['name']}-{suffix}"))
+        ready = sum(1 for pod in pods if _ready(pod))
+        generation = int(meta.get("generation", 1))
+        if owner["kind"] == "DaemonSet":
+            status: Json = {
+                "observedGeneration": generation,
+                "desiredNumberScheduled": 1,
+                "currentNumberScheduled": len(pods),
+                "updatedNumberScheduled": len(pods),
+                "numberReady": ready,
+                "numberAvailable": ready,
+            }
+        else:
+            status = {
+                "observedGeneration": generation,
+                "replicas": len(pods),
+                "fullyLabeledReplicas": len(pods),
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+            }
+            if owner["kind"] == "StatefulSet":
+                revision = f"{meta['name']}-{digest}"
+                status.update(
+                    currentReplicas=len(pods),
+                    updatedReplicas=len(pods),
+                    currentRevision=revision,
+                    updateRevision=revision,
+                )
+        await self._set_status(owner, status)
+
+    async def _create_pod(self, owner: Json, template: Json, name: str) -> Json:
+        metadata = template.get("metadata") or {}
+        return await self.store.create(
+            KIND["Pod"],
+            owner["metadata"]["namespace"],
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "labels": dict(metadata.get("labels") or {}),
+                    "annotations": dict(metadata.get("annotations") or {}),
+                    "ownerReferences": [_owner(owner)],
+                },
+                "spec": dict(template.get("spec") or {}),
+            },
+        )
+
+    async def _job(self, job: Json) -> None:
+        if (job.get("status") or {}).get("conditions"):
+            return
+        namespace = job["metadata"]["namespace"]
+        pods = [pod for pod in self.store.list(KIND["Pod"], namespace) if _owned_by(pod, job)]
+        if not pods:
+            name = f"{job['metadata']['name']}-{uuid.uuid4().hex[:5]}"
+            pods = [await self._create_pod(job, job["spec"].get("template") or {}, name)]
+        phases = [(pod.get("status") or {}).get("phase") for pod in pods]
+        status: Json = {
+            "startTime": (job.get("status") or {}).get("startTime") or now(),
+            "active": sum(1 for phase in phases if phase not in ("Succeeded", "Failed")),
+        }
+        if "Succeeded" in phases:
+            status.update(succeeded=1, completionTime=now(), conditions=[{"type": "Complete", "status": "True"}])
+        elif "Failed" in phases:
+            failed = {
+                "type": "Failed",
+                "status": "True",
+                "reason": "BackoffLimitExceeded",
+                "message": "Job has reached the specified backoff limit",
+            }
+            status.update(failed=1, conditions=[failed])
+        await self._set_status(job, status)
+
+    async def _pod(self, pod: Json) -> None:
+        uid = pod["metadata"]["uid"]
+        born = self._seen.setdefault(uid, time.monotonic())
+        age = time.monotonic() - born
+        owners = [ref.get("kind") for ref in pod["metadata"].get("ownerReferences") or []]
+        status = dict(pod.get("status") or {})
+        if "Job" in owners:
+            if status.get("phase") in ("Succeeded", "Failed"):
+                return
+            if age < self.job_seconds:
+                wanted: Json = {"phase": "Running", "startTime": status.get("startTime") or now()}
+            elif _marked(pod, FAILS, "fail"):
+                wanted = {**status, "phase": "Failed", "reason": "Error"}
+            else:
+                wanted = {**status, "phase": "Succeeded"}
+            await self._set_status(pod, {**status, **wanted})
+            return
+        ready = age >= self.ready_seconds and not _marked(pod, NEVER_READY, "never-ready")
+        if age < self.ready_seconds and not status:
+            wanted = {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}
+        else:
+            wanted = {
+                "phase": "Running",
+                "podIP": "10.0.0." + str(int(uid[:2], 16)),
+                "startTime": status.get("startTime") or now(),
+                "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                "containerStatuses": [
+                    {
+                        "name": c.get("name"),
+                        "image": c.get("image"),
+                        "imageID": f"{c.get('image')}@sha256:{_template_hash(c.get('image'))}",
+                        "ready": ready,
+                        "restartCount": 0,
+                    }
+                    for c in (pod.get("spec") or {}).get("containers") or []
+                ],
+            }
+        await self._set_status(pod, wanted)

@@ -1,0 +1,75 @@
+"""Starting and stopping the local API server, and a kubeconfig that points a client at it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from tests.kubernetes_server.app import KubernetesApi
+from tests.kubernetes_server.controller import Controllers
+from tests.kubernetes_server.kinds import KINDS
+from tests.kubernetes_server.store import ObjectStore
+
+TOKEN = "local-api-server-token"
+KUBECONFIG = """apiVersion: v1
+kind: Config
+current-context: {context}
+clusters:
+- name: local
+  cluster: {{server: "{url}"}}
+users:
+- name: deployer
+  user: {{token: "{token}"}}
+contexts:
+- name: {context}
+  context: {{cluster: local, user: deployer, namespace: {namespace}}}
+"""
+
+
+class KubernetesApiServer:
+    """``async with KubernetesApiServer() as server:`` an API server on ``server.url`` with namespaces
+    ``default`` and any in ``namespaces``, its controllers running."""
+
+    def __init__(
+        self, *, namespaces: tuple[str, ...] = (), ready_seconds: float = 0.3, job_seconds: float = 0.3
+    ) -> None:
+        self.store = ObjectStore()
+        self.api = KubernetesApi(self.store, token=TOKEN)
+        self.controllers = Controllers(self.store, ready_seconds=ready_seconds, job_seconds=job_seconds)
+        self.namespaces = ("default", *namespaces)
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> KubernetesApiServer:
+        namespace_kind = next(kind for kind in KINDS if kind.kind == "Namespace")
+        for name in self.namespaces:
+            document = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            await self.store.create(namespace_kind, "", document)
+        self._runner = web.AppRunner(self.api.app(), shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._loop = asyncio.create_task(self.controllers.run())
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def kubeconfig(self, path: Path, *, context: str = "local", namespace: str = "default") -> Path:
+        """Write a kubeconfig for this server at ``path`` (context ``context``) and return it."""
+        path.write_text(KUBECONFIG.format(url=self.url, token=TOKEN, context=context, namespace=namespace))
+        return path
