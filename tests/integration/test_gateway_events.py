@@ -17,6 +17,7 @@ from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gateway.events_stream import TAP_SERVICE
 from schemas.system import WorkerStarted, WorkerStopped
+from tests.contract.messages import Noticed
 
 HEARTBEAT = 0.1
 
@@ -183,70 +184,98 @@ async def test_shutdown_ends_open_streams_instead_of_waiting_for_clients(bus: Ta
         assert (bus.live_taps, open_streams()) == (0, before)
 
 
-async def collect_events(bus: MemoryBus, pattern: str) -> asyncio.Queue[Envelope]:
-    received: asyncio.Queue[Envelope] = asyncio.Queue()
+async def collect_events(bus: MemoryBus, pattern: str) -> asyncio.Queue[tuple[Envelope, bool]]:
+    """Every envelope routed by ``pattern``, with whether the bus marked it as external."""
+    received: asyncio.Queue[tuple[Envelope, bool]] = asyncio.Queue()
 
     async def keep(envelope: Envelope, context: MessageContext) -> None:
-        received.put_nowait(envelope)
+        received.put_nowait((envelope, context.external))
 
     await bus.consume(Endpoint(service="test", kind="events", patterns=(pattern,), raw_handler=keep, durable=False))
     return received
 
 
-async def test_post_event_publishes_it_and_answers_202_with_the_envelope(
+async def test_post_a_cloudevent_publishes_it_as_external_and_answers_202_with_the_envelope(
     client: TestClient[web.Request, web.Application], bus: MemoryBus
 ) -> None:
-    received = await collect_events(bus, "system.worker.started")
-    body = {"type": "system.worker.started", "data": {"service": "igor", "version": "2", "instance": "i-9"}}
+    received = await collect_events(bus, "com.example.#")
+    body = {
+        "type": "com.example.build.finished",
+        "data": {"result": "SUCCESS"},
+        "source": "https://ci.example.com/jobs/shop",
+        "id": "b-42",
+        "subject": "run-7",
+    }
 
-    response = await client.post("/events", json=body | {"subject": "run-7"}, headers={"X-Correlation-Id": "c-42"})
+    response = await client.post("/events", json=body, headers={"X-Correlation-Id": "c-42"})
 
     assert response.status == 202
     envelope = Envelope.model_validate(await response.json())
-    assert envelope.type == "io.gennaker.system.worker.started.v1"
+    assert (envelope.type, envelope.id, envelope.source) == ("com.example.build.finished", "b-42", body["source"])
     assert envelope.subject == "run-7"
     assert envelope.correlationid == "c-42"
     assert envelope.data == body["data"]
-    assert await asyncio.wait_for(received.get(), 2) == envelope
+    assert await asyncio.wait_for(received.get(), 2) == (envelope, True)
 
 
-async def test_post_event_accepts_the_cloudevents_type(client: TestClient[web.Request, web.Application]) -> None:
-    data = {"service": "igor", "instance": "i-9", "reason": "done"}
-    response = await client.post("/events", json={"type": "io.gennaker.system.worker.stopped.v1", "data": data})
+async def test_post_a_cloudevent_without_source_names_the_gateway_and_the_caller(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    response = await client.post("/events", json={"type": "com.example.build.finished"})
     assert response.status == 202
+    assert (await response.json())["source"].startswith("/gennaker/gateway/events/")
+
+
+async def test_post_an_external_event_by_name_or_cloudevents_type_validates_it(
+    client: TestClient[web.Request, web.Application], bus: MemoryBus
+) -> None:
+    received = await collect_events(bus, Noticed.message_type)
+    for type_name in (Noticed.message_type, Noticed.cloudevent_type()):
+        response = await client.post("/events", json={"type": type_name, "data": {"n": 3}})
+        assert response.status == 202
+        envelope, external = await asyncio.wait_for(received.get(), 2)
+        assert (envelope.type, envelope.data, external) == (Noticed.cloudevent_type(), {"n": 3, "fail_times": 0}, True)
 
 
 @pytest.mark.parametrize(
     ("data", "field"),
-    [
-        ({"service": "igor", "version": "2"}, "data.instance"),
-        ({"service": ["igor"], "version": "2", "instance": "i"}, "data.service"),
-        ({"service": "igor", "version": "2", "instance": "i", "colour": "red"}, "data.colour"),
-    ],
+    [({}, "data.n"), ({"n": "three"}, "data.n"), ({"n": 1, "colour": "red"}, "data.colour")],
 )
-async def test_post_invalid_event_is_400_naming_the_field(
+async def test_post_invalid_external_event_is_400_naming_the_field(
     client: TestClient[web.Request, web.Application], data: dict[str, object], field: str
 ) -> None:
-    response = await client.post("/events", json={"type": "system.worker.started", "data": data})
+    response = await client.post("/events", json={"type": Noticed.message_type, "data": data})
     assert response.status == 400
     body = await response.json()
     assert body["field"] == field
     assert field in body["error"]
 
 
-async def test_post_unknown_type_is_400_naming_it(client: TestClient[web.Request, web.Application]) -> None:
-    response = await client.post("/events", json={"type": "orca.no.such.thing", "data": {}})
+@pytest.mark.parametrize("type_name", ["system.worker.started", "io.gennaker.system.worker.stopped.v1", "system.Ping"])
+async def test_post_an_internal_type_is_403_naming_it_and_what_to_publish_instead(
+    client: TestClient[web.Request, web.Application], bus: MemoryBus, type_name: str
+) -> None:
+    received = await collect_events(bus, "#")
+    data = {"service": "igor", "version": "2", "instance": "i-9", "reason": "done"}
+    response = await client.post("/events", json={"type": type_name, "data": data})
+    assert response.status == 403
+    body = await response.json()
+    assert body["field"] == "type"
+    assert "only Gennaker's services publish" in body["error"]
+    assert "com.example.build.finished" in body["error"]
+    await asyncio.sleep(0.05)
+    assert received.empty()
+
+
+@pytest.mark.parametrize("type_name", ["orca.no.such.thing", "io.gennaker.orca.no.such.thing.v1", "io.gennaker.x"])
+async def test_post_an_unknown_gennaker_type_is_400_naming_it(
+    client: TestClient[web.Request, web.Application], type_name: str
+) -> None:
+    response = await client.post("/events", json={"type": type_name, "data": {}})
     assert response.status == 400
     body = await response.json()
     assert body["field"] == "type"
-    assert "'orca.no.such.thing'" in body["error"]
-    assert "system.worker.started" in body["error"]
-
-
-async def test_post_a_query_type_is_400(client: TestClient[web.Request, web.Application]) -> None:
-    response = await client.post("/events", json={"type": "system.Ping", "data": {}})
-    assert response.status == 400
-    assert "not an event" in (await response.json())["error"]
+    assert "io.gennaker" in body["error"] or "'orca.no.such.thing'" in body["error"]
 
 
 @pytest.mark.parametrize(
