@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from ulid import ULID
+
+from bus.json_limits import unsafe_number
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -51,5 +53,23 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_bytes(cls, body: bytes) -> Envelope:
-        """Parse a structured-mode body; raises ``pydantic.ValidationError`` naming the bad field."""
-        return cls.model_validate_json(body)
+        """Parse a structured-mode body; raises ``pydantic.ValidationError`` naming the bad field.
+
+        A received ``data`` holding a number no service can store or compute with (beyond 64 bits,
+        ``NaN``, ``Infinity``: :mod:`bus.json_limits`) is refused here, so the delivery is
+        dead-lettered naming the field instead of failing deep inside a handler.
+        """
+        return cls.model_validate_json(body, context=_RECEIVED)
+
+    @field_validator("data")
+    @classmethod
+    def _numbers_fit(cls, data: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.context is _RECEIVED:
+            problem = unsafe_number(data, "data")
+            if problem is not None:
+                raise ValueError(f"{problem.field}: {problem.message}")
+        return data
+
+
+_RECEIVED: dict[str, bool] = {"received": True}
+"""The validation context of :meth:`Envelope.from_bytes`: what arrives from the wire is checked."""

@@ -18,6 +18,7 @@ from aiohttp import web
 from bus import Bus
 from gateway import command_results, known_applications
 from gateway.auth.middleware import auth_middleware, install_auth
+from gateway.browser import BrowserPolicy, browser_middleware, install_browser_policy
 from gateway.config import GatewayConfig
 from gateway.correlation import correlation_middleware, echo_correlation_id
 from gateway.errors import error_middleware
@@ -26,7 +27,7 @@ from gateway.keys import BUS, CONFIG, OPENAPI, ROUTES
 from gateway.metrics import metrics_middleware
 from gateway.openapi import openapi_document
 from gateway.routes import ALL_ROUTES
-from gateway.routing import Route
+from gateway.routing import BODY_LIMIT, Route
 
 TITLE = "Gennaker gateway"
 
@@ -35,10 +36,19 @@ def create_app(bus: Bus, config: GatewayConfig, *, routes: Iterable[Route] = ALL
     """An application serving ``routes`` (default: all of them) over ``bus``.
 
     Middlewares run outermost first: the correlation id is bound before anything logs, metrics see
-    the final status, and errors become JSON before either sees them. Authentication runs
-    innermost, so every handler has its caller and refusals keep Gate's 401/403 shape.
+    the final status, and errors become JSON before either sees them. The browser checks
+    (:mod:`gateway.browser`) come before authentication, so a page of another site is refused
+    whoever it claims to be. Authentication runs innermost, so every handler has its caller and
+    refusals keep Gate's 401/403 shape.
     """
-    app = web.Application(middlewares=[correlation_middleware, metrics_middleware, error_middleware, auth_middleware])
+    app = web.Application(
+        middlewares=[correlation_middleware, metrics_middleware, error_middleware, browser_middleware, auth_middleware],
+        client_max_size=config.max_body_bytes,
+    )
+    app[BODY_LIMIT] = config.max_body_bytes
+    install_browser_policy(
+        app, BrowserPolicy.for_address(config.host, config.allowed_hosts, config.cors_allowed_origins)
+    )
     install_auth(app, config.auth)
     table = tuple(routes)
     for route in table:

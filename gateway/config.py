@@ -19,6 +19,10 @@ class GatewayConfig:
     how many events one slow client may lag behind before the bus stops handing it more (its
     private queue then holds them). ``auth`` says who may call (see :mod:`schemas.auth_settings`);
     the default lets everyone in as an admin.
+
+    ``max_body_bytes`` bounds a request body (413 beyond it). ``allowed_hosts`` are the ``Host``
+    names the gateway answers to (``None``: localhost, 127.0.0.1, [::1] and ``host``) and
+    ``cors_allowed_origins`` the other origins whose pages may call it; see :mod:`gateway.browser`.
     """
 
     version: str
@@ -31,3 +35,6 @@ class GatewayConfig:
     sse_heartbeat: float = 15.0
     sse_buffer: int = 256
     auth: AuthConfig = field(default_factory=AuthConfig)
+    max_body_bytes: int = 1024 * 1024
+    allowed_hosts: tuple[str, ...] | None = None
+    cors_allowed_origins: tuple[str, ...] = ()

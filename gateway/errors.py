@@ -91,6 +91,26 @@ class RequestInvalid(GatewayError):
         return cls(f"invalid {what}: {listed}", field=problems[0].field, problems=problems)
 
 
+class BodyTooLarge(GatewayError):
+    """The request body is larger than the gateway accepts (413); ``limit`` is that size in bytes."""
+
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than the {limit} bytes the gateway accepts; send less, or raise the "
+            "gateway_max_body_bytes setting",
+            field="body",
+        )
+        self.limit = limit
+
+
+class UnsupportedMediaType(GatewayError):
+    """A write whose body is not declared as JSON (415); see :mod:`gateway.browser`."""
+
+    status = 415
+
+
 class NotFound(GatewayError):
     """The thing named in the path does not exist."""
 

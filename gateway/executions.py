@@ -43,7 +43,7 @@ from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.parameters import resolve_parameters
-from gateway.routing import Response, Route, read_query
+from gateway.routing import Response, Route, read_query, read_raw
 from schemas.base import Command
 from schemas.front50 import GetPipelineConfig, PipelineFound
 from schemas.orca_engine import (
@@ -117,7 +117,7 @@ async def _start(request: web.Request, pipeline: Json, trigger: Json, body: Json
 
 async def _trigger_body(request: web.Request) -> Json:
     """The trigger as sent; Gate's body is optional."""
-    if not (await request.read()).strip():
+    if not (await read_raw(request)).strip():
         return {}
     _, body = await read_spinnaker_json(request, TriggerRequest)
     return body

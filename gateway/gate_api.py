@@ -25,7 +25,7 @@ from bus import QueryFailed, QueryTimeout
 from gateway.api_model import ApiModel
 from gateway.auth.errors import AuthError
 from gateway.errors import UNAVAILABLE, FieldProblem, GatewayError, RequestInvalid, unavailable
-from gateway.routing import Response, RouteHandler, read_body
+from gateway.routing import Response, RouteHandler, read_document
 
 log = structlog.get_logger("gennaker.gateway")
 
@@ -128,8 +128,7 @@ async def read_spinnaker_json[M: BaseModel](request: web.Request, model: type[M]
 
     Spinnaker's JSON is forwarded as the client wrote it; the model only guards the fields we read.
     """
-    checked = await read_body(request, model)
-    raw = await request.json()
+    checked, raw = await read_document(request, model)
     if not isinstance(raw, dict):
         raise RequestInvalid("the request body must be a JSON object", field="body")
     return checked, raw

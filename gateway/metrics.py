@@ -18,6 +18,11 @@ HTTP_REQUESTS = Counter(
     "gennaker_gateway_requests_total", "HTTP requests answered by the gateway", ["method", "route", "status"]
 )
 HTTP_SECONDS = Histogram("gennaker_gateway_request_seconds", "Time to answer an HTTP request", ["method", "route"])
+AUTH_FAILURES = Counter(
+    "gennaker_gateway_auth_failures_total",
+    "Failed authentications: refused (401) or throttled (429, too many failures from an address or for a user)",
+    ["outcome"],
+)
 EVENT_STREAMS_OPEN = Gauge("gennaker_gateway_event_streams", "Server-sent event streams open right now")
 
 UNMATCHED = "unmatched"

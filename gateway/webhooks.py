@@ -19,7 +19,6 @@ Echo not answer in time, the webhook is handed over and Echo refuses it).
 
 from __future__ import annotations
 
-import json
 import time
 
 from aiohttp import web
@@ -33,7 +32,7 @@ from gateway.errors import ErrorBody, RequestInvalid, error_reply
 from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
-from gateway.routing import Response, Route
+from gateway.routing import Response, Route, parse_json, read_raw
 from schemas.echo import GetWebhookDelivery, HandleWebhook, WebhookDelivery
 from schemas.idempotency import HEADER
 
@@ -61,17 +60,15 @@ class WebhookAccepted(ApiModel):
 
 
 def _json_object(raw: bytes) -> str:
-    """The body as text, checked to be a JSON object (an empty body counts as ``{}``)."""
+    """The body as text, checked to be a JSON object (an empty body counts as ``{}``) whose numbers
+    fit (:func:`gateway.routing.parse_json`)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestInvalid("the webhook body is not UTF-8 text: send a JSON object", field="body") from None
     if not text.strip():
         return "{}"
-    try:
-        payload = json.loads(text)
-    except ValueError as error:
-        raise RequestInvalid(f"the webhook body is not JSON: {error}", field="body") from None
+    payload = parse_json(raw)
     if not isinstance(payload, dict):
         raise RequestInvalid("the webhook body must be a JSON object", field="body")
     return text
@@ -79,7 +76,7 @@ def _json_object(raw: bytes) -> str:
 
 async def receive_webhook(request: web.Request) -> web.Response:
     """Hand the webhook to Echo; 200 ``{eventProcessed, eventId}`` once the command is on the bus."""
-    body = _json_object(await request.read())
+    body = _json_object(await read_raw(request))
     kind, source = request.match_info.get("type", "webhook"), request.match_info["source"]
     key = client_key(request, body, scope=f"webhook:{kind}/{source}")
     event_id = new_id() if key is None else key.record_id()

@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     gateway_host: str = Field("127.0.0.1", description="Interface the gateway listens on")
     gateway_port: int = Field(8084, ge=0, le=65535, description="Port the gateway listens on (0: any free port)")
     gateway_url: str | None = Field(None, description="Gateway the CLI talks to; default http://<host>:<port>")
+    gateway_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body the gateway reads, in bytes (413 beyond)"
+    )
+    gateway_allowed_hosts: list[str] | None = Field(
+        None,
+        description="Host header names the gateway answers to ('*': any; '.example.com': a domain); "
+        "unset: localhost, 127.0.0.1, [::1] and gateway_host",
+    )
+    gateway_cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="Origins of web pages elsewhere that may call the gateway (CORS); none"
+    )
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port of `gennaker worker` (0: any, logged)")
     token: str | None = Field(None, description="API token the CLI sends to the gateway (Authorization: Bearer)")
     auth: AuthConfig = Field(default_factory=AuthConfig, description="Who may call the gateway; see gateway.auth")

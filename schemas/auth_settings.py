@@ -146,6 +146,10 @@ class AuthConfig(BaseModel):
     public_paths: tuple[str, ...] = DEFAULT_PUBLIC_PATHS
     execute_fallback: Literal[Permission.READ, Permission.WRITE] = Permission.READ
     realm: str = "gennaker"
+    failure_limit: int = Field(
+        10, ge=1, description="failed authentications per client address (and per user) before 429s"
+    )
+    failure_window_seconds: float = Field(60.0, gt=0, description="the window failure_limit counts over")
 
     @model_validator(mode="after")
     def _mode_has_what_it_needs(self) -> Self:

@@ -23,6 +23,8 @@ from gateway.auth.errors import AuthError, Unauthenticated, bearer_challenge
 from gateway.auth.model import ANONYMOUS, ANONYMOUS_ADMIN, Principal
 from gateway.auth.oidc import OidcAuthenticator
 from gateway.auth.proxy import TrustedProxyAuthenticator
+from gateway.auth.throttle import FailureThrottle, TooManyFailures, claimed_user, client_address
+from gateway.metrics import AUTH_FAILURES
 from schemas.auth_settings import AuthConfig
 from schemas.authority import Authority
 
@@ -35,6 +37,35 @@ class Authentication:
 
     config: AuthConfig
     authenticator: Authenticator
+    throttle: FailureThrottle
+
+    async def identify_throttled(self, request: web.Request) -> Principal:
+        """:meth:`identify`, refusing (429) a client address or a user with too many recent failures.
+
+        See :mod:`gateway.auth.throttle`: a throttled address is refused before its credentials are
+        looked at; a failure for a throttled user is a 429 rather than a 401.
+        """
+        if self.config.mode == "none":
+            return await self.identify(request)
+        address = f"address:{client_address(request, self.config)}"
+        limit, window = self.throttle.limit, self.throttle.window
+        if "Authorization" in request.headers and (wait := self.throttle.retry_after(address)) is not None:
+            AUTH_FAILURES.labels("throttled").inc()
+            raise TooManyFailures(f"from {address.removeprefix('address:')}", wait, limit, window)
+        try:
+            return await self.identify(request)
+        except Unauthenticated:
+            if "Authorization" not in request.headers:
+                raise  # no credentials at all: nothing was guessed
+            self.throttle.failed(address)
+            user = claimed_user(request, self.config)
+            if user is not None:
+                self.throttle.failed(f"user:{user}")
+                if (wait := self.throttle.retry_after(f"user:{user}")) is not None:
+                    AUTH_FAILURES.labels("throttled").inc()
+                    raise TooManyFailures(f"for user {user}", wait, limit, window) from None
+            AUTH_FAILURES.labels("refused").inc()
+            raise
 
     async def identify(self, request: web.Request) -> Principal:
         """Who sent ``request``; raises :class:`Unauthenticated` when a protected path gets no credentials."""
@@ -83,7 +114,8 @@ def build_authenticator(config: AuthConfig) -> Authenticator:
 
 def install_auth(app: web.Application, config: AuthConfig) -> None:
     """Give ``app`` the authentication ``config`` describes; add :func:`auth_middleware` to its middlewares."""
-    app[AUTHENTICATION] = Authentication(config, build_authenticator(config))
+    throttle = FailureThrottle(config.failure_limit, config.failure_window_seconds)
+    app[AUTHENTICATION] = Authentication(config, build_authenticator(config), throttle)
     app.on_startup.append(_log_mode)
     app.on_cleanup.append(_close)
 
@@ -121,7 +153,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if authentication is None:
         raise RuntimeError("auth_middleware needs install_auth(app, config) on the application")
     try:
-        principal = request[PRINCIPAL] = await authentication.identify(request)
+        principal = request[PRINCIPAL] = await authentication.identify_throttled(request)
         with structlog.contextvars.bound_contextvars(user=principal.username):
             return await handler(request)
     except AuthError as error:

@@ -82,6 +82,9 @@ async def serve_gateway(stack: AsyncExitStack, bus: Bus, settings: Settings) -> 
         query_timeout=settings.query_timeout,
         command_timeout=settings.command_timeout,
         auth=settings.auth,
+        max_body_bytes=settings.gateway_max_body_bytes,
+        allowed_hosts=None if settings.gateway_allowed_hosts is None else tuple(settings.gateway_allowed_hosts),
+        cors_allowed_origins=tuple(settings.gateway_cors_allowed_origins),
     )
     app: web.Application = app_module.create_app(bus, config)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
