@@ -40,6 +40,7 @@ from gateway.metrics import EVENT_STREAMS_OPEN
 from gateway.routing import Response, Route, read_query
 from schemas import parse_cloudevent_type
 from schemas.echo import ListRecentEvents, RecentEvents
+from schemas.secrets import redact
 
 TAP_SERVICE = "gateway-sse"
 REPLAY_LIMIT = 5000
@@ -183,7 +184,8 @@ def _client_gone(request: web.Request) -> bool:
 
 
 def _frame(envelope: Envelope) -> bytes:
-    return sse.frame(id=envelope.id, event=envelope.type, data=envelope.model_dump_json(exclude_none=True))
+    shown = envelope.model_copy(update={"data": redact(envelope.data)})
+    return sse.frame(id=envelope.id, event=envelope.type, data=shown.model_dump_json(exclude_none=True))
 
 
 async def _missed(request: web.Request, query: EventStreamQuery, after: str) -> tuple[list[Envelope], str | None]:

@@ -26,6 +26,7 @@ from gateway.api_model import ApiModel
 from gateway.auth.errors import AuthError
 from gateway.errors import UNAVAILABLE, FieldProblem, GatewayError, RequestInvalid, unavailable
 from gateway.routing import Response, RouteHandler, read_document
+from schemas.secrets import redact
 
 log = structlog.get_logger("gennaker.gateway")
 
@@ -135,8 +136,9 @@ async def read_spinnaker_json[M: BaseModel](request: web.Request, model: type[M]
 
 
 def gate_json(data: Any, *, status: int = 200) -> web.Response:
-    """Spinnaker JSON as it is, ``null`` values included (Deck and spin expect Gate's exact shapes)."""
-    return web.json_response(data, status=status)
+    """Spinnaker JSON as it is, ``null`` values included (Deck and spin expect Gate's exact shapes),
+    with every secret hidden (:func:`schemas.secrets.redact`): no read returns one."""
+    return web.json_response(redact(data), status=status)
 
 
 def error_responses(*statuses: int) -> dict[int, Response]:

@@ -56,6 +56,7 @@ from schemas.front50 import (
     SavePipeline,
 )
 from schemas.orca_engine import ExecutionList, ListExecutions
+from schemas.secrets import redact
 
 Json = dict[str, Any]
 TAG = "pipelines"
@@ -175,7 +176,8 @@ async def _send(
 def _listing(pipelines: list[Json]) -> web.Response:
     """Like :func:`gate_json`, serialised in one pass by pydantic-core: a list may be large (100 pipelines
     are ~90 KB), and this is Deck's most frequent read."""
-    return web.Response(body=pydantic_core.to_json(pipelines), content_type="application/json", charset="utf-8")
+    body = pydantic_core.to_json(redact(pipelines))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def _application_key(pipeline: Json) -> str:

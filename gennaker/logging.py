@@ -4,7 +4,9 @@ Each line carries an ISO-8601 UTC ``timestamp``, ``level``, ``logger``, ``event`
 bound in context variables: the bus binds ``correlation_id``, ``message_id``, ``message_type`` and
 ``subject`` while a message is handled, and the runner binds ``service``. Libraries that log
 through the standard library (aio-pika, aiohttp, pymongo) come out in the same format, from
-WARNING up, so stdout stays free for what the CLI prints.
+WARNING up, so stdout stays free for what the CLI prints. Values under a secret's key
+(``secret``, ``password``, ``token``…, :mod:`schemas.secrets`) are written as the marker, wherever
+in a line's fields they are.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import sys
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from schemas.secrets import redact
 
 LIBRARY_LEVEL = logging.WARNING
 
@@ -32,6 +36,7 @@ def configure_logging(level: str = "INFO", *, service: str | None = None, stream
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        hide_secrets,
     ]
     structlog.configure(
         processors=[
@@ -62,6 +67,12 @@ def configure_logging(level: str = "INFO", *, service: str | None = None, stream
     root.setLevel(max(numeric, LIBRARY_LEVEL))
     if service is not None:
         structlog.contextvars.bind_contextvars(service=service)
+
+
+def hide_secrets(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """structlog processor: every secret in the line's fields replaced by the marker."""
+    hidden: EventDict = redact(event)
+    return hidden
 
 
 class _Stderr:

@@ -32,6 +32,10 @@ class Authenticator(Protocol):
         ...
 
 
+KNOWN_SCHEMES = frozenset({"basic", "digest", "negotiate", "ntlm", "token", "hoba", "mutual", "aws4-hmac-sha256"})
+"""Authorization schemes a refusal may name; anything else in the header may be a credential."""
+
+
 def bearer_token(request: web.Request, realm: str) -> str | None:
     """The token of an ``Authorization: Bearer`` header; ``None`` when there is no such header.
 
@@ -43,8 +47,11 @@ def bearer_token(request: web.Request, realm: str) -> str | None:
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer":
+        # a malformed header is often a bare token: name the scheme only when it is one, never echo the rest
+        named = repr(scheme) if scheme.lower() in KNOWN_SCHEMES else "(not a known scheme; its value is not shown)"
         raise Unauthenticated(
-            f"the Authorization scheme {scheme or '(empty)'!r} is not accepted; send 'Authorization: Bearer <token>'",
+            f"the Authorization scheme {named if scheme else '(empty)'} is not accepted; "
+            "send 'Authorization: Bearer <token>'",
             headers=bearer_challenge(realm, error="invalid_request", description="use the Bearer scheme"),
         )
     token = token.strip()

@@ -70,3 +70,13 @@ def test_service_can_be_bound_for_the_whole_process() -> None:
         structlog.reset_defaults()
         for handler in list(logging.getLogger().handlers):
             logging.getLogger().removeHandler(handler)
+
+
+def test_secrets_in_a_lines_fields_are_written_as_the_marker(stream: io.StringIO) -> None:
+    trigger = {"type": "webhook", "secret": "s3cret-in-a-trigger"}
+    structlog.get_logger("gennaker.test").info("saving", trigger=trigger, password="hunter2", token="gnk_abc")
+    text = stream.getvalue()
+    for secret in ("s3cret-in-a-trigger", "hunter2", "gnk_abc"):
+        assert secret not in text
+    [entry] = lines(stream)
+    assert entry["trigger"] == {"type": "webhook", "secret": "**********"} and entry["password"] == "**********"

@@ -64,6 +64,7 @@ from schemas.front50 import (
     StrategyDeleted,
     StrategySaved,
 )
+from schemas.secrets import markers_in, restore
 from workers.front50.access import Front50Access
 from workers.front50.documents import Json, application_name, derived_id, key, pipeline_order
 from workers.front50.errors import Rejected, invalid, missing
@@ -206,9 +207,17 @@ class Front50Handlers:
             if existing is not None and key(str(existing.get("application"))) != key(application):
                 await self.access.require_write(command.authority, str(existing.get("application")), field="id")
             await self.access.require_run_as_users(command.authority, pipeline)
+            unknown = markers_in(restore(pipeline, existing))
+            if unknown:
+                raise invalid(
+                    f"{unknown[0]} is the marker of a hidden secret, but no secret is stored there; send the value",
+                    field=unknown[0],
+                )
 
             def build(current: Json | None, update_ts: str) -> Json:
-                body = {**pipeline, "id": pipeline_id, "name": str(pipeline["name"]).strip()}
+                # a secret a reader saw only as its marker keeps its stored value (schemas.secrets)
+                kept = restore(pipeline, current)
+                body = {**kept, "id": pipeline_id, "name": str(pipeline["name"]).strip()}
                 for position, trigger in enumerate(body.get("triggers") or []):
                     if str(trigger.get("type", "")).lower() == "cron" and not trigger.get("id"):
                         trigger["id"] = derived_id(command_id, "trigger", position)

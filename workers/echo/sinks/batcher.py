@@ -22,6 +22,7 @@ import structlog
 
 from bus import Envelope, PermanentError
 from gennaker.outbound import OutboundClient, OutboundRefused
+from schemas.secrets import redact
 from workers.echo.sinks.base import Sink
 from workers.echo.sinks.metrics import SINK_EVENTS, SINK_REQUEST_SECONDS, SINK_RETRIES
 from workers.echo.sinks.outcome import Outcome, SinkStopped, SinkUnavailable
@@ -129,7 +130,8 @@ class Batcher:
     async def _send(self, events: Sequence[Envelope]) -> list[Outcome]:
         started = time.perf_counter()
         try:
-            outcomes = await self.sink.send(self.session, events)
+            # a sink is outside the system: what it is sent carries no secret (schemas.secrets)
+            outcomes = await self.sink.send(self.session, [redacted(envelope) for envelope in events])
         except (aiohttp.ClientError, TimeoutError, OSError, OutboundRefused) as error:
             # a refusal, like a rejected token, waits for an operator to fix the settings
             raise SinkUnavailable(f"{type(error).__name__}: {error}") from error
@@ -163,6 +165,11 @@ class Batcher:
         for _, future in items:
             if not future.done():
                 future.set_exception(SinkStopped(f"sink {self.sink.name} stopped before delivering"))
+
+
+def redacted(envelope: Envelope) -> Envelope:
+    """``envelope`` with every secret in its data replaced by :data:`schemas.secrets.MARKER`."""
+    return envelope.model_copy(update={"data": redact(envelope.data)})
 
 
 def _first_reason(outcomes: Sequence[Outcome]) -> str:

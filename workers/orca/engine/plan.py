@@ -16,6 +16,9 @@ def new_execution(command: StartExecution, at: int, access: AccessPolicy | None 
     pipeline = command.pipeline
     trigger: Json = {"type": "manual", "user": command.authority.user, **command.trigger}
     trigger["parameters"] = _parameters(pipeline, trigger.get("parameters") or {})
+    sensitive = _sensitive(pipeline)
+    if sensitive:
+        trigger["sensitiveParameters"] = sensitive  # so every read hides their values (schemas.secrets)
     return Execution(
         id=command.execution_id,
         application=str(pipeline.get("application") or ""),
@@ -54,6 +57,16 @@ def _rollback(pipeline: Json) -> Json | None:
     """The pipeline's saga setting, ``"rollback": {"onFailure": true}`` (``None`` when absent)."""
     value = pipeline.get("rollback")
     return {"onFailure": value.get("onFailure") is True} if isinstance(value, dict) else None
+
+
+def _sensitive(pipeline: Json) -> list[str]:
+    """The names of the pipeline's parameters marked ``sensitive: true``."""
+    configs = pipeline.get("parameterConfig") or []
+    return sorted(
+        str(config["name"])
+        for config in configs
+        if isinstance(config, dict) and config.get("sensitive") is True and isinstance(config.get("name"), str)
+    )
 
 
 def _parameters(pipeline: Json, given: dict[str, Any]) -> Json:
