@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pydantic_core
 from aiohttp import web
 from pydantic import Field, RootModel
 
@@ -56,7 +55,7 @@ from schemas.front50 import (
     SavePipeline,
 )
 from schemas.orca_engine import ExecutionList, ListExecutions
-from schemas.secrets import redact
+from schemas.secrets import hidden_json
 
 Json = dict[str, Any]
 TAG = "pipelines"
@@ -176,8 +175,7 @@ async def _send(
 def _listing(pipelines: list[Json]) -> web.Response:
     """Like :func:`gate_json`, serialised in one pass by pydantic-core: a list may be large (100 pipelines
     are ~90 KB), and this is Deck's most frequent read."""
-    body = pydantic_core.to_json(redact(pipelines))
-    return web.Response(body=body, content_type="application/json", charset="utf-8")
+    return web.Response(body=hidden_json(pipelines), content_type="application/json", charset="utf-8")
 
 
 def _application_key(pipeline: Json) -> str:

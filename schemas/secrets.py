@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
+
 MARKER = "**********"
 """What a reader sees instead of a secret; sent back on a save, it keeps the stored value."""
 
@@ -131,3 +133,17 @@ def restore(given: Any, stored: Any) -> Any:
             for index, item in enumerate(given)
         ]
     return given
+
+
+_NEEDLES = tuple(f'"{key}"'.encode() for key in (*SECRET_KEYS, "sensitive", "sensitiveparameters"))
+
+
+def hidden_json(value: Any) -> bytes:
+    """``value`` as JSON with every secret hidden: serialised once, and walked by :func:`redact` only
+    when its text names a secret's key (most answers name none, and a large list is Deck's most
+    frequent read)."""
+    text = pydantic_core.to_json(value)
+    lowered = text.lower()
+    if any(needle in lowered for needle in _NEEDLES):
+        return pydantic_core.to_json(redact(value))
+    return text

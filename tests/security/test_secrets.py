@@ -208,3 +208,32 @@ async def test_a_malformed_authorization_header_is_never_echoed_or_logged(
     assert response.status == 401, body
     for where in (body, json.dumps(dict(response.headers)), json.dumps([dict(entry) for entry in logs], default=str)):
         assert token not in where and header not in where
+
+
+async def test_notification_credentials_are_hidden_and_kept_when_saved_back(world: World) -> None:
+    credential = "notification-token-9d2e"
+    preferences = {
+        "webhook": [
+            {
+                "type": "webhook",
+                "address": "https://hooks.example.com/deploys",
+                "level": "application",
+                "when": ["pipeline.complete"],
+                "headers": {"Authorization": f"Bearer {credential}"},
+            }
+        ]
+    }
+    saved = await world.client.post("/notifications/application/shop", json=preferences, headers=headers("owner"))
+    assert saved.status == 200, await saved.text()
+    read = await world.get("/notifications/application/shop", "viewer")
+    assert credential not in json.dumps(read)
+    assert read["webhook"][0]["headers"]["Authorization"] == MARKER
+
+    read["webhook"][0]["when"] = ["pipeline.failed"]
+    again = await world.client.post("/notifications/application/shop", json=read, headers=headers("owner"))
+    assert again.status == 200, await again.text()
+    document = await world.db[f"{PREFIX}notifications"].find_one({"_id": "shop"})
+    assert document is not None
+    stored = json.loads(document["body"])
+    assert stored["webhook"][0]["when"] == ["pipeline.failed"]
+    assert stored["webhook"][0]["headers"]["Authorization"] == f"Bearer {credential}"

@@ -403,10 +403,18 @@ class Front50Handlers:
             check_notifications(notifications)
             application = command.application.strip()
             await self.access.require_write(command.authority, application, field="application")
+            existing = await self.store.find(self.store.notifications, {"_id": key(application)})
+            unknown = markers_in(restore(notifications, existing))
+            if unknown:
+                raise invalid(
+                    f"{unknown[0]} is the marker of a hidden secret, but no secret is stored there; send the value",
+                    field=unknown[0],
+                )
 
             def build(current: Json | None, update_ts: str) -> Json:
+                # a credential a reader saw only as its marker keeps its stored value (schemas.secrets)
                 return {
-                    **notifications,
+                    **restore(notifications, current),
                     "application": application,
                     "lastModified": int(update_ts),
                     "lastModifiedBy": command.authority.user,
