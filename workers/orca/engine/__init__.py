@@ -60,6 +60,7 @@ from workers.orca.engine.expressions import Expressions, SpelExpressions
 from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
+from workers.orca.engine.settle import Settle
 from workers.orca.engine.stages import StageDefinition, StageTypes
 from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
 from workers.orca.engine.stages.stage_io import stage_io
@@ -92,6 +93,8 @@ class EngineOptions:
     timer_lease_ms: int = 5_000
     reconcile_interval: float = 10.0
     stall_ms: int = 30_000
+    settle_steps: int = 256
+    """Transitions one message may run at once inside its commit (:mod:`workers.orca.engine.settle`)."""
     execution_window_timezone: str = "UTC"
     pipeline_triggers: bool = True
     front50_timeout: float = 2.0
@@ -130,7 +133,7 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
         options.expressions,
         window_timezone=options.execution_window_timezone,
     )
-    commit = Commit(store, relay, stall_ms=options.stall_ms)
+    commit = Commit(store, relay, stall_ms=options.stall_ms, settle=Settle(transitions, max_steps=options.settle_steps))
     handlers = ExecutionHandlers(
         store, commit, transitions, WaitingExecutions(db, store, commit, transitions), options.access
     )

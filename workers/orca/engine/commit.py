@@ -3,7 +3,8 @@
 Every engine handler goes through :meth:`Commit.apply`, so a crash anywhere loses nothing:
 
 1. load the execution (from :class:`ExecutionCache` when this process wrote it last) and apply
-   the transition (:mod:`workers.orca.engine.transitions`);
+   the transition (:mod:`workers.orca.engine.transitions`), then the transitions it causes that
+   need no waiting (:mod:`workers.orca.engine.settle`);
 2. if it changed, store the new state and the messages it causes in one compare-and-set write
    (on a conflict, reload and apply again);
 3. deliver the outbox (:mod:`workers.orca.engine.outbox`) — including entries an earlier, crashed
@@ -46,9 +47,16 @@ class Commit:
     """Runs transitions against the store and delivers what they cause."""
 
     def __init__(
-        self, store: ExecutionStore, relay: OutboxRelay, *, stall_ms: int, cache: ExecutionCache | None = None
+        self,
+        store: ExecutionStore,
+        relay: OutboxRelay,
+        *,
+        stall_ms: int,
+        cache: ExecutionCache | None = None,
+        settle: Callable[[Execution, list[Outgoing]], list[Outgoing]] | None = None,
     ) -> None:
         self.store = store
+        self.settle = settle
         self.relay = relay
         self.stall_ms = stall_ms
         self.cache = cache or ExecutionCache()
@@ -78,6 +86,8 @@ class Commit:
             before = execution.model_dump(exclude={"outbox", "version"})
             at = now_ms()
             outgoing = transition(execution, at)
+            if self.settle is not None:
+                outgoing = self.settle(execution, outgoing)
             entries: list[OutboxEntry] = []
             changed = bool(outgoing) or execution.model_dump(exclude={"outbox", "version"}) != before
             if not changed and cached is not None:

@@ -187,6 +187,8 @@ class Transitions:
         children = [child for child in execution.children(stage) if child.synthetic_role != "compensation"]
         if any(child.status in (S.RUNNING, S.PAUSED, S.SUSPENDED) for child in children):
             return []  # the last of them to finish completes this stage again
+        if any(task.status is S.RUNNING for task in stage.tasks):
+            return []  # a repeated CompleteStage (one per before stage): the running task's end completes it
         ready = [child for child in children if graph.ready_to_start(execution, child)]
         if ready:
             return _start_stages(execution, ready)
