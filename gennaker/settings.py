@@ -33,6 +33,7 @@ from schemas.clouddriver import AccountConfig
 from schemas.echo_notifications import NotificationSettings
 from schemas.echo_sinks import SinkConfig
 from schemas.kayenta import KayentaSettings
+from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     outbound: OutboundSettings = Field(
         default_factory=OutboundSettings,
         description="Where webhook stages, notifications and sinks may send requests; see schemas.outbound",
+    )
+    pipeline_limits: PipelineLimits = Field(
+        default_factory=PipelineLimits,
+        description="How large a pipeline Front50 saves and Orca starts: [pipeline_limits] max_stages, max_depth, "
+        "max_stage_bytes, max_pipeline_bytes",
     )
     log_level: LogLevel = "INFO"
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")

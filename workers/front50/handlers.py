@@ -64,6 +64,7 @@ from schemas.front50 import (
     StrategyDeleted,
     StrategySaved,
 )
+from schemas.limits import PipelineLimits, name_problem
 from schemas.secrets import markers_in, restore
 from workers.front50.access import Front50Access
 from workers.front50.documents import Json, application_name, derived_id, key, pipeline_order
@@ -113,9 +114,12 @@ def _require(current: Json | None, what: str, field: str) -> Json:
 class Front50Handlers:
     """Front50's handlers over one :class:`Front50Store`."""
 
-    def __init__(self, store: Front50Store, access: Front50Access | None = None) -> None:
+    def __init__(
+        self, store: Front50Store, access: Front50Access | None = None, limits: PipelineLimits | None = None
+    ) -> None:
         self.store = store
         self.access = access or Front50Access(store)
+        self.limits = limits or PipelineLimits()
 
     # --- applications ------------------------------------------------------------------
 
@@ -198,7 +202,7 @@ class Front50Handlers:
         collection = self.store.strategies if strategy else self.store.pipelines
 
         async def decide() -> Event:
-            check_pipeline(pipeline, kind=kind)
+            check_pipeline(pipeline, kind=kind, limits=self.limits)
             has_id = bool(pipeline.get("id"))
             pipeline_id = str(pipeline["id"]).strip() if has_id else derived_id(command_id)
             application = str(pipeline["application"])
@@ -291,6 +295,8 @@ class Front50Handlers:
             to_name = command.to_name.strip()
             if not to_name:
                 raise invalid("the new name must not be blank", "to_name")
+            if (refused := name_problem(to_name)) is not None:
+                raise invalid(f"the name {refused}", "to_name")
 
             def build(current: Json | None, update_ts: str) -> Json:
                 body = _require(current, f"pipeline {command.from_name}", "from_name")

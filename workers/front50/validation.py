@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.limits import PipelineLimits, name_problem, names_problem, pipeline_problem
 from workers.front50.errors import Rejected, invalid
 
 Json = dict[str, Any]
@@ -94,8 +95,12 @@ def _ref(value: object) -> str | None:
 # --- pipelines ---------------------------------------------------------------------------
 
 
-def check_pipeline(pipeline: Json, *, kind: str = "pipeline") -> None:
-    """Refuse a pipeline config (or strategy) whose shape Orca or Echo could not use."""
+def check_pipeline(pipeline: Json, *, kind: str = "pipeline", limits: PipelineLimits | None = None) -> None:
+    """Refuse a pipeline config (or strategy) whose shape Orca or Echo could not use, that is over
+    ``limits`` (:class:`schemas.limits.PipelineLimits`) or whose names hide characters."""
+    exceeded = pipeline_problem(pipeline, limits or PipelineLimits()) or names_problem(pipeline)
+    if exceeded is not None:
+        raise invalid(exceeded.message, exceeded.field)
     problems = Problems()
     for name in ("application", "name"):
         if not _is_text(pipeline.get(name)):
@@ -246,6 +251,8 @@ def check_application(application: Json) -> None:
         problems.add("name", "an application requires a non-blank name")
     elif not APPLICATION_NAME.match(str(name).strip()):
         problems.add("name", "may contain only letters, digits, '.', '_' and '-'")
+    elif (too_long := name_problem(str(name))) is not None:
+        problems.add("name", f"the name {too_long}")
     if not _is_text(application.get("email")):
         problems.add("email", "an application requires an email (Front50's HasEmailValidator)")
     for text in ("description", "repoType", "repoProjectKey", "repoSlug"):

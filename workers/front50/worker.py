@@ -99,7 +99,7 @@ def build_service(resources: WorkerResources) -> Service:
     cache = ReadCache(store.revision)
     access = Front50Access(store, execute_fallback=resources.settings.auth.execute_fallback)
     table = {
-        **handler_table(Front50Handlers(store, access)),
+        **handler_table(Front50Handlers(store, access, resources.settings.pipeline_limits)),
         **canary_config_table(CanaryConfigHandlers(store, access)),
     }
     commands = {m.message_type: _command(store, h) for m, h in table.items() if m.message_kind == "command"}

@@ -33,6 +33,7 @@ from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.stages.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.handlers import TaskHandlers
+from workers.orca.limits import limit_start_execution
 from workers.orca.store import TaskStore
 
 NAME = "orca"
@@ -52,7 +53,10 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
         resources.db, replace(engine or EngineOptions(), access=access, outbound=settings.outbound)
     )
     keys = ClientKeys(resources.db)
-    start = guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db))
+    start = limit_start_execution(
+        guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db)),
+        settings.pipeline_limits,
+    )
     return Service(
         name=NAME,
         version=__version__,
