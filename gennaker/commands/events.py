@@ -28,11 +28,18 @@ from gennaker.settings import Settings
 from schemas import Event, UnknownMessageType, parse_cloudevent_type, registry
 from schemas.base import CLOUDEVENT_TYPE_PREFIX
 from schemas.echo import ListRecentEvents, RecentEvents
+from schemas.trust import is_gennaker_name
 
 log = structlog.get_logger("gennaker.cli")
 
 TAP_SERVICE = "cli-tail"
 DATA_WIDTH = 300
+
+
+INSTEAD = (
+    "publish a CloudEvent of your own type instead (e.g. com.example.build.finished; a pipeline's cloudevent "
+    "trigger starts on it), or use the API for what you want done"
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -48,7 +55,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     tail.add_argument("--since", metavar="ID", help="first replay the events after event ID (a printed event's id)")
     tail.set_defaults(run=run_tail)
     publish = actions.add_parser("publish", parents=[common], help="validate and publish one event")
-    publish.add_argument("type", metavar="TYPE", help="event type name, e.g. system.worker.started")
+    publish.add_argument(
+        "type",
+        metavar="TYPE",
+        help="a CloudEvents type of your own, e.g. com.example.build.finished (internal types are refused)",
+    )
     publish.add_argument("--data", default="{}", metavar="JSON", help="the event's fields as a JSON object")
     publish.add_argument("--subject", metavar="S", help="the execution or resource the event is about")
     publish.set_defaults(run=run_publish)
@@ -177,8 +188,13 @@ async def _gateway_events(settings: Settings, args: argparse.Namespace) -> Async
                 print(f"gennaker: skipped an event that is not a CloudEvent: {data[:200]}", file=sys.stderr)
 
 
-def load_event(type_name: str, data_json: str) -> tuple[Event, dict[str, Any]]:
-    """Validate ``data_json`` as event ``type_name`` (a name or a CloudEvents type); exit status 2 if wrong."""
+def load_event(type_name: str, data_json: str) -> tuple[Event | None, dict[str, Any]]:
+    """Validate ``data_json`` for ``type_name``: a Gennaker external event (by name or CloudEvents type)
+    comes back validated, a foreign CloudEvents type (``com.example.build.finished``) as ``None``.
+
+    Exit status 2 for bad data, an unknown Gennaker name, or an internal type: the CLI publishes as an
+    outsider (``POST /events``, or RabbitMQ's external exchange), never as one of our services.
+    """
     import schemas.catalog  # noqa: F401  (loads every message model into the registry)
 
     try:
@@ -186,17 +202,22 @@ def load_event(type_name: str, data_json: str) -> tuple[Event, dict[str, Any]]:
     except ValueError as error:
         raise CliError(f"--data is not valid JSON: {error}", code=2) from None
     if not isinstance(data, dict):
-        raise CliError('--data must be a JSON object of the event\'s fields, e.g. \'{"service": "orca"}\'', code=2)
+        raise CliError('--data must be a JSON object of the event\'s fields, e.g. \'{"result": "SUCCESS"}\'', code=2)
     name, version = type_name, None
-    if type_name.startswith(CLOUDEVENT_TYPE_PREFIX):
+    if type_name.casefold().startswith(CLOUDEVENT_TYPE_PREFIX):
         try:
             name, version = parse_cloudevent_type(type_name)
         except ValueError as error:
             raise CliError(str(error), code=2) from None
+    elif not is_gennaker_name(type_name):
+        return None, data
     if name not in registry:
-        known = ", ".join(model.message_type for model in registry if issubclass(model, Event))
-        raise CliError(f"unknown event type {name!r}; known event types: {known}", code=2)
+        raise CliError(f"unknown event type {name!r}: Gennaker's names are its own; {INSTEAD}", code=2)
     model = registry.model(name)
+    if not model.published_from_outside:
+        raise CliError(
+            f"{name!r} is an internal {model.message_kind} that only Gennaker's services publish; {INSTEAD}", code=2
+        )
     if not issubclass(model, Event):
         raise CliError(f"{name!r} is a {model.message_kind}, not an event; only events can be published", code=2)
     try:
@@ -213,19 +234,26 @@ def load_event(type_name: str, data_json: str) -> tuple[Event, dict[str, Any]]:
 
 
 def run_publish(args: argparse.Namespace, settings: Settings) -> int:
-    """Validate locally, then publish; prints the published envelope's id."""
+    """Validate locally, then publish as an outsider; prints the published envelope's id."""
     event, data = load_event(args.type, args.data)
     message_id = asyncio.run(publish(settings, event, data, args.type, args.subject))
-    print(f"published {event.message_type} {message_id}")
+    print(f"published {event.message_type if event else args.type} {message_id}")
     return 0
 
 
-async def publish(settings: Settings, event: Event, data: dict[str, Any], type_name: str, subject: str | None) -> str:
-    """Publish ``event`` on RabbitMQ, or hand it to the gateway; returns the envelope id."""
+async def publish(
+    settings: Settings, event: Event | None, data: dict[str, Any], type_name: str, subject: str | None
+) -> str:
+    """Publish through the external path on RabbitMQ, or hand it to the gateway; returns the envelope id."""
     if settings.amqp_url:
         bus = await connect_amqp(settings, source="/gennaker/cli")
         try:
-            return (await bus.publish(event, subject=subject)).id
+            if event is None:
+                envelope = Envelope(source="/gennaker/cli", type=type_name, subject=subject, data=data)
+            else:
+                envelope = bus.envelope(event, subject=subject)
+            await bus.publish_external(envelope.to_bytes(), routing_key=event.message_type if event else type_name)
+            return envelope.id
         finally:
             await bus.close()
     async with GatewayClient.for_settings(settings) as gateway:

@@ -189,31 +189,31 @@ async def test_up_serves_every_service_and_stops_on_sigterm(up: Up) -> None:
 async def test_events_publish_then_tail_through_the_gateway(up: Up) -> None:
     env = cli_env(GENNAKER_GATEWAY_URL=up.gateway)
     subject = f"run-{ULID()}"
-    tail = await Process.start("events", "tail", "system.worker.*", "--execution", subject, "--count", "1", env=env)
+    tail = await Process.start("events", "tail", "com.example.*", "--execution", subject, "--count", "1", env=env)
     tail_json = await Process.start(
-        "events", "tail", "system.#", "--json", "--execution", subject, "--count", "1", env=env
+        "events", "tail", "com.#", "--json", "--execution", subject, "--count", "1", env=env
     )
     try:
         await tail.wait_for_stderr("following events")
         await tail_json.wait_for_stderr("following events")
-        data = json.dumps({"service": "ci", "version": "9.9", "instance": "pipeline-7"})
+        data = json.dumps({"result": "SUCCESS", "instance": "pipeline-7"})
         publish = await Process.start(
-            "events", "publish", "system.worker.started", "--data", data, "--subject", subject, env=env
+            "events", "publish", "com.example.build", "--data", data, "--subject", subject, env=env
         )
         published = await publish.stdout_line()
         assert await publish.wait() == 0, publish.logs()
-        assert published.startswith("published system.worker.started ")
+        assert published.startswith("published com.example.build ")
         message_id = published.rsplit(" ", 1)[1]
 
         line = await tail.stdout_line(timeout=15)
-        assert f"system.worker.started v1  subject={subject}  source=/gennaker" in line
+        assert f"com.example.build  subject={subject}  source=/gennaker/gateway/events/" in line
         assert '"instance":"pipeline-7"' in line
         assert await tail.wait() == 0, tail.logs()
 
         envelope = json.loads(await tail_json.stdout_line(timeout=15))
         assert envelope["id"] == message_id
-        assert envelope["type"] == "io.gennaker.system.worker.started.v1"
-        assert envelope["data"] == {"service": "ci", "version": "9.9", "instance": "pipeline-7"}
+        assert envelope["type"] == "com.example.build"
+        assert envelope["data"] == {"result": "SUCCESS", "instance": "pipeline-7"}
         assert await tail_json.wait() == 0, tail_json.logs()
     finally:
         await tail.kill()
@@ -234,7 +234,7 @@ async def test_publish_refuses_an_invalid_event_before_sending(up: Up) -> None:
     env = cli_env(GENNAKER_GATEWAY_URL=up.gateway)
     publish = await Process.start("events", "publish", "system.worker.stopped", "--data", "{}", env=env)
     assert await publish.wait() == 2
-    assert any("invalid system.worker.stopped event: service: Field required" in line for line in publish.stderr)
+    assert any("'system.worker.stopped' is an internal event" in line for line in publish.stderr)
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:

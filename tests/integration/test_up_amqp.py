@@ -93,21 +93,24 @@ async def test_worker_refuses_to_start_without_a_store(amqp_url: str, tmp_path: 
 
 
 async def test_events_publish_then_tail_on_rabbitmq(amqp_url: str) -> None:
+    """The CLI publishes as an outsider, to the external exchange; the tail sees it like any event."""
     env = cli_env(GENNAKER_AMQP_URL=amqp_url)
     subject = f"run-{ULID()}"
-    tail = await Process.start("events", "tail", "system.worker.*", "--execution", subject, "--count", "1", env=env)
+    tail = await Process.start("events", "tail", "com.example.*", "--execution", subject, "--count", "1", env=env)
     try:
         await tail.wait_for_stderr("following events")
-        data = json.dumps({"service": "ci", "version": "1", "instance": "x"})
+        data = json.dumps({"result": "SUCCESS"})
         publish = await Process.start(
-            "events", "publish", "system.worker.started", "--data", data, "--subject", subject, env=env
+            "events", "publish", "com.example.build", "--data", data, "--subject", subject, env=env
         )
         published = await publish.stdout_line()
         assert await publish.wait() == 0, publish.logs()
         line = await tail.stdout_line(timeout=15)
-        assert f"system.worker.started v1  subject={subject}  source=/gennaker/cli" in line
+        assert f"com.example.build  subject={subject}  source=/gennaker/cli" in line
         assert await tail.wait() == 0, tail.logs()
-        assert published.startswith("published system.worker.started ")
+        assert published.startswith("published com.example.build ")
+        refused = await Process.start("events", "publish", "system.worker.started", "--data", "{}", env=env)
+        assert await refused.wait() == 2
     finally:
         await tail.kill()
 

@@ -12,7 +12,7 @@ import pytest
 from bus import Envelope
 from gennaker import cli
 from gennaker.commands.events import admits, format_event, load_event
-from schemas.system import WorkerStarted
+from tests.contract.messages import Noticed
 
 
 @pytest.fixture(autouse=True)
@@ -86,19 +86,21 @@ def test_bad_settings_file_is_status_2(capsys: pytest.CaptureFixture[str], tmp_p
 
 
 def test_publish_names_the_missing_fields(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run(capsys, "events", "publish", "system.worker.started", "--data", '{"service": "orca"}')
+    status, _, err = run(capsys, "events", "publish", Noticed.message_type, "--data", '{"fail_times": 1}')
     assert status == 2
-    assert "version: Field required" in err and "instance: Field required" in err
+    assert "n: Field required" in err
 
 
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["nosuch.Thing"], "unknown event type 'nosuch.Thing'; known event types: "),
-        (["system.Ping"], "'system.Ping' is a query, not an event"),
+        (["orca.NoSuchThing"], "unknown event type 'orca.NoSuchThing': Gennaker's names are its own"),
+        (["system.Ping"], "'system.Ping' is an internal query that only Gennaker's services publish"),
+        (["system.worker.started"], "'system.worker.started' is an internal event that only Gennaker's services"),
+        (["io.gennaker.orca.stage.completed.v1"], "publish a CloudEvent of your own type instead"),
         (["system.worker.started", "--data", "{not json"], "--data is not valid JSON"),
         (["system.worker.started", "--data", "[1]"], "--data must be a JSON object"),
-        (["io.gennaker.system.worker.started.v9", "--data", "{}"], "newer than this service knows"),
+        (["io.gennaker.contract.outside.noticed.v9", "--data", "{}"], "newer than this service knows"),
     ],
 )
 def test_publish_refuses_what_is_not_a_valid_event(
@@ -114,8 +116,8 @@ def test_publish_without_a_gateway_says_where_it_looked(
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("GENNAKER_GATEWAY_URL", url)
-    data = '{"service": "orca", "version": "1", "instance": "i"}'
-    status, _, err = run(capsys, "events", "publish", "system.worker.started", "--data", data)
+    data = '{"result": "SUCCESS"}'
+    status, _, err = run(capsys, "events", "publish", "com.example.build.finished", "--data", data)
     assert status == 1
     assert f"cannot reach the gateway at {url}" in err and "GENNAKER_GATEWAY_URL" in err
 
@@ -136,11 +138,11 @@ def test_replay_needs_ids_or_all(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--all" in err
 
 
-def test_load_event_accepts_a_name_or_a_cloudevents_type() -> None:
-    data = '{"service": "orca", "version": "1", "instance": "i"}'
-    by_name, _ = load_event("system.worker.started", data)
-    by_type, _ = load_event("io.gennaker.system.worker.started.v1", data)
-    assert by_name == by_type == WorkerStarted(service="orca", version="1", instance="i")
+def test_load_event_accepts_an_external_event_by_name_or_cloudevents_type_and_any_foreign_type() -> None:
+    by_name, _ = load_event(Noticed.message_type, '{"n": 1}')
+    by_type, _ = load_event(Noticed.cloudevent_type(), '{"n": 1}')
+    assert by_name == by_type == Noticed(n=1)
+    assert load_event("com.example.build.finished", '{"result": "SUCCESS"}') == (None, {"result": "SUCCESS"})
 
 
 def test_event_line_shows_time_type_subject_source_and_data() -> None:
