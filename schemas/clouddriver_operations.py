@@ -32,6 +32,10 @@ STAGE_TYPES = (
     "findImage",
     "findImageFromTags",
     "clusterSize",
+    "deployManifest",
+    "deleteManifest",
+    "scaleManifest",
+    "patchManifest",
 )
 """The stage types whose ``orca.RunExternalTask`` Clouddriver answers."""
 

@@ -38,6 +38,7 @@ from workers.clouddriver.aws import AwsProvider
 from workers.clouddriver.cache import InfrastructureCache
 from workers.clouddriver.handlers import AccountQueries, CacheQueries
 from workers.clouddriver.journal import OperationJournal
+from workers.clouddriver.kubernetes.provider import KubernetesProvider
 from workers.clouddriver.local.provider import LocalProvider
 from workers.clouddriver.local.store import LocalStore
 from workers.clouddriver.provider import ProviderRegistry
@@ -53,6 +54,7 @@ def provider_registry(resources: WorkerResources, *, work_dir: Path | None = Non
     registry = ProviderRegistry()
     registry.register(LocalProvider(LocalStore(resources.db), work_dir or resources.settings.data_dir / "local"))
     registry.register(AwsProvider(resources.settings.accounts or ()))
+    registry.register(KubernetesProvider())
     return registry
 
 

@@ -10,6 +10,7 @@ from workers.clouddriver.operations.clusters import disable_cluster, scale_down_
 from workers.clouddriver.operations.deploy import clone_server_group, create_server_group
 from workers.clouddriver.operations.images import find_image
 from workers.clouddriver.operations.load_balancers import delete_load_balancer, upsert_load_balancer
+from workers.clouddriver.operations.manifests import delete_manifest, deploy_manifest, patch_manifest, scale_manifest
 from workers.clouddriver.operations.rollback import rollback_server_group
 from workers.clouddriver.operations.server_groups import (
     destroy_server_group,
@@ -38,6 +39,10 @@ OPERATIONS: dict[str, Operation] = {
     "findImage": find_image,
     "findImageFromTags": find_image,
     "clusterSize": cluster_size,
+    "deployManifest": deploy_manifest,
+    "deleteManifest": delete_manifest,
+    "scaleManifest": scale_manifest,
+    "patchManifest": patch_manifest,
 }
 """The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`)."""
 

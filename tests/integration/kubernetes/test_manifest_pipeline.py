@@ -1,0 +1,234 @@
+"""A manifest pipeline runs end to end against the local Kubernetes API server, through the whole system.
+
+Front50, Orca, Clouddriver and the gateway (``tests/security/authority_world.py``), a
+``kubernetes`` account whose kubeconfig points at ``tests/kubernetes_server``: a user with WRITE
+on the account runs deployManifest → scaleManifest → patchManifest → deleteManifest to SUCCEEDED,
+and the cluster holds what each stage said; a user without WRITE is refused with the reason and
+nothing is applied; a manifest the API server refuses fails the stage naming its index, kind and
+the server's reason; a rollout whose pods never become ready fails the stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from ulid import ULID
+
+from tests.conftest import AMQP_URL
+from tests.kubernetes_server import KubernetesApiServer
+from tests.kubernetes_server.controller import KIND
+from tests.security.authority_world import SHOP, World, headers, running_world
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+Json = dict[str, Any]
+
+
+class Cluster:
+    """The world and the API server behind its ``k8s`` account."""
+
+    def __init__(self, world: World, server: KubernetesApiServer) -> None:
+        self.world = world
+        self.server = server
+
+    def live(self, kind: str, name: str, namespace: str = "web") -> Json | None:
+        return self.server.store.find(KIND[kind], namespace, name)
+
+    def names(self, kind: str, namespace: str = "web") -> list[str]:
+        return [item["metadata"]["name"] for item in self.server.store.list(KIND[kind], namespace)]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
+    work_dir: Path = tmp_path_factory.mktemp("k8s")
+    async with KubernetesApiServer(namespaces=("web",), ready_seconds=0.2) as server:
+        kubeconfig = server.kubeconfig(work_dir / "kubeconfig", namespace="web")
+        accounts: list[Json] = [
+            {
+                "name": "k8s",
+                "cloudProvider": "kubernetes",
+                "permissions": {"READ": ["shop-owners"], "WRITE": ["prod-deployers"]},
+                "kubernetes": {
+                    "kubeconfigFile": str(kubeconfig),
+                    "context": "local",
+                    "omitNamespaces": ["kube-system"],
+                },
+            }
+        ]
+        vhost = f"k8s-{str(ULID()).lower()}"
+        async with running_world("memory", work_dir, amqp_url=AMQP_URL, vhost=vhost, accounts=accounts) as world:
+            await world.create_application("shop", SHOP)
+            yield Cluster(world, server)
+
+
+def web(image: str = "nginx:1.27", replicas: int = 2) -> Json:
+    labels = {"app": "web"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": replicas,
+            "progressDeadlineSeconds": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {"name": "main", "image": image, "envFrom": [{"configMapRef": {"name": "web-settings"}}]}
+                    ]
+                },
+            },
+        },
+    }
+
+
+SETTINGS = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-settings"}, "data": {"GREETING": "hi"}}
+SERVICE = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "web"},
+    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+}
+
+
+def deploy(*manifests: Json | str, ref: str = "1", **extra: Any) -> Json:
+    return {
+        "refId": ref,
+        "type": "deployManifest",
+        "name": "Deploy web",
+        "requisiteStageRefIds": [],
+        "account": "k8s",
+        "cloudProvider": "kubernetes",
+        "source": "text",
+        "moniker": {"app": "shop"},
+        "manifests": list(manifests),
+        "skipExpressionEvaluation": False,
+        "waitForUpTimeoutSeconds": 20,
+        **extra,
+    }
+
+
+def step(ref: str, type: str, after: str, **context: Any) -> Json:
+    return {
+        "refId": ref,
+        "type": type,
+        "name": f"{type} {ref}",
+        "requisiteStageRefIds": [after],
+        "account": "k8s",
+        "cloudProvider": "kubernetes",
+        "location": "web",
+        "mode": "static",
+        "waitForUpTimeoutSeconds": 20,
+        **context,
+    }
+
+
+async def run(cluster: Cluster, stages: list[Json], persona: str) -> Json:
+    world = cluster.world
+    name = f"k8s-{ULID()}"
+    body = {"application": "shop", "name": name, "stages": stages}
+    saved = await world.client.post("/pipelines", json=body, headers=headers("admin"))
+    assert saved.status == 200, await saved.text()
+    started = await world.client.post(f"/pipelines/shop/{name}", json={}, headers=headers(persona))
+    assert started.status == 202, await started.text()
+    execution_id = str((await started.json())["ref"]).rsplit("/", 1)[1]
+    return await world.finished(execution_id, timeout=90)
+
+
+def by_ref(execution: Json, ref: str) -> Json:
+    return next(stage for stage in execution["stages"] if stage["refId"] == ref)
+
+
+def failure(stage: Json) -> str:
+    return str(stage["context"].get("exception", {}).get("details", {}).get("error") or stage["context"])
+
+
+async def test_deploy_scale_patch_and_delete_run_to_succeeded(cluster: Cluster) -> None:
+    stages = [
+        deploy(SETTINGS, web(), SERVICE),
+        step("2", "scaleManifest", "1", manifestName="deployment web", replicas=3),
+        step(
+            "3",
+            "patchManifest",
+            "2",
+            manifestName="deployment web",
+            patchBody={"metadata": {"labels": {"patched": "yes"}}},
+            options={"mergeStrategy": "merge"},
+        ),
+        step("4", "deleteManifest", "3", manifestName="service web", options={"cascading": True}),
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [(s["type"], s["status"], failure(s)) for s in execution["stages"]]
+
+    deployed = by_ref(execution, "1")
+    outputs = deployed["outputs"]
+    assert outputs["outputs.manifestNamesByNamespace"] == {
+        "web": ["configMap web-settings-v000", "deployment web", "service web"]
+    }
+    assert outputs["deploy.account.name"] == "k8s"
+    deployment = cluster.live("Deployment", "web")
+    assert deployment is not None
+    notes = deployment["metadata"]["annotations"]
+    assert notes["moniker.spinnaker.io/application"] == "shop"
+    assert notes["moniker.spinnaker.io/cluster"] == "deployment web"
+    assert notes["artifact.spinnaker.io/type"] == "kubernetes/deployment"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"configMapRef": {"name": "web-settings-v000"}}]
+    assert deployment["spec"]["replicas"] == 3 and deployment["status"]["availableReplicas"] == 3
+    assert deployment["metadata"]["labels"] == {"patched": "yes"}
+    assert cluster.live("Service", "web") is None
+    assert "web-settings-v000" in cluster.names("ConfigMap")
+
+
+async def test_a_changed_config_map_is_a_new_version_and_an_unchanged_one_is_not(cluster: Cluster) -> None:
+    changed = {**SETTINGS, "data": {"GREETING": "hello"}}
+    for manifests in ((SETTINGS,), (changed,), (changed,)):
+        execution = await run(cluster, [deploy(*manifests)], "deployer")
+        assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    versions = sorted(name for name in cluster.names("ConfigMap") if name.startswith("web-settings-"))
+    assert versions == ["web-settings-v000", "web-settings-v001"]
+
+
+async def test_a_user_without_write_on_the_account_is_refused_and_nothing_is_applied(cluster: Cluster) -> None:
+    lone = {**SETTINGS, "metadata": {"name": "never-applied"}}
+    execution = await run(cluster, [deploy(lone)], "owner")
+    stage = by_ref(execution, "1")
+    assert execution["status"] == "TERMINAL" and stage["status"] == "TERMINAL"
+    assert "access denied: user 'owner' lacks WRITE permission on account 'k8s'" in failure(stage)
+    assert not [name for name in cluster.names("ConfigMap") if name.startswith("never-applied")]
+
+
+async def test_a_manifest_the_api_server_refuses_fails_naming_its_index_kind_and_reason(cluster: Cluster) -> None:
+    fine = {**SETTINGS, "metadata": {"name": "applied-first"}}
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "Bad_Name"}, "spec": {"ports": [{"port": 80}]}}
+    execution = await run(cluster, [deploy(fine, bad)], "deployer")
+    reason = failure(by_ref(execution, "1"))
+    assert execution["status"] == "TERMINAL"
+    assert "manifest 1 (Service Bad_Name): the API server refused it" in reason
+    assert 'metadata.name: Invalid value: "Bad_Name"' in reason
+    assert not [name for name in cluster.names("ConfigMap") if name.startswith("applied-first")]
+
+
+async def test_manifests_without_a_name_or_that_do_not_parse_are_refused_before_anything_is_applied(
+    cluster: Cluster,
+) -> None:
+    fine = {**SETTINGS, "metadata": {"name": "not-before-refusal"}}
+    nameless = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}
+    execution = await run(cluster, [deploy(fine, nameless)], "deployer")
+    assert "manifest 1 (ConfigMap): 'metadata.name' is missing" in failure(by_ref(execution, "1"))
+    execution = await run(cluster, [deploy(fine, "kind: [unclosed")], "deployer")
+    assert "manifest 1: the YAML does not parse" in failure(by_ref(execution, "1"))
+    assert not [name for name in cluster.names("ConfigMap") if name.startswith("not-before-refusal")]
+
+
+async def test_a_rollout_whose_pods_never_become_ready_fails_the_stage(cluster: Cluster) -> None:
+    stuck = web(image="app:never-ready") | {"metadata": {"name": "stuck"}}
+    stuck["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+    execution = await run(cluster, [deploy(stuck)], "deployer")
+    reason = failure(by_ref(execution, "1"))
+    assert execution["status"] == "TERMINAL"
+    assert "deployment stuck in web failed: Deployment exceeded its progress deadline" in reason

@@ -1,0 +1,54 @@
+"""The kinds Clouddriver's Kubernetes provider knows by name, so ``deployment web`` finds ``apps/v1``."""
+
+from __future__ import annotations
+
+API_VERSIONS = {
+    "namespace": "v1",
+    "pod": "v1",
+    "service": "v1",
+    "configmap": "v1",
+    "secret": "v1",
+    "serviceaccount": "v1",
+    "persistentvolumeclaim": "v1",
+    "deployment": "apps/v1",
+    "replicaset": "apps/v1",
+    "statefulset": "apps/v1",
+    "daemonset": "apps/v1",
+    "job": "batch/v1",
+    "cronjob": "batch/v1",
+    "ingress": "networking.k8s.io/v1",
+}
+"""``apiVersion`` of each kind (lower case, as Spinnaker's ``manifestName`` spells it)."""
+
+VERSIONED = frozenset({"replicaset", "configmap", "secret"})
+"""Kinds deployed as ``{name}-v000``, ``-v001``… unless ``strategy.spinnaker.io/versioned`` says otherwise."""
+
+SERVER_GROUPS = ("ReplicaSet", "StatefulSet", "DaemonSet")
+"""Kinds the infrastructure views show as server groups (Deployments are their server group managers)."""
+
+CANONICAL = {
+    "namespace": "Namespace",
+    "pod": "Pod",
+    "service": "Service",
+    "configmap": "ConfigMap",
+    "secret": "Secret",
+    "serviceaccount": "ServiceAccount",
+    "persistentvolumeclaim": "PersistentVolumeClaim",
+    "deployment": "Deployment",
+    "replicaset": "ReplicaSet",
+    "statefulset": "StatefulSet",
+    "daemonset": "DaemonSet",
+    "job": "Job",
+    "cronjob": "CronJob",
+    "ingress": "Ingress",
+}
+
+
+def api_version(kind: str) -> str | None:
+    """The ``apiVersion`` of ``kind`` (any case), or ``None`` for a kind the provider does not know."""
+    return API_VERSIONS.get(kind.lower())
+
+
+def canonical(kind: str) -> str:
+    """``deployment`` → ``Deployment``; an unknown kind as given."""
+    return CANONICAL.get(kind.lower(), kind)

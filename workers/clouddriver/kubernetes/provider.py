@@ -1,0 +1,301 @@
+"""The ``kubernetes`` cloud provider: manifests applied through lightkube, and the server-group view.
+
+Two faces, one client per account (:mod:`workers.clouddriver.kubernetes.client`):
+
+* **Manifests** (what ``deployManifest``, ``deleteManifest``, ``scaleManifest`` and
+  ``patchManifest`` use): :meth:`KubernetesProvider.apply` (server-side apply, field manager
+  ``gennaker``, so a repeat after a crash changes nothing twice), :meth:`~KubernetesProvider.get`,
+  :meth:`~KubernetesProvider.list_kind`, :meth:`~KubernetesProvider.delete`,
+  :meth:`~KubernetesProvider.patch`. A refusal from the API server is :class:`ApiRefused` with
+  the server's message; an API server that does not answer is retried with backoff
+  (:data:`ATTEMPTS`), then the operation fails saying so.
+* **Server groups** (the :class:`~workers.clouddriver.provider.CloudProvider` seam): ReplicaSets,
+  StatefulSets and DaemonSets are server groups named ``"{kind} {name}"`` in their namespace
+  (Spinnaker's region for Kubernetes), their pods the instances, Services the load balancers.
+  Resize scales, destroy deletes; creating, enabling and disabling server groups is what
+  ``deployManifest`` does, so those operations are refused with that advice.
+
+Every call checks the account's ``namespaces``/``omitNamespaces`` and ``kinds``/``omitKinds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+import httpx2
+from lightkube import ALL_NS, ApiError, AsyncClient
+from lightkube.codecs import from_dict, resource_registry
+from lightkube.core.exceptions import LoadResourceError
+from lightkube.types import CascadeType, PatchType
+
+from workers.clouddriver.descriptions import (
+    CreateServerGroup,
+    DeleteLoadBalancer,
+    DestroyServerGroup,
+    DisableServerGroup,
+    EnableServerGroup,
+    ResizeServerGroup,
+    TerminateInstances,
+    UpsertLoadBalancer,
+)
+from workers.clouddriver.kubernetes import kinds, stability
+from workers.clouddriver.kubernetes.client import account_client, account_settings
+from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, split_name
+from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup
+from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress
+
+Json = dict[str, Any]
+ATTEMPTS = 5
+"""Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart)."""
+FIELD_MANAGER = "gennaker"
+PATCH_TYPES = {"strategic": PatchType.STRATEGIC, "merge": PatchType.MERGE, "json": PatchType.JSON}
+
+
+class ApiRefused(OperationFailed):
+    """The API server refused a request; ``code`` is its HTTP status, the message its reason."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _resource(api_version: str, kind: str) -> Any:
+    try:
+        return resource_registry.load(api_version, kind)
+    except LoadResourceError:
+        raise OperationFailed(f"kind {kind!r} of apiVersion {api_version!r} is not one Gennaker can deploy") from None
+
+
+class KubernetesProvider(CloudProvider):
+    """Clouddriver's Kubernetes (manifest based, Spinnaker's V2) provider."""
+
+    cloud_provider: ClassVar[str] = "kubernetes"
+
+    def __init__(self) -> None:
+        self._clients: dict[str, AsyncClient] = {}
+
+    def client(self, account: Account) -> AsyncClient:
+        """The account's client (made once)."""
+        if account.name not in self._clients:
+            self._clients[account.name] = account_client(account)
+        return self._clients[account.name]
+
+    def default_namespace(self, account: Account) -> str:
+        """The namespace of the account's kubeconfig context (``default`` if it names none)."""
+        return str(self.client(account).namespace)
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
+    def covers(self, account: Account, kind: str, namespace: str | None) -> None:
+        """Refuse a kind or namespace outside the account's ``kinds``/``namespaces`` settings."""
+        settings = account_settings(account)
+        if not settings.covers_kind(kind):
+            raise OperationFailed(
+                f"account {account.name!r} does not cover kind {kind!r} (its kinds/omitKinds settings)"
+            )
+        if namespace is not None and not settings.covers_namespace(namespace):
+            raise OperationFailed(
+                f"account {account.name!r} does not cover namespace {namespace!r}"
+                " (its namespaces/omitNamespaces settings)"
+            )
+
+    async def _call(self, account: Account, what: str, call: Any) -> Any:
+        delay = 0.5
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await call()
+            except ApiError as error:
+                raise ApiRefused(str(error.status.message or error), int(error.status.code or 0)) from None
+            except (httpx2.TransportError, OSError) as error:
+                if attempt == ATTEMPTS:
+                    server = self.client(account).config.cluster.server
+                    raise OperationFailed(
+                        f"account {account.name!r}: the Kubernetes API server at {server} did not answer {what} "
+                        f"after {ATTEMPTS} attempts ({type(error).__name__}: {error}); check that it runs"
+                    ) from None
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    # manifests
+
+    async def apply(self, account: Account, manifest: Json, *, dry_run: bool = False) -> Json:
+        """Server-side apply ``manifest`` (created if missing); the object as the server stored it."""
+        namespace = (manifest.get("metadata") or {}).get("namespace")
+        self.covers(account, str(manifest["kind"]), namespace)
+        try:
+            obj = from_dict(manifest)
+        except (LoadResourceError, TypeError, ValueError) as error:
+            raise OperationFailed(f"{manifest_name(manifest)}: {error}") from None
+        client = self.client(account)
+        applied = await self._call(
+            account,
+            f"applying {manifest_name(manifest)}",
+            lambda: client.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run),
+        )
+        return dict(applied.to_dict())
+
+    async def get(self, account: Account, kind: str, namespace: str, name: str) -> Json | None:
+        """The live object, or ``None`` if there is none."""
+        kind = kinds.canonical(kind)
+        self.covers(account, kind, namespace)
+        resource = _resource(kinds.api_version(kind) or "", kind)
+        client = self.client(account)
+        try:
+            found = await self._call(
+                account, f"reading {kind} {name}", lambda: client.get(resource, name, namespace=namespace)
+            )
+        except ApiRefused as refused:
+            if refused.code == 404:
+                return None
+            raise
+        return dict(found.to_dict())
+
+    async def list_kind(self, account: Account, kind: str, namespace: str | None) -> list[Json]:
+        """Every object of ``kind`` in ``namespace`` (every covered namespace when ``None``)."""
+        kind = kinds.canonical(kind)
+        resource = _resource(kinds.api_version(kind) or "", kind)
+        client = self.client(account)
+        settings = account_settings(account)
+        if not settings.covers_kind(kind):
+            return []
+
+        async def collect() -> list[Json]:
+            return [dict(item.to_dict()) async for item in client.list(resource, namespace=namespace or ALL_NS)]
+
+        found = await self._call(account, f"listing {kind}", collect)
+        return [item for item in found if settings.covers_namespace(item["metadata"].get("namespace", ""))]
+
+    async def delete(self, account: Account, kind: str, namespace: str, name: str, *, cascading: bool = True) -> bool:
+        """Delete the object; ``False`` if it was gone already."""
+        kind = kinds.canonical(kind)
+        self.covers(account, kind, namespace)
+        resource = _resource(kinds.api_version(kind) or "", kind)
+        client = self.client(account)
+        cascade = CascadeType.BACKGROUND if cascading else CascadeType.ORPHAN
+        try:
+            await self._call(
+                account,
+                f"deleting {kind} {name}",
+                lambda: client.delete(resource, name, namespace=namespace, cascade=cascade),
+            )
+        except ApiRefused as refused:
+            if refused.code == 404:
+                return False
+            raise
+        return True
+
+    async def patch(self, account: Account, kind: str, namespace: str, name: str, body: Any, strategy: str) -> Json:
+        """Patch the object with ``strategy`` (``strategic``, ``merge`` or ``json``)."""
+        kind = kinds.canonical(kind)
+        self.covers(account, kind, namespace)
+        if strategy not in PATCH_TYPES:
+            raise OperationFailed(f"mergeStrategy {strategy!r} is not one of strategic, merge, json")
+        resource = _resource(kinds.api_version(kind) or "", kind)
+        client = self.client(account)
+        patched = await self._call(
+            account,
+            f"patching {kind} {name}",
+            lambda: client.patch(resource, name, body, namespace=namespace, patch_type=PATCH_TYPES[strategy]),
+        )
+        return dict(patched.to_dict())
+
+    # server groups
+
+    async def describe(self, account: Account) -> AccountSnapshot:
+        pods = await self.list_kind(account, "Pod", None)
+        groups = []
+        for kind in kinds.SERVER_GROUPS:
+            for item in await self.list_kind(account, kind, None):
+                groups.append(self._server_group(account, item, pods))
+        services = await self.list_kind(account, "Service", None)
+        balancers = [
+            LoadBalancer(
+                name=manifest_name(service),
+                account=account.name,
+                region=service["metadata"].get("namespace", ""),
+                extra={"moniker": _moniker(service), "selector": (service.get("spec") or {}).get("selector") or {}},
+            )
+            for service in services
+        ]
+        return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
+
+    def _server_group(self, account: Account, item: Json, pods: list[Json]) -> ServerGroup:
+        meta = item["metadata"]
+        uid = meta.get("uid")
+        owned = [
+            pod for pod in pods if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or [])
+        ]
+        replicas = int((item.get("spec") or {}).get("replicas", 1))
+        return ServerGroup(
+            name=manifest_name(item),
+            account=account.name,
+            region=meta.get("namespace", ""),
+            capacity=Capacity(min=replicas, max=replicas, desired=replicas),
+            instances=tuple(
+                Instance(
+                    id=manifest_name(pod),
+                    zone=pod["metadata"].get("namespace", ""),
+                    health_state="Up" if stability.judge(pod).stable else "Down",
+                    health_type="KubernetesPod",
+                )
+                for pod in owned
+            ),
+            extra={"moniker": _moniker(item), "kind": item.get("kind"), "manifest": {"metadata": meta}},
+        )
+
+    async def server_group(self, account: Account, region: str, name: str) -> ServerGroup | None:
+        kind, bare = split_name(name if " " in name else f"replicaSet {name}")
+        item = await self.get(account, kind, region, bare)
+        if item is None:
+            return None
+        pods = await self.list_kind(account, "Pod", region)
+        return self._server_group(account, item, pods)
+
+    async def create_server_group(
+        self, account: Account, description: CreateServerGroup, progress: Progress
+    ) -> ServerGroup:
+        raise OperationFailed("kubernetes accounts deploy with deployManifest, not createServerGroup")
+
+    async def resize_server_group(self, account: Account, description: ResizeServerGroup, progress: Progress) -> None:
+        name = description.server_group_name
+        kind, bare = split_name(name if " " in name else f"replicaSet {name}")
+        body = {"spec": {"replicas": description.capacity.desired}}
+        await self.patch(account, kind, description.region, bare, body, "merge")
+        await progress(f"scaled {kind} {bare} to {description.capacity.desired}")
+
+    async def enable_server_group(self, account: Account, description: EnableServerGroup, progress: Progress) -> None:
+        raise OperationFailed("kubernetes accounts route traffic with deployManifest's trafficManagement")
+
+    async def disable_server_group(self, account: Account, description: DisableServerGroup, progress: Progress) -> None:
+        raise OperationFailed("kubernetes accounts route traffic with deployManifest's trafficManagement")
+
+    async def destroy_server_group(self, account: Account, description: DestroyServerGroup, progress: Progress) -> None:
+        name = description.server_group_name
+        kind, bare = split_name(name if " " in name else f"replicaSet {name}")
+        await self.delete(account, kind, description.region, bare)
+
+    async def terminate_instances(self, account: Account, description: TerminateInstances, progress: Progress) -> None:
+        for instance in description.instance_ids:
+            _, bare = split_name(instance if " " in instance else f"pod {instance}")
+            await self.delete(account, "Pod", description.region, bare)
+
+    async def upsert_load_balancer(self, account: Account, description: UpsertLoadBalancer, progress: Progress) -> Json:
+        raise OperationFailed("kubernetes accounts deploy Services with deployManifest")
+
+    async def delete_load_balancer(self, account: Account, description: DeleteLoadBalancer, progress: Progress) -> None:
+        name = description.name
+        _, bare = split_name(name if " " in name else f"service {name}")
+        await self.delete(account, "Service", description.region, bare)
+
+
+def _moniker(item: Json) -> Json:
+    notes = notes_of(item)
+    moniker = {
+        part: notes.get(f"moniker.spinnaker.io/{part}") for part in ("application", "cluster", "stack", "detail")
+    }
+    return {("app" if key == "application" else key): value for key, value in moniker.items() if value}

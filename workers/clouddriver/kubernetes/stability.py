@@ -1,0 +1,120 @@
+"""Whether a deployed manifest is stable, still rolling out, or has failed: Spinnaker's rules per kind.
+
+As Clouddriver's Kubernetes handlers judge a manifest's status: a **Deployment** is stable once
+its controller has seen the current generation and every replica is updated, ready and
+available (failed when its ``Progressing`` condition says ``ProgressDeadlineExceeded``, paused
+is never stable); a **ReplicaSet** or **StatefulSet** once ``readyReplicas`` and
+``availableReplicas`` reach ``spec.replicas`` for the observed generation (a StatefulSet also
+needs ``currentRevision == updateRevision``); a **DaemonSet** once every scheduled pod is
+updated and available; a **Job** once it has the ``Complete`` condition (failed with
+``Failed``); a **Pod** once it is Running and Ready (failed once ``Failed``). Every other kind
+(Service, ConfigMap, Secret, Namespace…) is stable when it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Stability:
+    """``stable``, or a ``failed`` reason, or neither (``waiting`` says for what)."""
+
+    stable: bool
+    failed: str | None = None
+    waiting: str = ""
+
+
+STABLE = Stability(stable=True)
+
+
+def _condition(status: Json, kind: str) -> Json | None:
+    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
+
+
+def _observed(manifest: Json, status: Json) -> Stability | None:
+    generation = (manifest.get("metadata") or {}).get("generation")
+    observed = status.get("observedGeneration")
+    if generation is not None and (observed is None or int(observed) < int(generation)):
+        return Stability(False, waiting="waiting for the controller to see the new generation")
+    return None
+
+
+def _count(status: Json, key: str) -> int:
+    return int(status.get(key) or 0)
+
+
+def judge(manifest: Json) -> Stability:
+    """How the manifest stands now (``manifest`` as the API server returned it, status included)."""
+    kind = str(manifest.get("kind", ""))
+    spec: Json = manifest.get("spec") or {}
+    status: Json = manifest.get("status") or {}
+    if kind == "Deployment":
+        progressing = _condition(status, "Progressing")
+        if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
+            return Stability(
+                False, failed=f"Deployment exceeded its progress deadline: {progressing.get('message', '')}"
+            )
+        if spec.get("paused"):
+            return Stability(False, waiting="the rollout is paused")
+        unseen = _observed(manifest, status)
+        if unseen:
+            return unseen
+        wanted = int(spec.get("replicas", 1))
+        for key, label in (
+            ("updatedReplicas", "updated"),
+            ("availableReplicas", "available"),
+            ("readyReplicas", "ready"),
+        ):
+            if _count(status, key) < wanted:
+                return Stability(
+                    False, waiting=f"waiting for all replicas to be {label} ({_count(status, key)}/{wanted})"
+                )
+        if _count(status, "replicas") > wanted:
+            return Stability(False, waiting="waiting for old replicas to finish termination")
+        return STABLE
+    if kind in ("ReplicaSet", "StatefulSet"):
+        unseen = _observed(manifest, status)
+        if unseen:
+            return unseen
+        wanted = int(spec.get("replicas", 1))
+        for key, label in (("readyReplicas", "ready"), ("availableReplicas", "available")):
+            if _count(status, key) < wanted:
+                return Stability(
+                    False, waiting=f"waiting for all replicas to be {label} ({_count(status, key)}/{wanted})"
+                )
+        if kind == "StatefulSet" and status.get("currentRevision") != status.get("updateRevision"):
+            return Stability(False, waiting="waiting for the rolling update to finish")
+        return STABLE
+    if kind == "DaemonSet":
+        unseen = _observed(manifest, status)
+        if unseen:
+            return unseen
+        wanted = _count(status, "desiredNumberScheduled")
+        for key, label in (("updatedNumberScheduled", "updated"), ("numberAvailable", "available")):
+            if _count(status, key) < wanted:
+                return Stability(False, waiting=f"waiting for all pods to be {label} ({_count(status, key)}/{wanted})")
+        return STABLE
+    if kind == "Job":
+        failed = _condition(status, "Failed")
+        if failed and failed.get("status") == "True":
+            return Stability(
+                False, failed=f"Job failed: {failed.get('reason', '')} {failed.get('message', '')}".strip()
+            )
+        complete = _condition(status, "Complete")
+        if complete and complete.get("status") == "True":
+            return STABLE
+        return Stability(False, waiting="waiting for the job to complete")
+    if kind == "Pod":
+        if status.get("phase") == "Failed":
+            return Stability(False, failed=f"Pod failed: {status.get('reason', '')}".strip())
+        ready = _condition(status, "Ready")
+        if status.get("phase") == "Running" and ready and ready.get("status") == "True":
+            return STABLE
+        if status.get("phase") == "Succeeded":
+            return STABLE
+        return Stability(False, waiting="waiting for the pod to be running and ready")
+    return STABLE

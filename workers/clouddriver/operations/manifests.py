@@ -1,0 +1,319 @@
+"""``deployManifest``, ``deleteManifest``, ``scaleManifest`` and ``patchManifest`` on ``kubernetes`` accounts.
+
+Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` with an
+``embedded/base64`` ``manifestArtifact``), ``moniker``, ``namespaceOverride``,
+``trafficManagement.options.strategy`` (``highlander``: once the new version is stable, the older
+versions of its cluster are deleted; ``none``, the default: they stay) for deploys;
+``manifestName`` (``"deployment web"``) and ``location`` (its namespace) for the others, with
+``replicas`` (scale), ``patchBody`` and ``options.mergeStrategy`` (patch), ``options.cascading``
+(delete).
+
+A deploy refuses every document before applying any (:mod:`workers.clouddriver.kubernetes.manifests`),
+asks the API server to accept them all with a server-side dry run, then applies them in order:
+versioned ConfigMaps and Secrets first, so the workloads' references can name their new
+versions. Each stage then waits until what it changed is stable (Spinnaker's
+``waitForManifestStable``, judged per kind by :mod:`workers.clouddriver.kubernetes.stability`)
+for ``waitForUpTimeoutSeconds`` (default 300). A refusal names the document's index and kind and
+the server's reason.
+
+Authority: WRITE on the account (every operation) and EXECUTE on the pipeline's application; a
+deploy annotates everything with the pipeline's application (a ``moniker.app`` naming another
+is refused), and delete, scale and patch touch only objects whose
+``moniker.spinnaker.io/application`` is the pipeline's.
+
+Outputs, as Orca's manifest stages read them: ``outputs.manifests``,
+``outputs.manifestNamesByNamespace`` (``{namespace: ["deployment web"]}``),
+``outputs.createdArtifacts``, ``outputs.boundArtifacts`` and ``deploy.account.name``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from workers.clouddriver.access import AccessDenied, who
+from workers.clouddriver.kubernetes import manifests, stability
+from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
+from workers.clouddriver.operations.base import OperationRun, Outcome
+from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
+
+Json = dict[str, Any]
+STRATEGIES = ("none", "highlander")
+
+
+def _kubernetes(provider: CloudProvider, account: Account) -> KubernetesProvider:
+    if not isinstance(provider, KubernetesProvider):
+        raise OperationFailed(f"account {account.name!r} is a {account.cloud_provider!r} account, not a kubernetes one")
+    return provider
+
+
+def _outcome(account: Account, applied: list[Json], **extra: Any) -> Outcome:
+    by_namespace: dict[str, list[str]] = {}
+    artifacts = []
+    for manifest in applied:
+        namespace = manifest["metadata"].get("namespace", "")
+        by_namespace.setdefault(namespace, []).append(manifests.manifest_name(manifest))
+        notes = manifests.notes_of(manifest)
+        artifacts.append(
+            {
+                "type": notes.get(f"{manifests.ARTIFACT}type", f"kubernetes/{manifest['kind']}"),
+                "name": notes.get(f"{manifests.ARTIFACT}name", manifest["metadata"]["name"]),
+                "location": namespace,
+                "version": notes.get(f"{manifests.ARTIFACT}version", ""),
+                "reference": manifest["metadata"]["name"],
+                "metadata": {"account": account.name},
+            }
+        )
+    outputs: Json = {
+        "outputs.manifests": applied,
+        "outputs.manifestNamesByNamespace": by_namespace,
+        "outputs.createdArtifacts": artifacts,
+        "outputs.boundArtifacts": [],
+        "deploy.account.name": account.name,
+        **extra,
+    }
+    return Outcome(outputs=outputs, context={"manifestNamesByNamespace": by_namespace})
+
+
+async def _wait_stable(op: OperationRun, k8s: KubernetesProvider, account: Account, targets: list[Json]) -> None:
+    """Spinnaker's ``waitForManifestStable``: poll each target until stable, failed, or out of time."""
+    timeout = op.wait_timeout()
+    deadline = time.monotonic() + timeout
+    waiting: dict[str, str] = {}
+    for target in targets:
+        kind, namespace, name = target["kind"], target["metadata"].get("namespace", ""), target["metadata"]["name"]
+        label = f"{manifests.manifest_name(target)} in {namespace}"
+        while True:
+            live = await k8s.get(account, kind, namespace, name)
+            judged = stability.judge(live) if live else stability.Stability(False, waiting="waiting for it to exist")
+            if judged.failed:
+                raise OperationFailed(f"{label} failed: {judged.failed}")
+            if judged.stable:
+                await op.progress(f"{label} is stable")
+                break
+            if waiting.get(label) != judged.waiting:
+                waiting[label] = judged.waiting
+                await op.progress(f"{label}: {judged.waiting}")
+            if time.monotonic() >= deadline:
+                raise OperationFailed(
+                    f"{label} is not stable after {timeout:g} s (waitForUpTimeoutSeconds): {judged.waiting}"
+                )
+            await asyncio.sleep(op.poll_seconds)
+
+
+def _application(op: OperationRun) -> str:
+    application = op.command.application
+    moniker = op.context.get("moniker")
+    asked = moniker.get("app") if isinstance(moniker, dict) else None
+    if asked and str(asked).lower() != application.lower():
+        raise AccessDenied(
+            f"access denied: a pipeline of application {application!r} may not deploy manifests with moniker app "
+            f"{asked!r}"
+        )
+    return application
+
+
+def _strategy(context: Json) -> str:
+    traffic = context.get("trafficManagement")
+    options = traffic.get("options") if isinstance(traffic, dict) else None
+    strategy = str((options or {}).get("strategy") or "none").lower()
+    if strategy not in STRATEGIES:
+        raise OperationFailed(f"trafficManagement.options.strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    return strategy
+
+
+async def _version(op: OperationRun, k8s: KubernetesProvider, account: Account, manifest: Json) -> tuple[str, int]:
+    """The name this versioned manifest deploys as: the latest version again if it is unchanged,
+    else the next; recorded, so a resumed deploy picks the same."""
+    kind, namespace, base = manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+
+    async def choose() -> list[Any]:
+        versions = []
+        for item in await k8s.list_kind(account, kind, namespace):
+            sequence = manifests.sequence_of(item["metadata"]["name"], base)
+            if sequence is not None:
+                versions.append((sequence, item))
+        if not versions:
+            return [manifests.version_name(base, 0), 0]
+        sequence, latest = max(versions, key=lambda pair: pair[0])
+        if _content(latest) == _content(manifest):
+            return [latest["metadata"]["name"], sequence]
+        return [manifests.version_name(base, sequence + 1), sequence + 1]
+
+    name, sequence = await op.decide(f"version:{kind}/{namespace}/{base}", choose)
+    return str(name), int(sequence)
+
+
+def _content(manifest: Json) -> Json:
+    return {key: value for key, value in manifest.items() if key not in ("metadata", "status")}
+
+
+async def deploy_manifest(op: OperationRun) -> Outcome:
+    """Apply the stage's manifests, wait for them to be stable, then carry out the strategy."""
+    account, provider = op.account()
+    k8s = _kubernetes(provider, account)
+    documents = manifests.read(op.context)
+    application = _application(op)
+    strategy = _strategy(op.context)
+    moniker = op.context.get("moniker") if isinstance(op.context.get("moniker"), dict) else {}
+    override = op.context.get("namespaceOverride")
+    default_namespace = k8s.default_namespace(account)
+    prepared: list[tuple[int, Json]] = []
+    for index, document in enumerate(documents):
+        namespace = str(override or document["metadata"].get("namespace") or default_namespace)
+        try:
+            k8s.covers(account, document["kind"], None if document["kind"] == "Namespace" else namespace)
+        except OperationFailed as refused:
+            raise manifests.ManifestRefused(f"manifest {index} ({document['kind']}): {refused}") from None
+        annotated = manifests.annotate(document, application=application, moniker=moniker or {}, namespace=namespace)
+        prepared.append((index, annotated))
+    # versioned ConfigMaps and Secrets first, so the workloads can name their versions
+    prepared.sort(
+        key=lambda pair: (pair[1]["kind"] not in ("Namespace",), pair[1]["kind"] not in ("ConfigMap", "Secret"))
+    )
+    renamed: dict[tuple[str, str], str] = {}
+    final: list[tuple[int, Json]] = []
+    for index, manifest in prepared:
+        manifest = manifests.rewrite_references(manifest, renamed)
+        if manifests.is_versioned(manifest):
+            name, sequence = await _version(op, k8s, account, manifest)
+            renamed[(manifest["kind"].lower(), manifest["metadata"]["name"])] = name
+            manifest = manifests.rename(manifest, name, sequence)
+        final.append((index, manifest))
+    created_namespaces = {m["metadata"]["name"] for _, m in final if m["kind"] == "Namespace"}
+    for index, manifest in final:
+        if manifest["kind"] != "Namespace" and manifest["metadata"].get("namespace") in created_namespaces:
+            continue  # its namespace does not exist until the real apply
+        await _apply(k8s, account, index, manifest, dry_run=True)
+    applied = []
+    for index, manifest in final:
+        applied.append(await _apply(k8s, account, index, manifest, dry_run=False))
+        await op.progress(f"applied {manifests.manifest_name(manifest)} in {manifest['metadata'].get('namespace', '')}")
+    op.touched.add(account.name)
+    await _wait_stable(op, k8s, account, applied)
+    if strategy == "highlander":
+        await _highlander(op, k8s, account, applied)
+    return _outcome(account, applied)
+
+
+async def _apply(k8s: KubernetesProvider, account: Account, index: int, manifest: Json, *, dry_run: bool) -> Json:
+    try:
+        return await k8s.apply(account, manifest, dry_run=dry_run)
+    except ApiRefused as refused:
+        raise OperationFailed(
+            f"manifest {index} ({manifest['kind']} {manifest['metadata']['name']}): "
+            f"the API server refused it: {refused}"
+        ) from None
+
+
+async def _highlander(op: OperationRun, k8s: KubernetesProvider, account: Account, applied: list[Json]) -> None:
+    """Delete the older versions of every versioned workload just deployed (same kind, namespace, cluster)."""
+    for manifest in applied:
+        notes = manifests.notes_of(manifest)
+        if f"{manifests.MONIKER}sequence" not in notes or manifest["kind"] in ("ConfigMap", "Secret"):
+            continue
+        namespace, cluster = manifest["metadata"]["namespace"], notes.get(f"{manifests.MONIKER}cluster")
+        for item in await k8s.list_kind(account, manifest["kind"], namespace):
+            other = manifests.notes_of(item)
+            if (
+                item["metadata"]["name"] != manifest["metadata"]["name"]
+                and other.get(f"{manifests.MONIKER}cluster") == cluster
+                and other.get(f"{manifests.MONIKER}application") == notes.get(f"{manifests.MONIKER}application")
+            ):
+                await k8s.delete(account, item["kind"], namespace, item["metadata"]["name"])
+                await op.progress(f"highlander: deleted {manifests.manifest_name(item)} in {namespace}")
+
+
+async def _target(op: OperationRun) -> tuple[Account, KubernetesProvider, str, str, str]:
+    """The account, provider, kind, namespace and name of a ``manifestName``/``location`` stage."""
+    account, provider = op.account()
+    k8s = _kubernetes(provider, account)
+    mode = op.context.get("mode") or "static"
+    if mode != "static":
+        raise OperationFailed(f"mode {mode!r}: only 'static' (a manifestName) is supported here")
+    text = op.context.get("manifestName")
+    if not isinstance(text, str):
+        raise OperationFailed("this stage needs 'manifestName', e.g. 'deployment web'")
+    kind, name = manifests.split_name(text)
+    namespace = str(op.context.get("location") or k8s.default_namespace(account))
+    return account, k8s, kind, namespace, name
+
+
+async def _owned(
+    op: OperationRun, k8s: KubernetesProvider, account: Account, kind: str, namespace: str, name: str
+) -> Json | None:
+    """The live object, refused unless it belongs to the pipeline's application."""
+    live = await k8s.get(account, kind, namespace, name)
+    if live is None:
+        return None
+    owner = manifests.application_of(live)
+    if owner is None or owner.lower() != op.command.application.lower():
+        raise AccessDenied(
+            f"access denied: a pipeline of application {op.command.application!r} may not change "
+            f"{manifests.manifest_name(live)} in {namespace}, which belongs to application {owner!r} "
+            f"({who(op.access.authority)})"
+        )
+    return live
+
+
+async def delete_manifest(op: OperationRun) -> Outcome:
+    """Delete the named manifest (gone already is fine); dependents go too unless ``options.cascading`` is false."""
+    account, k8s, kind, namespace, name = await _target(op)
+    live = await _owned(op, k8s, account, kind, namespace, name)
+    options = op.context.get("options") if isinstance(op.context.get("options"), dict) else {}
+    if live is not None:
+        await k8s.delete(account, kind, namespace, name, cascading=(options or {}).get("cascading", True) is not False)
+        op.touched.add(account.name)
+        await op.progress(f"deleted {manifests.manifest_name(live)} in {namespace}")
+    names = {namespace: [f"{kind[:1].lower()}{kind[1:]} {name}"]}
+    return Outcome(
+        outputs={"outputs.manifestNamesByNamespace": names, "deploy.account.name": account.name},
+        context={"manifestNamesByNamespace": names},
+    )
+
+
+async def scale_manifest(op: OperationRun) -> Outcome:
+    """Set ``spec.replicas`` to ``replicas`` and wait until the manifest is stable."""
+    account, k8s, kind, namespace, name = await _target(op)
+    replicas = op.context.get("replicas")
+    if isinstance(replicas, str) and replicas.isdigit():
+        replicas = int(replicas)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise OperationFailed(f"replicas must be a whole number of at least 0; got {replicas!r}")
+    limit = account.details.get("maxCapacity")
+    limit = limit if isinstance(limit, int) else k8s.default_max_capacity
+    if replicas > limit:
+        raise OperationFailed(
+            f"replicas {replicas} is more than account {account.name!r} allows ({limit}, its maxCapacity)"
+        )
+    if await _owned(op, k8s, account, kind, namespace, name) is None:
+        raise OperationFailed(f"{kind} {name} not found in {account.name}/{namespace}")
+    scaled = await k8s.patch(account, kind, namespace, name, {"spec": {"replicas": replicas}}, "merge")
+    op.touched.add(account.name)
+    await op.progress(f"scaled {manifests.manifest_name(scaled)} in {namespace} to {replicas}")
+    await _wait_stable(op, k8s, account, [scaled])
+    return _outcome(account, [scaled])
+
+
+async def patch_manifest(op: OperationRun) -> Outcome:
+    """Patch the named manifest with ``patchBody`` (``options.mergeStrategy``: strategic, merge or json)."""
+    account, k8s, kind, namespace, name = await _target(op)
+    options = op.context.get("options") if isinstance(op.context.get("options"), dict) else {}
+    strategy = str((options or {}).get("mergeStrategy") or "strategic")
+    body = op.context.get("patchBody")
+    if isinstance(body, list) and strategy != "json" and len(body) == 1:
+        body = body[0]
+    if not isinstance(body, dict | list) or not body:
+        raise OperationFailed("patchManifest needs 'patchBody': an object (a list of operations for json)")
+    if "moniker.spinnaker.io/application" in str(body).replace("~1", "/"):
+        raise AccessDenied("access denied: a patch may not change an object's moniker.spinnaker.io/application")
+    if await _owned(op, k8s, account, kind, namespace, name) is None:
+        raise OperationFailed(f"{kind} {name} not found in {account.name}/{namespace}")
+    try:
+        patched = await k8s.patch(account, kind, namespace, name, body, strategy)
+    except ApiRefused as refused:
+        raise OperationFailed(f"{kind} {name}: the API server refused the patch: {refused}") from None
+    op.touched.add(account.name)
+    await _wait_stable(op, k8s, account, [patched])
+    return _outcome(account, [patched])
