@@ -142,7 +142,11 @@ class Controllers:
                     "metadata": {
                         "name": f"{meta['name']}-{digest}",
                         "labels": labels,
-                        "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                        # as the deployment controller does: the Deployment's annotations, and the revision
+                        "annotations": {
+                            **(meta.get("annotations") or {}),
+                            "deployment.kubernetes.io/revision": str(revision),
+                        },
                         "ownerReferences": [_owner(deployment)],
                     },
                     "spec": {
@@ -228,6 +232,7 @@ class Controllers:
             status: Json = {
                 "observedGeneration": generation,
                 "desiredNumberScheduled": 1,
+                "numberMisscheduled": 0,
                 "currentNumberScheduled": len(pods),
                 "updatedNumberScheduled": len(pods),
                 "numberReady": ready,
@@ -312,7 +317,7 @@ class Controllers:
             await self._set_status(pod, {**status, **wanted})
             return
         ready = age >= self.ready_seconds and not _marked(pod, NEVER_READY, "never-ready")
-        if age < self.ready_seconds and not status:
+        if age < self.ready_seconds and status.get("phase", "Pending") == "Pending" and "podIP" not in status:
             wanted = {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}
         else:
             wanted = {

@@ -27,6 +27,16 @@ Key = tuple[str, str, str]
 """``(plural, namespace, name)``; cluster-scoped objects have namespace ``""``."""
 
 
+INITIAL_STATUS: dict[str, Json] = {
+    "Namespace": {"phase": "Active"},
+    "Pod": {"phase": "Pending"},
+    "ReplicaSet": {"replicas": 0},
+    "StatefulSet": {"replicas": 0, "availableReplicas": 0},
+    "DaemonSet": {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0},
+}
+"""The status a real API server gives a new object of each kind (its type's required fields, zero)."""
+
+
 def now() -> str:
     """A timestamp as Kubernetes writes one (RFC 3339, seconds, ``Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -114,7 +124,7 @@ class ObjectStore:
             metadata["namespace"] = namespace
         metadata.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
         if kind.status:
-            obj["status"] = {"phase": "Active"} if kind.kind == "Namespace" else {}
+            obj["status"] = dict(INITIAL_STATUS.get(kind.kind, {}))
         if dry_run:
             obj["metadata"]["resourceVersion"] = str(self.version)
             return obj

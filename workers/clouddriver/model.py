@@ -88,16 +88,19 @@ class ServerGroup(BaseModel):
     launch_config: Json = Field(default_factory=dict)
     build_info: Json = Field(default_factory=dict)
     extra: Json = Field(default_factory=dict)
+    moniker: Json | None = None
+    """Spinnaker's moniker (``app``, ``cluster``, ``stack``, ``detail``, ``sequence``) where the cloud
+    records one (Kubernetes' ``moniker.spinnaker.io/*`` annotations); else the name's Frigga parts."""
 
     @property
     def cluster(self) -> str:
         """The cluster this server group belongs to."""
-        return names.parse(self.name).cluster
+        return str(_moniker(self.name, self.moniker)["cluster"])
 
     @property
     def application(self) -> str:
         """The application named by the server group."""
-        return names.parse(self.name).app
+        return str(_moniker(self.name, self.moniker)["app"])
 
     def healthy_count(self) -> int:
         """How many instances report ``Up``."""
@@ -105,7 +108,7 @@ class ServerGroup(BaseModel):
 
     def to_json(self, *, provider: str) -> Json:
         """Clouddriver's server group JSON, as ``/applications/{app}/serverGroups/...`` returns it."""
-        parsed = names.parse(self.name)
+        moniker = _moniker(self.name, self.moniker)
         states = [instance.health_state for instance in self.instances]
         return {
             "name": self.name,
@@ -113,9 +116,9 @@ class ServerGroup(BaseModel):
             "cloudProvider": provider,
             "account": self.account,
             "region": self.region,
-            "cluster": parsed.cluster,
-            "application": parsed.app,
-            "moniker": parsed.moniker(),
+            "cluster": moniker["cluster"],
+            "application": moniker["app"],
+            "moniker": moniker,
             "zones": list(self.zones),
             "createdTime": self.created_time,
             "isDisabled": self.disabled,
@@ -152,18 +155,20 @@ class LoadBalancer(BaseModel):
     listeners: tuple[Json, ...] = ()
     dns_name: str | None = None
     extra: Json = Field(default_factory=dict)
+    moniker: Json | None = None
+    """As :attr:`ServerGroup.moniker`."""
 
     def to_json(self, *, provider: str) -> Json:
         """Clouddriver's load balancer JSON (``serverGroups`` holds names; the cache expands them)."""
-        parsed = names.parse(self.name)
+        moniker = _moniker(self.name, self.moniker)
         return {
             "name": self.name,
             "type": provider,
             "cloudProvider": provider,
             "account": self.account,
             "region": self.region,
-            "application": parsed.app,
-            "moniker": parsed.moniker(),
+            "application": moniker["app"],
+            "moniker": moniker,
             "dnsname": self.dns_name,
             "listeners": list(self.listeners),
             "serverGroups": [{"name": name} for name in self.server_groups],
@@ -224,3 +229,10 @@ class AccountSnapshot(BaseModel):
             if group.cluster == cluster and (region is None or group.region == region)
         ]
         return sorted(members, key=lambda group: (group.created_time, group.name))
+
+
+def _moniker(name: str, recorded: Json | None) -> Json:
+    """``recorded`` if it names an ``app`` (``cluster`` defaulting to the name); else ``name``'s Frigga parts."""
+    if recorded and recorded.get("app"):
+        return {**recorded, "cluster": recorded.get("cluster") or name}
+    return names.parse(name).moniker()

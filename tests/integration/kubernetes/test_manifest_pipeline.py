@@ -232,3 +232,32 @@ async def test_a_rollout_whose_pods_never_become_ready_fails_the_stage(cluster: 
     reason = failure(by_ref(execution, "1"))
     assert execution["status"] == "TERMINAL"
     assert "deployment stuck in web failed: Deployment exceeded its progress deadline" in reason
+
+
+def front(image: str) -> Json:
+    labels = {"app": "front"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": "front"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}},
+        },
+    }
+
+
+async def test_highlander_keeps_only_the_new_version_and_gate_shows_it_as_a_server_group(cluster: Cluster) -> None:
+    highlander: Json = {"trafficManagement": {"enabled": False, "options": {"strategy": "highlander"}}}
+    for image in ("nginx:1", "nginx:2"):
+        execution = await run(cluster, [deploy(front(image), **highlander)], "deployer")
+        assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    assert sorted(name for name in cluster.names("ReplicaSet") if name.startswith("front")) == ["front-v001"]
+
+    groups = {group["name"]: group for group in await cluster.world.server_groups("shop")}
+    shown = groups["replicaSet front-v001"]
+    assert shown["cloudProvider"] == "kubernetes" and shown["region"] == "web"
+    assert shown["moniker"] == {"app": "shop", "cluster": "replicaSet front", "sequence": 1}
+    assert shown["instanceCounts"]["up"] == 2
+    assert "replicaSet front-v000" not in groups

@@ -211,16 +211,19 @@ class KubernetesProvider(CloudProvider):
         groups = []
         for kind in kinds.SERVER_GROUPS:
             for item in await self.list_kind(account, kind, None):
-                groups.append(self._server_group(account, item, pods))
+                if _moniker(item).get("app"):
+                    groups.append(self._server_group(account, item, pods))
         services = await self.list_kind(account, "Service", None)
         balancers = [
             LoadBalancer(
                 name=manifest_name(service),
                 account=account.name,
                 region=service["metadata"].get("namespace", ""),
-                extra={"moniker": _moniker(service), "selector": (service.get("spec") or {}).get("selector") or {}},
+                moniker=_moniker(service),
+                extra={"selector": (service.get("spec") or {}).get("selector") or {}},
             )
             for service in services
+            if _moniker(service).get("app")
         ]
         return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
 
@@ -245,7 +248,8 @@ class KubernetesProvider(CloudProvider):
                 )
                 for pod in owned
             ),
-            extra={"moniker": _moniker(item), "kind": item.get("kind"), "manifest": {"metadata": meta}},
+            moniker=_moniker(item),
+            extra={"kind": item.get("kind")},
         )
 
     async def server_group(self, account: Account, region: str, name: str) -> ServerGroup | None:
@@ -294,8 +298,13 @@ class KubernetesProvider(CloudProvider):
 
 
 def _moniker(item: Json) -> Json:
+    """Spinnaker's moniker from the ``moniker.spinnaker.io/*`` annotations (``app`` for ``application``)."""
     notes = notes_of(item)
-    moniker = {
-        part: notes.get(f"moniker.spinnaker.io/{part}") for part in ("application", "cluster", "stack", "detail")
-    }
-    return {("app" if key == "application" else key): value for key, value in moniker.items() if value}
+    found: Json = {}
+    for part in ("application", "cluster", "stack", "detail", "sequence"):
+        value = notes.get(f"moniker.spinnaker.io/{part}")
+        if value:
+            found["app" if part == "application" else part] = (
+                int(value) if part == "sequence" and value.isdigit() else value
+            )
+    return found
