@@ -66,6 +66,8 @@ def locked_down_vhost(amqp_url: str, name: str) -> Iterator[tuple[str, str]]:
     for permission in definitions["permissions"]:
         permission["user"] = renamed[permission["user"]]
         permission["vhost"] = name
+    for item in (*definitions["permissions"], *definitions["exchanges"], *definitions["bindings"]):
+        item["vhost"] = name
     # the broker reads the file itself, as its own user: not from pytest's private temporary directory
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix=f"{name}-", delete=False) as file:
         file.write(json.dumps(definitions))
@@ -160,6 +162,19 @@ async def test_outsiders_may_write_only_to_the_external_exchange_and_internal_ty
         finally:
             await outsider.close()
             await bus.close()
+
+
+async def test_the_definitions_declare_the_external_exchange_so_outsiders_may_publish_before_any_service_ran(
+    amqp_url: str, unique: str
+) -> None:
+    with locked_down_vhost(amqp_url, unique) as (_, outside_url):
+        outsider = await aio_pika.connect(outside_url)
+        try:
+            await publish_as_outsider(outsider, EXTERNAL_EXCHANGE, cloudevent(BUILD_FINISHED, "early"), BUILD_FINISHED)
+        finally:
+            await outsider.close()
+        bindings = rabbitmqctl("list_bindings", "-p", unique, "source_name", "destination_name", "routing_key")
+        assert f"{EXTERNAL_EXCHANGE}\t{EVENTS_EXCHANGE}\t#" in bindings
 
 
 async def test_an_outsiders_cloudevent_starts_its_pipeline_and_a_forged_save_changes_nothing(
