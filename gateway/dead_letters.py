@@ -8,6 +8,7 @@ makes a service act on it again, so every route answers 403 to anybody else.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal, Self
 
@@ -21,6 +22,7 @@ from gateway.errors import ErrorBody, NotFound
 from gateway.gate_api import SpinnakerError
 from gateway.keys import BUS
 from gateway.routing import Response, Route, read_body
+from schemas.secrets import redact
 
 
 class DeadLetterSummary(ApiModel):
@@ -45,7 +47,8 @@ class DeadLetterList(RootModel[list[DeadLetterSummary]]):
 
 
 class DeadLetterDetail(DeadLetterSummary):
-    """One dead letter in full: the traceback and the body as text (undecodable bytes escaped)."""
+    """One dead letter in full: the traceback and the body as text (undecodable bytes escaped;
+    secrets in a JSON body shown as their marker)."""
 
     traceback: str | None = None
     body: str
@@ -71,6 +74,15 @@ class ReplayResult(ApiModel):
     not_found: list[str] = Field(default_factory=list)
 
 
+def _shown(body: str) -> str:
+    """The body as text with its secrets hidden when it is JSON (a replay sends the stored bytes)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(redact(parsed), separators=(",", ":"))
+
+
 async def list_dead_letters(request: web.Request) -> web.Response:
     """Every dead letter, oldest first."""
     require_admin(request, "the dead letters")
@@ -85,7 +97,7 @@ async def show_dead_letter(request: web.Request) -> web.Response:
     for letter in await request.app[BUS].dead_letters():
         if letter.id == wanted:
             summary = DeadLetterSummary.of(letter).model_dump()
-            return json_reply(DeadLetterDetail(**summary, traceback=letter.traceback, body=letter.body_text()))
+            return json_reply(DeadLetterDetail(**summary, traceback=letter.traceback, body=_shown(letter.body_text())))
     raise NotFound(f"no dead letter {wanted!r}; GET /dlq lists them")
 
 

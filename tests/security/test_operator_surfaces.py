@@ -51,7 +51,9 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 async def dead_letter(world: World) -> str:
     """A command Front50 cannot read, dead-lettered at once; its dead letter's id."""
     envelope = world.bus.envelope(SaveServiceAccount(service_account={"name": "bot"}, authority=authority("admin")))
-    await world.bus.send_envelope(envelope.model_copy(update={"data": {"not": "a service account"}}), to="front50")
+    await world.bus.send_envelope(
+        envelope.model_copy(update={"data": {"not": "a service account", "secret": "dlq-secret-7a"}}), to="front50"
+    )
     letters = await world.until(
         world.bus.dead_letters, lambda letters: any(envelope.id in dead.body_text() for dead in letters)
     )
@@ -84,6 +86,7 @@ async def test_an_admin_lists_shows_and_replays_dead_letters(world: World) -> No
     assert letter in [entry["id"] for entry in listed]
     shown = await world.get(f"/dlq/{letter}")
     assert shown["id"] == letter and "a service account" in shown["body"]
+    assert "dlq-secret-7a" not in shown["body"] and '"secret":"**********"' in shown["body"]
     response = await world.client.post("/dlq/replay", json={"ids": [letter]}, headers=headers("admin"))
     assert response.status == 200, await response.text()
     assert (await response.json())["replayed"] == 1
