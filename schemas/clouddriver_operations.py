@@ -36,6 +36,9 @@ STAGE_TYPES = (
     "deleteManifest",
     "scaleManifest",
     "patchManifest",
+    "rollingRestartManifest",
+    "findArtifactsFromResource",
+    "runJobManifest",
 )
 """The stage types whose ``orca.RunExternalTask`` Clouddriver answers."""
 

@@ -35,7 +35,7 @@ from workers.clouddriver.provider import OperationFailed
 
 Json = dict[str, Any]
 
-READ_ONLY_STAGE_TYPES = frozenset({"findImage", "findImageFromTags", "clusterSize"})
+READ_ONLY_STAGE_TYPES = frozenset({"findImage", "findImageFromTags", "clusterSize", "findArtifactsFromResource"})
 """Operations that change nothing: they need READ, not WRITE, on the accounts they look at."""
 
 

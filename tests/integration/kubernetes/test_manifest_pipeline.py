@@ -261,3 +261,44 @@ async def test_highlander_keeps_only_the_new_version_and_gate_shows_it_as_a_serv
     assert shown["moniker"] == {"app": "shop", "cluster": "replicaSet front", "sequence": 1}
     assert shown["instanceCounts"]["up"] == 2
     assert "replicaSet front-v000" not in groups
+
+
+async def test_a_rolling_restart_replaces_the_pods_and_find_artifacts_reports_the_images(cluster: Cluster) -> None:
+    restartable = web(image="registry.example/team/api:2.1") | {"metadata": {"name": "api"}}
+    restartable["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+    stages = [
+        deploy(restartable),
+        step("2", "rollingRestartManifest", "1", manifestName="deployment api"),
+        step("3", "findArtifactsFromResource", "2", manifestName="deployment api"),
+    ]
+    before = sorted(cluster.names("ReplicaSet"))
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    deployment = cluster.live("Deployment", "api")
+    assert deployment is not None
+    template_notes = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert "kubectl.kubernetes.io/restartedAt" in template_notes
+    owned = [name for name in cluster.names("ReplicaSet") if name.startswith("api-") and name not in before]
+    assert len(owned) == 2  # the first rollout's ReplicaSet and the restart's
+    assert by_ref(execution, "3")["outputs"]["artifacts"] == [
+        {"type": "docker/image", "name": "registry.example/team/api", "reference": "registry.example/team/api:2.1"}
+    ]
+
+
+def job(name: str, image: str) -> Json:
+    template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": image}]}}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": {"template": template}}
+
+
+async def test_run_job_waits_for_the_job_and_fails_with_its_reason(cluster: Cluster) -> None:
+    works = {**deploy(job("migrate", "busybox")), "type": "runJobManifest"}
+    execution = await run(cluster, [works], "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    outputs = by_ref(execution, "1")["outputs"]
+    [name] = outputs["deploy.jobs"]["web"]
+    assert name.startswith("job migrate-") and outputs["jobStatus"]["succeeded"] == 1
+
+    breaks = {**deploy(job("broken", "busybox:fail")), "type": "runJobManifest"}
+    execution = await run(cluster, [breaks], "deployer")
+    assert execution["status"] == "TERMINAL"
+    assert "failed: Job failed: BackoffLimitExceeded" in failure(by_ref(execution, "1"))

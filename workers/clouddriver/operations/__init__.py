@@ -10,7 +10,15 @@ from workers.clouddriver.operations.clusters import disable_cluster, scale_down_
 from workers.clouddriver.operations.deploy import clone_server_group, create_server_group
 from workers.clouddriver.operations.images import find_image
 from workers.clouddriver.operations.load_balancers import delete_load_balancer, upsert_load_balancer
-from workers.clouddriver.operations.manifests import delete_manifest, deploy_manifest, patch_manifest, scale_manifest
+from workers.clouddriver.operations.manifests import (
+    delete_manifest,
+    deploy_manifest,
+    find_artifacts_from_resource,
+    patch_manifest,
+    rolling_restart_manifest,
+    run_job_manifest,
+    scale_manifest,
+)
 from workers.clouddriver.operations.rollback import rollback_server_group
 from workers.clouddriver.operations.server_groups import (
     destroy_server_group,
@@ -43,6 +51,9 @@ OPERATIONS: dict[str, Operation] = {
     "deleteManifest": delete_manifest,
     "scaleManifest": scale_manifest,
     "patchManifest": patch_manifest,
+    "rollingRestartManifest": rolling_restart_manifest,
+    "findArtifactsFromResource": find_artifacts_from_resource,
+    "runJobManifest": run_job_manifest,
 }
 """The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`)."""
 

@@ -1,4 +1,6 @@
-"""``deployManifest``, ``deleteManifest``, ``scaleManifest`` and ``patchManifest`` on ``kubernetes`` accounts.
+"""Spinnaker's manifest stages on ``kubernetes`` accounts: ``deployManifest``, ``deleteManifest``,
+``scaleManifest``, ``patchManifest``, ``rollingRestartManifest``, ``findArtifactsFromResource``
+and ``runJobManifest``.
 
 Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` with an
 ``embedded/base64`` ``manifestArtifact``), ``moniker``, ``namespaceOverride``,
@@ -32,6 +34,7 @@ import asyncio
 import time
 from typing import Any
 
+from schemas.authority import Permission
 from workers.clouddriver.access import AccessDenied, who
 from workers.clouddriver.kubernetes import manifests, stability
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
@@ -317,3 +320,98 @@ async def patch_manifest(op: OperationRun) -> Outcome:
     op.touched.add(account.name)
     await _wait_stable(op, k8s, account, [patched])
     return _outcome(account, [patched])
+
+
+RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+async def rolling_restart_manifest(op: OperationRun) -> Outcome:
+    """Restart a Deployment's, StatefulSet's or DaemonSet's pods as ``kubectl rollout restart`` does
+    (a new ``restartedAt`` pod template annotation, recorded so a resumed run restarts once), then
+    wait until it is stable."""
+    account, k8s, kind, namespace, name = await _target(op)
+    if kind not in RESTARTABLE:
+        raise OperationFailed(f"rollingRestartManifest restarts {', '.join(RESTARTABLE)}, not {kind}")
+    if await _owned(op, k8s, account, kind, namespace, name) is None:
+        raise OperationFailed(f"{kind} {name} not found in {account.name}/{namespace}")
+
+    async def stamp() -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    restarted_at = await op.decide(f"restart:{kind}/{namespace}/{name}", stamp)
+    body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}}
+    restarted = await k8s.patch(account, kind, namespace, name, body, "strategic")
+    op.touched.add(account.name)
+    await op.progress(f"restarting {manifests.manifest_name(restarted)} in {namespace}")
+    await _wait_stable(op, k8s, account, [restarted])
+    return _outcome(account, [restarted])
+
+
+def _images(manifest: Json) -> list[Json]:
+    spec = manifest.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") if manifest.get("kind") != "Pod" else spec
+    if manifest.get("kind") == "CronJob":
+        pod = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+    found = []
+    for container in [*((pod or {}).get("initContainers") or []), *((pod or {}).get("containers") or [])]:
+        image = str(container.get("image") or "")
+        if image:
+            bare = image.split("@", 1)[0]
+            repository = bare.rsplit(":", 1)[0] if ":" in bare.rsplit("/", 1)[-1] else bare
+            found.append({"type": "docker/image", "name": repository, "reference": image})
+    return found
+
+
+async def find_artifacts_from_resource(op: OperationRun) -> Outcome:
+    """The live manifest and the ``docker/image`` artifacts its containers run (READ on the account)."""
+    account, provider = op.account(only_to_look=True)
+    k8s = _kubernetes(provider, account)
+    text = op.context.get("manifestName")
+    if not isinstance(text, str):
+        raise OperationFailed("findArtifactsFromResource needs 'manifestName', e.g. 'deployment web'")
+    kind, name = manifests.split_name(text)
+    namespace = str(op.context.get("location") or k8s.default_namespace(account))
+    live = await k8s.get(account, kind, namespace, name)
+    if live is None:
+        raise OperationFailed(f"{kind} {name} not found in {account.name}/{namespace}")
+    owner = manifests.application_of(live)
+    if owner is None or owner.lower() != op.command.application.lower():
+        await op.access.require_application(owner or name, Permission.READ)
+    artifacts = _images(live)
+    return Outcome(outputs={"manifest": live, "artifacts": artifacts}, context={"artifacts": artifacts})
+
+
+async def run_job_manifest(op: OperationRun) -> Outcome:
+    """Run the stage's one Job (named with a suffix recorded once, so a resumed run waits for the same
+    Job) and wait for it to finish: ``Complete`` succeeds, ``Failed`` fails the stage with the reason."""
+    account, provider = op.account()
+    k8s = _kubernetes(provider, account)
+    documents = manifests.read(op.context)
+    if len(documents) != 1 or documents[0]["kind"] != "Job":
+        raise manifests.ManifestRefused("runJobManifest runs exactly one manifest of kind Job")
+    application = _application(op)
+    job = documents[0]
+    namespace = str(
+        op.context.get("namespaceOverride") or job["metadata"].get("namespace") or k8s.default_namespace(account)
+    )
+    k8s.covers(account, "Job", namespace)
+
+    async def suffix() -> str:
+        return str(op.command.task_id).lower()[-5:]
+
+    base = job["metadata"]["name"]
+    name = f"{base}-{await op.decide(f'job:{namespace}/{base}', suffix)}"
+    annotated = manifests.annotate(
+        job, application=application, moniker=op.context.get("moniker") or {}, namespace=namespace
+    )
+    annotated["metadata"]["name"] = name
+    applied = await _apply(k8s, account, 0, annotated, dry_run=False)
+    op.touched.add(account.name)
+    await op.progress(f"started job {name} in {namespace}")
+    await _wait_stable(op, k8s, account, [applied])
+    finished = await k8s.get(account, "Job", namespace, name) or applied
+    outcome = _outcome(
+        account, [finished], **{"deploy.jobs": {namespace: [f"job {name}"]}, "jobStatus": finished.get("status") or {}}
+    )
+    return outcome
