@@ -72,8 +72,10 @@ class KubernetesProvider(CloudProvider):
 
     cloud_provider: ClassVar[str] = "kubernetes"
 
-    def __init__(self) -> None:
+    def __init__(self, *, attempts: int = ATTEMPTS, first_backoff: float = 0.5) -> None:
         self._clients: dict[str, AsyncClient] = {}
+        self.attempts = attempts
+        self.first_backoff = first_backoff
 
     def client(self, account: Account) -> AsyncClient:
         """The account's client (made once)."""
@@ -104,18 +106,18 @@ class KubernetesProvider(CloudProvider):
             )
 
     async def _call(self, account: Account, what: str, call: Any) -> Any:
-        delay = 0.5
-        for attempt in range(1, ATTEMPTS + 1):
+        delay = self.first_backoff
+        for attempt in range(1, self.attempts + 1):
             try:
                 return await call()
             except ApiError as error:
                 raise ApiRefused(str(error.status.message or error), int(error.status.code or 0)) from None
             except (httpx2.TransportError, OSError) as error:
-                if attempt == ATTEMPTS:
+                if attempt == self.attempts:
                     server = self.client(account).config.cluster.server
                     raise OperationFailed(
                         f"account {account.name!r}: the Kubernetes API server at {server} did not answer {what} "
-                        f"after {ATTEMPTS} attempts ({type(error).__name__}: {error}); check that it runs"
+                        f"after {self.attempts} attempts ({type(error).__name__}: {error}); check that it runs"
                     ) from None
                 await asyncio.sleep(delay)
                 delay *= 2
