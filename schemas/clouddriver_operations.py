@@ -39,6 +39,7 @@ STAGE_TYPES = (
     "rollingRestartManifest",
     "findArtifactsFromResource",
     "runJobManifest",
+    "undoRolloutManifest",
 )
 """The stage types whose ``orca.RunExternalTask`` Clouddriver answers."""
 

@@ -302,3 +302,28 @@ async def test_run_job_waits_for_the_job_and_fails_with_its_reason(cluster: Clus
     execution = await run(cluster, [breaks], "deployer")
     assert execution["status"] == "TERMINAL"
     assert "failed: Job failed: BackoffLimitExceeded" in failure(by_ref(execution, "1"))
+
+
+async def test_undo_rollout_puts_the_previous_revisions_template_back(cluster: Cluster) -> None:
+    def version(image: str) -> Json:
+        document = web(image=image) | {"metadata": {"name": "undo"}}
+        document["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+        return document
+
+    stages = [
+        deploy(version("app:1")),
+        {**deploy(version("app:2"), ref="2"), "requisiteStageRefIds": ["1"]},
+        step("3", "undoRolloutManifest", "2", manifestName="deployment undo", numRevisionsBack=1),
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    deployment = cluster.live("Deployment", "undo")
+    assert deployment is not None
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "app:1"
+    assert deployment["status"]["availableReplicas"] == 2
+
+    lost = step("1", "undoRolloutManifest", "0", manifestName="deployment undo", revision=9) | {
+        "requisiteStageRefIds": []
+    }
+    again = await run(cluster, [lost], "deployer")
+    assert "has no revision to roll back to (revision=9" in failure(by_ref(again, "1"))

@@ -18,6 +18,7 @@ from workers.clouddriver.operations.manifests import (
     rolling_restart_manifest,
     run_job_manifest,
     scale_manifest,
+    undo_rollout_manifest,
 )
 from workers.clouddriver.operations.rollback import rollback_server_group
 from workers.clouddriver.operations.server_groups import (
@@ -54,6 +55,7 @@ OPERATIONS: dict[str, Operation] = {
     "rollingRestartManifest": rolling_restart_manifest,
     "findArtifactsFromResource": find_artifacts_from_resource,
     "runJobManifest": run_job_manifest,
+    "undoRolloutManifest": undo_rollout_manifest,
 }
 """The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`)."""
 

@@ -1,6 +1,6 @@
 """Spinnaker's manifest stages on ``kubernetes`` accounts: ``deployManifest``, ``deleteManifest``,
-``scaleManifest``, ``patchManifest``, ``rollingRestartManifest``, ``findArtifactsFromResource``
-and ``runJobManifest``.
+``scaleManifest``, ``patchManifest``, ``rollingRestartManifest``, ``undoRolloutManifest``,
+``findArtifactsFromResource`` and ``runJobManifest``.
 
 Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` with an
 ``embedded/base64`` ``manifestArtifact``), ``moniker``, ``namespaceOverride``,
@@ -415,3 +415,58 @@ async def run_job_manifest(op: OperationRun) -> Outcome:
         account, [finished], **{"deploy.jobs": {namespace: [f"job {name}"]}, "jobStatus": finished.get("status") or {}}
     )
     return outcome
+
+
+REVISION = "deployment.kubernetes.io/revision"
+
+
+async def undo_rollout_manifest(op: OperationRun) -> Outcome:
+    """Roll a Deployment back ``numRevisionsBack`` revisions (default 1; or to ``revision``) as
+    ``kubectl rollout undo`` does: its pod template becomes that revision's ReplicaSet's; then wait
+    until it is stable. The target is recorded, so a resumed run rolls back to the same one."""
+    account, k8s, kind, namespace, name = await _target(op)
+    if kind != "Deployment":
+        raise OperationFailed(f"undoRolloutManifest rolls back Deployments, not {kind}")
+    live = await _owned(op, k8s, account, kind, namespace, name)
+    if live is None:
+        raise OperationFailed(f"{kind} {name} not found in {account.name}/{namespace}")
+
+    async def target() -> Json:
+        uid = live["metadata"].get("uid")
+        owned = [
+            rs
+            for rs in await k8s.list_kind(account, "ReplicaSet", namespace)
+            if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
+        ]
+        revisions = sorted(
+            (int(manifests.notes_of(rs).get(REVISION, "0") or 0), rs)
+            for rs in owned
+            if manifests.notes_of(rs).get(REVISION)
+        )
+        asked = op.context.get("revision")
+        back = op.context.get("numRevisionsBack", 1)
+        if isinstance(asked, int | str) and str(asked).isdigit():
+            chosen = next((rs for number, rs in revisions if number == int(asked)), None)
+        elif isinstance(back, int) and 0 < back < len(revisions):
+            chosen = revisions[-1 - back][1]
+        else:
+            chosen = None
+        if chosen is None:
+            known = [number for number, _ in revisions]
+            raise OperationFailed(
+                f"deployment {name} in {namespace} has no revision to roll back to "
+                f"(revision={asked!r}, numRevisionsBack={back!r}; its revisions: {known})"
+            )
+        template = dict(chosen["spec"]["template"])
+        metadata = dict(template.get("metadata") or {})
+        labels = {key: value for key, value in (metadata.get("labels") or {}).items() if key != "pod-template-hash"}
+        template["metadata"] = {**metadata, "labels": labels}
+        return template
+
+    template = await op.decide(f"undo:{namespace}/{name}", target)
+    body = [{"op": "replace", "path": "/spec/template", "value": template}]
+    undone = await k8s.patch(account, kind, namespace, name, body, "json")
+    op.touched.add(account.name)
+    await op.progress(f"rolled {manifests.manifest_name(undone)} in {namespace} back")
+    await _wait_stable(op, k8s, account, [undone])
+    return _outcome(account, [undone])
