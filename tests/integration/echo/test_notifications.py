@@ -22,7 +22,7 @@ from bus.service import Service, ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.echo_notifications import NotificationSent, NotificationSettings
-from schemas.front50 import SaveNotifications
+from schemas.front50 import GetNotifications, NotificationsFound, SaveNotifications
 from schemas.orca_engine import ExecutionFound, GetExecution, JudgeStage, StartExecution
 from tests.authorities import ADMIN, admin
 from tests.integration.echo.notification_servers import ChatServer, MailServer
@@ -67,6 +67,11 @@ class System:
         reply = await self.bus.ask(GetExecution(id=execution_id))
         assert isinstance(reply, ExecutionFound)
         return reply.execution or {"status": "NOT_STARTED", "stages": []}
+
+    async def stored_notifications(self, application: str) -> Json | None:
+        reply = await self.bus.ask(GetNotifications(application=application))
+        assert isinstance(reply, NotificationsFound)
+        return reply.notifications
 
     async def start(self, config: Json) -> str:
         execution_id = str(ULID())
@@ -289,7 +294,10 @@ async def test_application_preferences_from_front50(system: System) -> None:
         "email": [{"address": "team@example.com", "level": "application", "when": ["pipeline.failed"]}],
     }
     await system.bus.send(SaveNotifications(authority=ADMIN, application="billing", notifications=preferences))
-    await asyncio.sleep(0.3)
+    deadline = asyncio.get_running_loop().time() + 15
+    while await system.stored_notifications("billing") is None:
+        assert asyncio.get_running_loop().time() < deadline, "Front50 never stored the preferences"
+        await asyncio.sleep(0.05)
     execution_id = await system.start(pipeline(stage("1")))
     await system.finished(execution_id)
     await system.until(lambda: bool(system.chat.received["slack-api"]), "the application's channel heard")
