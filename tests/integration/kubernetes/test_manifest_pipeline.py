@@ -327,3 +327,48 @@ async def test_undo_rollout_puts_the_previous_revisions_template_back(cluster: C
     }
     again = await run(cluster, [lost], "deployer")
     assert "has no revision to roll back to (revision=9" in failure(by_ref(again, "1"))
+
+
+async def test_red_black_takes_the_old_version_out_of_the_service_and_keeps_it(cluster: Cluster) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "shop-rb"},
+        "spec": {"selector": {"serving": "shop-rb"}, "ports": [{"port": 80}]},
+    }
+    redblack: Json = {
+        "trafficManagement": {
+            "enabled": True,
+            "options": {"strategy": "redblack", "services": ["service shop-rb"], "enableTraffic": True},
+        }
+    }
+
+    def version(image: str) -> Json:
+        document = front(image) | {"metadata": {"name": "rb"}}
+        document["spec"]["selector"] = {"matchLabels": {"app": "rb"}}
+        document["spec"]["template"]["metadata"]["labels"] = {"app": "rb"}
+        return document
+
+    assert (await run(cluster, [deploy(service)], "deployer"))["status"] == "SUCCEEDED"
+    for image in ("app:1", "app:2"):
+        execution = await run(cluster, [deploy(version(image), **redblack)], "deployer")
+        assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+
+    def serving(replica_set: str) -> list[str | None]:
+        pods = cluster.server.store.list(KIND["Pod"], "web", "app=rb")
+        owned = [p for p in pods if p["metadata"]["ownerReferences"][0]["name"] == replica_set]
+        assert len(owned) == 2
+        return [p["metadata"]["labels"].get("serving") for p in owned]
+
+    assert sorted(name for name in cluster.names("ReplicaSet") if name.startswith("rb-")) == ["rb-v000", "rb-v001"]
+    assert serving("rb-v001") == ["shop-rb", "shop-rb"]
+    assert serving("rb-v000") == [None, None]
+    old = cluster.live("ReplicaSet", "rb-v000")
+    assert old is not None and "serving" not in old["spec"]["template"]["metadata"]["labels"]
+
+    missing: Json = {
+        "trafficManagement": {"enabled": True, "options": {"strategy": "redblack", "services": ["service nope"]}}
+    }
+    refused = await run(cluster, [deploy(version("app:3"), **missing)], "deployer")
+    assert "trafficManagement: service nope not found in k8s/web" in failure(by_ref(refused, "1"))
+    assert "rb-v002" not in cluster.names("ReplicaSet")

@@ -4,8 +4,9 @@
 
 Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` with an
 ``embedded/base64`` ``manifestArtifact``), ``moniker``, ``namespaceOverride``,
-``trafficManagement.options.strategy`` (``highlander``: once the new version is stable, the older
-versions of its cluster are deleted; ``none``, the default: they stay) for deploys;
+``trafficManagement`` (:mod:`workers.clouddriver.kubernetes.traffic`) with ``options.strategy``
+(once the new version is stable, ``redblack`` takes the older versions of its cluster out of the
+Services, ``highlander`` also deletes them; ``none``, the default: they stay) for deploys;
 ``manifestName`` (``"deployment web"``) and ``location`` (its namespace) for the others, with
 ``replicas`` (scale), ``patchBody`` and ``options.mergeStrategy`` (patch), ``options.cascading``
 (delete).
@@ -36,13 +37,13 @@ from typing import Any
 
 from schemas.authority import Permission
 from workers.clouddriver.access import AccessDenied, who
-from workers.clouddriver.kubernetes import manifests, stability
+from workers.clouddriver.kubernetes import manifests, stability, traffic
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
 
 Json = dict[str, Any]
-STRATEGIES = ("none", "highlander")
+STRATEGIES = ("none", "highlander", "redblack")
 
 
 def _kubernetes(provider: CloudProvider, account: Account) -> KubernetesProvider:
@@ -184,6 +185,17 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             renamed[(manifest["kind"].lower(), manifest["metadata"]["name"])] = name
             manifest = manifests.rename(manifest, name, sequence)
         final.append((index, manifest))
+    named, enable = traffic.services(op.context)
+    if strategy == "redblack" and not named:
+        raise OperationFailed("the redblack strategy needs trafficManagement with options.services")
+    selected: dict[str, Json] = {}
+    if named:
+        for position, (index, manifest) in enumerate(final):
+            if manifest["kind"] == "ReplicaSet":
+                namespace = manifest["metadata"]["namespace"]
+                if namespace not in selected:
+                    selected[namespace] = await traffic.labels(k8s, account, namespace, named)
+                final[position] = (index, traffic.with_traffic(manifest, named, selected[namespace], enable))
     created_namespaces = {m["metadata"]["name"] for _, m in final if m["kind"] == "Namespace"}
     for index, manifest in final:
         if manifest["kind"] != "Namespace" and manifest["metadata"].get("namespace") in created_namespaces:
@@ -195,8 +207,8 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
         await op.progress(f"applied {manifests.manifest_name(manifest)} in {manifest['metadata'].get('namespace', '')}")
     op.touched.add(account.name)
     await _wait_stable(op, k8s, account, applied)
-    if strategy == "highlander":
-        await _highlander(op, k8s, account, applied)
+    if strategy != "none":
+        await _retire_older(op, k8s, account, applied, selected, delete=strategy == "highlander")
     return _outcome(account, applied)
 
 
@@ -210,8 +222,18 @@ async def _apply(k8s: KubernetesProvider, account: Account, index: int, manifest
         ) from None
 
 
-async def _highlander(op: OperationRun, k8s: KubernetesProvider, account: Account, applied: list[Json]) -> None:
-    """Delete the older versions of every versioned workload just deployed (same kind, namespace, cluster)."""
+async def _retire_older(
+    op: OperationRun,
+    k8s: KubernetesProvider,
+    account: Account,
+    applied: list[Json],
+    selected: dict[str, Json],
+    *,
+    delete: bool,
+) -> None:
+    """The strategy's last step for every versioned workload just deployed: take the older versions of
+    its cluster (same kind, namespace, moniker) out of its Services' traffic (red/black), and delete
+    them too (highlander)."""
     for manifest in applied:
         notes = manifests.notes_of(manifest)
         if f"{manifests.MONIKER}sequence" not in notes or manifest["kind"] in ("ConfigMap", "Secret"):
@@ -220,10 +242,15 @@ async def _highlander(op: OperationRun, k8s: KubernetesProvider, account: Accoun
         for item in await k8s.list_kind(account, manifest["kind"], namespace):
             other = manifests.notes_of(item)
             if (
-                item["metadata"]["name"] != manifest["metadata"]["name"]
-                and other.get(f"{manifests.MONIKER}cluster") == cluster
-                and other.get(f"{manifests.MONIKER}application") == notes.get(f"{manifests.MONIKER}application")
+                item["metadata"]["name"] == manifest["metadata"]["name"]
+                or other.get(f"{manifests.MONIKER}cluster") != cluster
+                or other.get(f"{manifests.MONIKER}application") != notes.get(f"{manifests.MONIKER}application")
             ):
+                continue
+            if namespace in selected and item["kind"] == "ReplicaSet":
+                await traffic.disable(k8s, account, item, selected[namespace])
+                await op.progress(f"disabled {manifests.manifest_name(item)} in {namespace}")
+            if delete:
                 await k8s.delete(account, item["kind"], namespace, item["metadata"]["name"])
                 await op.progress(f"highlander: deleted {manifests.manifest_name(item)} in {namespace}")
 

@@ -1,0 +1,78 @@
+"""Spinnaker's traffic management for versioned ReplicaSets: Services select a version's pods by labels.
+
+A ``deployManifest`` with ``trafficManagement: {enabled: true, options: {services: ["service web"],
+enableTraffic: true}}`` gives the new ReplicaSet's pod template the labels of those Services'
+selectors (and records them in ``traffic.spinnaker.io/load-balancers``), so its pods join the
+Services once ready. Disabling a version takes those labels off its pod template and off each of
+its pods — all but the ones its own selector needs, which the Services' selectors must therefore
+not share with it, as Spinnaker requires — so the Services stop sending it requests while its pods
+keep running.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workers.clouddriver.kubernetes.manifests import notes_of, split_name
+from workers.clouddriver.kubernetes.provider import KubernetesProvider
+from workers.clouddriver.provider import Account, OperationFailed
+
+Json = dict[str, Any]
+LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
+
+
+def services(context: Json) -> tuple[list[str], bool]:
+    """The Services (``"service web"``) the stage manages traffic with, and whether new pods join them."""
+    traffic = context.get("trafficManagement")
+    if not isinstance(traffic, dict) or not traffic.get("enabled"):
+        return [], False
+    options = traffic.get("options") if isinstance(traffic.get("options"), dict) else {}
+    named = (options or {}).get("services") or []
+    if not isinstance(named, list) or not all(isinstance(name, str) for name in named):
+        raise OperationFailed("trafficManagement.options.services must be a list like ['service web']")
+    return list(named), (options or {}).get("enableTraffic", True) is not False
+
+
+async def labels(k8s: KubernetesProvider, account: Account, namespace: str, named: list[str]) -> Json:
+    """The labels of the Services' selectors, merged; :class:`OperationFailed` naming a missing one."""
+    found: Json = {}
+    for text in named:
+        kind, name = split_name(text)
+        if kind != "Service":
+            raise OperationFailed(f"trafficManagement.options.services: {text!r} is not a service")
+        service = await k8s.get(account, "Service", namespace, name)
+        if service is None:
+            raise OperationFailed(f"trafficManagement: service {name} not found in {account.name}/{namespace}")
+        found.update((service.get("spec") or {}).get("selector") or {})
+    return found
+
+
+def with_traffic(manifest: Json, named: list[str], selected: Json, enable: bool) -> Json:
+    """The ReplicaSet with the Services recorded and, when ``enable``, their labels on its pod template."""
+    result: Json = json.loads(json.dumps(manifest))
+    notes = notes_of(result)
+    notes[LOAD_BALANCERS] = json.dumps(named)
+    result["metadata"]["annotations"] = notes
+    if enable:
+        template = result.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
+        template["labels"] = {**(template.get("labels") or {}), **selected}
+    return result
+
+
+async def disable(k8s: KubernetesProvider, account: Account, replica_set: Json, selected: Json) -> None:
+    """Take the Services' labels off a ReplicaSet's pod template and its pods (keeping its own selector's)."""
+    namespace, name = replica_set["metadata"]["namespace"], replica_set["metadata"]["name"]
+    own = ((replica_set.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    removed = {key: None for key in selected if key not in own}
+    if not removed:
+        return
+    await k8s.patch(
+        account, "ReplicaSet", namespace, name, {"spec": {"template": {"metadata": {"labels": removed}}}}, "merge"
+    )
+    uid = replica_set["metadata"].get("uid")
+    for pod in await k8s.list_kind(account, "Pod", namespace):
+        if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or []):
+            await k8s.patch(
+                account, "Pod", namespace, pod["metadata"]["name"], {"metadata": {"labels": removed}}, "merge"
+            )
