@@ -372,3 +372,41 @@ async def test_red_black_takes_the_old_version_out_of_the_service_and_keeps_it(c
     refused = await run(cluster, [deploy(version("app:3"), **missing)], "deployer")
     assert "trafficManagement: service nope not found in k8s/web" in failure(by_ref(refused, "1"))
     assert "rb-v002" not in cluster.names("ReplicaSet")
+
+
+async def test_a_red_black_rollout_that_never_becomes_ready_fails_and_leaves_the_old_version_serving(
+    cluster: Cluster,
+) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "shop-fail"},
+        "spec": {"selector": {"serving": "shop-fail"}, "ports": [{"port": 80}]},
+    }
+    options = {"strategy": "redblack", "services": ["service shop-fail"]}
+    redblack: Json = {"trafficManagement": {"enabled": True, "options": options}, "waitForUpTimeoutSeconds": 3}
+
+    def version(image: str) -> Json:
+        document = front(image) | {"metadata": {"name": "rf"}}
+        document["spec"]["selector"] = {"matchLabels": {"app": "rf"}}
+        document["spec"]["template"]["metadata"]["labels"] = {"app": "rf"}
+        return document
+
+    assert (await run(cluster, [deploy(service)], "deployer"))["status"] == "SUCCEEDED"
+    assert (await run(cluster, [deploy(version("app:1"), **redblack)], "deployer"))["status"] == "SUCCEEDED"
+    execution = await run(cluster, [deploy(version("app:never-ready"), **redblack)], "deployer")
+    reason = failure(by_ref(execution, "1"))
+    assert execution["status"] == "TERMINAL"
+    assert "replicaSet rf-v001 in web is not stable after 3 s" in reason
+    assert "the new version was taken out of its Services" in reason
+
+    def serving(replica_set: str) -> list[str | None]:
+        pods = cluster.server.store.list(KIND["Pod"], "web", "app=rf")
+        return [
+            p["metadata"]["labels"].get("serving")
+            for p in pods
+            if p["metadata"]["ownerReferences"][0]["name"] == replica_set
+        ]
+
+    assert serving("rf-v000") == ["shop-fail", "shop-fail"]
+    assert serving("rf-v001") == [None, None]

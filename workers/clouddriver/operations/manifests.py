@@ -206,7 +206,16 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
         applied.append(await _apply(k8s, account, index, manifest, dry_run=False))
         await op.progress(f"applied {manifests.manifest_name(manifest)} in {manifest['metadata'].get('namespace', '')}")
     op.touched.add(account.name)
-    await _wait_stable(op, k8s, account, applied)
+    try:
+        await _wait_stable(op, k8s, account, applied)
+    except OperationFailed as unstable:
+        if not selected:
+            raise
+        for manifest in applied:  # roll back: the new version leaves its Services, the old ones keep them
+            namespace = manifest["metadata"].get("namespace", "")
+            if manifest["kind"] == "ReplicaSet" and namespace in selected:
+                await traffic.disable(k8s, account, manifest, selected[namespace])
+        raise OperationFailed(f"{unstable}; the new version was taken out of its Services") from None
     if strategy != "none":
         await _retire_older(op, k8s, account, applied, selected, delete=strategy == "highlander")
     return _outcome(account, applied)
