@@ -18,10 +18,11 @@ import pytest
 import pytest_asyncio
 from ulid import ULID
 
+from schemas.clouddriver_cache import CachedResources, ListLoadBalancers, RefreshCache
 from tests.conftest import AMQP_URL
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
-from tests.security.authority_world import SHOP, World, headers, running_world
+from tests.security.authority_world import SHOP, World, authority, headers, running_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 Json = dict[str, Any]
@@ -365,6 +366,12 @@ async def test_red_black_takes_the_old_version_out_of_the_service_and_keeps_it(c
     assert serving("rb-v000") == [None, None]
     old = cluster.live("ReplicaSet", "rb-v000")
     assert old is not None and "serving" not in old["spec"]["template"]["metadata"]["labels"]
+    await cluster.world.bus.ask(RefreshCache(), timeout=20)
+    reply = await cluster.world.bus.ask(ListLoadBalancers(application="shop", authority=authority("admin")), timeout=10)
+    assert isinstance(reply, CachedResources)
+    balancer = next(found for found in reply.resources if found["name"] == "service shop-rb")
+    assert [group["name"] for group in balancer["serverGroups"]] == ["replicaSet rb-v001"]
+    assert balancer["serverGroups"][0]["instances"][0]["health"]["state"] == "Up"
 
     missing: Json = {
         "trafficManagement": {"enabled": True, "options": {"strategy": "redblack", "services": ["service nope"]}}

@@ -210,23 +210,37 @@ class KubernetesProvider(CloudProvider):
 
     async def describe(self, account: Account) -> AccountSnapshot:
         pods = await self.list_kind(account, "Pod", None)
-        groups = []
+        groups: list[ServerGroup] = []
+        template_labels: dict[tuple[str, str], Json] = {}
         for kind in kinds.SERVER_GROUPS:
             for item in await self.list_kind(account, kind, None):
                 if _moniker(item).get("app"):
-                    groups.append(self._server_group(account, item, pods))
-        services = await self.list_kind(account, "Service", None)
-        balancers = [
-            LoadBalancer(
-                name=manifest_name(service),
-                account=account.name,
-                region=service["metadata"].get("namespace", ""),
-                moniker=_moniker(service),
-                extra={"selector": (service.get("spec") or {}).get("selector") or {}},
+                    group = self._server_group(account, item, pods)
+                    groups.append(group)
+                    template = ((item.get("spec") or {}).get("template") or {}).get("metadata") or {}
+                    template_labels[(group.region, group.name)] = template.get("labels") or {}
+        balancers = []
+        for service in await self.list_kind(account, "Service", None):
+            if not _moniker(service).get("app"):
+                continue
+            namespace = service["metadata"].get("namespace", "")
+            selector: Json = (service.get("spec") or {}).get("selector") or {}
+            # the server groups whose pods the Service selects (none for a Service without a selector)
+            members = tuple(
+                name
+                for (region, name), labels in template_labels.items()
+                if region == namespace and selector and all(labels.get(key) == value for key, value in selector.items())
             )
-            for service in services
-            if _moniker(service).get("app")
-        ]
+            balancers.append(
+                LoadBalancer(
+                    name=manifest_name(service),
+                    account=account.name,
+                    region=namespace,
+                    server_groups=members,
+                    moniker=_moniker(service),
+                    extra={"selector": selector},
+                )
+            )
         return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
 
     def _server_group(self, account: Account, item: Json, pods: list[Json]) -> ServerGroup:
