@@ -417,3 +417,14 @@ async def test_a_red_black_rollout_that_never_becomes_ready_fails_and_leaves_the
 
     assert serving("rf-v000") == ["shop-fail", "shop-fail"]
     assert serving("rf-v001") == [None, None]
+
+
+async def test_a_secrets_data_is_applied_but_never_shown_in_the_outputs(cluster: Cluster) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "keys"}, "stringData": {"token": "s3cr3t"}}
+    execution = await run(cluster, [deploy(secret)], "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    assert "s3cr3t" not in str(execution)
+    [shown] = by_ref(execution, "1")["outputs"]["outputs.manifests"]
+    assert shown["metadata"]["name"] == "keys-v000" and "stringData" not in shown
+    stored = cluster.live("Secret", "keys-v000")
+    assert stored is not None and stored["stringData"] == {"token": "s3cr3t"}

@@ -52,6 +52,14 @@ def _kubernetes(provider: CloudProvider, account: Account) -> KubernetesProvider
     return provider
 
 
+def _shown(manifest: Json) -> Json:
+    """``manifest`` as outputs may show it: a Secret without its ``data`` and ``stringData``
+    (outputs travel in events and executions, where secrets never go)."""
+    if manifest.get("kind") != "Secret":
+        return manifest
+    return {key: value for key, value in manifest.items() if key not in ("data", "stringData")}
+
+
 def _outcome(account: Account, applied: list[Json], **extra: Any) -> Outcome:
     by_namespace: dict[str, list[str]] = {}
     artifacts = []
@@ -70,7 +78,7 @@ def _outcome(account: Account, applied: list[Json], **extra: Any) -> Outcome:
             }
         )
     outputs: Json = {
-        "outputs.manifests": applied,
+        "outputs.manifests": [_shown(manifest) for manifest in applied],
         "outputs.manifestNamesByNamespace": by_namespace,
         "outputs.createdArtifacts": artifacts,
         "outputs.boundArtifacts": [],
