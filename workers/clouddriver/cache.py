@@ -119,7 +119,7 @@ class InfrastructureCache:
     def cached_accounts(self) -> list[Account]:
         """The configured accounts a registered provider serves."""
         served = {provider.cloud_provider for provider in self.providers.all()}
-        accounts = [Account.from_details(details) for details in self.accounts.all()]
+        accounts = [Account.from_details(d, self.accounts.settings(str(d["name"]))) for d in self.accounts.all()]
         return [account for account in accounts if account.cloud_provider in served]
 
     async def refresh(self, name: str) -> int:
@@ -128,7 +128,7 @@ class InfrastructureCache:
         details = self.accounts.get(name)
         if details is None:
             raise OperationFailed(f"account {name!r} is not configured")
-        account = Account.from_details(details)
+        account = Account.from_details(details, self.accounts.settings(name))
         provider = self.providers.get(account.cloud_provider)
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:

@@ -7,8 +7,8 @@
 * Queries: the accounts behind Gate's ``/credentials`` (from the ``accounts`` setting; ``gennaker
   up`` adds a ``local`` one) and the cache reads of :mod:`schemas.clouddriver_cache`.
 * Events: ``orca.stage.completed``, which stops an operation Orca no longer waits for.
-* Background: resuming operations a stopped Clouddriver left, and refreshing every account's
-  cache every ``REFRESH_SECONDS``.
+* Background: resuming operations a stopped Clouddriver left, refreshing every account's
+  cache every ``REFRESH_SECONDS``, and a kubernetes account's as soon as its watch reports a change.
 
 Every operation and every cache read is judged by the authority its message carries
 (:mod:`workers.clouddriver.access`).
@@ -41,7 +41,7 @@ from workers.clouddriver.journal import OperationJournal
 from workers.clouddriver.kubernetes.provider import KubernetesProvider
 from workers.clouddriver.local.provider import LocalProvider
 from workers.clouddriver.local.store import LocalStore
-from workers.clouddriver.provider import ProviderRegistry
+from workers.clouddriver.provider import Account, ProviderRegistry
 from workers.clouddriver.runner import OperationRunner
 
 NAME = "clouddriver"
@@ -65,6 +65,41 @@ def _refresh_loop(cache: InfrastructureCache, seconds: float) -> Callable[[Bus],
             await asyncio.sleep(seconds)
 
     return refresh
+
+
+def _watch_loop(
+    cache: InfrastructureCache, registry: ProviderRegistry, debounce_seconds: float
+) -> Callable[[Bus], Awaitable[None]]:
+    """Refresh a kubernetes account's cache soon after its cluster says something changed (not only every
+    ``refresh_seconds``): one watch per account, changes within ``debounce_seconds`` refreshing once."""
+
+    async def follow(account: Account, provider: KubernetesProvider) -> None:
+        dirty = asyncio.Event()
+
+        async def changed() -> None:
+            dirty.set()
+
+        async def refresh() -> None:
+            while True:
+                await dirty.wait()
+                await asyncio.sleep(debounce_seconds)
+                dirty.clear()
+                try:
+                    await cache.refresh(account.name)
+                except Exception as error:
+                    log.warning("could not refresh a watched account", account=account.name, error=repr(error))
+
+        await asyncio.gather(provider.watch_changes(account, changed), refresh())
+
+    async def watch(bus: Bus) -> None:
+        watched = [
+            follow(account, provider)
+            for account in cache.cached_accounts()
+            if isinstance(provider := registry.get(account.cloud_provider), KubernetesProvider)
+        ]
+        await asyncio.gather(*watched)
+
+    return watch
 
 
 def _reconcile_loop(runner: OperationRunner, providers: ProviderRegistry) -> Callable[[Bus], Awaitable[None]]:
@@ -133,5 +168,9 @@ def build_service(
         name=NAME,
         version=__version__,
         endpoints=[commands, events, queries],
-        background=[_reconcile_loop(runner, registry), _refresh_loop(cache, refresh_seconds)],
+        background=[
+            _reconcile_loop(runner, registry),
+            _refresh_loop(cache, refresh_seconds),
+            _watch_loop(cache, registry, debounce_seconds=0.5),
+        ],
     )

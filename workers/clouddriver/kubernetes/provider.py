@@ -21,9 +21,11 @@ Every call checks the account's ``namespaces``/``omitNamespaces`` and ``kinds``/
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import httpx2
+import structlog
 from lightkube import ALL_NS, ApiError, AsyncClient
 from lightkube.codecs import from_dict, resource_registry
 from lightkube.core.exceptions import LoadResourceError
@@ -49,6 +51,9 @@ Json = dict[str, Any]
 ATTEMPTS = 5
 """Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart)."""
 FIELD_MANAGER = "gennaker"
+WATCHED = ("ReplicaSet", "StatefulSet", "DaemonSet", "Pod", "Service")
+"""The kinds whose changes refresh an account's cache at once (what the infrastructure views show)."""
+log = structlog.get_logger("gennaker.clouddriver.kubernetes")
 PATCH_TYPES = {"strategic": PatchType.STRATEGIC, "merge": PatchType.MERGE, "json": PatchType.JSON}
 
 
@@ -72,7 +77,8 @@ class KubernetesProvider(CloudProvider):
 
     cloud_provider: ClassVar[str] = "kubernetes"
 
-    def __init__(self, *, attempts: int = ATTEMPTS, first_backoff: float = 0.5) -> None:
+    def __init__(self, *, attempts: int = ATTEMPTS, first_backoff: float = 0.5, rewatch_seconds: float = 2.0) -> None:
+        self.rewatch_seconds = rewatch_seconds
         self._clients: dict[str, AsyncClient] = {}
         self.attempts = attempts
         self.first_backoff = first_backoff
@@ -205,6 +211,27 @@ class KubernetesProvider(CloudProvider):
             lambda: client.patch(resource, name, body, namespace=namespace, patch_type=PATCH_TYPES[strategy]),
         )
         return dict(patched.to_dict())
+
+    async def watch_changes(self, account: Account, changed: Callable[[], Awaitable[None]]) -> None:
+        """Call ``changed()`` whenever a watched kind (:data:`WATCHED`) changes in the account; runs
+        until cancelled, watching again after a lost stream or a server away (every ``rewatch_seconds``)."""
+
+        async def follow(kind: str) -> None:
+            resource = _resource(kinds.api_version(kind) or "", kind)
+            while True:
+                try:
+                    async for _ in self.client(account).watch(resource, namespace=ALL_NS):
+                        await changed()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.info(
+                        "a kubernetes watch ended; watching again", account=account.name, kind=kind, error=repr(error)
+                    )
+                await asyncio.sleep(self.rewatch_seconds)
+
+        settings = account_settings(account)
+        await asyncio.gather(*(follow(kind) for kind in WATCHED if settings.covers_kind(kind)))
 
     # server groups
 
