@@ -54,8 +54,12 @@ class SpelExpressions:
         restart) is not carried over, so an expression that now works shows no stale error."""
         if stage.context.get("skipExpressionEvaluation") is True:
             return Processed(stage.context)
-        root = self._root(execution, stage)
         context = {key: value for key, value in stage.context.items() if key != SUMMARY_KEY}
+        if not _mentions_expression(context):
+            # nothing to evaluate: the root (the whole execution as JSON) is not built, so starting
+            # a stage costs nothing by the size of its pipeline
+            return Processed(context)
+        root = self._root(execution, stage)
         variables = context.get("variables")
         if stage.type != "evaluateVariables" or not isinstance(variables, list):
             result = spel.process(context, root, current_stage_id=stage.id)
@@ -117,6 +121,17 @@ def _variable_source(variable: Any) -> Any:
     if _has_expression(variable.get("sourceExpression")):
         source["value"] = variable["sourceExpression"]
     return source
+
+
+def _mentions_expression(value: Any) -> bool:
+    """Whether any string in ``value`` (a JSON value; map keys included) holds ``${``."""
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_mentions_expression(key) or _mentions_expression(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_mentions_expression(item) for item in value)
+    return False
 
 
 def _has_expression(value: Any) -> bool:
