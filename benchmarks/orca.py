@@ -12,7 +12,10 @@ timers). Latency: ``--latency-runs`` executions one after the other; a transitio
 receiving ``orca.stage.completed`` of stage k to receiving ``orca.stage.started`` of stage k+1, both
 timestamped with ``time.perf_counter()`` on arrival at one tap consumer bound to ``orca.#`` (so the
 tap's own delivery delay falls on both ends); the same gap between the envelopes' ``time`` fields
-(set by Orca when it wrote the event) is printed too. Throughput: ``--executions`` started at once,
+(set by Orca when it wrote the event) is printed too. Quick stages settle inside one commit
+(``workers/orca/engine/settle.py``), so that gap is now the delivery of two events of one outbox;
+what a stage costs is printed as well: the serial runs' wall time divided by their stages.
+Throughput: ``--executions`` started at once,
 timed until every ``orca.execution.completed`` arrived (with transition latency under that load).
 
 Baseline: a bare chain of ``--stages`` commands, each handler sending the next, on the same bus with
@@ -24,9 +27,15 @@ and after ``--parked`` executions each parked on a ``manualJudgment`` stage (all
 embedded store runs in that process, so its memory counts; with ``--mongo-url`` it does not.
 
     .venv/bin/python benchmarks/orca.py [--executions 30] [--parked 300] [--skip-amqp] [--skip-embedded]
+        [--long-stages 2000]
+
+Long pipeline (``--long-stages``): one pipeline of that many quick stages; its wall time per stage
+beside the per-stage wall time of the short pipelines run one at a time (the issue's goal: within
+2x), and a second user's ``orca.GetExecution`` reads (every 50 ms) and small pipelines (one after
+another) while it runs, beside the same for ``--second-user-seconds`` with nothing else running.
 
 The defaults are small so that a run stays under three minutes: on the embedded store the engine
-manages about two 10-stage executions per second under load. ``--parked 10000`` measures the
+manages about ten 10-stage executions per second under load. ``--parked 10000`` measures the
 issue's figure directly (about 4 minutes to park them with the store in its own process, see the
 README); otherwise the 10,000 figure is a linear extrapolation and is labelled so.
 
@@ -67,7 +76,8 @@ from gennaker.settings import Settings  # noqa: E402
 from gennaker.store import EmbeddedStore, mongo_client  # noqa: E402
 from schemas import Command, message, parse_cloudevent_type  # noqa: E402
 from schemas.authority import Authority  # noqa: E402
-from schemas.orca_engine import StartExecution  # noqa: E402
+from schemas.limits import PipelineLimits  # noqa: E402
+from schemas.orca_engine import GetExecution, StartExecution  # noqa: E402
 from workers.orca.engine import EngineOptions  # noqa: E402
 from workers.orca.worker import build_service  # noqa: E402
 
@@ -116,6 +126,11 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+def _median(values: list[float]) -> float:
+    """The median, or NaN when a phase was too short to measure anything (a short long pipeline)."""
+    return statistics.median(values) if values else float("nan")
 
 
 def rss_mib() -> float:
@@ -217,7 +232,10 @@ async def stack(kind: str, args: argparse.Namespace, data_dir: Path) -> AsyncIte
             )
         )
         stack_.push_async_callback(consumption.stop)
-        host = ServiceHost(bus, build_service(WorkerResources(Settings(), db), engine=OPTIONS))
+        # the long pipeline is larger than a pipeline may be by default (pipeline_limits.max_stages)
+        limits = PipelineLimits(max_stages=max(PipelineLimits().max_stages, args.long_stages))
+        settings = Settings(pipeline_limits=limits)
+        host = ServiceHost(bus, build_service(WorkerResources(settings, db), engine=OPTIONS))
         await host.start()
         stack_.push_async_callback(host.stop)
         yield Stack(kind, bus, tap, store_label)
@@ -262,7 +280,9 @@ async def run_one(system: Stack, config: Json, timeout: float) -> str:
 async def orca_figures(system: Stack, args: argparse.Namespace) -> Json:
     config = pipeline(args.stages)
     await run_one(system, config, 30)  # warm-up: indexes, connections, imports
+    began = time.perf_counter()
     serial = [await run_one(system, config, 30) for _ in range(args.latency_runs)]
+    per_stage_ms = (time.perf_counter() - began) * 1000 / (args.latency_runs * args.stages)
     local, envelope = system.tap.transitions(serial, args.stages)
 
     ids = [str(ULID()) for _ in range(args.executions)]
@@ -296,6 +316,64 @@ async def orca_figures(system: Stack, args: argparse.Namespace) -> Json:
         "transitions_measured": len(local),
         "loaded_transition_p50_ms": statistics.median(loaded),
         "loaded_transition_p99_ms": percentile(loaded, 99),
+        "stage_cost_ms": per_stage_ms,
+    }
+
+
+async def second_user(
+    system: Stack, config: Json, stop: asyncio.Event, period: float
+) -> tuple[list[float], list[float]]:
+    """Another user meanwhile: a read of an execution (``orca.GetExecution``) every ``period``
+    seconds, and a small pipeline started and awaited one after another; milliseconds each."""
+    reads: list[float] = []
+    runs: list[float] = []
+    known = await run_one(system, config, 60)
+
+    async def read() -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            await system.bus.ask(GetExecution(id=known), timeout=60)
+            reads.append((time.perf_counter() - began) * 1000)
+            await asyncio.sleep(period)
+
+    async def start() -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            await run_one(system, config, 120)
+            runs.append((time.perf_counter() - began) * 1000)
+
+    await asyncio.gather(read(), start())
+    return reads, runs
+
+
+async def long_figures(system: Stack, args: argparse.Namespace) -> Json:
+    """One pipeline of ``--long-stages`` quick stages: its cost per stage, and a second user's
+    reads and small pipelines meanwhile beside the same with nothing else running."""
+    small = pipeline(args.stages)
+    stop = asyncio.Event()
+    idle = asyncio.create_task(second_user(system, small, stop, 0.05))
+    await asyncio.sleep(args.second_user_seconds)
+    stop.set()
+    idle_reads, idle_runs = await idle
+    stop.clear()
+    meanwhile = asyncio.create_task(second_user(system, small, stop, 0.05))
+    began = time.perf_counter()
+    await run_one(system, pipeline(args.long_stages), args.timeout)
+    elapsed = time.perf_counter() - began
+    stop.set()
+    reads, runs = await meanwhile
+    return {
+        "long_stages": args.long_stages,
+        "long_seconds": elapsed,
+        "long_stage_cost_ms": elapsed * 1000 / args.long_stages,
+        "idle_read_p50_ms": _median(idle_reads),
+        "idle_read_p99_ms": percentile(idle_reads, 99),
+        "idle_small_run_p50_ms": _median(idle_runs),
+        "long_read_p50_ms": _median(reads),
+        "long_read_p99_ms": percentile(reads, 99),
+        "long_read_max_ms": max(reads, default=float("nan")),
+        "long_small_run_p50_ms": _median(runs),
+        "long_small_runs": len(runs),
     }
 
 
@@ -401,6 +479,21 @@ def parked_figures(kind: str, args: argparse.Namespace) -> Json:
     }
 
 
+def report_long(long: Json, orca: Json) -> None:
+    ratio = long["long_stage_cost_ms"] / orca["stage_cost_ms"]
+    print(
+        f"  long pipeline     {long['long_stages']:,} stages in {long['long_seconds']:.1f} s: "
+        f"{long['long_stage_cost_ms']:.2f} ms per stage, {ratio:.2f}x a {orca['stage_cost_ms']:.2f} ms stage of the "
+        "short pipelines one at a time (goal <= 2x)"
+    )
+    print(
+        f"    second user     read p50 {long['long_read_p50_ms']:.1f} ms p99 {long['long_read_p99_ms']:.1f} ms "
+        f"max {long['long_read_max_ms']:.1f} ms, small pipeline p50 {long['long_small_run_p50_ms']:.0f} ms "
+        f"({long['long_small_runs']} runs) meanwhile; idle: read p50 {long['idle_read_p50_ms']:.1f} ms "
+        f"p99 {long['idle_read_p99_ms']:.1f} ms, small pipeline p50 {long['idle_small_run_p50_ms']:.0f} ms"
+    )
+
+
 def report(kind: str, store_label: str, orca: Json, base: Json, parked: Json | None, goal_ms: float) -> None:
     print(f"== {kind}: {store_label}")
     print(
@@ -416,6 +509,7 @@ def report(kind: str, store_label: str, orca: Json, base: Json, parked: Json | N
         f"    by envelope time p50 {orca['transition_envelope_p50_ms']:6.2f} ms  "
         f"p99 {orca['transition_envelope_p99_ms']:6.2f} ms"
     )
+    print(f"    per stage        {orca['stage_cost_ms']:6.2f} ms (the one-at-a-time runs' wall time / their stages)")
     print(
         f"  orca throughput   {orca['executions_per_s']:8,.1f} executions/s   "
         f"({orca['executions_per_s'] / base['chains_per_s']:.4f}x baseline chains/s; {orca['failed']} not SUCCEEDED); "
@@ -442,10 +536,13 @@ async def run(kind: str, args: argparse.Namespace, goal_ms: float) -> Json:
         async with stack(kind, args, Path(data_dir)) as system:
             orca = await orca_figures(system, args)
             base = await baseline_figures(system.bus, args)
+            long = await long_figures(system, args) if args.long_stages > 0 else None
             store_label = system.store_label
     parked = None if args.parked <= 0 else await asyncio.to_thread(parked_figures, kind, args)
     report(kind, store_label, orca, base, parked, goal_ms)
-    figures = {f"{kind}_{key}": value for key, value in {**orca, **base, **(parked or {})}.items()}
+    if long is not None:
+        report_long(long, orca)
+    figures = {f"{kind}_{key}": value for key, value in {**orca, **base, **(parked or {}), **(long or {})}.items()}
     return {key: round(value, 3) if isinstance(value, float) else value for key, value in figures.items()}
 
 
@@ -458,6 +555,10 @@ async def main() -> None:
     parser.add_argument("--latency-runs", type=int, default=20, help="executions run one at a time for latency")
     parser.add_argument("--parked", type=int, default=300, help="executions parked for RSS (0 skips)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds any one phase may take")
+    parser.add_argument(
+        "--long-stages", type=int, default=0, help="stages of one long pipeline, with a second user meanwhile (0 skips)"
+    )
+    parser.add_argument("--second-user-seconds", type=float, default=5.0, help="the second user's idle baseline")
     parser.add_argument("--skip-amqp", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--parked-child", choices=("embedded", "amqp"), help=argparse.SUPPRESS)
