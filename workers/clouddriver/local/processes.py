@@ -142,4 +142,7 @@ async def stop(pid: int, *, timeout: float) -> None:
                 await asyncio.sleep(0.02)
             break
         await asyncio.sleep(0.02)
-    _children.pop(pid, None)
+    child = _children.get(pid)
+    # poll() reaps a child that died between two checks; one that outlived SIGKILL stays tracked
+    if child is not None and child.poll() is not None:
+        _children.pop(pid, None)
