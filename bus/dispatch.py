@@ -27,6 +27,7 @@ from bus.errors import PermanentError, QueryFailed
 from bus.retry import RetryPolicy
 from schemas import Query, Reply, UnknownMessageType, parse_cloudevent_type, registry
 from schemas.trust import is_internal
+from schemas.validation import describe_problems
 
 if TYPE_CHECKING:
     from bus.base import Bus
@@ -52,10 +53,7 @@ class Verdict:
 
 
 def _validation_reason(model_name: str, error: ValidationError) -> str:
-    fields = "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
-    )
-    return f"invalid {model_name}: {fields}"
+    return f"invalid {model_name}: {describe_problems(error)}"
 
 
 async def dispatch(

@@ -35,6 +35,7 @@ from schemas.echo_sinks import SinkConfig
 from schemas.kayenta import KayentaSettings
 from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
+from schemas.validation import describe_problems, listed_twice
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -136,8 +137,7 @@ class Settings(BaseSettings):
     @field_validator("accounts")
     @classmethod
     def _unique_account_names(cls, value: list[AccountConfig] | None) -> list[AccountConfig] | None:
-        names = [account.name for account in value or ()]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
+        duplicated = listed_twice(account.name for account in value or ())
         if duplicated:
             raise ValueError(f"accounts are listed twice: {', '.join(duplicated)}; account names must be unique")
         return value
@@ -145,8 +145,7 @@ class Settings(BaseSettings):
     @field_validator("sinks")
     @classmethod
     def _unique_sink_names(cls, value: list[SinkConfig]) -> list[SinkConfig]:
-        names = [sink.name for sink in value]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
+        duplicated = listed_twice(sink.name for sink in value)
         if duplicated:
             raise ValueError(f"sinks are listed twice: {', '.join(duplicated)}; each sink has its own queue by name")
         return value
@@ -215,9 +214,7 @@ def load_settings(file: Path | str | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
-        )
+        problems = describe_problems(error)
         origin = f"the environment (GENNAKER_*) or {path}" if path else "the environment (GENNAKER_*)"
         raise SettingsError(f"invalid settings from {origin}: {problems}") from None
     finally:

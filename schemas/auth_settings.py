@@ -47,6 +47,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator, model_validator
 
 from schemas.authority import Permission
+from schemas.validation import listed_twice
 
 AuthMode = Literal["none", "static", "oidc"]
 SigningAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -160,8 +161,7 @@ class AuthConfig(BaseModel):
                 "auth mode 'static' needs at least one user with token_sha256 (make one with "
                 "`python -m gateway.auth`) or trusted_proxies"
             )
-        names = [user.username for user in self.users]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
+        duplicated = listed_twice(user.username for user in self.users)
         if duplicated:
             raise ValueError(f"auth users are listed twice: {', '.join(duplicated)}")
         digests = [user.token_sha256 for user in self.users if user.token_sha256]

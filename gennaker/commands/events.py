@@ -29,6 +29,7 @@ from schemas import Event, UnknownMessageType, parse_cloudevent_type, registry
 from schemas.base import CLOUDEVENT_TYPE_PREFIX
 from schemas.echo import ListRecentEvents, RecentEvents
 from schemas.trust import is_gennaker_name
+from schemas.validation import describe_problems
 
 log = structlog.get_logger("gennaker.cli")
 
@@ -225,10 +226,7 @@ def load_event(type_name: str, data_json: str) -> tuple[Event | None, dict[str, 
     except UnknownMessageType as error:
         raise CliError(str(error), code=2) from None
     except ValidationError as error:
-        fields = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
-        )
-        raise CliError(f"invalid {name} event: {fields}", code=2) from None
+        raise CliError(f"invalid {name} event: {describe_problems(error)}", code=2) from None
     assert isinstance(event, Event)
     return event, data
 

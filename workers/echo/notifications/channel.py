@@ -20,6 +20,7 @@ from bus import PermanentError
 from gennaker.outbound import OutboundClient, OutboundRefused
 from schemas import idempotency
 from schemas.echo_notifications import Notification
+from workers.echo.http_status import worth_retrying
 
 
 class DeliveryFailed(Exception):
@@ -58,7 +59,7 @@ async def post_json(
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         raise DeliveryFailed(f"{what} unreachable: {type(error).__name__}: {error}") from error
     excerpt = body[:300].decode(errors="replace")
-    if status == 429 or status >= 500:
+    if worth_retrying(status):
         raise DeliveryFailed(f"{what} answered HTTP {status}: {excerpt}")
     if not 200 <= status < 300:
         raise PermanentError(f"{what} refused the notification with HTTP {status}: {excerpt}")

@@ -16,6 +16,7 @@ import aiohttp
 from bus import PermanentError
 from gennaker.outbound import OutboundClient, OutboundRefused
 from schemas.echo_notifications import Notification, NotificationSettings
+from workers.echo.http_status import worth_retrying
 from workers.echo.notifications.channel import DeliveryFailed, key_header, post_json
 
 RETRYABLE_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
@@ -79,7 +80,7 @@ class SlackChannel:
             raise PermanentError(f"slack: {refusal}") from refusal
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise DeliveryFailed(f"slack unreachable: {type(error).__name__}: {error}") from error
-        if status == 429 or status >= 500:
+        if worth_retrying(status):
             raise DeliveryFailed(f"slack answered HTTP {status}")
         try:
             answer = json.loads(body)

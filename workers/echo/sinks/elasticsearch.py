@@ -20,6 +20,7 @@ from typing import Any
 from bus import Envelope
 from gennaker.outbound import OutboundClient
 from schemas.echo_sinks import ElasticsearchSink
+from workers.echo.http_status import worth_retrying
 from workers.echo.sinks.http import events_key, post
 from workers.echo.sinks.outcome import DELIVERED, Outcome, SinkUnavailable, refused, retry
 
@@ -80,6 +81,6 @@ class ElasticsearchBulk:
         reason = f"HTTP {status}"
         if isinstance(error, dict):
             reason = f"HTTP {status} {error.get('type', '')}: {error.get('reason', '')}".strip()
-        if status == 429 or status >= 500 or status == 0:
+        if status == 0 or worth_retrying(status):
             return retry(reason)
         return refused(f"elasticsearch refused the document: {reason}")

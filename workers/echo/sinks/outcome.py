@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from workers.echo.http_status import worth_retrying
+
 
 class SinkUnavailable(Exception):
     """The outside system could not take the batch now; the message says why. Retried after a backoff."""
@@ -45,4 +47,4 @@ def refused(reason: str) -> Outcome:
 def transient(status: int) -> bool:
     """HTTP statuses after which the same request may succeed: throttling, server trouble, and a
     missing or rejected credential or path, which an operator fixes while the events wait."""
-    return status in (401, 403, 404, 408, 429) or status >= 500
+    return status in (401, 403, 404, 408) or worth_retrying(status)
