@@ -33,12 +33,20 @@ class DeadLetterSummary(ApiModel):
     reason: str
     dead_at: datetime
     attempts: int
+    external: bool = Field(
+        default=False, description="An outsider published it; a replay sends it back as an outsider's message"
+    )
 
     @classmethod
     def of(cls, letter: DeadLetter) -> Self:
         """Summarise ``letter``."""
         return cls(
-            id=letter.id, queue=letter.queue, reason=letter.reason, dead_at=letter.dead_at, attempts=letter.attempts
+            id=letter.id,
+            queue=letter.queue,
+            reason=letter.reason,
+            dead_at=letter.dead_at,
+            attempts=letter.attempts,
+            external=letter.external,
         )
 
 

@@ -9,9 +9,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bus import Consumption, Endpoint, MemoryBus
+from bus import Consumption, Endpoint, Envelope, MemoryBus
 from gateway.app import create_app
 from gateway.config import GatewayConfig
+from schemas.front50 import PipelineSaved
 
 QUEUE = "gennaker.x.commands"
 
@@ -54,7 +55,8 @@ async def test_list_shows_each_dead_letter(client: Client, bus: MemoryBus) -> No
     letters = await response.json()
     assert [letter["queue"] for letter in letters] == [QUEUE, QUEUE]
     first = letters[0]
-    assert set(first) == {"id", "queue", "reason", "deadAt", "attempts"}
+    assert set(first) == {"id", "queue", "reason", "deadAt", "attempts", "external"}
+    assert first["external"] is False
     assert "invalid CloudEvents envelope" in first["reason"]
     assert first["attempts"] == 1
     assert first["id"] == (await bus.dead_letters())[0].id
@@ -137,3 +139,24 @@ async def test_cli_lists_shows_and_replays_through_the_gateway(
 
     assert await asyncio.to_thread(dlq.run_replay, argparse.Namespace(ids=[letter.id], all=False), settings) == 0
     assert "replayed 1 dead letter" in capsys.readouterr().out
+
+
+async def test_a_letter_an_outsider_published_is_marked_external(client: Client, bus: MemoryBus) -> None:
+    await bus.consume(Endpoint(service="x", kind="events", patterns=("#",), raw_handler=lambda *_: asyncio.sleep(0)))
+    forged = Envelope(source="/gennaker/front50/web-1", type=PipelineSaved.cloudevent_type(), data={})
+    await bus.publish_external(forged.to_bytes(), routing_key=PipelineSaved.message_type)
+    for _ in range(100):
+        if await bus.dead_letters():
+            break
+        await asyncio.sleep(0.01)
+
+    response = await client.get("/dlq")
+
+    letters = await response.json()
+    assert letters, "the forgery was dead-lettered"
+    for letter in letters:  # by every queue it reached: service x's and the gateway's own
+        assert letter["external"] is True
+        assert "internal type from an external publisher" in letter["reason"]
+    letter = letters[0]
+    shown = await (await client.get(f"/dlq/{letter['id']}")).json()
+    assert shown["external"] is True
