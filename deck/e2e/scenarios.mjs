@@ -244,7 +244,8 @@ export const scenarios = [
       await signedIn(context, config, 'olivia');
       await page.goto(at(config, 'applications/shop/executions'));
       const release = page.locator('[data-testid=pipeline][data-name="release"]');
-      await release.getByTestId('trigger-toggle').uncheck();
+      // the toggle shows the saved state, which changes once the save is answered: click, then wait for it
+      await release.getByTestId('trigger-toggle').click();
       await until('the trigger to be saved disabled', async () => {
         const config_ = await api(config, 'olivia', 'GET', `/applications/shop/pipelineConfigs/release`);
         return config_.triggers[0].enabled === false;
@@ -260,7 +261,7 @@ export const scenarios = [
       await page.getByLabel('Trigger type').selectOption('cron');
       await until('no cron runs', async () => (await release.getByText('No executions match.').count()) === 1);
       await page.getByLabel('Trigger type').selectOption('');
-      await release.getByTestId('trigger-toggle').check();
+      await release.getByTestId('trigger-toggle').click();
       await until('the trigger to be enabled again', async () => (await api(config, 'olivia', 'GET', '/applications/shop/pipelineConfigs/release')).triggers[0].enabled === true);
       shared.filtered = true;
     },
