@@ -42,7 +42,12 @@ def cloudevent_trigger(**fields: Any) -> Json:
     return {"type": "cloudevent", "enabled": True, "eventType": BUILD_FINISHED, **fields}
 
 
-def build_finished(event_id: str = "b-1", source: str = "https://ci.example.com/jobs/shop", **data: Any) -> bytes:
+def build_finished(
+    event_id: str = "b-1",
+    source: str = "https://ci.example.com/jobs/shop",
+    time: str = "2026-11-25T12:00:00Z",
+    **data: Any,
+) -> bytes:
     """A structured-mode CloudEvent as a foreign CI server would send it."""
     return json.dumps(
         {
@@ -50,7 +55,7 @@ def build_finished(event_id: str = "b-1", source: str = "https://ci.example.com/
             "id": event_id,
             "source": source,
             "type": BUILD_FINISHED,
-            "time": "2026-11-25T12:00:00Z",
+            "time": time,
             "datacontenttype": "application/json",
             "data": {"result": "SUCCESS", "parameters": {"build": "42"}, **data},
         }
@@ -129,6 +134,25 @@ async def test_a_redelivered_cloudevent_keys_the_same_execution_and_junk_does_no
     await bus.publish_raw(build_finished("b-7"), routing_key=BUILD_FINISHED)
     await bus.publish_raw(build_finished("b-7"), routing_key=BUILD_FINISHED)
     await bus.publish_raw(build_finished("b-8"), routing_key=BUILD_FINISHED)
+
+    await until(lambda: len(recorder.commands) == 3)
+    keys = recorder.keys()
+    assert keys[0] == keys[1] != keys[2]
+
+
+async def test_the_same_event_published_again_later_keys_the_same_execution(
+    system: tuple[MemoryBus, Recorder],
+) -> None:
+    """A client retrying ``POST /events`` with the same source and id (the gateway stamps each copy with
+    a new ``time``) starts nothing twice; the same id from another source is another event."""
+    bus, recorder = system
+    await saved_and_seen_by_echo(bus, config("p", cloudevent_trigger()))
+    await bus.publish_raw(build_finished("b-9", time="2026-11-25T12:00:00Z"), routing_key=BUILD_FINISHED)
+    await bus.publish_raw(build_finished("b-9", time="2026-11-25T12:00:07Z"), routing_key=BUILD_FINISHED)
+    await bus.publish_raw(
+        build_finished("b-9", source="https://ci.example.com/jobs/other", time="2026-11-25T12:00:07Z"),
+        routing_key=BUILD_FINISHED,
+    )
 
     await until(lambda: len(recorder.commands) == 3)
     keys = recorder.keys()

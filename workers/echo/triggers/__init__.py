@@ -65,8 +65,8 @@ def build_triggers(
     index = PipelineIndex(refresh_seconds=options.refresh_seconds)
     history = RecentEventsStore(db, capacity=options.history_capacity)
     scheduler = CronScheduler(index, CronFires(db), options=options.cron, instance=options.instance, identity=identity)
-    events = TriggerEvents(index, history, CloudEventTriggers(index, identity))
     deliveries = WebhookDeliveries(db)
+    events = TriggerEvents(index, history, CloudEventTriggers(index, identity, deliveries))
     webhooks = WebhookTriggers(index, deliveries, identity)
     return Triggers(
         commands={HandleWebhook.message_type: webhooks.handle_webhook},

@@ -6,11 +6,16 @@ matches an event whose CloudEvents ``type`` equals ``eventType``, whose attribut
 ``data`` satisfies ``payloadConstraints`` (as a webhook's: :mod:`workers.echo.triggers.constraints`).
 The execution's trigger carries the event (``cloudEvent``), its ``data`` as ``payload`` and
 ``data.parameters`` as its parameters. The execution is keyed by the event's ``source`` and ``id``
-(which CloudEvents makes unique together), so a redelivered event starts nothing twice.
+(which CloudEvents makes unique together), so a redelivered event starts nothing twice, and neither
+does the same event published again (a client retrying ``POST /events`` after losing the answer):
+its ``time`` is then a new one, so the key is timed by when Echo first saw that ``source`` and ``id``
+(remembered for 24 h in ``echo_webhook_deliveries``, as keyed webhooks are).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
@@ -19,6 +24,7 @@ from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
 from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipeline
+from workers.echo.triggers.webhook_keys import WebhookDeliveries
 
 Json = dict[str, Any]
 
@@ -48,9 +54,23 @@ def _event_time_ms(envelope: Envelope) -> int:
 class CloudEventTriggers:
     """Starts the pipelines whose ``cloudevent`` triggers an event matches."""
 
-    def __init__(self, index: PipelineIndex, identity: RunAs | None = None) -> None:
+    def __init__(
+        self, index: PipelineIndex, identity: RunAs | None = None, deliveries: WebhookDeliveries | None = None
+    ) -> None:
         self.index = index
         self.identity = identity or RunAs()
+        self.deliveries = deliveries
+        """Where the first sighting of each event is remembered; without it, the event's ``time`` keys it."""
+
+    async def first_seen_ms(self, envelope: Envelope) -> int:
+        """When this ``source`` and ``id`` first arrived (its ``time`` then), the same for every copy."""
+        at = _event_time_ms(envelope)
+        if self.deliveries is None:
+            return at
+        data = json.dumps(envelope.data, sort_keys=True, separators=(",", ":"), default=str)
+        fingerprint = hashlib.sha256(data.encode()).hexdigest()
+        first = await self.deliveries.first(f"cloudevent/{envelope.source}/{envelope.id}", fingerprint, at)
+        return first.received_at
 
     def wanted(self, envelope: Envelope) -> bool:
         """Cheap check: does any enabled trigger ask for this event's type?"""
@@ -62,6 +82,7 @@ class CloudEventTriggers:
             return
         event = envelope.model_dump(mode="json", exclude_none=True)
         attributes = {key: value for key, value in event.items() if key != "data"}
+        first_seen: int | None = None
         for config, trigger in list(self.index.triggers("cloudevent")):
             if trigger.get("eventType") != envelope.type:
                 continue
@@ -70,7 +91,9 @@ class CloudEventTriggers:
             if not matches_constraints(trigger.get("payloadConstraints"), envelope.data):
                 continue
             parameters = envelope.data.get("parameters")
-            key = fire_key(f"cloudevent/{envelope.source}/{envelope.id}/{config['id']}", _event_time_ms(envelope))
+            if first_seen is None:
+                first_seen = await self.first_seen_ms(envelope)
+            key = fire_key(f"cloudevent/{envelope.source}/{envelope.id}/{config['id']}", first_seen)
             await start_pipeline(
                 context,
                 config,
