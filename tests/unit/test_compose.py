@@ -46,6 +46,19 @@ def test_every_gennaker_container_is_the_gateway_or_a_real_worker(gennaker_servi
             assert command == ["worker", name]
 
 
+def test_the_broker_has_no_guest_and_answers_on_loopback_only(compose: dict[str, Any]) -> None:
+    """Whoever reaches the broker with the services' user can publish as a service: no well-known
+    password, and no port open to the network."""
+    broker = compose["rabbitmq"]
+    assert broker["environment"]["RABBITMQ_DEFAULT_USER"] == "gennaker"
+    assert broker["environment"]["RABBITMQ_DEFAULT_PASS"].startswith("${GENNAKER_AMQP_PASSWORD:?")
+    assert broker["environment"]["RABBITMQ_DEFAULT_VHOST"] == "gennaker"
+    assert all(str(port).startswith("127.0.0.1:") for port in broker["ports"])
+    for name, service in compose.items():
+        url = service.get("environment", {}).get("GENNAKER_AMQP_URL", "")
+        assert "guest" not in url, f"{name} reaches the broker as guest"
+
+
 def test_every_worker_has_a_container(gennaker_services: dict[str, Any]) -> None:
     assert set(SERVICES) <= set(gennaker_services), f"no compose service for {set(SERVICES) - set(gennaker_services)}"
 
@@ -57,7 +70,7 @@ def test_containers_reach_the_broker_and_store_once_they_are_healthy(compose: di
     assert compose["mongo"]["image"] == "mongo:7"
     for name in SERVICES:
         worker = compose[name]
-        assert worker["environment"]["GENNAKER_AMQP_URL"] == "amqp://guest:guest@rabbitmq:5672/"
+        assert worker["environment"]["GENNAKER_AMQP_URL"].startswith("amqp://gennaker:${GENNAKER_AMQP_PASSWORD:?")
         assert worker["environment"]["GENNAKER_MONGO_URL"] == "mongodb://mongo:27017/gennaker"
         assert worker["environment"]["GENNAKER_METRICS_PORT"] == METRICS_PORT
         for dependency in ("rabbitmq", "mongo"):
