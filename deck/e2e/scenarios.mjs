@@ -291,6 +291,69 @@ export const scenarios = [
     },
   ],
   [
+    'see_a_canary_report',
+    async ({ page, context, config, shot }) => {
+      const window_ = (scope) => ({ scope, location: 'local', start: '2026-12-02T07:00:00Z', end: '2026-12-02T07:05:00Z', step: 10 });
+      const { canaryConfigId } = await api(config, 'olivia', 'POST', '/v2/canaryConfig', {
+        name: 'latency',
+        applications: ['shop'],
+        judge: { name: 'NetflixACAJudge-v1.0', judgeConfigurations: {} },
+        metrics: [
+          {
+            name: 'p99',
+            query: { type: 'memory', metricName: 'http_latency_seconds' },
+            groups: ['latency'],
+            analysisConfigurations: { canary: { direction: 'increase' } },
+          },
+        ],
+        classifier: { groupWeights: { latency: 100 } },
+        templates: {},
+      });
+      const pipeline = await api(config, 'olivia', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'canary',
+        stages: [
+          {
+            refId: '1',
+            type: 'runCanary',
+            name: 'Run Canary #1',
+            canaryConfigId,
+            metricsAccountName: 'metrics',
+            scopes: { default: { controlScope: window_('baseline'), experimentScope: window_('canary') } },
+            scoreThresholds: { pass: 80, marginal: 60 },
+          },
+        ],
+      });
+      const { ref } = await api(config, 'olivia', 'POST', `/pipelines/shop/${pipeline.id}`, {});
+      await until('the canary stage to fail', async () => (await api(config, 'olivia', 'GET', ref)).status === 'TERMINAL');
+      await signedIn(context, config, 'olivia');
+      await openDetails(page, config, 'shop', ref.split('/').pop());
+      assert.match(await page.getByTestId('execution-error').textContent(), /not above the marginal score threshold 60/);
+      await page.getByTestId('canary-links').getByRole('link', { name: 'Run Canary #1 (score 0)' }).click();
+      await page.getByTestId('canary-report').waitFor({ timeout: TIMEOUT });
+      assert.match(await page.getByTestId('canary-score').textContent(), /^0 Fail$/);
+      assert.equal(await page.getByTestId('canary-verdict').textContent(), 'Fail: score 0 is at or below the marginal threshold 60 (p99 was classified as High)');
+      const metric = page.getByTestId('canary-metric');
+      assert.equal(await metric.getAttribute('data-classification'), 'High');
+      assert.match(await metric.textContent(), /p99 was classified as High/);
+      const chart = page.getByTestId('metric-chart');
+      await chart.waitFor({ timeout: TIMEOUT });
+      const heights = async (series) =>
+        (await chart.getByTestId(series).getAttribute('points')).split(' ').map((point) => Number(point.split(',')[1]));
+      const [baseline, canary] = [await heights('series-control'), await heights('series-experiment')];
+      assert.equal(baseline.length, 31);
+      assert.equal(canary.length, 31);
+      // y grows downwards: the slower canary is drawn above its baseline at every sample
+      assert.ok(canary.every((y, index) => y < baseline[index]), 'the canary series is drawn above the baseline');
+      await shot('canary');
+      await page.getByRole('link', { name: '← Canary runs' }).click();
+      const run = page.getByTestId('canary-run');
+      await run.first().waitFor({ timeout: TIMEOUT });
+      assert.equal(await run.count(), 1);
+      assert.match(await run.textContent(), /latency.*Fail: score 0 is at or below the marginal threshold 60/);
+    },
+  ],
+  [
     'resize_a_server_group',
     async ({ page, context, config, shared, shot }) => {
       const deploy = await api(config, 'admin', 'POST', '/pipelines', {

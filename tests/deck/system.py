@@ -1,13 +1,16 @@
 """The whole system in this process, on a real TCP port a browser can reach, for the UI's tests.
 
-Front50, Orca, Clouddriver (with the ``local`` provider) and Echo (whose history lets the event
-stream resume) on a MemoryBus, mongoeco's wire server reached with PyMongo, and the gateway with
-static API tokens for three users: ``admin``; ``olivia`` (``shop-owners``: may change and run
-``shop``, write to the ``local`` account); ``victor`` (``shop-viewers``: may only read them).
+Front50, Orca, Clouddriver (with the ``local`` provider), Echo (whose history lets the event
+stream resume) and Kayenta (with an in-process metrics account, ``metrics``, whose ``canary``
+scope's ``http_latency_seconds`` is three times its ``baseline``'s) on a MemoryBus, mongoeco's wire
+server reached with PyMongo, and the gateway with static API tokens for three users: ``admin``;
+``olivia`` (``shop-owners``: may change and run ``shop``, write to the ``local`` account);
+``victor`` (``shop-viewers``: may only read them).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -31,6 +34,8 @@ from schemas.auth_settings import AuthConfig, StaticUser
 from workers.clouddriver import worker as clouddriver
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
+from workers.kayenta import worker as kayenta
+from workers.kayenta.sources.memory import MemorySource
 from workers.orca import worker as orca
 
 Json = dict[str, Any]
@@ -44,6 +49,15 @@ ACCOUNTS: list[Json] = [
         "local": {"artifactDirs": [str(ROOT / "examples")]},
     }
 ]
+
+
+def metrics() -> MemorySource:
+    """Kayenta's metrics account: a canary whose latency is three times its baseline's."""
+    source = MemorySource("metrics")
+    wobble = [math.sin(i * 1.7) * 0.004 + math.cos(i * 0.9) * 0.003 for i in range(31)]
+    source.put("baseline", "http_latency_seconds", [0.1 + w for w in wobble])
+    source.put("canary", "http_latency_seconds", [0.3 + 3 * w for w in wobble])
+    return source
 
 
 @dataclass
@@ -79,11 +93,12 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
         orca.build_service(resources),
         clouddriver.build_service(resources, accounts=ACCOUNTS, heartbeat_seconds=1, refresh_seconds=2),
         echo.build_service(resources),
+        kayenta.build_service(resources, sources={"metrics": metrics()}),
     ):
         host = ServiceHost(bus, service)
         await host.start()
         stack.push_async_callback(host.stop)
-    config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver", "echo"), auth=auth)
+    config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver", "echo", "kayenta"), auth=auth)
     app = create_app(bus, config)
     runner = web.AppRunner(app)
     await runner.setup()

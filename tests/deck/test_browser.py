@@ -34,6 +34,7 @@ SCENARIOS = [
     "pause_resume_and_stop_a_judgment",
     "toggle_a_trigger_and_filter_executions",
     "see_the_reason_a_stage_failed",
+    "see_a_canary_report",
     "resize_a_server_group",
     "a_read_only_user_sees_no_action_buttons",
     "names_and_contexts_render_as_text",
@@ -95,6 +96,6 @@ def test_every_scenario_is_reported(report: dict[str, Any]) -> None:
 
 
 def test_screenshots_of_the_main_pages_are_kept(report: dict[str, Any]) -> None:
-    for page in ("login", "applications", "pipeline-history", "execution", "clusters"):
+    for page in ("login", "applications", "pipeline-history", "execution", "canary", "clusters"):
         shot = ARTIFACTS / f"{page}.png"
         assert shot.is_file() and shot.stat().st_size > 5_000, f"no screenshot of {page} at {shot}"

@@ -1,4 +1,4 @@
-// One application: its tabs (pipelines, clusters, load balancers, tasks, config), as in Deck.
+// One application: its tabs (pipelines, clusters, load balancers, canary, tasks, config), as in Deck.
 
 import { get, seg, type Json } from '../api';
 import type { Permission } from '../auth';
@@ -7,6 +7,7 @@ import { useLoad } from '../hooks';
 import { href, type Location } from '../router';
 import { useSession } from '../session';
 import { ApplicationConfig } from './ApplicationConfig';
+import { CanaryReport, CanaryRuns } from './Canary';
 import { ExecutionDetails } from './ExecutionDetails';
 import { Infrastructure } from './Infrastructure';
 import { LoadBalancers } from './LoadBalancers';
@@ -25,6 +26,7 @@ const TABS: [string, string][] = [
   ['executions', 'Pipelines'],
   ['clusters', 'Clusters'],
   ['loadBalancers', 'Load balancers'],
+  ['canary', 'Canary'],
   ['tasks', 'Tasks'],
   ['config', 'Config'],
 ];
@@ -32,7 +34,7 @@ const TABS: [string, string][] = [
 export function ApplicationPage({ name, location }: { name: string; location: Location }) {
   const session = useSession();
   const loaded = useLoad(`application:${name}`, () => get<{ name: string; attributes: Json }>(`/applications/${seg(name)}`));
-  const [, , tab = 'executions', mode, id] = location.parts;
+  const [, , tab = 'executions', mode, id, runId] = location.parts;
 
   if (loaded.error && !loaded.data)
     return (
@@ -57,6 +59,8 @@ export function ApplicationPage({ name, location }: { name: string; location: Lo
   else if (tab === 'executions') view = <Pipelines app={app} query={location.query} />;
   else if (tab === 'clusters') view = <Infrastructure app={app} />;
   else if (tab === 'loadBalancers') view = <LoadBalancers app={app} />;
+  else if (tab === 'canary' && mode === 'report' && runId) view = <CanaryReport app={app} id={runId} query={location.query} />;
+  else if (tab === 'canary') view = <CanaryRuns app={app} />;
   else if (tab === 'tasks') view = <Tasks app={app} />;
   else if (tab === 'config') view = <ApplicationConfig app={app} />;
   else view = <ErrorText error={new Error(`there is no "${tab}" page; pick a tab above`)} />;

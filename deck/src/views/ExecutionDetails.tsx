@@ -83,6 +83,28 @@ function StageActions({ execution, stage, onChanged }: { execution: Execution; s
   );
 }
 
+/** Links to the canary reports of a canary stage (or of its "Run Canary #i" steps). */
+function CanaryLinks({ app, stages }: { app: ApplicationView; stages: Stage[] }) {
+  const runs = stages.filter((item) => typeof item.outputs?.canaryPipelineExecutionId === 'string');
+  if (!runs.length) return null;
+  return (
+    <p class="canary-links" data-testid="canary-links">
+      Canary report{runs.length > 1 ? 's' : ''}:{' '}
+      {runs.map((item) => {
+        const runId = String(item.outputs?.canaryPipelineExecutionId);
+        const configId = String(item.context?.canaryConfigId ?? 'adhoc');
+        const score = item.outputs?.canaryScore;
+        return (
+          <a key={runId} class="btn btn-plain" href={href(['applications', app.name, 'canary', 'report', configId, runId])}>
+            {item.name ?? 'canary'}
+            {typeof score === 'number' ? ` (score ${score})` : ''}
+          </a>
+        );
+      })}
+    </p>
+  );
+}
+
 function StageDetails({
   app,
   execution,
@@ -118,6 +140,7 @@ function StageDetails({
         </div>
       )}
       {app.may.has('EXECUTE') && <StageActions execution={execution} stage={stage} onChanged={onChanged} />}
+      <CanaryLinks app={app} stages={[stage, ...steps]} />
       {steps.length > 0 && (
         <>
           <h3>Steps</h3>
