@@ -1,13 +1,13 @@
-"""One contract for every HTTP notification channel: the promises of
+"""One contract for every notification channel: the promises of
 :class:`workers.echo.notifications.channel.NotificationChannel`.
 
 Each test runs on Slack (the Web API's ``chat.postMessage``), Microsoft Teams, Google Chat and the
 generic webhook (against ``tests/integration/echo/notification_servers.ChatServer``, which answers
-as each of them), and on the in-process twin
-:class:`~workers.echo.notifications.memory.MemoryChannel`. A channel delivers once; an address
-that will never work raises ``PermanentError``; a system that cannot be reached now raises
-``DeliveryFailed`` (the bus retries it). Email has its own suite (it needs the STARTTLS mail
-server). A new channel is one more branch of ``open_harness``.
+as each of them), on email (SMTP with STARTTLS and a login, against that module's aiosmtpd
+``MailServer``), and on the in-process twin :class:`~workers.echo.notifications.memory.MemoryChannel`.
+A channel delivers once; an address that will never work raises ``PermanentError``; a system that
+cannot be reached now raises ``DeliveryFailed`` (the bus retries it). A new channel is one more
+branch of ``open_harness``.
 """
 
 from __future__ import annotations
@@ -15,23 +15,25 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from bus import PermanentError
 from gennaker.outbound import OutboundClient
 from schemas.echo_notifications import Notification, NotificationSettings
-from tests.integration.echo.notification_servers import ChatServer, free_port
+from tests.integration.echo.notification_servers import ChatServer, MailServer, free_port
 from tests.integration.echo.sink_servers import serve
 from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.echo.notifications.channel import DeliveryFailed, NotificationChannel
+from workers.echo.notifications.email import EmailChannel
 from workers.echo.notifications.googlechat import GoogleChatChannel
 from workers.echo.notifications.memory import MemoryChannel
 from workers.echo.notifications.slack import SlackChannel
 from workers.echo.notifications.teams import TeamsChannel
 from workers.echo.notifications.webhook import WebhookChannel
 
-CHANNELS = ["slack", "microsoftteams", "googlechat", "webhook", "memory"]
+CHANNELS = ["slack", "microsoftteams", "googlechat", "webhook", "email", "memory"]
 NOTIFICATION = Notification(
     when="pipeline.complete",
     title="shop deploy succeeded",
@@ -55,14 +57,38 @@ class Harness:
     unreachable_address: str
     chat: ChatServer | None = None
     twin: MemoryChannel | None = None
+    mail: MailServer | None = None
+
+
+def mail_settings(mail: MailServer, port: int) -> NotificationSettings:
+    """Echo's settings for the mail server, reached on ``port`` (the server's, or one nobody answers)."""
+    return NotificationSettings(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_user=mail.user,
+        smtp_password=mail.password,
+        smtp_from="spinnaker@example.com",
+        smtp_ca_file=str(mail.ca_file),
+    )
 
 
 @contextlib.asynccontextmanager
-async def open_harness(kind: str, session: OutboundClient) -> AsyncIterator[Harness]:
+async def open_harness(kind: str, session: OutboundClient, directory: Path) -> AsyncIterator[Harness]:
     if kind == "memory":
         twin = MemoryChannel(refused={"nowhere"})
         down = MemoryChannel(outage=True)
         yield Harness(twin, down, "somewhere", "nowhere", "somewhere", twin=twin)
+        return
+    if kind == "email":
+        mail = MailServer(directory).start()
+        try:
+            email = EmailChannel(mail_settings(mail, mail.port))
+            unanswered = EmailChannel(mail_settings(mail, free_port()))
+            yield Harness(
+                email, unanswered, "team@example.com", "nobody@nowhere.example", "team@example.com", mail=mail
+            )
+        finally:
+            mail.stop()
         return
     chat = ChatServer()
     closed = f"http://127.0.0.1:{free_port()}"
@@ -93,15 +119,17 @@ async def session() -> AsyncIterator[OutboundClient]:
 
 
 @pytest.fixture(params=CHANNELS)
-async def channel(request: pytest.FixtureRequest, session: OutboundClient) -> AsyncIterator[Harness]:
+async def channel(request: pytest.FixtureRequest, session: OutboundClient, tmp_path: Path) -> AsyncIterator[Harness]:
     """Each contract test runs once per channel."""
-    async with open_harness(request.param, session) as harness:
+    async with open_harness(request.param, session, tmp_path) as harness:
         yield harness
 
 
 def arrived(harness: Harness) -> int:
     if harness.twin is not None:
         return len(harness.twin.delivered)
+    if harness.mail is not None:
+        return len(harness.mail.mails)
     assert harness.chat is not None
     return len(harness.chat.received.get("slack-api", [])) + len(harness.chat.received.get("hooks/good", []))
 

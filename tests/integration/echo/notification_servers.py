@@ -1,7 +1,8 @@
 """Local servers Echo's notification channels talk to in tests.
 
 * :class:`MailServer`: a real SMTP server (aiosmtpd) that insists on STARTTLS (with a certificate
-  from a CA made here) and on a login, and keeps every mail it accepted.
+  from a CA made here) and on a login, refuses the mailboxes in ``refused`` (550), and keeps every
+  mail it accepted.
 * :class:`ChatServer`: one aiohttp app answering as Slack's Web API (``chat.postMessage`` with a
   bot token), a Slack incoming webhook, a Microsoft Teams and a Google Chat webhook and any generic
   webhook; ``/down`` answers 503 and ``/gone`` 404.
@@ -95,9 +96,18 @@ class MailServer:
     password: str = "s3cret"
     mails: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    refused: frozenset[str] = frozenset({"nobody@nowhere.example"})
     port: int = 0
     ca_file: Path | None = None
     _controller: Controller | None = None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope.content, bytes)
