@@ -22,6 +22,7 @@ import pytest
 import structlog
 
 from gennaker import cli
+from gennaker import logging as gennaker_logging
 from tests.integration.gate.conftest import AUTH, TOKENS, System, start_system
 from tests.integration.gate.flows import exported_pipeline
 
@@ -45,7 +46,7 @@ def quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         if name.startswith("GENNAKER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("GENNAKER_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
+    monkeypatch.setattr(gennaker_logging, "configure_logging", lambda *args, **kwargs: None)
     saved = structlog.get_config()
     structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
     yield

@@ -11,6 +11,7 @@ import pytest
 
 from bus import Envelope
 from gennaker import cli
+from gennaker import logging as gennaker_logging
 from gennaker.commands.events import admits, format_event, load_event
 from tests.contract.messages import Noticed
 
@@ -22,7 +23,7 @@ def quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("GENNAKER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("GENNAKER_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(cli, "configure_logging", lambda *args, **kwargs: None)
+    monkeypatch.setattr(gennaker_logging, "configure_logging", lambda *args, **kwargs: None)
 
 
 def free_port() -> int:

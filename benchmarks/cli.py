@@ -1,0 +1,64 @@
+"""How long the ``gennaker`` command takes to start, beside the interpreter starting and doing nothing.
+
+Each round runs, one after another: ``python -c pass`` (the baseline: what any Python command
+costs), ``gennaker --help`` and each sub-command's ``--help`` named by ``--command`` (default
+``pipeline``), all through the same interpreter of the virtual environment, so a loaded machine
+slows them alike. Rounds alternate their order; the medians and the spread (max - min) are
+printed, then one JSON line with every figure.
+
+    .venv/bin/python benchmarks/cli.py [--rounds 15] [--command pipeline --command dlq]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENNAKER = ROOT / ".venv" / "bin" / "gennaker"
+
+
+def elapsed(argv: list[str]) -> float:
+    """Seconds from starting ``argv`` to its exit; it must exit 0."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GENNAKER_")}
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Run the rounds and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--command", action="append", help="a sub-command whose --help to time (repeatable)")
+    options = parser.parse_args()
+    cases: dict[str, list[str]] = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "gennaker --help": [str(GENNAKER), "--help"],
+    }
+    for command in options.command or ["pipeline"]:
+        cases[f"gennaker {command} --help"] = [str(GENNAKER), command, "--help"]
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(options.rounds):
+        order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
+        for name in order:
+            times[name].append(elapsed(cases[name]))
+    baseline = statistics.median(times["python -c pass"])
+    figures: dict[str, object] = {"benchmark": "cli", "rounds": options.rounds}
+    for name, values in times.items():
+        median = statistics.median(values)
+        spread = max(values) - min(values)
+        ratio = median / baseline
+        print(f"{name:<30} median {median * 1000:7.1f} ms  spread {spread * 1000:6.1f} ms  ({ratio:.1f} x baseline)")
+        figures[name] = {"median_s": round(median, 4), "spread_s": round(spread, 4)}
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
