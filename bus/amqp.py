@@ -66,6 +66,8 @@ from bus.endpoint import (
     QUERIES_EXCHANGE,
     RETRY_EXCHANGE,
     Endpoint,
+    private_queue_name,
+    queue_name,
 )
 from bus.envelope import CONTENT_TYPE, Envelope, new_id
 from bus.errors import BrokerUnavailable, BusClosed, QueryTimeout
@@ -390,7 +392,7 @@ class AmqpBus(Bus):
             raise BrokerUnavailable(f"nothing was sent: {reason}")
 
     async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
-        queue = f"gennaker.{to}.commands"
+        queue = queue_name(to, "commands")
         self._fail_fast_while_away()
         if queue not in self._declared:
             with self._unavailable_as_error():
@@ -423,7 +425,7 @@ class AmqpBus(Bus):
         caused_by: Envelope | None = None,
     ) -> Reply:
         service = to or query.owner()
-        queue = f"gennaker.{service}.queries"
+        queue = queue_name(service, "queries")
         if (reason := self.outage()) is not None:  # its reply could not come back either
             raise BrokerUnavailable(f"cannot ask {service}: {reason}")
         if queue not in self._declared:
@@ -472,9 +474,7 @@ class AmqpBus(Bus):
         await channel.set_qos(prefetch_count=endpoint.prefetch)
         queue: AbstractQueue
         if not endpoint.durable:
-            queue = await channel.declare_queue(
-                f"gennaker.tap.{new_id()}", durable=False, exclusive=True, auto_delete=True
-            )
+            queue = await channel.declare_queue(private_queue_name(), durable=False, exclusive=True, auto_delete=True)
         elif endpoint.kind == "queries":
             queue = await channel.declare_queue(endpoint.queue, durable=True)
         else:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from bus.envelope import new_id
 from schemas import Reply
 
 if TYPE_CHECKING:
@@ -31,6 +32,16 @@ EXTERNAL_EXCHANGE = "gennaker.external"
 RETRY_EXCHANGE = "gennaker.retry"
 DEAD_EXCHANGE = "gennaker.dead"
 DEAD_LETTER_QUEUE = "gennaker.dead-letters"
+
+
+def queue_name(service: str, kind: EndpointKind) -> str:
+    """The durable queue of ``service``'s ``kind`` endpoint: ``gennaker.<service>.<kind>``, on every bus."""
+    return f"gennaker.{service}.{kind}"
+
+
+def private_queue_name() -> str:
+    """A fresh name for a private queue that lives as long as its consumer (a live tap)."""
+    return f"gennaker.tap.{new_id()}"
 
 
 @dataclass(frozen=True)
@@ -73,4 +84,4 @@ class Endpoint:
     @property
     def queue(self) -> str:
         """The durable queue's name (a private queue's name is chosen by the bus)."""
-        return f"gennaker.{self.service}.{self.kind}"
+        return queue_name(self.service, self.kind)

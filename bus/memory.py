@@ -19,7 +19,7 @@ import structlog
 from bus.base import Bus, Consumption
 from bus.dead_letter import DeadLetter
 from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
-from bus.endpoint import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, Endpoint
+from bus.endpoint import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, Endpoint, private_queue_name, queue_name
 from bus.envelope import Envelope, new_id
 from bus.errors import BusClosed, QueryTimeout
 from bus.overflow import QueueFull, refused
@@ -156,7 +156,7 @@ class MemoryBus(Bus):
         return self._queues[name]
 
     async def send_envelope(self, envelope: Envelope, *, to: str) -> None:
-        queue = self._queue(f"gennaker.{to}.commands")
+        queue = self._queue(queue_name(to, "commands"))
         if queue.full:
             refused(COMMANDS_EXCHANGE, to, queue=queue.name)
             raise QueueFull(f"queue {queue.name} is full; the command was not stored")
@@ -174,11 +174,11 @@ class MemoryBus(Bus):
         await self._route_event(_Delivery(body, external=True), routing_key)
 
     async def _route_event(self, delivery: _Delivery, routing_key: str) -> None:
-        for queue_name, patterns in list(self._event_bindings.items()):
+        for bound, patterns in list(self._event_bindings.items()):
             if any(topic_matches(pattern, routing_key) for pattern in patterns):
-                queue = self._queue(queue_name)
+                queue = self._queue(bound)
                 if queue.full:
-                    refused(EVENTS_EXCHANGE, routing_key, queue=queue_name)
+                    refused(EVENTS_EXCHANGE, routing_key, queue=bound)
                     continue
                 await queue.put(_Delivery(delivery.body, external=delivery.external))
 
@@ -208,7 +208,7 @@ class MemoryBus(Bus):
                 answer.set_result(body)
 
         delivery = _Delivery(envelope.to_bytes(), reply_to=reply, expires_at=loop.time() + timeout)
-        await self._queue(f"gennaker.{service}.queries").put(delivery)
+        await self._queue(queue_name(service, "queries")).put(delivery)
         try:
             reply_body = await asyncio.wait_for(answer, timeout)
         except TimeoutError:
@@ -216,7 +216,7 @@ class MemoryBus(Bus):
         return reply_or_raise(reply_body, query)
 
     async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
-        name = endpoint.queue if endpoint.durable else f"gennaker.tap.{new_id()}"
+        name = endpoint.queue if endpoint.durable else private_queue_name()
         queue = self._queue(name)
         if endpoint.max_length is not None:
             queue.max_length = endpoint.max_length
