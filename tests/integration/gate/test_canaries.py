@@ -189,3 +189,86 @@ async def test_a_healthy_interval_succeeds_with_its_score(canaries: Canaries) ->
     canary = by_ref(execution, "canary")
     assert (execution["status"], canary["status"]) == ("SUCCEEDED", "SUCCEEDED"), canary
     assert canary["outputs"]["canaryScore"] == 100.0
+
+
+def kayenta_canary_stage(config_id: str, **config: Any) -> dict[str, Any]:
+    """Spinnaker's kayentaCanary stage over a past window: three one-minute intervals, no waiting."""
+    scope = {
+        "controlScope": "baseline",
+        "experimentScope": "canary",
+        "startTimeIso": "2026-12-02T07:00:00Z",
+        "endTimeIso": "2026-12-02T07:03:00Z",
+        "step": 10,
+    }
+    return {
+        "refId": "canary",
+        "type": "kayentaCanary",
+        "name": "Canary Analysis",
+        "requisiteStageRefIds": [],
+        "canaryConfig": {
+            "canaryConfigId": config_id,
+            "metricsAccountName": "prometheus",
+            "scopes": [scope],
+            "canaryAnalysisIntervalMins": "1",
+            "scoreThresholds": {"pass": 80, "marginal": 60},
+            **config,
+        },
+    }
+
+
+def steps(execution: dict[str, Any]) -> dict[str, str]:
+    return {stage["name"]: stage["status"] for stage in execution["stages"] if stage.get("parentStageId")}
+
+
+async def test_a_kayenta_canary_stage_judges_each_interval_and_aggregates(canaries: Canaries) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    healthy = canary_config()
+    healthy["metrics"][0]["query"]["metricName"] = "steady_latency_seconds"
+    rng = np.random.default_rng(3)
+    canaries.source.put("baseline", "steady_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
+    canaries.source.put("canary", "steady_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
+    config_id = (await (await client.post("/v2/canaryConfig", json=healthy)).json())["canaryConfigId"]
+    await save(client, config("shop", "canary", kayenta_canary_stage(config_id)))
+    execution = await finished(client, await trigger(client, "shop", "canary"))
+    canary = by_ref(execution, "canary")
+    assert (execution["status"], canary["status"]) == ("SUCCEEDED", "SUCCEEDED"), canary
+    assert steps(execution) == {"Run Canary Intervals": "SUCCEEDED"} | {
+        f"Run Canary #{n}": "SUCCEEDED" for n in (1, 2, 3)
+    }
+    assert canary["outputs"]["canaryScores"] == [100.0, 100.0, 100.0]
+    assert (
+        canary["context"]["canaryScoreMessage"] == "Final canary score 100.0 met or exceeded the pass score threshold."
+    )
+    runs = [stage for stage in execution["stages"] if stage["type"] == "runCanary"]
+    windows = [
+        (
+            run["context"]["scopes"]["default"]["experimentScope"]["start"],
+            run["context"]["scopes"]["default"]["experimentScope"]["end"],
+        )
+        for run in runs
+    ]
+    assert windows == [("2026-12-02T07:00:00Z", f"2026-12-02T07:0{n}:00Z") for n in (1, 2, 3)]
+    report = await (await client.get(f"/v2/canaries/canary/{runs[2]['outputs']['canaryPipelineExecutionId']}")).json()
+    assert report["canaryExecutionRequest"]["scopes"]["default"]["controlScope"]["end"] == "2026-12-02T07:03:00Z"
+
+
+async def test_a_kayenta_canary_stage_fails_at_the_first_bad_interval(canaries: Canaries) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    config_id = (await (await client.post("/v2/canaryConfig", json=canary_config())).json())["canaryConfigId"]
+    await save(client, config("shop", "canary", kayenta_canary_stage(config_id)))
+    execution = await finished(client, await trigger(client, "shop", "canary"))
+    assert execution["status"] == "TERMINAL"
+    assert steps(execution) == {
+        "Run Canary Intervals": "TERMINAL",
+        "Run Canary #1": "TERMINAL",
+        "Run Canary #2": "NOT_STARTED",
+        "Run Canary #3": "NOT_STARTED",
+    }
+    first = next(stage for stage in execution["stages"] if stage["name"] == "Run Canary #1")
+    assert (
+        "Canary score 0 is not above the marginal score threshold 60"
+        in first["context"]["exception"]["details"]["error"]
+    )
+    assert by_ref(execution, "canary")["status"] == "TERMINAL"

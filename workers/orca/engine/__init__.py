@@ -62,6 +62,7 @@ from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
 from workers.orca.engine.settle import Settle
 from workers.orca.engine.stages import StageDefinition, StageTypes
+from workers.orca.engine.stages.canary import canary_stage_types
 from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
 from workers.orca.engine.stages.stage_io import stage_io
 from workers.orca.engine.store import ExecutionStore
@@ -78,14 +79,16 @@ EXTERNAL_ANSWERS = ("*.task.completed", "*.task.heartbeat")
 class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
     (by default Clouddriver's atomic operations and Kayenta's ``runCanary``); ``extra_stage_types``
-    are stage types composed of others (by default ``deploy``, ``createServerGroup`` and
-    ``cloneServerGroup``)."""
+    are stage types composed of others (by default ``deploy``, ``createServerGroup``,
+    ``cloneServerGroup``, ``kayentaCanary`` and ``runCanaryIntervals``)."""
 
     external_stage_types: Mapping[str, str] = field(
         default_factory=lambda: {**dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver"), "runCanary": "kayenta"}
     )
     external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=lambda: {"clouddriver": 60_000})
-    extra_stage_types: Sequence[StageDefinition] = field(default_factory=deploy_stage_types)
+    extra_stage_types: Sequence[StageDefinition] = field(
+        default_factory=lambda: [*deploy_stage_types(), *canary_stage_types()]
+    )
     expressions: Expressions = field(default_factory=SpelExpressions)
     timer_interval: float = 0.25
     outbox_interval: float = 5.0
