@@ -28,11 +28,11 @@ from gennaker.commands._output import (
     gate_client,
     note,
     print_json,
-    print_table,
     read_json_object,
     segment,
     timestamp,
 )
+from gennaker.commands._table import print_table
 from gennaker.settings import Settings
 
 FINISHED = ("SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED", "FAILED_CONTINUE")

@@ -14,6 +14,7 @@ from typing import Any
 from bus import DeadLetter
 from gennaker.commands._common import CliError, connect_amqp
 from gennaker.commands._gateway_client import GatewayClient
+from gennaker.commands._table import print_table
 from gennaker.settings import Settings
 
 
@@ -29,10 +30,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     replay.add_argument("ids", metavar="ID", nargs="*")
     replay.add_argument("--all", action="store_true", help="replay every dead letter")
     replay.set_defaults(run=run_replay)
-
-
-def _summary(letter: dict[str, Any]) -> str:
-    return f"{letter['id']}  {letter['queue']}  {letter['reason']}  {letter['deadAt']}"
 
 
 async def _letters(settings: Settings) -> list[dict[str, Any]]:
@@ -56,12 +53,10 @@ def _as_dict(letter: DeadLetter) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
-    """Print id, queue, reason and time of each dead letter."""
+    """A table of each dead letter's id, queue, time and reason, oldest first."""
     letters = asyncio.run(_letters(settings))
-    for letter in letters:
-        print(_summary(letter))
-    if not letters:
-        print("no dead letters")
+    rows = [[letter["id"], letter["queue"], letter["deadAt"], letter["reason"]] for letter in letters]
+    print_table(["ID", "QUEUE", "DEAD AT", "REASON"], rows, empty="no dead letters")
     return 0
 
 

@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 from gennaker.commands._common import CliError
 from gennaker.commands._gateway_client import GatewayClient
-from gennaker.commands._output import Json, api_options, gate_client, print_json, print_table, segment, timestamp
+from gennaker.commands._output import Json, api_options, gate_client, print_json, segment, timestamp
+from gennaker.commands._table import print_table
 from gennaker.settings import Settings
 
 FINISHED = frozenset({"SUCCEEDED", "FAILED_CONTINUE", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED"})

@@ -27,14 +27,13 @@ from gennaker.commands._gateway_client import GatewayClient, GatewayRefused
 from gennaker.commands._output import (
     Json,
     api_options,
-    cell,
     gate_client,
     print_json,
-    print_table,
     read_json_object,
     segment,
     timestamp,
 )
+from gennaker.commands._table import cell, print_table
 from gennaker.settings import Settings
 
 

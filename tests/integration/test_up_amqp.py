@@ -159,7 +159,9 @@ async def test_dlq_list_show_and_replay_on_rabbitmq(
     assert not any(letter.id == sent.id for letter in await bus.dead_letters())
 
 
-async def test_dlq_list_prints_one_line_per_letter(bus: AmqpBus, amqp_url: str, unique: str, queues: list[str]) -> None:
+async def test_dlq_list_prints_a_header_and_one_line_per_letter(
+    bus: AmqpBus, amqp_url: str, unique: str, queues: list[str]
+) -> None:
     queues.append(f"gennaker.{unique}.commands")
     consumption = await bus.consume(Endpoint(service=unique, kind="commands"))
     await bus.put_raw(f"gennaker.{unique}.commands", b"not a cloudevent")
@@ -172,6 +174,7 @@ async def test_dlq_list_prints_one_line_per_letter(bus: AmqpBus, amqp_url: str, 
     while line := await listing.process.stdout.readline() if listing.process.stdout else b"":
         lines.append(line.decode().rstrip("\n"))
     assert await listing.wait() == 0, listing.logs()
+    assert lines[0].split() == ["ID", "QUEUE", "DEAD", "AT", "REASON"], lines[:2]
     ours = [line for line in lines if f"  gennaker.{unique}.commands  " in line]
     assert len(ours) == 1
     assert "invalid CloudEvents envelope" in ours[0]
