@@ -32,8 +32,8 @@ from bus import Envelope, Sender
 from schemas.base import Command
 from workers.orca.engine.execution_cache import ExecutionCache
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
+from workers.orca.engine.next_check import next_check
 from workers.orca.engine.outbox import OutboxRelay
-from workers.orca.engine.reconciler import next_check
 from workers.orca.engine.store import ExecutionStore, StaleExecution
 from workers.orca.engine.transitions import Outgoing
 
