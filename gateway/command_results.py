@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +27,10 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bus import BrokerUnavailable, Bus, Consumption, Endpoint, Envelope, MessageContext, QueryFailed
+from bus import BrokerUnavailable, Bus, Envelope, MessageContext, QueryFailed
 from gateway.errors import CommandTimeout, GatewayError
 from gateway.keys import BUS, CONFIG
+from gateway.private_subscription import PrivateSubscription, follow_with_app
 from schemas.base import Command, Query, Reply, parse_cloudevent_type
 
 log = structlog.get_logger("gennaker.gateway.commands")
@@ -78,29 +78,15 @@ class CommandResults:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
-        self._consumption: Consumption | None = None
-        self._lock = asyncio.Lock()
+        self._answers = PrivateSubscription(bus, SUBSCRIBER, PATTERNS, self._deliver, prefetch=256)
 
     async def start(self) -> None:
         """Subscribe to the answering events."""
-        async with self._lock:
-            if self._consumption is None:
-                endpoint = Endpoint(
-                    service=SUBSCRIBER,
-                    kind="events",
-                    patterns=PATTERNS,
-                    raw_handler=self._deliver,
-                    durable=False,
-                    prefetch=256,
-                )
-                self._consumption = await self.bus.consume(endpoint)
+        await self._answers.start()
 
     async def stop(self) -> None:
         """Unsubscribe; commands still waiting time out."""
-        async with self._lock:
-            consumption, self._consumption = self._consumption, None
-            if consumption is not None:
-                await consumption.stop()
+        await self._answers.stop()
 
     async def _deliver(self, envelope: Envelope, context: MessageContext) -> None:
         future = self._pending.get(envelope.causationid or "")
@@ -155,18 +141,8 @@ _UNINSTALLED: weakref.WeakKeyDictionary[web.Application, CommandResults] = weakr
 
 def install(app: web.Application) -> None:
     """Give ``app`` its subscription: started on startup, stopped on cleanup. Call before the app starts."""
-    results = CommandResults(app[BUS])
-    app[RESULTS] = results
-
-    async def start(app: web.Application) -> None:
-        await results.start()
-
-    async def stop(app: web.Application) -> None:
-        with contextlib.suppress(Exception):
-            await results.stop()
-
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    app[RESULTS] = CommandResults(app[BUS])
+    follow_with_app(app, app[RESULTS])
 
 
 def results_of(app: web.Application) -> CommandResults:

@@ -24,15 +24,15 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from bus import Bus, Consumption, Endpoint, Envelope, MessageContext
+from bus import Bus, Envelope, MessageContext
 from gateway.access import last_known_application
 from gateway.keys import BUS
+from gateway.private_subscription import PrivateSubscription, follow_with_app
 
 Json = dict[str, Any]
 SUBSCRIBER = "gateway-applications"
@@ -56,35 +56,22 @@ class KnownApplications:
         self.bus = bus
         self._known: dict[str, _Entry] = {}
         self._generation: dict[str, int] = {}
-        self._consumption: Consumption | None = None
-        self._lock = asyncio.Lock()
+        self._changes = PrivateSubscription(bus, SUBSCRIBER, PATTERNS, self._changed, prefetch=64)
 
     @property
     def listening(self) -> bool:
         """Whether changes are being followed (else nothing is remembered)."""
-        return self._consumption is not None
+        return self._changes.active
 
     async def start(self) -> None:
         """Follow Front50's application events; idempotent."""
-        async with self._lock:
-            if self._consumption is None:
-                endpoint = Endpoint(
-                    service=SUBSCRIBER,
-                    kind="events",
-                    patterns=PATTERNS,
-                    raw_handler=self._changed,
-                    durable=False,
-                    prefetch=64,
-                )
-                self._consumption = await self.bus.consume(endpoint)
+        await self._changes.start()
 
     async def stop(self) -> None:
         """Stop following and forget everything."""
-        async with self._lock:
-            consumption, self._consumption = self._consumption, None
-            self._known.clear()
-            if consumption is not None:
-                await consumption.stop()
+        self._known.clear()
+        await self._changes.stop()
+        self._known.clear()  # anything remembered while the subscription was being stopped
 
     def forget(self, name: str) -> None:
         """Drop what is known of application ``name`` and refuse to keep an answer already in flight."""
@@ -119,17 +106,8 @@ KNOWN_APPLICATIONS = web.AppKey("known_applications", KnownApplications)
 
 def install(app: web.Application) -> None:
     """Give ``app`` its :class:`KnownApplications`, following changes from startup to cleanup."""
-    known = app[KNOWN_APPLICATIONS] = KnownApplications(app[BUS])
-
-    async def start(app: web.Application) -> None:
-        await known.start()
-
-    async def stop(app: web.Application) -> None:
-        with contextlib.suppress(Exception):
-            await known.stop()
-
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    app[KNOWN_APPLICATIONS] = KnownApplications(app[BUS])
+    follow_with_app(app, app[KNOWN_APPLICATIONS])
 
 
 def known_applications(app: web.Application) -> KnownApplications:
