@@ -40,9 +40,10 @@ from schemas.orca_engine import (
     UpdateStage,
 )
 from workers.orca.engine.access import AccessPolicy
+from workers.orca.engine.artifacts import execution_artifacts
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.concurrency import WaitingExecutions, buffers
-from workers.orca.engine.model import now_ms
+from workers.orca.engine.model import Json, now_ms
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.status import ExecutionStatus as S
 from workers.orca.engine.store import ExecutionStore
@@ -117,7 +118,7 @@ class ExecutionHandlers:
             await self._refuse(command, command.execution_id, reason, context)
             return
         at = now_ms()
-        execution = new_execution(command, at, self.access)
+        execution = new_execution(command, at, self.access, await self._prior_artifacts(command))
         if buffers(execution):
             execution.status = S.BUFFERED  # waits its turn; a redelivery runs the pass again
         else:
@@ -146,6 +147,21 @@ class ExecutionHandlers:
                 )
             return
         await self._apply(command.execution_id, self.t.start_execution, context)
+
+    async def _prior_artifacts(self, command: StartExecution) -> list[Json]:
+        """The artifacts of the pipeline's previous execution, when an expected artifact may fall back on them."""
+        config_id = command.pipeline.get("id")
+        expected = command.pipeline.get("expectedArtifacts")
+        if not isinstance(config_id, str) or not isinstance(expected, list):
+            return []
+        if not any(isinstance(item, dict) and item.get("usePriorArtifact") is True for item in expected):
+            return []
+        earlier = await self.store.search(application=None, pipeline_config_ids=[config_id], statuses=[], limit=2)
+        previous = next((item for item in earlier if item.id != command.execution_id), None)
+        if previous is None:
+            return []
+        stages = [stage.model_dump(by_alias=True, include={"outputs"}) for stage in previous.stages]
+        return execution_artifacts(stages, previous.trigger)
 
     async def _still_buffered(self, execution_id: str, context: MessageContext) -> bool:
         """On a redelivery, whether the execution a first handler stored still waits its turn."""

@@ -7,18 +7,35 @@ from typing import Any
 from bus import new_id
 from schemas.orca_engine import StartExecution
 from workers.orca.engine.access import AccessPolicy
+from workers.orca.engine.artifacts import ArtifactError, bind_trigger
 from workers.orca.engine.model import Execution, Json, Stage
 
 
-def new_execution(command: StartExecution, at: int, access: AccessPolicy | None = None) -> Execution:
+def new_execution(
+    command: StartExecution, at: int, access: AccessPolicy | None = None, prior_artifacts: list[Json] | None = None
+) -> Execution:
     """The execution ``command`` asks for: one stage per pipeline stage, parameters defaulted from
-    ``parameterConfig`` where the trigger gives none, run with the command's authority."""
+    ``parameterConfig`` where the trigger gives none, the pipeline's expected artifacts bound
+    (:mod:`workers.orca.engine.artifacts`; ``prior_artifacts`` are those of the pipeline's previous
+    execution), run with the command's authority. An expected artifact that binds to nothing leaves
+    the execution's ``exception`` set: it fails as it starts."""
     pipeline = command.pipeline
     trigger: Json = {"type": "manual", "user": command.authority.user, **command.trigger}
     trigger["parameters"] = _parameters(pipeline, trigger.get("parameters") or {})
     sensitive = _sensitive(pipeline)
     if sensitive:
         trigger["sensitiveParameters"] = sensitive  # so every read hides their values (schemas.secrets)
+    failure: Json | None = None
+    try:
+        trigger = bind_trigger(pipeline, trigger, prior_artifacts or [])
+    except ArtifactError as unmatched:
+        error = str(unmatched)
+        failure = {
+            "details": {"error": error, "errors": [error]},
+            "exceptionType": "InvalidRequest",
+            "shouldRetry": False,
+            "timestamp": at,
+        }
     return Execution(
         id=command.execution_id,
         application=str(pipeline.get("application") or ""),
@@ -35,6 +52,7 @@ def new_execution(command: StartExecution, at: int, access: AccessPolicy | None 
         notifications=list(pipeline.get("notifications") or []),
         initial_config={},
         rollback=_rollback(pipeline),
+        exception=failure,
     )
 
 

@@ -81,6 +81,8 @@ class Transitions:
             return []
         execution.status = S.RUNNING
         execution.start_time = now
+        if execution.exception is not None:  # refused as it was planned (an unbound expected artifact)
+            return [_started(execution), *self._finish(execution, S.TERMINAL, now)]
         problems = graph.problems(execution.stages)
         if not graph.initial_stages(execution) and not problems:
             problems = ["the pipeline has no stage without requisiteStageRefIds to start with"]

@@ -7,6 +7,11 @@ retryable failure (the answer says ``retryable``) or a silence longer than the s
 ``taskHeartbeatTimeoutMs`` (default: the service's, else none) ends the attempt; while the stage's
 ``taskRetries`` allow, the next attempt is sent after a backoff doubling from
 ``taskRetryBackoffMs``, else the stage fails saying why. ``stageTimeoutMs`` bounds it all.
+
+The command carries the stage's artifact references bound (``manifestArtifact`` for
+``manifestArtifactId``, ``requiredArtifacts``, ``inputArtifacts[].artifact``, ``optionalArtifacts``;
+:mod:`workers.orca.engine.artifacts`): one that binds to nothing fails the stage before anything is
+sent. A stage listing ``expectedArtifacts`` binds what it produced in a last task.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from schemas.orca_engine import RunExternalTask
+from workers.orca.engine import artifacts
 from workers.orca.engine.model import Json, Stage
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun, positive_int
 
@@ -60,6 +66,11 @@ class ExternalTask:
         return TaskResult.terminal(f"{lost}; no retries left (taskRetries={retries}) — check that {self.service} runs")
 
     def _send(self, run: TaskRun, attempt: int, heartbeat: int | None, context: Json | None = None) -> TaskResult:
+        shaped = self.shape(run.stage) if self.shape else run.stage.context
+        try:
+            shaped = artifacts.with_bound_references(run.execution, run.stage, shaped)
+        except artifacts.ArtifactError as unbound:
+            return TaskResult.terminal(str(unbound))
         command = RunExternalTask(
             execution_id=run.execution.id,
             stage_id=run.stage.id,
@@ -67,7 +78,7 @@ class ExternalTask:
             attempt=attempt,
             application=run.execution.application,
             stage_type=self.stage_type or run.stage.type,
-            context=self.shape(run.stage) if self.shape else run.stage.context,
+            context=shaped,
             trigger=run.execution.trigger,
             authority=run.execution.acting_for(),
         )
@@ -86,4 +97,5 @@ class ExternalStage:
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
 
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
-        return (ExternalTask(self.service, self.heartbeat_timeout_ms),)
+        run = ExternalTask(self.service, self.heartbeat_timeout_ms)
+        return (run, artifacts.BindProducedArtifactsTask()) if artifacts.produces(stage) else (run,)
