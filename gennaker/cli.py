@@ -45,6 +45,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("events", "gennaker.commands.events", "follow or publish events"),
     Command("dlq", "gennaker.commands.dlq", "inspect and replay dead letters"),
     Command("schemas", "gennaker.commands.schemas", "generated message schemas"),
+    Command("auth", "gennaker.commands.auth", "make API tokens for static authentication"),
     Command(
         "application", "gennaker.commands.application", "list, show, create, change and delete applications", ("app",)
     ),

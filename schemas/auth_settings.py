@@ -9,7 +9,7 @@ Three modes, chosen by ``mode``:
 ``static``
     Users listed in the settings, each with an API token sent as ``Authorization: Bearer <token>``.
     Only the token's SHA-256 hex digest is stored (``token_sha256``); make a token and its digest
-    with ``python -m gateway.auth``. API tokens are long random strings, so a fast
+    with ``gennaker auth token create``. API tokens are long random strings, so a fast
     unsalted digest is what GitHub-style token stores use: a salted slow hash (PBKDF2, bcrypt)
     protects guessable passwords and would only add its cost to every request here.
 
@@ -159,7 +159,7 @@ class AuthConfig(BaseModel):
         if self.mode == "static" and not any(user.token_sha256 for user in self.users) and not self.trusted_proxies:
             raise ValueError(
                 "auth mode 'static' needs at least one user with token_sha256 (make one with "
-                "`python -m gateway.auth`) or trusted_proxies"
+                "`gennaker auth token create`) or trusted_proxies"
             )
         duplicated = listed_twice(user.username for user in self.users)
         if duplicated:

@@ -1,7 +1,8 @@
 """API tokens for ``static`` authentication: made here, stored only as their SHA-256 digest.
 
-Run ``python -m gateway.auth`` to print a new token (give it to the user, once) and the
-``token_sha256`` to put in the settings. The gateway never needs the token itself.
+Run ``gennaker auth token create`` to print a new token (give it to the user, once), the
+``token_sha256`` to put in the settings and the ``[[auth.users]]`` entry holding it (``python -m
+gateway.auth`` prints the first two). The gateway never needs the token itself.
 """
 
 from __future__ import annotations

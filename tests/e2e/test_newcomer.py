@@ -1,11 +1,11 @@
 """A newcomer's first ten minutes, exactly as the README tells them, against a real ``gennaker up``.
 
-``gennaker up`` runs as a subprocess with static API tokens minted by ``python -m gateway.auth``
-(a settings TOML names an owner and a viewer), on RabbitMQ and on the in-memory bus, over the
-embedded MongoDB wire server. Over HTTP the newcomer creates an application through ``POST
-/tasks`` and polls the task, saves a pipeline exported from Spinnaker, lists it, changes it, sees
-both versions in its history, and is refused with Gate's 401 without a token and 403 when their
-role lacks WRITE.
+``gennaker up`` runs as a subprocess with static API tokens minted by ``gennaker auth token
+create`` (a settings TOML holds the entries it printed for an owner and a viewer), on RabbitMQ
+and on the in-memory bus, over the embedded MongoDB wire server. Over HTTP the newcomer creates
+an application through ``POST /tasks`` and polls the task, saves a pipeline exported from
+Spinnaker, lists it, changes it, sees both versions in its history, and is refused with Gate's
+401 without a token and 403 when their role lacks WRITE.
 
 On RabbitMQ the run has a virtual host of its own, so the real service queues
 (``gennaker.<service>.commands`` and so on) are the newcomer's alone: afterwards none may hold a
@@ -19,6 +19,7 @@ import contextlib
 import copy
 import json
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +48,11 @@ OWNERS, VIEWERS = "shop-owners", "shop-viewers"
 
 @dataclass
 class Token:
-    """An API token and the digest the settings hold for it, as ``python -m gateway.auth`` prints them."""
+    """An API token and the settings entry for its user, as ``gennaker auth token create`` prints them."""
 
     token: str
     sha256: str
+    entry: str
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -67,26 +69,30 @@ class Gennaker:
     amqp_url: str | None
 
 
-async def mint_token() -> Token:
-    """Run ``python -m gateway.auth`` as the README says, and read its two lines."""
+async def mint_token(username: str, role: str) -> Token:
+    """Run ``gennaker auth token create`` as the README says: the token line and the entry to paste."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.auth", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "gennaker.cli",
+        *("auth", "token", "create", "--username", username, "--role", role),
+        env=cli_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
-    lines = out.decode().splitlines()
-    token = next(line.rsplit(" ", 1)[1] for line in lines if line.startswith("token (give to the user"))
-    digest = next(line.rsplit(" ", 1)[1].strip('"') for line in lines if line.startswith("token_sha256"))
-    return Token(token=token, sha256=digest)
+    text = out.decode()
+    token = next(line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith("token (give to the user"))
+    entry = text[text.index("[[auth.users]]") :]
+    (user,) = tomllib.loads(entry)["auth"]["users"]
+    assert user == {"username": username, "token_sha256": user["token_sha256"], "roles": [role]}, entry
+    return Token(token=token, sha256=user["token_sha256"], entry=entry)
 
 
 def settings_toml(owner: Token, viewer: Token) -> str:
-    """The settings file the README shows: static tokens for an owner and a viewer."""
-    return (
-        '[auth]\nmode = "static"\n\n'
-        f'[[auth.users]]\nusername = "olivia"\ntoken_sha256 = "{owner.sha256}"\nroles = ["{OWNERS}"]\n\n'
-        f'[[auth.users]]\nusername = "victor"\ntoken_sha256 = "{viewer.sha256}"\nroles = ["{VIEWERS}"]\n'
-    )
+    """The settings file the README shows: static mode and the two pasted entries, an owner and a viewer."""
+    return f'[auth]\nmode = "static"\n\n{owner.entry}\n{viewer.entry}'
 
 
 def service_queues() -> list[str]:
@@ -113,7 +119,7 @@ async def waiting_messages(amqp_url: str) -> dict[str, int]:
 @pytest.fixture(params=[pytest.param("amqp", marks=pytest.mark.amqp), "memory"])
 async def gennaker(request: pytest.FixtureRequest, tmp_path: Path, amqp_url: str) -> AsyncIterator[Gennaker]:
     """``gennaker up`` with static auth on the bus the parameter names; killed and checked afterwards."""
-    owner, viewer = await mint_token(), await mint_token()
+    owner, viewer = await mint_token("olivia", OWNERS), await mint_token("victor", VIEWERS)
     settings = tmp_path / "gennaker.toml"
     settings.write_text(settings_toml(owner, viewer))
     port = free_port()
