@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 
@@ -48,15 +48,21 @@ def _ready(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def start_prometheus(targets: Sequence[str], *, interval: str = "1s") -> Iterator[str]:
-    """A running Prometheus scraping ``targets`` (``host:port``); yields its base URL."""
+def start_prometheus(
+    targets: Sequence[str], *, interval: str = "1s", labels: Mapping[str, Mapping[str, str]] | None = None
+) -> Iterator[str]:
+    """A running Prometheus scraping ``targets`` (``host:port``), each with its ``labels`` (as
+    service discovery would attach them); yields its base URL."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="gennaker-prometheus-") as directory:
         config = Path(directory) / "prometheus.yml"
-        listed = ", ".join(f'"{target}"' for target in targets)
+        groups = "".join(
+            f'      - targets: ["{target}"]\n        labels: {json.dumps(dict((labels or {}).get(target, {})))}\n'
+            for target in targets
+        )
         config.write_text(
             f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
-            f"scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [{listed}]\n"
+            f"scrape_configs:\n  - job_name: app\n    static_configs:\n{groups}"
         )
         process = subprocess.Popen(
             [
