@@ -46,6 +46,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("dlq", "gennaker.commands.dlq", "inspect and replay dead letters"),
     Command("schemas", "gennaker.commands.schemas", "generated message schemas"),
     Command("auth", "gennaker.commands.auth", "make API tokens for static authentication"),
+    Command("config", "gennaker.commands.config", "show the effective settings and where each came from"),
     Command(
         "application", "gennaker.commands.application", "list, show, create, change and delete applications", ("app",)
     ),
