@@ -39,30 +39,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
-from ulid import ULID  # noqa: E402
 
-from bus import Endpoint, Envelope, MemoryBus, MessageContext  # noqa: E402
+from benchmarks.clouddriver_rig import TaskAnswers, embedded_clouddriver  # noqa: E402
+from bus import MemoryBus  # noqa: E402
 from bus.service import ServiceHost  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from gennaker.logging import configure_logging  # noqa: E402
-from gennaker.resources import WorkerResources  # noqa: E402
-from gennaker.settings import Settings  # noqa: E402
-from gennaker.store import EmbeddedStore, mongo_client  # noqa: E402
 from schemas.authority import Authority  # noqa: E402
 from schemas.clouddriver_cache import CachedResources, ListServerGroups  # noqa: E402
-from schemas.clouddriver_operations import TaskCompleted  # noqa: E402
-from schemas.orca_engine import RunExternalTask  # noqa: E402
 from workers.clouddriver.cache import COLLECTION, documents  # noqa: E402
 from workers.clouddriver.local import processes  # noqa: E402
 from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, ServerGroup  # noqa: E402
 from workers.clouddriver.provider import Account  # noqa: E402
-from workers.clouddriver.worker import build_service  # noqa: E402
 from workers.front50 import worker as front50  # noqa: E402
 
 Json = dict[str, Any]
 HELLO = ["{python}", str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
-ACCOUNTS = [
+ACCOUNTS: list[Json] = [
     {"name": "local", "cloudProvider": "local", "local": {"artifactDirs": [str(ROOT / "examples")]}},
     {"name": "bench", "cloudProvider": "seeded"},
 ]
@@ -152,40 +146,6 @@ async def cache_reads(bus: MemoryBus, db: Any, client: TestClient[Any, Any], rea
     }
 
 
-class Answers:
-    """Collects ``clouddriver.task.completed`` by task id."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, tuple[float, TaskCompleted]] = {}
-
-    async def tap(self, envelope: Envelope, context: MessageContext) -> None:
-        if envelope.type == TaskCompleted.cloudevent_type():
-            answer = TaskCompleted.model_validate(envelope.data)
-            self.arrived[answer.task_id] = (time.perf_counter(), answer)
-
-    async def run(self, bus: MemoryBus, stage_type: str, context: Json) -> tuple[float, TaskCompleted]:
-        command = RunExternalTask(
-            authority=Authority.anonymous_admin(),
-            execution_id="bench",
-            stage_id=str(ULID()),
-            task_id=str(ULID()),
-            attempt=1,
-            application="hello",
-            stage_type=stage_type,
-            context=context,
-        )
-        await bus.send(command, to="clouddriver")
-        deadline = time.monotonic() + 60
-        while command.task_id not in self.arrived:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{stage_type} was not answered in 60 s")
-            await asyncio.sleep(0.005)
-        arrived, answer = self.arrived[command.task_id]
-        if answer.status != "SUCCEEDED":
-            raise RuntimeError(f"{stage_type} failed: {answer.error}")
-        return arrived, answer
-
-
 def cluster(version: str) -> Json:
     return {
         "application": "hello",
@@ -198,7 +158,7 @@ def cluster(version: str) -> Json:
     }
 
 
-async def deploys(bus: MemoryBus, answers: Answers, count: int) -> Json:
+async def deploys(bus: MemoryBus, answers: TaskAnswers, count: int) -> Json:
     """Time from createServerGroup sent to the new version answering through the balancer."""
     _, upserted = await answers.run(bus, "upsertLoadBalancer", {"name": "hello-prod", "credentials": "local"})
     url = upserted.outputs["loadBalancers"]["local"]["hello-prod"]["url"] + "/"
@@ -228,6 +188,15 @@ async def deploys(bus: MemoryBus, answers: Answers, count: int) -> Json:
     }
 
 
+async def stop_local_processes(db: Any) -> None:
+    """Stop every process the local provider started in this run."""
+    meta = await db["clouddriver_local_meta"].find_one({"_id": "owner"})
+    if meta is not None:
+        for pids in processes.owned_processes(meta["token"]).values():
+            for pid in pids:
+                await processes.stop(pid, timeout=5)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reads", type=int, default=300)
@@ -235,48 +204,20 @@ async def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING", stream=sys.stderr)
     with tempfile.TemporaryDirectory() as directory:
-        data = Path(directory)
-        async with EmbeddedStore(data / "store.sqlite") as store:
-            mongo = mongo_client(await store.start())
-            db = mongo["gennaker"]
-            bus = MemoryBus(source="/bench")
-            answers = Answers()
-            tap = await bus.consume(
-                Endpoint(
-                    service="bench",
-                    kind="events",
-                    patterns=("clouddriver.task.*",),
-                    raw_handler=answers.tap,
-                    durable=False,
-                )
-            )
-            resources = WorkerResources(Settings(data_dir=data), db)
-            hosts = [
-                ServiceHost(bus, front50.build_service(resources)),
-                ServiceHost(bus, build_service(resources, accounts=ACCOUNTS, refresh_seconds=3600)),
-            ]
-            for host in hosts:
-                await host.start()
+        async with embedded_clouddriver(Path(directory), ACCOUNTS, before_store_closes=stop_local_processes) as rig:
+            front50_host = ServiceHost(rig.bus, front50.build_service(rig.resources))
+            await front50_host.start()
             client: TestClient[Any, Any] = TestClient(
-                TestServer(create_app(bus, GatewayConfig(version="bench", services=("front50", "clouddriver"))))
+                TestServer(create_app(rig.bus, GatewayConfig(version="bench", services=("front50", "clouddriver"))))
             )
             await client.start_server()
             figures: Json = {}
             try:
-                figures.update(await cache_reads(bus, db, client, args.reads))
-                figures.update(await deploys(bus, answers, args.deploys))
+                figures.update(await cache_reads(rig.bus, rig.db, client, args.reads))
+                figures.update(await deploys(rig.bus, rig.answers, args.deploys))
             finally:
                 await client.close()
-                for host in hosts:
-                    await host.stop()
-                await tap.stop()
-                await bus.close()
-                meta = await db["clouddriver_local_meta"].find_one({"_id": "owner"})
-                if meta is not None:
-                    for pids in processes.owned_processes(meta["token"]).values():
-                        for pid in pids:
-                            await processes.stop(pid, timeout=5)
-                await mongo.close()
+                await front50_host.stop()
     print(json.dumps(figures))
 
 

@@ -36,20 +36,11 @@ from lightkube import AsyncClient  # noqa: E402
 from lightkube.codecs import from_dict  # noqa: E402
 from lightkube.config.kubeconfig import KubeConfig  # noqa: E402
 from lightkube.resources.apps_v1 import Deployment  # noqa: E402
-from ulid import ULID  # noqa: E402
 
-from bus import Endpoint, Envelope, MemoryBus, MessageContext  # noqa: E402
-from bus.service import ServiceHost  # noqa: E402
+from benchmarks.clouddriver_rig import Rig, embedded_clouddriver  # noqa: E402
 from gennaker.logging import configure_logging  # noqa: E402
-from gennaker.resources import WorkerResources  # noqa: E402
-from gennaker.settings import Settings  # noqa: E402
-from gennaker.store import EmbeddedStore, mongo_client  # noqa: E402
-from schemas.authority import Authority  # noqa: E402
-from schemas.clouddriver_operations import TaskCompleted  # noqa: E402
-from schemas.orca_engine import RunExternalTask  # noqa: E402
 from tests.kubernetes_server import KubernetesApiServer  # noqa: E402
 from workers.clouddriver.kubernetes.stability import judge  # noqa: E402
-from workers.clouddriver.worker import build_service  # noqa: E402
 
 Json = dict[str, Any]
 POLL_SECONDS = 0.5
@@ -69,39 +60,12 @@ def manifest(name: str, image: str) -> Json:
     }
 
 
-class Answers:
-    """Collects ``clouddriver.task.completed`` by task id."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, tuple[float, TaskCompleted]] = {}
-
-    async def tap(self, envelope: Envelope, context: MessageContext) -> None:
-        if envelope.type == TaskCompleted.cloudevent_type():
-            answer = TaskCompleted.model_validate(envelope.data)
-            self.arrived[answer.task_id] = (time.perf_counter(), answer)
-
-    async def deploy(self, bus: MemoryBus, image: str) -> float:
-        command = RunExternalTask(
-            authority=Authority.anonymous_admin(),
-            execution_id="bench",
-            stage_id=str(ULID()),
-            task_id=str(ULID()),
-            attempt=1,
-            application="bench",
-            stage_type="deployManifest",
-            context={"account": "k8s", "manifests": [manifest("through", image)], "moniker": {"app": "bench"}},
-        )
-        started = time.perf_counter()
-        await bus.send(command, to="clouddriver")
-        deadline = time.monotonic() + 60
-        while command.task_id not in self.arrived:
-            if time.monotonic() > deadline:
-                raise RuntimeError("deployManifest did not answer within 60 s")
-            await asyncio.sleep(0.005)
-        arrived, answer = self.arrived[command.task_id]
-        if answer.status != "SUCCEEDED":
-            raise RuntimeError(f"deployManifest failed: {answer.error}")
-        return arrived - started
+async def deploy(rig: Rig, image: str) -> float:
+    """Seconds from sending a ``deployManifest`` of ``image`` to its answer."""
+    context = {"account": "k8s", "manifests": [manifest("through", image)], "moniker": {"app": "bench"}}
+    started = time.perf_counter()
+    arrived, _ = await rig.answers.run(rig.bus, "deployManifest", context, application="bench")
+    return arrived - started
 
 
 async def direct(client: AsyncClient, image: str) -> float:
@@ -132,37 +96,19 @@ async def main() -> None:
     configure_logging("WARNING", stream=sys.stderr)
     with tempfile.TemporaryDirectory() as directory:
         data = Path(directory)
-        async with KubernetesApiServer(ready_seconds=0.2) as server, EmbeddedStore(data / "store.sqlite") as store:
+        async with KubernetesApiServer(ready_seconds=0.2) as server:
             kubeconfig = server.kubeconfig(data / "kubeconfig")
-            mongo = mongo_client(await store.start())
-            bus = MemoryBus(source="/bench")
-            answers = Answers()
-            tap = await bus.consume(
-                Endpoint(
-                    service="bench",
-                    kind="events",
-                    patterns=("clouddriver.task.*",),
-                    raw_handler=answers.tap,
-                    durable=False,
-                )
-            )
             account = {"name": "k8s", "cloudProvider": "kubernetes", "kubernetes": {"kubeconfigFile": str(kubeconfig)}}
-            resources = WorkerResources(Settings(data_dir=data), mongo["gennaker"])
-            host = ServiceHost(bus, build_service(resources, accounts=[account], refresh_seconds=3600))
-            await host.start()
-            client = AsyncClient(config=KubeConfig.from_file(kubeconfig))
-            through: list[float] = []
-            alone: list[float] = []
-            try:
-                for run in range(args.runs):
-                    through.append(await answers.deploy(bus, f"app:{run}"))
-                    alone.append(await direct(client, f"app:{run}"))
-            finally:
-                await client.close()
-                await host.stop()
-                await tap.stop()
-                await bus.close()
-                await mongo.close()
+            async with embedded_clouddriver(data, [account]) as rig:
+                client = AsyncClient(config=KubeConfig.from_file(kubeconfig))
+                through: list[float] = []
+                alone: list[float] = []
+                try:
+                    for run in range(args.runs):
+                        through.append(await deploy(rig, f"app:{run}"))
+                        alone.append(await direct(client, f"app:{run}"))
+                finally:
+                    await client.close()
     print(json.dumps({"runs": args.runs, **figures("deploy_manifest", through), **figures("direct_client", alone)}))
 
 

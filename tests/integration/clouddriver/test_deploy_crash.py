@@ -20,7 +20,6 @@ process of the store is one Clouddriver records (v2's instances and the balancer
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,16 +30,13 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bus import Endpoint
-from bus.amqp import AmqpBus
 from schemas.clouddriver_operations import TaskCompleted
 from tests.broker import own_vhost
-from tests.integration.clouddriver.conftest import HELLO, Clouddriver, stop_everything
+from tests.integration.clouddriver.conftest import HELLO, Clouddriver
+from tests.integration.clouddriver.killable import LOCAL_ACCOUNTS, killable_clouddriver, start_clouddriver
 from tests.integration.clouddriver.load import Load
-from tests.integration.clouddriver.test_local_crash import start_clouddriver
 from tests.integration.orca.conftest import Orca, pipeline, stage, summary
-from tests.integration.test_up import Process, cli_env
-from tests.mongo import start_store
+from tests.integration.test_up import Process
 from workers.clouddriver.local import processes
 from workers.orca.engine import EngineOptions
 
@@ -107,35 +103,16 @@ def vhost(amqp_url: str, unique: str) -> Iterator[str]:
 
 @pytest.fixture
 async def system(vhost: str, tmp_path: Path) -> AsyncIterator[System]:
-    server, mongo = await start_store()
-    db = mongo["gennaker"]
-    bus = await AmqpBus.connect(vhost, source="/test")
-    driver = Clouddriver(bus, db, tmp_path)
-    tap = await bus.consume(
-        Endpoint(service="t", kind="events", patterns=("clouddriver.task.*",), raw_handler=driver.tap, durable=False)
-    )
-    orca = Orca(bus, db, ENGINE)
-    await orca.start_host()
-    env = cli_env(
-        GENNAKER_AMQP_URL=vhost,
-        GENNAKER_MONGO_URL=str(server.address.uri),
-        GENNAKER_DATA_DIR=str(tmp_path),
-        GENNAKER_METRICS_PORT="0",
-        GENNAKER_ACCOUNTS=json.dumps([{"name": "local", "cloudProvider": "local", "local": {"unrestricted": True}}]),
-    )
-    system = System(orca, driver, env)
-    try:
-        yield system
-    finally:
-        if system.clouddriver is not None:
-            await system.clouddriver.stop()
-        await orca.stop_host()
-        await tap.stop()
-        await bus.close()
-        orphans = await stop_everything(db)
-        await mongo.close()
-        await server.close()
-        assert orphans == [], f"processes left outside Clouddriver's records: {orphans}"
+    async with killable_clouddriver(vhost, tmp_path, LOCAL_ACCOUNTS) as (driver, env):
+        orca = Orca(driver.bus, driver.db, ENGINE)
+        await orca.start_host()
+        system = System(orca, driver, env)
+        try:
+            yield system
+        finally:
+            if system.clouddriver is not None:
+                await system.clouddriver.stop()
+            await orca.stop_host()
 
 
 def balancer_pipeline() -> Json:

@@ -10,19 +10,15 @@ the task once. Every process the store started is then one Clouddriver records.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bus import Endpoint
-from bus.amqp import AmqpBus
 from tests.broker import own_vhost
-from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json, stop_everything
-from tests.integration.test_up import Process, cli_env
-from tests.mongo import start_store
+from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json
+from tests.integration.clouddriver.killable import LOCAL_ACCOUNTS, killable_clouddriver, start_clouddriver
 from workers.clouddriver.journal import entry_id
 from workers.clouddriver.local import processes
 
@@ -39,34 +35,8 @@ def vhost_url(amqp_url: str, unique: str) -> Iterator[str]:
 
 @pytest.fixture
 async def system(vhost_url: str, tmp_path: Path) -> AsyncIterator[tuple[Clouddriver, dict[str, str]]]:
-    server, mongo = await start_store()
-    bus = await AmqpBus.connect(vhost_url, source="/test")
-    driver = Clouddriver(bus, mongo["gennaker"], tmp_path)
-    tap = await bus.consume(
-        Endpoint(service="t", kind="events", patterns=("clouddriver.task.*",), raw_handler=driver.tap, durable=False)
-    )
-    env = cli_env(
-        GENNAKER_AMQP_URL=vhost_url,
-        GENNAKER_MONGO_URL=str(server.address.uri),
-        GENNAKER_DATA_DIR=str(tmp_path),
-        GENNAKER_METRICS_PORT="0",
-        GENNAKER_ACCOUNTS=json.dumps([{"name": "local", "cloudProvider": "local", "local": {"unrestricted": True}}]),
-    )
-    try:
-        yield driver, env
-    finally:
-        await tap.stop()
-        await bus.close()
-        orphans = await stop_everything(driver.db)
-        await mongo.close()
-        await server.close()
-        assert orphans == [], f"processes left outside Clouddriver's records: {orphans}"
-
-
-async def start_clouddriver(env: dict[str, str]) -> Process:
-    process = await Process.start("worker", "clouddriver", env=env)
-    await process.wait_for_stderr("worker running")
-    return process
+    async with killable_clouddriver(vhost_url, tmp_path, LOCAL_ACCOUNTS) as world:
+        yield world
 
 
 async def test_sigkill_mid_create_then_restart_finishes_the_task(

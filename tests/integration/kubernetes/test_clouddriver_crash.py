@@ -10,21 +10,16 @@ to be stable; a new Clouddriver takes the journal entry over, resumes from its r
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from bus import Endpoint
-from bus.amqp import AmqpBus
 from tests.broker import own_vhost
 from tests.integration.clouddriver.conftest import Clouddriver
-from tests.integration.clouddriver.test_local_crash import start_clouddriver
-from tests.integration.test_up import cli_env
+from tests.integration.clouddriver.killable import killable_clouddriver, start_clouddriver
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
-from tests.mongo import start_store
 from workers.clouddriver.journal import entry_id
 
 pytestmark = pytest.mark.amqp
@@ -42,29 +37,9 @@ async def system(
 ) -> AsyncIterator[tuple[Clouddriver, dict[str, str], KubernetesApiServer]]:
     async with KubernetesApiServer(namespaces=("web",), ready_seconds=3.0) as cluster:
         kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig", namespace="web")
-        server, mongo = await start_store()
-        bus = await AmqpBus.connect(vhost_url, source="/test")
-        driver = Clouddriver(bus, mongo["gennaker"], tmp_path)
-        tap = await bus.consume(
-            Endpoint(
-                service="t", kind="events", patterns=("clouddriver.task.*",), raw_handler=driver.tap, durable=False
-            )
-        )
         account = {"name": "k8s", "cloudProvider": "kubernetes", "kubernetes": {"kubeconfigFile": str(kubeconfig)}}
-        env = cli_env(
-            GENNAKER_AMQP_URL=vhost_url,
-            GENNAKER_MONGO_URL=str(server.address.uri),
-            GENNAKER_DATA_DIR=str(tmp_path),
-            GENNAKER_METRICS_PORT="0",
-            GENNAKER_ACCOUNTS=json.dumps([account]),
-        )
-        try:
+        async with killable_clouddriver(vhost_url, tmp_path, [account], check_orphans=False) as (driver, env):
             yield driver, env, cluster
-        finally:
-            await tap.stop()
-            await bus.close()
-            await mongo.close()
-            await server.close()
 
 
 async def test_sigkill_while_waiting_for_stable_then_restart_answers_once_with_one_replica_set(
