@@ -35,6 +35,7 @@ from schemas.echo_sinks import SinkConfig
 from schemas.kayenta import KayentaSettings
 from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
+from schemas.rosco import RoscoSettings
 from schemas.validation import describe_problems, listed_twice
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
     )
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="Echo's SMTP server, Slack bot and Deck address"
+    )
+    rosco: RoscoSettings = Field(
+        default_factory=RoscoSettings, description="Rosco's kubectl and helm/chart accounts: [[rosco.helm_accounts]]"
     )
     kayenta: KayentaSettings = Field(
         default_factory=KayentaSettings, description="Kayenta's metrics accounts: [[kayenta.accounts]]"

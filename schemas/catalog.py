@@ -18,6 +18,7 @@ from schemas import (
     orca,
     orca_engine,
     orca_stages,
+    rosco,
     system,
 )
 from schemas.registry import registry
@@ -34,6 +35,7 @@ MODULES = (
     orca,
     orca_engine,
     orca_stages,
+    rosco,
     system,
 )
 """The message modules whose import registered their messages."""

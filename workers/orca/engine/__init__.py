@@ -51,6 +51,7 @@ from schemas.orca_engine import (
     UpdateStage,
 )
 from schemas.outbound import OutboundSettings
+from schemas.rosco import STAGE_TYPES as ROSCO_STAGE_TYPES
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.concurrency import WaitingExecutions
@@ -78,12 +79,16 @@ EXTERNAL_ANSWERS = ("*.task.completed", "*.task.heartbeat")
 @dataclass(frozen=True)
 class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
-    (by default Clouddriver's atomic operations and Kayenta's ``runCanary``); ``extra_stage_types``
-    are stage types composed of others (by default ``deploy``, ``createServerGroup``,
+    (by default Clouddriver's atomic operations, Rosco's ``bakeManifest`` and Kayenta's ``runCanary``);
+    ``extra_stage_types`` are stage types composed of others (by default ``deploy``, ``createServerGroup``,
     ``cloneServerGroup``, ``kayentaCanary`` and ``runCanaryIntervals``)."""
 
     external_stage_types: Mapping[str, str] = field(
-        default_factory=lambda: {**dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver"), "runCanary": "kayenta"}
+        default_factory=lambda: {
+            **dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver"),
+            **dict.fromkeys(ROSCO_STAGE_TYPES, "rosco"),
+            "runCanary": "kayenta",
+        }
     )
     external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=lambda: {"clouddriver": 60_000})
     extra_stage_types: Sequence[StageDefinition] = field(
