@@ -48,6 +48,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("auth", "gennaker.commands.auth", "make API tokens for static authentication"),
     Command("config", "gennaker.commands.config", "show the effective settings and where each came from"),
     Command(
+        "completion", "gennaker.commands.completion", "print the shell code for completing gennaker (bash, zsh, fish)"
+    ),
+    Command(
         "application", "gennaker.commands.application", "list, show, create, change and delete applications", ("app",)
     ),
     Command(
@@ -144,7 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(words: list[str]) -> int:
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (gennaker completion SHELL)
+        _complete()
     args = build_parser(words).parse_args(words)
+    if not getattr(args, "needs_settings", True):
+        no_settings: int = args.run(args, None)
+        return no_settings
     # imported here, not at the top: `gennaker --help` and a mistyped command never need them
     from gennaker.commands._common import CliError
     from gennaker.logging import configure_logging
@@ -162,6 +170,18 @@ def _run(words: list[str]) -> int:
         print(f"gennaker: {error}", file=sys.stderr)
         return error.code
     return status
+
+
+def _complete() -> None:
+    """Answer the shell's completion request (argcomplete's protocol) and exit the process.
+
+    Only the command the line already names is built in full, as for a run.
+    """
+    import argcomplete
+    from argcomplete.lexers import split_line
+
+    words = split_line(os.environ.get("COMP_LINE", ""), int(os.environ.get("COMP_POINT", "0")))[3]
+    argcomplete.autocomplete(build_parser(words[int(os.environ["_ARGCOMPLETE"]) :]))
 
 
 def _drop_stdout() -> None:
