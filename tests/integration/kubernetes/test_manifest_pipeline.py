@@ -18,11 +18,15 @@ import pytest
 import pytest_asyncio
 from ulid import ULID
 
+from bus.service import Service
+from gennaker.resources import WorkerResources
 from schemas.clouddriver_cache import CachedResources, ListLoadBalancers, RefreshCache
 from tests.conftest import AMQP_URL
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
 from tests.security.authority_world import SHOP, World, authority, headers, running_world
+from tests.unit.rosco.charts import chart_archive, embedded
+from workers.rosco import worker as rosco
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 Json = dict[str, Any]
@@ -60,9 +64,15 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             }
         ]
         vhost = f"k8s-{str(ULID()).lower()}"
-        async with running_world("memory", work_dir, amqp_url=AMQP_URL, vhost=vhost, accounts=accounts) as world:
+        async with running_world(
+            "memory", work_dir, amqp_url=AMQP_URL, vhost=vhost, accounts=accounts, extra=_rosco
+        ) as world:
             await world.create_application("shop", SHOP)
             yield Cluster(world, server)
+
+
+def _rosco(resources: WorkerResources) -> list[Service]:
+    return [rosco.build_service(resources)]
 
 
 def web(image: str = "nginx:1.27", replicas: int = 2) -> Json:
@@ -128,13 +138,15 @@ def step(ref: str, type: str, after: str, **context: Any) -> Json:
     }
 
 
-async def run(cluster: Cluster, stages: list[Json], persona: str) -> Json:
+async def run(
+    cluster: Cluster, stages: list[Json], persona: str, *, trigger: Json | None = None, **pipeline: Any
+) -> Json:
     world = cluster.world
     name = f"k8s-{ULID()}"
-    body = {"application": "shop", "name": name, "stages": stages}
+    body = {"application": "shop", "name": name, "stages": stages, **pipeline}
     saved = await world.client.post("/pipelines", json=body, headers=headers("admin"))
     assert saved.status == 200, await saved.text()
-    started = await world.client.post(f"/pipelines/shop/{name}", json={}, headers=headers(persona))
+    started = await world.client.post(f"/pipelines/shop/{name}", json=trigger or {}, headers=headers(persona))
     assert started.status == 202, await started.text()
     execution_id = str((await started.json())["ref"]).rsplit("/", 1)[1]
     return await world.finished(execution_id, timeout=90)
@@ -183,6 +195,42 @@ async def test_deploy_scale_patch_and_delete_run_to_succeeded(cluster: Cluster) 
     assert deployment["metadata"]["labels"] == {"patched": "yes"}
     assert cluster.live("Service", "web") is None
     assert "web-settings-v000" in cluster.names("ConfigMap")
+
+
+async def test_a_baked_helm_chart_is_deployed_from_the_artifact_the_bake_produced(cluster: Cluster) -> None:
+    chart = {**embedded(chart_archive(), "shop-chart"), "version": "1.2.0"}
+    expected_chart = {"id": "chart", "displayName": "shop-chart", "matchArtifact": {"name": "shop-chart"}}
+    produced = {"id": "bake-output", "matchArtifact": {"type": "embedded/base64", "name": "shop-manifests"}}
+    bake = {
+        "refId": "1",
+        "requisiteStageRefIds": [],
+        "type": "bakeManifest",
+        "templateRenderer": "HELM3",
+        "outputName": "shop",
+        "namespace": "web",
+        "inputArtifacts": [{"id": "chart", "account": "embedded-artifact"}],
+        "overrides": {"image.tag": "${trigger.parameters.tag}"},
+        "expectedArtifacts": [produced],
+    }
+    deploy_baked = {
+        **deploy(ref="2", requisiteStageRefIds=["1"]),
+        "source": "artifact",
+        "manifestArtifactId": "bake-output",
+        "manifests": None,
+    }
+    trigger = {"parameters": {"tag": "v9"}, "artifacts": [chart], "expectedArtifactIds": ["chart"]}
+    execution = await run(
+        cluster, [bake, deploy_baked], "deployer", trigger=trigger, expectedArtifacts=[expected_chart]
+    )
+    assert execution["status"] == "SUCCEEDED", [(s["type"], s["status"], failure(s)) for s in execution["stages"]]
+    assert execution["trigger"]["resolvedExpectedArtifacts"][0]["boundArtifact"]["name"] == "shop-chart"
+    baked = by_ref(execution, "1")["outputs"]
+    assert baked["resolvedExpectedArtifacts"][0]["boundArtifact"]["name"] == "shop-manifests"
+    deployed = by_ref(execution, "2")["outputs"]["outputs.manifestNamesByNamespace"]
+    assert deployed == {"web": ["service shop", "deployment shop-web"]}
+    deployment = cluster.live("Deployment", "shop-web")
+    assert deployment is not None
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "acme/shop:v9"
 
 
 async def test_a_changed_config_map_is_a_new_version_and_an_unchanged_one_is_not(cluster: Cluster) -> None:
