@@ -20,6 +20,10 @@ Topology (declared idempotently on connect and on first use):
 Durable queues are quorum queues when the broker supports them; messages are persistent and
 published with confirms; a consumer acknowledges only after its handler returned and any retry or
 dead letter it caused was confirmed, so a crash at any point redelivers rather than loses.
+
+This module holds the connection, the topology and publishing; a consumed endpoint is
+:mod:`bus.amqp_consumption`, the headers of retries and dead letters :mod:`bus.amqp_headers`, and
+which broker failures are transient :mod:`bus.amqp_errors`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,19 +47,13 @@ from aio_pika.abc import (
 )
 from pamqp.common import Arguments
 
+from bus.amqp_consumption import AmqpConsumption
+from bus.amqp_errors import TRANSIENT_ERRORS, in_words
+from bus.amqp_headers import DELAY_HEADER, dead_copy, dead_letter_of, replay_copy, retry_copy
 from bus.availability import failing_fast
-from bus.base import Bus, Consumption
-from bus.dead_letter import (
-    ATTEMPT_HEADER,
-    DEAD_AT_HEADER,
-    MESSAGE_ID_HEADER,
-    ORIGIN_HEADER,
-    QUEUE_HEADER,
-    REASON_HEADER,
-    TRACEBACK_HEADER,
-    DeadLetter,
-)
-from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
+from bus.base import Bus
+from bus.dead_letter import DeadLetter
+from bus.dispatch import Verdict, dead_reply, reply_or_raise
 from bus.endpoint import (
     COMMANDS_EXCHANGE,
     DEAD_EXCHANGE,
@@ -77,112 +74,8 @@ from schemas import Query, Reply
 
 log = structlog.get_logger("gennaker.bus.amqp")
 
-DELAY_HEADER = "gennaker-retry-delay-ms"
-"""Matched by the headers exchange; RabbitMQ ignores ``x-`` headers when matching, hence no prefix."""
 REPLY_TO = "amq.rabbitmq.reply-to"
-TRACEBACK_LIMIT = 16_000
 PUBLISH_RETRY_SECONDS = 60.0
-_TRANSIENT_ERRORS = (
-    aiormq.exceptions.AMQPConnectionError,
-    aiormq.exceptions.ChannelInvalidStateError,
-    ConnectionError,
-    RuntimeError,
-)
-
-
-def _attempt(message: AbstractIncomingMessage) -> int:
-    value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
-    return value if isinstance(value, int) and value > 0 else 1
-
-
-def _external(message: AbstractIncomingMessage) -> bool:
-    """Published from outside: first published to the external exchange (the broker says so), or
-    marked so by the service that retried or dead-lettered it (a mark only ever lowers trust)."""
-    return message.exchange == EXTERNAL_EXCHANGE or _text((message.headers or {}).get(ORIGIN_HEADER, "")) == "external"
-
-
-def _in_words(error: BaseException) -> str:
-    """What went wrong with the broker, for a person: aio-pika names channels by their object repr."""
-    if isinstance(error, aiormq.exceptions.ChannelInvalidStateError | RuntimeError):
-        return "its channel to RabbitMQ is closed"
-    if isinstance(error, aiormq.exceptions.AMQPConnectionError):
-        return "the connection to RabbitMQ failed"
-    text = str(error)
-    return text if text and "<" not in text else type(error).__name__
-
-
-def _text(value: object) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-class AmqpConsumption(Consumption):
-    """One endpoint consumed on a channel of its own, with ``prefetch`` messages in flight at most."""
-
-    def __init__(self, bus: AmqpBus, endpoint: Endpoint, channel: AbstractChannel, queue: AbstractQueue) -> None:
-        self._bus = bus
-        self.endpoint = endpoint
-        self._channel = channel
-        self.queue = queue
-        self._tag: str | None = None
-        self._in_flight: set[asyncio.Task[Any]] = set()
-        self._handling: set[asyncio.Task[Any]] = set()
-        """The in-flight tasks whose handler has not returned yet: ``stop`` may cancel those only."""
-        self._stopped = False
-
-    async def start(self) -> None:
-        self._tag = await self.queue.consume(self._on_message)
-
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        if self._stopped:
-            return  # arrived after stop began: left unacknowledged, the channel's close requeues it
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
-            self._handling.add(task)
-        try:
-            verdict = await dispatch(
-                self.endpoint,
-                message.body,
-                attempt=_attempt(message),
-                redelivered=bool(message.redelivered),
-                bus=self._bus,
-                retry=self._bus.retry,
-                external=_external(message),
-            )
-            if task is not None:
-                self._handling.discard(task)
-            await self._bus._settle(self.queue.name, self.endpoint.service, message, verdict)
-        except Exception:
-            # Settling failed (the broker went away): leave the message unacknowledged so that
-            # RabbitMQ redelivers it once the connection is back. Nothing is lost.
-            log.warning("could not settle message; it will be redelivered", queue=self.queue.name, exc_info=True)
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
-                self._handling.discard(task)
-
-    async def stop(self, *, grace: float | None = None) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        started = asyncio.get_running_loop().time()
-        if self._tag is not None:
-            with contextlib.suppress(*_TRANSIENT_ERRORS):
-                await self.queue.cancel(self._tag)
-        if self._in_flight and grace is not None:
-            remaining = grace - (asyncio.get_running_loop().time() - started)
-            await asyncio.wait(set(self._in_flight), timeout=max(remaining, 0))
-            # a cancelled handler's message stays unacknowledged: closing the channel requeues it
-            for task in self._handling:
-                task.cancel()
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
-        with contextlib.suppress(*_TRANSIENT_ERRORS):
-            if not self.endpoint.durable:
-                await self.queue.delete(if_unused=False, if_empty=False)
-        with contextlib.suppress(*_TRANSIENT_ERRORS):
-            await self._channel.close()
-        self._bus._consumptions.discard(self)
 
 
 class AmqpBus(Bus):
@@ -270,7 +163,7 @@ class AmqpBus(Bus):
     async def _on_reconnect(self, *_: object) -> None:
         # aio-pika restores declared queues and consumers; direct reply-to is a pseudo-queue it
         # cannot restore, so asks in flight during an outage time out and new ones work again.
-        with contextlib.suppress(*_TRANSIENT_ERRORS):
+        with contextlib.suppress(*TRANSIENT_ERRORS):
             await self._setup_replies()
 
     async def _on_reply(self, message: aiormq.abc.DeliveredMessage) -> None:
@@ -363,14 +256,14 @@ class AmqpBus(Bus):
                 if exchange in (EVENTS_EXCHANGE, EXTERNAL_EXCHANGE):
                     return
                 raise QueueFull(f"a full queue refused the message to {exchange or 'the default exchange'}") from error
-            except _TRANSIENT_ERRORS as error:
+            except TRANSIENT_ERRORS as error:
                 if failing_fast():
-                    raise BrokerUnavailable(f"nothing was sent: {self.outage() or _in_words(error)}") from error
+                    raise BrokerUnavailable(f"nothing was sent: {self.outage() or in_words(error)}") from error
                 if asyncio.get_running_loop().time() > deadline:
                     raise BrokerUnavailable(
-                        f"RabbitMQ unavailable for {PUBLISH_RETRY_SECONDS:g}s: {_in_words(error)}"
+                        f"RabbitMQ unavailable for {PUBLISH_RETRY_SECONDS:g}s: {in_words(error)}"
                     ) from error
-                log.warning("publish failed, waiting for the broker", error=_in_words(error))
+                log.warning("publish failed, waiting for the broker", error=in_words(error))
                 await asyncio.sleep(0.5)
 
     def _amqp_message(self, envelope: Envelope, **properties: Any) -> aio_pika.Message:
@@ -464,8 +357,8 @@ class AmqpBus(Bus):
             yield
         except BusClosed:
             raise
-        except _TRANSIENT_ERRORS as error:
-            raise BrokerUnavailable(self.outage() or _in_words(error)) from error
+        except TRANSIENT_ERRORS as error:
+            raise BrokerUnavailable(self.outage() or in_words(error)) from error
 
     async def consume(self, endpoint: Endpoint) -> AmqpConsumption:
         self._fail_fast_while_away()
@@ -491,7 +384,9 @@ class AmqpBus(Bus):
             exchange = await channel.get_exchange(name, ensure=False)
             await queue.bind(exchange, routing_key=endpoint.service)
         self._declared.add(queue.name)
-        consumption = AmqpConsumption(self, endpoint, channel, queue)
+        consumption = AmqpConsumption(
+            self, endpoint, channel, queue, settle=self._settle, stopped=self._consumptions.discard
+        )
         await consumption.start()
         self._consumptions.add(consumption)
         return consumption
@@ -511,46 +406,10 @@ class AmqpBus(Bus):
                 )
         if verdict.action == "retry":
             await self._ensure_delay_queue(verdict.delay_ms)
-            headers = dict(message.headers or {})
-            headers[ATTEMPT_HEADER] = _attempt(message) + 1
-            headers[DELAY_HEADER] = str(verdict.delay_ms)
-            headers[REASON_HEADER] = (verdict.reason or "")[:1000]
-            if _external(message):
-                headers[ORIGIN_HEADER] = "external"
-            await self._publish(RETRY_EXCHANGE, self._copy(message, headers), queue, mandatory=True)
+            await self._publish(RETRY_EXCHANGE, retry_copy(message, verdict), queue, mandatory=True)
         elif verdict.action == "dead":
-            message_id = verdict.message_id or message.message_id or new_id()
-            headers = dict(message.headers or {})
-            headers.pop(DELAY_HEADER, None)
-            headers.update(
-                {
-                    REASON_HEADER: verdict.reason or "unknown",
-                    TRACEBACK_HEADER: (verdict.traceback or "")[-TRACEBACK_LIMIT:],
-                    QUEUE_HEADER: queue,
-                    DEAD_AT_HEADER: datetime.now(UTC).isoformat(),
-                    ATTEMPT_HEADER: _attempt(message),
-                    MESSAGE_ID_HEADER: message_id,
-                }
-            )
-            if _external(message):
-                headers[ORIGIN_HEADER] = "external"
-            await self._publish(DEAD_EXCHANGE, self._copy(message, headers, message_id=message_id), "", mandatory=True)
+            await self._publish(DEAD_EXCHANGE, dead_copy(message, verdict, queue), "", mandatory=True)
         await message.ack()
-
-    @staticmethod
-    def _copy(message: AbstractIncomingMessage, headers: dict[str, Any], **overrides: Any) -> aio_pika.Message:
-        properties: dict[str, Any] = {
-            "content_type": message.content_type,
-            "message_id": message.message_id,
-            "correlation_id": message.correlation_id,
-            "type": message.type,
-            "app_id": message.app_id,
-            "timestamp": message.timestamp,
-        }
-        properties.update(overrides)
-        return aio_pika.Message(
-            message.body, headers=headers, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties
-        )
 
     async def _drain_dead_letters(self) -> tuple[AbstractChannel, list[tuple[AbstractIncomingMessage, DeadLetter]]]:
         """Take every dead letter without acknowledging; closing the channel puts them all back."""
@@ -561,23 +420,7 @@ class AmqpBus(Bus):
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 break
-            headers = message.headers or {}
-            dead_at = headers.get(DEAD_AT_HEADER)
-            letters.append(
-                (
-                    message,
-                    DeadLetter(
-                        id=_text(headers.get(MESSAGE_ID_HEADER) or message.message_id or new_id()),
-                        queue=_text(headers.get(QUEUE_HEADER, "")),
-                        reason=_text(headers.get(REASON_HEADER, "unknown")),
-                        traceback=_text(headers[TRACEBACK_HEADER]) if headers.get(TRACEBACK_HEADER) else None,
-                        dead_at=datetime.fromisoformat(_text(dead_at)) if dead_at else datetime.now(UTC),
-                        attempts=_attempt(message),
-                        body=message.body,
-                        external=_external(message),
-                    ),
-                )
-            )
+            letters.append((message, dead_letter_of(message)))
         return channel, letters
 
     async def dead_letters(self) -> list[DeadLetter]:
@@ -592,12 +435,7 @@ class AmqpBus(Bus):
             for message, letter in letters:
                 if ids is not None and letter.id not in ids:
                     continue
-                headers = {
-                    key: value
-                    for key, value in (message.headers or {}).items()
-                    if key not in {REASON_HEADER, TRACEBACK_HEADER, QUEUE_HEADER, DEAD_AT_HEADER, ATTEMPT_HEADER}
-                }
-                await self._publish("", self._copy(message, headers), letter.queue, mandatory=True)
+                await self._publish("", replay_copy(message), letter.queue, mandatory=True)
                 await message.ack()
                 replayed += 1
         finally:
