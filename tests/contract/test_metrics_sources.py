@@ -27,6 +27,8 @@ from workers.kayenta.sources.memory import MemorySource
 from workers.kayenta.sources.prometheus import PrometheusSource
 
 LATENCY = {"baseline": 0.1, "canary": 0.3}
+ERRORS = {("baseline", "200"): 10.0, ("baseline", "500"): 0.1, ("canary", "200"): 10.0, ("canary", "500"): 2.0}
+"""Requests per second by scope and status code: a grouped query answers one series per code."""
 CONFIG: dict[str, Any] = {"name": "latency", "templates": {"by-group": 'group="${scope}"'}}
 
 
@@ -58,6 +60,9 @@ def prometheus_harness() -> Iterator[Harness]:
     gauge = Gauge("demo_latency_seconds", "latency", ["group"], registry=registry)
     for group, value in LATENCY.items():
         gauge.labels(group=group).set(value)
+    requests = Gauge("demo_requests_per_second", "requests", ["group", "code"], registry=registry)
+    for (group, code), value in ERRORS.items():
+        requests.labels(group=group, code=code).set(value)
     port = free_port()
     server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     try:
@@ -89,9 +94,15 @@ async def datadog_harness() -> AsyncIterator[Harness]:
 def harness(request: pytest.FixtureRequest) -> Harness:
     if request.param in ("prometheus", "datadog"):
         return request.getfixturevalue(f"{request.param}_harness")
+    return memory_harness()
+
+
+def memory_harness() -> Harness:
     memory = MemorySource("memory")
     for group, value in LATENCY.items():
         memory.put(group, "demo_latency_seconds", [value])
+    for (group, code), value in ERRORS.items():
+        memory.put(group, "demo_requests_per_second", [value], tags={"code": code})
     return Harness(memory, time.time() - 4)
 
 
@@ -115,6 +126,21 @@ async def test_a_metric_the_store_lacks_answers_nothing(harness: Harness) -> Non
 async def test_a_scope_the_store_lacks_answers_nothing(harness: Harness) -> None:
     series = await harness.source.fetch(CONFIG, harness.metric(), harness.window("nobody"))
     assert [value for value in series.values if not math.isnan(value)] == []
+
+
+@pytest.mark.parametrize("source", ["memory", "prometheus"])
+async def test_a_grouped_query_answers_one_tagged_series_per_group(source: str, request: pytest.FixtureRequest) -> None:
+    harness = memory_harness() if source == "memory" else request.getfixturevalue("prometheus_harness")
+    grouped = metric("demo_requests_per_second")
+    grouped["query"]["groupByFields"] = ["code"]
+    found = await harness.source.fetch_all(CONFIG, grouped, harness.window("canary"))
+    by_code = {series.tags["code"]: series for series in found}
+    assert set(by_code) == {"200", "500"} and len(found) == 2
+    for code, series in by_code.items():
+        present = [value for value in series.values if not math.isnan(value)]
+        assert len(present) >= 2 and present == pytest.approx([ERRORS[("canary", code)]] * len(present))
+    if source == "prometheus":
+        assert found[0].query == 'avg(demo_requests_per_second{group="canary"}) by (code)'
 
 
 async def test_prometheus_sends_kayentas_query(prometheus_harness: Harness) -> None:

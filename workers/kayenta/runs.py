@@ -17,6 +17,7 @@ from typing import Any
 
 from workers.kayenta.judge import judge
 from workers.kayenta.judge.sequential import sequential_test
+from workers.kayenta.mixer import mix, values_or_gap
 from workers.kayenta.sources.base import MetricsSource, MetricsSourceError, Scope
 from workers.kayenta.sources.memory import finite
 
@@ -76,31 +77,43 @@ def _scope_json(scope: Scope) -> Json:
     }
 
 
+def _expected(scope: Scope) -> int:
+    return int((scope.end - scope.start) // scope.step) + 1
+
+
 async def fetch_pairs(canary_config: Json, request: Json, source: MetricsSource) -> list[Json]:
-    """Every metric's ``MetricSetPair``; raises :class:`MetricsSourceError` with the first failure's reason."""
+    """Every metric's ``MetricSetPair`` (several for a query answering several series, paired by
+    tags: :mod:`workers.kayenta.mixer`); raises :class:`MetricsSourceError` with the first failure's reason."""
     gate = asyncio.Semaphore(MAX_PARALLEL_FETCHES)
 
-    async def pair(index: int, metric: Json) -> Json:
+    async def pairs_of(index: int, metric: Json) -> list[Json]:
         scope_name = str(metric.get("scopeName") or "default")
         control_scope = scope_of(request, scope_name, "controlScope")
         experiment_scope = scope_of(request, scope_name, "experimentScope")
         async with gate:
-            control = await source.fetch(canary_config, metric, control_scope)
-            experiment = await source.fetch(canary_config, metric, experiment_scope)
-        return {
-            "name": metric.get("name"),
-            "id": f"{index}",
-            "tags": control.tags,
-            "values": {
-                "control": [finite(v) for v in control.values],
-                "experiment": [finite(v) for v in experiment.values],
-            },
-            "scopes": {"control": _scope_json(control_scope), "experiment": _scope_json(experiment_scope)},
-            "attributes": {"control": {"query": control.query}, "experiment": {"query": experiment.query}},
-        }
+            control = await source.fetch_all(canary_config, metric, control_scope)
+            experiment = await source.fetch_all(canary_config, metric, experiment_scope)
+        mixed = mix(control, experiment)
+        scopes = {"control": _scope_json(control_scope), "experiment": _scope_json(experiment_scope)}
+        attributes = {"control": {"query": control[0].query}, "experiment": {"query": experiment[0].query}}
+        return [
+            {
+                "name": metric.get("name"),
+                "id": f"{index}" if len(mixed) == 1 else f"{index}.{number}",
+                "tags": pair.tags,
+                "values": {
+                    "control": [finite(v) for v in values_or_gap(pair.control, _expected(control_scope))],
+                    "experiment": [finite(v) for v in values_or_gap(pair.experiment, _expected(experiment_scope))],
+                },
+                "scopes": scopes,
+                "attributes": attributes,
+            }
+            for number, pair in enumerate(mixed)
+        ]
 
     metrics = list(canary_config.get("metrics") or [])
-    return list(await asyncio.gather(*(pair(i, m) for i, m in enumerate(metrics))))
+    found = await asyncio.gather(*(pairs_of(i, m) for i, m in enumerate(metrics)))
+    return [pair for pairs in found for pair in pairs]
 
 
 def json_safe(value: Any) -> Any:

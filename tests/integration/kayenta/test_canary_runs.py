@@ -137,3 +137,27 @@ async def test_a_redelivered_run_announces_the_same_result_and_judges_once(kayen
     assert again[1] == first[1]
     listed = await kayenta.ask(ListCanaryExecutions(application="shop"))
     assert isinstance(listed, CanaryExecutionList) and len(listed.executions) == 1
+
+
+async def test_a_grouped_metric_is_judged_per_group_and_a_group_one_side_lacks_is_nodata(
+    kayenta: KayentaClient,
+) -> None:
+    load(kayenta, canary_latency=0.1)
+    for scope, rates in (("baseline", {"200": 10.0, "500": 0.1}), ("canary", {"200": 10.0, "500": 2.0, "503": 1.0})):
+        del kayenta.source.series[(scope, "errors")]  # the query groups by code now
+        for code, rate in rates.items():
+            kayenta.source.put(scope, "errors", list(RNG.normal(rate, rate * 0.05, 31)), tags={"code": code})
+    _, completed = await kayenta.send(run("c-10"), count=2)
+    assert isinstance(completed, CanaryCompleted) and completed.status == "succeeded"
+    found = await kayenta.ask(GetCanaryExecution(execution_id="c-10"))
+    assert isinstance(found, CanaryExecutionFound) and found.execution is not None
+    errors = [r for r in found.execution["result"]["judgeResult"]["results"] if r["name"] == "errors"]
+    assert [(r["id"], r["tags"], r["classification"]) for r in errors] == [
+        ("2.0", {"code": "200"}, "Pass"),
+        ("2.1", {"code": "500"}, "High"),
+        ("2.2", {"code": "503"}, "Nodata"),
+    ]
+    pairs = await kayenta.ask(GetMetricSetPairList(pair_list_id="c-10"))
+    assert isinstance(pairs, MetricSetPairListFound) and pairs.pairs is not None
+    lacking = next(pair for pair in pairs.pairs if pair["id"] == "2.2")
+    assert lacking["values"]["control"] == ["NaN"] * 31 and len(lacking["values"]["experiment"]) == 31

@@ -1,6 +1,7 @@
 """The seam between Kayenta and a metrics store: fetch one metric's series for one scope.
 
-A source answers :meth:`MetricsSource.fetch` with the samples of the metric over the scope's
+A source answers :meth:`MetricsSource.fetch_all` with one series per group of the answer (each
+tagged with its labels) and :meth:`MetricsSource.fetch` with the first: the samples of the metric over the scope's
 window at the scope's step, ``NaN`` where the store has no sample, in time order. It raises
 :class:`MetricsSourceError` with a text a user can act on (the store's own error, "did not
 answer", an undefined template variable): the canary run fails with that reason, never
@@ -49,5 +50,11 @@ class MetricsSource(Protocol):
     type: str
 
     async def fetch(self, canary_config: Json, metric: Json, scope: Scope) -> Series:
-        """The series of ``metric`` (a metric config of ``canary_config``) over ``scope``."""
+        """The series of ``metric`` (a metric config of ``canary_config``) over ``scope``; the first
+        when the query answers several."""
+        ...
+
+    async def fetch_all(self, canary_config: Json, metric: Json, scope: Scope) -> list[Series]:
+        """Every series the query answers (one per group or tag set, each with its ``tags``); one
+        series without tags or values when it answers none."""
         ...

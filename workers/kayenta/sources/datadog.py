@@ -64,6 +64,10 @@ class DatadogSource:
 
     async def fetch(self, canary_config: Json, metric: Json, scope: Scope) -> Series:
         """The metric's first series over the scope's window."""
+        return (await self.fetch_all(canary_config, metric, scope))[0]
+
+    async def fetch_all(self, canary_config: Json, metric: Json, scope: Scope) -> list[Series]:
+        """Every series (tag set) of the answer over the scope's window."""
         query = build_query(canary_config, metric, scope)
         params = {"from": str(int(scope.start)), "to": str(int(scope.end)), "query": query}
         try:
@@ -82,4 +86,4 @@ class DatadogSource:
             raise MetricsSourceError(
                 f"metrics account {self.name!r} (Datadog at {self.url}) did not answer: {why}"
             ) from error
-        return parse_series(answer if isinstance(answer, dict) else {}, query, scope)[0]
+        return parse_series(answer if isinstance(answer, dict) else {}, query, scope)

@@ -1,7 +1,8 @@
 """The in-process metrics source: series held in memory, for ``gennaker up`` demos and tests.
 
-``MemorySource.put(scope, metric_name, values)`` sets what a metric answers for a scope; a
-metric config names it by ``query.metricName`` (or the metric's ``name``). The window and step of
+``MemorySource.put(scope, metric_name, values)`` sets what a metric answers for a scope (with
+``tags``, one more series of the metric: what a grouped query would answer); a metric config
+names it by ``query.metricName`` (or the metric's ``name``). The window and step of
 the request decide how many samples are returned (the values repeat if the window is longer).
 """
 
@@ -19,23 +20,37 @@ class MemorySource:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.series: dict[tuple[str, str], list[float]] = {}
+        self.series: dict[tuple[str, str], dict[tuple[tuple[str, str], ...], list[float]]] = {}
         self.failure: str | None = None
 
-    def put(self, scope: str, metric_name: str, values: list[float]) -> None:
-        """What ``metric_name`` answers for ``scope`` from now on."""
-        self.series[(scope, metric_name)] = list(values)
+    def put(self, scope: str, metric_name: str, values: list[float], tags: dict[str, str] | None = None) -> None:
+        """What ``metric_name`` answers for ``scope`` (and ``tags``) from now on."""
+        stored = self.series.setdefault((scope, metric_name), {})
+        stored[tuple(sorted((tags or {}).items()))] = list(values)
 
     async def fetch(self, canary_config: Json, metric: Json, scope: Scope) -> Series:
         """The stored series of the metric for the scope, fitted to its window."""
+        return (await self.fetch_all(canary_config, metric, scope))[0]
+
+    async def fetch_all(self, canary_config: Json, metric: Json, scope: Scope) -> list[Series]:
+        """Every stored series of the metric for the scope (one per tag set), fitted to its window."""
         if self.failure:
             raise MetricsSourceError(self.failure)
         query: Json = metric.get("query") or {}
         name = str(query.get("metricName") or metric.get("name"))
-        stored = self.series.get((scope.scope, name), [])
+        text = f"{name}{{scope={scope.scope}}}"
         count = int((scope.end - scope.start) // scope.step) + 1
-        values = [stored[i % len(stored)] for i in range(count)] if stored else []
-        return Series(query=f"{name}{{scope={scope.scope}}}", start=scope.start, step=scope.step, values=values)
+        stored = self.series.get((scope.scope, name)) or {(): []}
+        return [
+            Series(
+                query=text,
+                start=scope.start,
+                step=scope.step,
+                values=[values[i % len(values)] for i in range(count)] if values else [],
+                tags=dict(tags),
+            )
+            for tags, values in stored.items()
+        ]
 
 
 def finite(value: float) -> float | str:
