@@ -22,7 +22,15 @@ from gateway.api_model import ApiModel
 from gateway.auth.middleware import authority_of, principal_of
 from gateway.canary_configs import readable_config
 from gateway.command_results import ask, send_command
-from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, not_found, read_spinnaker_json
+from gateway.gate_api import (
+    GateError,
+    SpinnakerJson,
+    error_responses,
+    gate_json,
+    gate_route,
+    not_found,
+    read_spinnaker_json,
+)
 from gateway.routing import Response, Route, read_query
 from schemas.authority import Permission, can
 from schemas.kayenta import (
@@ -31,7 +39,9 @@ from schemas.kayenta import (
     GetCanaryExecution,
     GetMetricSetPairList,
     ListCanaryExecutions,
+    ListMetricDescriptors,
     ListMetricsAccounts,
+    MetricDescriptorList,
     MetricsAccountList,
     MetricSetPairListFound,
     RunCanary,
@@ -96,6 +106,13 @@ class ExecutionsQuery(ApiModel):
     """How many executions to list."""
 
     limit: int = Field(default=20, ge=1, le=500)
+
+
+class DescriptorsQuery(ApiModel):
+    """Which account's metrics, and which of them."""
+
+    metrics_account_name: str | None = Field(default=None, alias="metricsAccountName", max_length=128)
+    filter: str | None = Field(default=None, max_length=256, description="Names containing this, any case")
 
 
 class CanaryExecutionResponse(ApiModel):
@@ -205,8 +222,13 @@ async def list_judges(request: web.Request) -> web.Response:
 
 @gate_route
 async def list_metric_descriptors(request: web.Request) -> web.Response:
-    """Kayenta's metric descriptors for Deck's metric picker (none are cached yet: an empty list)."""
-    return gate_json([])
+    """Kayenta's metric descriptors (``{"name": …}``) of a metrics account, for Deck's metric picker."""
+    query = read_query(request, DescriptorsQuery)
+    asked = ListMetricDescriptors(metrics_account_name=query.metrics_account_name, filter=query.filter)
+    found = await ask(request, asked, MetricDescriptorList)
+    if found.error is not None:
+        raise GateError(400 if found.field else 502, found.error, field=found.field)
+    return gate_json(found.descriptors)
 
 
 def _route(method: str, path: str, handler: Any, summary: str, ok: Response, *errors: int, **extra: Any) -> Route:
@@ -237,6 +259,10 @@ ROUTES = (
         list_metric_descriptors,
         "Retrieve a list of descriptors for use in populating the canary config ui",
         Response("Descriptors", JsonList),
+        400,
+        502,
+        504,
+        query=DescriptorsQuery,
     ),
     _route(
         "POST",

@@ -174,6 +174,27 @@ class ListMetricsAccounts(Query):
 
 
 @message
+class MetricDescriptorList(Reply):
+    """Kayenta's metric descriptors (``{"name": …}`` each), or why there are none (``error``, ``field``)."""
+
+    message_type: ClassVar[str] = "kayenta.MetricDescriptorList"
+    descriptors: list[Json] = Field(default_factory=list)
+    error: str | None = None
+    field: str | None = None
+
+
+@message
+class ListMetricDescriptors(Query):
+    """The metrics a metrics account has, for Deck's metric picker (Gate's
+    ``/v2/canaries/metadata/metricsService``): names containing ``filter``, case-insensitively."""
+
+    message_type: ClassVar[str] = "kayenta.ListMetricDescriptors"
+    reply_model: ClassVar[type[Reply]] = MetricDescriptorList
+    metrics_account_name: str | None = Field(None, max_length=128)
+    filter: str | None = Field(None, max_length=256)
+
+
+@message
 class KayentaTaskCompleted(ExternalTaskCompleted):
     """Kayenta's answer to Orca's ``runCanary`` task: the interval's score, SUCCEEDED or TERMINAL."""
 

@@ -1,4 +1,5 @@
-"""A local server speaking Datadog's metrics query API (``GET /api/v1/query``), for Kayenta's tests.
+"""A local server speaking Datadog's metrics query API (``GET /api/v1/query``) and its active metrics
+list (``GET /api/v1/metrics?from=`` → ``{"metrics": [...]}``), for Kayenta's tests.
 
 No Datadog can be reached here. This server answers as Datadog documents: the ``DD-API-KEY`` and
 ``DD-APPLICATION-KEY`` headers are required (403 ``{"errors": ["Forbidden"]}``), ``from``/``to``
@@ -50,6 +51,16 @@ def datadog_app(series: dict[tuple[str, str], float]) -> web.Application:
         body = {"status": "ok", "res_type": "time_series", "series": entries, "query": text}
         return web.json_response({**body, "from_date": start * 1000, "to_date": end * 1000})
 
+    async def active_metrics(request: web.Request) -> web.Response:
+        headers = request.headers
+        if headers.get("DD-API-KEY") != API_KEY or headers.get("DD-APPLICATION-KEY") != APPLICATION_KEY:
+            return web.json_response({"errors": ["Forbidden"]}, status=403)
+        if not request.query.get("from", "").isdigit():
+            return web.json_response({"errors": ["Parameter 'from' is required (epoch seconds)"]}, status=400)
+        metrics = sorted({metric for metric, _ in series})
+        return web.json_response({"metrics": metrics, "from": request.query["from"]})
+
     app = web.Application()
     app.router.add_get("/api/v1/query", query)
+    app.router.add_get("/api/v1/metrics", active_metrics)
     return app

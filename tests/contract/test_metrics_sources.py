@@ -143,6 +143,11 @@ async def test_a_grouped_query_answers_one_tagged_series_per_group(source: str, 
         assert found[0].query == 'avg(demo_requests_per_second{group="canary"}) by (code)'
 
 
+async def test_a_source_lists_the_metrics_it_has(harness: Harness) -> None:
+    names = await harness.source.metric_names()
+    assert "demo_latency_seconds" in names and "no_such_metric" not in names
+
+
 async def test_prometheus_sends_kayentas_query(prometheus_harness: Harness) -> None:
     series = await prometheus_harness.source.fetch(CONFIG, metric(), prometheus_harness.window("canary"))
     assert series.query == 'avg(demo_latency_seconds{group="canary"})'

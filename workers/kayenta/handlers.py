@@ -29,7 +29,9 @@ from schemas.kayenta import (
     GetMetricSetPairList,
     KayentaCommandRejected,
     ListCanaryExecutions,
+    ListMetricDescriptors,
     ListMetricsAccounts,
+    MetricDescriptorList,
     MetricsAccountList,
     MetricSetPairListFound,
     RunCanary,
@@ -199,6 +201,20 @@ class KayentaHandlers:
         """The metric set pairs of an execution."""
         found = await self.store.pairs(query.pair_list_id)
         return MetricSetPairListFound(pairs=found[0] if found else None, application=found[1] if found else None)
+
+    async def list_descriptors(self, query: ListMetricDescriptors, context: MessageContext) -> MetricDescriptorList:
+        """The account's metrics as Kayenta's descriptors (``{"name": …}``), filtered by ``filter``."""
+        name = query.metrics_account_name or next(iter(self.sources), None)
+        if name is None or name not in self.sources:
+            known = ", ".join(self.sources) or "none are configured ([[kayenta.accounts]])"
+            reason = f"no metrics account named {name!r}; known accounts: {known}"
+            return MetricDescriptorList(error=reason, field="metricsAccountName")
+        try:
+            names = await self.sources[name].metric_names()
+        except MetricsSourceError as error:
+            return MetricDescriptorList(error=str(error))
+        wanted = (query.filter or "").lower()
+        return MetricDescriptorList(descriptors=[{"name": each} for each in names if wanted in each.lower()])
 
     async def list_accounts(self, query: ListMetricsAccounts, context: MessageContext) -> MetricsAccountList:
         """The metrics accounts, without secrets."""

@@ -3,7 +3,8 @@
 Commands: ``kayenta.RunCanary`` (fetch both scopes' metrics from a metrics account, judge with
 NetflixACAJudge-v1.0 and, when asked, the sequential test) and Orca's ``orca.RunExternalTask`` for
 its ``runCanary`` stage (:mod:`workers.kayenta.stage_task`). Queries: an execution, an
-application's executions, an execution's metric set pairs, the metrics accounts. State lives in
+application's executions, an execution's metric set pairs, the metrics accounts, an account's
+metric names. State lives in
 ``kayenta_executions`` and ``kayenta_pair_lists`` (:mod:`workers.kayenta.store`); metrics
 accounts come from ``[[kayenta.accounts]]`` (:mod:`workers.kayenta.accounts`). The judge is pure
 (:mod:`workers.kayenta.judge`).
@@ -51,6 +52,7 @@ def build_service(resources: WorkerResources, *, sources: dict[str, MetricsSourc
                     messages.ListCanaryExecutions.message_type: handlers.list_executions,
                     messages.GetMetricSetPairList.message_type: handlers.get_pairs,
                     messages.ListMetricsAccounts.message_type: handlers.list_accounts,
+                    messages.ListMetricDescriptors.message_type: handlers.list_descriptors,
                 },
             ),
         ],

@@ -100,6 +100,12 @@ async def test_run_a_stored_config_and_read_kayentas_report(canaries: Canaries) 
     credentials = await (await client.get("/v2/canaries/credentials")).json()
     assert credentials == [{"name": "prometheus", "type": "memory", "supportedTypes": ["METRICS_STORE"]}]
     assert (await (await client.get("/v2/canaries/judges")).json())[0]["name"] == "NetflixACAJudge-v1.0"
+    descriptors = await client.get("/v2/canaries/metadata/metricsService", params={"filter": "LATENCY"})
+    assert await descriptors.json() == [{"name": "http_latency_seconds"}]
+    nothing = await client.get("/v2/canaries/metadata/metricsService", params={"filter": "cpu"})
+    assert await nothing.json() == []
+    unknown = await client.get("/v2/canaries/metadata/metricsService", params={"metricsAccountName": "nope"})
+    assert unknown.status == 400 and (await unknown.json())["field"] == "metricsAccountName"
 
 
 async def test_an_adhoc_run_and_bad_requests(canaries: Canaries) -> None:

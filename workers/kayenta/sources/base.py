@@ -58,3 +58,7 @@ class MetricsSource(Protocol):
         """Every series the query answers (one per group or tag set, each with its ``tags``); one
         series without tags or values when it answers none."""
         ...
+
+    async def metric_names(self) -> list[str]:
+        """The names of the metrics the store has (for the metric picker), or the error why not."""
+        ...

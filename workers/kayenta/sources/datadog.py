@@ -11,6 +11,7 @@ fails with Datadog's text.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import aiohttp
@@ -70,10 +71,20 @@ class DatadogSource:
         """Every series (tag set) of the answer over the scope's window."""
         query = build_query(canary_config, metric, scope)
         params = {"from": str(int(scope.start)), "to": str(int(scope.end)), "query": query}
+        return parse_series(await self._get("/api/v1/query", params), query, scope)
+
+    async def metric_names(self) -> list[str]:
+        """The metrics that reported in the last hour (Datadog's active metrics list), as Kayenta lists them."""
+        answer = await self._get("/api/v1/metrics", {"from": str(int(time.time()) - 3600)})
+        if answer.get("errors"):
+            raise MetricsSourceError(f"Datadog refused to list its metrics: {'; '.join(map(str, answer['errors']))}")
+        return [str(name) for name in answer.get("metrics") or []]
+
+    async def _get(self, path: str, params: dict[str, str]) -> Json:
         try:
             async with (
                 aiohttp.ClientSession(timeout=TIMEOUT, headers=self._headers) as session,
-                session.get(f"{self.url}/api/v1/query", params=params) as response,
+                session.get(f"{self.url}{path}", params=params) as response,
             ):
                 answer = await response.json(content_type=None)
                 if response.status in (401, 403):
@@ -86,4 +97,4 @@ class DatadogSource:
             raise MetricsSourceError(
                 f"metrics account {self.name!r} (Datadog at {self.url}) did not answer: {why}"
             ) from error
-        return parse_series(answer if isinstance(answer, dict) else {}, query, scope)
+        return answer if isinstance(answer, dict) else {}

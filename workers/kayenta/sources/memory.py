@@ -28,6 +28,12 @@ class MemorySource:
         stored = self.series.setdefault((scope, metric_name), {})
         stored[tuple(sorted((tags or {}).items()))] = list(values)
 
+    async def metric_names(self) -> list[str]:
+        """Every metric name stored, in order."""
+        if self.failure:
+            raise MetricsSourceError(self.failure)
+        return sorted({name for _, name in self.series})
+
     async def fetch(self, canary_config: Json, metric: Json, scope: Scope) -> Series:
         """The stored series of the metric for the scope, fitted to its window."""
         return (await self.fetch_all(canary_config, metric, scope))[0]

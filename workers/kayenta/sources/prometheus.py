@@ -113,14 +113,11 @@ class PrometheusSource:
         self.name = name
         self.url = url.rstrip("/")
 
-    async def fetch_all(self, canary_config: Json, metric: Json, scope: Scope) -> list[Series]:
-        """Every series the metric's query answers (one per ``by`` group)."""
-        query = build_query(canary_config, metric, scope)
-        params = {"query": query, "start": f"{scope.start:.3f}", "end": f"{scope.end:.3f}", "step": f"{scope.step}s"}
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Json:
         try:
             async with (
                 aiohttp.ClientSession(timeout=TIMEOUT) as session,
-                session.get(f"{self.url}/api/v1/query_range", params=params) as response,
+                session.get(f"{self.url}{path}", params=params) as response,
             ):
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
@@ -128,7 +125,20 @@ class PrometheusSource:
             raise MetricsSourceError(
                 f"metrics account {self.name!r} (Prometheus at {self.url}) did not answer: {why}"
             ) from error
-        return parse_matrix(answer if isinstance(answer, dict) else {}, query, scope)
+        return answer if isinstance(answer, dict) else {}
+
+    async def fetch_all(self, canary_config: Json, metric: Json, scope: Scope) -> list[Series]:
+        """Every series the metric's query answers (one per ``by`` group)."""
+        query = build_query(canary_config, metric, scope)
+        params = {"query": query, "start": f"{scope.start:.3f}", "end": f"{scope.end:.3f}", "step": f"{scope.step}s"}
+        return parse_matrix(await self._get("/api/v1/query_range", params), query, scope)
+
+    async def metric_names(self) -> list[str]:
+        """Prometheus's metric names (the values of its ``__name__`` label), as Kayenta lists them."""
+        answer = await self._get("/api/v1/label/__name__/values")
+        if answer.get("status") != "success":
+            raise MetricsSourceError(f"Prometheus refused to list its metrics: {answer.get('error') or answer}")
+        return [str(name) for name in answer.get("data") or []]
 
     async def fetch(self, canary_config: Json, metric: Json, scope: Scope) -> Series:
         """The metric's first series (Kayenta's judge takes one per metric and scope)."""
