@@ -1,10 +1,12 @@
 """How long the ``gennaker`` command takes to start, beside the interpreter starting and doing nothing.
 
 Each round runs, one after another: ``python -c pass`` (the baseline: what any Python command
-costs), ``gennaker --help`` and each sub-command's ``--help`` named by ``--command`` (default
-``pipeline``), all through the same interpreter of the virtual environment, so a loaded machine
-slows them alike. Rounds alternate their order; the medians and the spread (max - min) are
-printed, then one JSON line with every figure.
+costs), ``gennaker --help``, each sub-command's ``--help`` named by ``--command`` (default
+``pipeline``), ``gennaker config`` and ``gennaker application list`` to its answer from a stub
+gateway in this process (a first request: settings, logging, the HTTP client, one GET), all
+through the same interpreter of the virtual environment, so a loaded machine slows them alike.
+Rounds alternate their order; the medians and the spread (max - min) are printed, then one JSON
+line with every figure.
 
     .venv/bin/python benchmarks/cli.py [--rounds 15] [--command pipeline --command dlq]
 """
@@ -17,7 +19,9 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +36,20 @@ def elapsed(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
+class EmptyList(BaseHTTPRequestHandler):
+    """A gateway that answers every GET with an empty JSON list (``no applications``)."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"[]")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def main() -> None:
     """Run the rounds and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,6 +62,11 @@ def main() -> None:
     }
     for command in options.command or ["pipeline"]:
         cases[f"gennaker {command} --help"] = [str(GENNAKER), command, "--help"]
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), EmptyList)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{gateway.server_address[1]}"
+    cases["gennaker config"] = [str(GENNAKER), "config"]
+    cases["gennaker application list"] = [str(GENNAKER), "application", "list", "--gate-endpoint", endpoint]
     times: dict[str, list[float]] = {name: [] for name in cases}
     for round_ in range(options.rounds):
         order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
@@ -57,6 +80,7 @@ def main() -> None:
         ratio = median / baseline
         print(f"{name:<30} median {median * 1000:7.1f} ms  spread {spread * 1000:6.1f} ms  ({ratio:.1f} x baseline)")
         figures[name] = {"median_s": round(median, 4), "spread_s": round(spread, 4)}
+    gateway.shutdown()
     print(json.dumps(figures))
 
 

@@ -21,13 +21,12 @@ import os
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bus.retry import RetryPolicy
 from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
 from schemas.echo_notifications import NotificationSettings
@@ -37,6 +36,9 @@ from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
 from schemas.rosco import RoscoSettings
 from schemas.validation import describe_problems, listed_twice
+
+if TYPE_CHECKING:
+    from bus.retry import RetryPolicy  # the bus package is loaded by processes that use one, not by every CLI command
 
 SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -156,6 +158,8 @@ class Settings(BaseSettings):
 
     def retry_policy(self) -> RetryPolicy:
         """The bus retry policy these settings describe."""
+        from bus.retry import RetryPolicy
+
         return RetryPolicy(
             max_attempts=self.retry_max_attempts,
             base_delay=self.retry_base_delay,

@@ -7,14 +7,18 @@ import importlib
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
+if TYPE_CHECKING:  # the bus is imported by the commands that connect to one, when they do
+    from bus import Bus
+    from gennaker.settings import Settings
 
-from bus import Bus, MemoryBus
-from gennaker.settings import Settings, redact_url
 
-log = structlog.get_logger("gennaker.cli")
+def _log() -> Any:
+    """The CLI's logger; structlog is imported when something is logged, not by every command's ``--help``."""
+    import structlog
+
+    return structlog.get_logger("gennaker.cli")
 
 
 class CliError(Exception):
@@ -32,10 +36,10 @@ def stop_event() -> asyncio.Event:
 
     def on_signal(signum: int) -> None:
         if stop.is_set():
-            log.warning("second signal, exiting without finishing", signal=signal.Signals(signum).name)
+            _log().warning("second signal, exiting without finishing", signal=signal.Signals(signum).name)
             sys.stderr.flush()
             os._exit(130)
-        log.info("stopping", signal=signal.Signals(signum).name)
+        _log().info("stopping", signal=signal.Signals(signum).name)
         stop.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -57,6 +61,8 @@ async def connect_amqp(settings: Settings, *, source: str) -> Bus:
     """The RabbitMQ bus at ``GENNAKER_AMQP_URL``, which must be set."""
     if not settings.amqp_url:
         raise CliError("GENNAKER_AMQP_URL is not set; set it to the RabbitMQ URL, e.g. amqp://guest:guest@localhost/")
+    from gennaker.settings import redact_url
+
     amqp = optional_module("bus.amqp", "the RabbitMQ bus")
     try:
         bus: Bus = await amqp.AmqpBus.connect(settings.amqp_url, source=source, retry=settings.retry_policy())
@@ -66,12 +72,15 @@ async def connect_amqp(settings: Settings, *, source: str) -> Bus:
             f"cannot connect to RabbitMQ at {redact_url(settings.amqp_url)} (GENNAKER_AMQP_URL): {message}; "
             "check the URL and that the broker is running"
         ) from None
-    log.info("connected to RabbitMQ", url=redact_url(settings.amqp_url))
+    _log().info("connected to RabbitMQ", url=redact_url(settings.amqp_url))
     return bus
 
 
 async def connect_bus(settings: Settings, *, source: str) -> tuple[Bus, str]:
     """RabbitMQ when ``GENNAKER_AMQP_URL`` is set, else a fresh in-process bus; and its description."""
+    from bus import MemoryBus
+    from gennaker.settings import redact_url
+
     if settings.amqp_url:
         return await connect_amqp(settings, source=source), f"amqp {redact_url(settings.amqp_url)}"
     return MemoryBus(source=source, retry=settings.retry_policy()), "memory"

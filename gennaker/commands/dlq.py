@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bus import DeadLetter
 from gennaker.commands._common import CliError, connect_amqp
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.commands._table import print_table
-from gennaker.settings import Settings
+
+if TYPE_CHECKING:
+    from bus import DeadLetter
+    from gennaker.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
