@@ -21,6 +21,12 @@ sends traffic to the enabled, healthy instances of the server groups that name i
 ``loadBalancers``. Processes and balancers run detached, are recorded in MongoDB
 (:mod:`workers.clouddriver.local.store`) and are adopted by the next Clouddriver; processes of
 this store that nothing records are stopped by :meth:`LocalProvider.start` (no orphans).
+
+This module holds recovery and the operations; the artifact's argv and environment are
+:mod:`~workers.clouddriver.local.artifact`, a group's processes
+:mod:`~workers.clouddriver.local.instances`, the balancer processes
+:mod:`~workers.clouddriver.local.balancers`, and the model with live health
+:mod:`~workers.clouddriver.local.describe`.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +41,6 @@ from typing import Any, ClassVar
 import aiohttp
 import structlog
 
-from schemas.clouddriver import INHERITED_ENVIRONMENT
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
     DeleteLoadBalancer,
@@ -48,50 +52,17 @@ from workers.clouddriver.descriptions import (
     UpsertLoadBalancer,
 )
 from workers.clouddriver.local import processes
-from workers.clouddriver.local.fence import Fence, inherited
-from workers.clouddriver.local.store import LocalStore, key
-from workers.clouddriver.model import (
-    AccountSnapshot,
-    Capacity,
-    HealthState,
-    Image,
-    Instance,
-    LoadBalancer,
-    ServerGroup,
-)
+from workers.clouddriver.local.artifact import argv, command_of, variables
+from workers.clouddriver.local.balancers import Balancers
+from workers.clouddriver.local.describe import describe_group, images, load_balancer
+from workers.clouddriver.local.fence import Fence
+from workers.clouddriver.local.instances import Instances
+from workers.clouddriver.local.store import REGION, LocalStore, key
+from workers.clouddriver.model import AccountSnapshot, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, no_progress
 
 Json = dict[str, Any]
-REGION = "local"
-STARTING_GRACE_SECONDS = 60.0
-SOURCE_ROOT = Path(__file__).resolve().parents[3]
-"""Where ``python -m workers.clouddriver.local.balancer`` resolves."""
 log = structlog.get_logger("gennaker.clouddriver.local")
-
-
-def _command(config: Json) -> list[str]:
-    command = config.get("command")
-    if isinstance(command, str):
-        command = [command]
-    if not isinstance(command, list) or not command or not all(isinstance(part, str) for part in command):
-        raise OperationFailed("the local artifact needs 'command', a non-empty list of strings (the argv)")
-    return list(command)
-
-
-def _argv(command: list[str], port: int, instance_id: str) -> list[str]:
-    try:
-        return [part.format(port=port, python=sys.executable, instance=instance_id) for part in command]
-    except (KeyError, IndexError, ValueError, AttributeError) as error:
-        raise OperationFailed(
-            f"'command' may use only the placeholders {{port}}, {{python}} and {{instance}}: {error!r}"
-        ) from None
-
-
-def _variables(config: Json) -> dict[str, str]:
-    env = config.get("env") or {}
-    if not isinstance(env, dict):
-        raise OperationFailed(f"'env' must be an object of variable names to values, got {env!r}")
-    return {str(name): str(value) for name, value in env.items()}
 
 
 class LocalProvider(CloudProvider):
@@ -104,10 +75,9 @@ class LocalProvider(CloudProvider):
     def __init__(self, store: LocalStore, work_dir: Path, *, drain_seconds: float = 30.0) -> None:
         self.store = store
         self.work_dir = work_dir
-        self.drain_seconds = drain_seconds
         self._session: aiohttp.ClientSession | None = None
-        self._group_locks: dict[str, asyncio.Lock] = {}
-        self._balancer_locks: dict[str, asyncio.Lock] = {}
+        self.balancers = Balancers(store, work_dir, lambda: self.session, drain_seconds)
+        self.instances = Instances(store, work_dir, self.balancers)
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -124,9 +94,6 @@ class LocalProvider(CloudProvider):
             await self._session.close()
             self._session = None
 
-    def _lock(self, locks: dict[str, asyncio.Lock], name: str) -> asyncio.Lock:
-        return locks.setdefault(name, asyncio.Lock())
-
     def _region(self, region: str) -> None:
         if region != REGION:
             raise OperationFailed(f"the local provider has one region, 'local'; got {region!r}")
@@ -141,7 +108,7 @@ class LocalProvider(CloudProvider):
         running = processes.owned_processes(owner)
         known: set[str] = set()
         instances = await self.store.all_instances()
-        await self._finish_stopping([i for i in instances if i.get("stopping")], running)
+        await self.instances.finish_stopping([i for i in instances if i.get("stopping")], running)
         for instance in instances:
             known.add(instance["_id"])
             if instance.get("stopping"):
@@ -164,310 +131,40 @@ class LocalProvider(CloudProvider):
                     await processes.stop(pid, timeout=5.0)
         for group in [g async for g in self.store.server_groups.find({})]:
             try:
-                await self._converge(group, no_progress)
+                await self.instances.converge(group, no_progress)
             except Exception as error:
                 log.warning("could not restore a server group's capacity", group=group["_id"], error=repr(error))
         for balancer in balancers:
             try:
-                await self._ensure_balancer(balancer)
-                await self._push(balancer["account"], balancer["name"])
+                await self.balancers.ensure_running(balancer)
+                await self.balancers.push(balancer["account"], balancer["name"])
             except Exception as error:
                 log.warning("could not restore a load balancer", balancer=balancer["_id"], error=repr(error))
 
-    async def _finish_stopping(self, instances: list[Json], running: dict[str, list[int]]) -> None:
-        """Drain, stop and forget ``instances``, marked ``stopping`` by a Clouddriver that died before
-        it finished: they are out of rotation, and no capacity counts them, so nothing else would."""
-
-        async def finish(instance: Json) -> None:
-            group = await self.store.server_groups.find_one({"_id": instance["server_group"]})
-            timeout = float(((group or {}).get("config") or {}).get("stopTimeoutSeconds") or 10)
-            pids = running.get(instance["_id"], [])
-            if pids and group is not None:
-                try:
-                    await self._push_group(group)
-                except Exception as error:
-                    log.warning(
-                        "could not drain an instance before stopping it", instance=instance["_id"], error=repr(error)
-                    )
-            if pids:
-                log.info("finishing the stop of an instance", instance=instance["_id"], pids=pids)
-            await asyncio.gather(*(processes.stop(pid, timeout=timeout) for pid in pids))
-            await self.store.instances.delete_one({"_id": instance["_id"]})
-
-        await asyncio.gather(*(finish(instance) for instance in instances))
-
-    # --- instances ----------------------------------------------------------------------------
-
-    async def _spawn(self, group: Json) -> None:
-        owner = await self.store.owner()
-        instance_id = f"{group['name']}-{secrets.token_hex(3)}"
-        port = processes.free_port()
-        config = group["config"]
-        argv = _argv(group.get("command") or _command(config), port, instance_id)
-        await self.store.instances.insert_one(
-            {
-                "_id": instance_id,
-                "server_group": group["_id"],
-                "account": group["account"],
-                "port": port,
-                "pid": None,
-                "enabled": True,
-                "stopping": False,
-                "launch_time": time.time(),
-            }
-        )
-        working_dir = config.get("workingDir")
-        pid = processes.spawn(
-            argv,
-            owner=owner,
-            process_id=instance_id,
-            env={
-                **inherited(group.get("inherit_env") or INHERITED_ENVIRONMENT),
-                **_variables(config),
-                "PORT": str(port),
-            },
-            cwd=str(working_dir) if working_dir else None,
-            log_path=self.work_dir / "logs" / f"{instance_id}.log",
-        )
-        await self.store.instances.update_one({"_id": instance_id}, {"$set": {"pid": pid}})
-
-    async def _stop_instances(self, group: Json, instances: list[Json]) -> None:
-        """Take ``instances`` out of rotation (drained), then stop and forget them."""
-        if not instances:
-            return
-        ids = [instance["_id"] for instance in instances]
-        await self.store.instances.update_many({"_id": {"$in": ids}}, {"$set": {"stopping": True}})
-        await self._push_group(group)
-        timeout = float(group["config"].get("stopTimeoutSeconds") or 10)
-        owner = await self.store.owner()
-        pids = [
-            instance["pid"]
-            for instance in instances
-            if instance.get("pid") and processes.is_alive(instance["pid"], owner, instance["_id"])
-        ]
-        await asyncio.gather(*(processes.stop(pid, timeout=timeout) for pid in pids))
-        await self.store.instances.delete_many({"_id": {"$in": ids}})
-
-    async def _converge(self, group: Json, progress: Progress) -> None:
-        """Start or stop instances until the server group runs ``desired`` live ones."""
-        async with self._lock(self._group_locks, group["_id"]):
-            owner = await self.store.owner()
-            instances = await self.store.group_instances(group["_id"])
-            dead = [
-                i for i in instances if not i.get("stopping") and not processes.is_alive(i.get("pid"), owner, i["_id"])
-            ]
-            if dead:
-                await self.store.instances.delete_many({"_id": {"$in": [i["_id"] for i in dead]}})
-            live = [i for i in instances if i not in dead and not i.get("stopping")]
-            desired = int(group["capacity"]["desired"])
-            if len(live) < desired:
-                await progress(f"{group['name']}: starting {desired - len(live)} instance(s)")
-                for _ in range(desired - len(live)):
-                    await self._spawn(group)
-            elif len(live) > desired:
-                extra = live[desired:]
-                await progress(f"{group['name']}: stopping {len(extra)} instance(s)")
-                await self._stop_instances(group, list(reversed(extra)))
-        await self._push_group(group)
-
-    # --- load balancers -----------------------------------------------------------------------
-
-    async def _ensure_balancer(self, balancer: Json) -> None:
-        owner = await self.store.owner()
-        if processes.is_alive(balancer.get("pid"), owner, balancer["balancer_id"]):
-            return
-        running = processes.owned_processes(owner).get(balancer["balancer_id"])
-        if running:
-            pid = running[0]
-        else:
-            pid = processes.spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "workers.clouddriver.local.balancer",
-                    "--port",
-                    str(balancer["port"]),
-                    "--admin-port",
-                    str(balancer["admin_port"]),
-                ],
-                owner=owner,
-                process_id=balancer["balancer_id"],
-                env=inherited(),
-                cwd=str(SOURCE_ROOT),
-                log_path=self.work_dir / "logs" / f"{balancer['balancer_id']}.log",
-            )
-        await self.store.load_balancers.update_one({"_id": balancer["_id"]}, {"$set": {"pid": pid}})
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                async with self.session.get(f"http://127.0.0.1:{balancer['admin_port']}/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise OperationFailed(f"load balancer {balancer['name']} did not start; see its log in {self.work_dir}")
-            await asyncio.sleep(0.05)
-
-    async def _targets(self, account: str, name: str) -> list[Json]:
-        targets: list[Json] = []
-        for group in await self.store.account_server_groups(account):
-            if name not in group.get("load_balancers", []):
-                continue
-            for instance in await self.store.group_instances(group["_id"]):
-                if instance.get("pid") is None:
-                    continue
-                targets.append(
-                    {
-                        "id": instance["_id"],
-                        "url": f"http://127.0.0.1:{instance['port']}",
-                        "healthCheckPath": group["config"].get("healthCheckPath") or "/health",
-                        "enabled": not group["disabled"] and instance["enabled"] and not instance.get("stopping"),
-                    }
-                )
-        return targets
-
-    async def _push(self, account: str, name: str) -> None:
-        """Send balancer ``name`` its targets as MongoDB has them; returns once drained."""
-        async with self._lock(self._balancer_locks, f"{account}|{name}"):
-            balancer = await self.store.load_balancers.find_one({"_id": key(account, REGION, name)})
-            if balancer is None:
-                return
-            await self._ensure_balancer(balancer)
-            body = {"targets": await self._targets(account, name), "drainSeconds": self.drain_seconds}
-            url = f"http://127.0.0.1:{balancer['admin_port']}/targets"
-            async with self.session.put(url, json=body) as response:
-                if response.status != 200:
-                    raise OperationFailed(f"load balancer {name} refused its targets: {await response.text()}")
-                answer = await response.json()
-            if not answer.get("drained", True):
-                log.warning("requests still in flight after the drain time-out", balancer=name)
-
-    async def _push_group(self, group: Json) -> None:
-        await asyncio.gather(*(self._push(group["account"], name) for name in group.get("load_balancers", [])))
-
     # --- describe -----------------------------------------------------------------------------
-
-    async def _health(self, instance: Json, path: str, owner: str, balancers: list[dict[str, bool]]) -> HealthState:
-        """``Up`` when the instance answers its health check *and* every load balancer of its server
-        group has seen it healthy (as an AWS instance is Up only once its target groups say so):
-        a deploy that waits for Up never disables the old server group before the new one serves."""
-        if instance.get("stopping"):
-            return "Draining"
-        if not processes.is_alive(instance.get("pid"), owner, instance["_id"]):
-            return "Down"
-        young = time.time() - instance["launch_time"] < STARTING_GRACE_SECONDS
-        try:
-            async with self.session.get(
-                f"http://127.0.0.1:{instance['port']}{path}", timeout=aiohttp.ClientTimeout(total=2.0)
-            ) as response:
-                if not 200 <= response.status < 300:
-                    return "Down"
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            return "Starting" if young else "Down"
-        if all(seen.get(instance["_id"], False) for seen in balancers):
-            return "Up"
-        return "Starting" if young else "Down"
-
-    async def _balancer_health(self, balancer: Json) -> dict[str, bool]:
-        """A load balancer's targets and whether it last found each healthy (none when it cannot be asked)."""
-        try:
-            async with self.session.get(
-                f"http://127.0.0.1:{balancer['admin_port']}/targets", timeout=aiohttp.ClientTimeout(total=2.0)
-            ) as response:
-                if response.status == 200:
-                    targets = (await response.json())["targets"]
-                    return {str(target["id"]): bool(target["healthy"]) for target in targets}
-        except (aiohttp.ClientError, TimeoutError, OSError, KeyError, TypeError, ValueError) as error:
-            log.warning("could not read a load balancer's health checks", balancer=balancer["name"], error=repr(error))
-        return {}
-
-    async def _balancers_health(self, account: str) -> dict[str, dict[str, bool]]:
-        """:meth:`_balancer_health` of every load balancer of ``account``, by name."""
-        balancers = await self.store.account_load_balancers(account)
-        seen = await asyncio.gather(*(self._balancer_health(balancer) for balancer in balancers))
-        return {balancer["name"]: healthy for balancer, healthy in zip(balancers, seen, strict=True)}
-
-    async def _describe_group(self, group: Json, owner: str, health: dict[str, dict[str, bool]]) -> ServerGroup:
-        """The server group with live instance health; ``health`` is :meth:`_balancers_health` of
-        its account (a load balancer since deleted has no say)."""
-        instances = await self.store.group_instances(group["_id"])
-        path = group["config"].get("healthCheckPath") or "/health"
-        balancers = [health[name] for name in group.get("load_balancers", []) if name in health]
-        states = await asyncio.gather(*(self._health(instance, path, owner, balancers) for instance in instances))
-        described: list[Instance] = []
-        for instance, state in zip(instances, states, strict=True):
-            in_rotation = not group["disabled"] and instance["enabled"]
-            described.append(
-                Instance(
-                    id=instance["_id"],
-                    zone=REGION,
-                    health_state="OutOfService" if state == "Up" and not in_rotation else state,
-                    health_type="LocalHealthCheck",
-                    launch_time=int(instance["launch_time"] * 1000),
-                    extra={"port": instance["port"], "pid": instance.get("pid"), "privateIpAddress": "127.0.0.1"},
-                )
-            )
-        config = group["config"]
-        image_name = config.get("imageName") or " ".join(map(str, config.get("command") or []))
-        return ServerGroup(
-            name=group["name"],
-            account=group["account"],
-            region=REGION,
-            zones=(REGION,),
-            created_time=int(group["created_time"] * 1000),
-            disabled=group["disabled"],
-            capacity=Capacity.model_validate(group["capacity"]),
-            instances=tuple(described),
-            load_balancers=tuple(group.get("load_balancers", [])),
-            image={"imageId": image_name, "name": image_name, "command": config.get("command")},
-            launch_config=config,
-            build_info={"env": config.get("env") or {}},
-        )
 
     async def server_group(self, account: Account, region: str, name: str) -> ServerGroup | None:
         """One server group with live health."""
         group = await self.store.server_group(account.name, region, name)
         if group is None:
             return None
-        health = await self._balancers_health(account.name) if group.get("load_balancers") else {}
-        return await self._describe_group(group, await self.store.owner(), health)
+        health = await self.balancers.account_health(account.name) if group.get("load_balancers") else {}
+        return await describe_group(self.store, self.session, group, await self.store.owner(), health)
 
     async def describe(self, account: Account) -> AccountSnapshot:
         """Every server group (with live health), load balancer and artifact of ``account``."""
         owner = await self.store.owner()
         groups = await self.store.account_server_groups(account.name)
-        health = await self._balancers_health(account.name)
-        described = await asyncio.gather(*(self._describe_group(group, owner, health) for group in groups))
+        health = await self.balancers.account_health(account.name)
+        described = await asyncio.gather(
+            *(describe_group(self.store, self.session, group, owner, health) for group in groups)
+        )
         balancers = [
-            LoadBalancer(
-                name=balancer["name"],
-                account=account.name,
-                region=REGION,
-                server_groups=tuple(g["name"] for g in groups if balancer["name"] in g.get("load_balancers", [])),
-                listeners=({"loadBalancerPort": balancer["port"], "protocol": "HTTP"},),
-                dns_name=f"127.0.0.1:{balancer['port']}",
-                extra={"port": balancer["port"], "url": f"http://127.0.0.1:{balancer['port']}"},
-            )
+            load_balancer(account.name, balancer, groups)
             for balancer in await self.store.account_load_balancers(account.name)
         ]
-        images: dict[str, Image] = {}
-        for group in groups:
-            config = group["config"]
-            name = config.get("imageName")
-            if isinstance(name, str) and name not in images:
-                tags = config.get("tags") if isinstance(config.get("tags"), dict) else {}
-                images[name] = Image(
-                    image_id=name,
-                    name=name,
-                    region=REGION,
-                    account=account.name,
-                    tags={str(k): str(v) for k, v in (tags or {}).items()},
-                    created_time=int(group["created_time"] * 1000),
-                    extra={"command": config.get("command")},
-                )
         return AccountSnapshot(
-            server_groups=tuple(described), load_balancers=tuple(balancers), images=tuple(images.values())
+            server_groups=tuple(described), load_balancers=tuple(balancers), images=tuple(images(account.name, groups))
         )
 
     # --- operations ---------------------------------------------------------------------------
@@ -487,10 +184,10 @@ class LocalProvider(CloudProvider):
         fence = Fence.of(account)
         working_dir = description.config.get("workingDir")
         command = fence.command(
-            _command(description.config), working_dir=str(working_dir) if working_dir is not None else None
+            command_of(description.config), working_dir=str(working_dir) if working_dir is not None else None
         )
-        _argv(command, 0, "check")
-        fence.check_env(_variables(description.config))
+        argv(command, 0, "check")
+        fence.check_env(variables(description.config))
         for name in description.load_balancers:
             if await self.store.load_balancers.find_one({"_id": key(account.name, REGION, name)}) is None:
                 raise OperationFailed(f"load balancer {name!r} does not exist in {account.name}; upsert it first")
@@ -514,7 +211,7 @@ class LocalProvider(CloudProvider):
             upsert=True,
         )
         group = await self._group(account, REGION, description.server_group_name)
-        await self._converge(group, progress)
+        await self.instances.converge(group, progress)
         described = await self.server_group(account, REGION, description.server_group_name)
         assert described is not None
         return described
@@ -524,7 +221,7 @@ class LocalProvider(CloudProvider):
         group = await self._group(account, description.region, description.server_group_name)
         group["capacity"] = description.capacity.model_dump()
         await self.store.server_groups.update_one({"_id": group["_id"]}, {"$set": {"capacity": group["capacity"]}})
-        await self._converge(group, progress)
+        await self.instances.converge(group, progress)
 
     async def _rotate(self, group: Json, *, disabled: bool, enabled_count: int | None) -> None:
         instances = await self.store.group_instances(group["_id"])
@@ -533,7 +230,7 @@ class LocalProvider(CloudProvider):
             await self.store.instances.update_one({"_id": instance["_id"]}, {"$set": {"enabled": index < count}})
         group["disabled"] = disabled
         await self.store.server_groups.update_one({"_id": group["_id"]}, {"$set": {"disabled": disabled}})
-        await self._push_group(group)
+        await self.balancers.push_group(group)
 
     async def enable_server_group(self, account: Account, description: EnableServerGroup, progress: Progress) -> None:
         """Put the server group (or ``desired_percentage`` of its instances) into rotation."""
@@ -558,16 +255,16 @@ class LocalProvider(CloudProvider):
         group = await self.store.server_group(account.name, description.region, description.server_group_name)
         if group is None:
             return
-        async with self._lock(self._group_locks, group["_id"]):
+        async with self.instances.lock(group["_id"]):
             # capacity 0 first: a Clouddriver restarted mid-destroy must not start instances again
             await self.store.server_groups.update_one(
                 {"_id": group["_id"]}, {"$set": {"capacity": {"min": 0, "max": 0, "desired": 0}}}
             )
             instances = await self.store.group_instances(group["_id"])
             await progress(f"{group['name']}: stopping {len(instances)} instance(s)")
-            await self._stop_instances(group, instances)
+            await self.instances.stop(group, instances)
             await self.store.server_groups.delete_one({"_id": group["_id"]})
-        await self._push_group(group)
+        await self.balancers.push_group(group)
 
     async def terminate_instances(self, account: Account, description: TerminateInstances, progress: Progress) -> None:
         """Stop the instances (drained first); their server groups start replacements."""
@@ -581,9 +278,9 @@ class LocalProvider(CloudProvider):
             group = await self.store.server_groups.find_one({"_id": group_key})
             if group is None:
                 continue
-            async with self._lock(self._group_locks, group_key):
-                await self._stop_instances(group, [i for i in instances if i["server_group"] == group_key])
-            await self._converge(group, progress)
+            async with self.instances.lock(group_key):
+                await self.instances.stop(group, [i for i in instances if i["server_group"] == group_key])
+            await self.instances.converge(group, progress)
 
     async def upsert_load_balancer(self, account: Account, description: UpsertLoadBalancer, progress: Progress) -> Json:
         """Start the balancer process (or find it running) and send it its targets."""
@@ -614,7 +311,7 @@ class LocalProvider(CloudProvider):
             upsert=True,
         )
         await progress(f"starting load balancer {description.name}")
-        await self._push(account.name, description.name)
+        await self.balancers.push(account.name, description.name)
         balancer = await self.store.load_balancers.find_one({"_id": balancer_key})
         assert balancer is not None
         return {

@@ -15,6 +15,8 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 Json = dict[str, Any]
+REGION = "local"
+"""The local provider's one region (and zone)."""
 
 
 def key(account: str, region: str, name: str) -> str:
