@@ -4,7 +4,9 @@ Shapes are Kayenta's as Gate relays them. ``POST /v2/canaries/canary/{canaryConf
 ``CanaryExecutionRequest`` (``scopes.<name>.controlScope`` / ``experimentScope``,
 ``thresholds``) and answers ``{"canaryExecutionId": …}`` once Kayenta has accepted the run;
 ``POST /v2/canaries/canary`` takes the config in the body (``canaryConfig``, ``executionRequest``).
-``GET /v2/canaries/canary/{id}`` answers the ``CanaryExecutionStatusResponse`` (``complete``,
+A run sent with an ``Idempotency-Key`` is the run derived from the caller and the key: the same
+request again answers the same ``canaryExecutionId`` (and runs nothing new), another request
+under the key is a 422. ``GET /v2/canaries/canary/{id}`` answers the ``CanaryExecutionStatusResponse`` (``complete``,
 ``status``, ``result.judgeResult``). Running needs EXECUTE on the application (Kayenta checks it
 too), reading needs READ; an execution the caller may not READ is a 404, as if it did not exist.
 """
@@ -31,8 +33,11 @@ from gateway.gate_api import (
     not_found,
     read_spinnaker_json,
 )
+from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
+from gateway.idempotency import client_key
 from gateway.routing import Response, Route, read_query
 from schemas.authority import Permission, can
+from schemas.idempotency import derive
 from schemas.kayenta import (
     CanaryExecutionFound,
     CanaryExecutionList,
@@ -147,7 +152,14 @@ async def _readable(request: web.Request, application: str) -> bool:
 async def _run(request: web.Request, config: Json, config_id: str | None, execution_request: Json) -> web.Response:
     query = read_query(request, RunQuery)
     await application_for(request, query.application, Permission.EXECUTE)
-    execution_id = str(ULID())
+    authority = authority_of(request)
+    asked = {
+        "query": dict(sorted(request.query.items())),
+        "canaryConfig": config if config_id is None else config_id,
+        "executionRequest": execution_request,
+    }
+    key = client_key(request, asked, scope=authority.user)
+    execution_id = derive("kayenta.canary", key.scope, key.key) if key else str(ULID())
     command = RunCanary(
         execution_id=execution_id,
         application=query.application,
@@ -157,7 +169,8 @@ async def _run(request: web.Request, config: Json, config_id: str | None, execut
         metrics_account_name=query.metrics_account_name,
         parent_pipeline_execution_id=query.parent_pipeline_execution_id,
         sequential=query.sequential,
-        authority=authority_of(request),
+        authority=authority,
+        client_key=key,
     )
     await send_command(request, command)
     return gate_json({"canaryExecutionId": execution_id})
@@ -273,10 +286,12 @@ ROUTES = (
         400,
         403,
         404,
+        422,
         503,
         504,
         body=CanaryExecutionRequest,
         query=RunQuery,
+        headers=IDEMPOTENCY_HEADER,
     ),
     _route(
         "POST",
@@ -287,10 +302,12 @@ ROUTES = (
         400,
         403,
         404,
+        422,
         503,
         504,
         body=CanaryAdhocExecutionRequest,
         query=RunQuery,
+        headers=IDEMPOTENCY_HEADER,
     ),
     _route(
         "GET",

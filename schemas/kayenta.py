@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from schemas.authority import ACTS_FOR, Authority
 from schemas.base import Command, Event, Query, Reply
+from schemas.idempotency import ClientKey
 from schemas.orca_engine import ExternalTaskCompleted, ExternalTaskHeartbeat
 from schemas.registry import message
 
@@ -65,6 +66,11 @@ class RunCanary(Command):
     sequential: bool = Field(False, description="Also run the anytime-valid sequential test")
     authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = Field(None, max_length=256)
+    client_key: ClientKey | None = Field(
+        None,
+        description="The client's Idempotency-Key (execution_id is derived from it): the same request again "
+        "is the same run; another request under the key is refused (422)",
+    )
 
 
 @message
@@ -98,7 +104,7 @@ class KayentaCommandRejected(Event):
 
     message_type: ClassVar[str] = "kayenta.command.rejected"
     command_type: str
-    status: Literal[400, 403, 404]
+    status: Literal[400, 403, 404, 422]
     reason: str
     field: str | None = None
     task_id: str | None = None

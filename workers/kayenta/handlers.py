@@ -20,6 +20,7 @@ import structlog
 from bus.context import MessageContext
 from schemas.authority import Authority, Permission, can
 from schemas.base import Query, Reply
+from schemas.idempotency import HEADER
 from schemas.kayenta import (
     CanaryCompleted,
     CanaryExecutionFound,
@@ -49,9 +50,9 @@ log = structlog.get_logger("gennaker.kayenta")
 class Refused(Exception):
     """The command may not or cannot run; nothing was stored."""
 
-    def __init__(self, status: Literal[400, 403, 404], reason: str, field: str | None = None) -> None:
+    def __init__(self, status: Literal[400, 403, 404, 422], reason: str, field: str | None = None) -> None:
         super().__init__(reason)
-        self.status: Literal[400, 403, 404] = status
+        self.status: Literal[400, 403, 404, 422] = status
         self.reason, self.field = reason, field
 
 
@@ -123,6 +124,18 @@ class KayentaHandlers:
     async def execute(self, command: RunCanary, context: MessageContext) -> Refused | None:
         """Run ``command`` to its end (events included); the refusal, when it was refused."""
         await self.store.ensure_indexes()
+        try:
+            key = command.client_key
+            if key is not None and not await self.store.claim_key(command.execution_id, key.fingerprint):
+                raise Refused(
+                    422,
+                    f"this {HEADER} was used for another canary run request (its run is {command.execution_id}); "
+                    "send a new key for a new run, or the first request again to get its answer",
+                    HEADER,
+                )
+        except Refused as refused:
+            await self._reject(command, context, refused)
+            return refused
         stored = await self.store.execution(command.execution_id)
         if stored is not None and stored.get("complete"):
             await self._announce(command, context, stored)
@@ -133,16 +146,7 @@ class KayentaHandlers:
             if not command.canary_config.get("metrics"):
                 raise Refused(400, "the canary config has no metrics", "canaryConfig.metrics")
         except Refused as refused:
-            await context.publish(
-                KayentaCommandRejected(
-                    command_type=command.message_type,
-                    status=refused.status,
-                    reason=refused.reason,
-                    field=refused.field,
-                    task_id=command.task_id,
-                ),
-                subject=command.execution_id,
-            )
+            await self._reject(command, context, refused)
             return refused
         started = int(stored["startTimeMillis"]) if stored else int(time.time() * 1000)
         execution = self._execution(command, account, started)
@@ -165,6 +169,16 @@ class KayentaHandlers:
         await self.store.save_execution(execution)
         await self._announce(command, context, execution, started_already=True)
         return None
+
+    async def _reject(self, command: RunCanary, context: MessageContext, refused: Refused) -> None:
+        rejected = KayentaCommandRejected(
+            command_type=command.message_type,
+            status=refused.status,
+            reason=refused.reason,
+            field=refused.field,
+            task_id=command.task_id,
+        )
+        await context.publish(rejected, subject=command.execution_id)
 
     async def _announce(
         self, command: RunCanary, context: MessageContext, execution: Json, *, started_already: bool = False

@@ -2,7 +2,9 @@
 
 ``kayenta_executions`` holds one document per execution id (Kayenta's
 ``CanaryExecutionStatusResponse`` as JSON text in ``body``, with ``applicationKey``, ``status`` and
-``startTimeMillis`` beside it for queries); ``kayenta_pair_lists`` the metric set pairs of each.
+``startTimeMillis`` beside it for queries); ``kayenta_pair_lists`` the metric set pairs of each;
+``kayenta_client_keys`` the fingerprint of the request that first used a client's
+``Idempotency-Key`` (by the execution id derived from the key), kept as long as the execution.
 Writes are upserts by id, so a redelivered run overwrites its own execution and nothing else.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 import pymongo
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 Json = dict[str, Any]
 Document = dict[str, Any]
@@ -68,6 +71,16 @@ class KayentaStore:
         cursor = self.executions.find({"applicationKey": application.lower()})
         cursor = cursor.sort("startTimeMillis", pymongo.DESCENDING).limit(limit)
         return [json.loads(document["body"]) async for document in cursor]
+
+    async def claim_key(self, execution_id: str, fingerprint: str) -> bool:
+        """Claim the run ``execution_id`` (derived from a client's key) for the request ``fingerprint``;
+        whether the key's first request was this same request."""
+        try:
+            await self.db["kayenta_client_keys"].insert_one({"_id": execution_id, "fingerprint": fingerprint})
+            return True
+        except DuplicateKeyError:
+            found = await self.db["kayenta_client_keys"].find_one({"_id": execution_id})
+            return found is None or found.get("fingerprint") == fingerprint
 
     async def save_pairs(self, pair_list_id: str, application: str, pairs: list[Json]) -> None:
         """Store the metric set pairs of an execution."""

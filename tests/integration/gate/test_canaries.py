@@ -278,3 +278,23 @@ async def test_a_kayenta_canary_stage_fails_at_the_first_bad_interval(canaries: 
         in first["context"]["exception"]["details"]["error"]
     )
     assert by_ref(execution, "canary")["status"] == "TERMINAL"
+
+
+async def test_a_run_sent_again_with_its_idempotency_key_is_the_same_run(canaries: Canaries) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    config_id = (await (await client.post("/v2/canaryConfig", json=canary_config())).json())["canaryConfigId"]
+    url, params = f"/v2/canaries/canary/{config_id}", {"application": "shop", "metricsAccountName": "prometheus"}
+    keyed = {"Idempotency-Key": '"release-42"'}
+    first = await client.post(url, params=params, json=execution_request(), headers=keyed)
+    assert first.status == 200, await first.text()
+    execution_id = (await first.json())["canaryExecutionId"]
+    await completed(client, execution_id)
+    again = await client.post(url, params=params, json=execution_request(), headers=keyed)
+    assert (again.status, (await again.json())["canaryExecutionId"]) == (200, execution_id)
+    other = await client.post(url, params=params, json=execution_request(end="2026-12-02T07:10:00Z"), headers=keyed)
+    assert other.status == 422 and (await other.json())["field"] == "Idempotency-Key"
+    listed = await (await client.get("/v2/canaries/shop/executions")).json()
+    assert [e["id"] for e in listed] == [execution_id]
+    unkeyed = await client.post(url, params=params, json=execution_request())
+    assert (await unkeyed.json())["canaryExecutionId"] != execution_id
