@@ -18,6 +18,7 @@ from aiohttp import web
 from tests.kubernetes_server import kinds, patches
 from tests.kubernetes_server.errors import ApiFailure
 from tests.kubernetes_server.kinds import Kind
+from tests.kubernetes_server.logs import container_log
 from tests.kubernetes_server.store import ObjectStore
 from tests.kubernetes_server.validation import validate
 
@@ -114,6 +115,10 @@ class KubernetesApi:
             raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
+        if sub == "log" and kind.kind == "Pod" and name is not None and request.method == "GET":
+            pod = self.store.get(kind, namespace or "", name)
+            text = container_log(pod, request.query.get("container"))
+            return web.Response(text=text, content_type="text/plain")
         if sub is not None and not (sub == "status" and kind.status):
             raise ApiFailure(404, "NotFound", f"the server could not find the requested resource ({sub})")
         if kind.namespaced and name is not None and namespace is None:

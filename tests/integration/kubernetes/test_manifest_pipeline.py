@@ -353,6 +353,31 @@ async def test_run_job_waits_for_the_job_and_fails_with_its_reason(cluster: Clus
     assert "failed: Job failed: BackoffLimitExceeded" in failure(by_ref(execution, "1"))
 
 
+async def test_run_job_reads_the_property_file_its_container_prints_into_outputs(cluster: Cluster) -> None:
+    printing = job("report", "busybox")
+    script = 'echo starting; echo SPINNAKER_PROPERTY_VERSION=1.4; echo \'SPINNAKER_CONFIG_JSON={"db": "ready"}\''
+    printing["spec"]["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", script]
+    stages = [
+        {**deploy(printing), "type": "runJobManifest", "propertyFile": "main"},
+        {
+            "refId": "2",
+            "requisiteStageRefIds": ["1"],
+            "type": "evaluateVariables",
+            "variables": [{"key": "seen", "value": "${VERSION}-${db}"}],
+        },
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    outputs = by_ref(execution, "1")["outputs"]
+    assert outputs["propertyFileContents"] == {"VERSION": "1.4", "db": "ready"}
+    assert by_ref(execution, "2")["outputs"]["seen"] == "1.4-ready"
+
+    silent = {**deploy(job("silent", "busybox")), "type": "runJobManifest", "propertyFile": "main"}
+    execution = await run(cluster, [silent], "deployer")
+    assert execution["status"] == "TERMINAL"
+    assert "Expected properties file: main in job: silent-" in failure(by_ref(execution, "1"))
+
+
 async def test_undo_rollout_puts_the_previous_revisions_template_back(cluster: Cluster) -> None:
     def version(image: str) -> Json:
         document = web(image=image) | {"metadata": {"name": "undo"}}

@@ -163,6 +163,22 @@ class KubernetesProvider(CloudProvider):
             raise
         return dict(found.to_dict())
 
+    async def pod_log(self, account: Account, namespace: str, pod: str, container: str, *, limit: int) -> str:
+        """What ``container`` of ``pod`` printed, at most ``limit`` bytes of it (the start)."""
+        self.covers(account, "Pod", namespace)
+        client = self.client(account)
+
+        async def read() -> str:
+            text, size = [], 0
+            async for line in client.log(pod, namespace=namespace, container=container):
+                text.append(line)
+                size += len(line)
+                if size >= limit:
+                    break
+            return "".join(text)[:limit]
+
+        return str(await self._call(account, f"reading the log of {container} in pod {pod}", read))
+
     async def list_kind(self, account: Account, kind: str, namespace: str | None) -> list[Json]:
         """Every object of ``kind`` in ``namespace`` (every covered namespace when ``None``)."""
         kind = kinds.canonical(kind)

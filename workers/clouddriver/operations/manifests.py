@@ -37,7 +37,7 @@ from typing import Any
 
 from schemas.authority import Permission
 from workers.clouddriver.access import AccessDenied, who
-from workers.clouddriver.kubernetes import manifests, stability, traffic
+from workers.clouddriver.kubernetes import manifests, properties, stability, traffic
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
@@ -428,7 +428,9 @@ async def find_artifacts_from_resource(op: OperationRun) -> Outcome:
 
 async def run_job_manifest(op: OperationRun) -> Outcome:
     """Run the stage's one Job (named with a suffix recorded once, so a resumed run waits for the same
-    Job) and wait for it to finish: ``Complete`` succeeds, ``Failed`` fails the stage with the reason."""
+    Job) and wait for it to finish: ``Complete`` succeeds, ``Failed`` fails the stage with the reason.
+    With ``propertyFile`` (a container's name) the properties its log prints become outputs, and
+    ``propertyFileContents`` (:mod:`workers.clouddriver.kubernetes.properties`)."""
     account, provider = op.account()
     k8s = _kubernetes(provider, account)
     documents = manifests.read(op.context)
@@ -455,10 +457,52 @@ async def run_job_manifest(op: OperationRun) -> Outcome:
     await op.progress(f"started job {name} in {namespace}")
     await _wait_stable(op, k8s, account, [applied])
     finished = await k8s.get(account, "Job", namespace, name) or applied
+    read: Json = {}
+    if op.context.get("propertyFile"):
+        read = await _property_file(op, k8s, account, finished, str(op.context["propertyFile"]))
     outcome = _outcome(
-        account, [finished], **{"deploy.jobs": {namespace: [f"job {name}"]}, "jobStatus": finished.get("status") or {}}
+        account,
+        [finished],
+        **{"deploy.jobs": {namespace: [f"job {name}"]}, "jobStatus": finished.get("status") or {}},
+        **read,
+        **({"propertyFileContents": read} if read else {}),
     )
     return outcome
+
+
+MAX_PROPERTY_LOG = 1024 * 1024
+
+
+async def _property_file(
+    op: OperationRun, k8s: KubernetesProvider, account: Account, job: Json, container: str
+) -> Json:
+    """Spinnaker's ``propertyFile``: the properties the Job's succeeded pod's ``container`` printed;
+    none fails the stage with Orca's words."""
+    namespace, name, uid = job["metadata"]["namespace"], job["metadata"]["name"], job["metadata"].get("uid")
+    pods = [
+        pod
+        for pod in await k8s.list_kind(account, "Pod", namespace)
+        if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or [])
+    ]
+    pods.sort(key=lambda pod: (pod.get("status") or {}).get("phase") != "Succeeded")
+    found: Json | None = None
+    reason = "no pod of the job was found"
+    for pod in pods[:1]:
+        try:
+            log = await k8s.pod_log(account, namespace, pod["metadata"]["name"], container, limit=MAX_PROPERTY_LOG)
+        except ApiRefused as refused:
+            reason = str(refused)
+            continue
+        found = properties.parse(log)
+        reason = "its log holds no SPINNAKER_PROPERTY_ or valid SPINNAKER_CONFIG_JSON line"
+    if not found:
+        raise OperationFailed(
+            f"Expected properties file: {container} in job: {name}, application: {op.command.application}, "
+            f"location: {namespace}, account: {account.name} but it was either missing, empty or contained "
+            f"invalid syntax ({reason})"
+        )
+    await op.progress(f"read {len(found)} properties from {container} of job {name}")
+    return found
 
 
 REVISION = "deployment.kubernetes.io/revision"
