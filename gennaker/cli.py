@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gennaker import __version__
 
@@ -150,10 +151,24 @@ def _run(words: list[str]) -> int:
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (gennaker completion SHELL)
         _complete()
     args = build_parser(words).parse_args(words)
-    if not getattr(args, "needs_settings", True):
-        no_settings: int = args.run(args, None)
-        return no_settings
     # imported here, not at the top: `gennaker --help` and a mistyped command never need them
+    from gennaker.commands._common import CliError
+
+    try:
+        status: int = args.run(args, _settings(args) if getattr(args, "needs_settings", True) else None)
+    except CliError as error:
+        print(f"gennaker: {error}", file=sys.stderr)
+        return error.code
+    except BrokenPipeError:
+        raise
+    except OSError as error:  # a file or directory named on the command line: one line, not a traceback
+        print(f"gennaker: {_describe(error)}", file=sys.stderr)
+        return 1
+    return status
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """The settings (``--settings`` and the environment), with logging configured from them."""
     from gennaker.commands._common import CliError
     from gennaker.logging import configure_logging
     from gennaker.settings import SettingsError, load_settings
@@ -161,15 +176,16 @@ def _run(words: list[str]) -> int:
     try:
         settings = load_settings(args.settings)
     except SettingsError as error:
-        print(f"gennaker: {error}", file=sys.stderr)
-        return 2
+        raise CliError(str(error), code=2) from None
     configure_logging(settings.log_level)
-    try:
-        status: int = args.run(args, settings)
-    except CliError as error:
-        print(f"gennaker: {error}", file=sys.stderr)
-        return error.code
-    return status
+    return settings
+
+
+def _describe(error: OSError) -> str:
+    """``Permission denied: /etc/x`` rather than ``[Errno 13] Permission denied: '/etc/x'``."""
+    if error.strerror and error.filename is not None:
+        return f"{error.strerror}: {error.filename}"
+    return error.strerror or str(error)
 
 
 def _complete() -> None:

@@ -9,6 +9,7 @@ used). Change streams are not available through the embedded store; use bus even
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,18 @@ class EmbeddedStore:
 
         from gennaker.store_engine import string_id_engine
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        server = AsyncMongoEcoProxyServer(engine=string_id_engine(self.path), host=self.host, port=self.port)
+        writable = "choose a writable place (GENNAKER_DATA_DIR, or --path for `gennaker store serve`)"
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(
+                f"cannot create the embedded store's directory {self.path.parent}: {error.strerror}; {writable}"
+            ) from None
+        try:
+            server = AsyncMongoEcoProxyServer(engine=string_id_engine(self.path), host=self.host, port=self.port)
             address = await server.start()
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"cannot open the embedded store's file {self.path}: {error}; {writable}") from None
         except OSError as error:
             raise StoreUnavailable(
                 f"cannot start the embedded store on {self.host}:{self.port} for {self.path}: {error}; "

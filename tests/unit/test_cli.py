@@ -178,3 +178,20 @@ def test_schemas_export_prints_what_it_wrote(capsys: pytest.CaptureFixture[str],
     assert status == 0
     written = [line for line in out.splitlines() if not line.startswith("wrote ")]
     assert written and all(Path(line).is_file() for line in written)
+
+
+def test_a_path_that_cannot_be_written_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    status, _, err = run(capsys, "schemas", "export", str(blocker / "schemas"))
+    assert status == 1
+    assert err.startswith("gennaker: ") and err.count("\n") == 1 and str(blocker) in err, err
+
+    status, _, err = run(capsys, "store", "serve", "--path", str(blocker / "store.sqlite"))
+    assert status == 1
+    assert f"cannot create the embedded store's directory {blocker}" in err and "GENNAKER_DATA_DIR" in err, err
+    status, _, err = run(capsys, "store", "serve", "--path", str(tmp_path))  # a directory, not a file
+    assert status == 1
+    assert f"cannot open the embedded store's file {tmp_path}" in err, err
