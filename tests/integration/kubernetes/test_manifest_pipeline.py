@@ -233,6 +233,32 @@ async def test_a_baked_helm_chart_is_deployed_from_the_artifact_the_bake_produce
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "acme/shop:v9"
 
 
+async def test_the_triggers_docker_image_replaces_the_image_the_manifest_names(cluster: Cluster) -> None:
+    image = {"type": "docker/image", "name": "registry.example/shop", "reference": "registry.example/shop:4.2"}
+    expected = {"id": "image", "matchArtifact": {"type": "docker/image", "name": "registry.example/shop"}}
+    manifest = web(image="registry.example/shop") | {"metadata": {"name": "bound"}}
+    manifest["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+    trigger = {"artifacts": [image], "expectedArtifactIds": ["image"]}
+    stages = [deploy(manifest, requiredArtifactIds=["image"])]
+    execution = await run(cluster, stages, "deployer", trigger=trigger, expectedArtifacts=[expected])
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    live = cluster.live("Deployment", "bound")
+    assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == image["reference"]
+    assert by_ref(execution, "1")["outputs"]["outputs.boundArtifacts"] == [image]
+
+    other = {**manifest, "metadata": {"name": "never-bound"}}
+    other["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example/other"
+    execution = await run(
+        cluster,
+        [deploy(other, requiredArtifactIds=["image"])],
+        "deployer",
+        trigger=trigger,
+        expectedArtifacts=[expected],
+    )
+    assert "The following required artifacts could not be bound" in failure(by_ref(execution, "1"))
+    assert cluster.live("Deployment", "never-bound") is None
+
+
 async def test_a_changed_config_map_is_a_new_version_and_an_unchanged_one_is_not(cluster: Cluster) -> None:
     changed = {**SETTINGS, "data": {"GREETING": "hello"}}
     for manifests in ((SETTINGS,), (changed,), (changed,)):

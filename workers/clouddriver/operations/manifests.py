@@ -4,6 +4,8 @@
 
 Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` with an
 ``embedded/base64`` ``manifestArtifact``), ``moniker``, ``namespaceOverride``,
+``requiredArtifacts`` / ``optionalArtifacts`` (``docker/image`` ones replace the images they name:
+:mod:`workers.clouddriver.kubernetes.artifact_binding`),
 ``trafficManagement`` (:mod:`workers.clouddriver.kubernetes.traffic`) with ``options.strategy``
 (once the new version is stable, ``redblack`` takes the older versions of its cluster out of the
 Services, ``highlander`` also deletes them; ``none``, the default: they stay) for deploys;
@@ -37,7 +39,7 @@ from typing import Any
 
 from schemas.authority import Permission
 from workers.clouddriver.access import AccessDenied, who
-from workers.clouddriver.kubernetes import manifests, properties, stability, traffic
+from workers.clouddriver.kubernetes import artifact_binding, manifests, properties, stability, traffic
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
@@ -171,8 +173,13 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
     moniker = op.context.get("moniker") if isinstance(op.context.get("moniker"), dict) else {}
     override = op.context.get("namespaceOverride")
     default_namespace = k8s.default_namespace(account)
+    required = _artifacts(op.context, "requiredArtifacts")
+    candidates = [*required, *_artifacts(op.context, "optionalArtifacts")]
+    bound: list[Json] = []
     prepared: list[tuple[int, Json]] = []
     for index, document in enumerate(documents):
+        document, used = artifact_binding.bind_images(document, candidates)
+        bound.extend(item for item in used if item not in bound)
         namespace = str(override or document["metadata"].get("namespace") or default_namespace)
         try:
             k8s.covers(account, document["kind"], None if document["kind"] == "Namespace" else namespace)
@@ -180,6 +187,14 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             raise manifests.ManifestRefused(f"manifest {index} ({document['kind']}): {refused}") from None
         annotated = manifests.annotate(document, application=application, moniker=moniker or {}, namespace=namespace)
         prepared.append((index, annotated))
+    missing = artifact_binding.unbound(required, bound)
+    if missing:
+        raise manifests.ManifestRefused(
+            f"The following required artifacts could not be bound: "
+            f"'[{', '.join(artifact_binding.shown(item) for item in missing)}]'. Check that the Docker image name "
+            "above matches the name used in the image field of your manifest. Failing the stage as this is likely "
+            "a configuration error."
+        )
     # versioned ConfigMaps and Secrets first, so the workloads can name their versions
     prepared.sort(
         key=lambda pair: (pair[1]["kind"] not in ("Namespace",), pair[1]["kind"] not in ("ConfigMap", "Secret"))
@@ -226,7 +241,14 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
         raise OperationFailed(f"{unstable}; the new version was taken out of its Services") from None
     if strategy != "none":
         await _retire_older(op, k8s, account, applied, selected, delete=strategy == "highlander")
-    return _outcome(account, applied)
+    outcome = _outcome(account, applied)
+    outcome.outputs["outputs.boundArtifacts"] = bound
+    return outcome
+
+
+def _artifacts(context: Json, key: str) -> list[Json]:
+    value = context.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 async def _apply(k8s: KubernetesProvider, account: Account, index: int, manifest: Json, *, dry_run: bool) -> Json:
