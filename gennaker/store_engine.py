@@ -14,21 +14,74 @@ executions (measured on 9 KB documents):
   ``_id``-only filter takes the engine's key lookup (3.7 ms at any size). With a string ``_id``
   in the filter, at most that one document can match: it is fetched by key and the whole filter
   evaluated on it by mongoeco's own matcher, the one its unindexed queries use.
+
+And every write paid for change streams nobody can open: mongoeco's SQLite engine journals each
+change (the whole document deep-copied and serialised a second time, two rows, a compaction) and
+after it hands the journal to the client's change hub (an SQLite lease, a heartbeat thread per
+write). Change streams are not served through the wire server (the design says to use bus
+events), so this engine declares no change delivery and records no changes: a 10-stage
+execution's update cost about half as much again without them (``benchmarks/orca.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mongoeco.core.filtering import QueryEngine
 from mongoeco.core.identity import id_contains_numeric_value
+from mongoeco.core.operation_context import ChangePublicationPolicy, OperationContext
 from mongoeco.core.query_plan import AndCondition, EqualsCondition, QueryNode
 from mongoeco.engines.sqlite import SQLiteEngine
 
 
 class StringIdSQLiteEngine(SQLiteEngine):
-    """mongoeco's SQLite engine, finding a document by a non-numeric ``_id`` through its key alone."""
+    """mongoeco's SQLite engine, finding a document by a non-numeric ``_id`` through its key alone,
+    and keeping no journal of changes for change streams (which the wire server does not serve)."""
+
+    capabilities = replace(SQLiteEngine.capabilities, change_delivery="none")
+
+    async def insert_document(
+        self, *args: Any, operation_context: OperationContext | None = None, **kwargs: Any
+    ) -> Any:
+        return await super().insert_document(*args, operation_context=_unpublished(operation_context), **kwargs)
+
+    async def insert_documents(
+        self, *args: Any, operation_context: OperationContext | None = None, **kwargs: Any
+    ) -> Any:
+        return await super().insert_documents(*args, operation_context=_unpublished(operation_context), **kwargs)
+
+    async def merge_document(self, *args: Any, operation_context: OperationContext | None = None, **kwargs: Any) -> Any:
+        return await super().merge_document(*args, operation_context=_unpublished(operation_context), **kwargs)
+
+    async def update_with_operation(
+        self,
+        db_name: str,
+        coll_name: str,
+        operation: Any,
+        *args: Any,
+        operation_context: OperationContext | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        operation, context = _unpublished_operation(operation, operation_context)
+        return await super().update_with_operation(
+            db_name, coll_name, operation, *args, operation_context=context, **kwargs
+        )
+
+    async def delete_with_operation(
+        self,
+        db_name: str,
+        coll_name: str,
+        operation: Any,
+        *args: Any,
+        operation_context: OperationContext | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        operation, context = _unpublished_operation(operation, operation_context)
+        return await super().delete_with_operation(
+            db_name, coll_name, operation, *args, operation_context=context, **kwargs
+        )
 
     def _validate_document_against_unique_indexes(
         self,
@@ -70,6 +123,22 @@ class StringIdSQLiteEngine(SQLiteEngine):
         if found is None or not QueryEngine.match_plan(found[1], plan):
             return None
         return found
+
+
+def _unpublished(context: OperationContext | None) -> OperationContext | None:
+    """``context`` saying its change is not to be journaled for change streams."""
+    if context is None or context.publication is ChangePublicationPolicy.DISABLED:
+        return context
+    return context.derive(publication=ChangePublicationPolicy.DISABLED)
+
+
+def _unpublished_operation(operation: Any, context: OperationContext | None) -> tuple[Any, OperationContext | None]:
+    """``operation`` and ``context`` saying its change is not journaled; an operation is bound to
+    its context, so the one it is bound to is swapped for the same with that one setting changed."""
+    unpublished = _unpublished(context)
+    if unpublished is not context and operation.context is context:
+        operation = operation.with_overrides(context=unpublished)
+    return operation, unpublished
 
 
 def _string_id_clause(plan: QueryNode) -> EqualsCondition | None:

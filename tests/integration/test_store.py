@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +131,37 @@ async def test_writes_filtered_by_id_and_more_match_as_mongodb_does_without_comp
         await client.close()
 
 
+async def test_writes_keep_no_change_journal_and_transactions_still_commit_or_abort(tmp_path: Path) -> None:
+    """Change streams are not served through the wire server, so no write pays for journaling one."""
+    path = tmp_path / "store.sqlite"
+    async with EmbeddedStore(path) as store:
+        client = mongo_client(store.url)
+        executions = client["gennaker"]["executions"]
+        await executions.insert_one({"_id": "e1", "version": 1, "stages": [{"status": "NOT_STARTED"}]})
+        await executions.insert_many([{"_id": f"e{n}", "version": 1} for n in range(2, 6)])
+        await executions.update_one({"_id": "e1", "version": 1}, {"$set": {"stages.0.status": "RUNNING", "version": 2}})
+        await executions.replace_one({"_id": "e2"}, {"version": 2})
+        await executions.update_one({"_id": "e9"}, {"$set": {"version": 1}}, upsert=True)
+        await executions.delete_one({"_id": "e3", "version": 1})
+        await executions.find_one_and_update({"_id": "e4"}, {"$set": {"version": 2}})
+        async with client.start_session() as session, await session.start_transaction():
+            await executions.update_one({"_id": "e5"}, {"$set": {"version": 2}}, session=session)
+            await executions.insert_one({"_id": "e10", "version": 1}, session=session)
+        with pytest.raises(RuntimeError, match="rolled back"):
+            async with client.start_session() as session, await session.start_transaction():
+                await executions.update_one({"_id": "e5"}, {"$set": {"version": 3}}, session=session)
+                raise RuntimeError("rolled back")
+        versions = {document["_id"]: document["version"] async for document in executions.find({})}
+        assert versions == {"e1": 2, "e2": 2, "e4": 2, "e5": 2, "e9": 1, "e10": 1}
+        assert (await executions.find_one({"_id": "e1"}) or {})["stages"] == [{"status": "RUNNING"}]
+        await client.close()
+    with contextlib.closing(sqlite3.connect(path)) as database:
+        tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        journals = sorted(tables & {"change_outbox", "change_outbox_identities"})
+        assert journals, f"mongoeco's change journal tables were renamed: {sorted(tables)}"
+        assert [database.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in journals] == [0, 0]
+
+
 @pytest.mark.parametrize("name", ["_validate_document_against_unique_indexes", "_select_first_document_for_plan"])
 def test_the_overridden_private_methods_still_exist_in_mongoeco_with_the_same_parameters(name: str) -> None:
     """mongoeco is pinned because these are private: an upgrade that renames or reshapes one fails here."""
@@ -139,3 +172,17 @@ def test_the_overridden_private_methods_still_exist_in_mongoeco_with_the_same_pa
     assert [(p.name, p.kind) for p in ours.parameters.values()] == [
         (p.name, p.kind) for p in theirs.parameters.values()
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["insert_document", "insert_documents", "merge_document", "update_with_operation", "delete_with_operation"]
+)
+def test_the_writes_that_journal_changes_still_take_an_operation_context(name: str) -> None:
+    """The engine strips change publication from these writes' ``operation_context``; a mongoeco that
+    renames one (or its ``operation`` argument) would journal again unnoticed, so it fails here."""
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    parameters = list(inspect.signature(getattr(SQLiteEngine, name)).parameters)
+    assert "operation_context" in parameters
+    if name.endswith("_with_operation"):
+        assert parameters[:4] == ["self", "db_name", "coll_name", "operation"]
