@@ -126,8 +126,45 @@ async def _list(args: argparse.Namespace, settings: Settings, path: str) -> list
     return answer
 
 
+FAILED = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED"})
+"""Stage statuses that say the stage failed (and so have a reason to show)."""
+
+
+def stage_reason(stage: Json) -> str | None:
+    """Why ``stage`` failed, in words: the errors of its context's ``exception`` (Orca's shape)."""
+    context = stage.get("context") or {}
+    exception = context.get("exception") if isinstance(context, dict) else None
+    details = exception.get("details") if isinstance(exception, dict) else None
+    if not isinstance(details, dict):
+        return None
+    errors = details.get("errors") or ([details["error"]] if details.get("error") else [])
+    return "; ".join(str(error) for error in errors) or None
+
+
+def judge_command(execution_id: str, stage: Json) -> str | None:
+    """The ``gennaker execution judge`` command answering ``stage``, when it is a judgment waiting for one."""
+    context = stage.get("context") or {}
+    waiting = stage.get("type") == "manualJudgment" and stage.get("status") == "RUNNING"
+    if not waiting or not isinstance(context, dict) or context.get("judgmentStatus"):
+        return None
+    options = [str(item.get("value")) for item in context.get("judgmentInputs") or [] if isinstance(item, dict)]
+    choice = f" [--input {'|'.join(options)}]" if options else ""
+    return f"gennaker execution judge {execution_id} {stage.get('id')} --continue|--stop{choice}"
+
+
+def stage_notes(execution_id: str, stage: Json) -> list[str]:
+    """What a person must know about ``stage`` beyond its status: why it failed, or how to answer it."""
+    label = f"stage {stage.get('refId')} {stage.get('name')!r}"
+    reason = stage_reason(stage) if stage.get("status") in FAILED else None
+    command = judge_command(execution_id, stage)
+    notes = [f"{label} failed: {reason}"] if reason else []
+    if command:
+        notes.append(f"{label} is waiting for a judgment; answer it with: {command}")
+    return notes
+
+
 def print_execution(execution: Json) -> None:
-    """The execution's summary and its stages as tables."""
+    """The execution's summary and its stages as tables, then why stages failed and what waits for whom."""
     trigger = execution.get("trigger") or {}
     summary: list[list[object]] = [
         ["id", execution.get("id")],
@@ -146,6 +183,10 @@ def print_execution(execution: Json) -> None:
     ]
     print()
     print_table(["REF", "STAGE ID", "TYPE", "NAME", "STATUS"], stages, empty="no stages")
+    notes = [note for stage in execution.get("stages") or [] for note in stage_notes(str(execution.get("id")), stage)]
+    if notes:
+        print()
+        print("\n".join(notes))
 
 
 def run_get(args: argparse.Namespace, settings: Settings) -> int:
@@ -203,15 +244,22 @@ def run_judge(args: argparse.Namespace, settings: Settings) -> int:
 async def follow(
     gateway: GatewayClient, execution_id: str, *, interval: float, show: Callable[[str], None] = print
 ) -> Json:
-    """Poll the execution until it finishes, showing each stage's status as it changes; returns it finished."""
-    seen: dict[str, str] = {}
+    """Poll the execution until it finishes, showing each stage's status as it changes; returns it finished.
+
+    A stage that failed is shown with its reason; a judgment waiting for an answer with the command
+    that answers it.
+    """
+    seen: dict[str, tuple[str, bool]] = {}
     while True:
         execution: Json = await gateway.request("GET", _path(execution_id))
         for stage in execution.get("stages") or []:
             status = str(stage.get("status"))
-            if status != "NOT_STARTED" and seen.get(str(stage.get("id"))) != status:
-                seen[str(stage.get("id"))] = status
+            shown = (status, judge_command(execution_id, stage) is not None)
+            if status != "NOT_STARTED" and seen.get(str(stage.get("id"))) != shown:
+                seen[str(stage.get("id"))] = shown
                 show(f"stage {stage.get('refId')} {stage.get('name')!r} ({stage.get('type')}): {status}")
+                for note in stage_notes(execution_id, stage):
+                    show(f"  {note}")
         if execution.get("status") in FINISHED:
             return execution
         await asyncio.sleep(interval)

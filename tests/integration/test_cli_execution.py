@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gennaker.commands.execution import stage_reason
 from tests.integration.gate.conftest import System, eventually
 from tests.integration.gate.flows import create_application
 from tests.integration.test_cli_spin import (  # the fixtures are shared with the spin-like commands' tests
@@ -79,7 +80,14 @@ async def test_a_failed_execution_exits_1(system: System, gennaker: Cli) -> None
     await save(system, "checked", stage("1", "checkPreconditions", preconditions=never))
     followed = await gennaker("pipeline", "execute", "shop", "checked", "--follow", *FAST)
     assert followed.status == 1
-    assert followed.out.splitlines()[-1].endswith("TERMINAL")
+    lines = followed.out.splitlines()
+    assert lines[-1].endswith("TERMINAL")
+    execution_id = lines[0].rsplit(" ", 1)[-1]
+    reason = stage_reason(next(s for s in (await execution_of(system, execution_id))["stages"] if s["refId"] == "1"))
+    assert reason, "Orca gave the failed stage no reason"
+    assert f"  stage 1 'checkPreconditions 1' failed: {reason}" in lines, followed.out
+    shown = await gennaker("execution", "get", execution_id)
+    assert f"stage 1 'checkPreconditions 1' failed: {reason}" in shown.out.splitlines(), shown.out
 
 
 async def test_judge_pause_resume_cancel(system: System, gennaker: Cli) -> None:
@@ -94,6 +102,11 @@ async def test_judge_pause_resume_cancel(system: System, gennaker: Cli) -> None:
 
     execution = await eventually(lambda: execution_of(system, execution_id), stage_status("1", "RUNNING"))
     stage_id = next(s for s in execution["stages"] if s["refId"] == "1")["id"]
+    waiting = await gennaker("execution", "get", execution_id)
+    assert (
+        f"stage 1 'manualJudgment 1' is waiting for a judgment; answer it with: "
+        f"gennaker execution judge {execution_id} {stage_id} --continue|--stop" in waiting.out.splitlines()
+    ), waiting.out
     judged = await gennaker("execution", "judge", execution_id, stage_id, "--continue", "--input", "ship")
     assert judged.status == 0, judged.err
     await eventually(lambda: execution_of(system, execution_id), stage_status("2", "RUNNING"))
