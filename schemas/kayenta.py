@@ -63,6 +63,9 @@ class RunCanary(Command):
     execution_request: Json
     metrics_account_name: str | None = Field(None, max_length=128)
     parent_pipeline_execution_id: str | None = Field(None, max_length=64)
+    parent_stage_id: str | None = Field(
+        None, max_length=64, description="Orca's runCanary stage the run is for: its end cancels the run"
+    )
     sequential: bool = Field(False, description="Also run the anytime-valid sequential test")
     authority: Authority = Field(description=ACTS_FOR)
     task_id: str | None = Field(None, max_length=256)
@@ -85,12 +88,13 @@ class CanaryStarted(Event):
 
 @message
 class CanaryCompleted(Event):
-    """A canary run finished: judged (``succeeded``) or failed (``terminal``, with the reason)."""
+    """A canary run finished: judged (``succeeded``), failed (``terminal``, with the reason) or
+    ``canceled`` (the Orca stage it ran for ended first)."""
 
     message_type: ClassVar[str] = "kayenta.canary.completed"
     execution_id: str
     application: str
-    status: Literal["succeeded", "terminal"]
+    status: Literal["succeeded", "terminal", "canceled"]
     score: float | None = None
     classification: str | None = None
     reason: str | None = None

@@ -39,6 +39,7 @@ from schemas.kayenta import (
 )
 from schemas.permissions import application_permissions
 from workers.kayenta.accounts import credentials
+from workers.kayenta.cancellation import Canceled, RunningCanaries
 from workers.kayenta.runs import MetricsSourceError, RequestInvalid, fetch_pairs, judge_pairs
 from workers.kayenta.sources.base import MetricsSource
 from workers.kayenta.store import KayentaStore
@@ -67,10 +68,18 @@ def _who(authority: Authority) -> str:
 class KayentaHandlers:
     """Kayenta's handlers over its store and its metrics accounts."""
 
-    def __init__(self, store: KayentaStore, sources: dict[str, MetricsSource], *, query_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: KayentaStore,
+        sources: dict[str, MetricsSource],
+        *,
+        query_timeout: float = 5.0,
+        running: RunningCanaries | None = None,
+    ) -> None:
         self.store = store
         self.sources = sources
         self.query_timeout = query_timeout
+        self.running = running or RunningCanaries()
 
     async def _require_execute(self, command: RunCanary, context: MessageContext) -> None:
         authority = command.authority
@@ -102,6 +111,7 @@ class KayentaHandlers:
             "id": command.execution_id,
             "application": command.application,
             "parentPipelineExecutionId": command.parent_pipeline_execution_id,
+            "parentStageId": command.parent_stage_id,
             "canaryConfigId": command.canary_config_id,
             "config": command.canary_config,
             "canaryExecutionRequest": command.execution_request,
@@ -156,19 +166,25 @@ class KayentaHandlers:
             subject=command.execution_id,
         )
         try:
-            pairs = await fetch_pairs(command.canary_config, command.execution_request, source)
-            await self.store.save_pairs(command.execution_id, command.application, pairs)
-            result = judge_pairs(command.canary_config, command.execution_request, pairs, sequential=command.sequential)
+            result = await self.running.run(command.execution_id, self._fetch_and_judge(command, source))
             execution.update(status="succeeded", executionStatus="SUCCEEDED", result=result)
         except (MetricsSourceError, RequestInvalid, KeyError) as error:
             reason = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
             log.warning("kayenta.canary_failed", execution_id=command.execution_id, reason=reason)
             execution.update(status="terminal", executionStatus="TERMINAL", exception={"message": reason})
+        except Canceled:
+            pass
         ended = int(time.time() * 1000)
         execution.update(complete=True, endTimeMillis=ended, endTimeIso=_iso(ended))
-        await self.store.save_execution(execution)
+        if not await self.store.finish_execution(execution):  # cancelled meanwhile: that stands
+            execution = await self.store.execution(command.execution_id) or execution
         await self._announce(command, context, execution, started_already=True)
         return None
+
+    async def _fetch_and_judge(self, command: RunCanary, source: MetricsSource) -> Json:
+        pairs = await fetch_pairs(command.canary_config, command.execution_request, source)
+        await self.store.save_pairs(command.execution_id, command.application, pairs)
+        return judge_pairs(command.canary_config, command.execution_request, pairs, sequential=command.sequential)
 
     async def _reject(self, command: RunCanary, context: MessageContext, refused: Refused) -> None:
         rejected = KayentaCommandRejected(
@@ -193,7 +209,7 @@ class KayentaHandlers:
         completed = CanaryCompleted(
             execution_id=command.execution_id,
             application=command.application,
-            status="succeeded" if execution.get("status") == "succeeded" else "terminal",
+            status=execution.get("status") if execution.get("status") in ("succeeded", "canceled") else "terminal",
             score=score.get("score"),
             classification=score.get("classification"),
             reason=(execution.get("exception") or {}).get("message") or score.get("classificationReason") or None,

@@ -95,6 +95,7 @@ class RunCanaryTask:
             execution_request={"scopes": stage.get("scopes") or {}, "thresholds": thresholds},
             metrics_account_name=stage.get("metricsAccountName"),
             parent_pipeline_execution_id=task.execution_id,
+            parent_stage_id=task.stage_id,
             sequential=bool(stage.get("sequential")),
             authority=task.authority,
         )

@@ -51,15 +51,32 @@ class KayentaStore:
                 )
                 self._indexed = True
 
-    async def save_execution(self, execution: Json) -> None:
-        """Store (or replace) the execution ``execution["id"]``."""
-        document = {
+    @staticmethod
+    def _document(execution: Json) -> Document:
+        return {
             "applicationKey": str(execution.get("application", "")).lower(),
             "status": execution.get("status"),
             "startTimeMillis": execution.get("startTimeMillis"),
+            "parentStage": [execution.get("parentPipelineExecutionId"), execution.get("parentStageId")],
             "body": json.dumps(execution),
         }
-        await self.executions.update_one({"_id": execution["id"]}, {"$set": document}, upsert=True)
+
+    async def save_execution(self, execution: Json) -> None:
+        """Store (or replace) the execution ``execution["id"]``."""
+        await self.executions.update_one({"_id": execution["id"]}, {"$set": self._document(execution)}, upsert=True)
+
+    async def finish_execution(self, execution: Json) -> bool:
+        """Store the finished ``execution`` over its running one; ``False`` (nothing stored) when it
+        is no longer running (it was cancelled meanwhile)."""
+        done = await self.executions.update_one(
+            {"_id": execution["id"], "status": "running"}, {"$set": self._document(execution)}
+        )
+        return done.modified_count == 1
+
+    async def running_of_stage(self, pipeline_execution_id: str, stage_id: str) -> list[Json]:
+        """The runs in progress for Orca's stage ``stage_id`` of ``pipeline_execution_id``."""
+        cursor = self.executions.find({"parentStage": [pipeline_execution_id, stage_id], "status": "running"})
+        return [json.loads(document["body"]) async for document in cursor]
 
     async def execution(self, execution_id: str) -> Json | None:
         """One execution, or ``None``."""

@@ -42,9 +42,9 @@ class KayentaClient:
             self.events[envelope.causationid].append(event)
             self._arrived.notify_all()
 
-    async def send(self, command: Command, count: int = 1, timeout: float = 10.0) -> list[Event]:
-        """Send ``command``; the first ``count`` events it caused."""
-        envelope = await self.bus.send(command)
+    async def send(self, command: Command, count: int = 1, timeout: float = 10.0, to: str | None = None) -> list[Event]:
+        """Send ``command`` (to ``to``, else its owner); the first ``count`` events it caused."""
+        envelope = await self.bus.send(command, to=to)
         async with asyncio.timeout(timeout), self._arrived:
             await self._arrived.wait_for(lambda: len(self.events[envelope.id]) >= count)
         return list(self.events[envelope.id])
