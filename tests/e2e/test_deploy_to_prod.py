@@ -160,4 +160,5 @@ async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded
     assert deployment is not None, cluster.store.list(KIND["Deployment"], "shop")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "acme/shop:v9"
     assert deployment["metadata"]["annotations"]["moniker.spinnaker.io/application"] == "shop"
-    assert cluster.store.find(KIND["Service"], "shop", "shop") is not None
+    service = cluster.store.find(KIND["Service"], "shop", "shop")
+    assert service is not None and service["metadata"]["annotations"]["deployed-tag"] == "v9"

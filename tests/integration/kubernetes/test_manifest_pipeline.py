@@ -231,6 +231,8 @@ async def test_a_baked_helm_chart_is_deployed_from_the_artifact_the_bake_produce
     deployment = cluster.live("Deployment", "shop-web")
     assert deployment is not None
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "acme/shop:v9"
+    service = cluster.live("Service", "shop")  # ${...} in the baked manifests is evaluated, as Orca does
+    assert service is not None and service["metadata"]["annotations"]["deployed-tag"] == "v9"
 
 
 async def test_the_triggers_docker_image_replaces_the_image_the_manifest_names(cluster: Cluster) -> None:

@@ -3,6 +3,7 @@ default), artifacts a stage produces, and the references a stage sends to anothe
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from schemas.clouddriver_operations import TaskCompleted
 from schemas.orca_engine import RunExternalTask, StartExecution
 from tests.unit.orca.engine_core import Core, execution, stage
 from workers.orca.engine.artifacts import ArtifactError, bind_trigger, matches, resolve
+from workers.orca.engine.expressions import SpelExpressions
 from workers.orca.engine.plan import new_execution
+from workers.orca.engine.stages import manifest_expressions
 
 Json = dict[str, Any]
 CHART = {"type": "helm/chart", "name": "shop", "version": "1.2.0", "artifactAccount": "helm-charts"}
@@ -171,3 +174,20 @@ def test_a_reference_that_binds_to_nothing_fails_the_stage_saying_which() -> Non
     error = deploy.context["exception"]["details"]["error"]
     assert "manifestArtifactId: no artifact with id 'nothing-by-that-id'" in error
     assert not [out for out in core.pending if isinstance(out.message, RunExternalTask)]
+
+
+def test_expressions_in_an_embedded_manifest_artifact_are_evaluated_unless_skipped() -> None:
+    text = "kind: ConfigMap\nmetadata: {name: cfg}\ndata: {env: '${trigger.parameters.env}'}\n"
+    artifact = {"type": "embedded/base64", "name": "m", "reference": base64.b64encode(text.encode()).decode()}
+    deploy = stage("1", "deployManifest", source="artifact", manifestArtifact=artifact)
+    run = execution(deploy)
+    context = manifest_expressions.evaluated(SpelExpressions(), run, deploy, deploy.context)
+    assert context["source"] == "text"
+    assert context["manifests"] == [{"kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"env": "prod"}}]
+    skipped = {**deploy.context, "skipExpressionEvaluation": True}
+    assert manifest_expressions.evaluated(SpelExpressions(), run, deploy, skipped) == skipped
+    broken = base64.b64encode(b"data: {x: '${nothing.here()}'}\n").decode()
+    with pytest.raises(manifest_expressions.ManifestExpressionFailed, match="failed expressions in the manifest"):
+        manifest_expressions.evaluated(
+            SpelExpressions(), run, deploy, {**deploy.context, "manifestArtifact": {**artifact, "reference": broken}}
+        )

@@ -24,7 +24,8 @@ CHART_FILES = {
         "          env: [{name: REPLICAS_KIND, value: {{ kindOf .Values.replicas | quote }}}]\n"
     ),
     "templates/service.yaml": (
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n"
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "  annotations: {deployed-tag: '${trigger.parameters.tag}'}\nspec:\n"
         "  selector: {app: shop}\n  ports: [{port: 80, targetPort: {{ .Values.port }}}]\n"
     ),
 }

@@ -54,7 +54,7 @@ class StageTypes:
         ]
         beats = heartbeats or {}
         provided: list[StageDefinition] = [
-            ExternalStage(type, service, beats.get(service)) for type, service in (external or {}).items()
+            ExternalStage(type, service, beats.get(service), expressions) for type, service in (external or {}).items()
         ]
         return cls([*own, *provided, *extra])
 

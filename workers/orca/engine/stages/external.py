@@ -11,7 +11,9 @@ retryable failure (the answer says ``retryable``) or a silence longer than the s
 The command carries the stage's artifact references bound (``manifestArtifact`` for
 ``manifestArtifactId``, ``requiredArtifacts``, ``inputArtifacts[].artifact``, ``optionalArtifacts``;
 :mod:`workers.orca.engine.artifacts`): one that binds to nothing fails the stage before anything is
-sent. A stage listing ``expectedArtifacts`` binds what it produced in a last task.
+sent; ``${…}`` in a manifest read from an embedded artifact is evaluated
+(:mod:`~workers.orca.engine.stages.manifest_expressions`). A stage listing ``expectedArtifacts``
+binds what it produced in a last task.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from collections.abc import Callable, Sequence
 
 from schemas.orca_engine import RunExternalTask
 from workers.orca.engine import artifacts
+from workers.orca.engine.expressions import Expressions
 from workers.orca.engine.model import Json, Stage
+from workers.orca.engine.stages import manifest_expressions
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun, positive_int
 
 
@@ -36,11 +40,13 @@ class ExternalTask:
         *,
         shape: Callable[[Stage], Json] | None = None,
         stage_type: str | None = None,
+        expressions: Expressions | None = None,
     ) -> None:
         self.service = service
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.shape = shape
         self.stage_type = stage_type
+        self.expressions = expressions
 
     def run(self, run: TaskRun) -> TaskResult:
         task = run.task
@@ -69,7 +75,9 @@ class ExternalTask:
         shaped = self.shape(run.stage) if self.shape else run.stage.context
         try:
             shaped = artifacts.with_bound_references(run.execution, run.stage, shaped)
-        except artifacts.ArtifactError as unbound:
+            if self.expressions is not None:
+                shaped = manifest_expressions.evaluated(self.expressions, run.execution, run.stage, shaped)
+        except (artifacts.ArtifactError, manifest_expressions.ManifestExpressionFailed) as unbound:
             return TaskResult.terminal(str(unbound))
         command = RunExternalTask(
             execution_id=run.execution.id,
@@ -89,13 +97,20 @@ class ExternalTask:
 
 
 class ExternalStage:
-    """A stage of ``type`` run by ``service``."""
+    """A stage of ``type`` run by ``service`` (``expressions`` evaluate manifests read from artifacts)."""
 
-    def __init__(self, type: str, service: str, heartbeat_timeout_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        type: str,
+        service: str,
+        heartbeat_timeout_ms: int | None = None,
+        expressions: Expressions | None = None,
+    ) -> None:
         self.type = type
         self.service = service
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
+        self.expressions = expressions
 
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
-        run = ExternalTask(self.service, self.heartbeat_timeout_ms)
+        run = ExternalTask(self.service, self.heartbeat_timeout_ms, expressions=self.expressions)
         return (run, artifacts.BindProducedArtifactsTask()) if artifacts.produces(stage) else (run,)
