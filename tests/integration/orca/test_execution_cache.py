@@ -14,10 +14,10 @@ from tests.integration.orca.conftest import pipeline, stage
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.model import Execution
 from workers.orca.engine.outbox import OutboxRelay
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerStore
-from workers.orca.engine.transitions import Outgoing
 
 
 def replica(db: AsyncDatabase[dict[str, Any]]) -> Commit:

@@ -30,9 +30,10 @@ from schemas.orca_engine import (
 )
 from workers.orca.engine.expressions import SpelExpressions
 from workers.orca.engine.model import Execution, Json, Stage
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.status import ExecutionStatus
-from workers.orca.engine.transitions import Outgoing, Transitions
+from workers.orca.engine.transitions import Transitions
 
 START = 1_700_000_000_000
 

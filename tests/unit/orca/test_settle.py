@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from schemas.orca_engine import CompleteStage
 from tests.unit.orca.engine_core import START, Core, describe, execution, stage, state, statuses, transitions
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.settle import Settle
-from workers.orca.engine.transitions import Outgoing
 
 
 def test_a_chain_of_quick_stages_settles_in_one_commit_as_message_by_message_would() -> None:

@@ -12,7 +12,7 @@ import pytest
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
 from schemas.orca_engine import RunTask
 from workers.orca.engine.model import Stage
-from workers.orca.engine.transitions import Outgoing
+from workers.orca.engine.outgoing import Outgoing
 
 from .engine_core import Core, describe, execution, stage, statuses
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from schemas.base import Event
 from workers.orca.engine.model import Stage
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.status import ExecutionStatus
-from workers.orca.engine.transitions import Outgoing
 
 from .engine_core import Core, describe, execution, stage, state
 

@@ -34,8 +34,8 @@ from workers.orca.engine.execution_cache import ExecutionCache
 from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.next_check import next_check
 from workers.orca.engine.outbox import OutboxRelay
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.store import ExecutionStore, StaleExecution
-from workers.orca.engine.transitions import Outgoing
 
 log = structlog.get_logger("gennaker.orca.engine")
 

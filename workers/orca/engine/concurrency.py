@@ -29,9 +29,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bus import Envelope, Sender
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.model import Execution
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.status import ExecutionStatus as S
 from workers.orca.engine.store import ExecutionStore
-from workers.orca.engine.transitions import Outgoing, Transitions
+from workers.orca.engine.transitions import Transitions
 
 COLLECTION = "orca_pipeline_slots"
 BUSY = (S.NOT_STARTED, S.RUNNING, S.PAUSED, S.SUSPENDED)

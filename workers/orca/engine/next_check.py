@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from schemas.base import Command
 from workers.orca.engine.model import Execution
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.status import ExecutionStatus as S
-from workers.orca.engine.transitions import Outgoing
 
 ACTIVE = (S.NOT_STARTED, S.RUNNING)
 

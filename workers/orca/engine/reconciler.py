@@ -22,15 +22,10 @@ from schemas.orca_engine import ContinueRollback, StartStage
 from workers.orca.engine import graph
 from workers.orca.engine.loop import every
 from workers.orca.engine.model import Execution, now_ms
+from workers.orca.engine.outgoing import Outgoing, complete_execution_message, complete_stage_message, start_task
 from workers.orca.engine.status import ExecutionStatus as S
 from workers.orca.engine.store import ExecutionStore
-from workers.orca.engine.transitions import (
-    Outgoing,
-    Transitions,
-    complete_execution_message,
-    complete_stage_message,
-    start_task,
-)
+from workers.orca.engine.transitions import Transitions
 
 if TYPE_CHECKING:
     from workers.orca.engine.commit import Commit

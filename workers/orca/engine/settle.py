@@ -28,7 +28,8 @@ from collections.abc import Callable
 from schemas.base import Command
 from schemas.orca_engine import CompleteExecution, CompleteStage, CompleteTask, ContinueRollback, RunTask, StartStage
 from workers.orca.engine.model import Execution, now_ms
-from workers.orca.engine.transitions import Outgoing, Transitions
+from workers.orca.engine.outgoing import Outgoing
+from workers.orca.engine.transitions import Transitions
 
 Step = Callable[[Execution, int], list[Outgoing]]
 

@@ -12,48 +12,56 @@ nothing and returns nothing. Statuses and their rules are Orca's (``CompleteStag
     CompleteTask     next task RUNNING | CompleteStage
     CompleteStage    RUNNING → status from its tasks; StartStage downstream | CompleteExecution
     CompleteExecution  RUNNING → final status, once it can be decided; cancels what still runs
+
+The messages are built in :mod:`workers.orca.engine.outgoing`; the pure status, retry and
+rollback rules the transitions apply are :mod:`workers.orca.engine.rules`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bus import new_id
-from schemas.base import Command, Event
 from schemas.orca_engine import (
-    CompleteExecution,
-    CompleteStage,
     CompleteTask,
     ContinueRollback,
     ExecutionCompleted,
-    ExecutionStarted,
     ExternalTaskCompleted,
     ExternalTaskHeartbeat,
     RunTask,
-    StageCompleted,
-    StageStarted,
     StartStage,
     StartWaitingExecutions,
 )
 from workers.orca.engine import execution_window, graph, synthetic
 from workers.orca.engine.expressions import SUMMARY_KEY, ExpressionFailed, Expressions
 from workers.orca.engine.model import Execution, Json, PausedDetails, Stage, Task
+from workers.orca.engine.outgoing import (
+    Outgoing,
+    complete_execution_message,
+    complete_stage_message,
+    complete_task_message,
+    execution_event,
+    execution_started,
+    run_task_message,
+    stage_completed,
+    stage_started,
+    start_stages,
+    start_task,
+)
+from workers.orca.engine.rules import (
+    external_retry_ms,
+    final_status,
+    group_status,
+    pipeline_rolls_back,
+    rollback_settings,
+    rolls_back,
+    stage_status,
+    timeout_ms,
+)
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun, UnknownStageType
-from workers.orca.engine.stages.base import positive_int
 from workers.orca.engine.status import ExecutionStatus as S
 
 RESUMABLE = (S.RUNNING, S.PAUSED)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message a transition causes: a command (``to`` its owner unless named), or an event;
-    ``due_at`` (epoch ms) delays it through a durable timer."""
-
-    message: Command | Event
-    to: str | None = None
-    due_at: int | None = None
 
 
 def exception(error: str, at: int, exception_type: str = "StageFailed") -> Json:
@@ -82,18 +90,18 @@ class Transitions:
         execution.status = S.RUNNING
         execution.start_time = now
         if execution.exception is not None:  # refused as it was planned (an unbound expected artifact)
-            return [_started(execution), *self._finish(execution, S.TERMINAL, now)]
+            return [execution_started(execution), *self._finish(execution, S.TERMINAL, now)]
         problems = graph.problems(execution.stages)
         if not graph.initial_stages(execution) and not problems:
             problems = ["the pipeline has no stage without requisiteStageRefIds to start with"]
         if problems:
             execution.exception = exception("; ".join(problems), now, "InvalidPipeline")
-            return [_started(execution), *self._finish(execution, S.TERMINAL, now)]
+            return [execution_started(execution), *self._finish(execution, S.TERMINAL, now)]
         starts: list[Outgoing] = [
             Outgoing(StartStage(execution_id=execution.id, stage_id=stage.id))
             for stage in graph.initial_stages(execution)
         ]
-        return [_started(execution), *starts]
+        return [execution_started(execution), *starts]
 
     def start_stage(self, execution: Execution, stage_id: str, now: int) -> list[Outgoing]:
         stage = execution.stage(stage_id)
@@ -117,11 +125,11 @@ class Transitions:
             stage.status = S.RUNNING
             stage.context["exception"] = exception(str(error), now)
             stage.context["beforeStagePlanningFailed"] = True
-            return [_stage_started(execution, stage), complete_stage_message(execution, stage)]
+            return [stage_started(execution, stage), complete_stage_message(execution, stage)]
         if not enabled:
             stage.status = S.SKIPPED
             stage.end_time = now
-            return [_stage_completed(execution, stage), *self._start_next(execution, stage, now)]
+            return [stage_completed(execution, stage), *self._start_next(execution, stage, now)]
         stage.status = S.RUNNING
         stage.tasks = [
             Task(
@@ -135,10 +143,10 @@ class Transitions:
         ]
         planned = synthetic.plan(execution, stage, "before", befores)
         if planned:
-            return [_stage_started(execution, stage), *_start_stages(execution, synthetic.initial(planned))]
+            return [stage_started(execution, stage), *start_stages(execution, synthetic.initial(planned))]
         if not stage.tasks:
-            return [_stage_started(execution, stage), complete_stage_message(execution, stage)]
-        return [_stage_started(execution, stage), start_task(execution, stage, stage.tasks[0], now)]
+            return [stage_started(execution, stage), complete_stage_message(execution, stage)]
+        return [stage_started(execution, stage), start_task(execution, stage, stage.tasks[0], now)]
 
     def run_task(self, execution: Execution, message: RunTask, now: int) -> list[Outgoing]:
         stage = execution.stage(message.stage_id)
@@ -153,11 +161,11 @@ class Transitions:
             task.status = S.PAUSED
             stage.status = S.PAUSED
             return []
-        timeout = _timeout_ms(stage)
+        timeout = timeout_ms(stage)
         if timeout is not None and now - (stage.start_time or now) >= timeout:
             error = f"stage {stage.name!r} timed out after {timeout} ms (stageTimeoutMs)"
             stage.context["exception"] = exception(error, now, "TimeoutException")
-            return [_complete_task(execution, stage, task, stage.failure_status())]
+            return [complete_task_message(execution, stage, task, stage.failure_status())]
         definitions = self._tasks(stage)
         index = int(task.id) - 1
         try:
@@ -193,11 +201,11 @@ class Transitions:
             return []  # a repeated CompleteStage (one per before stage): the running task's end completes it
         ready = [child for child in children if graph.ready_to_start(execution, child)]
         if ready:
-            return _start_stages(execution, ready)
+            return start_stages(execution, ready)
         befores_done = all(child.status.lets_downstream_run for child in execution.children(stage, "before"))
         if befores_done and stage.tasks and all(task.status is S.NOT_STARTED for task in stage.tasks):
             return [start_task(execution, stage, stage.tasks[0], now)]
-        status = _stage_status(execution, stage)
+        status = stage_status(execution, stage)
         definition = self.stage_types.find(stage.type)
         if status.lets_downstream_run and not execution.children(stage, "after"):
             try:
@@ -207,19 +215,19 @@ class Transitions:
                 afters, status = [], stage.failure_status()
             planned = synthetic.plan(execution, stage, "after", afters)
             if planned:
-                return _start_stages(execution, synthetic.initial(planned))
-        if status in (S.TERMINAL, S.STOPPED) and _rolls_back(stage) and not execution.children(stage, "failure"):
+                return start_stages(execution, synthetic.initial(planned))
+        if status in (S.TERMINAL, S.STOPPED) and rolls_back(stage) and not execution.children(stage, "failure"):
             planned = synthetic.plan(
                 execution, stage, "failure", synthetic.declared(definition, stage, "failure", execution)
             )
             if planned:
-                stage.context["rollback"] = {**_rollback_settings(stage), "status": "RUNNING", "startTime": now}
-                return _start_stages(execution, synthetic.initial(planned))
+                stage.context["rollback"] = {**rollback_settings(stage), "status": "RUNNING", "startTime": now}
+                return start_stages(execution, synthetic.initial(planned))
         if execution.children(stage, "failure") and isinstance(stage.context.get("rollback"), dict):
-            stage.context["rollback"]["status"] = _group_status(execution.children(stage, "failure"))
+            stage.context["rollback"]["status"] = group_status(execution.children(stage, "failure"))
         stage.status = status
         stage.end_time = now
-        completed = _stage_completed(execution, stage)
+        completed = stage_completed(execution, stage)
         if stage.status.lets_downstream_run:
             return [completed, *self._start_next(execution, stage, now)]
         return [completed, self._branch_ended(execution, stage)]
@@ -300,8 +308,8 @@ class Transitions:
                     task.token = None
                     task.wakes_at = None
             if started and each is not stage:
-                skipped.append(_stage_completed(execution, each))
-        return [*skipped, _stage_completed(execution, stage), *self._start_next(execution, stage, now)]
+                skipped.append(stage_completed(execution, each))
+        return [*skipped, stage_completed(execution, stage), *self._start_next(execution, stage, now)]
 
     def update_stage(self, execution: Execution, stage_id: str, context: Json, user: str, now: int) -> list[Outgoing]:
         """Merge ``context`` into a stage that has not finished; its running task runs again now."""
@@ -343,14 +351,14 @@ class Transitions:
             for key in ("exception", "beforeStagePlanningFailed", "judgmentStatus", "judgmentInput", "judgedBy"):
                 reset.context.pop(key, None)
             if isinstance(reset.context.get("rollback"), dict):
-                reset.context["rollback"] = _rollback_settings(reset)
+                reset.context["rollback"] = rollback_settings(reset)
         stage.context["restartDetails"] = {"restartedBy": user, "restartTime": now}
         reopened = execution.status.complete
         if reopened:
             execution.status = S.RUNNING
             execution.end_time = None
             execution.canceled = False
-        started = [_started(execution)] if reopened else []
+        started = [execution_started(execution)] if reopened else []
         return [*started, Outgoing(StartStage(execution_id=execution.id, stage_id=stage.id))]
 
     def external_task_completed(self, execution: Execution, answer: ExternalTaskCompleted, now: int) -> list[Outgoing]:
@@ -370,7 +378,7 @@ class Transitions:
             task.retry_due = now + retry
             task.token = new_id()
             task.wakes_at = task.retry_due
-            return [_run_task(execution, stage, task, task.retry_due)]
+            return [run_task_message(execution, stage, task, task.retry_due)]
         task.token = None
         task.wakes_at = None
         if status is not S.SUCCEEDED and answer.error:
@@ -379,7 +387,7 @@ class Transitions:
             status = stage.failure_status()
         if task.status is S.PAUSED:
             task.status = S.RUNNING
-        return [_complete_task(execution, stage, task, status)]
+        return [complete_task_message(execution, stage, task, status)]
 
     def external_task_heartbeat(self, execution: Execution, beat: ExternalTaskHeartbeat, now: int) -> list[Outgoing]:
         """Another service still works on a task's attempt: note when, and what it says."""
@@ -414,11 +422,11 @@ class Transitions:
             task.wakes_at = due
             if due is None:
                 return sent  # woken by a judgment, an answer or an update
-            return [*sent, _run_task(execution, stage, task, due)]
+            return [*sent, run_task_message(execution, stage, task, due)]
         if result.error:
             stage.context["exception"] = exception(result.error, now)
         status = stage.failure_status() if result.status is S.TERMINAL else result.status
-        return [*sent, _complete_task(execution, stage, task, status)]
+        return [*sent, complete_task_message(execution, stage, task, status)]
 
     def _tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
         """The stage type's tasks, led by the execution window's when the stage is restricted."""
@@ -436,7 +444,7 @@ class Transitions:
         ]
         if not ready:
             return [self._branch_ended(execution, stage)]
-        return _start_stages(execution, ready)
+        return start_stages(execution, ready)
 
     def _branch_ended(self, execution: Execution, stage: Stage) -> Outgoing:
         """What follows when nothing after ``stage`` can start: its parent moves on (a synthetic
@@ -461,9 +469,9 @@ class Transitions:
                 return []
             ready = [step for step in steps if graph.ready_to_start(execution, step)]
             if ready:
-                return _start_stages(execution, ready)
+                return start_stages(execution, ready)
         steps = [step for step in execution.stages if step.synthetic_role == "compensation"]
-        rollback["status"] = _group_status(steps)
+        rollback["status"] = group_status(steps)
         rollback["endTime"] = now
         return [complete_execution_message(execution)]
 
@@ -490,7 +498,7 @@ class Transitions:
         return [start_task(execution, stage, task, task.start_time or now)]
 
     def _finish(self, execution: Execution, status: S, now: int) -> list[Outgoing]:
-        if status is S.TERMINAL and _pipeline_rolls_back(execution):
+        if status is S.TERMINAL and pipeline_rolls_back(execution):
             canceled = self._cancel_running(execution, now)
             rollback = self._start_rollback(execution, now)
             if rollback:
@@ -506,7 +514,7 @@ class Transitions:
             purge = not execution.keep_waiting_pipelines
             waiting = StartWaitingExecutions(pipeline_config_id=execution.pipeline_config_id, purge_queue=purge)
             messages.append(Outgoing(waiting))
-        return [*messages, Outgoing(_execution_event(ExecutionCompleted, execution))]
+        return [*messages, Outgoing(execution_event(ExecutionCompleted, execution))]
 
     def _cancel_running(self, execution: Execution, now: int) -> list[Outgoing]:
         """Every stage and task still running becomes CANCELED; their stage events."""
@@ -521,145 +529,5 @@ class Transitions:
                         task.end_time = now
                         task.token = None
                         task.wakes_at = None
-                messages.append(_stage_completed(execution, stage))
+                messages.append(stage_completed(execution, stage))
         return messages
-
-
-def final_status(execution: Execution) -> S | None:
-    """The execution's final status from its top-level stages, or ``None`` while it cannot be
-    decided yet (Orca's ``CompleteExecutionHandler.determineFinalStatus``)."""
-    statuses = [stage.status for stage in execution.top_level_stages]
-    if all(status in (S.SUCCEEDED, S.SKIPPED, S.FAILED_CONTINUE) for status in statuses):
-        return S.SUCCEEDED
-    if S.TERMINAL in statuses:
-        return S.TERMINAL
-    if S.CANCELED in statuses:
-        return S.CANCELED
-    if S.STOPPED in statuses and not graph.other_branches_incomplete(execution):
-        fail = any(
-            stage.status is S.STOPPED and stage.context.get("completeOtherBranchesThenFail") is True
-            for stage in execution.stages
-        )
-        return S.TERMINAL if fail else S.SUCCEEDED
-    return None
-
-
-def _stage_status(execution: Execution, stage: Stage) -> S:
-    """A stage's status from its tasks and its before and after stages (Orca's
-    ``CompleteStageHandler.determineStatus``); failure and compensation stages do not change it."""
-    if stage.context.get("beforeStagePlanningFailed"):
-        return stage.failure_status()
-    statuses = [task.status for task in stage.tasks] + [
-        child.status for child in execution.children(stage) if child.synthetic_role in ("before", "after")
-    ]
-    if S.TERMINAL in statuses:
-        return stage.failure_status()
-    for status in (S.STOPPED, S.CANCELED, S.FAILED_CONTINUE):
-        if status in statuses:
-            return status
-    if all(status in (S.SUCCEEDED, S.SKIPPED) for status in statuses):
-        return S.SUCCEEDED
-    return S.TERMINAL
-
-
-def _group_status(stages: Sequence[Stage]) -> str:
-    """SUCCEEDED when every stage of a rollback succeeded or was skipped, else TERMINAL."""
-    return "SUCCEEDED" if all(stage.status in (S.SUCCEEDED, S.SKIPPED) for stage in stages) else "TERMINAL"
-
-
-def _rollback_settings(stage: Stage) -> Json:
-    """The author's ``rollback`` settings of ``stage`` (without the engine's progress keys)."""
-    value = stage.context.get("rollback")
-    if not isinstance(value, dict):
-        return {}
-    return {key: item for key, item in value.items() if key not in ("status", "startTime", "endTime")}
-
-
-def _rolls_back(stage: Stage) -> bool:
-    """``rollback.onFailure: true`` on the stage (Spinnaker's deploy option, for any stage here)."""
-    return _rollback_settings(stage).get("onFailure") is True
-
-
-def _pipeline_rolls_back(execution: Execution) -> bool:
-    """The pipeline asks for the saga: ``rollback.onFailure: true`` in its JSON, not run yet."""
-    rollback = execution.rollback
-    return rollback is not None and rollback.get("onFailure") is True and "status" not in rollback
-
-
-def _start_stages(execution: Execution, stages: Sequence[Stage]) -> list[Outgoing]:
-    return [Outgoing(StartStage(execution_id=execution.id, stage_id=stage.id)) for stage in stages]
-
-
-def external_retry_ms(stage: Stage, task: Task) -> int | None:
-    """How long before the next attempt of a failed external task, or ``None`` when the stage's
-    ``taskRetries`` (default 0) are used up. Backoff doubles from ``taskRetryBackoffMs`` (1 s)."""
-    retries = positive_int(stage.context.get("taskRetries")) or 0
-    if task.attempt > retries:
-        return None
-    base = positive_int(stage.context.get("taskRetryBackoffMs")) or 1_000
-    return int(min(base * 2 ** max(task.attempt - 1, 0), 300_000))
-
-
-def _timeout_ms(stage: Stage) -> int | None:
-    return positive_int(stage.context.get("stageTimeoutMs"))
-
-
-def start_task(execution: Execution, stage: Stage, task: Task, now: int) -> Outgoing:
-    """``task`` RUNNING with a fresh token, and the ``RunTask`` that runs it now."""
-    task.status = S.RUNNING
-    task.start_time = task.start_time or now
-    task.token = new_id()
-    task.wakes_at = now
-    return _run_task(execution, stage, task, None)
-
-
-def _run_task(execution: Execution, stage: Stage, task: Task, due_at: int | None) -> Outgoing:
-    assert task.token is not None
-    message = RunTask(execution_id=execution.id, stage_id=stage.id, task_id=task.id, token=task.token)
-    return Outgoing(message, due_at=due_at)
-
-
-def _complete_task(execution: Execution, stage: Stage, task: Task, status: S) -> Outgoing:
-    return Outgoing(CompleteTask(execution_id=execution.id, stage_id=stage.id, task_id=task.id, status=status.value))
-
-
-def complete_stage_message(execution: Execution, stage: Stage) -> Outgoing:
-    return Outgoing(CompleteStage(execution_id=execution.id, stage_id=stage.id))
-
-
-def complete_execution_message(execution: Execution) -> Outgoing:
-    return Outgoing(CompleteExecution(execution_id=execution.id))
-
-
-def _started(execution: Execution) -> Outgoing:
-    return Outgoing(_execution_event(ExecutionStarted, execution))
-
-
-def _execution_event[E: (ExecutionStarted, ExecutionCompleted)](kind: type[E], execution: Execution) -> E:
-    return kind(
-        execution_id=execution.id,
-        application=execution.application,
-        name=execution.name,
-        pipeline_config_id=execution.pipeline_config_id,
-        status=execution.status.value,
-    )
-
-
-def _stage_started(execution: Execution, stage: Stage) -> Outgoing:
-    return Outgoing(_stage_event(StageStarted, execution, stage))
-
-
-def _stage_completed(execution: Execution, stage: Stage) -> Outgoing:
-    return Outgoing(_stage_event(StageCompleted, execution, stage))
-
-
-def _stage_event[E: (StageStarted, StageCompleted)](kind: type[E], execution: Execution, stage: Stage) -> E:
-    return kind(
-        execution_id=execution.id,
-        application=execution.application,
-        stage_id=stage.id,
-        ref_id=stage.ref_id,
-        stage_type=stage.type,
-        name=stage.name,
-        status=stage.status.value,
-    )

@@ -14,9 +14,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from workers.orca.engine.model import Execution, Json
+from workers.orca.engine.outgoing import Outgoing, start_task
 from workers.orca.engine.stages import calls
 from workers.orca.engine.status import ExecutionStatus
-from workers.orca.engine.transitions import Outgoing, start_task
 
 if TYPE_CHECKING:
     from bus import MessageContext

@@ -27,11 +27,11 @@ from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.loop import every
 from workers.orca.engine.model import Execution, Json, now_ms
+from workers.orca.engine.outgoing import Outgoing, start_task
 from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.pipeline import CALL_KEY, STATUS_KEY, PipelineStage, child_execution_id
 from workers.orca.engine.status import ExecutionStatus
 from workers.orca.engine.store import ExecutionStore
-from workers.orca.engine.transitions import Outgoing, start_task
 
 log = structlog.get_logger("gennaker.orca.pipeline")
 

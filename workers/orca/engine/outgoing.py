@@ -1,0 +1,112 @@
+"""The messages a transition causes, and how each is built: :class:`Outgoing` and its builders.
+
+Every transition returns a list of :class:`Outgoing`; :mod:`workers.orca.engine.commit` stores them
+with the execution (the outbox) and delivers them after. The builders live here, apart from the
+state machine, so the stage types' I/O (answers, child pipelines) and the reconciler build the same
+messages without importing :mod:`workers.orca.engine.transitions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bus import new_id
+from schemas.base import Command, Event
+from schemas.orca_engine import (
+    CompleteExecution,
+    CompleteStage,
+    CompleteTask,
+    ExecutionCompleted,
+    ExecutionStarted,
+    RunTask,
+    StageCompleted,
+    StageStarted,
+    StartStage,
+)
+from workers.orca.engine.model import Execution, Stage, Task
+from workers.orca.engine.status import ExecutionStatus as S
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message a transition causes: a command (``to`` its owner unless named), or an event;
+    ``due_at`` (epoch ms) delays it through a durable timer."""
+
+    message: Command | Event
+    to: str | None = None
+    due_at: int | None = None
+
+
+def start_stages(execution: Execution, stages: Sequence[Stage]) -> list[Outgoing]:
+    """A ``StartStage`` for each of ``stages``."""
+    return [Outgoing(StartStage(execution_id=execution.id, stage_id=stage.id)) for stage in stages]
+
+
+def start_task(execution: Execution, stage: Stage, task: Task, now: int) -> Outgoing:
+    """``task`` RUNNING with a fresh token, and the ``RunTask`` that runs it now."""
+    task.status = S.RUNNING
+    task.start_time = task.start_time or now
+    task.token = new_id()
+    task.wakes_at = now
+    return run_task_message(execution, stage, task, None)
+
+
+def run_task_message(execution: Execution, stage: Stage, task: Task, due_at: int | None) -> Outgoing:
+    """The ``RunTask`` of ``task`` with its current token, now or at ``due_at``."""
+    assert task.token is not None
+    message = RunTask(execution_id=execution.id, stage_id=stage.id, task_id=task.id, token=task.token)
+    return Outgoing(message, due_at=due_at)
+
+
+def complete_task_message(execution: Execution, stage: Stage, task: Task, status: S) -> Outgoing:
+    """The ``CompleteTask`` of ``task`` with ``status``."""
+    return Outgoing(CompleteTask(execution_id=execution.id, stage_id=stage.id, task_id=task.id, status=status.value))
+
+
+def complete_stage_message(execution: Execution, stage: Stage) -> Outgoing:
+    """The ``CompleteStage`` of ``stage``."""
+    return Outgoing(CompleteStage(execution_id=execution.id, stage_id=stage.id))
+
+
+def complete_execution_message(execution: Execution) -> Outgoing:
+    """The ``CompleteExecution`` of ``execution``."""
+    return Outgoing(CompleteExecution(execution_id=execution.id))
+
+
+def execution_started(execution: Execution) -> Outgoing:
+    """The ``orca.execution.started`` event of ``execution``."""
+    return Outgoing(execution_event(ExecutionStarted, execution))
+
+
+def execution_event[E: (ExecutionStarted, ExecutionCompleted)](kind: type[E], execution: Execution) -> E:
+    """An execution event of ``kind`` as ``execution`` stands now."""
+    return kind(
+        execution_id=execution.id,
+        application=execution.application,
+        name=execution.name,
+        pipeline_config_id=execution.pipeline_config_id,
+        status=execution.status.value,
+    )
+
+
+def stage_started(execution: Execution, stage: Stage) -> Outgoing:
+    """The ``orca.stage.started`` event of ``stage``."""
+    return Outgoing(_stage_event(StageStarted, execution, stage))
+
+
+def stage_completed(execution: Execution, stage: Stage) -> Outgoing:
+    """The ``orca.stage.completed`` event of ``stage``."""
+    return Outgoing(_stage_event(StageCompleted, execution, stage))
+
+
+def _stage_event[E: (StageStarted, StageCompleted)](kind: type[E], execution: Execution, stage: Stage) -> E:
+    return kind(
+        execution_id=execution.id,
+        application=execution.application,
+        stage_id=stage.id,
+        ref_id=stage.ref_id,
+        stage_type=stage.type,
+        name=stage.name,
+        status=stage.status.value,
+    )
