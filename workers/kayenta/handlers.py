@@ -116,6 +116,7 @@ class KayentaHandlers:
             "config": command.canary_config,
             "canaryExecutionRequest": command.execution_request,
             "metricsAccountName": account,
+            "metricsAccountType": self.sources[account].type,
             "metricSetPairListId": command.execution_id,
             "complete": False,
             "status": "running",

@@ -190,11 +190,25 @@ async def test_a_healthy_interval_succeeds_with_its_score(canaries: Canaries) ->
     source.put("baseline", "steady_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
     source.put("canary", "steady_latency_seconds", list(rng.normal(0.1, 0.005, 31)))
     config_id = (await (await client.post("/v2/canaryConfig", json=healthy)).json())["canaryConfigId"]
-    await save(client, config("shop", "canary", run_canary_stage(config_id)))
+    named = run_canary_stage("")
+    del named["canaryConfigId"]
+    named["canaryConfigName"] = healthy["name"]  # Orca's ResolveKayentaConfigIdTask finds its id
+    await save(client, config("shop", "canary", named))
     execution = await finished(client, await trigger(client, "shop", "canary"))
     canary = by_ref(execution, "canary")
     assert (execution["status"], canary["status"]) == ("SUCCEEDED", "SUCCEEDED"), canary
     assert canary["outputs"]["canaryScore"] == 100.0
+    assert canary["outputs"]["warnings"] == [
+        "One of the metrics returned fewer than 50 data points, which can reduce confidence in the final canary score."
+    ]
+    report = await (await client.get(f"/v2/canaries/canary/{canary['outputs']['canaryPipelineExecutionId']}")).json()
+    assert report["canaryConfigId"] == config_id
+
+    named["canaryConfigName"] = "no-such-config"
+    await save(client, config("shop", "unknown", named))
+    execution = await finished(client, await trigger(client, "shop", "unknown"))
+    error = by_ref(execution, "canary")["context"]["exception"]["details"]["error"]
+    assert error == "Couldn't find a canary configId for configName no-such-config and application shop"
 
 
 def kayenta_canary_stage(config_id: str, **config: Any) -> dict[str, Any]:
