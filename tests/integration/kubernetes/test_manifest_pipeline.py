@@ -261,6 +261,31 @@ async def test_the_triggers_docker_image_replaces_the_image_the_manifest_names(c
     assert cluster.live("Deployment", "never-bound") is None
 
 
+async def test_dynamic_targets_scale_the_newest_and_the_oldest_version_of_a_cluster(cluster: Cluster) -> None:
+    def replica_set(image: str) -> Json:
+        labels = {"app": "dyn"}
+        template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}}
+        spec = {"replicas": 1, "selector": {"matchLabels": labels}, "template": template}
+        return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "dyn"}, "spec": spec}
+
+    def scale(ref: str, after: str, criteria: str, replicas: int) -> Json:
+        return step(
+            ref, "scaleManifest", after, mode="dynamic", cluster="replicaSet dyn", criteria=criteria, replicas=replicas
+        )
+
+    stages = [
+        deploy(replica_set("app:1")),
+        {**deploy(replica_set("app:2"), ref="2"), "requisiteStageRefIds": ["1"]},
+        scale("3", "2", "newest", 3),
+        scale("4", "3", "oldest", 0),
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    newest, oldest = cluster.live("ReplicaSet", "dyn-v001"), cluster.live("ReplicaSet", "dyn-v000")
+    assert newest is not None and newest["spec"]["replicas"] == 3
+    assert oldest is not None and oldest["spec"]["replicas"] == 0
+
+
 async def test_a_changed_config_map_is_a_new_version_and_an_unchanged_one_is_not(cluster: Cluster) -> None:
     changed = {**SETTINGS, "data": {"GREETING": "hello"}}
     for manifests in ((SETTINGS,), (changed,), (changed,)):

@@ -9,7 +9,8 @@ Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` 
 ``trafficManagement`` (:mod:`workers.clouddriver.kubernetes.traffic`) with ``options.strategy``
 (once the new version is stable, ``redblack`` takes the older versions of its cluster out of the
 Services, ``highlander`` also deletes them; ``none``, the default: they stay) for deploys;
-``manifestName`` (``"deployment web"``) and ``location`` (its namespace) for the others, with
+``manifestName`` (``"deployment web"``; or ``mode: dynamic`` with ``cluster`` and ``criteria``:
+:mod:`workers.clouddriver.kubernetes.targets`) and ``location`` (its namespace) for the others, with
 ``replicas`` (scale), ``patchBody`` and ``options.mergeStrategy`` (patch), ``options.cascading``
 (delete).
 
@@ -39,7 +40,7 @@ from typing import Any
 
 from schemas.authority import Permission
 from workers.clouddriver.access import AccessDenied, who
-from workers.clouddriver.kubernetes import artifact_binding, manifests, properties, stability, traffic
+from workers.clouddriver.kubernetes import artifact_binding, kinds, manifests, properties, stability, targets, traffic
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
@@ -298,15 +299,38 @@ async def _target(op: OperationRun) -> tuple[Account, KubernetesProvider, str, s
     """The account, provider, kind, namespace and name of a ``manifestName``/``location`` stage."""
     account, provider = op.account()
     k8s = _kubernetes(provider, account)
+    kind, namespace, name = await _resolve_target(op, k8s, account)
+    return account, k8s, kind, namespace, name
+
+
+async def _resolve_target(op: OperationRun, k8s: KubernetesProvider, account: Account) -> tuple[str, str, str]:
+    """``manifestName`` (``mode: static``), or the manifest ``cluster`` and ``criteria`` choose
+    (``mode: dynamic``: :mod:`workers.clouddriver.kubernetes.targets`), recorded so a resumed run
+    acts on the same one."""
+    namespace = str(op.context.get("location") or k8s.default_namespace(account))
     mode = op.context.get("mode") or "static"
+    if mode == "dynamic":
+        cluster = op.context.get("cluster")
+        if not isinstance(cluster, str) or " " not in cluster:
+            raise OperationFailed("mode 'dynamic' needs 'cluster', e.g. 'replicaSet web', and 'criteria'")
+        kind = manifests.split_name(cluster)[0]
+        criteria = str(op.context.get("criteria") or "")
+
+        async def chosen() -> str:
+            items = await k8s.list_kind(account, kind, namespace)
+            picked = targets.choose(items, application=op.command.application, cluster=cluster, criteria=criteria)
+            return str(picked["metadata"]["name"])
+
+        name = str(await op.decide(f"target:{namespace}/{cluster}/{criteria}", chosen))
+        await op.progress(f"{criteria} of cluster {cluster} in {namespace}: {name}")
+        return kinds.canonical(kind), namespace, name
     if mode != "static":
-        raise OperationFailed(f"mode {mode!r}: only 'static' (a manifestName) is supported here")
+        raise OperationFailed(f"mode {mode!r} is not one of static (a manifestName) or dynamic (cluster and criteria)")
     text = op.context.get("manifestName")
     if not isinstance(text, str):
         raise OperationFailed("this stage needs 'manifestName', e.g. 'deployment web'")
     kind, name = manifests.split_name(text)
-    namespace = str(op.context.get("location") or k8s.default_namespace(account))
-    return account, k8s, kind, namespace, name
+    return kind, namespace, name
 
 
 async def _owned(
@@ -433,11 +457,7 @@ async def find_artifacts_from_resource(op: OperationRun) -> Outcome:
     """The live manifest and the ``docker/image`` artifacts its containers run (READ on the account)."""
     account, provider = op.account(only_to_look=True)
     k8s = _kubernetes(provider, account)
-    text = op.context.get("manifestName")
-    if not isinstance(text, str):
-        raise OperationFailed("findArtifactsFromResource needs 'manifestName', e.g. 'deployment web'")
-    kind, name = manifests.split_name(text)
-    namespace = str(op.context.get("location") or k8s.default_namespace(account))
+    kind, namespace, name = await _resolve_target(op, k8s, account)
     live = await k8s.get(account, kind, namespace, name)
     if live is None:
         raise OperationFailed(f"{kind} {name} not found in {account.name}/{namespace}")
