@@ -32,16 +32,22 @@ contexts:
 
 class KubernetesApiServer:
     """``async with KubernetesApiServer() as server:`` an API server on ``server.url`` with namespaces
-    ``default`` and any in ``namespaces``, its controllers running."""
+    ``default`` and any in ``namespaces``, its controllers running; on ``port`` when given (else any)."""
 
     def __init__(
-        self, *, namespaces: tuple[str, ...] = (), ready_seconds: float = 0.3, job_seconds: float = 0.3
+        self,
+        *,
+        namespaces: tuple[str, ...] = (),
+        ready_seconds: float = 0.3,
+        job_seconds: float = 0.3,
+        port: int = 0,
     ) -> None:
         self.store = ObjectStore()
         self.api = KubernetesApi(self.store, token=TOKEN)
         self.controllers = Controllers(self.store, ready_seconds=ready_seconds, job_seconds=job_seconds)
         self.namespaces = ("default", *namespaces)
-        self.url = ""
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}" if port else ""
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.Task[None] | None = None
 
@@ -52,7 +58,7 @@ class KubernetesApiServer:
             await self.store.create(namespace_kind, "", document)
         self._runner = web.AppRunner(self.api.app(), shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -56,6 +57,11 @@ from workers.clouddriver.model import AccountSnapshot, Image, ServerGroup
 Json = dict[str, Any]
 Progress = Callable[[str], Awaitable[None]]
 """``await progress("started 2 of 3 instances")``: a line for the stage's progress."""
+
+STAGE_DEADLINE: ContextVar[float | None] = ContextVar("clouddriver_stage_deadline", default=None)
+"""The ``time.monotonic()`` by which the operation's stage must be done (from its ``stageTimeoutMs``),
+while an operation runs; ``None`` when the stage sets none. A provider whose cloud does not answer
+may go on retrying until then, not only for its usual number of attempts."""
 
 
 async def no_progress(line: str) -> None:

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from typing import Any
 
 import structlog
@@ -45,7 +46,7 @@ from workers.clouddriver.descriptions import ResizeServerGroup
 from workers.clouddriver.journal import OperationJournal, Status
 from workers.clouddriver.model import Capacity
 from workers.clouddriver.operations import OPERATIONS, OperationRun, Outcome
-from workers.clouddriver.provider import OperationFailed, ProviderRegistry, no_progress
+from workers.clouddriver.provider import STAGE_DEADLINE, OperationFailed, ProviderRegistry, no_progress
 
 Json = dict[str, Any]
 log = structlog.get_logger("gennaker.clouddriver.operations")
@@ -268,7 +269,14 @@ class OperationRunner:
             await run.access.require_application(run.command.application, Permission.EXECUTE)
         else:
             await run.access.require_application(run.command.application, Permission.READ, Permission.EXECUTE)
-        return await operation(run)
+        timeout = run.context.get("stageTimeoutMs")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            return await operation(run)
+        token = STAGE_DEADLINE.set(time.monotonic() + timeout / 1000)
+        try:
+            return await operation(run)
+        finally:
+            STAGE_DEADLINE.reset(token)
 
     async def _answer(self, bus: Sender, entry: Json, *, caused_by: Envelope | None) -> None:
         command = RunExternalTask.model_validate(entry["command"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.kubernetes_server import KubernetesApiServer
+from tests.kubernetes_server.controller import KIND
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
-from workers.clouddriver.provider import Account, OperationFailed
+from workers.clouddriver.provider import STAGE_DEADLINE, Account, OperationFailed
 
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}}
 
@@ -38,6 +40,27 @@ async def test_an_api_server_that_is_away_is_retried_with_backoff_then_the_call_
         await provider.close()
     assert time.monotonic() - started >= 0.2 + 0.4  # two backoffs between three attempts
     assert server.url in str(failed.value)
+
+
+async def test_within_the_stages_timeout_a_server_that_is_away_is_retried_until_it_answers(tmp_path: Path) -> None:
+    port = free_port()
+    kubeconfig = KubernetesApiServer(port=port).kubeconfig(tmp_path / "config")
+    provider = KubernetesProvider(attempts=2, first_backoff=0.2)
+    token = STAGE_DEADLINE.set(time.monotonic() + 20)
+    try:
+        applying = asyncio.create_task(provider.apply(account(kubeconfig), CONFIG_MAP))
+        await asyncio.sleep(1.0)  # three attempts have failed by now: more than `attempts`
+        assert not applying.done()
+        async with KubernetesApiServer(port=port) as server:
+            applied = await applying
+            assert server.store.find(KIND["ConfigMap"], "default", "c") is not None
+        assert applied["metadata"]["name"] == "c"
+        STAGE_DEADLINE.set(time.monotonic() + 1.5)
+        with pytest.raises(OperationFailed, match=r"after [3-9] attempts .* within the stage's stageTimeoutMs"):
+            await provider.apply(account(kubeconfig), CONFIG_MAP)
+    finally:
+        STAGE_DEADLINE.reset(token)
+        await provider.close()
 
 
 async def test_a_server_that_comes_back_within_the_retries_is_used(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ Every call checks the account's ``namespaces``/``omitNamespaces`` and ``kinds``/
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -45,10 +46,11 @@ from workers.clouddriver.kubernetes import kinds, stability
 from workers.clouddriver.kubernetes.client import account_client, account_settings
 from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, split_name
 from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup
-from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress
+from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
 
 Json = dict[str, Any]
 ATTEMPTS = 5
+MAX_BACKOFF_SECONDS = 10.0
 """Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart)."""
 FIELD_MANAGER = "gennaker"
 WATCHED = ("ReplicaSet", "StatefulSet", "DaemonSet", "Pod", "Service")
@@ -112,22 +114,29 @@ class KubernetesProvider(CloudProvider):
             )
 
     async def _call(self, account: Account, what: str, call: Any) -> Any:
+        """``call()``; a server that does not answer is tried ``attempts`` times with doubling
+        backoff, and on until the stage's deadline (:data:`STAGE_DEADLINE`) when it has one."""
         delay = self.first_backoff
-        for attempt in range(1, self.attempts + 1):
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 return await call()
             except ApiError as error:
                 raise ApiRefused(str(error.status.message or error), int(error.status.code or 0)) from None
             except (httpx2.TransportError, OSError) as error:
-                if attempt == self.attempts:
+                deadline = STAGE_DEADLINE.get()
+                if attempt >= self.attempts and (deadline is None or time.monotonic() + delay >= deadline):
                     server = self.client(account).config.cluster.server
+                    within = " within the stage's stageTimeoutMs" if deadline is not None else ""
                     raise OperationFailed(
                         f"account {account.name!r}: the Kubernetes API server at {server} did not answer {what} "
-                        f"after {self.attempts} attempts ({type(error).__name__}: {error}); check that it runs"
+                        f"after {attempt} attempts over {time.monotonic() - started:.1f} s{within} "
+                        f"({type(error).__name__}: {error}); check that it runs"
                     ) from None
                 await asyncio.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     # manifests
 
