@@ -471,6 +471,8 @@ export const scenarios = [
       await signedIn(context, config, 'olivia');
       const resumedWith = [];
       let first = true;
+      let release;
+      const held = new Promise((resolve) => (release = resolve));
       await page.route('**/events/stream**', async (route) => {
         if (first) {
           first = false;
@@ -479,12 +481,14 @@ export const scenarios = [
           return;
         }
         resumedWith.push(route.request().headers()['last-event-id']);
+        await held; // the badge says "reconnecting" until the stream answers again: hold it until seen
         await route.continue();
       });
       await openDetails(page, config, 'shop', shared.runId);
       const badge = page.getByTestId('stream-state');
       await until('the badge to say it is reconnecting', async () => (await badge.getAttribute('data-state')) === 'reconnecting');
-      assert.match(await badge.textContent(), /reconnecting/);
+      assert.match(await badge.textContent(), /^reconnecting… \(the event stream ended; reconnecting in [\d.]+ s\)$/);
+      release();
       await until('the stream to be live again', async () => (await badge.getAttribute('data-state')) === 'live');
       assert.equal(resumedWith[0], 'evt-before-the-cut');
     },
