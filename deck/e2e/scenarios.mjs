@@ -508,6 +508,106 @@ export const scenarios = [
       await until('the server group to be gone', async () => (await group.count()) === 0, 90_000);
     },
   ],
+  [
+    'edit_stages_in_the_form_skip_a_wait_and_restart_a_stage',
+    async ({ page, context, config }) => {
+      await signedIn(context, config, 'olivia');
+      page.on('dialog', (dialog) => dialog.accept());
+      await page.goto(at(config, 'applications/shop/executions'));
+      await page.getByRole('button', { name: 'Create pipeline' }).click();
+      await page.locator('input[name=pipelineName]').fill('soak');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      const editor = page.getByTestId('pipeline-editor');
+      await editor.waitFor();
+      await editor.getByRole('button', { name: 'Add stage' }).click();
+      await editor.getByRole('button', { name: 'Add stage' }).click();
+      const [soak, record] = [editor.getByTestId('stage-form').nth(0), editor.getByTestId('stage-form').nth(1)];
+      await soak.locator('input[name=name]').fill('Long soak');
+      await soak.locator('input[name=waitTime]').fill('600');
+      await record.locator('select[name=type]').selectOption('evaluateVariables');
+      await record.locator('input[name=name]').fill('Record');
+      await record.locator('textarea[name=variables]').fill('region=eu-west-1');
+      await record.locator('textarea[name=variables]').blur();
+      await page.getByTestId('save-pipeline').click();
+      await page.getByText('Saved', { exact: true }).waitFor({ timeout: TIMEOUT });
+      const saved = await api(config, 'olivia', 'GET', '/applications/shop/pipelineConfigs/soak');
+      assert.deepEqual(
+        saved.stages.map((stage) => [stage.refId, stage.requisiteStageRefIds, stage.type, stage.name]),
+        [['1', [], 'wait', 'Long soak'], ['2', ['1'], 'evaluateVariables', 'Record']],
+      );
+      assert.equal(saved.stages[0].waitTime, 600);
+      assert.deepEqual(saved.stages[1].variables, [{ key: 'region', value: 'eu-west-1' }]);
+
+      await page.getByRole('link', { name: '← Pipelines' }).click();
+      const id = await runFromList(page, 'soak');
+      const node = (name) => page.locator('[data-testid=stage-node]', { hasText: name });
+      await until('Long soak to wait', async () => (await node('Long soak').getAttribute('data-status')) === 'RUNNING');
+      await node('Long soak').click();
+      await page.getByRole('button', { name: 'Skip remaining wait' }).click();
+      await until('the execution to succeed', async () => (await executionStatus(page)) === 'SUCCEEDED');
+      await node('Record').click();
+      await page.getByRole('button', { name: 'Restart stage' }).click();
+      await until('Record to have run again', async () => {
+        const execution = await api(config, 'olivia', 'GET', `/pipelines/${id}`);
+        const stage = execution.stages.find((item) => item.name === 'Record');
+        return execution.status === 'SUCCEEDED' && stage.context.restartDetails?.restartedBy === 'olivia';
+      });
+      await until('the page to show it succeeded again', async () => (await executionStatus(page)) === 'SUCCEEDED');
+      assert.equal(await node('Record').getAttribute('data-status'), 'SUCCEEDED');
+    },
+  ],
+  [
+    'edit_permissions_and_notifications_then_delete_an_application',
+    async ({ page, context, config }) => {
+      await signedIn(context, config, 'olivia');
+      page.on('dialog', (dialog) => dialog.accept());
+      await page.goto(at(config, 'applications/shop/config'));
+      await page.getByRole('button', { name: 'Edit application' }).click();
+      const form = page.getByTestId('application-form');
+      await form.getByRole('button', { name: 'Add role' }).click();
+      await form.getByLabel('Role 3', { exact: true }).fill('shop-auditors');
+      await form.getByLabel('Access of role 3').selectOption('READ_EXECUTE');
+      await form.getByRole('button', { name: 'Save', exact: true }).click();
+      await until('the dialog to close', async () => (await page.getByTestId('application-form').count()) === 0);
+      await until('the new role shown', async () => (await page.locator('.pairs').textContent()).includes('shop-owners, shop-auditors'));
+      const shop = await api(config, 'admin', 'GET', '/applications/shop');
+      assert.deepEqual(shop.attributes.permissions, {
+        READ: ['shop-owners', 'shop-viewers', 'shop-auditors'],
+        WRITE: ['shop-owners'],
+        EXECUTE: ['shop-owners', 'shop-auditors'],
+      });
+
+      await page.getByRole('button', { name: 'Add notification' }).click();
+      const row = page.locator('.notification').first();
+      await row.getByLabel('Channel').selectOption('slack');
+      await row.getByLabel('Address').fill('#shop-deploys');
+      await row.getByLabel('pipeline.complete').check();
+      await page.getByRole('button', { name: 'Save notifications' }).click();
+      await page.getByText('Saved', { exact: true }).waitFor({ timeout: TIMEOUT });
+      const notifications = await until('the notification to be stored', async () => {
+        const stored = await api(config, 'olivia', 'GET', '/notifications/application/shop');
+        return stored.slack?.length ? stored : null;
+      });
+      assert.deepEqual(
+        notifications.slack.map(({ address, when, level }) => ({ address, when, level })),
+        [{ address: '#shop-deploys', when: ['pipeline.failed', 'pipeline.complete'], level: 'application' }],
+      );
+      await page.reload();
+      assert.equal(await page.locator('.notification').getByLabel('Address').inputValue({ timeout: TIMEOUT }), '#shop-deploys');
+
+      await signedIn(context, config, 'admin');
+      await page.goto(at(config, 'applications/payments/config'));
+      await page.reload(); // a new hash is no new document: reload so the admin's token is the one used
+      await page.getByRole('button', { name: 'Delete application' }).click();
+      await page.getByRole('heading', { name: 'Applications' }).waitFor({ timeout: TIMEOUT });
+      await until('payments to be gone', async () => {
+        const response = await fetch(new URL('/applications/payments', config.url), { headers: { Authorization: `Bearer ${config.tokens.admin}` } });
+        return response.status === 404;
+      });
+      await page.reload();
+      await until('only shop listed', async () => (await page.locator('[data-testid=applications] tbody tr').allTextContents()).join().includes('shop') && (await page.locator('[data-testid=applications] tbody tr').count()) === 1);
+    },
+  ],
 ];
 
 /** Run against a gateway in auth mode "oidc" whose provider signs `ann` in without asking. */

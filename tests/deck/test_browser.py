@@ -40,6 +40,8 @@ SCENARIOS = [
     "names_and_contexts_render_as_text",
     "a_lost_event_stream_reconnects_with_last_event_id",
     "disable_enable_and_destroy_the_server_group",
+    "edit_stages_in_the_form_skip_a_wait_and_restart_a_stage",
+    "edit_permissions_and_notifications_then_delete_an_application",
 ]
 BROWSER_TIMEOUT = 420
 pytestmark = pytest.mark.timeout(BROWSER_TIMEOUT + 60)  # the first test waits for every scenario
