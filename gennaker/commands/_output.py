@@ -3,7 +3,8 @@
 Like ``spin``, they take ``--gate-endpoint`` (which wins over ``GENNAKER_GATEWAY_URL``) and send the
 API token from ``GENNAKER_TOKEN`` or ``token = ...`` in the settings file. People get aligned
 plain-text columns; ``--output json`` prints the gateway's JSON unchanged, so a script can pipe
-``pipeline get --output json`` straight back into ``pipeline save --file -``.
+``pipeline get --output json`` straight back into ``pipeline save --file -``; ``--output yaml``
+prints the same as YAML.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 from gennaker.commands._common import CliError
+from gennaker.commands._formats import OUTPUT_FORMATS
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.settings import Settings
 
 Json = dict[str, Any]
-OUTPUT_FORMATS = ("table", "json")
 
 
 def api_options() -> argparse.ArgumentParser:
@@ -37,7 +38,7 @@ def api_options() -> argparse.ArgumentParser:
         "--output",
         choices=OUTPUT_FORMATS,
         default="table",
-        help="table (aligned columns, the default) or json (the gateway's JSON, for scripts)",
+        help="table (aligned columns, the default), or json or yaml (the gateway's answer unchanged, for scripts)",
     )
     return options
 
@@ -53,11 +54,6 @@ def gate_client(args: argparse.Namespace, settings: Settings) -> GatewayClient:
 def segment(value: str) -> str:
     """``value`` as one URL path segment: names may hold spaces and slashes (``deploy to prod``)."""
     return quote(value, safe="")
-
-
-def print_json(value: Any) -> None:
-    """``value`` as indented JSON on stdout."""
-    print(json.dumps(value, indent=2))
 
 
 def timestamp(value: object) -> str | None:

@@ -21,13 +21,13 @@ import asyncio
 from typing import Any
 
 from gennaker.commands._common import CliError
+from gennaker.commands._formats import print_data
 from gennaker.commands._gateway_client import GatewayClient, GatewayRefused
 from gennaker.commands._output import (
     Json,
     api_options,
     gate_client,
     note,
-    print_json,
     read_json_object,
     segment,
     timestamp,
@@ -91,8 +91,8 @@ def _timeout_option(parser: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print name, owner, cloud providers, last change and description of each readable application."""
     applications: list[Json] = asyncio.run(_call(args, settings, "GET", "/applications")) or []
-    if args.output == "json":
-        print_json(applications)
+    if args.output != "table":
+        print_data(applications, args.output)
         return 0
     rows = [
         [
@@ -111,8 +111,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 def run_get(args: argparse.Namespace, settings: Settings) -> int:
     """Print one application's attributes, one per line (all of Gate's answer with ``--output json``)."""
     details: Json = asyncio.run(_call(args, settings, "GET", f"/applications/{segment(args.name)}"))
-    if args.output == "json":
-        print_json(details)
+    if args.output != "table":
+        print_data(details, args.output)
         return 0
     attributes: Json = dict(details.get("attributes") or {})
     for key in ("createTs", "updateTs"):
@@ -262,8 +262,8 @@ def _object(value: object) -> Json:
 
 
 def _report(args: argparse.Namespace, task: Json, success: str) -> None:
-    if args.output == "json":
-        print_json(task)
+    if args.output != "table":
+        print_data(task, args.output)
         return
     print(f"task {task.get('id')} {task.get('status')}: {task.get('name')}")
     print(success)

@@ -4,7 +4,7 @@ It prints the token (hand it to the user once: it is stored nowhere), its token_
 thing the gateway keeps) and an [[auth.users]] entry ready to paste into the settings file.
 Restart the gateway with the settings changed; the user then sends ``Authorization: Bearer
 <token>``, or the CLI does with ``GENNAKER_TOKEN``. With ``--output token`` only the token is
-printed, for scripts; ``--output json`` prints all three as one object.
+printed, for scripts; ``--output json`` (or ``yaml``) prints all three as one object.
 
 Examples::
 
@@ -21,11 +21,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from gennaker.commands._common import CliError
+from gennaker.commands._formats import print_data
 
 if TYPE_CHECKING:
     from gennaker.settings import Settings
 
-OUTPUT_FORMATS = ("text", "json", "token")
+OUTPUT_FORMATS = ("text", "json", "yaml", "token")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -57,7 +58,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         "--output",
         choices=OUTPUT_FORMATS,
         default="text",
-        help="text (the default), json (one object), or token (the token alone)",
+        help="text (the default), json or yaml (one object), or token (the token alone)",
     )
     create.set_defaults(run=run_create)
 
@@ -100,7 +101,7 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
     entry = users_entry(username, digest, roles, admin=args.admin)
     if args.output == "token":
         print(token)
-    elif args.output == "json":
+    elif args.output in ("json", "yaml"):
         document = {
             "username": username,
             "roles": roles,
@@ -109,7 +110,7 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
             "token_sha256": digest,
             "toml": entry,
         }
-        print(json.dumps(document, indent=2))
+        print_data(document, args.output)
     else:
         print(f"token (give to the user, it is not stored): {token}")
         print(f'token_sha256 (put in the settings):        "{digest}"')

@@ -11,7 +11,6 @@ prints them whole (still hidden), e.g. ``gennaker config -o json | jq .settings`
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -22,7 +21,7 @@ from gennaker.commands._table import cell, print_table, shorten
 if TYPE_CHECKING:
     from gennaker.settings import Settings
 
-OUTPUT_FORMATS = ("table", "json")
+OUTPUT_FORMATS = ("table", "json", "yaml")
 VALUE_WIDTH = 60
 """The widest value the table shows; longer ones end in ``...`` (``--output json`` has them whole)."""
 HIDDEN = "**********"
@@ -43,7 +42,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         "--output",
         choices=OUTPUT_FORMATS,
         default="table",
-        help="table (SETTING VALUE SOURCE, the default) or json ({settings: {name: {value, source}}})",
+        help="table (SETTING VALUE SOURCE, the default), or json or yaml ({settings: {name: {value, source}}})",
     )
     parser.set_defaults(run=run)
 
@@ -119,8 +118,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     file = args.settings if args.settings is not None else os.environ.get(SETTINGS_FILE_ENV) or None
     found = effective(settings, file)
-    if args.output == "json":
-        print(json.dumps({"settings_file": file, "settings": found}, indent=2))
+    if args.output != "table":
+        from gennaker.commands._formats import print_data
+
+        print_data({"settings_file": file, "settings": found}, args.output)
         return 0
     if file:
         print(f"gennaker: settings file {file}", file=sys.stderr)

@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from gennaker.commands._common import CliError, connect_amqp
+from gennaker.commands._formats import output_option, print_data
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.commands._table import print_table
 
@@ -24,9 +25,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     """Add ``dlq list``, ``dlq show`` and ``dlq replay`` to the CLI."""
     parser = commands.add_parser("dlq", parents=[common], help="inspect and replay dead letters", description=__doc__)
     actions = parser.add_subparsers(dest="dlq_command", required=True, metavar="COMMAND")
-    actions.add_parser("list", parents=[common], help="list dead letters, oldest first").set_defaults(run=run_list)
+    listing = actions.add_parser("list", parents=[common], help="list dead letters, oldest first")
+    output_option(listing, "id, queue, time and reason")
+    listing.set_defaults(run=run_list)
     show = actions.add_parser("show", parents=[common], help="show one dead letter with traceback and body")
     show.add_argument("id", metavar="ID")
+    output_option(show, "its fields, traceback and body")
     show.set_defaults(run=run_show)
     replay = actions.add_parser("replay", parents=[common], help="put dead letters back on their queues")
     replay.add_argument("ids", metavar="ID", nargs="*")
@@ -57,6 +61,9 @@ def _as_dict(letter: DeadLetter) -> dict[str, Any]:
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     """A table of each dead letter's id, queue, time and reason, oldest first."""
     letters = asyncio.run(_letters(settings))
+    if args.output != "table":
+        print_data(letters, args.output)
+        return 0
     rows = [[letter["id"], letter["queue"], letter["deadAt"], letter["reason"]] for letter in letters]
     print_table(["ID", "QUEUE", "DEAD AT", "REASON"], rows, empty="no dead letters")
     return 0
@@ -65,6 +72,9 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
     """Print one dead letter in full; exit status 1 when there is none with that id."""
     letter = asyncio.run(_show(settings, args.id))
+    if args.output != "table":
+        print_data(letter, args.output)
+        return 0
     print(f"id:       {letter['id']}")
     print(f"queue:    {letter['queue']}")
     print(f"reason:   {letter['reason']}")

@@ -19,8 +19,9 @@ import asyncio
 from collections.abc import Callable
 
 from gennaker.commands._common import CliError
+from gennaker.commands._formats import print_data
 from gennaker.commands._gateway_client import GatewayClient
-from gennaker.commands._output import Json, api_options, gate_client, print_json, segment, timestamp
+from gennaker.commands._output import Json, api_options, gate_client, segment, timestamp
 from gennaker.commands._table import print_table
 from gennaker.settings import Settings
 
@@ -100,8 +101,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("--limit must be at least 1", code=2)
     query = f"?limit={args.limit}" + (f"&statuses={segment(args.statuses)}" if args.statuses else "")
     executions = asyncio.run(_list(args, settings, f"/applications/{segment(args.application)}/pipelines{query}"))
-    if args.output == "json":
-        print_json(executions)
+    if args.output != "table":
+        print_data(executions, args.output)
         return 0
     rows = [
         [
@@ -192,8 +193,8 @@ def print_execution(execution: Json) -> None:
 def run_get(args: argparse.Namespace, settings: Settings) -> int:
     """Print the execution and its stages (its JSON with ``--output json``)."""
     execution = asyncio.run(_call(args, settings, "GET", _path(args.id)))
-    if args.output == "json":
-        print_json(execution)
+    if args.output != "table":
+        print_data(execution, args.output)
     else:
         print_execution(execution)
     return 0
@@ -206,8 +207,8 @@ def _steer(
     args: argparse.Namespace, settings: Settings, method: str, path: str, done: str, body: Json | None = None
 ) -> int:
     answer = asyncio.run(_call(args, settings, method, path, body))
-    if args.output == "json":
-        print_json(answer)
+    if args.output != "table":
+        print_data(answer, args.output)
     else:
         print(f"execution {args.id}: {done}")
     return 0

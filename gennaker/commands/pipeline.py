@@ -23,12 +23,12 @@ import asyncio
 
 from gennaker.commands import execution
 from gennaker.commands._common import CliError
+from gennaker.commands._formats import print_data
 from gennaker.commands._gateway_client import GatewayClient, GatewayRefused
 from gennaker.commands._output import (
     Json,
     api_options,
     gate_client,
-    print_json,
     read_json_object,
     segment,
     timestamp,
@@ -99,8 +99,8 @@ def _config_path(application: str, name: str) -> str:
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print name, id, stage and trigger counts, state and last change of each of the application's pipelines."""
     pipelines: list[Json] = asyncio.run(_list(args, settings)) or []
-    if args.output == "json":
-        print_json(pipelines)
+    if args.output != "table":
+        print_data(pipelines, args.output)
         return 0
     rows = [
         [
@@ -135,8 +135,8 @@ def _triggers(pipeline: Json) -> str:
 def run_get(args: argparse.Namespace, settings: Settings) -> int:
     """Print the pipeline's summary and stages (its Spinnaker JSON with ``--output json``)."""
     pipeline = asyncio.run(_get(args, settings))
-    if args.output == "json":
-        print_json(pipeline)
+    if args.output != "table":
+        print_data(pipeline, args.output)
         return 0
     summary: list[list[object]] = [
         ["application", pipeline.get("application")],
@@ -168,8 +168,8 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 1:
         raise CliError("--limit must be at least 1", code=2)
     versions = asyncio.run(_history(args, settings))
-    if args.output == "json":
-        print_json(versions)
+    if args.output != "table":
+        print_data(versions, args.output)
         return 0
     rows = [
         [
@@ -224,8 +224,8 @@ def run_save(args: argparse.Namespace, settings: Settings) -> int:
     """Save the pipeline over the one of the same name (if any); print what was stored."""
     pipeline = pipeline_from(args.file)
     saved, created = asyncio.run(_save(args, settings, pipeline))
-    if args.output == "json":
-        print_json(saved)
+    if args.output != "table":
+        print_data(saved, args.output)
         return 0
     what = "created" if created else "updated"
     print(f"pipeline {saved.get('name')!r} of {saved.get('application')} {what} (id {saved.get('id')})")
@@ -265,8 +265,8 @@ async def _find(gateway: GatewayClient, application: str, name: str) -> Json | N
 def run_delete(args: argparse.Namespace, settings: Settings) -> int:
     """Delete the pipeline; its history stays, as in Front50."""
     answer = asyncio.run(_delete(args, settings))
-    if args.output == "json":
-        print_json(answer if answer is not None else {})
+    if args.output != "table":
+        print_data(answer if answer is not None else {}, args.output)
         return 0
     print(f"pipeline {args.name!r} of {args.application} deleted")
     return 0
@@ -310,16 +310,16 @@ async def _execute(args: argparse.Namespace, settings: Settings, body: Json) -> 
         )
         execution_id = str(answer.get("ref") or "").rsplit("/", 1)[-1]
         if not args.follow:
-            if args.output == "json":
-                print_json(answer)
+            if args.output != "table":
+                print_data(answer, args.output)
             else:
                 print(f"pipeline {args.name!r} of {args.application} started: execution {execution_id}")
             return 0
-        show = (lambda line: None) if args.output == "json" else print
+        show = (lambda line: None) if args.output != "table" else print
         show(f"pipeline {args.name!r} of {args.application} started: execution {execution_id}")
         finished = await execution.follow(gateway, execution_id, interval=args.poll_interval, show=show)
-    if args.output == "json":
-        print_json(finished)
+    if args.output != "table":
+        print_data(finished, args.output)
     else:
         print(f"execution {execution_id} {finished.get('status')}")
     return 0 if finished.get("status") == "SUCCEEDED" else 1

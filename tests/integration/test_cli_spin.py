@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import structlog
+import yaml
 
 from gennaker import cli
 from gennaker import logging as gennaker_logging
@@ -120,6 +121,7 @@ async def test_application_save_list_get_change_delete(gennaker: Cli, tmp_path: 
     ]
     as_json = (await gennaker("application", "list", "--output", "json")).json()
     assert sorted(app["name"] for app in as_json) == ["payments", "shop"]
+    assert yaml.safe_load((await gennaker("application", "list", "-o", "yaml")).out) == as_json
 
     shown = await gennaker("application", "get", "shop")
     assert shown.status == 0, shown.err

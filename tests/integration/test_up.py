@@ -225,6 +225,9 @@ async def test_dlq_list_through_the_gateway(up: Up) -> None:
     listing = await Process.start("dlq", "list", env=env)
     assert await listing.stdout_line() == "no dead letters"
     assert await listing.wait() == 0, listing.logs()
+    as_json = await Process.start("dlq", "list", "--output", "json", env=env)
+    assert await as_json.stdout_line() == "[]"
+    assert await as_json.wait() == 0, as_json.logs()
     missing = await Process.start("dlq", "show", "01NOSUCHLETTER", env=env)
     assert await missing.wait() == 2
     assert any("no dead letter '01NOSUCHLETTER'" in line for line in missing.stderr), missing.logs()

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gennaker import cli
 from gennaker import logging as gennaker_logging
@@ -73,6 +74,11 @@ def test_json_names_each_settings_source_and_hides_secrets(
     assert found["gateway_port"] == (8084, "default")
     (account,) = found["accounts"][0]
     assert account["aws"]["secret_access_key"] == "**********" and found["accounts"][1] == "file"
+
+
+def test_yaml_is_the_json_document(capsys: pytest.CaptureFixture[str], settings_file: Path) -> None:
+    as_json = json.loads(config(capsys, "--settings", str(settings_file), "-o", "json"))
+    assert yaml.safe_load(config(capsys, "--settings", str(settings_file), "-o", "yaml")) == as_json
 
 
 def test_the_table_has_a_header_and_cuts_long_values(capsys: pytest.CaptureFixture[str], settings_file: Path) -> None:
