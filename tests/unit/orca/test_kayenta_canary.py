@@ -3,6 +3,7 @@ verdicts, and the whole stage through the pure engine with Kayenta's answers scr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from workers.orca.engine.model import Json
 from workers.orca.engine.stages import StageTypes
 from workers.orca.engine.stages.canary import canary_stage_types, intervals, settings
 from workers.orca.engine.stages.canary.stages import aggregate
+from workers.orca.engine.stages.deploy import deploy_stage_types
 from workers.orca.engine.transitions import Transitions
 
 NOW = START
@@ -172,36 +174,50 @@ def test_the_last_score_decides_with_orcas_messages(
     assert aggregate(scores, thresholds)[1].startswith(message)
 
 
-def run_with_scores(scores: list[float], stage_context: Json | None = None, **config: Any) -> Core:
-    """Run a ``kayentaCanary`` stage to its end, Kayenta answering interval *i* with ``scores[i]``."""
+def run_with_scores(
+    scores: list[float], stage_context: Json | None = None, *, answers: Json | None = None, **config: Any
+) -> Core:
+    """Run a ``kayentaCanary`` stage to its end, Kayenta answering interval *i* with ``scores[i]``
+    and Clouddriver every operation with success (a create with the server group it made)."""
     expressions = SpelExpressions()
-    types = StageTypes.standard(expressions, external={"runCanary": "kayenta"}, extra=canary_stage_types())
+    external = {"runCanary": "kayenta", "disableCluster": "clouddriver", "shrinkCluster": "clouddriver"}
+    extra = [*deploy_stage_types(), *canary_stage_types()]
+    types = StageTypes.standard(expressions, external=external, extra=extra)
     context = canary(**{"lifetimeDuration": "PT3M", "canaryAnalysisIntervalMins": "1", **config})
     context |= stage_context or {}
     core = Core(execution(stage("1", "kayentaCanary", **context)), t=Transitions(types, expressions))
     core.start()
     answered = iter(scores)
-    for _ in range(200):
+    for _ in range(500):
         if not core.pending:
             return core
         out = core.pending.pop(0)
         if isinstance(out.message, RunExternalTask):
-            sent = out.message
-            score = next(answered)
-            marginal = sent.context["scoreThresholds"]["marginal"]
-            answer = KayentaTaskCompleted(
-                execution_id=sent.execution_id,
-                stage_id=sent.stage_id,
-                task_id=sent.task_id,
-                attempt=sent.attempt,
-                status="SUCCEEDED" if score > marginal else "TERMINAL",
-                outputs={"canaryScore": score},
-                error=None if score > marginal else f"Canary score {score:g} is not above the marginal score threshold",
-            )
-            core.take(core.t.external_task_completed(core.execution, answer, core.now))
+            core.take(core.t.external_task_completed(core.execution, answer(out.message, answered), core.now))
         else:
             core.apply(out)
     raise AssertionError([describe(out) for out in core.pending])
+
+
+def answer(sent: RunExternalTask, scores: Iterator[float]) -> KayentaTaskCompleted:
+    """What Kayenta or Clouddriver answers ``sent``."""
+    ids = {"execution_id": sent.execution_id, "stage_id": sent.stage_id, "task_id": sent.task_id}
+    if sent.stage_type == "runCanary":
+        score = next(scores)
+        marginal = sent.context["scoreThresholds"]["marginal"]
+        passed = score > marginal
+        return KayentaTaskCompleted(
+            **ids,
+            attempt=sent.attempt,
+            status="SUCCEEDED" if passed else "TERMINAL",
+            outputs={"canaryScore": score},
+            error=None if passed else f"Canary score {score:g} is not above the marginal score threshold",
+        )
+    outputs: Json = {}
+    if sent.stage_type == "createServerGroup":
+        name = f"hello-{sent.context['stack']}-{sent.context['freeFormDetails']}-v000"
+        outputs = {"deploy.server.groups": {"local": [name]}, "serverGroupName": name, "deploy.account.name": "local"}
+    return KayentaTaskCompleted(**ids, attempt=sent.attempt, status="SUCCEEDED", outputs=outputs)
 
 
 def steps_of(core: Core) -> list[tuple[str, str]]:
@@ -252,3 +268,76 @@ def test_a_config_that_cannot_be_planned_fails_the_stage_naming_the_key() -> Non
     assert core.execution.status.value == "TERMINAL"
     error = core.execution.stages[0].context["exception"]["details"]["error"]
     assert "canaryConfig.lifetimeDuration must be an ISO-8601 duration" in error
+
+
+def spec(detail: str, version: str) -> Json:
+    return {
+        "application": "hello",
+        "stack": "prod",
+        "freeFormDetails": detail,
+        "account": "local",
+        "cloudProvider": "local",
+        "region": "local",
+        "capacity": {"min": 1, "max": 1, "desired": 1},
+        "command": ["{python}", "examples/hello/app.py", "--port", "{port}"],
+        "env": {"HELLO_VERSION": version},
+    }
+
+
+DEPLOYMENTS = {
+    "deployments": {
+        "baseline": {"application": "hello", "account": "local", "cluster": "hello-prod"},
+        "serverGroupPairs": [{"control": spec("baseline", "v1"), "experiment": spec("canary", "v2")}],
+        "delayBeforeCleanup": "PT30S",
+    }
+}
+
+
+def test_with_deployments_the_canary_deploys_judges_and_removes_its_server_groups() -> None:
+    core = run_with_scores([90.0, 95.0, 100.0], DEPLOYMENTS)
+    assert core.execution.status.value == "SUCCEEDED"
+    stages = {each.name: each for each in core.execution.stages}
+    order = [each.name for each in core.execution.stages if each.parent_stage_id == "s1"]
+    assert order == ["Deploy Canary Server Groups", "Run Canary Intervals", "Cleanup Canary Clusters"]
+    deploys = stages["Deploy Canary Server Groups"]
+    assert deploys.outputs["deployedServerGroups"] == [
+        {
+            "controlLocation": "local",
+            "controlScope": "hello-prod-baseline-v000",
+            "controlAccountId": None,
+            "experimentLocation": "local",
+            "experimentScope": "hello-prod-canary-v000",
+            "experimentAccountId": None,
+        }
+    ]
+    assert stages["Deploy control server groups"].context["clusters"][0]["strategy"] == "highlander"
+    scopes = stages["Run Canary #1"].context["scopes"]["default"]
+    assert (scopes["controlScope"]["scope"], scopes["experimentScope"]["scope"]) == (
+        "hello-prod-baseline-v000",
+        "hello-prod-canary-v000",
+    )
+    assert scopes["experimentScope"]["extendedScopeParams"] == {"dataset": "regional", "type": "asg"}
+    cleanup = [
+        (each.type, each.name, each.status.value) for each in core.execution.stages if each.ref_id.startswith("1>")
+    ]
+    assert ("disableCluster", "Disable control cluster hello-prod-baseline", "SUCCEEDED") in cleanup
+    assert ("shrinkCluster", "Cleanup experiment cluster hello-prod-canary", "SUCCEEDED") in cleanup
+    assert stages["Wait before cleanup"].context["waitTime"] == 30
+    shrink = stages["Cleanup experiment cluster hello-prod-canary"].context
+    assert (shrink["cluster"], shrink["credentials"], shrink["shrinkToSize"], shrink["allowDeleteActive"]) == (
+        "hello-prod-canary",
+        "local",
+        0,
+        True,
+    )
+
+
+def test_with_deployments_a_failed_canary_still_removes_its_server_groups() -> None:
+    core = run_with_scores([20.0], DEPLOYMENTS)
+    assert core.execution.status.value == "TERMINAL"
+    stages = {each.name: each for each in core.execution.stages}
+    assert stages["kayentaCanary 1"].status.value == "TERMINAL"
+    assert stages["Cleanup Canary Clusters"].synthetic_role == "failure"
+    assert stages["Cleanup Canary Clusters"].status.value == "SUCCEEDED"
+    assert stages["Cleanup control cluster hello-prod-baseline"].status.value == "SUCCEEDED"
+    assert "rollback" not in stages["kayentaCanary 1"].context

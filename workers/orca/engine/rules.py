@@ -65,6 +65,13 @@ def rollback_settings(stage: Stage) -> Json:
     return {key: item for key, item in value.items() if key not in ("status", "startTime", "endTime")}
 
 
+def cleans_up_on_failure(definition: object, stage: Stage) -> bool:
+    """The stage type runs its failure stages on any failure (Orca's ``onFailureStages``), without
+    ``rollback.onFailure``: a ``kayentaCanary`` removing the server groups it deployed."""
+    method = getattr(definition, "cleans_up_on_failure", None)
+    return callable(method) and method(stage) is True
+
+
 def rolls_back(stage: Stage) -> bool:
     """``rollback.onFailure: true`` on the stage (Spinnaker's deploy option, for any stage here)."""
     return rollback_settings(stage).get("onFailure") is True

@@ -49,6 +49,7 @@ from workers.orca.engine.outgoing import (
     start_task,
 )
 from workers.orca.engine.rules import (
+    cleans_up_on_failure,
     external_retry_ms,
     final_status,
     group_status,
@@ -190,7 +191,8 @@ class Transitions:
 
     def complete_stage(self, execution: Execution, stage_id: str, now: int) -> list[Outgoing]:
         """Move a stage on: its synthetic stages and tasks in turn (before stages, its tasks, after
-        stages; on a failure with ``rollback.onFailure``, its failure stages), then its status."""
+        stages; on a failure with ``rollback.onFailure`` or of a type that always cleans up, its failure
+        stages), then its status."""
         stage = execution.stage(stage_id)
         if stage is None or stage.status not in RESUMABLE or execution.status.complete:
             return []
@@ -216,12 +218,15 @@ class Transitions:
             planned = synthetic.plan(execution, stage, "after", afters)
             if planned:
                 return start_stages(execution, synthetic.initial(planned))
-        if status in (S.TERMINAL, S.STOPPED) and rolls_back(stage) and not execution.children(stage, "failure"):
+        failed = status in (S.TERMINAL, S.STOPPED)
+        cleans_up = rolls_back(stage) or cleans_up_on_failure(definition, stage)
+        if failed and cleans_up and not execution.children(stage, "failure"):
             planned = synthetic.plan(
                 execution, stage, "failure", synthetic.declared(definition, stage, "failure", execution)
             )
             if planned:
-                stage.context["rollback"] = {**rollback_settings(stage), "status": "RUNNING", "startTime": now}
+                if rolls_back(stage):
+                    stage.context["rollback"] = {**rollback_settings(stage), "status": "RUNNING", "startTime": now}
                 return start_stages(execution, synthetic.initial(planned))
         if execution.children(stage, "failure") and isinstance(stage.context.get("rollback"), dict):
             stage.context["rollback"]["status"] = group_status(execution.children(stage, "failure"))

@@ -50,8 +50,26 @@ def _scope(given: ScopeSettings, side: str, start: int, end: int, step_s: int) -
     }
 
 
-def request_scopes(settings: CanarySettings, now: int, interval: int, interval_ms: int) -> Json:
-    """Kayenta's ``scopes`` for interval ``interval`` (1-based): name → control and experiment."""
+def _deployed(scope: Json, deployed: Json | None, side: str) -> Json:
+    """A side's scope judged on the server group the canary deployed itself (Orca's ``DeployedServerGroupContext``)."""
+    if deployed is None:
+        return scope
+    extended = {"dataset": "regional", **scope["extendedScopeParams"], "type": "asg"}
+    if deployed.get(f"{side}AccountId") is not None:
+        extended["accountId"] = str(deployed[f"{side}AccountId"])
+    return {
+        **scope,
+        "scope": deployed.get(f"{side}Scope") or "",
+        "location": deployed.get(f"{side}Location") or "",
+        "extendedScopeParams": extended,
+    }
+
+
+def request_scopes(
+    settings: CanarySettings, now: int, interval: int, interval_ms: int, deployed: Json | None = None
+) -> Json:
+    """Kayenta's ``scopes`` for interval ``interval`` (1-based): name → control and experiment;
+    ``deployed`` names the server groups the stage deployed itself, judged instead."""
     first = settings.scopes[0]
     base = first.start_ms if first.start_ms is not None else now
     offset = interval_ms * interval
@@ -65,14 +83,16 @@ def request_scopes(settings: CanarySettings, now: int, interval: int, interval_m
     step = first.step_s
     return {
         given.scope_name: {
-            "controlScope": _scope(given, "control", start - shift, end - shift, step),
-            "experimentScope": _scope(given, "experiment", start, end, step),
+            "controlScope": _deployed(_scope(given, "control", start - shift, end - shift, step), deployed, "control"),
+            "experimentScope": _deployed(_scope(given, "experiment", start, end, step), deployed, "experiment"),
         }
         for given in settings.scopes
     }
 
 
-def plan(settings: CanarySettings, now: int, continue_pipeline: object = None) -> list[Json]:
+def plan(
+    settings: CanarySettings, now: int, continue_pipeline: object = None, deployed: Json | None = None
+) -> list[Json]:
     """The steps of a canary run, in order: waits and ``runCanary`` stages in pipeline JSON."""
     lifetime = lifetime_ms(settings, now)
     if lifetime <= 0:
@@ -91,7 +111,7 @@ def plan(settings: CanarySettings, now: int, continue_pipeline: object = None) -
                 "type": RUN_CANARY,
                 "name": f"{RUN_CANARY_NAME_PREFIX}{number}",
                 **settings.run_context,
-                "scopes": request_scopes(settings, now, number, interval),
+                "scopes": request_scopes(settings, now, number, interval, deployed),
                 "scoreThresholds": dict(settings.score_thresholds),
                 **({} if continue_pipeline is None else {"continuePipeline": continue_pipeline}),
             }

@@ -9,6 +9,8 @@ is Kayenta's (``orca.RunExternalTask``) and fails at or below the marginal thres
 the intervals stage and so the canary stage at once, without waiting for the other intervals —
 unless the stage says ``continuePipeline: true`` (then that interval is FAILED_CONTINUE, the
 next ones run and the final score decides). Cancelling the pipeline cancels whatever step runs.
+With ``deployments`` the stage deploys its own baseline and canary first and removes them after,
+pass or fail (:mod:`.deployments`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 
 from workers.orca.engine.model import Execution, Json, Stage
 from workers.orca.engine.stages.base import StageDefinition, TaskDefinition, TaskResult, TaskRun
-from workers.orca.engine.stages.canary import intervals, settings
+from workers.orca.engine.stages.canary import deployments, intervals, settings
 from workers.orca.engine.status import ExecutionStatus
 
 KAYENTA_CANARY = "kayentaCanary"
@@ -91,6 +93,10 @@ class KayentaCanaryStage:
 
     def before_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         settings.read(stage.context)  # fail fast, as Orca does, before anything runs
+        steps: list[Json] = []
+        if deployments.has_deployments(stage.context):
+            deployments.server_group_pairs(stage.context)
+            steps.append({"type": deployments.DEPLOY_CANARY_SERVER_GROUPS, "name": "Deploy Canary Server Groups"})
         step: Json = {
             "type": RUN_CANARY_INTERVALS,
             "name": "Run Canary Intervals",
@@ -98,7 +104,19 @@ class KayentaCanaryStage:
         }
         if stage.context.get("continuePipeline") is not None:
             step["continuePipeline"] = stage.context["continuePipeline"]
-        return [step]
+        return [*steps, step]
+
+    def after_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
+        if not deployments.has_deployments(stage.context):
+            return []
+        return [{"type": deployments.CLEANUP_CANARY_CLUSTERS, "name": "Cleanup Canary Clusters"}]
+
+    def failure_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
+        return self.after_stages(stage, execution)
+
+    def cleans_up_on_failure(self, stage: Stage) -> bool:
+        """Its failure stages run on any failure, as Orca's ``onFailureStages`` do (no ``rollback`` needed)."""
+        return deployments.has_deployments(stage.context)
 
 
 class RunCanaryIntervalsStage:
@@ -112,9 +130,15 @@ class RunCanaryIntervalsStage:
     def before_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         now = stage.start_time
         assert now is not None  # the engine sets it before planning
-        return intervals.plan(settings.read(stage.context), now, stage.context.get("continuePipeline"))
+        deployed = deployments.deployed_scopes(stage, execution)
+        return intervals.plan(settings.read(stage.context), now, stage.context.get("continuePipeline"), deployed)
 
 
 def canary_stage_types() -> list[StageDefinition]:
     """The canary stage types Orca composes itself (``runCanary`` is Kayenta's)."""
-    return [KayentaCanaryStage(), RunCanaryIntervalsStage()]
+    return [
+        KayentaCanaryStage(),
+        RunCanaryIntervalsStage(),
+        deployments.DeployCanaryServerGroupsStage(),
+        deployments.CleanupCanaryClustersStage(),
+    ]
