@@ -16,7 +16,6 @@ application a route acts on and applies them the same way in every route:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from aiohttp import web
 
@@ -34,8 +33,7 @@ from schemas.front50 import (
     History,
     ListApplications,
 )
-
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 def permissions_of(resource: Json | None) -> Permissions | None:

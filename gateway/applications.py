@@ -9,8 +9,6 @@ Clouddriver does. Writes to applications go through ``POST /tasks`` (:mod:`gatew
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import Field, RootModel
 
@@ -21,8 +19,8 @@ from gateway.command_results import ask
 from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route
 from gateway.routing import Response, Route, read_query
 from schemas.front50 import GetApplicationHistory, History
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 TAG = "applications"
 
 

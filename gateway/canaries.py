@@ -38,6 +38,7 @@ from gateway.idempotency import client_key
 from gateway.routing import Response, Route, read_query
 from schemas.authority import Permission, can
 from schemas.idempotency import derive
+from schemas.json_types import Json
 from schemas.kayenta import (
     CanaryExecutionFound,
     CanaryExecutionList,
@@ -52,7 +53,6 @@ from schemas.kayenta import (
     RunCanary,
 )
 
-Json = dict[str, Any]
 TAG = "canaries"
 JUDGES = [{"name": "NetflixACAJudge-v1.0", "visible": True}]
 

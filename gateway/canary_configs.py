@@ -10,8 +10,6 @@ Kayenta does, and its refusal (400 naming the field, 403, 404) is the answer.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import Field, RootModel
 
@@ -31,8 +29,8 @@ from schemas.canary_configs import (
     ListCanaryConfigs,
     SaveCanaryConfig,
 )
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 TAG = "canary configs"
 
 

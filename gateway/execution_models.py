@@ -12,8 +12,8 @@ from pydantic import Field, RootModel
 
 from gateway.api_model import ApiModel
 from gateway.gate_api import SpinnakerJson
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 STATUSES_HELP = "Comma-separated statuses, e.g. 'RUNNING,TERMINAL'"
 
 

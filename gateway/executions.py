@@ -13,8 +13,6 @@ unknown execution id is a 404.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from ulid import ULID
 
@@ -46,6 +44,7 @@ from gateway.parameters import resolve_parameters
 from gateway.routing import Response, Route, read_query, read_raw
 from schemas.base import Command
 from schemas.front50 import GetPipelineConfig, PipelineFound
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CancelExecution,
     DeleteExecution,
@@ -64,7 +63,6 @@ from schemas.orca_engine import (
     UpdateStage,
 )
 
-Json = dict[str, Any]
 TAG = "pipelines"
 MAX_CONFIG_IDS = 100
 SEARCH_WINDOW = 1000

@@ -12,8 +12,6 @@ lists of (or one) Clouddriver JSON objects.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import Field, RootModel
 
@@ -32,9 +30,9 @@ from schemas.clouddriver_cache import (
     ListLoadBalancers,
     ListServerGroups,
 )
+from schemas.json_types import Json
 
 TAG = "infrastructure"
-Json = dict[str, Any]
 
 
 class ServerGroup(SpinnakerJson):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -33,8 +32,8 @@ from bus import Bus, Envelope, MessageContext
 from gateway.access import last_known_application
 from gateway.keys import BUS
 from gateway.private_subscription import PrivateSubscription, follow_with_app
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 SUBSCRIBER = "gateway-applications"
 PATTERNS = ("front50.application.saved", "front50.application.deleted")
 

@@ -8,11 +8,8 @@ Parameters the config does not declare are passed on unchanged.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gateway.gate_api import GateError
-
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 def _options(config: Json) -> list[str] | None:

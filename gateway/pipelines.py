@@ -54,10 +54,10 @@ from schemas.front50 import (
     ReorderPipelines,
     SavePipeline,
 )
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionList, ListExecutions
 from schemas.secrets import hidden_json
 
-Json = dict[str, Any]
 TAG = "pipelines"
 
 

@@ -45,9 +45,9 @@ from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
 from gateway.routing import Response, Route, read_query
+from schemas.json_types import Json
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask, TaskFound, TaskList
 
-Json = dict[str, Any]
 TAG = "tasks"
 
 

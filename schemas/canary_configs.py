@@ -9,15 +9,14 @@ controller does and answers each command with one event (``front50.canaryConfig.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority
 from schemas.base import Command, Event, Query, Reply
+from schemas.json_types import Json
 from schemas.registry import message
-
-Json = dict[str, Any]
 
 
 @message

@@ -11,15 +11,15 @@ what the caller may READ; Clouddriver answers with every account it knows.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.base import Query, Reply
+from schemas.json_types import Json
 from schemas.kubernetes_account import KubernetesAccountSettings
 from schemas.registry import message
 
-Json = dict[str, Any]
 AccountPermission = Literal["READ", "WRITE", "EXECUTE"]
 
 

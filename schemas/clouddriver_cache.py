@@ -10,15 +10,14 @@ the account; the gateway filters the same way first.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Query, Reply
+from schemas.json_types import Json
 from schemas.registry import message, registry
-
-Json = dict[str, Any]
 
 
 @message

@@ -10,15 +10,15 @@ which the gateway's event stream replays after ``Last-Event-ID``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from schemas.base import Command, Event, Query, Reply
 from schemas.idempotency import ClientKey
+from schemas.json_types import Json
 from schemas.registry import message
 
-Json = dict[str, Any]
 TriggerType = Literal["cron", "webhook", "git", "cloudevent"]
 
 

@@ -10,15 +10,14 @@ for that event to answer a write synchronously, as Gate does.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
+from schemas.json_types import Json
 from schemas.registry import message, registry
-
-Json = dict[str, Any]
 
 # --- commands -------------------------------------------------------------------------------
 

@@ -10,17 +10,16 @@ sends ``orca.RunExternalTask`` and gets ``kayenta.task.completed`` back.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from schemas.authority import ACTS_FOR, Authority
 from schemas.base import Command, Event, Query, Reply
 from schemas.idempotency import ClientKey
+from schemas.json_types import Json
 from schemas.orca_engine import ExternalTaskCompleted, ExternalTaskHeartbeat
 from schemas.registry import message
-
-Json = dict[str, Any]
 
 
 class MetricsAccountConfig(BaseModel):

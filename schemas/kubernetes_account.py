@@ -7,11 +7,9 @@ sees and changes by namespace and by kind. Gennaker reads the same keys from the
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 def kind_key(kind: str) -> str:

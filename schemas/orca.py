@@ -8,16 +8,15 @@ RUNNING → SUCCEEDED / TERMINAL / CANCELED), ``steps`` with their own status an
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
 from schemas.idempotency import ClientKey
+from schemas.json_types import Json
 from schemas.registry import message, registry
-
-Json = dict[str, Any]
 
 
 @message

@@ -30,9 +30,9 @@ from pydantic import Field
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
 from schemas.idempotency import ClientKey
+from schemas.json_types import Json
 from schemas.registry import message, registry
 
-Json = dict[str, Any]
 TaskOutcome = Literal["SUCCEEDED", "TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED", "SKIPPED"]
 """The statuses a task may finish with (Spinnaker's ``ExecutionStatus`` values)."""
 

@@ -16,9 +16,8 @@ from pydantic import Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command
+from schemas.json_types import Json
 from schemas.registry import message, registry
-
-Json = dict[str, Any]
 
 
 @message

@@ -35,9 +35,9 @@ from schemas.front50 import (
     History,
     ServiceAccountFound,
 )
+from schemas.json_types import Json
 
 Ask = Callable[[Query], Awaitable[Reply]]
-Json = dict[str, Any]
 
 
 async def judging_application(ask: Ask, name: str) -> Json | None:

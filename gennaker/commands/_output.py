@@ -14,15 +14,13 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from gennaker.commands._common import CliError
 from gennaker.commands._formats import OUTPUT_FORMATS
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.settings import Settings
-
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 def api_options() -> argparse.ArgumentParser:

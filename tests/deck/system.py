@@ -15,7 +15,6 @@ import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from mongoeco.engines.memory import MemoryEngine
@@ -31,6 +30,7 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig, StaticUser
+from schemas.json_types import Json
 from workers.clouddriver import worker as clouddriver
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
@@ -38,7 +38,6 @@ from workers.kayenta import worker as kayenta
 from workers.kayenta.sources.memory import MemorySource
 from workers.orca import worker as orca
 
-Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
 ACCOUNTS: list[Json] = [

@@ -31,6 +31,7 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig
+from schemas.json_types import Json
 from tests.e2e.test_deploy_pipelines import HELLO, finished
 from tests.integration.clouddriver.conftest import stop_everything
 from tests.integration.gate.conftest import Client
@@ -43,7 +44,6 @@ from workers.kayenta import worker as kayenta
 from workers.kayenta.sources.prometheus import PrometheusSource
 from workers.orca import worker as orca
 
-Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("good", "bad")
 ROLES = ("baseline", "canary")

@@ -29,6 +29,7 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig
+from schemas.json_types import Json
 from tests.integration.clouddriver.conftest import stop_everything
 from tests.integration.clouddriver.load import Load
 from tests.integration.gate.conftest import Client, eventually
@@ -38,7 +39,6 @@ from workers.clouddriver import worker as clouddriver
 from workers.front50 import worker as front50
 from workers.orca import worker as orca
 
-Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
 

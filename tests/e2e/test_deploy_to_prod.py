@@ -17,7 +17,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -25,13 +24,13 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from schemas.json_types import Json
 from tests.e2e.test_newcomer import EXPORTED_PIPELINE, REQUEST_TIMEOUT, Api, run_task, wait_healthy
 from tests.integration.test_up import UP_LINE, Process, cli_env, free_port
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
 from tests.unit.rosco.charts import chart_archive
 
-Json = dict[str, Any]
 RUN_DEADLINE = 90.0
 CHART = {"type": "helm/chart", "name": "shop", "version": "1.2.0", "artifactAccount": "helm-charts"}
 

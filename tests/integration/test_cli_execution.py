@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gennaker.commands.execution import stage_reason
+from schemas.json_types import Json
 from tests.integration.gate.conftest import System, eventually
 from tests.integration.gate.flows import create_application
 from tests.integration.test_cli_spin import (  # the fixtures are shared with the spin-like commands' tests
@@ -15,7 +16,6 @@ from tests.integration.test_cli_spin import (  # the fixtures are shared with th
     system,  # noqa: F401
 )
 
-Json = dict[str, Any]
 FAST = ("--poll-interval", "0.05")
 
 

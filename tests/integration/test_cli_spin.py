@@ -27,8 +27,6 @@ from gennaker import logging as gennaker_logging
 from tests.integration.gate.conftest import AUTH, TOKENS, System, start_system
 from tests.integration.gate.flows import exported_pipeline
 
-Json = dict[str, Any]
-
 
 @dataclass
 class Result:

@@ -24,6 +24,7 @@ from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
+from schemas.json_types import Json
 from tests.broker import broker_away, own_vhost
 from tests.mongo import fresh_database
 from workers.front50 import worker as front50
@@ -32,7 +33,6 @@ from workers.orca import worker as orca
 pytestmark = pytest.mark.amqp
 
 type Client = TestClient[web.Request, web.Application]
-Json = dict[str, Any]
 TASK = {"application": "shop", "job": [{"type": "createApplication", "application": {"name": "shop"}}]}
 PIPELINE = {"application": "shop", "name": "deploy", "stages": [{"refId": "1", "type": "wait", "waitTime": 0}]}
 REQUESTS: list[tuple[str, str, Json | None]] = [

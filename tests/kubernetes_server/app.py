@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from schemas.json_types import Json
 from tests.kubernetes_server import kinds, patches
 from tests.kubernetes_server.errors import ApiFailure
 from tests.kubernetes_server.kinds import Kind
@@ -22,7 +23,6 @@ from tests.kubernetes_server.logs import container_log
 from tests.kubernetes_server.store import ObjectStore
 from tests.kubernetes_server.validation import validate
 
-Json = dict[str, Any]
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",

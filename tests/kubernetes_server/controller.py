@@ -27,10 +27,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.json_types import Json
 from tests.kubernetes_server import kinds
 from tests.kubernetes_server.store import ObjectStore, now
 
-Json = dict[str, Any]
 NEVER_READY = "test.gennaker.io/never-ready"
 FAILS = "test.gennaker.io/fail"
 KIND = {kind.kind: kind for kind in kinds.KINDS}

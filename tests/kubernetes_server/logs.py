@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any
 
+from schemas.json_types import Json
 from tests.kubernetes_server.errors import ApiFailure
 
-Json = dict[str, Any]
 _STATEMENTS = re.compile(r";|&&|\n")
 
 

@@ -16,13 +16,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
+from schemas.json_types import Json
 from tests.kubernetes_server import selectors
 from tests.kubernetes_server.errors import ApiFailure, not_found
 from tests.kubernetes_server.kinds import Kind
 
-Json = dict[str, Any]
 Key = tuple[str, str, str]
 """``(plural, namespace, name)``; cluster-scoped objects have namespace ``""``."""
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from schemas.json_types import Json
 from tests.kubernetes_server.errors import ApiFailure, invalid
 from tests.kubernetes_server.kinds import Kind
 
-Json = dict[str, Any]
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 WORKLOADS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"}
 

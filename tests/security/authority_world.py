@@ -46,6 +46,7 @@ from schemas.authority import Authority
 from schemas.base import Message
 from schemas.clouddriver_cache import CachedResources, ListServerGroups, RefreshCache
 from schemas.clouddriver_operations import TaskCompleted
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from tests.broker import own_vhost
 from tests.mongo import start_store
@@ -56,7 +57,6 @@ from workers.orca import worker as orca
 from workers.orca.engine import EngineOptions
 
 type Client = TestClient[web.Request, web.Application]
-Json = dict[str, Any]
 BusKind = Literal["memory", "amqp"]
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from ulid import ULID
 
 from bus import Envelope
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionCommandRejected, ExecutionStarted, StartExecution
 from tests.conftest import AMQP_URL
 from tests.security.authority_world import World, authority, headers, running_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-Json = dict[str, Any]
 
 
 @pytest_asyncio.fixture(

@@ -29,6 +29,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Message
 from schemas.front50 import PipelineSaved
+from schemas.json_types import Json
 from schemas.trust import internal_models
 from tests.integration.echo.triggers_support import Recorder, config, db, save_pipelines, until
 from workers.echo import worker as echo
@@ -38,7 +39,6 @@ from workers.front50 import worker as front50
 
 __all__ = ["db"]
 
-Json = dict[str, Any]
 CATALOGUE = tuple(module.__name__ for module in schemas.catalog.MODULES)
 INTERNAL = [model for model in internal_models() if model.__module__ in CATALOGUE]
 BUILD_FINISHED = "com.example.build.finished"

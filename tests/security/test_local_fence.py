@@ -19,13 +19,13 @@ import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 from ulid import ULID
 
+from schemas.json_types import Json
 from tests.conftest import AMQP_URL
 from tests.security.authority_world import ACCOUNTS, EXAMPLES, ROOT, SHOP, World, authority, headers, running_world
 from workers.clouddriver.local import processes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 HELLO = ["{python}", str(EXAMPLES / "hello" / "app.py"), "--port", "{port}"]
 SECRET = "gnk_this-token-must-never-reach-a-process"
 ALLOWED_ENVIRONMENT = {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR"}

@@ -15,7 +15,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -24,6 +23,7 @@ from ulid import ULID
 
 from schemas.clouddriver_operations import TaskCompleted
 from schemas.front50 import SaveServiceAccount
+from schemas.json_types import Json
 from schemas.orca import TaskUpdated
 from schemas.system import WorkerStarted
 from tests.conftest import AMQP_URL
@@ -31,7 +31,6 @@ from tests.security.authority_world import RIVAL, SHOP, World, authority, header
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 SECRET = "hunter2-trigger-secret"
 OWNERS_ONLY = {"READ": ["shop-owners"], "WRITE": ["shop-owners"], "EXECUTE": ["shop-owners"]}
 

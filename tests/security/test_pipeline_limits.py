@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from schemas.json_types import Json
 from schemas.limits import NAME_MAX_LENGTH, PipelineLimits, name_problem, pipeline_problem
 from tests.integration.gate.conftest import System, start_system
 from tests.integration.gate.flows import create_application
 from workers.front50.errors import Rejected
 from workers.front50.validation import check_application
 
-Json = dict[str, Any]
 LIMITS = {"MAX_STAGES": "5", "MAX_DEPTH": "2", "MAX_STAGE_BYTES": "2048", "MAX_PIPELINE_BYTES": "8192"}
 
 

@@ -23,6 +23,7 @@ from structlog.testing import capture_logs
 from ulid import ULID
 
 from schemas.echo_sinks import ElasticsearchSink
+from schemas.json_types import Json
 from schemas.secrets import MARKER
 from tests.conftest import AMQP_URL
 from tests.integration.echo.sink_servers import FakeElasticsearch, serve
@@ -33,7 +34,6 @@ from workers.front50.store import PREFIX
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 TRIGGER_SECRET = "trigger-secret-5f1c9a"
 DEFAULT_PASSWORD = "default-password-77ab"
 RUN_PASSWORD = "run-password-0c3e"

@@ -28,6 +28,7 @@ from schemas.front50 import (
     SavePipeline,
     SaveServiceAccount,
 )
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CancelExecution,
     DeleteExecution,
@@ -40,7 +41,6 @@ from tests.security.authority_world import RIVAL, SHOP, World, authority, runnin
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 JUDGED = [{"refId": "1", "type": "manualJudgment", "name": "approve"}]
 SERVICE_ACCOUNTS = {"shop-bot": ["shop-owners"], "rival-bot": ["rivals"], "view-bot": ["shop-viewers"]}
 

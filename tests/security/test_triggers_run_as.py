@@ -20,6 +20,7 @@ from ulid import ULID
 
 from schemas.echo import WebhookProcessed
 from schemas.front50 import DeleteServiceAccount, SaveServiceAccount
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionCommandRejected, ExecutionStarted
 from tests.conftest import AMQP_URL
 from tests.security.authority_world import RIVAL, SHOP, World, authority, headers, running_world
@@ -28,7 +29,6 @@ from workers.echo.triggers import TriggerOptions
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 WAIT = [{"refId": "1", "type": "wait", "name": "wait", "waitTime": 0}]
 
 

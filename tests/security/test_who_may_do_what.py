@@ -24,13 +24,13 @@ from ulid import ULID
 from bus import Envelope
 from schemas.authority import Authority
 from schemas.clouddriver_operations import TaskCompleted
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from tests.conftest import AMQP_URL
 from tests.security.authority_world import EXAMPLES, RIVAL, SHOP, World, authority, headers, running_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 HELLO = ["{python}", str(EXAMPLES / "hello" / "app.py"), "--port", "{port}"]
 PERSONAS = ("owner", "viewer", "deployer", "rival", "nobody")
 ACCOUNT_WRITE = {"sandbox": {"owner", "deployer", "rival"}, "prod": {"deployer"}}

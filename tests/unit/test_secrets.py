@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
+from schemas.json_types import Json
 from schemas.secrets import MARKER, hidden_json, markers_in, redact, restore
-
-Json = dict[str, Any]
 
 
 @pytest.mark.parametrize(

@@ -26,14 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from schemas.authority import Authority, Permission, Permissions, can
+from schemas.json_types import Json
 from schemas.permissions import Ask, application_permissions
 from workers.clouddriver import names
 from workers.clouddriver.provider import OperationFailed
-
-Json = dict[str, Any]
 
 READ_ONLY_STAGE_TYPES = frozenset({"findImage", "findImageFromTags", "clusterSize", "findArtifactsFromResource"})
 """Operations that change nothing: they need READ, not WRITE, on the accounts they look at."""

@@ -10,11 +10,10 @@ reader of ``/credentials`` gets (:meth:`AccountCatalogue.settings`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from schemas.clouddriver import AccountConfig
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 PRIVATE_KEYS = ("local", "kubernetes")
 """Keys of plain account JSON that are the provider's settings, not ``AccountDetails``."""
 

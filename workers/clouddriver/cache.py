@@ -14,17 +14,16 @@ import asyncio
 import re
 import secrets
 import time
-from typing import Any
 
 import structlog
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from schemas.json_types import Json
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.model import AccountSnapshot
 from workers.clouddriver.provider import Account, OperationFailed, ProviderRegistry
 
-Json = dict[str, Any]
 COLLECTION = "clouddriver_cache"
 log = structlog.get_logger("gennaker.clouddriver.cache")
 

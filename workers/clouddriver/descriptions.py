@@ -8,13 +8,10 @@ Provider-specific keys of a stage (``instanceType``, ``keyPair``; for ``local``:
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.json_types import Json
 from workers.clouddriver.model import Capacity
-
-Json = dict[str, Any]
 
 
 class Description(BaseModel):

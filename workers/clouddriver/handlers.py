@@ -7,8 +7,6 @@ resources of accounts it may READ, of an application it may READ, and a server g
 
 from __future__ import annotations
 
-from typing import Any
-
 from bus import MessageContext
 from schemas.authority import Authority, Permission, can
 from schemas.base import Query, Reply
@@ -21,11 +19,11 @@ from schemas.clouddriver_cache import (
     ListServerGroups,
     RefreshCache,
 )
+from schemas.json_types import Json
 from schemas.permissions import application_permissions
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.cache import InfrastructureCache
 
-Json = dict[str, Any]
 HIDDEN_KEYS = ("env",)
 """What a server group's ``launchConfig`` and ``buildInfo`` show only to those who may WRITE its account."""
 

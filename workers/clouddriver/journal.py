@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 
-Json = dict[str, Any]
 COLLECTION = "clouddriver_operations"
 Status = Literal["RUNNING", "SUCCEEDED", "TERMINAL", "CANCELED"]
 

@@ -8,13 +8,13 @@ shapes, as Gate serves them) and strategies read them. Fields a provider has bey
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.json_types import Json
 from workers.clouddriver import names
 
-Json = dict[str, Any]
 HealthState = Literal["Up", "Down", "Starting", "OutOfService", "Unknown", "Draining"]
 """Spinnaker's ``HealthState`` values an instance may be in."""
 

@@ -40,8 +40,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from schemas.json_types import Json
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
     DeleteLoadBalancer,
@@ -54,7 +55,6 @@ from workers.clouddriver.descriptions import (
 )
 from workers.clouddriver.model import AccountSnapshot, Image, ServerGroup
 
-Json = dict[str, Any]
 Progress = Callable[[str], Awaitable[None]]
 """``await progress("started 2 of 3 instances")``: a line for the stage's progress."""
 

@@ -29,7 +29,6 @@ import contextlib
 import os
 import socket
 import time
-from typing import Any
 
 import structlog
 
@@ -38,6 +37,7 @@ from bus.context import MessageContext
 from schemas.authority import Permission
 from schemas.base import Query, Reply
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, StageCompleted
 from workers.clouddriver.access import OperationAccess
 from workers.clouddriver.accounts import AccountCatalogue
@@ -48,7 +48,6 @@ from workers.clouddriver.model import Capacity
 from workers.clouddriver.operations import OPERATIONS, OperationRun, Outcome
 from workers.clouddriver.provider import STAGE_DEADLINE, OperationFailed, ProviderRegistry, no_progress
 
-Json = dict[str, Any]
 log = structlog.get_logger("gennaker.clouddriver.operations")
 
 

@@ -8,14 +8,11 @@ that is missing or wrong, so the stage fails with a message a person can act on.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ValidationError
 
+from schemas.json_types import Json
 from workers.clouddriver.model import Capacity
 from workers.clouddriver.provider import OperationFailed
-
-Json = dict[str, Any]
 
 
 def text(context: Json, *keys: str, required: bool = True) -> str | None:

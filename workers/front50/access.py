@@ -20,15 +20,12 @@ A refusal is :func:`~workers.front50.errors.forbidden` (403), naming the user an
 
 from __future__ import annotations
 
-from typing import Any
-
 from schemas.authority import Authority, Permission, can
+from schemas.json_types import Json
 from schemas.permissions import may_run_as, permissions_of, service_account_authority
 from workers.front50.documents import key
 from workers.front50.errors import forbidden, invalid
 from workers.front50.store import Front50Store
-
-Json = dict[str, Any]
 
 
 def who(authority: Authority) -> str:

@@ -16,9 +16,10 @@ from schemas.front50 import (
     ListApplications,
     SaveApplication,
 )
+from schemas.json_types import Json
 from workers.front50.access import Front50Access
 from workers.front50.bodies import copy_body, name_keys, project_keys, without_application
-from workers.front50.documents import Json, application_name, key
+from workers.front50.documents import application_name, key
 from workers.front50.errors import invalid, missing
 from workers.front50.once import answer_once
 from workers.front50.store import Front50Store

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from schemas.json_types import Json
 from schemas.secrets import markers_in, restore
-from workers.front50.documents import Json, key
+from workers.front50.documents import key
 from workers.front50.errors import Rejected, invalid, missing
 from workers.front50.store import Document
 

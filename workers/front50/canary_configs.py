@@ -28,8 +28,9 @@ from schemas.canary_configs import (
     ListCanaryConfigs,
     SaveCanaryConfig,
 )
+from schemas.json_types import Json
 from workers.front50.access import Front50Access
-from workers.front50.documents import Json, derived_id, key
+from workers.front50.documents import derived_id, key
 from workers.front50.errors import invalid, missing
 from workers.front50.once import answer_once
 from workers.front50.store import Document, Front50Store

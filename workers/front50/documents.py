@@ -8,9 +8,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 ID_NAMESPACE = uuid.UUID("6f0d3c4e-9a57-4f0e-8a3c-1b7e2f5d9c11")
 """Ids generated for a command derive from its envelope id, so a redelivery makes the same id."""

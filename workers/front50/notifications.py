@@ -5,10 +5,11 @@ from __future__ import annotations
 from bus.context import MessageContext
 from schemas import Event
 from schemas.front50 import GetNotifications, NotificationsFound, NotificationsSaved, SaveNotifications
+from schemas.json_types import Json
 from schemas.secrets import restore
 from workers.front50.access import Front50Access
 from workers.front50.bodies import copy_body, refuse_unknown_markers
-from workers.front50.documents import Json, key
+from workers.front50.documents import key
 from workers.front50.once import answer_once
 from workers.front50.store import Front50Store
 from workers.front50.validation import check_notifications

@@ -27,6 +27,7 @@ from schemas.front50 import (
     StrategyDeleted,
     StrategySaved,
 )
+from schemas.json_types import Json
 from schemas.limits import PipelineLimits, name_problem
 from schemas.secrets import restore
 from workers.front50.access import Front50Access
@@ -37,7 +38,7 @@ from workers.front50.bodies import (
     refuse_unknown_markers,
     require_current,
 )
-from workers.front50.documents import Json, derived_id, key, pipeline_order
+from workers.front50.documents import derived_id, key, pipeline_order
 from workers.front50.errors import invalid, missing
 from workers.front50.once import answer_once
 from workers.front50.store import Front50Store

@@ -14,9 +14,10 @@ from schemas.front50 import (
     ProjectSaved,
     SaveProject,
 )
+from schemas.json_types import Json
 from workers.front50.access import Front50Access
 from workers.front50.bodies import copy_body, project_keys
-from workers.front50.documents import Json, derived_id, key
+from workers.front50.documents import derived_id, key
 from workers.front50.errors import invalid, missing
 from workers.front50.once import answer_once
 from workers.front50.store import Front50Store

@@ -32,7 +32,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from workers.front50.documents import Json, next_update_ts
+from schemas.json_types import Json
+from workers.front50.documents import next_update_ts
 from workers.front50.errors import Rejected, stale
 
 Document = dict[str, Any]

@@ -14,12 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
+from schemas.json_types import Json
 from schemas.limits import PipelineLimits, name_problem, names_problem, pipeline_problem
 from workers.front50.errors import Rejected, invalid
-
-Json = dict[str, Any]
 
 APPLICATION_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 """Front50's default ``ApplicationNameValidator`` pattern."""

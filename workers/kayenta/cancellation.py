@@ -18,10 +18,10 @@ from typing import Any
 import structlog
 
 from bus.context import MessageContext
+from schemas.json_types import Json
 from schemas.orca_engine import StageCompleted
 from workers.kayenta.store import KayentaStore
 
-Json = dict[str, Any]
 CANCELED_MESSAGE = "Canary execution was canceled."
 RUN_CANARY = "runCanary"
 log = structlog.get_logger("gennaker.kayenta")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
 
@@ -21,6 +21,7 @@ from bus.context import MessageContext
 from schemas.authority import Authority, Permission, can
 from schemas.base import Query, Reply
 from schemas.idempotency import HEADER
+from schemas.json_types import Json
 from schemas.kayenta import (
     CanaryCompleted,
     CanaryExecutionFound,
@@ -44,7 +45,6 @@ from workers.kayenta.runs import MetricsSourceError, RequestInvalid, fetch_pairs
 from workers.kayenta.sources.base import MetricsSource
 from workers.kayenta.store import KayentaStore
 
-Json = dict[str, Any]
 log = structlog.get_logger("gennaker.kayenta")
 
 

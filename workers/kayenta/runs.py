@@ -15,13 +15,13 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.json_types import Json
 from workers.kayenta.judge import judge
 from workers.kayenta.judge.sequential import sequential_test
 from workers.kayenta.mixer import mix, values_or_gap
 from workers.kayenta.sources.base import MetricsSource, MetricsSourceError, Scope
 from workers.kayenta.sources.memory import finite
 
-Json = dict[str, Any]
 MAX_PARALLEL_FETCHES = 8
 MAX_POINTS = 11_000
 """Prometheus's own limit per series of a range query; a longer window must use a larger step."""

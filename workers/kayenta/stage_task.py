@@ -16,15 +16,14 @@ marginal), or when the sequential test proved the canary bad, or when the run fa
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from bus.context import MessageContext
 from schemas.canary_configs import CanaryConfigFound, CanaryConfigList, GetCanaryConfig, ListCanaryConfigs
+from schemas.json_types import Json
 from schemas.kayenta import KayentaTaskCompleted, RunCanary
 from schemas.orca_engine import RunExternalTask, TaskOutcome
 from workers.kayenta.handlers import KayentaHandlers, Refused
 
-Json = dict[str, Any]
 STAGE_TYPE = "runCanary"
 FEW_POINTS = 50
 FEW_POINTS_WARNING = (

@@ -19,7 +19,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-Json = dict[str, Any]
+from schemas.json_types import Json
+
 Document = dict[str, Any]
 
 

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from schemas.authority import Authority, upcast_user_to_authority
-
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 class ExecutionStatus(StrEnum):

@@ -27,13 +27,13 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.clouddriver_cache import RefreshCache
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from tests.authorities import ADMIN
 from tests.mongo import fresh_database
 from workers.clouddriver.local import processes
 from workers.clouddriver.worker import build_service
 
-Json = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[3]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
 ACCOUNTS = [

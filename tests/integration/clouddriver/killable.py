@@ -20,15 +20,14 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from bus import Endpoint
 from bus.amqp import AmqpBus
+from schemas.json_types import Json
 from tests.integration.clouddriver.conftest import Clouddriver, stop_everything
 from tests.integration.test_up import Process, cli_env
 from tests.mongo import start_store
 
-Json = dict[str, Any]
 LOCAL_ACCOUNTS: list[Json] = [{"name": "local", "cloudProvider": "local", "local": {"unrestricted": True}}]
 
 

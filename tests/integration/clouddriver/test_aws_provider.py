@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from schemas.json_types import Json
 from tests.integration.clouddriver.test_aws_fixtures import (
     ACCOUNT,
     REGION,
@@ -34,8 +35,6 @@ from workers.clouddriver.model import Capacity
 from workers.clouddriver.provider import Account, OperationFailed, no_progress
 
 __all__ = ["account", "aws_config", "clients", "image", "moto", "provider"]  # fixtures used by name
-
-Json = dict[str, Any]
 
 
 def create(name: str = "hello-prod-web-v000", **fields: Any) -> CreateServerGroup:

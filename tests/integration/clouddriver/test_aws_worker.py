@@ -14,6 +14,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.clouddriver_cache import ListLoadBalancers, ListServerGroups
+from schemas.json_types import Json
 from tests.authorities import ADMIN
 from tests.integration.clouddriver.conftest import Clouddriver
 from tests.integration.clouddriver.test_aws_fixtures import ACCOUNT, REGION, moto
@@ -22,8 +23,6 @@ from workers.clouddriver.aws.testing import MotoServer
 from workers.clouddriver.worker import build_service
 
 __all__ = ["moto"]  # a fixture used by name
-
-Json = dict[str, Any]
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.clouddriver_operations import TaskCompleted
+from schemas.json_types import Json
 from tests.broker import own_vhost
 from tests.integration.clouddriver.conftest import HELLO, Clouddriver
 from tests.integration.clouddriver.killable import LOCAL_ACCOUNTS, killable_clouddriver, start_clouddriver
@@ -41,7 +42,6 @@ from workers.clouddriver.local import processes
 from workers.orca.engine import EngineOptions
 
 pytestmark = pytest.mark.amqp
-Json = dict[str, Any]
 ENGINE = EngineOptions(
     pipeline_triggers=False,
     timer_interval=0.05,

@@ -35,7 +35,6 @@ from workers.clouddriver.worker import build_service
 from workers.front50 import worker as front50
 
 type Client = TestClient[web.Request, web.Application]
-Json = dict[str, Any]
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,7 +22,6 @@ from workers.clouddriver.journal import entry_id
 from workers.clouddriver.local import processes
 
 pytestmark = pytest.mark.amqp
-Json = dict[str, Any]
 
 
 @pytest.fixture

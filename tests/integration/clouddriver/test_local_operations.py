@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from schemas.clouddriver_cache import CachedResources, ListServerGroups
+from schemas.json_types import Json
 from tests.authorities import ADMIN
 from tests.integration.clouddriver.conftest import Clouddriver, cluster, get_json
-
-Json = dict[str, Any]
 
 
 async def balancer(clouddriver: Clouddriver, name: str = "hello-prod") -> str:

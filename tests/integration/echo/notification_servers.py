@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 def _name(common: str) -> x509.Name:

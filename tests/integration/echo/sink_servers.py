@@ -17,11 +17,10 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.authority import Authority
 from schemas.front50 import SaveServiceAccount
+from schemas.json_types import Json
 from tests.authorities import ADMIN
 from tests.integration.echo.triggers_support import Recorder, config, db, until
 from workers.echo.triggers.cron import CronOptions, CronScheduler, trigger_key
@@ -30,7 +31,6 @@ from workers.front50 import worker as front50_worker
 
 __all__ = ["db"]
 
-Json = dict[str, Any]
 T0 = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
 MINUTE = 60_000
 

@@ -23,6 +23,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.echo_notifications import NotificationSent, NotificationSettings
 from schemas.front50 import GetNotifications, NotificationsFound, SaveNotifications
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionFound, GetExecution, JudgeStage, StartExecution
 from tests.authorities import ADMIN, admin
 from tests.integration.echo.notification_servers import ChatServer, MailServer
@@ -35,7 +36,6 @@ from workers.orca.worker import build_service as build_orca
 
 pytestmark = pytest.mark.timeout(60)
 
-Json = dict[str, Any]
 DECK = "https://deck.example.com"
 FINISHED = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED"}
 FAST_ENGINE = EngineOptions(

@@ -22,6 +22,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.echo import ListRecentEvents, RecentEvents
+from schemas.json_types import Json
 from tests.authorities import ADMIN
 from tests.integration.echo.triggers_support import Recorder, config, db, save_pipelines, until
 from workers.echo import worker as echo
@@ -34,7 +35,6 @@ from workers.front50 import worker as front50
 
 __all__ = ["db"]
 
-Json = dict[str, Any]
 BUILD_FINISHED = "com.example.build.finished"
 
 

@@ -13,11 +13,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bus import Bus, Consumption, Endpoint, Envelope, MessageContext
 from schemas.echo import TriggerFired, WebhookProcessed
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
+from schemas.json_types import Json
 from schemas.orca_engine import TriggerPipeline
 from tests.authorities import ADMIN
 from tests.mongo import fresh_database
-
-Json = dict[str, Any]
 
 
 @pytest.fixture

@@ -29,12 +29,12 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig, StaticUser
+from schemas.json_types import Json
 from workers.clouddriver import worker as clouddriver
 from workers.front50 import worker as front50
 from workers.orca import worker as orca
 
 type Client = TestClient[web.Request, web.Application]
-Json = dict[str, Any]
 
 ACCOUNTS: list[Json] = [
     {"name": "prod", "type": "aws", "permissions": {"READ": ["ops"], "WRITE": ["ops"]}},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.json_types import Json
 from tests.integration.gate.conftest import Client, eventually
 
-Json = dict[str, Any]
 FINISHED = {"SUCCEEDED", "TERMINAL", "CANCELED"}
 
 

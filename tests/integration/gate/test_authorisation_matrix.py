@@ -79,13 +79,13 @@ from gateway.auth.tokens import hash_token
 from gateway.command_results import CommandResults
 from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.front50 import SaveProject
+from schemas.json_types import Json
 from tests.authorities import ADMIN as ADMIN_AUTHORITY
 from tests.integration.gate.conftest import Client, System, eventually, start_system
 from tests.integration.gate.flows import FINISHED, create_application, create_application_task, exported_pipeline
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Json = dict[str, Any]
 
 READERS, WRITERS, EXECUTORS = "vault-readers", "vault-writers", "vault-executors"
 RESTRICTED = {"READ": [READERS], "WRITE": [WRITERS], "EXECUTE": [EXECUTORS]}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.json_types import Json
 from tests.integration.gate.conftest import Client, System, as_user, eventually
 from tests.integration.gate.flows import create_application
 
-Json = dict[str, Any]
 FINISHED = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED"}
 RESTRICTED = {"READ": ["ops"], "WRITE": ["ops"], "EXECUTE": ["ops"]}
 

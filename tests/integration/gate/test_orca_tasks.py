@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from bus import Endpoint, Envelope, MessageContext
+from schemas.json_types import Json
 from schemas.orca import SubmitTask
 from tests.authorities import ADMIN
 from tests.integration.gate.conftest import System, eventually, start_system
 from tests.integration.gate.flows import create_application_task
 from workers.orca.store import TaskStore
 from workers.orca.tasks import ExecutionStatus, Step, Task
-
-Json = dict[str, Any]
 
 
 class Updates:

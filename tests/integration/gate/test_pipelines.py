@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.json_types import Json
 from tests.integration.gate.conftest import Client
 from tests.integration.gate.flows import create_application, exported_pipeline
-
-Json = dict[str, Any]
 
 
 async def save(client: Client, pipeline: Json, *, stale_check: bool = False) -> Any:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from schemas.idempotency import HEADER
+from schemas.json_types import Json
 from tests.integration.gate.conftest import Client, System, as_user
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import config, finished, read, save, stage, trigger, until
-
-Json = dict[str, Any]
 
 ANSWERED_WITHIN = 3.0
 """Seconds a trigger may take to answer; waiting for a start that never comes took the 10 s timeout."""

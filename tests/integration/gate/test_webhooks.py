@@ -24,13 +24,13 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.echo import HandleWebhook
 from schemas.idempotency import HEADER, ClientKey, fingerprint
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionList, ListExecutions
 from tests.integration.echo.triggers_support import Recorder, config, save_pipelines, until
 from tests.integration.gate.conftest import AUTH, System, start_system
 from workers.echo import worker as echo
 from workers.echo.triggers import TriggerOptions
 
-Json = dict[str, Any]
 SECRET = "It's a Secret to Everybody"
 PUSH: Json = {
     "ref": "refs/heads/main",

@@ -14,6 +14,7 @@ from bus.endpoint import Endpoint
 from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
+from schemas.json_types import Json
 from schemas.kayenta import (
     CanaryCompleted,
     CanaryExecutionFound,
@@ -26,7 +27,7 @@ from tests.authorities import ADMIN
 from tests.integration.kayenta.conftest import KayentaClient, canary_config, execution_request
 from tests.integration.kayenta.test_canary_runs import load
 from tests.mongo import fresh_database
-from workers.kayenta.sources.base import Json, Scope, Series
+from workers.kayenta.sources.base import Scope, Series
 from workers.kayenta.sources.memory import MemorySource
 from workers.kayenta.stage_task import execution_id_of
 from workers.kayenta.worker import build_service

@@ -21,10 +21,10 @@ from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import PatchType
 
+from schemas.json_types import Json
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.server import TOKEN
 
-Json = dict[str, Any]
 GenericJob = create_namespaced_resource("batch", "v1", "Job", "jobs")
 GenericDaemonSet = create_namespaced_resource("apps", "v1", "DaemonSet", "daemonsets")
 GenericStatefulSet = create_namespaced_resource("apps", "v1", "StatefulSet", "statefulsets")

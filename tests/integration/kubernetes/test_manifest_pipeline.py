@@ -21,6 +21,7 @@ from ulid import ULID
 from bus.service import Service
 from gennaker.resources import WorkerResources
 from schemas.clouddriver_cache import CachedResources, ListLoadBalancers, RefreshCache
+from schemas.json_types import Json
 from tests.conftest import AMQP_URL
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
@@ -29,7 +30,6 @@ from tests.unit.rosco.charts import chart_archive, embedded
 from workers.rosco import worker as rosco
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-Json = dict[str, Any]
 
 
 class Cluster:

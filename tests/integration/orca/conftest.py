@@ -21,6 +21,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Command, parse_cloudevent_type
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionFound, GetExecution, StartExecution
 from schemas.outbound import OutboundSettings
 from tests.authorities import ADMIN
@@ -28,7 +29,6 @@ from tests.mongo import fresh_database
 from workers.orca.engine import EngineOptions
 from workers.orca.worker import build_service
 
-Json = dict[str, Any]
 FINISHED = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "FAILED_CONTINUE", "SKIPPED"}
 FAST = EngineOptions(
     pipeline_triggers=False,

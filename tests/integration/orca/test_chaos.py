@@ -33,6 +33,7 @@ from bus.amqp import AmqpBus
 from gennaker.store import mongo_client
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
 from schemas.idempotency import HEADER
+from schemas.json_types import Json
 from schemas.orca_engine import CancelExecution, TriggerPipeline
 from tests.authorities import ADMIN, admin
 from tests.broker import close_connections, own_vhost
@@ -42,7 +43,6 @@ from workers.orca.engine.trigger_pipeline import keyed_execution_id
 
 pytestmark = pytest.mark.amqp
 
-Json = dict[str, Any]
 APPLICATION = "chaos"
 FINAL = {"SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "FAILED_CONTINUE", "SKIPPED"}
 MAX_ATTEMPTS = 5

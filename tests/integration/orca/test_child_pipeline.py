@@ -12,6 +12,7 @@ import pytest
 
 from bus import Endpoint, MessageContext
 from schemas.front50 import GetPipelineConfig, PipelineFound
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CancelExecution,
     ExecutionList,
@@ -23,8 +24,6 @@ from schemas.orca_engine import (
 from schemas.orca_stages import StartChildPipeline
 from tests.authorities import ADMIN, admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
-
-Json = dict[str, Any]
 
 
 @dataclass

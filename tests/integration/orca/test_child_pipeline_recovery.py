@@ -5,11 +5,11 @@ the completion event reaching it is told by the periodic check."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from bus import MessageContext
+from schemas.json_types import Json
 from schemas.orca_stages import StartChildPipeline
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 from tests.integration.orca.test_child_pipeline import Front50, child_stage, children
@@ -20,8 +20,6 @@ from workers.orca.engine.stages import pipeline_io
 from workers.orca.engine.stages.pipeline_io import ChildPipelines
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerStore
-
-Json = dict[str, Any]
 
 
 async def test_a_start_claimed_by_a_worker_that_died_is_started_by_its_redelivery(

@@ -11,9 +11,10 @@ from ulid import ULID
 
 from bus import Bus, Envelope
 from schemas import parse_cloudevent_type
+from schemas.json_types import Json
 from schemas.orca_engine import CancelExecution, StartExecution
 from tests.authorities import admin
-from tests.integration.orca.conftest import Json, Orca, pipeline, stage
+from tests.integration.orca.conftest import Orca, pipeline, stage
 from workers.orca.engine.concurrency import WaitingExecutions
 from workers.orca.engine.model import Execution
 

@@ -18,11 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import Endpoint, MemoryBus, MessageContext
 from schemas.clouddriver_operations import TaskCompleted, TaskHeartbeat
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage
 from workers.orca.engine import EngineOptions
-
-Json = dict[str, Any]
 
 
 @dataclasses.dataclass

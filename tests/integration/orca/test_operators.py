@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CancelExecution,
     JudgeStage,
@@ -15,7 +16,7 @@ from schemas.orca_engine import (
     UpdateStage,
 )
 from tests.authorities import ADMIN, admin
-from tests.integration.orca.conftest import Json, Orca, by_ref, pipeline, stage, summary
+from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 
 JUDGMENT = pipeline(stage("1", "manualJudgment", instructions="Ship it?"), stage("2", after=("1",)))
 

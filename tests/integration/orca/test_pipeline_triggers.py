@@ -18,12 +18,11 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import parse_cloudevent_type
 from schemas.front50 import GetPipelineConfig, PipelineFound, SavePipeline
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionCompleted, ExecutionList, ListExecutions, TriggerPipeline
 from tests.authorities import ADMIN
 from tests.integration.orca.conftest import FAST, Orca, pipeline, stage, tap_events
 from workers.front50 import worker as front50
-
-Json = dict[str, Any]
 
 
 @pytest.fixture

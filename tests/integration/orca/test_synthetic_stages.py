@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import MemoryBus
 from gennaker.settings import Settings
+from schemas.json_types import Json
 from schemas.orca_engine import CancelExecution, RestartStage
 from tests.authorities import admin
 from tests.integration.orca.conftest import FAST, Orca, by_ref, pipeline, stage, summary, tap_events
@@ -21,8 +22,6 @@ from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskDefinition
 from workers.orca.engine.stages.wait import WaitTask
-
-Json = dict[str, Any]
 
 
 class ReleaseStage:

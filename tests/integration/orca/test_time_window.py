@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from schemas.json_types import Json
 from schemas.orca_engine import SkipStage, UpdateStage
 from tests.authorities import ADMIN
-from tests.integration.orca.conftest import Json, Orca, by_ref, pipeline, stage, summary
+from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 from workers.orca.engine.execution_window import InvalidWindow, next_allowed, zone
 
 NINE_TO_FIVE = {"whitelist": [{"startHour": 9, "startMin": 0, "endHour": 17, "endMin": 0}]}

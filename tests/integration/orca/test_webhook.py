@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from schemas.json_types import Json
 from schemas.orca_engine import CancelExecution, PauseExecution, ResumeExecution
 from schemas.orca_stages import CallWebhook
 from schemas.outbound import OutboundSettings
@@ -28,7 +29,6 @@ def outbound() -> OutboundSettings:
     return LOOPBACK_TEST_SERVERS
 
 
-Json = dict[str, Any]
 Reply = Callable[[web.Request, int], web.StreamResponse | Awaitable[web.StreamResponse]]
 FAST_RETRY = {"retryBackoffMs": 20, "monitorIntervalMs": 20}
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 
 from schemas.idempotency import HEADER
+from schemas.json_types import Json
 from schemas.orca_stages import CallWebhook
 from schemas.outbound import OutboundSettings
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, summary
 from tests.integration.orca.test_webhook import Hooks, hooks, status, webhook
 from tests.outbound import LOOPBACK_TEST_SERVERS
-from workers.orca.engine.model import Json
 from workers.orca.engine.stages import webhook as webhook_stage
 from workers.orca.engine.stages.webhook_http import WebhookCalls
 

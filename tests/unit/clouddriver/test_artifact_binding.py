@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from schemas.json_types import Json
 from workers.clouddriver.kubernetes.artifact_binding import bind_images, unbound
 
-Json = dict[str, Any]
 IMAGE = {"type": "docker/image", "name": "acme/shop", "reference": "acme/shop:v9"}
 SIDECAR = {"type": "docker/image", "name": "acme/proxy", "reference": "acme/proxy@sha256:abc"}
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from schemas.json_types import Json
 from workers.clouddriver.kubernetes.targets import choose
 from workers.clouddriver.provider import OperationFailed
-
-Json = dict[str, Any]
 
 
 def version(name: str, created: str, replicas: int, *, cluster: str = "replicaSet web", app: str = "shop") -> Json:

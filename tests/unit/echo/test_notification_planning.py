@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.json_types import Json
 from workers.echo.notifications.planner import (
     Recipient,
     execution_whens,
@@ -12,8 +13,6 @@ from workers.echo.notifications.planner import (
     stage_started_whens,
 )
 from workers.echo.notifications.templates import render, trigger_summary
-
-Json = dict[str, Any]
 
 
 def execution(**fields: Any) -> Json:

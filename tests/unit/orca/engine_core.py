@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.base import Command, Event
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CompleteExecution,
     CompleteStage,
@@ -29,7 +30,7 @@ from schemas.orca_engine import (
     StartWaitingExecutions,
 )
 from workers.orca.engine.expressions import SpelExpressions
-from workers.orca.engine.model import Execution, Json, Stage
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.status import ExecutionStatus

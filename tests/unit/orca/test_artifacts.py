@@ -4,12 +4,12 @@ default), artifacts a stage produces, and the references a stage sends to anothe
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import pytest
 
 from schemas.authority import Authority
 from schemas.clouddriver_operations import TaskCompleted
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, StartExecution
 from tests.unit.orca.engine_core import Core, execution, stage
 from workers.orca.engine.artifacts import ArtifactError, bind_trigger, matches, resolve
@@ -17,7 +17,6 @@ from workers.orca.engine.expressions import SpelExpressions
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.stages import manifest_expressions
 
-Json = dict[str, Any]
 CHART = {"type": "helm/chart", "name": "shop", "version": "1.2.0", "artifactAccount": "helm-charts"}
 EXPECTED_CHART = {
     "id": "chart",

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from schemas.json_types import Json
 from schemas.kayenta import KayentaTaskCompleted
 from schemas.orca_engine import RunExternalTask
 from tests.unit.orca.engine_core import START, Core, describe, execution, stage
 from workers.orca.engine.expressions import SpelExpressions
-from workers.orca.engine.model import Json
 from workers.orca.engine.stages import StageTypes
 from workers.orca.engine.stages.canary import canary_stage_types, intervals, settings
 from workers.orca.engine.stages.canary.stages import aggregate

@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import tarfile
-from typing import Any
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 CHART_FILES = {
     "Chart.yaml": "apiVersion: v2\nname: shop\nversion: 1.2.0\nappVersion: '1.0'\n",

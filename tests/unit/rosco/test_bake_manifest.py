@@ -14,13 +14,13 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from schemas.json_types import Json
 from schemas.rosco import HelmAccount
 from tests.unit.rosco.charts import KUSTOMIZE_FILES, chart_archive, embedded, tarball
 from workers.rosco.manifests.bake import BakeManifestTask
 from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.helm_repositories import HelmRepositories
 
-Json = dict[str, Any]
 KUBECTL = os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl"
 PRODUCES = [{"id": "bake-output", "matchArtifact": {"type": "embedded/base64", "name": "shop-manifests"}}]
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from schemas.json_types import Json
 from workers.clouddriver.aws import images, launch_templates, load_balancers, rotation, tags
 from workers.clouddriver.aws.clients import RegionClients
 from workers.clouddriver.model import Capacity, HealthState, Image, Instance, LoadBalancer, ServerGroup
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_ec2.type_defs import InstanceTypeDef, ResponseLaunchTemplateDataTypeDef
     from types_aiobotocore_elbv2.type_defs import ListenerTypeDef, LoadBalancerTypeDef, TargetGroupTypeDef
 
-Json = dict[str, Any]
 CONCURRENCY = 8
 SEVERITY: list[HealthState] = ["Down", "Draining", "Starting", "OutOfService", "Unknown", "Up"]
 TARGET_STATES: dict[str, HealthState] = {

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from schemas.json_types import Json
 from workers.clouddriver.aws import network, tags
 from workers.clouddriver.aws.clients import RegionClients
 from workers.clouddriver.aws.errors import error_code, is_not_found
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
         TargetGroupTypeDef,
     )
 
-Json = dict[str, Any]
 PROTOCOLS = ("HTTP", "HTTPS")
 
 

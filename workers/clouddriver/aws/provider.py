@@ -17,6 +17,7 @@ import structlog
 from pydantic import ValidationError
 
 from schemas.clouddriver import AccountConfig, AwsAccountSettings
+from schemas.json_types import Json
 from workers.clouddriver.aws import images, load_balancers, server_groups
 from workers.clouddriver.aws.clients import AwsConnector, RegionClients
 from workers.clouddriver.aws.describe import RegionView
@@ -33,7 +34,6 @@ from workers.clouddriver.descriptions import (
 from workers.clouddriver.model import AccountSnapshot, Image, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress
 
-Json = dict[str, Any]
 log = structlog.get_logger(__name__)
 
 

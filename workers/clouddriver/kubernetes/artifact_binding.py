@@ -13,7 +13,7 @@ import copy
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 def _pod_specs(manifest: Json) -> Iterator[Json]:

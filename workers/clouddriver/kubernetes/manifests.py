@@ -22,10 +22,10 @@ from typing import Any
 
 import yaml
 
+from schemas.json_types import Json
 from workers.clouddriver.kubernetes import kinds
 from workers.clouddriver.provider import OperationFailed
 
-Json = dict[str, Any]
 MAX_DOCUMENTS = 100
 MAX_BYTES = 1024 * 1024
 MONIKER = "moniker.spinnaker.io/"

@@ -8,9 +8,9 @@ object makes the whole file unreadable (``None``), as in Spinnaker.
 from __future__ import annotations
 
 import json
-from typing import Any
 
-Json = dict[str, Any]
+from schemas.json_types import Json
+
 PROPERTY = "SPINNAKER_PROPERTY_"
 CONFIG_JSON = "SPINNAKER_CONFIG_JSON="
 MAX_PROPERTIES = 1000

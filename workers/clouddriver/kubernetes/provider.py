@@ -32,6 +32,7 @@ from lightkube.codecs import from_dict, resource_registry
 from lightkube.core.exceptions import LoadResourceError
 from lightkube.types import CascadeType, PatchType
 
+from schemas.json_types import Json
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
     DeleteLoadBalancer,
@@ -48,7 +49,6 @@ from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, sp
 from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup
 from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
 
-Json = dict[str, Any]
 ATTEMPTS = 5
 MAX_BACKOFF_SECONDS = 10.0
 """Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart)."""

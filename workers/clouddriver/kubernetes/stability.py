@@ -14,9 +14,8 @@ updated and available; a **Job** once it has the ``Complete`` condition (failed 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 @dataclass(frozen=True)

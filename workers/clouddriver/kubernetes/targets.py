@@ -11,12 +11,11 @@ the cluster's kind in the stage's ``location`` are candidates; none, or too few 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from schemas.json_types import Json
 from workers.clouddriver.kubernetes.manifests import MONIKER, application_of, notes_of
 from workers.clouddriver.provider import OperationFailed
 
-Json = dict[str, Any]
 CRITERIA = ("newest", "second_newest", "oldest", "largest", "smallest")
 
 

@@ -12,13 +12,12 @@ keep running.
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from schemas.json_types import Json
 from workers.clouddriver.kubernetes.manifests import notes_of, split_name
 from workers.clouddriver.kubernetes.provider import KubernetesProvider
 from workers.clouddriver.provider import Account, OperationFailed
 
-Json = dict[str, Any]
 LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
 
 

@@ -7,11 +7,9 @@ Pure checks of the stage's ``command`` and ``env`` (what *may* run is the accoun
 from __future__ import annotations
 
 import sys
-from typing import Any
 
+from schemas.json_types import Json
 from workers.clouddriver.provider import OperationFailed
-
-Json = dict[str, Any]
 
 
 def command_of(config: Json) -> list[str]:

@@ -13,17 +13,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import structlog
 
+from schemas.json_types import Json
 from workers.clouddriver.local import processes
 from workers.clouddriver.local.fence import inherited
 from workers.clouddriver.local.store import REGION, LocalStore, key
 from workers.clouddriver.provider import OperationFailed
 
-Json = dict[str, Any]
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 """Where ``python -m workers.clouddriver.local.balancer`` resolves."""
 log = structlog.get_logger("gennaker.clouddriver.local")

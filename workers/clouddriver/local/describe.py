@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import aiohttp
 
+from schemas.json_types import Json
 from workers.clouddriver.local import processes
 from workers.clouddriver.local.store import REGION, LocalStore
 from workers.clouddriver.model import Capacity, HealthState, Image, Instance, LoadBalancer, ServerGroup
 
-Json = dict[str, Any]
 STARTING_GRACE_SECONDS = 60.0
 
 

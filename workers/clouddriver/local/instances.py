@@ -11,11 +11,11 @@ import asyncio
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from schemas.clouddriver import INHERITED_ENVIRONMENT
+from schemas.json_types import Json
 from workers.clouddriver.local import processes
 from workers.clouddriver.local.artifact import argv, command_of, variables
 from workers.clouddriver.local.balancers import Balancers
@@ -23,7 +23,6 @@ from workers.clouddriver.local.fence import inherited
 from workers.clouddriver.local.store import LocalStore
 from workers.clouddriver.provider import Progress
 
-Json = dict[str, Any]
 log = structlog.get_logger("gennaker.clouddriver.local")
 
 

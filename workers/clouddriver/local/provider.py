@@ -36,11 +36,12 @@ import math
 import secrets
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import aiohttp
 import structlog
 
+from schemas.json_types import Json
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
     DeleteLoadBalancer,
@@ -61,7 +62,6 @@ from workers.clouddriver.local.store import REGION, LocalStore, key
 from workers.clouddriver.model import AccountSnapshot, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, no_progress
 
-Json = dict[str, Any]
 log = structlog.get_logger("gennaker.clouddriver.local")
 
 

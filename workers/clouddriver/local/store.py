@@ -9,12 +9,12 @@ marks this store's processes.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-Json = dict[str, Any]
+from schemas.json_types import Json
+
 REGION = "local"
 """The local provider's one region (and zone)."""
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from schemas import idempotency
 from schemas.authority import Permission
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from workers.clouddriver import stage_context
 from workers.clouddriver.access import READ_ONLY_STAGE_TYPES, OperationAccess, may_read_account
@@ -29,8 +30,6 @@ from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.journal import entry_id
 from workers.clouddriver.model import AccountSnapshot, Capacity, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, ProviderRegistry
-
-Json = dict[str, Any]
 
 
 @dataclass(frozen=True)

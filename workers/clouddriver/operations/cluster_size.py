@@ -8,13 +8,10 @@ the provider's view of the account as it is now; Orca compares them with ``expec
 
 from __future__ import annotations
 
-from typing import Any
-
+from schemas.json_types import Json
 from workers.clouddriver import stage_context
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import OperationFailed
-
-Json = dict[str, Any]
 
 
 async def cluster_size(op: OperationRun) -> Outcome:

@@ -17,8 +17,8 @@ Outputs: ``deploy.server.groups`` ``{region: [names acted on]}`` and ``deploy.ac
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from schemas.json_types import Json
 from workers.clouddriver import stage_context
 from workers.clouddriver.descriptions import ResizeServerGroup
 from workers.clouddriver.model import Capacity, ServerGroup
@@ -27,7 +27,6 @@ from workers.clouddriver.operations.server_groups import destroy, disable
 from workers.clouddriver.operations.targets import cluster_of, newest_first
 from workers.clouddriver.provider import Account, CloudProvider
 
-Json = dict[str, Any]
 Choose = Callable[[list[ServerGroup]], list[ServerGroup]]
 Act = Callable[[OperationRun, Account, CloudProvider, str, str], Awaitable[None]]
 

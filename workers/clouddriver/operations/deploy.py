@@ -15,15 +15,13 @@ first, per region in ``previousServerGroupsByRegion``).
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from schemas.json_types import Json
 from workers.clouddriver import names, stage_context
 from workers.clouddriver.descriptions import CreateServerGroup
 from workers.clouddriver.model import Capacity
 from workers.clouddriver.operations.base import OperationRun, Outcome, summary
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
-
-Json = dict[str, Any]
 
 
 async def create_server_group(op: OperationRun) -> Outcome:

@@ -12,15 +12,12 @@ deploy stage reads) and ``amiDetails`` (the same list).
 
 from __future__ import annotations
 
-from typing import Any
-
+from schemas.json_types import Json
 from workers.clouddriver import stage_context
 from workers.clouddriver.model import ServerGroup
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.operations.targets import newest_first
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
-
-Json = dict[str, Any]
 
 
 async def find_image(op: OperationRun) -> Outcome:

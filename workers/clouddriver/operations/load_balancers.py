@@ -9,14 +9,11 @@ Outputs: ``loadBalancers`` ``{region: {name: result}}`` and ``targets`` (Spinnak
 
 from __future__ import annotations
 
-from typing import Any
-
+from schemas.json_types import Json
 from workers.clouddriver import stage_context
 from workers.clouddriver.descriptions import DeleteLoadBalancer, UpsertLoadBalancer
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import OperationFailed
-
-Json = dict[str, Any]
 
 
 def _descriptions(context: Json) -> list[Json]:

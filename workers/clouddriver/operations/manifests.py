@@ -39,13 +39,13 @@ import time
 from typing import Any
 
 from schemas.authority import Permission
+from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied, who
 from workers.clouddriver.kubernetes import artifact_binding, kinds, manifests, properties, stability, targets, traffic
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
 
-Json = dict[str, Any]
 STRATEGIES = ("none", "highlander", "redblack")
 
 

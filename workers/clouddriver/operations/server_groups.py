@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from schemas.json_types import Json
 from workers.clouddriver import stage_context
 from workers.clouddriver.descriptions import (
     DestroyServerGroup,
@@ -29,8 +30,6 @@ from workers.clouddriver.model import Capacity, ServerGroup
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.operations.targets import server_groups
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
-
-Json = dict[str, Any]
 
 
 def outcome(account: Account, targets: list[tuple[str, str]], **extra: Any) -> Outcome:

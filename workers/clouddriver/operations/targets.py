@@ -8,14 +8,12 @@ on the same server group even after the cluster changed.
 
 from __future__ import annotations
 
-from typing import Any
-
+from schemas.json_types import Json
 from workers.clouddriver import names, stage_context
 from workers.clouddriver.model import ServerGroup
 from workers.clouddriver.operations.base import OperationRun
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
 
-Json = dict[str, Any]
 _INDEX = {
     "current_asg_dynamic": -1,
     "current_asg": -1,

@@ -16,6 +16,7 @@ from bus import MessageContext
 from schemas import idempotency
 from schemas.echo_notifications import DeliverNotification, NotificationSent, NotificationSettings
 from schemas.front50 import GetNotifications, NotificationsFound
+from schemas.json_types import Json
 from schemas.orca_engine import (
     ExecutionCompleted,
     ExecutionFound,
@@ -35,7 +36,6 @@ from workers.echo.notifications.planner import (
 )
 from workers.echo.notifications.templates import render
 
-Json = dict[str, Any]
 log = structlog.get_logger("gennaker.echo.notifications")
 
 

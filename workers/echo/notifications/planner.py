@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, cast, get_args
+from typing import cast, get_args
 
 import structlog
 
 from schemas.echo_notifications import ChannelType
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 CHANNELS: frozenset[str] = frozenset(get_args(ChannelType))
 PREFERENCE_META = ("application", "lastModified", "lastModifiedBy")
 

@@ -8,11 +8,9 @@ failing stage and its error; the link opens the execution in Deck
 
 from __future__ import annotations
 
-from typing import Any
-
 from schemas.echo_notifications import Notification
+from schemas.json_types import Json
 
-Json = dict[str, Any]
 FAILED_STAGE_STATUSES = ("TERMINAL", "STOPPED", "FAILED_CONTINUE", "CANCELED")
 
 PIPELINE_PHRASES = {

@@ -17,16 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
 
 from bus import Envelope, MessageContext
+from schemas.json_types import Json
 from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
 from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipeline
 from workers.echo.triggers.webhook_keys import WebhookDeliveries
-
-Json = dict[str, Any]
 
 
 def _attributes_match(constraints: object, attributes: Json) -> bool:

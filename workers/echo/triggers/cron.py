@@ -27,12 +27,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
 from bus import Bus, BusError
+from schemas.json_types import Json
 from workers.echo.triggers.cron_expression import CronExpression, InvalidCronExpression
 from workers.echo.triggers.cron_store import CronFires, Outcome
 from workers.echo.triggers.keys import fire_key
@@ -41,7 +41,6 @@ from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipelin
 
 log = structlog.get_logger("gennaker.echo.cron")
 
-Json = dict[str, Any]
 MISFIRE_POLICIES = ("fireOnceNow", "doNothing")
 _MAX_TICKS_PER_PASS = 100
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 @dataclass(frozen=True)

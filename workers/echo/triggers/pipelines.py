@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import structlog
 
 from bus import Sender
 from schemas.front50 import ListPipelineConfigs, PipelineList
+from schemas.json_types import Json
 
 log = structlog.get_logger("gennaker.echo.triggers")
-
-Json = dict[str, Any]
 
 
 def _update_ts(config: Json) -> int:

@@ -22,12 +22,12 @@ from bus import Bus, MessageContext
 from schemas.authority import Authority
 from schemas.base import Query, Reply
 from schemas.echo import TriggerFired, TriggerType
+from schemas.json_types import Json
 from schemas.orca_engine import TriggerPipeline
 from schemas.permissions import run_as
 
 log = structlog.get_logger("gennaker.echo.triggers")
 
-Json = dict[str, Any]
 HIDDEN_TRIGGER_FIELDS = ("secret",)
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any
 
 import structlog
 
 from bus import MessageContext
 from schemas.echo import HandleWebhook, TriggerType, WebhookProcessed
 from schemas.idempotency import HEADER
+from schemas.json_types import Json
 from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.git import parse_push, push_matches, secret_refusal
 from workers.echo.triggers.keys import fire_key
@@ -36,7 +36,6 @@ from workers.echo.triggers.webhook_keys import WebhookDeliveries
 
 log = structlog.get_logger("gennaker.echo.webhooks")
 
-Json = dict[str, Any]
 SECRET_HEADER = "x-gennaker-webhook-secret"
 
 

@@ -11,9 +11,9 @@ silently as "no data".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-Json = dict[str, Any]
+from schemas.json_types import Json
 
 
 class MetricsSourceError(Exception):

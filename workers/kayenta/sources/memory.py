@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from workers.kayenta.sources.base import Json, MetricsSourceError, Scope, Series
+from schemas.json_types import Json
+from workers.kayenta.sources.base import MetricsSourceError, Scope, Series
 
 
 class MemorySource:

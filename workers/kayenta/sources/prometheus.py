@@ -22,7 +22,8 @@ from typing import Any
 
 import aiohttp
 
-from workers.kayenta.sources.base import Json, MetricsSourceError, Scope, Series
+from schemas.json_types import Json
+from workers.kayenta.sources.base import MetricsSourceError, Scope, Series
 from workers.kayenta.sources.templates import custom_filter
 
 SCOPE_LABEL = "instance"

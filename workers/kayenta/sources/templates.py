@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from workers.kayenta.sources.base import Json, MetricsSourceError, Scope
+from schemas.json_types import Json
+from workers.kayenta.sources.base import MetricsSourceError, Scope
 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 BASE_ATTRIBUTES = ("project", "resourceType", "scope", "location")

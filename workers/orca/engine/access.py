@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.authority import Authority, Permission, can
+from schemas.json_types import Json
 from schemas.permissions import Ask, application_permissions, run_as
-
-Json = dict[str, Any]
 
 
 def who(authority: Authority) -> str:

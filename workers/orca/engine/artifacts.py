@@ -32,7 +32,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from workers.orca.engine.model import Execution, Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskResult, TaskRun
 from workers.orca.expressions.ancestors import ancestors
 

@@ -26,7 +26,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from workers.orca.engine.model import Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.status import ExecutionStatus as S
 

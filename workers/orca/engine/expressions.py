@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from schemas.json_types import Json
 from workers.orca import expressions as spel
-from workers.orca.engine.model import Execution, Json, Stage
+from workers.orca.engine.model import Execution, Stage
 
 SUMMARY_KEY = spel.SUMMARY_KEY
 """Where a stage's context records the expressions that failed (Orca's ``expressionEvaluationSummary``)."""

@@ -14,6 +14,7 @@ import structlog
 from bus import MessageContext
 from schemas.authority import Authority, Permission
 from schemas.base import Command, Query, Reply
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CancelExecution,
     CompleteExecution,
@@ -43,7 +44,7 @@ from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.artifacts import execution_artifacts
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.concurrency import WaitingExecutions, buffers
-from workers.orca.engine.model import Json, now_ms
+from workers.orca.engine.model import now_ms
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.status import ExecutionStatus as S
 from workers.orca.engine.store import ExecutionStore

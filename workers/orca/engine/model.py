@@ -13,15 +13,13 @@ see Spinnaker's ``authentication {user, allowedAccounts}`` instead; roles never 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from schemas.authority import Authority, upcast_user_to_authority
+from schemas.json_types import Json
 from workers.orca.engine.status import ExecutionStatus
-
-Json = dict[str, Any]
 
 
 def now_ms() -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bus import new_id
+from schemas.json_types import Json
 from schemas.orca_engine import StartExecution
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.artifacts import ArtifactError, bind_trigger
-from workers.orca.engine.model import Execution, Json, Stage
+from workers.orca.engine.model import Execution, Stage
 
 
 def new_execution(

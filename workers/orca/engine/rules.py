@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from schemas.json_types import Json
 from workers.orca.engine import graph
-from workers.orca.engine.model import Execution, Json, Stage, Task
+from workers.orca.engine.model import Execution, Stage, Task
 from workers.orca.engine.stages.base import positive_int
 from workers.orca.engine.status import ExecutionStatus as S
 

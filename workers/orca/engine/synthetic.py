@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from bus import new_id
-from workers.orca.engine.model import Execution, Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage
 
 Role = Literal["before", "after", "failure", "compensation"]
 OWNER: dict[Role, str] = {

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bus import new_id
+from schemas.json_types import Json
 from schemas.orca_engine import (
     CompleteTask,
     ContinueRollback,
@@ -34,7 +35,7 @@ from schemas.orca_engine import (
 )
 from workers.orca.engine import execution_window, graph, synthetic
 from workers.orca.engine.expressions import SUMMARY_KEY, ExpressionFailed, Expressions
-from workers.orca.engine.model import Execution, Json, PausedDetails, Stage, Task
+from workers.orca.engine.model import Execution, PausedDetails, Stage, Task
 from workers.orca.engine.outgoing import (
     Outgoing,
     complete_execution_message,

@@ -17,8 +17,8 @@ from ulid import ULID
 
 from bus import MessageContext
 from schemas.front50 import GetPipelineConfig, PipelineFound
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionCommandRejected, StartExecution, TriggerPipeline
-from workers.orca.engine.model import Json
 from workers.orca.engine.triggers import derived_execution_id
 
 log = structlog.get_logger("gennaker.orca.triggers")

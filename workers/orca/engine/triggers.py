@@ -29,9 +29,10 @@ from ulid import ULID
 from bus import BusError, Handler, MessageContext
 from schemas.base import Query, Reply
 from schemas.front50 import ListPipelineConfigs, PipelineList
+from schemas.json_types import Json
 from schemas.orca_engine import ExecutionCompleted, StartExecution
 from workers.orca.engine.access import AccessPolicy
-from workers.orca.engine.model import Execution, Json
+from workers.orca.engine.model import Execution
 from workers.orca.engine.store import ExecutionStore
 
 log = structlog.get_logger("gennaker.orca.triggers")

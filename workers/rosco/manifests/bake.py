@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
 
 from bus.context import MessageContext
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, TaskOutcome
 from schemas.rosco import RoscoTaskCompleted
 from workers.rosco.manifests import helm, kustomize
@@ -27,7 +27,6 @@ from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.helm_repositories import HelmRepositories
 from workers.rosco.manifests.inputs import embedded, label
 
-Json = dict[str, Any]
 STAGE_TYPE = "bakeManifest"
 MAX_OUTPUT_BYTES = 1024 * 1024
 HELM = ("HELM3", "HELM2")

@@ -28,10 +28,9 @@ from typing import Any
 import helm_python as helm
 import yaml
 
+from schemas.json_types import Json
 from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.inputs import unpack
-
-Json = dict[str, Any]
 
 INSTALL_ORDER = [
     "PriorityClass",

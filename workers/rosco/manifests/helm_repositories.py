@@ -14,11 +14,11 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 import yaml
 
+from schemas.json_types import Json
 from schemas.rosco import HelmAccount
 from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.inputs import MAX_INPUT_BYTES, label
 
-Json = dict[str, Any]
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 

@@ -13,11 +13,10 @@ import binascii
 import io
 import tarfile
 from pathlib import Path
-from typing import Any
 
+from schemas.json_types import Json
 from workers.rosco.manifests.errors import BakeFailed
 
-Json = dict[str, Any]
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 

@@ -15,12 +15,11 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
+from schemas.json_types import Json
 from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.inputs import unpack
 
-Json = dict[str, Any]
 TIMEOUT_SECONDS = 60.0
 MAX_OUTPUT_BYTES = 1024 * 1024
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")

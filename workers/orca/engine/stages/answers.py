@@ -13,7 +13,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
-from workers.orca.engine.model import Execution, Json
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution
 from workers.orca.engine.outgoing import Outgoing, start_task
 from workers.orca.engine.stages import calls
 from workers.orca.engine.status import ExecutionStatus

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.base import Command
-from workers.orca.engine.model import Execution, Json, Stage, Task
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage, Task
 from workers.orca.engine.status import ExecutionStatus
 
 

@@ -16,7 +16,8 @@ if the claimer dies, the task's own deadline gives up on the attempt and makes t
 
 from __future__ import annotations
 
-from workers.orca.engine.model import Execution, Json, Stage, Task
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage, Task
 from workers.orca.engine.status import ExecutionStatus
 
 WAITING = (ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)

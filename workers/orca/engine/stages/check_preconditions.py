@@ -17,8 +17,9 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from schemas.json_types import Json
 from workers.orca.engine.expressions import ExpressionFailed, Expressions
-from workers.orca.engine.model import Json, Stage
+from workers.orca.engine.model import Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.stages.external import ExternalTask
 from workers.orca.engine.status import ExecutionStatus

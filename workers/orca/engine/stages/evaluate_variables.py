@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workers.orca.engine.model import Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from workers.orca.engine import artifacts
 from workers.orca.engine.expressions import Expressions
-from workers.orca.engine.model import Json, Stage
+from workers.orca.engine.model import Stage
 from workers.orca.engine.stages import manifest_expressions
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun, positive_int
 

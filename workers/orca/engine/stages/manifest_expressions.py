@@ -16,8 +16,9 @@ import binascii
 
 import yaml
 
+from schemas.json_types import Json
 from workers.orca.engine.expressions import Expressions
-from workers.orca.engine.model import Execution, Json, Stage
+from workers.orca.engine.model import Execution, Stage
 
 STAGE_TYPES = ("deployManifest", "runJobManifest")
 

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 
 from ulid import ULID
 
+from schemas.json_types import Json
 from schemas.orca_stages import StartChildPipeline
-from workers.orca.engine.model import Execution, Json, Stage
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages import calls
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.status import ExecutionStatus

@@ -21,12 +21,13 @@ from bus import Bus, BusError, MessageContext
 from schemas.authority import Authority, Permission
 from schemas.base import Query, Reply
 from schemas.front50 import GetPipelineConfig, PipelineFound
+from schemas.json_types import Json
 from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageCompleted, StartExecution
 from schemas.orca_stages import StartChildPipeline
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.loop import every
-from workers.orca.engine.model import Execution, Json, now_ms
+from workers.orca.engine.model import Execution, now_ms
 from workers.orca.engine.outgoing import Outgoing, start_task
 from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.pipeline import CALL_KEY, STATUS_KEY, PipelineStage, child_execution_id

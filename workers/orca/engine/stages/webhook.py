@@ -41,8 +41,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 from schemas import idempotency
+from schemas.json_types import Json
 from schemas.orca_stages import CallWebhook
-from workers.orca.engine.model import Json, Stage
+from workers.orca.engine.model import Stage
 from workers.orca.engine.stages import calls
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.stages.json_path import JsonPathError, read

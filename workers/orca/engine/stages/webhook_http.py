@@ -29,9 +29,9 @@ import structlog
 from bus import Bus, MessageContext
 from gennaker.outbound import OutboundClient, OutboundRefused
 from schemas import idempotency
+from schemas.json_types import Json
 from schemas.orca_stages import CallWebhook
 from workers.orca.engine.commit import Commit
-from workers.orca.engine.model import Json
 from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.webhook import CALL_KEY
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workers.orca.engine.model import Execution, Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.stages.canary.settings import CanaryConfigInvalid, duration_ms
 from workers.orca.engine.stages.deploy import cluster

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from workers.orca.engine.stages.canary.settings import CanaryConfigInvalid, CanarySettings, Json, ScopeSettings
+from schemas.json_types import Json
+from workers.orca.engine.stages.canary.settings import CanaryConfigInvalid, CanarySettings, ScopeSettings
 
 RUN_CANARY = "runCanary"
 RUN_CANARY_NAME_PREFIX = "Run Canary #"

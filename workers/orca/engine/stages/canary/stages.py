@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workers.orca.engine.model import Execution, Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import StageDefinition, TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.stages.canary import deployments, intervals, settings
 from workers.orca.engine.status import ExecutionStatus

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.orca.engine.model import Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Stage
 
 
 def account(config: Json) -> str | None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from schemas.clouddriver_operations import STAGE_TYPES as CLOUDDRIVER_OPERATIONS
-from workers.orca.engine.model import Execution, Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import StageDefinition, TaskDefinition
 from workers.orca.engine.stages.deploy import cluster, strategies
 from workers.orca.engine.stages.external import ExternalTask

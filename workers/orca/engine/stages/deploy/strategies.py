@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from workers.orca.engine.model import Json, Stage
+from schemas.json_types import Json
+from workers.orca.engine.model import Stage
 from workers.orca.engine.stages.deploy import cluster
 
 STRATEGIES = ("highlander", "redblack", "rollingredblack", "none", "")
