@@ -5,8 +5,9 @@ Every engine handler goes through :meth:`Commit.apply`, so a crash anywhere lose
 1. load the execution (from :class:`ExecutionCache` when this process wrote it last) and apply
    the transition (:mod:`workers.orca.engine.transitions`), then the transitions it causes that
    need no waiting (:mod:`workers.orca.engine.settle`);
-2. if it changed, store the new state and the messages it causes in one compare-and-set write
-   (on a conflict, reload and apply again);
+2. if it changed, store what changed (against the state loaded, so one stage of a long pipeline,
+   not the whole execution) and the messages it causes in one compare-and-set write (on a
+   conflict, reload and apply again);
 3. deliver the outbox (:mod:`workers.orca.engine.outbox`) — including entries an earlier, crashed
    attempt left behind.
 
@@ -35,7 +36,7 @@ from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.next_check import next_check
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.outgoing import Outgoing
-from workers.orca.engine.store import ExecutionStore, StaleExecution
+from workers.orca.engine.store import ExecutionStore, StaleExecution, state
 
 log = structlog.get_logger("gennaker.orca.engine")
 
@@ -83,13 +84,13 @@ class Commit:
             execution = cached or await self.store.get(execution_id)
             if execution is None:
                 return None
-            before = execution.model_dump(exclude={"outbox", "version"})
+            before = state(execution)
             at = now_ms()
             outgoing = transition(execution, at)
             if self.settle is not None:
                 outgoing = self.settle(execution, outgoing)
             entries: list[OutboxEntry] = []
-            changed = bool(outgoing) or execution.model_dump(exclude={"outbox", "version"}) != before
+            changed = bool(outgoing) or state(execution) != before
             if not changed and cached is not None:
                 continue  # nothing to do by the cached copy: make sure by the stored one
             if changed:
@@ -98,7 +99,7 @@ class Commit:
                 delivered = self.relay.take_delivered(execution.id)
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
                 try:
-                    await self.store.save(execution, entries, replace_outbox=bool(delivered))
+                    await self.store.save(execution, entries, replace_outbox=bool(delivered), loaded=before)
                 except StaleExecution:
                     self.relay.give_back(execution.id, delivered)
                     self.cache.drop(execution.id)

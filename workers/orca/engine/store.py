@@ -1,8 +1,12 @@
-"""Orca's ``orca_executions`` collection: executions stored whole, with their outbox.
+"""Orca's ``orca_executions`` collection: one document per execution, with its outbox.
 
-A change is one atomic write of one document: a compare-and-set on ``version`` that sets the new
-state and appends the messages it causes to ``outbox``. Delivered messages are pulled from the
-outbox without touching ``version``, so delivering never conflicts with the next transition.
+A change is one atomic write of one document: a compare-and-set on ``version`` that sets what
+changed and appends the messages it causes to ``outbox``. What changed is found against the state
+the change was made from (:func:`changes`): the top-level fields that differ and, of ``stages``,
+only the stages that differ (``stages.<i>``), so a transition writes one stage of a long pipeline,
+not all of them. The compare-and-set makes this safe: the write lands only on the very version
+the change was computed from. Delivered messages are pulled from the outbox without touching
+``version``, so delivering never conflicts with the next transition.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from schemas.json_types import Json
 from workers.orca.engine.model import Execution, OutboxEntry
 
 COLLECTION = "orca_executions"
@@ -49,26 +54,33 @@ class ExecutionStore:
         """The execution ``execution_id``, or ``None``."""
         return _execution(await self.collection.find_one({"_id": execution_id}))
 
-    async def save(self, execution: Execution, outbox: Sequence[OutboxEntry], *, replace_outbox: bool = False) -> None:
+    async def save(
+        self,
+        execution: Execution,
+        outbox: Sequence[OutboxEntry],
+        *,
+        replace_outbox: bool = False,
+        loaded: Json | None = None,
+    ) -> None:
         """Write ``execution``'s state and append ``outbox`` if nobody changed it since it was
         loaded; bumps its version. Raises :class:`StaleExecution` otherwise, writing nothing.
 
+        ``loaded`` is :func:`state` of the execution as it was loaded at that version: only what
+        differs from it is written. Without it, the whole state is.
         ``replace_outbox`` writes the outbox as ``execution.outbox`` plus ``outbox`` instead of
         appending: the caller removed entries it delivered, saving a separate pull.
         """
         expected = execution.version
-        state = _document(execution)
-        for key in ("_id", "outbox"):
-            state.pop(key)
-        state["version"] = expected + 1
+        current = state(execution)
+        change = changes(loaded, current) if loaded is not None else {"$set": current}
+        change.setdefault("$set", {})["version"] = expected + 1
         entries = [entry.model_dump(mode="json", by_alias=True) for entry in outbox]
         if replace_outbox:
             kept = [entry.model_dump(mode="json", by_alias=True) for entry in execution.outbox]
-            document = {"_id": execution.id, **state, "outbox": kept + entries}
-            result = await self.collection.replace_one({"_id": execution.id, "version": expected}, document)
+            change["$set"]["outbox"] = kept + entries
         else:
-            change = {"$set": state, "$push": {"outbox": {"$each": entries}}}
-            result = await self.collection.update_one({"_id": execution.id, "version": expected}, change)
+            change["$push"] = {"outbox": {"$each": entries}}
+        result = await self.collection.update_one({"_id": execution.id, "version": expected}, change)
         if result.matched_count != 1:
             raise StaleExecution(f"execution {execution.id} changed since version {expected} was loaded")
         execution.version = expected + 1
@@ -129,6 +141,38 @@ class ExecutionStore:
             query["status"] = {"$in": [status.upper() for status in statuses]}
         cursor = self.collection.find(query).sort("buildTime", DESCENDING).limit(limit)
         return [execution for document in await cursor.to_list() if (execution := _execution(document))]
+
+
+def state(execution: Execution) -> Json:
+    """What :meth:`ExecutionStore.save` writes of ``execution``: its document without ``_id``,
+    ``version`` and ``outbox`` (which the store manages)."""
+    document = _document(execution)
+    for key in ("_id", "version", "outbox"):
+        document.pop(key)
+    return document
+
+
+def changes(before: Json, after: Json) -> Json:
+    """The update that turns stored state ``before`` into ``after`` (both :func:`state`): ``$set``
+    of each top-level field that differs, or of each differing stage by index when the stages are
+    as many as before; ``$unset`` of fields no longer there."""
+    updates: Json = {}
+    for key, value in after.items():
+        old = before.get(key, _ABSENT)
+        if old == value:
+            continue
+        if key == "stages" and isinstance(old, list) and len(old) == len(value):
+            updates.update({f"stages.{n}": stage for n, stage in enumerate(value) if old[n] != stage})
+        else:
+            updates[key] = value
+    change: Json = {"$set": updates}
+    removed = {key: "" for key in before if key not in after}
+    if removed:
+        change["$unset"] = removed
+    return change
+
+
+_ABSENT = object()
 
 
 def _document(execution: Execution) -> dict[str, Any]:
