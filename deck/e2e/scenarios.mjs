@@ -293,7 +293,6 @@ export const scenarios = [
   [
     'see_a_canary_report',
     async ({ page, context, config, shot }) => {
-      const window_ = (scope) => ({ scope, location: 'local', start: '2026-12-02T07:00:00Z', end: '2026-12-02T07:05:00Z', step: 10 });
       const { canaryConfigId } = await api(config, 'olivia', 'POST', '/v2/canaryConfig', {
         name: 'latency',
         applications: ['shop'],
@@ -315,12 +314,24 @@ export const scenarios = [
         stages: [
           {
             refId: '1',
-            type: 'runCanary',
-            name: 'Run Canary #1',
-            canaryConfigId,
-            metricsAccountName: 'metrics',
-            scopes: { default: { controlScope: window_('baseline'), experimentScope: window_('canary') } },
-            scoreThresholds: { pass: 80, marginal: 60 },
+            type: 'kayentaCanary',
+            name: 'Canary analysis',
+            canaryConfig: {
+              canaryConfigId,
+              metricsAccountName: 'metrics',
+              scopes: [
+                {
+                  controlScope: 'baseline',
+                  controlLocation: 'local',
+                  experimentScope: 'canary',
+                  experimentLocation: 'local',
+                  startTimeIso: '2026-12-02T07:00:00Z',
+                  endTimeIso: '2026-12-02T07:05:00Z',
+                  step: 10,
+                },
+              ],
+              scoreThresholds: { pass: 80, marginal: 60 },
+            },
           },
         ],
       });

@@ -83,6 +83,18 @@ function StageActions({ execution, stage, onChanged }: { execution: Execution; s
   );
 }
 
+/** Every step under ``stage``, at any depth (a kayentaCanary's "Run Canary #i" are its grandchildren). */
+function descendants(stages: Stage[], stage: Stage): Stage[] {
+  const found: Stage[] = [];
+  let frontier = [stage.id];
+  while (frontier.length) {
+    const children = stages.filter((item) => item.parentStageId != null && frontier.includes(item.parentStageId));
+    found.push(...children);
+    frontier = children.map((item) => item.id);
+  }
+  return found;
+}
+
 /** Links to the canary reports of a canary stage (or of its "Run Canary #i" steps). */
 function CanaryLinks({ app, stages }: { app: ApplicationView; stages: Stage[] }) {
   const runs = stages.filter((item) => typeof item.outputs?.canaryPipelineExecutionId === 'string');
@@ -140,7 +152,7 @@ function StageDetails({
         </div>
       )}
       {app.may.has('EXECUTE') && <StageActions execution={execution} stage={stage} onChanged={onChanged} />}
-      <CanaryLinks app={app} stages={[stage, ...steps]} />
+      <CanaryLinks app={app} stages={[stage, ...descendants(execution.stages, stage)]} />
       {steps.length > 0 && (
         <>
           <h3>Steps</h3>

@@ -121,12 +121,16 @@ def test_in_real_time_each_interval_waits_then_runs(
 def test_the_baseline_may_be_offset_and_every_scope_is_judged() -> None:
     context = canary(lifetimeHours="1", baselineAnalysisOffsetInMins="30", scope={"extendedScopeParams": {"a": "b"}})
     context["canaryConfig"]["scopes"].append({"scopeName": "other", "controlScope": "x", "experimentScope": "y"})
-    context["canaryConfig"]["metricsAccountName"] = "prometheus"
+    context["canaryConfig"] |= {"metricsAccountName": "prometheus", "sequential": True}
     (run,) = [step for step in planned(context) if step["type"] == "runCanary"]
     assert windows([run]) == [(-30, 30)] and windows([run], "experimentScope") == [(0, 60)]
     assert run["scopes"]["default"]["controlScope"]["extendedScopeParams"] == {"a": "b"}
     assert run["scopes"]["other"]["experimentScope"]["scope"] == "y"
-    assert (run["canaryConfigId"], run["metricsAccountName"]) == ("MySampleConfig", "prometheus")
+    assert (run["canaryConfigId"], run["metricsAccountName"], run["sequential"]) == (
+        "MySampleConfig",
+        "prometheus",
+        True,
+    )
     assert run["scoreThresholds"] == {"marginal": 75, "pass": 90}
 
 
