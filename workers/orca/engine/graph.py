@@ -91,13 +91,20 @@ def problems(stages: Sequence[Stage]) -> list[str]:
 
 
 def _has_cycle(requisites: dict[str, list[str]]) -> bool:
-    remaining = {name: set(before) for name, before in requisites.items()}
-    while remaining:
-        free = [name for name, before in remaining.items() if not before]
-        if not free:
-            return True
-        for name in free:
-            del remaining[name]
-        for before in remaining.values():
-            before.difference_update(free)
-    return False
+    """Whether some stages wait on each other in a ring: Kahn's topological sort, each stage and
+    requisite looked at once (a 2,000-stage chain is 2,000 steps, not 2,000 passes over it)."""
+    waiting = {name: len(set(before)) for name, before in requisites.items()}
+    dependents: dict[str, list[str]] = {name: [] for name in requisites}
+    for name, before in requisites.items():
+        for requisite in set(before):
+            dependents[requisite].append(name)
+    free = [name for name, count in waiting.items() if count == 0]
+    ordered = 0
+    while free:
+        name = free.pop()
+        ordered += 1
+        for dependent in dependents[name]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                free.append(dependent)
+    return ordered < len(waiting)
