@@ -12,7 +12,16 @@ Clouddriver with a ``kubernetes`` account pointing at the local API server of
 * **Baseline.** The same requests made directly with lightkube's client: a server-side dry run, a
   server-side apply, then ``get`` every 0.5 s until the Deployment is stable by the same rule.
 
-    .venv/bin/python benchmarks/kubernetes.py [--runs 20]
+* **The cache with many resources** (``--cache-resources 5000``, 0 to skip): the local API server
+  holds ReplicaSets of application ``bench`` (moniker annotations, 100 clusters) and their pods,
+  three each, as many as asked in all; Clouddriver refreshes the account's cache (timed), with
+  Python's allocations traced meanwhile (``cache_refresh_peak_mib``: the most allocated at once;
+  ``cache_retained_mib``: what is still allocated afterwards, i.e. held by the process after the
+  refresh) and the process's RSS growth; then Gate's ``/applications/bench/serverGroups`` (every
+  server group with its instances) and one server group are read ``--reads`` times (p50/p99).
+  The goal in issue 14: at most 100 MiB and a Gate read p99 of at most 50 ms.
+
+    .venv/bin/python benchmarks/kubernetes.py [--runs 20] [--cache-resources 5000] [--reads 100]
 
 The last line printed is one JSON object with every figure (milliseconds).
 """
@@ -26,21 +35,29 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from lightkube import AsyncClient  # noqa: E402
 from lightkube.codecs import from_dict  # noqa: E402
 from lightkube.config.kubeconfig import KubeConfig  # noqa: E402
 from lightkube.resources.apps_v1 import Deployment  # noqa: E402
 
 from benchmarks.clouddriver_rig import Rig, embedded_clouddriver  # noqa: E402
+from bus.service import ServiceHost  # noqa: E402
+from gateway.app import create_app  # noqa: E402
+from gateway.config import GatewayConfig  # noqa: E402
 from gennaker.logging import configure_logging  # noqa: E402
+from schemas.clouddriver_cache import RefreshCache  # noqa: E402
 from tests.kubernetes_server import KubernetesApiServer  # noqa: E402
+from tests.kubernetes_server.controller import KIND  # noqa: E402
 from workers.clouddriver.kubernetes.stability import judge  # noqa: E402
+from workers.front50 import worker as front50  # noqa: E402
 
 Json = dict[str, Any]
 POLL_SECONDS = 0.5
@@ -89,9 +106,106 @@ def figures(label: str, seconds: list[float]) -> Json:
     }
 
 
+PODS_PER_SET = 3
+CLUSTERS = 100
+
+
+def replica_set(number: int) -> Json:
+    cluster = f"replicaSet web{number % CLUSTERS}"
+    name = f"web{number % CLUSTERS}-v{number // CLUSTERS:03d}"
+    labels = {"app": f"web{number % CLUSTERS}", "version": name}
+    notes = {
+        "moniker.spinnaker.io/application": "bench",
+        "moniker.spinnaker.io/cluster": cluster,
+        "moniker.spinnaker.io/sequence": str(number // CLUSTERS),
+        "artifact.spinnaker.io/name": name,
+        "artifact.spinnaker.io/type": "kubernetes/replicaSet",
+    }
+    template = {
+        "metadata": {"labels": labels, "annotations": notes},
+        "spec": {"containers": [{"name": "main", "image": f"registry.example/web:{number}"}]},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": name, "namespace": "default", "annotations": notes, "labels": labels},
+        "spec": {"replicas": PODS_PER_SET, "selector": {"matchLabels": labels}, "template": template},
+    }
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentiles(samples: list[float]) -> Json:
+    ordered = sorted(samples)
+    return {
+        "p50": round(statistics.median(ordered) * 1000, 1),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+    }
+
+
+async def cache_figures(data: Path, resources: int, reads: int) -> Json:
+    """Seed ``resources`` objects, refresh the cache, read it through Gate (see the module)."""
+    sets = max(1, resources // (PODS_PER_SET + 1))
+    async with KubernetesApiServer(ready_seconds=0.0) as server:
+        for number in range(sets):
+            await server.store.create(KIND["ReplicaSet"], "default", replica_set(number))
+        while len(server.store.list(KIND["Pod"], "default")) < sets * PODS_PER_SET:  # noqa: ASYNC110 the controllers'
+            await asyncio.sleep(0.2)
+        kubeconfig = server.kubeconfig(data / "kubeconfig-cache")
+        account = {"name": "k8s", "cloudProvider": "kubernetes", "kubernetes": {"kubeconfigFile": str(kubeconfig)}}
+        async with embedded_clouddriver(data / "cache", [account]) as rig:
+            front50_host = ServiceHost(rig.bus, front50.build_service(rig.resources))
+            await front50_host.start()
+            app = create_app(rig.bus, GatewayConfig(version="bench", services=("front50", "clouddriver")))
+            client: TestClient[Any, Any] = TestClient(TestServer(app))
+            await client.start_server()
+            try:
+                await rig.bus.ask(RefreshCache(account="k8s"), timeout=120)  # warm: imports, connections
+                before = rss_mib()
+                tracemalloc.start()
+                started = time.perf_counter()
+                await rig.bus.ask(RefreshCache(account="k8s"), timeout=120)
+                refresh = time.perf_counter() - started
+                current, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                grown = rss_mib() - before
+                listing, one = [], []
+                for _ in range(reads):
+                    started = time.perf_counter()
+                    response = await client.get("/applications/bench/serverGroups")
+                    groups = await response.json()
+                    listing.append(time.perf_counter() - started)
+                    assert response.status == 200 and len(groups) == sets, (response.status, len(groups))
+                    started = time.perf_counter()
+                    response = await client.get("/applications/bench/serverGroups/k8s/default/replicaSet%20web7-v000")
+                    await response.read()
+                    one.append(time.perf_counter() - started)
+                    assert response.status == 200, response.status
+            finally:
+                await client.close()
+                await front50_host.stop()
+    return {
+        "cache_resources": sets * (PODS_PER_SET + 1),
+        "cache_server_groups": sets,
+        "cache_refresh_ms": round(refresh * 1000),
+        "cache_refresh_peak_mib": round(peak / 2**20, 1),
+        "cache_retained_mib": round(current / 2**20, 1),
+        "cache_refresh_rss_growth_mib": round(grown, 1),
+        "gate_server_groups_ms": percentiles(listing),
+        "gate_one_server_group_ms": percentiles(one),
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--cache-resources", type=int, default=5000)
+    parser.add_argument("--reads", type=int, default=100)
     args = parser.parse_args()
     configure_logging("WARNING", stream=sys.stderr)
     with tempfile.TemporaryDirectory() as directory:
@@ -109,7 +223,12 @@ async def main() -> None:
                         alone.append(await direct(client, f"app:{run}"))
                 finally:
                     await client.close()
-    print(json.dumps({"runs": args.runs, **figures("deploy_manifest", through), **figures("direct_client", alone)}))
+        cache = await cache_figures(data, args.cache_resources, args.reads) if args.cache_resources else {}
+    print(
+        json.dumps(
+            {"runs": args.runs, **figures("deploy_manifest", through), **figures("direct_client", alone), **cache}
+        )
+    )
 
 
 if __name__ == "__main__":

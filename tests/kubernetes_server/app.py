@@ -81,6 +81,10 @@ class KubernetesApi:
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
+    def _custom(self) -> tuple[Kind, ...]:
+        """The kinds the stored CustomResourceDefinitions define."""
+        return kinds.custom(self.store.list(kinds.CRD, None))
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Every request: authorise, route, and answer failures as ``Status``."""
         self.requests.append((request.method, request.path))
@@ -97,20 +101,21 @@ class KubernetesApi:
         if request.path.rstrip("/") == "/api":
             return _json(kinds.core_versions())
         if request.path.rstrip("/") == "/apis":
-            return _json(kinds.groups())
+            return _json(kinds.groups(self._custom()))
         parsed = _parse_path(request.path)
         if parsed is None:
             raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
         group, version, rest = parsed
         if not rest:
-            found = kinds.resource_list(group, version)
+            found = kinds.resource_list(group, version, self._custom())
             if found is None:
                 raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
             return _json(found)
         namespace: str | None = None
-        if rest[0] == "namespaces" and len(rest) >= 3 and kinds.find(group, version, rest[2]):
+        custom = self._custom()
+        if rest[0] == "namespaces" and len(rest) >= 3 and kinds.find(group, version, rest[2], custom):
             namespace, rest = rest[1], rest[2:]
-        kind = kinds.find(group, version, rest[0])
+        kind = kinds.find(group, version, rest[0], custom)
         if kind is None or len(rest) > 3:
             raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None

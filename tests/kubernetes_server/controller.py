@@ -105,7 +105,7 @@ class Controllers:
         for obj in list(self.store.objects.values()):
             references = obj["metadata"].get("ownerReferences") or []
             if references and not any(ref.get("uid") in uids for ref in references):
-                kind = kinds.by_kind(obj["apiVersion"], obj["kind"])
+                kind = kinds.by_kind(obj["apiVersion"], obj["kind"], kinds.custom(self.store.list(kinds.CRD, None)))
                 if kind is not None:
                     await self.store.delete(kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 

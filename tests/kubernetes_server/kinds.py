@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schemas.json_types import Json
@@ -36,21 +37,48 @@ KINDS = (
     Kind("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",)),
     Kind("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",)),
     Kind("batch", "v1", "Job", "jobs"),
+    Kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False),
 )
+CRD = KINDS[-1]
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
-def find(group: str, version: str, plural: str) -> Kind | None:
-    """The kind served at ``/apis/{group}/{version}/.../{plural}`` (group ``""`` for ``/api/v1``)."""
-    for kind in KINDS:
+def custom(definitions: Sequence[Json]) -> tuple[Kind, ...]:
+    """The kinds stored CustomResourceDefinitions define: each served version of each, with a
+    status subresource when the version declares one."""
+    found = []
+    for definition in definitions:
+        spec = definition.get("spec") or {}
+        names = spec.get("names") or {}
+        for version in spec.get("versions") or []:
+            if not isinstance(version, dict) or version.get("served") is False:
+                continue
+            found.append(
+                Kind(
+                    str(spec.get("group") or ""),
+                    str(version.get("name") or ""),
+                    str(names.get("kind") or ""),
+                    str(names.get("plural") or ""),
+                    namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+                    status="status" in (version.get("subresources") or {}),
+                    short_names=tuple(names.get("shortNames") or ()),
+                )
+            )
+    return tuple(found)
+
+
+def find(group: str, version: str, plural: str, extra: Sequence[Kind] = ()) -> Kind | None:
+    """The kind served at ``/apis/{group}/{version}/.../{plural}`` (group ``""`` for ``/api/v1``),
+    among the built-in kinds and ``extra`` (those CRDs define)."""
+    for kind in (*KINDS, *extra):
         if (kind.group, kind.version, kind.plural) == (group, version, plural):
             return kind
     return None
 
 
-def by_kind(api_version: str, kind_name: str) -> Kind | None:
+def by_kind(api_version: str, kind_name: str, extra: Sequence[Kind] = ()) -> Kind | None:
     """The kind of a document's ``apiVersion`` and ``kind``."""
-    for kind in KINDS:
+    for kind in (*KINDS, *extra):
         if kind.api_version == api_version and kind.kind == kind_name:
             return kind
     return None
@@ -61,9 +89,9 @@ def core_versions() -> Json:
     return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
 
 
-def groups() -> Json:
+def groups(extra: Sequence[Kind] = ()) -> Json:
     """``GET /apis``: every group but the core one."""
-    names = sorted({(kind.group, kind.version) for kind in KINDS if kind.group})
+    names = sorted({(kind.group, kind.version) for kind in (*KINDS, *extra) if kind.group})
     return {
         "kind": "APIGroupList",
         "apiVersion": "v1",
@@ -78,9 +106,9 @@ def groups() -> Json:
     }
 
 
-def resource_list(group: str, version: str) -> Json | None:
+def resource_list(group: str, version: str, extra: Sequence[Kind] = ()) -> Json | None:
     """``GET /api/v1`` or ``GET /apis/{group}/{version}``: the resources and subresources there."""
-    served = [kind for kind in KINDS if (kind.group, kind.version) == (group, version)]
+    served = [kind for kind in (*KINDS, *extra) if (kind.group, kind.version) == (group, version)]
     if not served:
         return None
     resources: list[Json] = []

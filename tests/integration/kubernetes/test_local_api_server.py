@@ -84,7 +84,7 @@ async def test_discovery_lists_the_groups_and_their_resources(server: Kubernetes
             resources = {resource["name"] for resource in (await response.json())["resources"]}
         async with session.get(f"{server.url}/api/v1", headers={"Authorization": "Bearer wrong"}) as response:
             assert response.status == 401
-    assert names == {"apps", "batch"}
+    assert names == {"apps", "batch", "apiextensions.k8s.io"}
     assert {"deployments", "deployments/status", "replicasets", "statefulsets", "daemonsets"} <= resources
 
 

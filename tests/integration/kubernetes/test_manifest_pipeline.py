@@ -23,7 +23,7 @@ from gennaker.resources import WorkerResources
 from schemas.clouddriver_cache import CachedResources, ListLoadBalancers, RefreshCache
 from schemas.json_types import Json
 from tests.conftest import AMQP_URL
-from tests.kubernetes_server import KubernetesApiServer
+from tests.kubernetes_server import KubernetesApiServer, kinds
 from tests.kubernetes_server.controller import KIND
 from tests.security.authority_world import SHOP, World, authority, headers, running_world
 from tests.unit.rosco.charts import chart_archive, embedded
@@ -284,6 +284,51 @@ async def test_dynamic_targets_scale_the_newest_and_the_oldest_version_of_a_clus
     newest, oldest = cluster.live("ReplicaSet", "dyn-v001"), cluster.live("ReplicaSet", "dyn-v000")
     assert newest is not None and newest["spec"]["replicas"] == 3
     assert oldest is not None and oldest["spec"]["replicas"] == 0
+
+
+async def test_a_custom_resource_is_deployed_and_patched_once_its_definition_is(cluster: Cluster) -> None:
+    definition = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [
+                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {"type": "object"}}}
+            ],
+        },
+    }
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "shop-widget"},
+        "spec": {"size": 1},
+    }
+    stages = [
+        deploy(definition),
+        {**deploy(widget, ref="2"), "requisiteStageRefIds": ["1"]},
+        step(
+            "3",
+            "patchManifest",
+            "2",
+            manifestName="widget shop-widget",
+            patchBody={"spec": {"size": 3}},
+            options={"mergeStrategy": "merge"},
+        ),
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    live = cluster.server.store.find(kinds.custom(cluster.server.store.list(kinds.CRD, None))[0], "web", "shop-widget")
+    assert live is not None and live["spec"] == {"size": 3}
+    assert live["metadata"]["annotations"]["moniker.spinnaker.io/application"] == "shop"
+
+    unknown = {**widget, "apiVersion": "example.com/v1", "kind": "Gadget"}
+    execution = await run(cluster, [deploy(unknown)], "deployer")
+    assert "kind 'Gadget' is neither a built-in kind nor one a CustomResourceDefinition" in failure(
+        by_ref(execution, "1")
+    )
 
 
 async def test_a_changed_config_map_is_a_new_version_and_an_unchanged_one_is_not(cluster: Cluster) -> None:

@@ -17,6 +17,7 @@ API_VERSIONS = {
     "job": "batch/v1",
     "cronjob": "batch/v1",
     "ingress": "networking.k8s.io/v1",
+    "customresourcedefinition": "apiextensions.k8s.io/v1",
 }
 """``apiVersion`` of each kind (lower case, as Spinnaker's ``manifestName`` spells it)."""
 
@@ -41,6 +42,7 @@ CANONICAL = {
     "job": "Job",
     "cronjob": "CronJob",
     "ingress": "Ingress",
+    "customresourcedefinition": "CustomResourceDefinition",
 }
 
 

@@ -45,6 +45,7 @@ from workers.clouddriver.descriptions import (
 )
 from workers.clouddriver.kubernetes import kinds, stability
 from workers.clouddriver.kubernetes.client import account_client, account_settings
+from workers.clouddriver.kubernetes.custom_kinds import CustomKinds
 from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, split_name
 from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup
 from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
@@ -84,6 +85,7 @@ class KubernetesProvider(CloudProvider):
         self._clients: dict[str, AsyncClient] = {}
         self.attempts = attempts
         self.first_backoff = first_backoff
+        self.custom = CustomKinds()
 
     def client(self, account: Account) -> AsyncClient:
         """The account's client (made once)."""
@@ -112,6 +114,26 @@ class KubernetesProvider(CloudProvider):
                 f"account {account.name!r} does not cover namespace {namespace!r}"
                 " (its namespaces/omitNamespaces settings)"
             )
+
+    async def _resource_for(self, account: Account, kind: str) -> Any:
+        """lightkube's resource for ``kind``: a built-in one, or one a CustomResourceDefinition of the
+        account's cluster defines (:mod:`.custom_kinds`)."""
+        known = kinds.api_version(kind)
+        if known is not None:
+            return _resource(known, kinds.canonical(kind))
+        found = self.custom.lookup(account.name, kind)
+        if found is None:
+            client = self.client(account)
+            await self._call(
+                account, "reading its CustomResourceDefinitions", lambda: self.custom.learn(account.name, client)
+            )
+            found = self.custom.lookup(account.name, kind)
+        if found is None:
+            raise OperationFailed(
+                f"kind {kind!r} is neither a built-in kind nor one a CustomResourceDefinition of account "
+                f"{account.name!r} defines"
+            )
+        return _resource(*found)
 
     async def _call(self, account: Account, what: str, call: Any) -> Any:
         """``call()``; a server that does not answer is tried ``attempts`` times with doubling
@@ -144,11 +166,14 @@ class KubernetesProvider(CloudProvider):
         """Server-side apply ``manifest`` (created if missing); the object as the server stored it."""
         namespace = (manifest.get("metadata") or {}).get("namespace")
         self.covers(account, str(manifest["kind"]), namespace)
+        client = self.client(account)
         try:
             obj = from_dict(manifest)
-        except (LoadResourceError, TypeError, ValueError) as error:
+        except LoadResourceError:
+            await self._resource_for(account, str(manifest["kind"]))  # a custom kind: learn it, or refuse naming it
+            obj = from_dict(manifest)
+        except (TypeError, ValueError) as error:
             raise OperationFailed(f"{manifest_name(manifest)}: {error}") from None
-        client = self.client(account)
         applied = await self._call(
             account,
             f"applying {manifest_name(manifest)}",
@@ -160,7 +185,7 @@ class KubernetesProvider(CloudProvider):
         """The live object, or ``None`` if there is none."""
         kind = kinds.canonical(kind)
         self.covers(account, kind, namespace)
-        resource = _resource(kinds.api_version(kind) or "", kind)
+        resource = await self._resource_for(account, kind)
         client = self.client(account)
         try:
             found = await self._call(
@@ -191,7 +216,7 @@ class KubernetesProvider(CloudProvider):
     async def list_kind(self, account: Account, kind: str, namespace: str | None) -> list[Json]:
         """Every object of ``kind`` in ``namespace`` (every covered namespace when ``None``)."""
         kind = kinds.canonical(kind)
-        resource = _resource(kinds.api_version(kind) or "", kind)
+        resource = await self._resource_for(account, kind)
         client = self.client(account)
         settings = account_settings(account)
         if not settings.covers_kind(kind):
@@ -207,7 +232,7 @@ class KubernetesProvider(CloudProvider):
         """Delete the object; ``False`` if it was gone already."""
         kind = kinds.canonical(kind)
         self.covers(account, kind, namespace)
-        resource = _resource(kinds.api_version(kind) or "", kind)
+        resource = await self._resource_for(account, kind)
         client = self.client(account)
         cascade = CascadeType.BACKGROUND if cascading else CascadeType.ORPHAN
         try:
@@ -228,7 +253,7 @@ class KubernetesProvider(CloudProvider):
         self.covers(account, kind, namespace)
         if strategy not in PATCH_TYPES:
             raise OperationFailed(f"mergeStrategy {strategy!r} is not one of strategic, merge, json")
-        resource = _resource(kinds.api_version(kind) or "", kind)
+        resource = await self._resource_for(account, kind)
         client = self.client(account)
         patched = await self._call(
             account,
@@ -242,7 +267,7 @@ class KubernetesProvider(CloudProvider):
         until cancelled, watching again after a lost stream or a server away (every ``rewatch_seconds``)."""
 
         async def follow(kind: str) -> None:
-            resource = _resource(kinds.api_version(kind) or "", kind)
+            resource = await self._resource_for(account, kind)
             while True:
                 try:
                     async for _ in self.client(account).watch(resource, namespace=ALL_NS):
