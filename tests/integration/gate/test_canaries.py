@@ -312,3 +312,18 @@ async def test_a_run_sent_again_with_its_idempotency_key_is_the_same_run(canarie
     assert [e["id"] for e in listed] == [execution_id]
     unkeyed = await client.post(url, params=params, json=execution_request())
     assert (await unkeyed.json())["canaryExecutionId"] != execution_id
+
+
+async def test_a_sequential_kayenta_canary_stops_at_the_interval_that_proves_it_bad(canaries: Canaries) -> None:
+    client = canaries.client
+    await create_application(client, "shop")
+    config_id = (await (await client.post("/v2/canaryConfig", json=canary_config())).json())["canaryConfigId"]
+    stage = kayenta_canary_stage(config_id, sequential=True)
+    stage["canaryConfig"]["scopes"][0]["endTimeIso"] = "2026-12-02T07:05:00Z"
+    del stage["canaryConfig"]["canaryAnalysisIntervalMins"]  # one interval of 31 samples
+    await save(client, config("shop", "canary", stage))
+    execution = await finished(client, await trigger(client, "shop", "canary"))
+    first = next(stage for stage in execution["stages"] if stage["name"] == "Run Canary #1")
+    assert (execution["status"], first["status"], first["context"]["sequential"]) == ("TERMINAL", "TERMINAL", True)
+    assert first["outputs"]["sequentialResult"]["stop"] is True
+    assert first["context"]["exception"]["details"]["error"].startswith("Sequential test: p99 proven worse")
