@@ -101,7 +101,13 @@ async def test_webhook_starts_each_enabled_pipeline_whose_source_and_constraints
         config("off", webhook("ci", enabled=False)),
         config("disabled", webhook("ci"), disabled=True),
     )
-    payload = {"branch": "release-7", "repository": {"name": "shop"}, "parameters": {"version": "1.2.3"}}
+    image = {"type": "docker/image", "name": "acme/shop", "reference": "acme/shop:1.2.3"}
+    payload = {
+        "branch": "release-7",
+        "repository": {"name": "shop"},
+        "parameters": {"version": "1.2.3"},
+        "artifacts": [image, "not an artifact"],
+    }
     event_id = await hooks.post("/webhooks/webhook/ci", payload)
 
     processed = await hooks.recorder.webhook(event_id)
@@ -112,6 +118,7 @@ async def test_webhook_starts_each_enabled_pipeline_whose_source_and_constraints
     assert command.trigger["type"] == "webhook"
     assert command.trigger["payload"] == payload
     assert command.trigger["parameters"] == {"version": "1.2.3"}
+    assert command.trigger["artifacts"] == [image]  # what Orca binds the pipeline's expected artifacts to
     assert command.trigger["eventId"] == event_id
 
 

@@ -115,11 +115,14 @@ class WebhookTriggers:
                 if not hmac.compare_digest(given.encode(), str(secret).encode()):
                     refusal = "X-Gennaker-Webhook-Secret is missing or does not match the trigger's secret"
             parameters = payload.get("parameters")
+            sent = payload.get("artifacts")
             details = {
                 "source": command.source,
                 "payload": payload,
                 "parameters": parameters if isinstance(parameters, dict) else {},
                 "eventId": command.event_id,
+                # Spinnaker's webhook payload carries the artifacts the pipeline's expected artifacts bind to
+                "artifacts": [item for item in sent if isinstance(item, dict)] if isinstance(sent, list) else [],
             }
             found.append((config, execution_trigger(trigger, **details), refusal))
         return found
