@@ -568,6 +568,75 @@ export const scenarios = [
     },
   ],
   [
+    'scale_and_destroy_a_kubernetes_server_group',
+    async ({ page, context, config, shot }) => {
+      const labels = { app: 'web' };
+      const deploy = await api(config, 'admin', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'deploy to kubernetes',
+        stages: [
+          {
+            refId: '1',
+            type: 'deployManifest',
+            name: 'Deploy web',
+            account: 'k8s',
+            cloudProvider: 'kubernetes',
+            source: 'text',
+            moniker: { app: 'shop' },
+            waitForUpTimeoutSeconds: 20,
+            manifests: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                metadata: { name: 'web' },
+                spec: {
+                  replicas: 1,
+                  selector: { matchLabels: labels },
+                  template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } },
+                },
+              },
+              { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: labels, ports: [{ port: 80 }] } },
+            ],
+          },
+        ],
+      });
+      const { ref } = await api(config, 'admin', 'POST', `/pipelines/shop/${deploy.id}`, {});
+      await until('the manifest to be deployed', async () => (await api(config, 'admin', 'GET', ref)).status === 'SUCCEEDED', 60_000);
+
+      await signedIn(context, config, 'olivia');
+      page.on('dialog', (dialog) => dialog.accept());
+      await page.goto(at(config, 'applications/shop/clusters'));
+      const group = page.locator('[data-testid=server-group][data-name="replicaSet web-v000"]');
+      await group.waitFor({ timeout: TIMEOUT });
+      assert.match(await group.textContent(), /v000.*k8s · ReplicaSet in namespace web/);
+      assert.match(await group.getByTestId('capacity').textContent(), /1 \/ 1 \/ 1/);
+      await until('its pod to be up', async () => (await group.locator('.instance.health-up').count()) === 1);
+      for (const name of ['Enable', 'Disable']) {
+        assert.equal(await group.getByRole('button', { name, exact: true }).count(), 0, `${name} is offered on a kubernetes server group`);
+      }
+      await group.getByRole('button', { name: 'Resize' }).click();
+      const form = page.getByTestId('resize-form');
+      assert.equal(await form.locator('input[name=min], input[name=max]').count(), 0, 'a kubernetes workload has replicas only');
+      await form.getByLabel('Replicas').fill('3');
+      await form.getByRole('button', { name: 'Resize' }).click();
+      await until('the resize dialog to close', async () => (await page.getByTestId('resize-form').count()) === 0, 60_000);
+      await until('three pods up', async () => (await group.locator('.instance.health-up').count()) === 3, 30_000);
+      assert.match(await group.getByTestId('capacity').textContent(), /3 \/ 3 \/ 3/);
+      await shot('clusters-kubernetes');
+
+      await page.getByRole('link', { name: 'Load balancers' }).click();
+      const service = page.locator('[data-testid=load-balancer]', { hasText: 'service web' });
+      await service.waitFor({ timeout: TIMEOUT });
+      assert.match(await service.textContent(), /k8s · web.*v000.*replicaSet web-v000.*enabled.*3 \/ 3 up/);
+
+      await page.getByRole('link', { name: 'Clusters' }).click();
+      await group.getByRole('button', { name: 'Destroy' }).click();
+      await until('the server group to be gone', async () => (await group.count()) === 0, 60_000);
+      const left = await api(config, 'olivia', 'GET', '/applications/shop/serverGroups');
+      assert.equal(left.filter((item) => item.account === 'k8s').length, 0);
+    },
+  ],
+  [
     'edit_permissions_and_notifications_then_delete_an_application',
     async ({ page, context, config }) => {
       await signedIn(context, config, 'olivia');

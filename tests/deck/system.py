@@ -1,11 +1,12 @@
 """The whole system in this process, on a real TCP port a browser can reach, for the UI's tests.
 
-Front50, Orca, Clouddriver (with the ``local`` provider), Echo (whose history lets the event
-stream resume) and Kayenta (with an in-process metrics account, ``metrics``, whose ``canary``
-scope's ``http_latency_seconds`` is three times its ``baseline``'s) on a MemoryBus, mongoeco's wire
-server reached with PyMongo, and the gateway with static API tokens for three users: ``admin``;
-``olivia`` (``shop-owners``: may change and run ``shop``, write to the ``local`` account);
-``victor`` (``shop-viewers``: may only read them).
+Front50, Orca, Clouddriver (with the ``local`` provider, and a ``kubernetes`` account, ``k8s``,
+against the local API server of ``tests/kubernetes_server`` with its namespace ``web``), Echo
+(whose history lets the event stream resume) and Kayenta (with an in-process metrics account,
+``metrics``, whose ``canary`` scope's ``http_latency_seconds`` is three times its ``baseline``'s)
+on a MemoryBus, mongoeco's wire server reached with PyMongo, and the gateway with static API
+tokens for three users: ``admin``; ``olivia`` (``shop-owners``: may change and run ``shop``,
+write to the ``local`` and ``k8s`` accounts); ``victor`` (``shop-viewers``: may only read them).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.json_types import Json
+from tests.kubernetes_server import KubernetesApiServer
 from workers.clouddriver import worker as clouddriver
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
@@ -40,14 +42,25 @@ from workers.orca import worker as orca
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
-ACCOUNTS: list[Json] = [
-    {
-        "name": "local",
-        "cloudProvider": "local",
-        "permissions": {"READ": ["shop-owners", "shop-viewers"], "WRITE": ["shop-owners"]},
-        "local": {"artifactDirs": [str(ROOT / "examples")]},
-    }
-]
+PERMISSIONS = {"READ": ["shop-owners", "shop-viewers"], "WRITE": ["shop-owners"]}
+
+
+def accounts(kubeconfig: Path) -> list[Json]:
+    """The ``local`` account (fenced to ``examples/``) and the ``k8s`` account behind ``kubeconfig``."""
+    return [
+        {
+            "name": "local",
+            "cloudProvider": "local",
+            "permissions": PERMISSIONS,
+            "local": {"artifactDirs": [str(ROOT / "examples")]},
+        },
+        {
+            "name": "k8s",
+            "cloudProvider": "kubernetes",
+            "permissions": PERMISSIONS,
+            "kubernetes": {"kubeconfigFile": str(kubeconfig), "context": "local"},
+        },
+    ]
 
 
 def metrics() -> MemorySource:
@@ -79,6 +92,8 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
             StaticUser(username="victor", token_sha256=hash_token(tokens["victor"]), roles=("shop-viewers",)),
         ),
     )
+    kubernetes = await stack.enter_async_context(KubernetesApiServer(namespaces=("web",), ready_seconds=0.2))
+    kubeconfig = kubernetes.kubeconfig(data_dir.with_name("kubeconfig"), namespace="web")
     server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
     address = await server.start()
     stack.push_async_callback(server.close)
@@ -90,7 +105,7 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     for service in (
         front50.build_service(resources),
         orca.build_service(resources),
-        clouddriver.build_service(resources, accounts=ACCOUNTS, heartbeat_seconds=1, refresh_seconds=2),
+        clouddriver.build_service(resources, accounts=accounts(kubeconfig), heartbeat_seconds=1, refresh_seconds=2),
         echo.build_service(resources),
         kayenta.build_service(resources, sources={"metrics": metrics()}),
     ):

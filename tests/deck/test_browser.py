@@ -41,6 +41,7 @@ SCENARIOS = [
     "a_lost_event_stream_reconnects_with_last_event_id",
     "disable_enable_and_destroy_the_server_group",
     "edit_stages_in_the_form_skip_a_wait_and_restart_a_stage",
+    "scale_and_destroy_a_kubernetes_server_group",
     "edit_permissions_and_notifications_then_delete_an_application",
 ]
 BROWSER_TIMEOUT = 420
@@ -98,6 +99,6 @@ def test_every_scenario_is_reported(report: dict[str, Any]) -> None:
 
 
 def test_screenshots_of_the_main_pages_are_kept(report: dict[str, Any]) -> None:
-    for page in ("login", "applications", "pipeline-history", "execution", "canary", "clusters"):
+    for page in ("login", "applications", "pipeline-history", "execution", "canary", "clusters", "clusters-kubernetes"):
         shot = ARTIFACTS / f"{page}.png"
         assert shot.is_file() and shot.stat().st_size > 5_000, f"no screenshot of {page} at {shot}"

@@ -1,6 +1,10 @@
 // Deck's clusters view: the application's server groups by account and cluster, each with its
 // version, capacity and the health of its instances; resize, enable, disable and destroy for users
 // with WRITE on the account (and the application), each run as a one-stage ad-hoc pipeline.
+// A kubernetes server group is a workload (`replicaSet web-v000`) in a namespace: as in Deck, it is
+// scaled with a scaleManifest stage and destroyed with deleteManifest (Clouddriver finds its
+// application in its moniker, not its name), and never enabled or disabled here, since its traffic
+// is deployManifest's trafficManagement.
 
 import { useMemo, useState } from 'preact/hooks';
 import { get, seg, type Json } from '../api';
@@ -24,11 +28,17 @@ export interface ServerGroup extends Json {
   instanceCounts?: Record<string, number>;
   createdTime?: number;
   loadBalancers?: string[];
+  kind?: string;
 }
 
 interface Account extends Json {
   name: string;
   permissions?: Record<string, string[]>;
+}
+
+/** Whether server groups of this kind are enabled and disabled (kubernetes ones are not). */
+function togglable(group: ServerGroup): boolean {
+  return (group.cloudProvider ?? group.type) !== 'kubernetes';
 }
 
 /** The Frigga version of a server group (`shop-prod-v003` → `v003`). */
@@ -50,6 +60,11 @@ function target(group: ServerGroup): Json {
   };
 }
 
+/** The manifest stage that acts on a kubernetes workload. */
+function manifestStage(group: ServerGroup, type: 'scaleManifest' | 'deleteManifest', extra: Json): Json {
+  return { type, account: group.account, cloudProvider: 'kubernetes', location: group.region, manifestName: group.name, mode: 'static', ...extra };
+}
+
 function Resize({ app, group, onDone }: { app: ApplicationView; group: ServerGroup; onDone: () => void }) {
   const capacity = group.capacity ?? { min: 0, max: 0, desired: 0 };
   const [min, setMin] = useState(String(capacity.min));
@@ -57,7 +72,9 @@ function Resize({ app, group, onDone }: { app: ApplicationView; group: ServerGro
   const [desired, setDesired] = useState(String(capacity.desired));
   const [progress, setProgress] = useState('');
   const resize = useAction();
-  const numbers = [min, max, desired].map(Number);
+  // a kubernetes workload has one number, its replicas: min and max follow it
+  const replicasOnly = !togglable(group);
+  const numbers = (replicasOnly ? [desired, desired, desired] : [min, max, desired]).map(Number);
   const problem = numbers.some((value) => !Number.isInteger(value) || value < 0)
     ? 'capacities are whole numbers, 0 or more'
     : numbers[0] > numbers[2] || numbers[2] > numbers[1]
@@ -74,28 +91,37 @@ function Resize({ app, group, onDone }: { app: ApplicationView; group: ServerGro
           const [newMin, newMax, newDesired] = numbers;
           await runOperation(
             app.name,
-            `Resize Server Group: ${group.name} to ${newMin}/${newDesired}/${newMax}`,
-            { type: 'resizeServerGroup', ...target(group), capacity: { min: newMin, max: newMax, desired: newDesired } },
+            replicasOnly ? `Scale Manifest: ${group.name} to ${newDesired} replicas` : `Resize Server Group: ${group.name} to ${newMin}/${newDesired}/${newMax}`,
+            replicasOnly
+              ? manifestStage(group, 'scaleManifest', { replicas: newDesired })
+              : { type: 'resizeServerGroup', ...target(group), capacity: { min: newMin, max: newMax, desired: newDesired } },
             setProgress,
           );
           onDone();
         });
       }}
     >
-      <div class="row">
+      {replicasOnly ? (
         <label>
-          Min
-          <input name="min" type="number" min="0" value={min} onInput={(event) => setMin((event.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          Desired
+          Replicas
           <input name="desired" type="number" min="0" value={desired} onInput={(event) => setDesired((event.target as HTMLInputElement).value)} />
         </label>
-        <label>
-          Max
-          <input name="max" type="number" min="0" value={max} onInput={(event) => setMax((event.target as HTMLInputElement).value)} />
-        </label>
-      </div>
+      ) : (
+        <div class="row">
+          <label>
+            Min
+            <input name="min" type="number" min="0" value={min} onInput={(event) => setMin((event.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            Desired
+            <input name="desired" type="number" min="0" value={desired} onInput={(event) => setDesired((event.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            Max
+            <input name="max" type="number" min="0" value={max} onInput={(event) => setMax((event.target as HTMLInputElement).value)} />
+          </label>
+        </div>
+      )}
       {problem && <span class="field-error">{problem}</span>}
       <div class="buttons">
         <button type="submit" class="btn btn-primary" disabled={resize.busy || !!problem}>
@@ -114,11 +140,16 @@ function ServerGroupCard({ app, group, writable, onChanged }: { app: Application
   const [progress, setProgress] = useState('');
   const capacity = group.capacity;
   const instances = group.instances ?? [];
-  const job = (type: string, verb: string, action: typeof toggle) =>
+  const run = (description: string, stage: Json, action: typeof toggle) =>
     action.run(async () => {
-      await runOperation(app.name, `${verb} Server Group: ${group.name}`, { type, ...target(group) }, setProgress);
+      await runOperation(app.name, description, stage, setProgress);
       onChanged();
     });
+  const job = (type: string, verb: string, action: typeof toggle) => run(`${verb} Server Group: ${group.name}`, { type, ...target(group) }, action);
+  const remove = () =>
+    togglable(group)
+      ? job('destroyServerGroup', 'Destroy', destroy)
+      : run(`Delete Manifest: ${group.name}`, manifestStage(group, 'deleteManifest', { options: { cascading: true } }), destroy);
   return (
     <div class={`server-group${group.isDisabled ? ' disabled' : ''}`} data-testid="server-group" data-name={group.name}>
       <header>
@@ -127,7 +158,7 @@ function ServerGroupCard({ app, group, writable, onChanged }: { app: Application
         {group.isDisabled && <span class="badge">disabled</span>}
       </header>
       <div class="hint">
-        {group.account} · {group.region} · created {when(group.createdTime)}
+        {group.account} · {group.kind ? `${group.kind} in namespace ${group.region}` : group.region} · created {when(group.createdTime)}
       </div>
       <div data-testid="capacity">
         capacity {capacity ? `${capacity.min} / ${capacity.desired} / ${capacity.max}` : '—'} (min / desired / max) · {instances.length} instances
@@ -147,14 +178,16 @@ function ServerGroupCard({ app, group, writable, onChanged }: { app: Application
           <button type="button" class="btn" onClick={() => setResizing(true)}>
             Resize
           </button>
-          <ActionButton action={toggle} work={() => job(group.isDisabled ? 'enableServerGroup' : 'disableServerGroup', group.isDisabled ? 'Enable' : 'Disable', toggle).then(() => undefined)}>
-            {toggle.busy ? progress : group.isDisabled ? 'Enable' : 'Disable'}
-          </ActionButton>
+          {togglable(group) && (
+            <ActionButton action={toggle} work={() => job(group.isDisabled ? 'enableServerGroup' : 'disableServerGroup', group.isDisabled ? 'Enable' : 'Disable', toggle).then(() => undefined)}>
+              {toggle.busy ? progress : group.isDisabled ? 'Enable' : 'Disable'}
+            </ActionButton>
+          )}
           <ActionButton
             action={destroy}
             kind="danger"
             confirm={`Destroy ${group.name} and its ${instances.length} instances?`}
-            work={() => job('destroyServerGroup', 'Destroy', destroy).then(() => undefined)}
+            work={() => remove().then(() => undefined)}
           >
             {destroy.busy ? progress : 'Destroy'}
           </ActionButton>

@@ -15,6 +15,12 @@ interface LoadBalancer extends Json {
   serverGroups?: (Json & { name: string; isDisabled?: boolean; instances?: Json[] })[];
 }
 
+/** An instance's health as Clouddriver's load balancers list it (`health: {state}`, as its LoadBalancerInstance). */
+function healthOf(instance: Json): unknown {
+  const health = instance.health as Json | undefined;
+  return health && !Array.isArray(health) ? health.state : instance.healthState;
+}
+
 export function LoadBalancers({ app }: { app: ApplicationView }) {
   const loaded = useLoad(`loadBalancers:${app.name}`, () => get<LoadBalancer[]>(`/applications/${seg(app.name)}/loadBalancers`));
   if (loaded.error) return <ErrorText error={loaded.error} />;
@@ -33,7 +39,7 @@ export function LoadBalancers({ app }: { app: ApplicationView }) {
             <tbody>
               {(balancer.serverGroups ?? []).map((group) => {
                 const instances = (group.instances ?? []) as Json[];
-                const up = instances.filter((instance) => instance.healthState === 'Up').length;
+                const up = instances.filter((instance) => healthOf(instance) === 'Up').length;
                 return (
                   <tr key={group.name}>
                     <td>{versionOf(group.name) || group.name}</td>
