@@ -36,7 +36,7 @@ from workers.orca.engine.model import Execution, OutboxEntry, now_ms
 from workers.orca.engine.next_check import next_check
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.outgoing import Outgoing
-from workers.orca.engine.store import ExecutionStore, StaleExecution, state
+from workers.orca.engine.store import CHECK_AFTER, ExecutionStore, StaleExecution, state
 
 log = structlog.get_logger("gennaker.orca.engine")
 
@@ -80,7 +80,7 @@ class Commit:
         """
         orphaned = caused_by.id if redelivered and caused_by is not None else None
         for conflict in range(MAX_CONFLICTS):
-            cached = self.cache.get(execution_id) if conflict == 0 else None
+            cached = self.cache.take(execution_id) if conflict == 0 else None
             execution = cached or await self.store.get(execution_id)
             if execution is None:
                 return None
@@ -90,16 +90,19 @@ class Commit:
             if self.settle is not None:
                 outgoing = self.settle(execution, outgoing)
             entries: list[OutboxEntry] = []
-            changed = bool(outgoing) or state(execution) != before
+            after = state(execution)
+            changed = bool(outgoing) or after != before
             if not changed and cached is not None:
                 continue  # nothing to do by the cached copy: make sure by the stored one
             if changed:
-                execution.check_after = next_check(execution, outgoing, at, self.stall_ms)
+                execution.check_after = after[CHECK_AFTER] = next_check(execution, outgoing, at, self.stall_ms)
                 entries = [self._entry(item, execution, bus, caused_by, at) for item in outgoing]
                 delivered = self.relay.take_delivered(execution.id)
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
                 try:
-                    await self.store.save(execution, entries, replace_outbox=bool(delivered), loaded=before)
+                    await self.store.save(
+                        execution, entries, replace_outbox=bool(delivered), loaded=before, current=after
+                    )
                 except StaleExecution:
                     self.relay.give_back(execution.id, delivered)
                     self.cache.drop(execution.id)

@@ -30,6 +30,12 @@ class ExecutionCache:
         self._executions.move_to_end(execution_id)
         return cached.model_copy(deep=True)
 
+    def take(self, execution_id: str) -> Execution | None:
+        """The cached execution itself, no longer cached (the caller changes it and puts it back
+        once stored), or ``None``: one copy fewer per transition than :meth:`get`, which for a
+        long pipeline is a copy of every stage."""
+        return self._executions.pop(execution_id, None)
+
     def put(self, execution: Execution) -> None:
         """Remember ``execution`` as stored now (a copy is kept)."""
         if self.capacity <= 0:

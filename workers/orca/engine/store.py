@@ -23,6 +23,8 @@ from workers.orca.engine.model import Execution, OutboxEntry
 
 COLLECTION = "orca_executions"
 _KEY = "applicationKey"
+CHECK_AFTER = "checkAfter"
+"""The field of :func:`state` that holds ``Execution.check_after``."""
 
 
 class StaleExecution(Exception):
@@ -61,17 +63,19 @@ class ExecutionStore:
         *,
         replace_outbox: bool = False,
         loaded: Json | None = None,
+        current: Json | None = None,
     ) -> None:
         """Write ``execution``'s state and append ``outbox`` if nobody changed it since it was
         loaded; bumps its version. Raises :class:`StaleExecution` otherwise, writing nothing.
 
         ``loaded`` is :func:`state` of the execution as it was loaded at that version: only what
-        differs from it is written. Without it, the whole state is.
+        differs from it is written. Without it, the whole state is. ``current`` is :func:`state`
+        of ``execution`` when the caller has it already.
         ``replace_outbox`` writes the outbox as ``execution.outbox`` plus ``outbox`` instead of
         appending: the caller removed entries it delivered, saving a separate pull.
         """
         expected = execution.version
-        current = state(execution)
+        current = state(execution) if current is None else current
         change = changes(loaded, current) if loaded is not None else {"$set": current}
         change.setdefault("$set", {})["version"] = expected + 1
         entries = [entry.model_dump(mode="json", by_alias=True) for entry in outbox]
@@ -106,7 +110,7 @@ class ExecutionStore:
         query = {
             "status": {"$in": ["NOT_STARTED", "RUNNING"]},
             # a number, explicitly: "nothing to check" is null, which mongoeco (unlike MongoDB) matches with $lte
-            "checkAfter": {"$type": "number", "$lte": now},
+            CHECK_AFTER: {"$type": "number", "$lte": now},
             "outbox.0": {"$exists": False},
         }
         cursor = self.collection.find(query).sort("checkAfter", ASCENDING).limit(limit)
