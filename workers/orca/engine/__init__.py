@@ -150,32 +150,28 @@ def build_engine(db: AsyncDatabase[dict[str, Any]], options: EngineOptions | Non
     commands: dict[str, Handler] = {
         StartExecution.message_type: handlers.start_execution,
         StartWaitingExecutions.message_type: handlers.start_waiting_executions,
-        StartStage.message_type: handlers.start_stage,
-        RunTask.message_type: handlers.run_task,
-        CompleteTask.message_type: handlers.complete_task,
-        CompleteStage.message_type: handlers.complete_stage,
-        CompleteExecution.message_type: handlers.complete_execution,
-        ContinueRollback.message_type: handlers.continue_rollback,
-        CancelExecution.message_type: handlers.cancel_execution,
-        PauseExecution.message_type: handlers.pause_execution,
-        ResumeExecution.message_type: handlers.resume_execution,
-        SkipStage.message_type: handlers.skip_stage,
-        RestartStage.message_type: handlers.restart_stage,
-        JudgeStage.message_type: handlers.judge_stage,
-        UpdateStage.message_type: handlers.update_stage,
+        StartStage.message_type: handlers.transition,
+        RunTask.message_type: handlers.transition,
+        CompleteTask.message_type: handlers.transition,
+        CompleteStage.message_type: handlers.transition,
+        CompleteExecution.message_type: handlers.transition,
+        ContinueRollback.message_type: handlers.transition,
+        CancelExecution.message_type: handlers.steer,
+        PauseExecution.message_type: handlers.steer,
+        ResumeExecution.message_type: handlers.steer,
+        SkipStage.message_type: handlers.steer,
+        RestartStage.message_type: handlers.steer,
+        JudgeStage.message_type: handlers.steer,
+        UpdateStage.message_type: handlers.steer,
         DeleteExecution.message_type: ExecutionDeletion(store, options.access).delete_execution,
         TriggerPipeline.message_type: PipelineTriggerCommands(front50_timeout=options.front50_timeout).trigger_pipeline,
         **own_io.commands,
     }
     events: dict[str, Handler] = {
-        model.message_type: handlers.external_task_completed
-        for model in registry
-        if issubclass(model, ExternalTaskCompleted)
+        model.message_type: handlers.transition for model in registry if issubclass(model, ExternalTaskCompleted)
     }
     events |= {
-        model.message_type: handlers.external_task_heartbeat
-        for model in registry
-        if issubclass(model, ExternalTaskHeartbeat)
+        model.message_type: handlers.transition for model in registry if issubclass(model, ExternalTaskHeartbeat)
     }
     events |= own_io.events
     if options.pipeline_triggers:

@@ -1,4 +1,7 @@
-"""Orca's pipeline handlers: one per message, each applying one transition through :class:`Commit`.
+"""Orca's pipeline handlers: each message applies one transition through :class:`Commit`.
+
+Which transition is :mod:`workers.orca.engine.message_transitions`'s table; starting an execution
+(it is created first) and starting the waiting ones have handlers of their own.
 
 Starting and steering an execution is judged first by the authority the command carries
 (:mod:`workers.orca.engine.access`); a refusal changes nothing and is answered with
@@ -8,6 +11,7 @@ Starting and steering an execution is judged first by the authority the command 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -17,33 +21,20 @@ from schemas.base import Command, Query, Reply
 from schemas.json_types import Json
 from schemas.orca_engine import (
     CancelExecution,
-    CompleteExecution,
-    CompleteStage,
-    CompleteTask,
-    ContinueRollback,
     ExecutionBuffered,
     ExecutionCommandRejected,
     ExecutionFound,
     ExecutionList,
-    ExternalTaskCompleted,
-    ExternalTaskHeartbeat,
     GetExecution,
-    JudgeStage,
     ListExecutions,
-    PauseExecution,
-    RestartStage,
-    ResumeExecution,
-    RunTask,
-    SkipStage,
     StartExecution,
-    StartStage,
     StartWaitingExecutions,
-    UpdateStage,
 )
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.artifacts import execution_artifacts
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.concurrency import WaitingExecutions, buffers
+from workers.orca.engine.message_transitions import step_of
 from workers.orca.engine.model import now_ms
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.status import ExecutionStatus as S
@@ -180,85 +171,20 @@ class ExecutionHandlers:
             redelivered=_again(context),
         )
 
-    async def start_stage(self, command: StartStage, context: MessageContext) -> None:
-        await self._apply(command.execution_id, lambda ex, at: self.t.start_stage(ex, command.stage_id, at), context)
+    async def transition(self, message: Any, context: MessageContext) -> None:
+        """Apply the transition ``message`` stands for (:data:`~workers.orca.engine.message_transitions.TRANSITIONS`):
+        the engine's own steps and the answers of other services."""
+        step = step_of(self.t, message)
+        if step is None:
+            raise ValueError(f"{message.message_type} applies no transition of an execution")
+        await self._apply(message.execution_id, step, context)
 
-    async def run_task(self, command: RunTask, context: MessageContext) -> None:
-        await self._apply(command.execution_id, lambda ex, at: self.t.run_task(ex, command, at), context)
-
-    async def complete_task(self, command: CompleteTask, context: MessageContext) -> None:
-        await self._apply(command.execution_id, lambda ex, at: self.t.complete_task(ex, command, at), context)
-
-    async def complete_stage(self, command: CompleteStage, context: MessageContext) -> None:
-        await self._apply(command.execution_id, lambda ex, at: self.t.complete_stage(ex, command.stage_id, at), context)
-
-    async def complete_execution(self, command: CompleteExecution, context: MessageContext) -> None:
-        await self._apply(command.execution_id, self.t.complete_execution, context)
-
-    async def continue_rollback(self, command: ContinueRollback, context: MessageContext) -> None:
-        await self._apply(command.execution_id, self.t.continue_rollback, context)
-
-    async def cancel_execution(self, command: CancelExecution, context: MessageContext) -> None:
+    async def steer(self, command: Any, context: MessageContext) -> None:
+        """A steering command (cancel, pause, resume, skip, restart, judge, update): its transition,
+        once its authority may EXECUTE the execution's application."""
         if await self._steering_refused(command, command.execution_id, command.authority, context):
             return
-        await self._apply(
-            command.execution_id,
-            lambda ex, at: self.t.cancel_execution(ex, command.authority.user, command.reason, at),
-            context,
-        )
-
-    async def pause_execution(self, command: PauseExecution, context: MessageContext) -> None:
-        if await self._steering_refused(command, command.execution_id, command.authority, context):
-            return
-        await self._apply(
-            command.execution_id, lambda ex, at: self.t.pause_execution(ex, command.authority.user, at), context
-        )
-
-    async def resume_execution(self, command: ResumeExecution, context: MessageContext) -> None:
-        if await self._steering_refused(command, command.execution_id, command.authority, context):
-            return
-        await self._apply(
-            command.execution_id, lambda ex, at: self.t.resume_execution(ex, command.authority.user, at), context
-        )
-
-    async def skip_stage(self, command: SkipStage, context: MessageContext) -> None:
-        if await self._steering_refused(command, command.execution_id, command.authority, context):
-            return
-        await self._apply(command.execution_id, lambda ex, at: self.t.skip_stage(ex, command.stage_id, at), context)
-
-    async def restart_stage(self, command: RestartStage, context: MessageContext) -> None:
-        if await self._steering_refused(command, command.execution_id, command.authority, context):
-            return
-        await self._apply(
-            command.execution_id,
-            lambda ex, at: self.t.restart_stage(ex, command.stage_id, command.authority.user, at),
-            context,
-        )
-
-    async def judge_stage(self, command: JudgeStage, context: MessageContext) -> None:
-        if await self._steering_refused(command, command.execution_id, command.authority, context):
-            return
-        judgment = {"judgmentStatus": command.judgment_status, "judgmentInput": command.input}
-        await self._apply(
-            command.execution_id,
-            lambda ex, at: self.t.judge_stage(ex, command.stage_id, judgment, command.authority.user, at),
-            context,
-        )
-
-    async def update_stage(self, command: UpdateStage, context: MessageContext) -> None:
-        if await self._steering_refused(command, command.execution_id, command.authority, context):
-            return
-        await self._apply(
-            command.execution_id,
-            lambda ex, at: self.t.update_stage(ex, command.stage_id, command.context, command.authority.user, at),
-            context,
-        )
-
-    async def external_task_completed(self, event: ExternalTaskCompleted, context: MessageContext) -> None:
-        await self._apply(event.execution_id, lambda ex, at: self.t.external_task_completed(ex, event, at), context)
-
-    async def external_task_heartbeat(self, event: ExternalTaskHeartbeat, context: MessageContext) -> None:
-        await self._apply(event.execution_id, lambda ex, at: self.t.external_task_heartbeat(ex, event, at), context)
+        await self.transition(command, context)
 
     # --- queries ------------------------------------------------------------------------------
 

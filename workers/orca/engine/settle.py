@@ -23,15 +23,16 @@ long chain of quick stages is stored every ``max_steps`` steps and goes on from 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 
 from schemas.base import Command
 from schemas.orca_engine import CompleteExecution, CompleteStage, CompleteTask, ContinueRollback, RunTask, StartStage
+from workers.orca.engine.message_transitions import Step, step_of
 from workers.orca.engine.model import Execution, now_ms
 from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.transitions import Transitions
 
-Step = Callable[[Execution, int], list[Outgoing]]
+SETTLED = (StartStage, RunTask, CompleteTask, CompleteStage, CompleteExecution, ContinueRollback)
+"""The engine's own steps: what may run inside the commit that caused it."""
 
 
 class Settle:
@@ -64,18 +65,6 @@ class Settle:
             return None
         if getattr(message, "execution_id", None) != execution.id:
             return None
-        t = self.t
-        match message:
-            case StartStage():
-                return lambda ex, at: t.start_stage(ex, message.stage_id, at)
-            case RunTask():
-                return lambda ex, at: t.run_task(ex, message, at)
-            case CompleteTask():
-                return lambda ex, at: t.complete_task(ex, message, at)
-            case CompleteStage():
-                return lambda ex, at: t.complete_stage(ex, message.stage_id, at)
-            case CompleteExecution():
-                return t.complete_execution
-            case ContinueRollback():
-                return t.continue_rollback
-        return None
+        if not isinstance(message, SETTLED):
+            return None
+        return step_of(self.t, message)
