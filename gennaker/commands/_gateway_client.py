@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import aiohttp
-import structlog
-
 from gennaker.commands._common import CliError
-from gennaker.settings import Settings
 
-log = structlog.get_logger("gennaker.cli")
+if TYPE_CHECKING:  # aiohttp is imported when a client is made, so a command's --help and completion need none
+    from gennaker.settings import Settings
 
 
 class GatewayClient:
     """Calls the gateway at ``base_url``; every failure becomes a :class:`CliError` saying what to do."""
 
     def __init__(self, base_url: str, *, token: str | None = None) -> None:
+        import aiohttp
+
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session = aiohttp.ClientSession(
@@ -49,6 +48,8 @@ class GatewayClient:
 
     async def request(self, method: str, path: str, *, body: Any = None) -> Any:
         """Send one request and return its JSON body; a 4xx is exit status 2, anything else 1."""
+        import aiohttp
+
         try:
             async with self._session.request(
                 method, self.base_url + path, json=body, timeout=aiohttp.ClientTimeout(total=30)
@@ -66,6 +67,9 @@ class GatewayClient:
 
     async def stream(self, path: str, params: list[tuple[str, str]]) -> AsyncIterator[str]:
         """Yield the ``data`` of each server-sent event at ``path`` until the gateway ends the stream."""
+        import aiohttp
+        import structlog
+
         try:
             async with self._session.get(
                 self.base_url + path, params=params, headers={"Accept": "text/event-stream"}
@@ -73,7 +77,7 @@ class GatewayClient:
                 if response.status >= 400:
                     text = await response.text()
                     raise GatewayRefused(response.status, f"GET {path}", error_text(response.status, text))
-                log.info("following events", url=self.base_url + path, params=params)
+                structlog.get_logger("gennaker.cli").info("following events", url=self.base_url + path, params=params)
                 data: list[str] = []
                 async for raw in response.content:
                     line = raw.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -14,13 +14,16 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from gennaker.commands._common import CliError
 from gennaker.commands._formats import OUTPUT_FORMATS
 from gennaker.commands._gateway_client import GatewayClient
-from gennaker.settings import Settings
-from schemas.json_types import Json
+
+if TYPE_CHECKING:
+    from gennaker.settings import Settings
+    from schemas.json_types import Json
 
 
 def api_options() -> argparse.ArgumentParser:

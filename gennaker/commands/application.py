@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gennaker.commands._common import CliError
 from gennaker.commands._formats import print_data
 from gennaker.commands._gateway_client import GatewayClient, GatewayRefused
 from gennaker.commands._output import api_options, gate_client, note, read_json_object, segment, timestamp
 from gennaker.commands._table import print_table
-from gennaker.settings import Settings
-from schemas.json_types import Json
+
+if TYPE_CHECKING:
+    from gennaker.settings import Settings
+    from schemas.json_types import Json
 
 FINISHED = ("SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED", "FAILED_CONTINUE")
 SUCCESSFUL = ("SUCCEEDED", "STOPPED", "SKIPPED")

@@ -17,14 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gennaker.commands._common import CliError
 from gennaker.commands._formats import print_data
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.commands._output import api_options, gate_client, segment, timestamp
 from gennaker.commands._table import print_table
-from gennaker.settings import Settings
-from schemas.json_types import Json
+
+if TYPE_CHECKING:
+    from gennaker.settings import Settings
+    from schemas.json_types import Json
 
 FINISHED = frozenset({"SUCCEEDED", "FAILED_CONTINUE", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED"})
 """Execution statuses after which nothing more happens."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from gennaker.commands import execution
 from gennaker.commands._common import CliError
@@ -27,8 +28,10 @@ from gennaker.commands._formats import print_data
 from gennaker.commands._gateway_client import GatewayClient, GatewayRefused
 from gennaker.commands._output import api_options, gate_client, read_json_object, segment, timestamp
 from gennaker.commands._table import cell, print_table
-from gennaker.settings import Settings
-from schemas.json_types import Json
+
+if TYPE_CHECKING:
+    from gennaker.settings import Settings
+    from schemas.json_types import Json
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:

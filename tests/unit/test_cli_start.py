@@ -53,6 +53,11 @@ def test_help_loads_no_heavy_module() -> None:
     assert not {name for name in loaded if name.startswith("gennaker.commands.")}
 
 
+@pytest.mark.parametrize("command", ["application", "pipeline", "execution", "dlq", "auth", "config", "completion"])
+def test_a_sub_commands_help_loads_no_heavy_module(command: str) -> None:
+    assert not {name for name in loaded_modules(command, "--help") if name.split(".")[0] in HEAVY}
+
+
 def test_a_sub_command_loads_only_its_own_module() -> None:
     loaded = loaded_modules("--settings", "x.toml", "store", "--help")
     assert {
