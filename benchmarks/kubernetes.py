@@ -133,6 +133,25 @@ def replica_set(number: int) -> Json:
     }
 
 
+async def seed(server: KubernetesApiServer, document: Json) -> None:
+    """``document`` (a ReplicaSet) with its pods, all Running and Ready, as the controllers would leave them."""
+    created = await server.store.create(KIND["ReplicaSet"], "default", document)
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": created["metadata"]["name"]}
+    owner |= {"uid": created["metadata"]["uid"], "controller": True}
+    template = document["spec"]["template"]
+    for n in range(PODS_PER_SET):
+        metadata = {**template["metadata"], "name": f"{created['metadata']['name']}-{n}", "ownerReferences": [owner]}
+        pod = await server.store.create(
+            KIND["Pod"], "default", {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
+        )
+        ready = {"type": "Ready", "status": "True"}
+        pod["status"] = {"phase": "Running", "podIP": f"10.1.{n}.1", "conditions": [ready]}
+        await server.store.replace(KIND["Pod"], "default", pod["metadata"]["name"], pod, status_only=True)
+    replicas = {"replicas": PODS_PER_SET, "readyReplicas": PODS_PER_SET, "availableReplicas": PODS_PER_SET}
+    created["status"] = {**replicas, "observedGeneration": 1}
+    await server.store.replace(KIND["ReplicaSet"], "default", created["metadata"]["name"], created, status_only=True)
+
+
 def rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -151,11 +170,9 @@ def percentiles(samples: list[float]) -> Json:
 async def cache_figures(data: Path, resources: int, reads: int) -> Json:
     """Seed ``resources`` objects, refresh the cache, read it through Gate (see the module)."""
     sets = max(1, resources // (PODS_PER_SET + 1))
-    async with KubernetesApiServer(ready_seconds=0.0) as server:
+    async with KubernetesApiServer(controllers=False) as server:  # seeded ready-made: no controller passes over 5k
         for number in range(sets):
-            await server.store.create(KIND["ReplicaSet"], "default", replica_set(number))
-        while len(server.store.list(KIND["Pod"], "default")) < sets * PODS_PER_SET:  # noqa: ASYNC110 the controllers'
-            await asyncio.sleep(0.2)
+            await seed(server, replica_set(number))
         kubeconfig = server.kubeconfig(data / "kubeconfig-cache")
         account = {"name": "k8s", "cloudProvider": "kubernetes", "kubernetes": {"kubeconfigFile": str(kubeconfig)}}
         async with embedded_clouddriver(data / "cache", [account]) as rig:

@@ -26,6 +26,7 @@ from schemas.clouddriver import AccountList, ListAccounts
 from schemas.clouddriver_cache import (
     CachedResources,
     FindImages,
+    GetConsoleOutput,
     GetInstance,
     ListLoadBalancers,
     ListServerGroups,
@@ -181,6 +182,18 @@ async def get_instance(request: web.Request) -> web.Response:
 
 
 @gate_route
+async def get_console_output(request: web.Request) -> web.Response:
+    """What an instance printed: a Kubernetes pod's containers' logs (``{"output": [{name, output}]}``)."""
+    account, region, instance_id = (request.match_info[key] for key in ("account", "region", "instanceId"))
+    await _check_account(request, account)
+    query = GetConsoleOutput(account=account, region=region, instance_id=instance_id, authority=authority_of(request))
+    found = (await ask(request, query, CachedResources)).resources
+    if not found:
+        raise not_found(f"No console output (account: {account}, region: {region}, id: {instance_id})")
+    return gate_json({"output": found})
+
+
+@gate_route
 async def find_images(request: web.Request) -> web.Response:
     """Images by name fragment and tags, in accounts the caller may READ."""
     params = read_query(request, ImagesQuery)
@@ -258,6 +271,14 @@ ROUTES = (
         summary="Retrieve an instance's details",
         tag=TAG,
         responses={200: Response("The instance", SpinnakerJson), **_ERRORS},
+    ),
+    Route(
+        "GET",
+        "/instances/{account}/{region}/{instanceId}/console",
+        get_console_output,
+        summary="Retrieve an instance's console output (a Kubernetes pod's container logs)",
+        tag=TAG,
+        responses={200: Response("Each container's output", SpinnakerJson), **_ERRORS},
     ),
     Route(
         "GET",

@@ -68,6 +68,20 @@ class GetInstance(Query):
 
 
 @message
+class GetConsoleOutput(Query):
+    """What an instance printed (Gate's ``/instances/{account}/{region}/{id}/console``): for a
+    Kubernetes pod, each container's log, as ``[{"name": container, "output": text}]``; none when
+    the caller may not READ the account and the pod's application, or the pod is gone."""
+
+    message_type: ClassVar[str] = "clouddriver.GetConsoleOutput"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    account: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    instance_id: str = Field(min_length=1)
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+@message
 class FindImages(Query):
     """Images like Clouddriver's ``/images/find``: name containing ``q``, carrying every tag in ``tags``."""
 

@@ -32,7 +32,8 @@ contexts:
 
 class KubernetesApiServer:
     """``async with KubernetesApiServer() as server:`` an API server on ``server.url`` with namespaces
-    ``default`` and any in ``namespaces``, its controllers running; on ``port`` when given (else any)."""
+    ``default`` and any in ``namespaces``, its controllers running (unless ``controllers`` is false:
+    objects then change only when asked); on ``port`` when given (else any)."""
 
     def __init__(
         self,
@@ -41,12 +42,14 @@ class KubernetesApiServer:
         ready_seconds: float = 0.3,
         job_seconds: float = 0.3,
         port: int = 0,
+        controllers: bool = True,
     ) -> None:
         self.store = ObjectStore()
         self.api = KubernetesApi(self.store, token=TOKEN)
         self.controllers = Controllers(self.store, ready_seconds=ready_seconds, job_seconds=job_seconds)
         self.namespaces = ("default", *namespaces)
         self.port = port
+        self.run_controllers = controllers
         self.url = f"http://127.0.0.1:{port}" if port else ""
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.Task[None] | None = None
@@ -62,7 +65,8 @@ class KubernetesApiServer:
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
-        self._loop = asyncio.create_task(self.controllers.run())
+        if self.run_controllers:
+            self._loop = asyncio.create_task(self.controllers.run())
         return self
 
     async def __aexit__(

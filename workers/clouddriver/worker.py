@@ -31,11 +31,19 @@ from bus.service import Service, instance_id
 from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas.clouddriver import AccountConfig, GetAccount, ListAccounts
-from schemas.clouddriver_cache import FindImages, GetInstance, ListLoadBalancers, ListServerGroups, RefreshCache
+from schemas.clouddriver_cache import (
+    FindImages,
+    GetConsoleOutput,
+    GetInstance,
+    ListLoadBalancers,
+    ListServerGroups,
+    RefreshCache,
+)
 from schemas.orca_engine import RunExternalTask, StageCompleted
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.aws import AwsProvider
 from workers.clouddriver.cache import InfrastructureCache
+from workers.clouddriver.console import ConsoleQueries
 from workers.clouddriver.handlers import AccountQueries, CacheQueries
 from workers.clouddriver.journal import OperationJournal
 from workers.clouddriver.kubernetes.provider import KubernetesProvider
@@ -141,6 +149,9 @@ def build_service(
         front50_timeout=resources.settings.query_timeout,
     )
     accounts_queries = AccountQueries(catalogue)
+    console = ConsoleQueries(
+        catalogue, registry, execute_fallback=execute_fallback, front50_timeout=resources.settings.query_timeout
+    )
     cache_queries = CacheQueries(
         cache, catalogue, execute_fallback=execute_fallback, front50_timeout=resources.settings.query_timeout
     )
@@ -153,6 +164,7 @@ def build_service(
             ListServerGroups.message_type: cache_queries.server_groups,
             ListLoadBalancers.message_type: cache_queries.load_balancers,
             GetInstance.message_type: cache_queries.instance,
+            GetConsoleOutput.message_type: console.console_output,
             FindImages.message_type: cache_queries.images,
             RefreshCache.message_type: cache_queries.refresh,
         },

@@ -469,6 +469,12 @@ async def test_run_job_reads_the_property_file_its_container_prints_into_outputs
     outputs = by_ref(execution, "1")["outputs"]
     assert outputs["propertyFileContents"] == {"VERSION": "1.4", "db": "ready"}
     assert by_ref(execution, "2")["outputs"]["seen"] == "1.4-ready"
+    [pod] = [name for name in cluster.names("Pod") if name.startswith("report-")]
+    console = await cluster.world.client.get(f"/instances/k8s/web/{pod}/console", headers=headers("owner"))
+    assert console.status == 200, await console.text()
+    assert (await console.json())["output"] == [
+        {"name": "main", "output": 'starting\nSPINNAKER_PROPERTY_VERSION=1.4\nSPINNAKER_CONFIG_JSON={"db": "ready"}\n'}
+    ]
 
     silent = {**deploy(job("silent", "busybox")), "type": "runJobManifest", "propertyFile": "main"}
     execution = await run(cluster, [silent], "deployer")
