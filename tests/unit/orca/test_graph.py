@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.orca.engine.graph import problems
-from workers.orca.engine.model import Stage
+from workers.orca.engine.graph import downstream, problems, siblings, upstream
+from workers.orca.engine.model import Execution, Stage
 
 CYCLE = "stages form a cycle through requisiteStageRefIds"
 
@@ -52,3 +52,23 @@ def test_a_cycle_is_found_exactly_when_some_stage_waits_on_itself(edges: list[tu
         requisites[str(stage)].append(str(requisite))
     has_cycle = any(_reachable(requisites, name, name) for name in requisites)
     assert (problems(stages(requisites)) == [CYCLE]) is has_cycle
+
+
+def test_lookups_follow_stages_added_in_place_and_removed() -> None:
+    top = stages({"1": [], "2": ["1"], "3": ["1"]})
+    execution = Execution(id="e", application="app", name="p", build_time=1, stages=top)
+    assert [stage.ref_id for stage in downstream(execution, top[0])] == ["2", "3"]
+    assert execution.children(top[0]) == [] and execution.stage("before") is None
+
+    before = Stage(id="before", ref_id="1<1", type="wait", name="b", parent_stage_id=top[0].id, synthetic_role="before")
+    after = Stage(id="after", ref_id="1>1", type="wait", name="a", parent_stage_id=top[0].id, synthetic_role="after")
+    execution.stages[0:0] = [before]  # in place, as synthetic stages are inserted
+    execution.stages.append(after)
+    assert execution.stage("before") is before and execution.children(top[0]) == [before, after]
+    assert execution.children(top[0], "after") == [after] and siblings(execution, before) == [before]
+    assert [stage.ref_id for stage in execution.top_level_stages] == ["1", "2", "3"]
+    assert upstream(execution, top[2]) == [top[0]] and execution.stage_by_ref("1<1") is None
+
+    execution.stages = [stage for stage in execution.stages if stage.parent_stage_id is None]
+    assert execution.stage("before") is None and execution.children(top[0]) == []
+    assert execution.stage_by_ref("3") is top[2]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workers.orca.engine.model import Execution, Stage
+from workers.orca.engine.model import Execution, Stage, group_of
 from workers.orca.engine.status import ExecutionStatus
 
 
@@ -21,23 +21,19 @@ def initial_stages(execution: Execution) -> list[Stage]:
 
 def siblings(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages of ``stage``'s graph: the top-level ones, or its parent's synthetic stages of its role."""
-    if stage.parent_stage_id is None:
-        return execution.top_level_stages
-    return [
-        other
-        for other in execution.stages
-        if other.parent_stage_id == stage.parent_stage_id and other.synthetic_role == stage.synthetic_role
-    ]
+    return list(execution.index.groups.get(group_of(stage), []))
 
 
 def upstream(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages ``stage`` requires."""
-    return [other for other in siblings(execution, stage) if other.ref_id in stage.requisite_stage_ref_ids]
+    index, group = execution.index, group_of(stage)
+    found = [other for ref_id in stage.requisite_stage_ref_ids for other in index.by_ref.get((group, ref_id), [])]
+    return index.in_order(found)
 
 
 def downstream(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages that require ``stage``."""
-    return [other for other in siblings(execution, stage) if stage.ref_id in other.requisite_stage_ref_ids]
+    return list(execution.index.dependents.get((group_of(stage), stage.ref_id), []))
 
 
 def all_downstream(execution: Execution, stage: Stage) -> list[Stage]:

@@ -13,6 +13,9 @@ see Spinnaker's ``authentication {user, allowedAccounts}`` instead; roles never 
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -155,15 +158,12 @@ class Execution(_Model):
 
     def stage(self, stage_id: str) -> Stage | None:
         """The stage ``stage_id``."""
-        return next((stage for stage in self.stages if stage.id == stage_id), None)
+        return self.index.by_id.get(stage_id)
 
     def children(self, stage: Stage, role: str | None = None) -> list[Stage]:
         """The synthetic stages ``stage`` owns (of ``role``: before, after, failure, compensation)."""
-        return [
-            other
-            for other in self.stages
-            if other.parent_stage_id == stage.id and (role is None or other.synthetic_role == role)
-        ]
+        owned = self.index.children.get(stage.id, [])
+        return [other for other in owned if role is None or other.synthetic_role == role]
 
     def parent(self, stage: Stage) -> Stage | None:
         """The stage that owns synthetic ``stage``; ``None`` for a top-level one."""
@@ -171,11 +171,16 @@ class Execution(_Model):
 
     def stage_by_ref(self, ref_id: str) -> Stage | None:
         """The top-level stage whose ``refId`` is ``ref_id``."""
-        return next((stage for stage in self.stages if stage.ref_id == ref_id and stage.parent_stage_id is None), None)
+        return self.index.top_level_by_ref.get(ref_id)
 
     @property
     def top_level_stages(self) -> list[Stage]:
-        return [stage for stage in self.stages if stage.parent_stage_id is None]
+        return list(self.index.top_level)
+
+    @property
+    def index(self) -> StageIndex:
+        """The stages looked up by id, owner and ``refId`` (:class:`StageIndex`)."""
+        return StageIndex.of(self)
 
     def to_json(self) -> Json:
         """The execution as Orca's ``GET /pipelines/{id}`` returns it."""
@@ -189,3 +194,72 @@ class Execution(_Model):
         if self.paused is not None:
             document["paused"]["isPaused"] = self.paused.is_paused
         return document
+
+
+@dataclass
+class StageIndex:
+    """An execution's stages by id, by owner, and its DAGs' edges, so each lookup costs the same
+    in a 2,000-stage pipeline as in a 10-stage one (a scan of every stage per lookup made a long
+    pipeline's run quadratic).
+
+    Built on first use and again whenever ``execution.stages`` is another list or another length
+    (stages are added and removed, never edited in the fields indexed: id, ``refId``, owner, role,
+    requisites). A *group* is one DAG: ``None`` for the top-level stages, ``(owner id, role)`` for
+    synthetic ones; the first of stages sharing an id (or a top-level ``refId``) wins, as a scan
+    found it.
+    """
+
+    stages: list[Stage]
+    size: int
+    by_id: dict[str, Stage] = field(default_factory=dict)
+    top_level: list[Stage] = field(default_factory=list)
+    top_level_by_ref: dict[str, Stage] = field(default_factory=dict)
+    children: dict[str, list[Stage]] = field(default_factory=dict)
+    groups: dict[Group, list[Stage]] = field(default_factory=dict)
+    by_ref: dict[tuple[Group, str], list[Stage]] = field(default_factory=dict)
+    dependents: dict[tuple[Group, str], list[Stage]] = field(default_factory=dict)
+    position: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, execution: Execution) -> StageIndex:
+        """``execution``'s index, rebuilt if its stages changed since it was built."""
+        key = id(execution)
+        known = _INDEXES.get(key)
+        index = known[1] if known is not None and known[0]() is execution else None
+        if index is None or index.stages is not execution.stages or index.size != len(execution.stages):
+            index = cls._build(execution.stages)
+            _INDEXES[key] = (weakref.ref(execution, lambda _: _INDEXES.pop(key, None)), index)
+        return index
+
+    @classmethod
+    def _build(cls, stages: list[Stage]) -> StageIndex:
+        index = cls(stages=stages, size=len(stages))
+        for n, stage in enumerate(stages):
+            index.position[id(stage)] = n
+            index.by_id.setdefault(stage.id, stage)
+            group = group_of(stage)
+            if stage.parent_stage_id is None:
+                index.top_level.append(stage)
+                index.top_level_by_ref.setdefault(stage.ref_id, stage)
+            else:
+                index.children.setdefault(stage.parent_stage_id, []).append(stage)
+            index.groups.setdefault(group, []).append(stage)
+            index.by_ref.setdefault((group, stage.ref_id), []).append(stage)
+            for requisite in dict.fromkeys(stage.requisite_stage_ref_ids):
+                index.dependents.setdefault((group, requisite), []).append(stage)
+        return index
+
+    def in_order(self, stages: Iterable[Stage]) -> list[Stage]:
+        """``stages`` once each, in the execution's order."""
+        unique = {id(stage): stage for stage in stages}
+        return sorted(unique.values(), key=lambda stage: self.position[id(stage)])
+
+
+Group = tuple[str, str | None] | None
+_INDEXES: dict[int, tuple[weakref.ref[Execution], StageIndex]] = {}
+"""Each live execution's index, by ``id()`` (a model is not hashable); an entry goes with its execution."""
+
+
+def group_of(stage: Stage) -> Group:
+    """The DAG ``stage`` belongs to: the top-level one, or its owner's stages of its role."""
+    return None if stage.parent_stage_id is None else (stage.parent_stage_id, stage.synthetic_role)
