@@ -30,7 +30,7 @@ from schemas.orca_engine import StartExecution
 from workers.orca.client_keys import ClientKeys, guard_start_execution, guard_submit_task
 from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
 from workers.orca.engine.access import AccessPolicy
-from workers.orca.engine.stages.stage_io import EVENT_PATTERNS as STAGE_EVENTS
+from workers.orca.engine.effects.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.handlers import TaskHandlers
 from workers.orca.limits import limit_start_execution

@@ -15,9 +15,9 @@ from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summa
 from tests.integration.orca.test_child_pipeline import Front50, child_stage, children
 from tests.integration.orca.test_child_pipeline import front50 as front50  # the fixture
 from workers.orca.engine.commit import Commit
+from workers.orca.engine.effects import pipeline_io
+from workers.orca.engine.effects.pipeline_io import ChildPipelines
 from workers.orca.engine.outbox import OutboxRelay
-from workers.orca.engine.stages import pipeline_io
-from workers.orca.engine.stages.pipeline_io import ChildPipelines
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerStore
 

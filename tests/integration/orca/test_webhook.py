@@ -19,8 +19,8 @@ from schemas.outbound import OutboundSettings
 from tests.authorities import admin
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, stage, summary
 from tests.outbound import LOOPBACK_TEST_SERVERS
+from workers.orca.engine.effects.webhook_http import WebhookCalls
 from workers.orca.engine.stages import webhook as webhook_stage
-from workers.orca.engine.stages.webhook_http import WebhookCalls
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from schemas.outbound import OutboundSettings
 from tests.integration.orca.conftest import Orca, by_ref, pipeline, summary
 from tests.integration.orca.test_webhook import Hooks, hooks, status, webhook
 from tests.outbound import LOOPBACK_TEST_SERVERS
+from workers.orca.engine.effects.webhook_http import WebhookCalls
 from workers.orca.engine.stages import webhook as webhook_stage
-from workers.orca.engine.stages.webhook_http import WebhookCalls
 
 
 @pytest.fixture

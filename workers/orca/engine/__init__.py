@@ -56,6 +56,7 @@ from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
 from workers.orca.engine.concurrency import WaitingExecutions
 from workers.orca.engine.delete_execution import ExecutionDeletion
+from workers.orca.engine.effects.stage_io import stage_io
 from workers.orca.engine.evaluate_expression import ExpressionQueries
 from workers.orca.engine.expressions import Expressions, SpelExpressions
 from workers.orca.engine.handlers import ExecutionHandlers
@@ -65,7 +66,6 @@ from workers.orca.engine.settle import Settle
 from workers.orca.engine.stages import StageDefinition, StageTypes
 from workers.orca.engine.stages.canary import canary_stage_types
 from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
-from workers.orca.engine.stages.stage_io import stage_io
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
 from workers.orca.engine.transitions import Transitions

@@ -2,7 +2,7 @@
 
 The task records the call (``attempt``, when it was sent) in the same write that sends the command
 doing it (:mod:`schemas.orca_stages`); the command's handler records the ``answer`` and runs the
-task again (:func:`workers.orca.engine.stages.answers.record_answer`). The record names the task
+task again (:func:`workers.orca.engine.effects.answers.record_answer`). The record names the task
 run it belongs to (task id and start time), so a restarted stage never reads an old answer.
 
     {"taskId": "1", "taskStart": 1700000000000, "attempt": 2, "sentAt": …, "failures": 1,

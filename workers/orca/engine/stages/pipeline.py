@@ -3,7 +3,7 @@
 
 ``startPipeline`` sends ``orca.StartChildPipeline`` to Orca itself (the stage's ``pipeline`` config
 id, ``pipelineParameters``, a ``pipeline`` trigger naming the parent execution and stage);
-:mod:`workers.orca.engine.stages.pipeline_io` asks Front50 for the config and starts it. The child's
+:mod:`workers.orca.engine.effects.pipeline_io` asks Front50 for the config and starts it. The child's
 execution id is derived from the parent stage (id and start time), so a repeated command, a
 redelivery or a retry after a lost answer never starts a second child; a restarted stage starts a
 new one. ``executionId`` and ``executionName`` are the stage's context and outputs.

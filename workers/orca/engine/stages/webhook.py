@@ -3,7 +3,7 @@
 
 The tasks never touch the network: each decides the next request and records it in the stage's
 context (``webhookCall``) in the same write that sends ``orca.CallWebhook`` to Orca itself
-(:mod:`workers.orca.engine.stages.webhook_http` makes the call and records the response). Every
+(:mod:`workers.orca.engine.effects.webhook_http` makes the call and records the response). Every
 wait — the retry backoff, ``waitBeforeMonitor``, the polling interval — is a durable timer, so a
 canceled stage polls no more and a restarted worker carries on.
 

@@ -13,8 +13,8 @@ from schemas.orca_stages import CallWebhook, StartChildPipeline
 from schemas.outbound import OutboundSettings
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
-from workers.orca.engine.stages.pipeline_io import ChildPipelines
-from workers.orca.engine.stages.webhook_http import WebhookCalls
+from workers.orca.engine.effects.pipeline_io import ChildPipelines
+from workers.orca.engine.effects.webhook_http import WebhookCalls
 from workers.orca.engine.store import ExecutionStore
 
 

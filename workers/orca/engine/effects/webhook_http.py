@@ -32,7 +32,7 @@ from schemas import idempotency
 from schemas.json_types import Json
 from schemas.orca_stages import CallWebhook
 from workers.orca.engine.commit import Commit
-from workers.orca.engine.stages import answers
+from workers.orca.engine.effects import answers
 from workers.orca.engine.stages.webhook import CALL_KEY
 
 log = structlog.get_logger("gennaker.orca.webhook")

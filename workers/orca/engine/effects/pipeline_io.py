@@ -26,10 +26,10 @@ from schemas.orca_engine import CancelExecution, ExecutionCompleted, StageComple
 from schemas.orca_stages import StartChildPipeline
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.commit import Commit
+from workers.orca.engine.effects import answers
 from workers.orca.engine.loop import every
 from workers.orca.engine.model import Execution, now_ms
 from workers.orca.engine.outgoing import Outgoing, start_task
-from workers.orca.engine.stages import answers
 from workers.orca.engine.stages.pipeline import CALL_KEY, STATUS_KEY, PipelineStage, child_execution_id
 from workers.orca.engine.status import ExecutionStatus
 from workers.orca.engine.store import ExecutionStore
