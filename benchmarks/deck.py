@@ -208,9 +208,10 @@ def main() -> None:
 def _healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(base + "/health", timeout=2) as response:
-            return response.status == 200
+            status: int = response.status
     except OSError:
         return False
+    return status == 200
 
 
 def _stages_done(base: str, ref: str) -> int:
