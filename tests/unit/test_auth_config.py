@@ -37,7 +37,7 @@ def test_a_user_holds_a_digest_and_has_nowhere_to_put_a_clear_token() -> None:
 
 
 def test_mode_static_needs_a_user_with_a_token_or_a_trusted_proxy() -> None:
-    with pytest.raises(ValidationError, match=r"python -m gateway\.auth`"):
+    with pytest.raises(ValidationError, match=r"gennaker auth token create`"):
         AuthConfig(mode="static", users=(StaticUser(username="ann", roles=("dev",)),))
     assert AuthConfig(mode="static", trusted_proxies=("10.0.0.0/8",)).mode == "static"
 

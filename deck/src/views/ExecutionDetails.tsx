@@ -238,20 +238,10 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
       void load();
     }, 100);
   }, [load]);
-  // An action's answer means "asked", not "done", and some changes (a pause) publish no event:
-  // read the execution again a few times over the next seconds.
-  const settling = useRef<number[]>([]);
-  const afterAction = useCallback(() => {
-    settling.current.forEach(clearTimeout);
-    settling.current = [100, 600, 1500, 3000, 6000].map((delay) => window.setTimeout(() => void load(), delay));
-  }, [load]);
   useEffect(() => {
     setExecution(undefined);
     void load();
-    return () => {
-      clearTimeout(timer.current);
-      settling.current.forEach(clearTimeout);
-    };
+    return () => clearTimeout(timer.current);
   }, [load]);
 
   const stream = useEventStream(`execution:${id}`, ['orca.#', 'clouddriver.#'], { execution: id }, soon);
@@ -275,7 +265,7 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
         </span>
         <span class="spacer" />
         <StreamBadge state={stream.state} detail={stream.detail} />
-        {app.may.has('EXECUTE') && <ExecutionActions execution={execution} onChanged={afterAction} />}
+        {app.may.has('EXECUTE') && <ExecutionActions execution={execution} onChanged={soon} />}
       </div>
       <ErrorText error={error} />
       {failure && (
@@ -301,7 +291,7 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
           onSelect={(stageId) => navigate(['applications', app.name, 'executions', 'details', execution.id], { stage: stageId }, true)}
         />
       </div>
-      {stage && <StageDetails app={app} execution={execution} stage={stage} now={now} onChanged={afterAction} />}
+      {stage && <StageDetails app={app} execution={execution} stage={stage} now={now} onChanged={soon} />}
       <p class="hint">
         Status {label(execution.status)} · id <code>{execution.id}</code>
       </p>

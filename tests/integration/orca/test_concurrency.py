@@ -64,7 +64,7 @@ async def test_with_keep_waiting_they_run_in_order(orca: Orca) -> None:
 
 
 async def test_cancelling_a_waiting_execution_moves_the_queue(orca: Orca) -> None:
-    first = await orca.start(limited(keep_waiting=True))
+    first = await orca.start(limited(keep_waiting=True, wait=60))  # still running whatever the machine's load
     await orca.until(first, status("RUNNING"))
     second = await orca.start(limited(keep_waiting=True))
     third = await orca.start(limited(keep_waiting=True))
@@ -72,7 +72,8 @@ async def test_cancelling_a_waiting_execution_moves_the_queue(orca: Orca) -> Non
     await orca.send(CancelExecution(execution_id=second, authority=admin("ana"), reason="not this one"))
     assert (await orca.finished(second))["status"] == "CANCELED"
     assert (await orca.get(first))["status"] == "RUNNING", "cancelling a waiting one starts nothing early"
-    await orca.finished(first)
+    assert (await orca.get(third))["status"] == "BUFFERED"
+    await orca.send(CancelExecution(execution_id=first, authority=admin("ana")))
     assert (await orca.finished(third))["status"] == "SUCCEEDED"
 
 

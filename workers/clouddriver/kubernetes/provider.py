@@ -286,7 +286,7 @@ class KubernetesProvider(CloudProvider):
     # server groups
 
     async def describe(self, account: Account) -> AccountSnapshot:
-        pods = _by_owner(await self.list_kind(account, "Pod", None))
+        pods = await self.list_kind(account, "Pod", None)
         groups: list[ServerGroup] = []
         template_labels: dict[tuple[str, str], Json] = {}
         for kind in kinds.SERVER_GROUPS:
@@ -320,9 +320,12 @@ class KubernetesProvider(CloudProvider):
             )
         return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
 
-    def _server_group(self, account: Account, item: Json, pods: dict[str, list[Json]]) -> ServerGroup:
+    def _server_group(self, account: Account, item: Json, pods: list[Json]) -> ServerGroup:
         meta = item["metadata"]
-        owned = pods.get(str(meta.get("uid")), [])
+        uid = meta.get("uid")
+        owned = [
+            pod for pod in pods if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or [])
+        ]
         replicas = int((item.get("spec") or {}).get("replicas", 1))
         return ServerGroup(
             name=manifest_name(item),
@@ -348,7 +351,7 @@ class KubernetesProvider(CloudProvider):
         if item is None:
             return None
         pods = await self.list_kind(account, "Pod", region)
-        return self._server_group(account, item, _by_owner(pods))
+        return self._server_group(account, item, pods)
 
     async def create_server_group(
         self, account: Account, description: CreateServerGroup, progress: Progress
@@ -385,15 +388,6 @@ class KubernetesProvider(CloudProvider):
         name = description.name
         _, bare = split_name(name if " " in name else f"service {name}")
         await self.delete(account, "Service", description.region, bare)
-
-
-def _by_owner(pods: list[Json]) -> dict[str, list[Json]]:
-    """``pods`` by the uid of each object that owns them (so describing N server groups is not N times every pod)."""
-    owned: dict[str, list[Json]] = {}
-    for pod in pods:
-        for ref in pod["metadata"].get("ownerReferences") or []:
-            owned.setdefault(str(ref.get("uid")), []).append(pod)
-    return owned
 
 
 def _moniker(item: Json) -> Json:

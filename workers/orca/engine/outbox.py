@@ -60,10 +60,10 @@ class OutboxRelay:
         *,
         own: Collection[str] = (),
         abandoned: bool = True,
-        caused_by: str | None = None,
+        caused_by: Collection[str] = (),
     ) -> int:
         """Deliver, in order, the entries ``own`` (just written by the caller), those caused by the
-        message ``caused_by`` (handled again after its first handler died: they are nobody's now)
+        messages ``caused_by`` (handled again after its first handler died: they are nobody's now)
         and, with ``abandoned``, every entry older than the grace period (left by a crash); they
         leave ``execution.outbox`` now and the stored outbox with the next save or pull. Returns
         how many were delivered.
@@ -87,7 +87,7 @@ class OutboxRelay:
             if entry.id not in done
             and (
                 entry.id in own
-                or (caused_by is not None and entry.envelope.get("causationid") == caused_by)
+                or entry.envelope.get("causationid") in caused_by
                 or (abandoned and entry.created_at <= cutoff)
             )
         ]
