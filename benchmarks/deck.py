@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,16 @@ def call(base: str, method: str, path: str, body: Json | None = None) -> Any:
 
 
 def until(probe: Any, what: str, timeout: float = 180.0) -> Any:
+    """Call ``probe`` until it answers something true; a 504 (the gateway's query deadline passed while
+    the embedded Orca is busy with the 200-stage execution) counts as "not yet"."""
     deadline = time.monotonic() + timeout
     while True:
-        result = probe()
+        try:
+            result = probe()
+        except urllib.error.HTTPError as error:
+            if error.code != 504:
+                raise
+            result = None
         if result:
             return result
         if time.monotonic() > deadline:
@@ -200,9 +208,10 @@ def main() -> None:
 def _healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(base + "/health", timeout=2) as response:
-            return response.status == 200
+            status: int = response.status
     except OSError:
         return False
+    return status == 200
 
 
 def _stages_done(base: str, ref: str) -> int:

@@ -17,9 +17,10 @@ bounded queue (``SinkRunner``, as Echo runs it) with ``--batch-size`` (500) and 
 * **delay**: ``--latency-events`` published one every ``--interval`` seconds; per event, arrival time
   at the server minus the time just before ``publish`` was called (both ``time.perf_counter()``).
 
-Baseline, same run, same servers: the same events POSTed straight to both servers with aiohttp, in
-bulk requests of the same size at once (throughput), and one request per event as it is produced
-(delay). The sinks add the bus (persisted on RabbitMQ), batching by time and acknowledgement.
+Baseline, same run, same servers: the same events POSTed straight to both servers with the sinks'
+aiohttp client (``OutboundClient``), in bulk requests of the same size at once (throughput), and one
+request per event as it is produced (delay). The sinks add the bus (persisted on RabbitMQ), batching
+by time and acknowledgement.
 
     .venv/bin/python benchmarks/echo.py [--events 20000] [--skip-amqp] [--amqp-url URL]
 
@@ -42,12 +43,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
 import structlog  # noqa: E402
 from ulid import ULID  # noqa: E402
 
 from bus import Bus, Envelope, MemoryBus  # noqa: E402
 from bus.amqp import AmqpBus  # noqa: E402
+from gennaker.outbound import OutboundClient  # noqa: E402
 from schemas.echo_sinks import ElasticsearchSink, SinkConfig, SplunkSink  # noqa: E402
 from schemas.orca_engine import StageCompleted  # noqa: E402
 from schemas.outbound import AllowedRequest, OutboundSettings  # noqa: E402
@@ -173,31 +174,35 @@ async def through_sinks(
 
 
 async def baseline(args: argparse.Namespace) -> dict[str, float]:
-    """The same events POSTed straight to both servers with aiohttp."""
+    """The same events POSTed straight to both servers, through the sinks' own HTTP client."""
     elastic, splunk = FakeElasticsearch(), FakeSplunk(TOKEN)
     figures: dict[str, float] = {}
     maker = MemoryBus(source="/bench")
-    async with serve(elastic.app()) as es_url, serve(splunk.app()) as hec_url, aiohttp.ClientSession() as session:
-        es = ElasticsearchBulk(ElasticsearchSink(name="base-es", url=es_url))
-        hec = SplunkHec(SplunkSink(name="base-hec", url=hec_url, token=TOKEN))
-        events = make_events(maker, args.events, "base")
-        started = time.perf_counter()
-        for chunk in range(0, len(events), args.batch_size):
-            batch = events[chunk : chunk + args.batch_size]
-            await asyncio.gather(es.send(session, batch), hec.send(session, batch))
-        await wait_all([elastic, splunk], len(events))
-        figures["events_per_s"] = len(events) / (time.perf_counter() - started)
+    async with serve(elastic.app()) as es_url, serve(splunk.app()) as hec_url:
+        client = OutboundClient(LOCAL_SERVERS)
+        try:
+            es = ElasticsearchBulk(ElasticsearchSink(name="base-es", url=es_url))
+            hec = SplunkHec(SplunkSink(name="base-hec", url=hec_url, token=TOKEN))
+            events = make_events(maker, args.events, "base")
+            started = time.perf_counter()
+            for chunk in range(0, len(events), args.batch_size):
+                batch = events[chunk : chunk + args.batch_size]
+                await asyncio.gather(es.send(client, batch), hec.send(client, batch))
+            await wait_all([elastic, splunk], len(events))
+            figures["events_per_s"] = len(events) / (time.perf_counter() - started)
 
-        sent_at: dict[str, float] = {}
-        for envelope in make_events(maker, args.latency_events, "base-slow"):
-            envelope = fresh(envelope)
-            sent_at[envelope.id] = time.perf_counter()
-            await asyncio.gather(es.send(session, [envelope]), hec.send(session, [envelope]))
-            await asyncio.sleep(args.interval)
-        for name, server in (("es", elastic), ("hec", splunk)):
-            delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items()]
-            figures[f"{name}_p50_ms"] = statistics.median(delays)
-            figures[f"{name}_p99_ms"] = percentile(delays, 0.99)
+            sent_at: dict[str, float] = {}
+            for envelope in make_events(maker, args.latency_events, "base-slow"):
+                envelope = fresh(envelope)
+                sent_at[envelope.id] = time.perf_counter()
+                await asyncio.gather(es.send(client, [envelope]), hec.send(client, [envelope]))
+                await asyncio.sleep(args.interval)
+            for name, server in (("es", elastic), ("hec", splunk)):
+                delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items()]
+                figures[f"{name}_p50_ms"] = statistics.median(delays)
+                figures[f"{name}_p99_ms"] = percentile(delays, 0.99)
+        finally:
+            await client.close()
     await maker.close()
     return figures
 

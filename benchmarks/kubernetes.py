@@ -182,11 +182,11 @@ async def cache_figures(data: Path, resources: int, reads: int) -> Json:
             client: TestClient[Any, Any] = TestClient(TestServer(app))
             await client.start_server()
             try:
-                await rig.bus.ask(RefreshCache(account="k8s"), timeout=120)  # warm: imports, connections
+                await rig.bus.ask(RefreshCache(account="k8s"), timeout=600)  # warm: imports, connections
                 before = rss_mib()
                 tracemalloc.start()
                 started = time.perf_counter()
-                await rig.bus.ask(RefreshCache(account="k8s"), timeout=120)
+                await rig.bus.ask(RefreshCache(account="k8s"), timeout=600)
                 refresh = time.perf_counter() - started
                 current, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()

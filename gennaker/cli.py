@@ -150,7 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(words: list[str]) -> int:
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (gennaker completion SHELL)
         _complete()
-    args = build_parser(words).parse_args(words)
+    parser = build_parser(words)
+    if not words:  # `gennaker` alone: what it can do, rather than argparse's one-line complaint
+        parser.print_help(sys.stderr)
+        return 2
+    args = parser.parse_args(words)
     # imported here, not at the top: `gennaker --help` and a mistyped command never need them
     from gennaker.commands._common import CliError
 

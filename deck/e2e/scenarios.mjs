@@ -637,6 +637,52 @@ export const scenarios = [
     },
   ],
   [
+    'resize_disable_and_destroy_an_aws_server_group',
+    async ({ page, context, config }) => {
+      const deploy = await api(config, 'admin', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'deploy to aws',
+        stages: [
+          {
+            refId: '1',
+            type: 'createServerGroup',
+            name: 'Deploy api',
+            application: 'shop',
+            stack: 'api',
+            credentials: 'aws-prod',
+            cloudProvider: 'aws',
+            region: 'us-east-1',
+            capacity: { min: 1, max: 1, desired: 1 },
+            amiName: 'hello-1.0.0',
+            instanceType: 't3.small',
+            waitForUpTimeoutSeconds: 30,
+          },
+        ],
+      });
+      const { ref } = await api(config, 'admin', 'POST', `/pipelines/shop/${deploy.id}`, {});
+      await until('the aws deploy to succeed', async () => (await api(config, 'admin', 'GET', ref)).status === 'SUCCEEDED', 60_000);
+
+      await signedIn(context, config, 'olivia');
+      page.on('dialog', (dialog) => dialog.accept());
+      await page.goto(at(config, 'applications/shop/clusters'));
+      const group = page.locator('[data-testid=server-group][data-name="shop-api-v000"]');
+      await group.waitFor({ timeout: TIMEOUT });
+      assert.match(await group.textContent(), /v000.*aws-prod · us-east-1/);
+      assert.match(await group.getByTestId('capacity').textContent(), /1 \/ 1 \/ 1.*1 instances/);
+      await group.getByRole('button', { name: 'Resize' }).click();
+      const form = page.getByTestId('resize-form');
+      await form.locator('input[name=max]').fill('3');
+      await form.locator('input[name=desired]').fill('2');
+      await form.getByRole('button', { name: 'Resize' }).click();
+      await until('the resize dialog to close', async () => (await page.getByTestId('resize-form').count()) === 0, 60_000);
+      await until('the new capacity shown', async () => /1 \/ 2 \/ 3.*2 instances/.test(await group.getByTestId('capacity').textContent()), 30_000);
+      await group.getByRole('button', { name: 'Disable', exact: true }).click();
+      await until('the aws server group to be disabled', async () => (await group.getByText('disabled', { exact: true }).count()) === 1, 60_000);
+      await group.getByRole('button', { name: 'Destroy' }).click();
+      await until('the aws server group to be gone', async () => (await group.count()) === 0, 60_000);
+    },
+  ],
+  [
     'edit_permissions_and_notifications_then_delete_an_application',
     async ({ page, context, config }) => {
       await signedIn(context, config, 'olivia');

@@ -1,16 +1,18 @@
 """The whole system in this process, on a real TCP port a browser can reach, for the UI's tests.
 
-Front50, Orca, Clouddriver (with the ``local`` provider, and a ``kubernetes`` account, ``k8s``,
-against the local API server of ``tests/kubernetes_server`` with its namespace ``web``), Echo
+Front50, Orca, Clouddriver (with the ``local`` provider, a ``kubernetes`` account, ``k8s``,
+against the local API server of ``tests/kubernetes_server`` with its namespace ``web``, and an
+``aws`` account, ``aws-prod``, on a moto server whose ``us-east-1`` has the image ``hello-1.0.0``), Echo
 (whose history lets the event stream resume) and Kayenta (with an in-process metrics account,
 ``metrics``, whose ``canary`` scope's ``http_latency_seconds`` is three times its ``baseline``'s)
 on a MemoryBus, mongoeco's wire server reached with PyMongo, and the gateway with static API
 tokens for three users: ``admin``; ``olivia`` (``shop-owners``: may change and run ``shop``,
-write to the ``local`` and ``k8s`` accounts); ``victor`` (``shop-viewers``: may only read them).
+write to the three accounts); ``victor`` (``shop-viewers``: may only read them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sys
 from contextlib import AsyncExitStack
@@ -34,6 +36,8 @@ from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.json_types import Json
 from tests.kubernetes_server import KubernetesApiServer
 from workers.clouddriver import worker as clouddriver
+from workers.clouddriver.aws import AwsConnector
+from workers.clouddriver.aws.testing import MotoServer
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
 from workers.kayenta import worker as kayenta
@@ -43,10 +47,11 @@ from workers.orca import worker as orca
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
 PERMISSIONS = {"READ": ["shop-owners", "shop-viewers"], "WRITE": ["shop-owners"]}
+AWS_REGION = "us-east-1"
 
 
-def accounts(kubeconfig: Path) -> list[Json]:
-    """The ``local`` account (fenced to ``examples/``) and the ``k8s`` account behind ``kubeconfig``."""
+def accounts(kubeconfig: Path, moto_url: str) -> list[Json]:
+    """The ``local`` account (fenced to ``examples/``), ``k8s`` behind ``kubeconfig``, ``aws-prod`` on moto."""
     return [
         {
             "name": "local",
@@ -60,7 +65,27 @@ def accounts(kubeconfig: Path) -> list[Json]:
             "permissions": PERMISSIONS,
             "kubernetes": {"kubeconfigFile": str(kubeconfig), "context": "local"},
         },
+        {
+            "name": "aws-prod",
+            "cloudProvider": "aws",
+            "regions": [AWS_REGION],
+            "permissions": PERMISSIONS,
+            "aws": {"endpointUrl": moto_url, "accessKeyId": "testing", "secretAccessKey": "testing"},
+        },
     ]
+
+
+async def start_moto(stack: AsyncExitStack) -> MotoServer:
+    """A moto server (stopped by ``stack``) whose region has the image ``hello-1.0.0`` to deploy."""
+    moto = await asyncio.to_thread(MotoServer().start)
+    stack.callback(moto.stop)
+    connector = AwsConnector(moto.settings())
+    try:
+        ec2 = (await connector.region(AWS_REGION)).ec2
+        await ec2.register_image(Name="hello-1.0.0", Architecture="x86_64", RootDeviceName="/dev/sda1")
+    finally:
+        await connector.close()
+    return moto
 
 
 def metrics() -> MemorySource:
@@ -94,6 +119,7 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     )
     kubernetes = await stack.enter_async_context(KubernetesApiServer(namespaces=("web",), ready_seconds=0.2))
     kubeconfig = kubernetes.kubeconfig(data_dir.with_name("kubeconfig"), namespace="web")
+    moto = await start_moto(stack)
     server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
     address = await server.start()
     stack.push_async_callback(server.close)
@@ -105,7 +131,9 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     for service in (
         front50.build_service(resources),
         orca.build_service(resources),
-        clouddriver.build_service(resources, accounts=accounts(kubeconfig), heartbeat_seconds=1, refresh_seconds=2),
+        clouddriver.build_service(
+            resources, accounts=accounts(kubeconfig, moto.url), heartbeat_seconds=1, refresh_seconds=2
+        ),
         echo.build_service(resources),
         kayenta.build_service(resources, sources={"metrics": metrics()}),
     ):

@@ -42,6 +42,7 @@ SCENARIOS = [
     "disable_enable_and_destroy_the_server_group",
     "edit_stages_in_the_form_skip_a_wait_and_restart_a_stage",
     "scale_and_destroy_a_kubernetes_server_group",
+    "resize_disable_and_destroy_an_aws_server_group",
     "edit_permissions_and_notifications_then_delete_an_application",
 ]
 BROWSER_TIMEOUT = 420

@@ -105,3 +105,9 @@ def test_help_shows_no_docstring_markup(capsys: pytest.CaptureFixture[str]) -> N
             cli.main(words)
         out = capsys.readouterr().out
         assert "``" not in out and ":func:" not in out and "::\n" not in out, out
+
+
+def test_gennaker_alone_prints_the_commands_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "pipeline (pi)" in err and "Exit status" in err

@@ -238,10 +238,20 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
       void load();
     }, 100);
   }, [load]);
+  // An action's answer means "asked", not "done", and some changes (a pause) publish no event:
+  // read the execution again a few times over the next seconds.
+  const settling = useRef<number[]>([]);
+  const afterAction = useCallback(() => {
+    settling.current.forEach(clearTimeout);
+    settling.current = [100, 600, 1500, 3000, 6000].map((delay) => window.setTimeout(() => void load(), delay));
+  }, [load]);
   useEffect(() => {
     setExecution(undefined);
     void load();
-    return () => clearTimeout(timer.current);
+    return () => {
+      clearTimeout(timer.current);
+      settling.current.forEach(clearTimeout);
+    };
   }, [load]);
 
   const stream = useEventStream(`execution:${id}`, ['orca.#', 'clouddriver.#'], { execution: id }, soon);
@@ -265,7 +275,7 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
         </span>
         <span class="spacer" />
         <StreamBadge state={stream.state} detail={stream.detail} />
-        {app.may.has('EXECUTE') && <ExecutionActions execution={execution} onChanged={soon} />}
+        {app.may.has('EXECUTE') && <ExecutionActions execution={execution} onChanged={afterAction} />}
       </div>
       <ErrorText error={error} />
       {failure && (
@@ -291,7 +301,7 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
           onSelect={(stageId) => navigate(['applications', app.name, 'executions', 'details', execution.id], { stage: stageId }, true)}
         />
       </div>
-      {stage && <StageDetails app={app} execution={execution} stage={stage} now={now} onChanged={soon} />}
+      {stage && <StageDetails app={app} execution={execution} stage={stage} now={now} onChanged={afterAction} />}
       <p class="hint">
         Status {label(execution.status)} · id <code>{execution.id}</code>
       </p>

@@ -286,7 +286,7 @@ class KubernetesProvider(CloudProvider):
     # server groups
 
     async def describe(self, account: Account) -> AccountSnapshot:
-        pods = await self.list_kind(account, "Pod", None)
+        pods = _by_owner(await self.list_kind(account, "Pod", None))
         groups: list[ServerGroup] = []
         template_labels: dict[tuple[str, str], Json] = {}
         for kind in kinds.SERVER_GROUPS:
@@ -320,12 +320,9 @@ class KubernetesProvider(CloudProvider):
             )
         return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
 
-    def _server_group(self, account: Account, item: Json, pods: list[Json]) -> ServerGroup:
+    def _server_group(self, account: Account, item: Json, pods: dict[str, list[Json]]) -> ServerGroup:
         meta = item["metadata"]
-        uid = meta.get("uid")
-        owned = [
-            pod for pod in pods if any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or [])
-        ]
+        owned = pods.get(str(meta.get("uid")), [])
         replicas = int((item.get("spec") or {}).get("replicas", 1))
         return ServerGroup(
             name=manifest_name(item),
@@ -351,7 +348,7 @@ class KubernetesProvider(CloudProvider):
         if item is None:
             return None
         pods = await self.list_kind(account, "Pod", region)
-        return self._server_group(account, item, pods)
+        return self._server_group(account, item, _by_owner(pods))
 
     async def create_server_group(
         self, account: Account, description: CreateServerGroup, progress: Progress
@@ -388,6 +385,15 @@ class KubernetesProvider(CloudProvider):
         name = description.name
         _, bare = split_name(name if " " in name else f"service {name}")
         await self.delete(account, "Service", description.region, bare)
+
+
+def _by_owner(pods: list[Json]) -> dict[str, list[Json]]:
+    """``pods`` by the uid of each object that owns them (so describing N server groups is not N times every pod)."""
+    owned: dict[str, list[Json]] = {}
+    for pod in pods:
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            owned.setdefault(str(ref.get("uid")), []).append(pod)
+    return owned
 
 
 def _moniker(item: Json) -> Json:
