@@ -174,14 +174,16 @@ def _run(words: list[str]) -> int:
 def _settings(args: argparse.Namespace) -> Any:
     """The settings (``--settings`` and the environment), with logging configured from them."""
     from gennaker.commands._common import CliError
-    from gennaker.logging import configure_logging
     from gennaker.settings import SettingsError, load_settings
 
     try:
         settings = load_settings(args.settings)
     except SettingsError as error:
         raise CliError(str(error), code=2) from None
-    configure_logging(settings.log_level)
+    if getattr(args, "logs", True):  # a command that only prints (config) has nothing to log
+        from gennaker.logging import configure_logging
+
+        configure_logging(settings.log_level)
     return settings
 
 

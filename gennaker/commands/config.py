@@ -44,7 +44,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         default="table",
         help="table (SETTING VALUE SOURCE, the default), or json or yaml ({settings: {name: {value, source}}})",
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, logs=False)
 
 
 def is_secret(key: str) -> bool:
