@@ -29,6 +29,9 @@ embedded store runs in that process, so its memory counts; with ``--mongo-url`` 
     .venv/bin/python benchmarks/orca.py [--executions 30] [--parked 300] [--skip-amqp] [--skip-embedded]
         [--long-stages 2000]
 
+Wide fan-out (``--wide-stages``): one pipeline of that many parallel one-second waits (all its
+stages change one execution at the same moments), with the same second user meanwhile.
+
 Long pipeline (``--long-stages``): one pipeline of that many quick stages; its wall time per stage
 beside the per-stage wall time of the short pipelines run one at a time (the issue's goal: within
 2x), and a second user's ``orca.GetExecution`` reads (every 50 ms) and small pipelines (one after
@@ -233,7 +236,7 @@ async def stack(kind: str, args: argparse.Namespace, data_dir: Path) -> AsyncIte
         )
         stack_.push_async_callback(consumption.stop)
         # the long pipeline is larger than a pipeline may be by default (pipeline_limits.max_stages)
-        limits = PipelineLimits(max_stages=max(PipelineLimits().max_stages, args.long_stages))
+        limits = PipelineLimits(max_stages=max(PipelineLimits().max_stages, args.long_stages, args.wide_stages))
         settings = Settings(pipeline_limits=limits)
         host = ServiceHost(bus, build_service(WorkerResources(settings, db), engine=OPTIONS))
         await host.start()
@@ -346,8 +349,18 @@ async def second_user(
     return reads, runs
 
 
-async def long_figures(system: Stack, args: argparse.Namespace) -> Json:
-    """One pipeline of ``--long-stages`` quick stages: its cost per stage, and a second user's
+def wide_pipeline(stages: int) -> Json:
+    """One pipeline of ``stages`` parallel one-second waits: a fan-out whose stages all change one
+    execution at the same moments."""
+    waits = [
+        {"refId": str(i), "type": "wait", "name": f"wait {i}", "waitTime": 1, "requisiteStageRefIds": []}
+        for i in range(1, stages + 1)
+    ]
+    return {"application": "bench", "name": "wide", "stages": waits}
+
+
+async def crowd_figures(system: Stack, args: argparse.Namespace, config: Json, stages: int, prefix: str) -> Json:
+    """One big pipeline (``config``, of ``stages`` stages): its cost per stage, and a second user's
     reads and small pipelines meanwhile beside the same with nothing else running."""
     small = pipeline(args.stages)
     stop = asyncio.Event()
@@ -358,22 +371,23 @@ async def long_figures(system: Stack, args: argparse.Namespace) -> Json:
     stop.clear()
     meanwhile = asyncio.create_task(second_user(system, small, stop, 0.05))
     began = time.perf_counter()
-    await run_one(system, pipeline(args.long_stages), args.timeout)
+    await run_one(system, config, args.timeout)
     elapsed = time.perf_counter() - began
     stop.set()
     reads, runs = await meanwhile
     return {
-        "long_stages": args.long_stages,
-        "long_seconds": elapsed,
-        "long_stage_cost_ms": elapsed * 1000 / args.long_stages,
-        "idle_read_p50_ms": _median(idle_reads),
-        "idle_read_p99_ms": percentile(idle_reads, 99),
-        "idle_small_run_p50_ms": _median(idle_runs),
-        "long_read_p50_ms": _median(reads),
-        "long_read_p99_ms": percentile(reads, 99),
-        "long_read_max_ms": max(reads, default=float("nan")),
-        "long_small_run_p50_ms": _median(runs),
-        "long_small_runs": len(runs),
+        f"{prefix}_stages": stages,
+        f"{prefix}_seconds": elapsed,
+        f"{prefix}_stage_cost_ms": elapsed * 1000 / stages,
+        f"{prefix}_idle_read_p50_ms": _median(idle_reads),
+        f"{prefix}_idle_read_p99_ms": percentile(idle_reads, 99),
+        f"{prefix}_idle_small_run_p50_ms": _median(idle_runs),
+        f"{prefix}_read_p50_ms": _median(reads),
+        f"{prefix}_read_p99_ms": percentile(reads, 99),
+        f"{prefix}_read_max_ms": max(reads, default=float("nan")),
+        f"{prefix}_small_run_p50_ms": _median(runs),
+        f"{prefix}_small_run_max_ms": max(runs, default=float("nan")),
+        f"{prefix}_small_runs": len(runs),
     }
 
 
@@ -479,18 +493,20 @@ def parked_figures(kind: str, args: argparse.Namespace) -> Json:
     }
 
 
-def report_long(long: Json, orca: Json) -> None:
-    ratio = long["long_stage_cost_ms"] / orca["stage_cost_ms"]
+def report_crowd(figures: Json, prefix: str, what: str, orca: Json) -> None:
+    f = {key.removeprefix(f"{prefix}_"): value for key, value in figures.items()}
+    ratio = f["stage_cost_ms"] / orca["stage_cost_ms"]
     print(
-        f"  long pipeline     {long['long_stages']:,} stages in {long['long_seconds']:.1f} s: "
-        f"{long['long_stage_cost_ms']:.2f} ms per stage, {ratio:.2f}x a {orca['stage_cost_ms']:.2f} ms stage of the "
-        "short pipelines one at a time (goal <= 2x)"
+        f"  {what:<17} {f['stages']:,} stages in {f['seconds']:.1f} s: "
+        f"{f['stage_cost_ms']:.2f} ms per stage, {ratio:.2f}x a {orca['stage_cost_ms']:.2f} ms stage of the "
+        "short pipelines run one at a time"
     )
     print(
-        f"    second user     read p50 {long['long_read_p50_ms']:.1f} ms p99 {long['long_read_p99_ms']:.1f} ms "
-        f"max {long['long_read_max_ms']:.1f} ms, small pipeline p50 {long['long_small_run_p50_ms']:.0f} ms "
-        f"({long['long_small_runs']} runs) meanwhile; idle: read p50 {long['idle_read_p50_ms']:.1f} ms "
-        f"p99 {long['idle_read_p99_ms']:.1f} ms, small pipeline p50 {long['idle_small_run_p50_ms']:.0f} ms"
+        f"    second user     read p50 {f['read_p50_ms']:.1f} ms p99 {f['read_p99_ms']:.1f} ms "
+        f"max {f['read_max_ms']:.1f} ms, small pipeline p50 {f['small_run_p50_ms']:.0f} ms "
+        f"max {f['small_run_max_ms']:.0f} ms ({f['small_runs']} runs) meanwhile; idle: read p50 "
+        f"{f['idle_read_p50_ms']:.1f} ms p99 {f['idle_read_p99_ms']:.1f} ms, small pipeline p50 "
+        f"{f['idle_small_run_p50_ms']:.0f} ms"
     )
 
 
@@ -536,13 +552,21 @@ async def run(kind: str, args: argparse.Namespace, goal_ms: float) -> Json:
         async with stack(kind, args, Path(data_dir)) as system:
             orca = await orca_figures(system, args)
             base = await baseline_figures(system.bus, args)
-            long = await long_figures(system, args) if args.long_stages > 0 else None
+            long = None
+            if args.long_stages > 0:
+                long = await crowd_figures(system, args, pipeline(args.long_stages), args.long_stages, "long")
+            wide = None
+            if args.wide_stages > 0:
+                wide = await crowd_figures(system, args, wide_pipeline(args.wide_stages), args.wide_stages, "wide")
             store_label = system.store_label
     parked = None if args.parked <= 0 else await asyncio.to_thread(parked_figures, kind, args)
     report(kind, store_label, orca, base, parked, goal_ms)
     if long is not None:
-        report_long(long, orca)
-    figures = {f"{kind}_{key}": value for key, value in {**orca, **base, **(parked or {}), **(long or {})}.items()}
+        report_crowd(long, "long", "long pipeline", orca)
+    if wide is not None:
+        report_crowd(wide, "wide", "wide fan-out", orca)
+    crowds = {**(long or {}), **(wide or {})}
+    figures = {f"{kind}_{key}": value for key, value in {**orca, **base, **(parked or {}), **crowds}.items()}
     return {key: round(value, 3) if isinstance(value, float) else value for key, value in figures.items()}
 
 
@@ -557,6 +581,12 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds any one phase may take")
     parser.add_argument(
         "--long-stages", type=int, default=0, help="stages of one long pipeline, with a second user meanwhile (0 skips)"
+    )
+    parser.add_argument(
+        "--wide-stages",
+        type=int,
+        default=0,
+        help="parallel one-second waits of one wide pipeline, with a second user meanwhile (0 skips)",
     )
     parser.add_argument("--second-user-seconds", type=float, default=5.0, help="the second user's idle baseline")
     parser.add_argument("--skip-amqp", action="store_true")

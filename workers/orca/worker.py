@@ -64,6 +64,10 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
             Endpoint(
                 service=NAME,
                 kind="commands",
+                # a handler of a busy execution mostly waits for that execution's batch to be stored
+                # (engine/commit.py), so many may be in hand at once: a wide fan-out is then a few
+                # writes, and the commands of other executions behind it are not kept waiting
+                prefetch=256,
                 handlers={
                     SubmitTask.message_type: guard_submit_task(tasks.submit, keys),
                     CancelTask.message_type: tasks.cancel,

@@ -82,7 +82,7 @@ class Commit:
         stall_ms: int,
         cache: ExecutionCache | None = None,
         settle: Callable[[Execution, list[Outgoing]], list[Outgoing]] | None = None,
-        max_batch: int = 64,
+        max_batch: int = 256,
     ) -> None:
         self.store = store
         self.settle = settle
