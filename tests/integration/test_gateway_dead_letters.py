@@ -129,11 +129,11 @@ async def test_cli_lists_shows_and_replays_through_the_gateway(
     [letter] = await bus.dead_letters()
     settings = Settings(gateway_url=str(client.make_url("/")))
 
-    assert await asyncio.to_thread(dlq.run_list, argparse.Namespace(), settings) == 0
+    assert await asyncio.to_thread(dlq.run_list, argparse.Namespace(output="table"), settings) == 0
     listed = capsys.readouterr().out
     assert letter.id in listed and QUEUE in listed and "invalid CloudEvents envelope" in listed
 
-    assert await asyncio.to_thread(dlq.run_show, argparse.Namespace(id=letter.id), settings) == 0
+    assert await asyncio.to_thread(dlq.run_show, argparse.Namespace(id=letter.id, output="table"), settings) == 0
     shown = capsys.readouterr().out
     assert f"id:       {letter.id}" in shown and "dead at:" in shown and "not json" in shown
 
