@@ -34,6 +34,7 @@ from schemas.echo_sinks import SinkConfig
 from schemas.kayenta import KayentaSettings
 from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
+from schemas.pipeline_locks import DEFAULT_LOCK_OWNERS
 from schemas.rosco import RoscoSettings
 from schemas.validation import describe_problems, listed_twice
 
@@ -107,6 +108,12 @@ class Settings(BaseSettings):
         default_factory=PipelineLimits,
         description="How large a pipeline Front50 saves and Orca starts: [pipeline_limits] max_stages, max_depth, "
         "max_stage_bytes, max_pipeline_bytes",
+    )
+    pipeline_lock_owners: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LOCK_OWNERS),
+        max_length=64,
+        description="Service accounts whose saves pass pipeline locks (pipelines managed as code); "
+        "see schemas.pipeline_locks",
     )
     log_level: LogLevel = "INFO"
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from schemas.limits import PipelineLimits
 from workers.front50.access import Front50Access
 from workers.front50.applications import ApplicationHandlers
+from workers.front50.locks import PipelineLocks
 from workers.front50.notifications import NotificationHandlers
 from workers.front50.pipelines import PipelineHandlers
 from workers.front50.projects import ProjectHandlers
@@ -29,13 +30,17 @@ class Front50Handlers:
     """Front50's handlers over one :class:`Front50Store`, one module per kind of entity."""
 
     def __init__(
-        self, store: Front50Store, access: Front50Access | None = None, limits: PipelineLimits | None = None
+        self,
+        store: Front50Store,
+        access: Front50Access | None = None,
+        limits: PipelineLimits | None = None,
+        locks: PipelineLocks | None = None,
     ) -> None:
         self.store = store
         self.access = access or Front50Access(store)
         self.limits = limits or PipelineLimits()
         self.applications = ApplicationHandlers(store, self.access)
-        self.pipelines = PipelineHandlers(store, self.access, self.limits)
+        self.pipelines = PipelineHandlers(store, self.access, self.limits, locks)
         self.projects = ProjectHandlers(store, self.access)
         self.notifications = NotificationHandlers(store, self.access)
         self.service_accounts = ServiceAccountHandlers(store, self.access)

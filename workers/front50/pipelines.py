@@ -1,6 +1,7 @@
 """Front50's pipeline configs and deployment strategies: save, delete, rename, reorder and reads.
 
-A strategy is pipeline-shaped, stored apart, without history or stale-save check.
+A strategy is pipeline-shaped, stored apart, without history or stale-save check. A locked pipeline
+(Spinnaker's ``locked``) is saved, renamed or deleted only as :mod:`workers.front50.locks` allows.
 """
 
 from __future__ import annotations
@@ -40,18 +41,22 @@ from workers.front50.bodies import (
 )
 from workers.front50.documents import derived_id, key, pipeline_order
 from workers.front50.errors import invalid, missing
+from workers.front50.locks import PipelineLocks
 from workers.front50.once import answer_once
 from workers.front50.store import Front50Store
 from workers.front50.validation import check_pipeline
 
 
 class PipelineHandlers:
-    """The pipeline and strategy messages' handlers; saves are bounded by ``limits``."""
+    """The pipeline and strategy messages' handlers; saves are bounded by ``limits`` and ``locks``."""
 
-    def __init__(self, store: Front50Store, access: Front50Access, limits: PipelineLimits) -> None:
+    def __init__(
+        self, store: Front50Store, access: Front50Access, limits: PipelineLimits, locks: PipelineLocks | None = None
+    ) -> None:
         self.store = store
         self.access = access
         self.limits = limits
+        self.locks = locks or PipelineLocks()
 
     async def save_pipeline(self, command: SavePipeline, context: MessageContext) -> None:
         """Create or replace a pipeline config; the stored version goes to its history."""
@@ -71,6 +76,7 @@ class PipelineHandlers:
 
         async def decide() -> Event:
             check_pipeline(pipeline, kind=kind, limits=self.limits)
+            self.locks.check_shape(pipeline)
             has_id = bool(pipeline.get("id"))
             pipeline_id = str(pipeline["id"]).strip() if has_id else derived_id(command_id)
             application = str(pipeline["application"])
@@ -82,6 +88,7 @@ class PipelineHandlers:
             refuse_unknown_markers(pipeline, existing)
 
             def build(current: Json | None, update_ts: str) -> Json:
+                self.locks.check_save(command.authority, current, pipeline)
                 # a secret a reader saw only as its marker keeps its stored value (schemas.secrets)
                 kept = restore(pipeline, current)
                 body = {**kept, "id": pipeline_id, "name": str(pipeline["name"]).strip()}
@@ -136,6 +143,7 @@ class PipelineHandlers:
             found = await self.store.find(collection, {"applicationKey": key(application), "nameKey": key(name)})
             if found is None:
                 raise missing(f"no {kind} named {name} in application {application}", "name")
+            self.locks.check_change(command.authority, found, "delete")
             model = StrategyDeleted if strategy else PipelineDeleted
             return model(application=str(found["application"]), name=str(found["name"]), id=str(found["id"]))
 
@@ -163,6 +171,7 @@ class PipelineHandlers:
 
             def build(current: Json | None, update_ts: str) -> Json:
                 body = require_current(current, f"pipeline {command.from_name}", "from_name")
+                self.locks.check_change(command.authority, body, "rename")
                 return {**body, "name": to_name, "updateTs": update_ts, "lastModifiedBy": command.authority.user}
 
             saved = await self.store.save(

@@ -26,6 +26,7 @@ from workers.front50.access import Front50Access
 from workers.front50.cache import ReadCache
 from workers.front50.canary_configs import CanaryConfigHandlers, canary_config_table
 from workers.front50.handlers import Front50Handlers
+from workers.front50.locks import PipelineLocks
 from workers.front50.store import Front50Store
 
 NAME = "front50"
@@ -99,7 +100,14 @@ def build_service(resources: WorkerResources) -> Service:
     cache = ReadCache(store.revision)
     access = Front50Access(store, execute_fallback=resources.settings.auth.execute_fallback)
     table = {
-        **handler_table(Front50Handlers(store, access, resources.settings.pipeline_limits)),
+        **handler_table(
+            Front50Handlers(
+                store,
+                access,
+                resources.settings.pipeline_limits,
+                PipelineLocks(tuple(resources.settings.pipeline_lock_owners)),
+            )
+        ),
         **canary_config_table(CanaryConfigHandlers(store, access)),
     }
     commands = {m.message_type: _command(store, h) for m, h in table.items() if m.message_kind == "command"}

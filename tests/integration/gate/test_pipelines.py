@@ -117,3 +117,26 @@ async def test_not_found(client: Client) -> None:
     assert moved.status == 404
     assert (await moved.json())["field"] == "from"
     assert (await client.get("/projects/nope/pipelines")).status == 404
+
+
+async def test_a_locked_pipeline_refuses_a_ui_save_until_unlocked(client: Client) -> None:
+    await create_application(client, "shop")
+    lock = {"ui": True, "allowUnlockUi": True, "description": "Managed by Dinghy: acme/shop/dinghyfile"}
+    response = await save(client, {**exported_pipeline("shop"), "locked": lock})
+    assert response.status == 200, await response.text()
+    locked = await response.json()
+
+    edited = await save(client, {**locked, "description": "edited in Deck"})
+    assert edited.status == 409, await edited.text()
+    error = await edited.json()
+    assert error["field"] == "locked" and "Managed by Dinghy: acme/shop/dinghyfile" in error["message"]
+    assert (await client.delete("/pipelines/shop/deploy to prod")).status == 409
+    assert (
+        await client.post("/pipelines/move", json={"application": "shop", "from": "deploy to prod", "to": "x"})
+    ).status == 409
+    current = await (await client.get("/applications/shop/pipelineConfigs/deploy to prod")).json()
+    assert current == locked
+
+    unlocked = await save(client, {**locked, "locked": {"ui": False, "allowUnlockUi": True}})
+    assert unlocked.status == 200, await unlocked.text()
+    assert (await save(client, {**await unlocked.json(), "description": "edited in Deck"})).status == 200
