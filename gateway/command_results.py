@@ -4,7 +4,7 @@ Gate answers ``POST /pipelines`` only once the save is done; here the save is a 
 outcome an event whose ``causationid`` is the command's id (Front50 answers every command with
 exactly one such event; Orca's execution commands with their first event). One private,
 non-durable event subscription per gateway app, bound to ``front50.#``, ``orca.task.#``,
-``orca.execution.#``, ``orca.command.#`` and Kayenta's answers, resolves a dict of futures keyed
+``orca.execution.#``, ``orca.command.#``, ``orca.stage.judged`` and Kayenta's answers, resolves a dict of futures keyed
 by command id; nothing polls.
 
 The future is registered before the command is sent, so an answer can never arrive unseen. A
@@ -40,6 +40,7 @@ PATTERNS = (
     "orca.task.#",
     "orca.execution.#",
     "orca.command.#",
+    "orca.stage.judged",
     "kayenta.canary.started",
     "kayenta.command.#",
 )

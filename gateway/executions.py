@@ -3,8 +3,10 @@
 Paths and shapes are Gate's (``PipelineController``, ``ExecutionsController``,
 ``ApplicationController``), so Deck and ``spin pipeline execute`` work unchanged. A trigger is
 answered once Orca has started the execution (the ``orca.execution.started`` event it caused), so
-``GET`` on the returned ``ref`` works at once. Operator commands (cancel, pause, resume, judge,
-restart) are accepted once sent; follow the execution to see their effect.
+``GET`` on the returned ``ref`` works at once. A cancel and a judgment are answered once Orca
+took them, and refused (409, Orca's reason) when the execution had finished or the stage was
+judged already; the other operator commands (pause, resume, restart, context updates) are
+accepted once sent: follow the execution to see their effect.
 
 Authorisation (:mod:`gateway.access`): reading needs READ on the execution's application; running,
 cancelling, pausing, resuming, judging and restarting need EXECUTE; deleting needs WRITE. An
@@ -36,7 +38,15 @@ from gateway.execution_models import (
     StagePatch,
     TriggerRequest,
 )
-from gateway.gate_api import GateError, error_responses, gate_json, gate_route, not_found, read_spinnaker_json
+from gateway.gate_api import (
+    GateError,
+    SpinnakerError,
+    error_responses,
+    gate_json,
+    gate_route,
+    not_found,
+    read_spinnaker_json,
+)
 from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
 from gateway.keys import BUS
@@ -263,11 +273,13 @@ async def _accepted(request: web.Request, command: Command, execution_id: str) -
 
 @gate_route
 async def cancel_execution(request: web.Request) -> web.Response:
-    """Cancel an execution that has not finished; it and its running stages become CANCELED."""
+    """Cancel an execution that has not finished; it and its running stages become CANCELED.
+    Answers once Orca has cancelled it; one that had finished already is refused (409)."""
     query = read_query(request, CancelQuery)
     execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
     command = CancelExecution(execution_id=execution_id, authority=authority_of(request), reason=query.reason)
-    return await _accepted(request, command, execution_id)
+    await send_command(request, command, subject=execution_id)  # orca.execution.completed, or a refusal
+    return gate_json({}, status=202)
 
 
 @gate_route
@@ -298,7 +310,8 @@ def _stage_of(execution: Json, stage_id: str) -> Json:
 @gate_route
 async def update_stage(request: web.Request) -> web.Response:
     """Judge a manualJudgment stage (``judgmentStatus``) or merge context into a running stage
-    (e.g. ``skipRemainingWait``); answers with the execution as it was when the change was sent."""
+    (e.g. ``skipRemainingWait``); answers with the execution as it was when the change was sent.
+    A judgment is answered once Orca took it; a stage judged already, or finished, is refused (409)."""
     checked, body = await read_spinnaker_json(request, StagePatch)
     execution = await _execution(request, Permission.EXECUTE)
     execution_id, stage_id = str(execution["id"]), request.match_info["stageId"]
@@ -320,7 +333,10 @@ async def update_stage(request: web.Request) -> web.Response:
         command = UpdateStage(
             execution_id=execution_id, stage_id=stage_id, context=context, authority=authority_of(request)
         )
-    await request.app[BUS].send(command, subject=execution_id)
+    if isinstance(command, JudgeStage):
+        await send_command(request, command, subject=execution_id)  # orca.stage.judged, or a refusal (409)
+    else:
+        await request.app[BUS].send(command, subject=execution_id)
     return gate_json(execution)
 
 
@@ -352,6 +368,17 @@ _READ_ERRORS = error_responses(403, 404, 504)
 _QUERY_ERRORS = error_responses(400, 403, 404, 504)
 _ACCEPTED = {202: Response("Accepted; follow the execution to see the effect", Accepted), **_READ_ERRORS}
 _STAGE = {200: Response("The execution as it was when the change was sent", PipelineExecution), **_QUERY_ERRORS}
+_JUDGED = {
+    **_STAGE,
+    409: Response(
+        "The stage was judged already, or it or its execution has finished: nothing was done", SpinnakerError
+    ),
+}
+_CANCELED = {
+    202: Response("Cancelled", Accepted),
+    **_QUERY_ERRORS,
+    409: Response("The execution has finished already: nothing was cancelled", SpinnakerError),
+}
 
 ROUTES = (
     Route(
@@ -421,7 +448,7 @@ ROUTES = (
         summary="Cancel a pipeline execution",
         tag=TAG,
         query=CancelQuery,
-        responses={**_ACCEPTED, 400: _QUERY_ERRORS[400]},
+        responses=_CANCELED,
     ),
     Route(
         "PUT",
@@ -446,7 +473,7 @@ ROUTES = (
         summary="Update a stage of a pipeline execution (manual judgment, skip remaining wait)",
         tag=TAG,
         body=StagePatch,
-        responses=_STAGE,
+        responses=_JUDGED,
     ),
     Route(
         "PUT",

@@ -357,6 +357,24 @@ class StageCompleted(Event):
     status: str
 
 
+@message
+class StageJudged(Event):
+    """Someone answered a ``manualJudgment`` stage (``orca.JudgeStage``); the answer stands.
+
+    The first event a judgment causes, so whoever sent it (the gateway) knows it was taken; a
+    judgment Orca refused is answered with ``orca.command.rejected`` instead.
+    """
+
+    message_type: ClassVar[str] = "orca.stage.judged"
+    execution_id: str
+    application: str
+    stage_id: str
+    ref_id: str
+    name: str
+    judgment_status: str
+    judged_by: str
+
+
 # --- queries ---------------------------------------------------------------------------------------
 
 

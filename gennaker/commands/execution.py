@@ -1,7 +1,9 @@
 """``gennaker execution list|get|cancel|pause|resume|judge``: follow and steer pipeline executions, as ``spin`` does.
 
 Every command calls the gateway's Gate routes (``/applications/{app}/pipelines``,
-``/pipelines/{id}`` …). Steering commands are accepted at once; ``get`` shows their effect.
+``/pipelines/{id}`` …). ``cancel`` and ``judge`` return once Orca took them, and exit 2 with
+Orca's reason when it refused (the execution had finished, the stage was judged already);
+``pause`` and ``resume`` are accepted at once: ``get`` shows their effect.
 ``pipeline execute --follow`` uses :func:`follow` from here to print stages as they change.
 
 Examples::
@@ -219,9 +221,9 @@ def _steer(
 
 
 def run_cancel(args: argparse.Namespace, settings: Settings) -> int:
-    """Ask Orca to cancel the execution."""
+    """Cancel the execution; one that had finished is refused (exit status 2, saying so)."""
     query = f"?reason={segment(args.reason)}" if args.reason else ""
-    return _steer(args, settings, "PUT", f"{_path(args.id)}/cancel{query}", "cancel requested")
+    return _steer(args, settings, "PUT", f"{_path(args.id)}/cancel{query}", "canceled")
 
 
 def run_pause(args: argparse.Namespace, settings: Settings) -> int:
@@ -235,7 +237,7 @@ def run_resume(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_judge(args: argparse.Namespace, settings: Settings) -> int:
-    """Answer the manual judgment stage."""
+    """Answer the manual judgment stage; a stage judged already is refused (exit status 2, saying by whom)."""
     body: Json = {"judgmentStatus": args.judgment}
     if args.input is not None:
         body["judgmentInput"] = args.input

@@ -109,6 +109,9 @@ async def test_judge_pause_resume_cancel(system: System, gennaker: Cli) -> None:
     ), waiting.out
     judged = await gennaker("execution", "judge", execution_id, stage_id, "--continue", "--input", "ship")
     assert judged.status == 0, judged.err
+    again = await gennaker("execution", "judge", execution_id, stage_id, "--stop")
+    assert again.status == 2, again.out
+    assert "(409): stage 1 'manualJudgment 1' was already judged 'continue' by anonymous" in again.err, again.err
     await eventually(lambda: execution_of(system, execution_id), stage_status("2", "RUNNING"))
 
     assert (await gennaker("execution", "pause", execution_id)).status == 0
@@ -117,7 +120,10 @@ async def test_judge_pause_resume_cancel(system: System, gennaker: Cli) -> None:
     await eventually(lambda: execution_of(system, execution_id), lambda ex: ex["status"] == "RUNNING")
     canceled = await gennaker("execution", "cancel", execution_id, "--reason", "not today")
     assert canceled.status == 0, canceled.err
-    assert canceled.out.strip() == f"execution {execution_id}: cancel requested"
-    final: Json = await eventually(lambda: execution_of(system, execution_id), lambda ex: ex["status"] == "CANCELED")
-    assert final["cancellationReason"] == "not today"
+    assert canceled.out.strip() == f"execution {execution_id}: canceled"
+    final: Json = await execution_of(system, execution_id)
+    assert (final["status"], final["cancellationReason"]) == ("CANCELED", "not today")
+    again = await gennaker("execution", "cancel", execution_id)
+    assert again.status == 2, again.out
+    assert "(409): execution " in again.err and "has already finished (CANCELED by anonymous)" in again.err, again.err
     assert next(s for s in final["stages"] if s["refId"] == "1")["context"]["judgmentInput"] == "ship"

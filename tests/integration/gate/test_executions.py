@@ -137,6 +137,9 @@ async def test_manual_judgment_through_patch(client: Client) -> None:
     execution = await finished(client, ref)
     assert execution["status"] == "SUCCEEDED"
     assert by_ref(execution, "1")["context"]["judgmentInput"] == "go"
+    again = await client.patch(f"{ref}/stages/{stage_id}", json={"judgmentStatus": "stop"})
+    assert again.status == 409, await again.text()
+    assert "was already judged 'continue' by anonymous" in (await again.json())["message"]
 
 
 async def test_skip_remaining_wait_through_patch(client: Client) -> None:
@@ -166,6 +169,9 @@ async def test_cancel_pause_resume_and_delete(client: Client) -> None:
     canceled = await finished(client, ref)
     assert canceled["status"] == "CANCELED"
     assert (canceled["canceledBy"], canceled["cancellationReason"]) == ("anonymous", "wrong build")
+    again = await client.put(f"{ref}/cancel")
+    assert again.status == 409, await again.text()
+    assert "has already finished (CANCELED by anonymous)" in (await again.json())["message"]
 
     deleted = await client.delete(ref)
     assert deleted.status == 200, await deleted.text()

@@ -31,7 +31,7 @@ async def test_manual_judgment_continue(orca: Orca) -> None:
     await asyncio.sleep(0.1)
     assert (await orca.get(execution_id))["status"] == "RUNNING", "a judgment waits for an answer"
     stage_id = by_ref(execution, "1")["id"]
-    await orca.send(
+    judged = await orca.send(
         JudgeStage(
             execution_id=execution_id,
             stage_id=stage_id,
@@ -40,6 +40,9 @@ async def test_manual_judgment_continue(orca: Orca) -> None:
             authority=admin("ana"),
         )
     )
+    taken = await orca.until_event(lambda event: event.causationid == judged.id)
+    assert taken.type == "io.gennaker.orca.stage.judged.v1"
+    assert (taken.data["judgment_status"], taken.data["judged_by"]) == ("continue", "ana")
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
     context = by_ref(execution, "1")["context"]
@@ -57,10 +60,13 @@ async def test_manual_judgment_stop(orca: Orca) -> None:
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "TERMINAL", "1": "TERMINAL", "2": "NOT_STARTED"}
     assert by_ref(execution, "1")["context"]["judgedBy"] == "bo"
-    await orca.send(
+    again = await orca.send(
         JudgeStage(execution_id=execution_id, stage_id=stage_id, judgment_status="continue", authority=admin("cy"))
     )
-    await asyncio.sleep(0.1)
+    refused = await orca.until_event(lambda event: event.causationid == again.id)
+    assert refused.type == "io.gennaker.orca.command.rejected.v1"
+    assert refused.data["status"] == 409
+    assert "was already judged 'stop' by bo" in refused.data["reason"]
     assert await orca.get(execution_id) == execution, "a judged stage is not judged again"
 
 
@@ -78,6 +84,10 @@ async def test_cancel_during_a_wait(orca: Orca) -> None:
     assert by_ref(execution, "1")["tasks"][0]["status"] == "CANCELED"
     await asyncio.sleep(0.5)  # the wait's timer fires into a canceled execution and changes nothing
     assert summary(await orca.get(execution_id)) == summary(execution)
+    again = await orca.send(CancelExecution(execution_id=execution_id, authority=admin("bo")))
+    refused = await orca.until_event(lambda event: event.causationid == again.id)
+    assert (refused.type, refused.data["status"]) == ("io.gennaker.orca.command.rejected.v1", 409)
+    assert "has already finished (CANCELED by ana)" in refused.data["reason"]
 
 
 async def test_pause_and_resume(orca: Orca) -> None:

@@ -25,6 +25,7 @@ from schemas.orca_engine import (
     ExecutionStarted,
     RunTask,
     StageCompleted,
+    StageJudged,
     StageStarted,
     StartStage,
     StartWaitingExecutions,
@@ -121,6 +122,8 @@ def describe(out: Outgoing) -> str:
             text = f"StartWaitingExecutions {message.pipeline_config_id}"
         case StageStarted() | StageCompleted():
             text = f"{message.message_type.removeprefix('orca.')} {message.stage_id} {message.status}"
+        case StageJudged():
+            text = f"stage.judged {message.stage_id} {message.judgment_status} by {message.judged_by}"
         case ExecutionStarted() | ExecutionCompleted():
             text = f"{message.message_type.removeprefix('orca.')} {message.status}"
         case _:

@@ -480,7 +480,7 @@ OPERATORS_AND_ANSWERS = [
         one(stage("1", "manualJudgment")),
         steps("StartStage s1", "RunTask s1"),
         _judge("continue"),
-        ["RunTask s1/1"],
+        ["stage.judged s1 continue by bob", "RunTask s1/1"],
         check=lambda core: core.execution.stages[0].context["judgedBy"] == "bob",
     ),
     Case(

@@ -34,9 +34,11 @@ from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.artifacts import execution_artifacts
 from workers.orca.engine.commit import Commit, Transition
 from workers.orca.engine.concurrency import WaitingExecutions, buffers
-from workers.orca.engine.message_transitions import step_of
-from workers.orca.engine.model import now_ms
+from workers.orca.engine.message_transitions import Step, step_of
+from workers.orca.engine.model import Execution, now_ms
+from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.plan import new_execution
+from workers.orca.engine.refusals import Refusal, refusal, refusal_applies
 from workers.orca.engine.status import ExecutionStatus as S
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.transitions import Transitions
@@ -181,10 +183,42 @@ class ExecutionHandlers:
 
     async def steer(self, command: Any, context: MessageContext) -> None:
         """A steering command (cancel, pause, resume, skip, restart, judge, update): its transition,
-        once its authority may EXECUTE the execution's application."""
+        once its authority may EXECUTE the execution's application. A cancel or a judgment the
+        execution's state makes pointless is answered ``orca.command.rejected`` saying why
+        (:mod:`workers.orca.engine.refusals`)."""
         if await self._steering_refused(command, command.execution_id, command.authority, context):
             return
-        await self.transition(command, context)
+        step = step_of(self.t, command)
+        if step is None:
+            raise ValueError(f"{command.message_type} applies no transition of an execution")
+        found: Step = step
+        refused: list[Refusal] = []
+
+        def judged_first(execution: Execution, now: int) -> list[Outgoing]:
+            refused.clear()  # judged anew against each state the commit loads (a conflict reloads)
+            why = refusal(execution, command)
+            if why is not None:
+                refused.append(why)
+                return []
+            return found(execution, now)
+
+        stored = await self.commit.apply(
+            command.execution_id, judged_first, context.bus, caused_by=context.envelope, redelivered=_again(context)
+        )
+        if stored is None and refusal_applies(command):
+            refused.append(Refusal(404, f"execution {command.execution_id} does not exist"))
+        for why in refused:
+            log.info(
+                "command refused", command=command.message_type, execution_id=command.execution_id, reason=why.reason
+            )
+            answer = ExecutionCommandRejected(
+                command_type=command.message_type,
+                execution_id=command.execution_id,
+                status=why.status,
+                reason=why.reason,
+                field=why.field,
+            )
+            await context.publish(answer, subject=command.execution_id)
 
     # --- queries ------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from schemas.orca_engine import (
     ExecutionStarted,
     RunTask,
     StageCompleted,
+    StageJudged,
     StageStarted,
     StartStage,
 )
@@ -98,6 +99,20 @@ def stage_started(execution: Execution, stage: Stage) -> Outgoing:
 def stage_completed(execution: Execution, stage: Stage) -> Outgoing:
     """The ``orca.stage.completed`` event of ``stage``."""
     return Outgoing(_stage_event(StageCompleted, execution, stage))
+
+
+def stage_judged(execution: Execution, stage: Stage, user: str) -> Outgoing:
+    """The ``orca.stage.judged`` event of ``stage``, judged by ``user`` as its context now says."""
+    judged = StageJudged(
+        execution_id=execution.id,
+        application=execution.application,
+        stage_id=stage.id,
+        ref_id=stage.ref_id,
+        name=stage.name,
+        judgment_status=str(stage.context.get("judgmentStatus")),
+        judged_by=user,
+    )
+    return Outgoing(judged)
 
 
 def _stage_event[E: (StageStarted, StageCompleted)](kind: type[E], execution: Execution, stage: Stage) -> E:

@@ -45,6 +45,7 @@ from workers.orca.engine.outgoing import (
     execution_started,
     run_task_message,
     stage_completed,
+    stage_judged,
     stage_started,
     start_stages,
     start_task,
@@ -334,7 +335,10 @@ class Transitions:
         stage = execution.stage(stage_id)
         if stage is None or stage.context.get("judgmentStatus"):
             return []
-        return self.update_stage(execution, stage_id, {**judgment, "judgedBy": user}, user, now)
+        updated = self.update_stage(execution, stage_id, {**judgment, "judgedBy": user}, user, now)
+        if not stage.context.get("judgmentStatus"):
+            return updated  # a finished stage or execution takes no judgment
+        return [stage_judged(execution, stage, user), *updated]
 
     def restart_stage(self, execution: Execution, stage_id: str, user: str, now: int) -> list[Outgoing]:
         """Reset a finished stage and everything downstream of it, reopen the execution, start it."""
