@@ -144,3 +144,21 @@ async def test_a_restarted_evaluate_variables_stage_evaluates_its_variables_afre
     execution = await orca.until(execution_id, lambda e: by_ref(e, "2")["status"] == "RUNNING")
     assert by_ref(execution, "1")["outputs"] == {"who": "ana"}
     assert by_ref(execution, "1")["context"]["variables"][0]["sourceExpression"] == who
+
+
+async def test_a_false_precondition_names_its_expression_and_the_values_it_read(orca: Orca) -> None:
+    written = "${parameters.size == '5' || #currentStage().context['restartDetails'] != null}"
+    preconditions = [{"type": "expression", "context": {"expression": written}}]
+    config = pipeline(stage("1", "checkPreconditions", preconditions=preconditions), parameterConfig=PARAMETERS)
+    execution_id = await orca.start(config, {"type": "manual", "user": "ana", "parameters": {"size": "3"}})
+    execution = await orca.finished(execution_id)
+    assert summary(execution) == {"status": "TERMINAL", "1": "TERMINAL"}
+    error = by_ref(execution, "1")["context"]["exception"]["details"]["error"]
+    assert error == (
+        f"Expression {written} is false (parameters.size is '3', #currentStage().context['restartDetails'] is null)"
+    )
+
+    await orca.send(RestartStage(execution_id=execution_id, stage_id=by_ref(execution, "1")["id"], authority=ADMIN))
+    await orca.until(execution_id, lambda ex: "restartDetails" in by_ref(ex, "1")["context"])
+    again = await orca.finished(execution_id)
+    assert summary(again) == {"status": "SUCCEEDED", "1": "SUCCEEDED"}, "the restart evaluated it afresh"

@@ -225,6 +225,8 @@ def test_public_api_is_guarded() -> None:
         "SUMMARY_KEY",
         "Value",
         "evaluate",
+        "operands",
         "process",
+        "shown",
         "stage_root",
     ]

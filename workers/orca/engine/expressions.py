@@ -20,6 +20,11 @@ SUMMARY_KEY = spel.SUMMARY_KEY
 """Where a stage's context records the expressions that failed (Orca's ``expressionEvaluationSummary``)."""
 
 
+def shown(value: Any) -> str:
+    """``value`` as an expression writes it (``'dev'``, ``null``, ``false``), for messages."""
+    return spel.shown(value)
+
+
 class ExpressionFailed(ValueError):
     """An expression could not be evaluated; the message says which and why."""
 
@@ -45,6 +50,11 @@ class Expressions(Protocol):
         raises :class:`ExpressionFailed`."""
         ...
 
+    def operands(self, expression: Any, execution: Execution, stage: Stage) -> list[tuple[str, Any]]:
+        """What ``expression`` reads in ``stage`` and the value of each (``[("parameters.env", "dev")]``),
+        for saying why it was false; none for a literal or an expression that does not parse."""
+        ...
+
 
 class SpelExpressions:
     """Spinnaker's expression language, evaluated against the stage's root (context, execution,
@@ -63,8 +73,12 @@ class SpelExpressions:
         root = self._root(execution, stage)
         variables = context.get("variables")
         if stage.type != "evaluateVariables" or not isinstance(variables, list):
+            sources = _precondition_sources(context) if stage.type == "checkPreconditions" else {}
+            if sources:
+                context = _with_precondition_expressions(context, sources)
             result = spel.process(context, root, current_stage_id=stage.id)
-            return Processed(result.value, result.summary, result.failure_message() if result.failed else None)
+            value = _with_precondition_expressions(result.value, sources, key=SOURCE_KEY) if sources else result.value
+            return Processed(value, result.summary, result.failure_message() if result.failed else None)
         rest = spel.process({k: v for k, v in context.items() if k != "variables"}, root, current_stage_id=stage.id)
         summary, failures = dict(rest.summary), [rest.failure_message()] if rest.failed else []
         evaluated: list[Any] = []
@@ -92,6 +106,11 @@ class SpelExpressions:
             raise ExpressionFailed(f"expression {expression!r} failed: {error}") from None
         return _truth(value, expression)
 
+    def operands(self, expression: Any, execution: Execution, stage: Stage) -> list[tuple[str, Any]]:
+        if not isinstance(expression, str):
+            return []
+        return spel.operands(expression, self._root(execution, stage), current_stage_id=stage.id)
+
     def _root(self, execution: Execution, stage: Stage) -> Json:
         execution_json = execution.to_json()
         stage_json = next(item for item in execution_json["stages"] if item["id"] == stage.id)
@@ -111,6 +130,39 @@ class LiteralExpressions:
         if text.startswith("${") and text.endswith("}"):
             text = text[2:-1].strip()
         return _truth(text, expression)
+
+    def operands(self, expression: Any, execution: Execution, stage: Stage) -> list[tuple[str, Any]]:
+        return []
+
+
+SOURCE_KEY = "sourceExpression"
+"""Where a precondition's context keeps its ``expression`` as written, once the stage's start has
+replaced it by its value (as ``evaluateVariables`` keeps each variable's), so a failure can name it
+and a restart evaluates it afresh."""
+
+
+def _precondition_sources(context: Json) -> dict[int, str]:
+    """The expressions of ``checkPreconditions``' preconditions as written, by index."""
+    preconditions = context.get("preconditions")
+    sources: dict[int, str] = {}
+    for index, precondition in enumerate(preconditions if isinstance(preconditions, list) else []):
+        own = precondition.get("context") if isinstance(precondition, dict) else None
+        if not isinstance(own, dict):
+            continue
+        source = own.get(SOURCE_KEY) if _has_expression(own.get(SOURCE_KEY)) else own.get("expression")
+        if isinstance(source, str) and _has_expression(source):
+            sources[index] = source
+    return sources
+
+
+def _with_precondition_expressions(context: Json, sources: dict[int, str], *, key: str = "expression") -> Json:
+    """``context`` with each precondition of ``sources`` given its source under ``key``."""
+    preconditions = list(context.get("preconditions") or [])
+    for index, source in sources.items():
+        precondition = preconditions[index]
+        if isinstance(precondition, dict) and isinstance(precondition.get("context"), dict):
+            preconditions[index] = {**precondition, "context": {**precondition["context"], key: source}}
+    return {**context, "preconditions": preconditions}
 
 
 def _variable_source(variable: Any) -> Any:

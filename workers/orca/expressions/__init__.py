@@ -12,6 +12,7 @@ from .context import stage_root
 from .errors import ExpressionError, ExpressionLimitError, ExpressionSyntaxError
 from .helpers import Helper, HelperContext, HelperRegistry
 from .limits import DEFAULT_LIMITS, Limits
+from .operands import operands, shown
 from .process import SUMMARY_KEY, ProcessedValue, evaluate, process
 from .registry import DEFAULT_HELPERS
 from .values import Value
@@ -30,6 +31,8 @@ __all__ = [
     "ProcessedValue",
     "Value",
     "evaluate",
+    "operands",
     "process",
+    "shown",
     "stage_root",
 ]

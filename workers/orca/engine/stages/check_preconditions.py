@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from schemas.json_types import Json
-from workers.orca.engine.expressions import ExpressionFailed, Expressions
+from workers.orca.engine.expressions import SOURCE_KEY, ExpressionFailed, Expressions, shown
 from workers.orca.engine.model import Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.stages.external import ExternalTask
@@ -61,9 +61,18 @@ class CheckPreconditionsTask:
             except ExpressionFailed as error:
                 return TaskResult.terminal(f"preconditions[{index}]: {error}")
             if not holds:
-                message = context.get("failureMessage") or f"Expression {context.get('expression')!r} is false"
+                message = context.get("failureMessage") or self._why_false(context, run)
                 return _failed(precondition, str(message))
         return TaskResult.succeeded()
+
+    def _why_false(self, context: Json, run: TaskRun) -> str:
+        """``Expression ${parameters.env == 'prod'} is false (parameters.env is 'dev')``: the expression
+        as written (its value replaced it when the stage started) and each value it read."""
+        source = context.get(SOURCE_KEY) or context.get("expression")
+        written = source if isinstance(source, str) else shown(source)
+        seen = self.expressions.operands(source, run.execution, run.stage)
+        found = f" ({', '.join(f'{text} is {shown(value)}' for text, value in seen)})" if seen else ""
+        return f"Expression {written} is false{found}"
 
 
 class ClusterSizeVerdictTask:
