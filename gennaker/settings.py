@@ -92,7 +92,9 @@ class Settings(BaseSettings):
         default_factory=NotificationSettings, description="Echo's SMTP server, Slack bot and Deck address"
     )
     rosco: RoscoSettings = Field(
-        default_factory=RoscoSettings, description="Rosco's kubectl and helm/chart accounts: [[rosco.helm_accounts]]"
+        default_factory=RoscoSettings,
+        description="Rosco's kubectl, helm/chart accounts ([[rosco.helm_accounts]]) and bakery (packer, "
+        "bakeryDefaults, maxConcurrentBakes)",
     )
     kayenta: KayentaSettings = Field(
         default_factory=KayentaSettings, description="Kayenta's metrics accounts: [[kayenta.accounts]]"

@@ -1,0 +1,172 @@
+"""Rosco bakes images with the real Packer: the local template, the cache, rebake, refusals, failures, the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from schemas.rosco import RoscoTaskCompleted
+from tests.integration.rosco.conftest import MAX_CONCURRENT, Bakery
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def _answer(events: Sequence[object]) -> RoscoTaskCompleted:
+    assert len(events) == 1, events
+    answer = events[0]
+    assert isinstance(answer, RoscoTaskCompleted)
+    return answer
+
+
+async def test_a_local_bake_makes_an_image_the_local_provider_can_run_and_is_then_cached(bakery: Bakery) -> None:
+    context = {"package": "hello_1.0-1_all", "amiSuffix": "20261203", "extendedAttributes": {"entrypoint": "app.py"}}
+    await bakery.run_task(
+        "first", context, trigger={"buildInfo": {"number": 7, "name": "hello/main", "url": "http://ci/7"}}
+    )
+    answer = _answer(await bakery.completed("first"))
+    assert answer.status == "SUCCEEDED", answer.error
+    assert answer.context["imageName"] == "hello-all-20261203-python"
+    assert answer.context["ami"] == answer.context["imageId"] == "hello-all-20261203-python"
+    [artifact] = answer.context["artifacts"]
+    assert artifact["type"] == "local/image" and artifact["location"] == "local"
+    image = bakery.images / "local" / "hello-all-20261203-python"
+    manifest = json.loads((image / "image.json").read_text())
+    assert manifest["command"] == ["{python}", "app.py"]
+    assert manifest["appVersion"] == "hello-1.0-h7/hello-main/7"
+    assert (image / "app" / "app.py").is_file()
+    bake_id = answer.context["bakeId"]
+    stored = await bakery.db["rosco_bakes"].find_one({"_id": bake_id})
+    assert stored["recipe"]["command"][:3][1:] == ["build", "-color=false"]
+    assert "-var" in stored["recipe"]["command"] and "packages=hello=1.0-1" in stored["recipe"]["command"]
+
+    # the same bake again (another run, another suffix: not part of the key) is the earlier bake, at once
+    started = time.monotonic()
+    await bakery.run_task("again", {**context, "amiSuffix": "20261204"})
+    cached = _answer(await bakery.completed("again"))
+    assert cached.status == "SUCCEEDED" and cached.context["bakeId"] == bake_id
+    assert cached.context["imageName"] == "hello-all-20261203-python"
+    assert time.monotonic() - started < 1.0
+    assert (await bakery.db["rosco_bakes"].find_one({"_id": bake_id}))["runs"] == 1
+
+    # rebake: a new bake, and Packer runs again
+    await bakery.run_task("rebake", {**context, "amiSuffix": "20261205", "rebake": True})
+    rebaked = _answer(await bakery.completed("rebake"))
+    assert rebaked.status == "SUCCEEDED" and rebaked.context["bakeId"] != bake_id
+    assert rebaked.context["imageName"] == "hello-all-20261205-python"
+    assert (bakery.images / "local" / "hello-all-20261205-python" / "image.json").is_file()
+
+
+async def test_an_unknown_base_os_or_template_is_refused_with_roscos_message(bakery: Bakery) -> None:
+    await bakery.run_task("unknown-os", {"package": "hello", "baseOs": "plan9"})
+    refused = _answer(await bakery.completed("unknown-os"))
+    assert refused.status == "TERMINAL" and refused.error == "No virtualization settings found for 'plan9'."
+    await bakery.run_task("unknown-template", {"package": "hello", "templateFileName": "../../etc/passwd"})
+    refused = _answer(await bakery.completed("unknown-template"))
+    assert refused.status == "TERMINAL"
+    assert refused.error == "No template file found for '../../etc/passwd' in the bakery's config directory."
+    assert await bakery.db["rosco_bakes"].count_documents({"request.base_os": "plan9"}) == 0
+
+
+async def test_a_failing_packer_build_fails_the_bake_with_the_last_lines_of_its_log(bakery: Bakery) -> None:
+    await bakery.run_task("missing", {"package": "nosuchapp_2.0-1_all", "amiSuffix": "x1"})
+    failed = _answer(await bakery.completed("missing"))
+    assert failed.status == "TERMINAL"
+    assert "Packer exited with status 1" in (failed.error or "")
+    assert "package nosuchapp=2.0-1 is not in the repository" in (failed.error or "")
+    assert failed.context["status"]["result"] == "FAILURE"
+    # a failed bake does not answer the next identical request: it bakes again
+    await bakery.run_task("missing-again", {"package": "nosuchapp_2.0-1_all", "amiSuffix": "x1"})
+    again = _answer(await bakery.completed("missing-again"))
+    assert again.context["bakeId"] != failed.context["bakeId"]
+
+
+async def test_concurrent_bakes_run_at_most_n_packers_and_identical_ones_run_one(bakery: Bakery) -> None:
+    bakes = bakery.db["rosco_bakes"]
+    most_running, saw_pending = 0, False
+    for index in range(6):
+        await bakery.run_task(f"many-{index}", {"package": "hello_1.0-1_all", "amiName": f"many{index}"})
+    await bakery.run_task("same-a", {"package": "hello_1.0-1_all", "amiName": "same"})
+    await bakery.run_task("same-b", {"package": "hello_1.0-1_all", "amiName": "same"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        running = await bakes.count_documents({"state": "RUNNING"})
+        pending = await bakes.count_documents({"state": "PENDING"})
+        most_running, saw_pending = max(most_running, running), saw_pending or pending > 0
+        if running == pending == 0 and all(bakery.events[f"many-{i}"] for i in range(6)):
+            break
+        await asyncio.sleep(0.02)
+    answers = [_answer(await bakery.completed(f"many-{i}")) for i in range(6)]
+    assert all(answer.status == "SUCCEEDED" for answer in answers)
+    assert most_running <= MAX_CONCURRENT and saw_pending
+    heartbeats = [e for i in range(6) for e in bakery.events[f"many-{i}"] if e.message_type == "rosco.task.heartbeat"]
+    assert any("queued" in (beat.progress or "") for beat in heartbeats)  # type: ignore[attr-defined]
+    same = [_answer(await bakery.completed(name)) for name in ("same-a", "same-b")]
+    assert same[0].context["bakeId"] == same[1].context["bakeId"]
+    assert await bakes.count_documents({"request.ami_name": "same"}) == 1
+
+
+async def test_a_bake_whose_rosco_died_is_found_again_its_packer_reaped_and_answered_once(
+    bakery: Bakery, tmp_path: Path
+) -> None:
+    template = tmp_path / "slow.json"
+    template.write_text(
+        json.dumps(
+            {
+                "builders": [{"type": "null", "communicator": "none"}],
+                "provisioners": [{"type": "shell-local", "inline": ["sleep 60"]}],
+            }
+        )
+    )
+    orphan = await asyncio.create_subprocess_exec(
+        "packer",
+        "build",
+        "-color=false",
+        str(template),
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
+    earlier = await bakery.db["rosco_bakes"].find_one({"result": "SUCCESS", "request.package_name": "hello_1.0-1_all"})
+    assert earlier is not None
+    now = int(time.time() * 1000)
+    await bakery.db["rosco_bakes"].insert_one(
+        {
+            **earlier,
+            "_id": "killed-mid-run",
+            "key": "bake:killed-mid-run",
+            "state": "RUNNING",
+            "result": None,
+            "owner": f"{socket.gethostname()}:{gone.pid}:dead00",
+            "lease_until": now + 600_000,  # its lease has not lapsed: the dead process is what gives it away
+            "pid": orphan.pid,
+            "runs": 1,
+            "created": now,
+            "waiters": [
+                {"execution_id": "recovered", "stage_id": "s1", "task_id": "1", "attempt": 1, "application": "hello"}
+            ],
+        }
+    )
+    answer = _answer(await bakery.completed("recovered", timeout=30))
+    assert answer.status == "SUCCEEDED", answer.error
+    assert await asyncio.wait_for(orphan.wait(), 5) == -signal.SIGKILL
+    stored = await bakery.db["rosco_bakes"].find_one({"_id": "killed-mid-run"})
+    assert stored["runs"] == 2 and stored["state"] == "COMPLETED" and stored["owner"] is None
+    assert "baking again (its Packer process was killed)" in await _logs(bakery, "killed-mid-run")
+    await asyncio.sleep(0.6)  # a further poll of the queue answers nothing more
+    assert len(await bakery.completed("recovered")) == 1
+
+
+async def _logs(bakery: Bakery, bake_id: str) -> str:
+    chunks = await bakery.db["rosco_bake_logs"].find({"bake": bake_id}).sort("_id", 1).to_list(None)
+    return "\n".join(line for chunk in chunks for line in chunk["lines"])
