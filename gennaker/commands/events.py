@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from bus import Bus, BusError, Endpoint, Envelope, MessageContext, topic_matches
 from gennaker.commands._common import CliError, connect_amqp, stop_event
+from gennaker.commands._formats import OUTPUT_FORMATS
 from gennaker.commands._gateway_client import GatewayClient
 from gennaker.settings import Settings
 from schemas import Event, UnknownMessageType, parse_cloudevent_type, registry
@@ -49,7 +50,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     actions = parser.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
     tail = actions.add_parser("tail", parents=[common], help="print events as they happen")
     tail.add_argument("pattern", metavar="PATTERN", nargs="?", default="#", help="topic pattern, e.g. 'orca.#'")
-    tail.add_argument("--json", action="store_true", help="print each envelope as one JSON line")
+    tail.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="table",
+        help="table (one line per event: time, type, subject, source and data; the default), json (each "
+        "envelope as one JSON line) or yaml (each envelope as a YAML document)",
+    )
+    tail.add_argument("--json", dest="output", action="store_const", const="json", help="the same as --output json")
     tail.add_argument("--application", metavar="A", help="only events about application A")
     tail.add_argument("--execution", metavar="E", help="only events about execution E")
     tail.add_argument("--count", type=int, metavar="N", help="exit after N events")
@@ -74,10 +83,19 @@ def admits(envelope: Envelope, application: str | None, execution: str | None) -
     return execution is None or execution in (envelope.subject, data.get("executionId"), data.get("execution_id"))
 
 
-def format_event(envelope: Envelope, *, as_json: bool) -> str:
-    """One line per event: time, type, subject, source and compact data; or the envelope as JSON."""
-    if as_json:
+def format_event(envelope: Envelope, output: str = "table") -> str:
+    """How ``--output`` prints one event: ``table``, one line of time, type, subject, source and
+    compact data; ``json``, the envelope as one JSON line (a stream of them is JSON Lines); ``yaml``,
+    the envelope as one YAML document (``---`` first, so a stream of them is a YAML stream)."""
+    if output == "json":
         return envelope.model_dump_json(exclude_none=True)
+    if output == "yaml":
+        import yaml
+
+        document = yaml.safe_dump(
+            envelope.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True
+        )
+        return "---\n" + document.rstrip("\n")
     try:
         name, version = parse_cloudevent_type(envelope.type)
         kind = f"{name} v{version}"
@@ -120,7 +138,7 @@ async def tail(settings: Settings, args: argparse.Namespace) -> None:
             except StopAsyncIteration:
                 raise CliError("the event stream ended: the gateway shut down") from None
             if admits(envelope, args.application, args.execution):
-                print(format_event(envelope, as_json=args.json), flush=True)
+                print(format_event(envelope, args.output), flush=True)
                 printed += 1
     finally:
         stopped.cancel()

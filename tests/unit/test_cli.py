@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bus import Envelope
 from gennaker import cli
@@ -154,13 +155,28 @@ def test_event_line_shows_time_type_subject_source_and_data() -> None:
         time=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
         data={"service": "orca", "nested": {"a": 1}},
     )
-    assert format_event(envelope, as_json=False) == (
+    assert format_event(envelope) == (
         "2026-01-02T03:04:05.678Z  system.worker.started v1  subject=orca  source=/gennaker  "
         '{"service":"orca","nested":{"a":1}}'
     )
-    assert Envelope.model_validate_json(format_event(envelope, as_json=True)) == envelope
+    assert Envelope.model_validate_json(format_event(envelope, "json")) == envelope
     long = envelope.model_copy(update={"data": {"x": "y" * 1000}})
-    assert len(format_event(long, as_json=False)) < 400
+    assert len(format_event(long, "table")) < 400
+
+
+def test_tail_prints_each_event_as_a_json_line_or_a_yaml_document() -> None:
+    envelopes = [
+        Envelope(source="/s", type="com.example.built", subject=f"run-{n}", data={"n": n, "tags": ["a"]})
+        for n in (1, 2)
+    ]
+    stream = "\n".join(format_event(envelope, "yaml") for envelope in envelopes)
+    assert [Envelope.model_validate(document) for document in yaml.safe_load_all(stream)] == envelopes
+    assert stream.startswith("---\n") and "\ntags:\n" not in stream  # the data stays nested under data:
+    lines = "\n".join(format_event(envelope, "json") for envelope in envelopes).splitlines()
+    assert [Envelope.model_validate_json(line) for line in lines] == envelopes
+    parsed = cli.build_parser().parse_args(["events", "tail", "orca.#", "-o", "yaml"])
+    assert (parsed.output, cli.build_parser().parse_args(["events", "tail", "--json"]).output) == ("yaml", "json")
+    assert cli.build_parser().parse_args(["events", "tail"]).output == "table"
 
 
 def test_tail_filters_by_application_and_execution() -> None:
