@@ -36,6 +36,7 @@ from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
 from schemas.pipeline_locks import DEFAULT_LOCK_OWNERS
 from schemas.rosco import RoscoSettings
+from schemas.terraformer import TerraformerSettings
 from schemas.validation import describe_problems, listed_twice
 
 if TYPE_CHECKING:
@@ -98,6 +99,10 @@ class Settings(BaseSettings):
     )
     kayenta: KayentaSettings = Field(
         default_factory=KayentaSettings, description="Kayenta's metrics accounts: [[kayenta.accounts]]"
+    )
+    terraformer: TerraformerSettings = Field(
+        default_factory=TerraformerSettings,
+        description="Terraformer's binary, profiles and provider mirror: [terraformer], [[terraformer.profiles]]",
     )
     sinks: list[SinkConfig] = Field(
         default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"

@@ -20,6 +20,7 @@ from schemas import (
     orca_stages,
     rosco,
     system,
+    terraformer,
 )
 from schemas.registry import registry
 
@@ -37,6 +38,7 @@ MODULES = (
     orca_stages,
     rosco,
     system,
+    terraformer,
 )
 """The message modules whose import registered their messages."""
 

@@ -1,20 +1,53 @@
-"""Wires Terraformer (Terraform runs) to the bus.
+"""Wires Terraformer (Terraform runs: Armory's Terraform Integration) to the bus.
 
-It will plan and apply Terraform configurations as pipeline stages, reporting each run's outcome.
-
-For now it only answers the runtime's ``system.Ping``; handlers (``handlers.py``) and its store
-(``store.py``) arrive with the service's own issue.
+Commands: Orca's ``orca.RunExternalTask`` for its ``terraform`` stage
+(:mod:`workers.terraformer.stage_task`). Events: ``orca.stage.completed``, which stops the runs of
+a ``terraform`` stage that ended (:mod:`workers.terraformer.cancellation`). Background: the
+recovery of runs whose Terraformer died (:mod:`workers.terraformer.recovery`). State lives in
+``terraformer_runs``, ``terraformer_locks`` and ``terraformer_planfiles``
+(:mod:`workers.terraformer.store`); settings under ``[terraformer]``
+(:class:`schemas.terraformer.TerraformerSettings`).
 """
 
 from __future__ import annotations
 
-from bus.service import Service
+from bus.endpoint import Endpoint
+from bus.service import Service, instance_id
 from gennaker import __version__
+from gennaker.outbound import OutboundClient, OutboundPolicy
 from gennaker.resources import WorkerResources
+from schemas.orca_engine import RunExternalTask, StageCompleted
+from workers.terraformer.cancellation import StageCancellation
+from workers.terraformer.recovery import Recovery
+from workers.terraformer.sources import Sources
+from workers.terraformer.stage_task import TerraformTasks
+from workers.terraformer.store import TerraformerStore
 
 NAME = "terraformer"
 
 
-def build_service(resources: WorkerResources) -> Service:
-    """Terraformer's endpoints; the host adds the ping query."""
-    return Service(name=NAME, version=__version__, endpoints=[])
+def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0) -> Service:
+    """Terraformer's endpoints and its recovery loop; the host adds the ping query."""
+    settings = resources.settings
+    own = settings.terraformer
+    store = TerraformerStore(resources.db)
+    sources = Sources(OutboundClient(settings.outbound), OutboundPolicy(settings.outbound), tuple(own.local_git_roots))
+    work_root = own.work_dir or settings.data_dir / "terraformer"
+    tasks = TerraformTasks(
+        store, own, sources, owner=instance_id(), work_root=work_root, query_timeout=settings.query_timeout
+    )
+    recovery = Recovery(store, tasks, interval=reconcile_seconds)
+    return Service(
+        name=NAME,
+        version=__version__,
+        endpoints=[
+            Endpoint(service=NAME, kind="commands", handlers={RunExternalTask.message_type: tasks.handle}),
+            Endpoint(
+                service=NAME,
+                kind="events",
+                patterns=(StageCompleted.message_type,),
+                handlers={StageCompleted.message_type: StageCancellation(store).stage_completed},
+            ),
+        ],
+        background=[recovery.loop],
+    )

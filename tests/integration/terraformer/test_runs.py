@@ -1,0 +1,107 @@
+"""Terraformer runs real Terraform on a configuration cloned from a git repository: plan, apply of
+the planfile, output, destroy; a stale planfile is refused; sensitive outputs never leave it; a
+profile needs WRITE; the run's inputs (var-files, overrides, backend config, workspace) reach
+Terraform."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from schemas.authority import Authority
+from schemas.terraformer import TerraformerTaskCompleted
+from tests.integration.terraformer.rig import TerraformerRig, embedded, terraformer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TerraformerRig]:
+    async with terraformer(tmp_path_factory.mktemp("terraformer")) as started:
+        yield started
+
+
+async def answer(rig: TerraformerRig, action: str, **extra: object) -> TerraformerTaskCompleted:
+    found = await rig.run(rig.context(action, **extra))
+    assert isinstance(found, TerraformerTaskCompleted)
+    return found
+
+
+async def test_plan_apply_output_destroy_and_a_stale_plan(rig: TerraformerRig) -> None:
+    tfvars = {"artifact": embedded("names.tfvars", 'name = "from-var-file"\n')}
+    first = await answer(rig, "plan", artifacts=[tfvars])
+    assert first.status == "SUCCEEDED", first.error
+    summary = first.outputs["planSummary"]
+    assert (summary["add"], summary["change"], summary["destroy"]) == (1, 0, 0)
+    assert summary["text"].startswith("Plan: 1 to add, 0 to change, 0 to destroy.")
+    [planfile] = first.outputs["artifacts"]
+    assert (planfile["type"], planfile["name"]) == ("embedded/base64", "planfile")
+    assert base64.b64decode(planfile["reference"])[:2] == b"PK"  # Terraform's plan is a zip
+
+    other = await answer(rig, "plan", overrides={"name": "overridden"})
+    assert other.status == "SUCCEEDED", other.error
+    [stale] = other.outputs["artifacts"]
+
+    applied = await answer(rig, "apply", artifacts=[{"artifact": planfile}])
+    assert applied.status == "SUCCEEDED", applied.error
+    assert applied.outputs["bucket"] == "bucket-from-var-file"  # exactly the first plan, not the override
+    assert applied.outputs["sensitiveOutputs"] == ["secret"] and "secret" not in applied.outputs
+    assert "s3cr3t" not in json.dumps(applied.model_dump(mode="json"))
+    assert (rig.state / "ws" / "w1" / "terraform.tfstate").is_file()  # the backend config and workspace held
+
+    refused = await answer(rig, "apply", artifacts=[{"artifact": stale}])
+    assert refused.status == "TERMINAL"
+    assert refused.error is not None and "stale" in refused.error and "plan stage again" in refused.error
+
+    shown = await answer(rig, "output")
+    assert shown.status == "SUCCEEDED", shown.error
+    assert shown.outputs["bucket"] == "bucket-from-var-file"
+    assert "s3cr3t" not in json.dumps(shown.model_dump(mode="json"))
+
+    destroyed = await answer(rig, "destroy")
+    assert destroyed.status == "SUCCEEDED", destroyed.error
+    state = json.loads((rig.state / "ws" / "w1" / "terraform.tfstate").read_text())
+    assert state["resources"] == []
+
+
+async def test_bad_input_is_refused_naming_the_field(rig: TerraformerRig) -> None:
+    bad_action = await answer(rig, "refresh")
+    assert bad_action.status == "TERMINAL" and bad_action.error is not None
+    assert bad_action.error.startswith("action:")
+    escaping = await answer(rig, "plan", dir="../..")
+    assert escaping.error is not None and escaping.error.startswith("dir:")
+    elsewhere = await rig.run(
+        {**rig.context("plan"), "artifacts": [{"type": "git/repo", "reference": "/etc", "version": "main"}]}
+    )
+    assert isinstance(elsewhere, TerraformerTaskCompleted) and elsewhere.error is not None
+    assert "local_git_roots" in elsewhere.error and elsewhere.error.startswith("artifacts[0].reference:")
+
+
+async def test_a_profile_needs_write_and_an_application_execute(rig: TerraformerRig) -> None:
+    missing = await answer(rig, "init", profile="nope")
+    assert missing.status == "TERMINAL" and missing.error is not None and "no profile named 'nope'" in missing.error
+    stranger = Authority(user="mallory", roles=("nobody",))
+    found = await rig.run(rig.context("init", profile="prod"), authority=stranger)
+    assert isinstance(found, TerraformerTaskCompleted) and found.error is not None
+    assert "lacks WRITE permission on profile 'prod'" in found.error
+
+
+async def test_a_profile_gives_terraform_its_variables_and_they_are_not_shown(
+    rig: TerraformerRig, tmp_path: Path
+) -> None:
+    config = 'resource "terraform_data" "x" {\n  provisioner "local-exec" { command = "echo token=$API_TOKEN" }\n}\n'
+    context = {
+        "action": "apply",
+        "artifacts": [{"artifact": {"type": "inline", "name": "main.tf", "reference": config}}],
+        "profile": "prod",
+    }
+    ops = Authority(user="olga", roles=("ops",))
+    applied = await rig.run(context, authority=ops)
+    assert isinstance(applied, TerraformerTaskCompleted) and applied.status == "SUCCEEDED", applied.error
+    log = "\n".join(applied.context["terraformLog"])
+    assert "token=****" in log and "hunter2-token" not in log

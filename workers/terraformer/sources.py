@@ -1,0 +1,236 @@
+"""A run's files from the stage's artifacts: the configuration directory, var-files, backend config, planfile.
+
+The configuration comes from a ``git/repo`` artifact (a real ``git clone`` of ``reference`` at
+``version``, a branch, tag or commit; ``metadata.subPath`` picks a directory in it), an
+``embedded/base64`` one (a tar archive of the directory, or one file), an ``http/file`` or
+``github/file`` one (fetched through the outbound client, so the ``[outbound]`` rules hold), or an
+``inline`` one (its ``reference`` is the file's text). The stage's ``dir`` is a directory under it.
+Every other file (a ``-var-file``, a ``-backend-config``, a planfile) comes from the same types
+but git.
+
+What a user names is bounded: no path leaves the run's directory, no archive unpacks links out of
+it or more than :data:`MAX_UNPACKED_BYTES`, no artifact is larger than :data:`MAX_ARTIFACT_BYTES`,
+a git URL is ``http(s)`` (judged by the outbound rules as a request would be) or a local
+repository under ``[terraformer] local_git_roots``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import ipaddress
+import os
+import re
+import socket
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from gennaker.outbound import OutboundClient, OutboundPolicy, OutboundRefused, Route
+from schemas.json_types import Json
+
+MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+GIT_SECONDS = 120.0
+FILE_TYPES = ("embedded/base64", "http/file", "github/file", "inline")
+CONFIG_TYPES = ("git/repo", *FILE_TYPES)
+_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+class SourceRefused(Exception):
+    """An artifact that cannot be used; ``field`` names it in the stage's context."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+def label(artifact: Json) -> str:
+    """An artifact as a message names it (never its embedded bytes)."""
+    kind = str(artifact.get("type") or "?")
+    where = artifact.get("name") if kind in ("embedded/base64", "inline") else artifact.get("reference")
+    return f"{kind} {where or artifact.get('name') or ''}".strip()
+
+
+def relative(path: str, field: str) -> PurePosixPath:
+    """``path`` as a path under a directory: never absolute, never through ``..``."""
+    pure = PurePosixPath(path.strip() or ".")
+    if pure.is_absolute() or ".." in pure.parts or len(path) > 1024:
+        raise SourceRefused(field, f"{path!r} must be a relative path inside the configuration, without '..'")
+    return pure
+
+
+def _file_name(artifact: Json, default: str) -> str:
+    name = str(artifact.get("name") or "") or urlsplit(str(artifact.get("reference") or "")).path
+    base = PurePosixPath(name).name
+    return base if base and base not in (".", "..") and re.match(r"^[\w.@+-]{1,200}$", base) else default
+
+
+@dataclass
+class Sources:
+    """Fetches artifacts into a run's directory."""
+
+    outbound: OutboundClient
+    policy: OutboundPolicy
+    local_git_roots: tuple[Path, ...] = ()
+
+    async def content(self, artifact: Json, field: str) -> bytes:
+        """The bytes of a file artifact."""
+        kind = artifact.get("type")
+        reference = str(artifact.get("reference") or "")
+        if kind == "embedded/base64":
+            if len(reference) > MAX_ARTIFACT_BYTES * 4 // 3 + 4:
+                raise SourceRefused(field, f"{label(artifact)} is larger than {MAX_ARTIFACT_BYTES} bytes")
+            try:
+                return base64.b64decode(reference, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise SourceRefused(field, f"{label(artifact)}: the reference is not base64 ({error})") from None
+        if kind == "inline":
+            if len(reference) > MAX_ARTIFACT_BYTES:
+                raise SourceRefused(field, f"{label(artifact)} is larger than {MAX_ARTIFACT_BYTES} bytes")
+            return reference.encode()
+        if kind in ("http/file", "github/file"):
+            return await self._download(artifact, field)
+        raise SourceRefused(field, f"artifact type {kind!r} is not one Terraformer reads ({', '.join(FILE_TYPES)})")
+
+    async def _download(self, artifact: Json, field: str) -> bytes:
+        url = str(artifact.get("reference") or "")
+        headers = {"Accept": "application/vnd.github.raw"} if artifact.get("type") == "github/file" else {}
+        try:
+            async with self.outbound.request("GET", url, headers=headers, follow_redirects=True) as response:
+                if response.status != 200:
+                    raise SourceRefused(field, f"GET {label(artifact)} answered HTTP {response.status}")
+                body = await response.content.read(MAX_ARTIFACT_BYTES + 1)
+        except OutboundRefused as refused:
+            raise SourceRefused(field, str(refused)) from None
+        except OSError as error:
+            raise SourceRefused(field, f"GET {label(artifact)} failed: {error}") from None
+        if len(body) > MAX_ARTIFACT_BYTES:
+            raise SourceRefused(field, f"{label(artifact)} is larger than {MAX_ARTIFACT_BYTES} bytes")
+        return body
+
+    async def file(self, artifact: Json, into: Path, field: str, default_name: str) -> Path:
+        """Write a file artifact under ``into``; its path."""
+        return write_file(into, _file_name(artifact, default_name), await self.content(artifact, field))
+
+    async def configuration(self, artifact: Json, into: Path, field: str) -> Path:
+        """Fetch the configuration under ``into``; the directory Terraform runs in (before ``dir``)."""
+        sub = relative(str((artifact.get("metadata") or {}).get("subPath") or ""), f"{field}.metadata.subPath")
+        if artifact.get("type") == "git/repo":
+            await self._clone(artifact, into, field)
+        else:
+            data = await self.content(artifact, field)
+            if not _unpacked(data, into, field):
+                write_file(into, _file_name(artifact, "main.tf"), data)
+        return directory(into / sub, f"{field}.metadata.subPath", f"{sub} is not a directory of {label(artifact)}")
+
+    def _git_url(self, reference: str, field: str) -> str:
+        parts = urlsplit(reference)
+        if parts.scheme in ("http", "https"):
+            try:
+                self.policy.route("GET", reference)
+            except OutboundRefused as refused:
+                raise SourceRefused(field, str(refused)) from None
+            return reference
+        if parts.scheme in ("", "file"):
+            path = Path(parts.path if parts.scheme else reference).resolve()
+            if not any(path.is_relative_to(root.resolve()) for root in self.local_git_roots):
+                raise SourceRefused(
+                    field,
+                    f"git repository {path} is on this machine but under none of [terraformer] local_git_roots",
+                )
+            return f"file://{path}"
+        raise SourceRefused(field, f"git/repo reference {reference[:200]!r} is neither an http(s) URL nor a local path")
+
+    async def _check_public(self, url: str, field: str) -> None:
+        if self.policy.route("GET", url) is Route.ANYWHERE:
+            return
+        host = urlsplit(url).hostname or ""
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            addresses = [str(info[4][0]) for info in infos]
+        for address in addresses:
+            if (reason := self.policy.refusal(address)) is not None:
+                raise SourceRefused(field, str(self.policy.refused("GET", url, reason)))
+
+    async def _clone(self, artifact: Json, into: Path, field: str) -> None:
+        url = self._git_url(str(artifact.get("reference") or ""), f"{field}.reference")
+        if url.startswith("http"):
+            await self._check_public(url, f"{field}.reference")
+        version = str(artifact.get("version") or "").strip()
+        if version.startswith("-") or len(version) > 255:
+            raise SourceRefused(f"{field}.version", f"{version[:50]!r} is not a branch, tag or commit")
+        commit = bool(_COMMIT.match(version))
+        clone = ["clone", "--quiet", "--no-recurse-submodules"]
+        if version and not commit:
+            clone += ["--depth", "1", "--branch", version]
+        await _git(*clone, "--", url, str(into), field=field, cwd=into.parent)
+        if commit:
+            await _git("checkout", "--quiet", "--detach", version, field=f"{field}.version", cwd=into)
+
+
+async def _git(*args: str, field: str, cwd: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ALLOW_PROTOCOL": "http:https:file",
+    }
+    process = await asyncio.create_subprocess_exec(
+        "git", *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        async with asyncio.timeout(GIT_SECONDS):
+            out, _ = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise SourceRefused(field, f"git {args[0]} took longer than {GIT_SECONDS:g} s") from None
+    if process.returncode != 0:
+        said = out.decode(errors="replace").strip().splitlines()[-3:]
+        raise SourceRefused(field, f"git {args[0]} failed: {' '.join(said)[:500]}")
+
+
+def write_file(into: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``name`` under ``into`` (made if missing), never over another file; its path."""
+    into.mkdir(parents=True, exist_ok=True)
+    path, n = into / name, 1
+    while path.exists():
+        path, n = into / f"{n}-{name}", n + 1
+    path.write_bytes(data)
+    return path
+
+
+def directory(path: Path, field: str, reason: str) -> Path:
+    """``path``, when it is a directory; else :class:`SourceRefused` naming ``field``."""
+    if not path.is_dir():
+        raise SourceRefused(field, reason)
+    return path
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a file the run wrote."""
+    return path.read_bytes()
+
+
+def _unpacked(data: bytes, into: Path, field: str) -> bool:
+    """Unpack ``data`` under ``into`` when it is a tar archive; whether it was one."""
+    try:
+        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115 - closed by the with below
+    except tarfile.TarError:
+        return False
+    with archive:
+        members = archive.getmembers()
+        if sum(member.size for member in members) > MAX_UNPACKED_BYTES:
+            raise SourceRefused(field, f"the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
+        try:
+            archive.extractall(into, members=members, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise SourceRefused(field, f"the archive cannot be unpacked safely: {error}") from None
+    return True
