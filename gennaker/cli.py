@@ -66,6 +66,11 @@ COMMANDS: tuple[Command, ...] = (
         "list, show, cancel, pause, resume and judge pipeline executions",
         ("ex",),
     ),
+    Command(
+        "dinghy",
+        "gennaker.commands.dinghy",
+        "render a dinghyfile locally and diff it against the pipelines it would change",
+    ),
 )
 
 
