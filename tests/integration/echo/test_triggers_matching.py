@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from workers.echo.triggers.constraints import matches_constraints
+from workers.echo.triggers.constraints import constraint_mismatch, matches_constraints
 from workers.echo.triggers.git import GitPush, parse_push, push_matches, secret_refusal
 from workers.echo.triggers.pipelines import PipelineIndex
 
@@ -20,6 +20,17 @@ def test_constraints_are_whole_value_regexes_on_present_fields() -> None:
     assert not matches_constraints({"none": ".*"}, payload)
     assert not matches_constraints({"branch": "("}, payload)  # an invalid regex matches nothing
     assert not matches_constraints(["branch"], payload)
+
+
+def test_a_constraint_that_does_not_hold_is_named_with_what_the_payload_had() -> None:
+    payload = {"branch": "develop", "repo": {"name": "shop"}, "none": None}
+    assert constraint_mismatch({"repo.name": "shop", "branch": "main|release-.*"}, payload) == (
+        "payloadConstraints.branch: 'develop' does not match 'main|release-.*'"
+    )
+    assert constraint_mismatch({"tag": "v.*"}, payload) == "payloadConstraints.tag: the payload has no 'tag'"
+    assert constraint_mismatch({"none": ".*"}, payload) == "payloadConstraints.none: the payload has no 'none'"
+    assert "is not a valid regex" in str(constraint_mismatch({"branch": "("}, payload))
+    assert constraint_mismatch({"repo.name": "shop"}, payload) is None
 
 
 def test_github_push_and_signatures() -> None:

@@ -111,7 +111,8 @@ async def test_webhook_starts_each_enabled_pipeline_whose_source_and_constraints
     event_id = await hooks.post("/webhooks/webhook/ci", payload)
 
     processed = await hooks.recorder.webhook(event_id)
-    assert processed.triggered == ["match"] and processed.refused == {}
+    assert processed.triggered == ["match"]
+    assert processed.refused == {"constraint": "payloadConstraints.branch: 'release-7' does not match 'develop'"}
     await until(lambda: len(hooks.recorder.commands) == 1)
     command = hooks.recorder.commands[0]
     assert command.pipeline_name_or_id == "match"
@@ -127,6 +128,9 @@ async def test_typed_webhook_matches_triggers_of_that_type(stack: AsyncExitStack
     processed = await hooks.recorder.webhook(await hooks.post("/webhooks/artifactory/repo1", {"name": "lib.jar"}))
     assert processed.triggered == ["a"]
     assert hooks.recorder.commands[0].trigger["payload"] == {"name": "lib.jar"}
+    nobody = await hooks.recorder.webhook(await hooks.post("/webhooks/artifactory/repo2", {"name": "lib.jar"}))
+    assert nobody.triggered == []
+    assert nobody.refused == {"*": "no enabled pipeline has an enabled artifactory trigger with source 'repo2'"}
 
 
 async def test_webhook_secret_must_be_sent_in_its_header(stack: AsyncExitStack) -> None:

@@ -41,17 +41,28 @@ def _text(value: Any) -> str:
 
 def matches_constraints(constraints: object, payload: Mapping[str, Any]) -> bool:
     """True when every constraint holds for ``payload`` (no constraints: True)."""
+    return constraint_mismatch(constraints, payload) is None
+
+
+def constraint_mismatch(constraints: object, payload: Mapping[str, Any]) -> str | None:
+    """Why ``payload`` fails ``constraints``, naming the first constraint that does not hold and what
+    the payload had (``payloadConstraints.branch: 'develop' does not match 'main|release-.*'``);
+    ``None`` when every one holds."""
     if not constraints:
-        return True
+        return None
     if not isinstance(constraints, Mapping):
-        return False
+        return "payloadConstraints must be an object of field: regex"
     for key, pattern in constraints.items():
+        where = f"payloadConstraints.{key}"
         value = field_value(payload, str(key))
         if value is _MISSING or value is None:
-            return False
+            return f"{where}: the payload has no {key!r}"
+        text = _text(value)
         try:
-            if re.fullmatch(str(pattern), _text(value)) is None:
-                return False
-        except re.error:
-            return False
-    return True
+            matched = re.fullmatch(str(pattern), text) is not None
+        except re.error as error:
+            return f"{where}: {str(pattern)!r} is not a valid regex ({error})"
+        if not matched:
+            shown = text if len(text) <= 100 else text[:99] + "…"
+            return f"{where}: {shown!r} does not match {str(pattern)!r}"
+    return None

@@ -27,7 +27,7 @@ from bus import MessageContext
 from schemas.echo import HandleWebhook, TriggerType, WebhookProcessed
 from schemas.idempotency import HEADER
 from schemas.json_types import Json
-from workers.echo.triggers.constraints import matches_constraints
+from workers.echo.triggers.constraints import constraint_mismatch
 from workers.echo.triggers.git import parse_push, push_matches, secret_refusal
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex
@@ -76,6 +76,8 @@ class WebhookTriggers:
         kind: TriggerType = "git" if command.type == "git" else "webhook"
         triggered: list[str] = []
         refused: dict[str, str] = {}
+        if not matches and command.type != "git":
+            refused["*"] = f"no enabled pipeline has an enabled {command.type} trigger with source {command.source!r}"
         for config, trigger, refusal in matches:
             config_id = str(config["id"])
             if refusal is not None:
@@ -106,14 +108,13 @@ class WebhookTriggers:
         for config, trigger in self.index.triggers(command.type):
             if str(trigger.get("source") or "") != command.source:
                 continue
-            if not matches_constraints(trigger.get("payloadConstraints"), payload):
-                continue
-            refusal = None
+            refusal = None  # the secret first: a sender without it learns nothing of the constraints
             secret = trigger.get("secret")
             if secret:
                 given = command.headers.get(SECRET_HEADER, "")
                 if not hmac.compare_digest(given.encode(), str(secret).encode()):
                     refusal = "X-Gennaker-Webhook-Secret is missing or does not match the trigger's secret"
+            refusal = refusal or constraint_mismatch(trigger.get("payloadConstraints"), payload)
             parameters = payload.get("parameters")
             sent = payload.get("artifacts")
             details = {
