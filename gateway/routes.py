@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway import (
     applications,
     auth,
+    builds,
     canaries,
     canary_configs,
     credentials,
@@ -44,6 +45,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *pipelines.ROUTES,
     *canary_configs.ROUTES,
     *canaries.ROUTES,
+    *builds.ROUTES,
     *tasks.ROUTES,
     *executions.ROUTES,
     *credentials.ROUTES,

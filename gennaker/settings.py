@@ -31,6 +31,7 @@ from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
 from schemas.echo_notifications import NotificationSettings
 from schemas.echo_sinks import SinkConfig
+from schemas.igor import IgorSettings
 from schemas.kayenta import KayentaSettings
 from schemas.limits import PipelineLimits
 from schemas.outbound import OutboundSettings
@@ -104,6 +105,9 @@ class Settings(BaseSettings):
         default_factory=TerraformerSettings,
         description="Terraformer's binary, profiles and provider mirror: [terraformer], [[terraformer.profiles]]",
     )
+    igor: IgorSettings = Field(
+        default_factory=IgorSettings, description="Igor's Jenkins masters: [[igor.jenkins]] name, address, username"
+    )
     sinks: list[SinkConfig] = Field(
         default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"
     )
@@ -160,6 +164,14 @@ class Settings(BaseSettings):
         duplicated = listed_twice(account.name for account in value or ())
         if duplicated:
             raise ValueError(f"accounts are listed twice: {', '.join(duplicated)}; account names must be unique")
+        return value
+
+    @field_validator("igor")
+    @classmethod
+    def _unique_master_names(cls, value: IgorSettings) -> IgorSettings:
+        duplicated = listed_twice(master.name for master in value.jenkins)
+        if duplicated:
+            raise ValueError(f"igor.jenkins masters are listed twice: {', '.join(duplicated)}; names must be unique")
         return value
 
     @field_validator("sinks")

@@ -1,21 +1,75 @@
-"""Wires Igor (the CI and artifact watcher) to the bus.
+"""Wires Igor (the CI watcher) to the bus.
 
-It will poll CI systems and artifact repositories and publish build and artifact events that can
-trigger pipelines.
-
-For now it only answers the runtime's ``system.Ping``; handlers (``handlers.py``) and its store
-(``store.py``) arrive with the service's own issue.
+Igor talks to the Jenkins masters of ``[[igor.jenkins]]`` (:mod:`workers.igor.masters`,
+:mod:`workers.igor.jenkins`). Commands: Orca's ``orca.RunExternalTask`` for the tasks of its
+``jenkins`` stage (:mod:`workers.igor.stage_task`). Events: ``orca.stage.completed``, which stops
+the build of a ``jenkins`` stage that ended while Igor still watched it. Queries: masters, jobs,
+job configs, builds, a build's properties (:mod:`workers.igor.handlers`), behind Gate's
+``/v2/builds`` and ``/v3/builds``. Background: the stage tasks' loop and the build monitor
+(:mod:`workers.igor.poller`), which announces ``igor.build.completed`` for Echo's ``jenkins``
+triggers. State lives in ``igor_*`` collections (:mod:`workers.igor.store`).
 """
 
 from __future__ import annotations
 
-from bus.service import Service
+import asyncio
+
+from bus import Bus
+from bus.endpoint import Endpoint
+from bus.service import Service, instance_id
 from gennaker import __version__
 from gennaker.resources import WorkerResources
+from schemas import igor as messages
+from schemas.orca_engine import RunExternalTask, StageCompleted
+from workers.igor.handlers import BuildQueries
+from workers.igor.masters import Masters
+from workers.igor.poller import BuildMonitor
+from workers.igor.stage_task import StageTasks
+from workers.igor.store import IgorStore
 
 NAME = "igor"
 
 
-def build_service(resources: WorkerResources) -> Service:
-    """Igor's endpoints; the host adds the ping query."""
-    return Service(name=NAME, version=__version__, endpoints=[])
+def build_service(resources: WorkerResources, *, masters: Masters | None = None) -> Service:
+    """Igor's endpoints and loops; ``masters`` replaces the settings' (tests); the host adds the ping query."""
+    settings = resources.settings.igor
+    masters = masters or Masters(settings.jenkins)
+    store = IgorStore(resources.db)
+    owner = instance_id()
+    tasks = StageTasks(store, masters, settings, owner=owner)
+    monitor = BuildMonitor(store, masters, settings, owner=owner)
+    queries = BuildQueries(masters)
+    clients = masters
+
+    async def close_clients(bus: Bus) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await clients.close()
+
+    return Service(
+        name=NAME,
+        version=__version__,
+        endpoints=[
+            Endpoint(service=NAME, kind="commands", handlers={RunExternalTask.message_type: tasks.run}),
+            Endpoint(
+                service=NAME,
+                kind="events",
+                patterns=(StageCompleted.message_type,),
+                handlers={StageCompleted.message_type: tasks.stage_completed},
+            ),
+            Endpoint(
+                service=NAME,
+                kind="queries",
+                handlers={
+                    messages.ListBuildMasters.message_type: queries.list_masters,
+                    messages.ListJobs.message_type: queries.list_jobs,
+                    messages.GetJobConfig.message_type: queries.get_job_config,
+                    messages.ListBuilds.message_type: queries.list_builds,
+                    messages.GetBuild.message_type: queries.get_build,
+                    messages.GetBuildProperties.message_type: queries.get_properties,
+                },
+            ),
+        ],
+        background=[tasks.loop, monitor.loop, close_clients],
+    )

@@ -7,7 +7,9 @@ Gennaker model knows is not a dead letter). Each event:
 
 1. joins the recent-events history (:mod:`workers.echo.triggers.history`);
 2. starts the pipelines whose ``cloudevent`` triggers ask for its type
-   (:mod:`workers.echo.triggers.cloudevents`).
+   (:mod:`workers.echo.triggers.cloudevents`);
+3. starts, for a build Igor announced, the pipelines whose ``jenkins`` trigger names its job
+   (:mod:`workers.echo.triggers.jenkins`).
 
 Each replica also keeps its own :class:`~workers.echo.triggers.pipelines.PipelineIndex` current
 from Front50's ``pipeline.saved`` / ``pipeline.deleted`` / ``application.deleted``, which every
@@ -31,6 +33,7 @@ from schemas.base import cloudevent_type
 from schemas.front50 import ApplicationDeleted, PipelineDeleted, PipelineSaved
 from workers.echo.triggers.cloudevents import CloudEventTriggers
 from workers.echo.triggers.history import RecentEventsStore
+from workers.echo.triggers.jenkins import JenkinsTriggers
 from workers.echo.triggers.pipelines import PipelineIndex
 
 QUEUE = "gennaker.echo.trigger-events"
@@ -58,10 +61,17 @@ class TriggerEventsEndpoint(Endpoint):
 class TriggerEvents:
     """The raw handler of :data:`QUEUE` and the background loop that consumes it."""
 
-    def __init__(self, index: PipelineIndex, history: RecentEventsStore, cloudevents: CloudEventTriggers) -> None:
+    def __init__(
+        self,
+        index: PipelineIndex,
+        history: RecentEventsStore,
+        cloudevents: CloudEventTriggers,
+        jenkins: JenkinsTriggers | None = None,
+    ) -> None:
         self.index = index
         self.history = history
         self.cloudevents = cloudevents
+        self.jenkins = jenkins or JenkinsTriggers(index, cloudevents.identity)
 
     def endpoint(self, service: str, queue: str = QUEUE) -> Endpoint:
         """The durable, raw endpoint on ``#``."""
@@ -89,6 +99,7 @@ class TriggerEvents:
         self._update_index(envelope)
         await self.history.record(envelope)
         await self.cloudevents.handle(envelope, context)
+        await self.jenkins.handle(envelope, context)
 
     def _update_index(self, envelope: Envelope) -> None:
         data = envelope.data

@@ -1,0 +1,177 @@
+"""Igor's messages and settings: Jenkins masters, their jobs and builds, and build events.
+
+Igor talks to the Jenkins masters of ``[[igor.jenkins]]`` (:class:`JenkinsMasterConfig`). Reads
+are queries that carry the caller's authority, which Igor checks against the master's
+``permissions`` (READ to see jobs and builds; WRITE to trigger, as Igor's ``BUILD_SERVICE``
+permissions). Orca's ``jenkins`` stage sends ``orca.RunExternalTask`` and gets
+``igor.task.completed`` back (``igor.task.heartbeat`` while a build is queued or running). Igor's
+poller publishes ``igor.build.completed`` once per finished build, which starts the pipelines
+whose ``jenkins`` trigger names that master and job (Echo).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from schemas.authority import ACTS_FOR, Authority
+from schemas.base import Event, Query, Reply
+from schemas.json_types import Json
+from schemas.orca_engine import ExternalTaskCompleted, ExternalTaskHeartbeat
+from schemas.registry import message
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+JOB_PATTERN = r"^[^/\s][^\s]*$"
+MAX_JOB = 1024
+STAGE_TYPES = ("jenkins",)
+"""The stage types Igor provides to Orca."""
+
+BuildPermission = Literal["READ", "WRITE"]
+
+
+class JenkinsMasterConfig(BaseModel):
+    """One Jenkins master (``[[igor.jenkins]]``).
+
+    Example (TOML)::
+
+        [[igor.jenkins]]
+        name = "ci"
+        address = "https://jenkins.example.com"
+        username = "spinnaker"
+        password = "<API token>"
+        csrf = true
+        permissions = { READ = ["dev"], WRITE = ["ops"] }
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128, pattern=NAME_PATTERN)
+    address: str = Field(min_length=1, max_length=2048, pattern=r"^https?://", description="Jenkins' root URL")
+    username: str | None = Field(None, max_length=256)
+    password: SecretStr | None = Field(None, description="the user's password or, better, an API token")
+    csrf: bool = Field(False, description="ask Jenkins' crumb issuer for a crumb before every POST")
+    permissions: dict[BuildPermission, tuple[str, ...]] = Field(
+        default_factory=dict, description="roles holding READ (see jobs and builds) and WRITE (trigger builds)"
+    )
+    timeout: float = Field(10.0, gt=0, le=300, description="seconds one request to Jenkins may take")
+    item_depth: int = Field(3, ge=1, le=10, description="folder levels the poller reads in one request")
+
+
+class IgorSettings(BaseModel):
+    """Igor's settings: the Jenkins masters and how often they are polled."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jenkins: list[JenkinsMasterConfig] = Field(default_factory=list)
+    poll_interval: float = Field(60.0, gt=0, description="seconds between two polls of a master's jobs")
+    build_poll_interval: float = Field(
+        10.0, gt=0, description="seconds between two looks at a stage's queued or running build (Orca's 10 s)"
+    )
+    start_retries: int = Field(
+        6, ge=0, le=100, description="attempts to reach a master before a jenkins stage fails naming it"
+    )
+    start_backoff: float = Field(30.0, gt=0, description="seconds before the first retry; doubles (Orca's 30 s)")
+    base_url: str | None = Field(
+        None, max_length=2048, description="Deck's address: a triggered build's description links back to it"
+    )
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+
+@message
+class BuildReply(Reply):
+    """What Igor answers a build query: ``value`` (a list or an object), or an error with its HTTP status."""
+
+    message_type: ClassVar[str] = "igor.BuildReply"
+    value: Json | list[Json] | list[str] | None = None
+    status: int = 200
+    error: str | None = None
+
+
+class _BuildQuery(Query):
+    reply_model: ClassVar[type[Reply]] = BuildReply
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+@message
+class ListBuildMasters(_BuildQuery):
+    """The names of the masters the authority may READ (``type`` ``jenkins`` or empty)."""
+
+    message_type: ClassVar[str] = "igor.ListBuildMasters"
+    type: str = Field("", max_length=64)
+
+
+@message
+class ListJobs(_BuildQuery):
+    """A master's jobs by full name (``folder/job/name`` as Igor names them)."""
+
+    message_type: ClassVar[str] = "igor.ListJobs"
+    master: str = Field(min_length=1, max_length=128)
+
+
+@message
+class GetJobConfig(_BuildQuery):
+    """A job's configuration: name, url, buildable, parameter definitions."""
+
+    message_type: ClassVar[str] = "igor.GetJobConfig"
+    master: str = Field(min_length=1, max_length=128)
+    job: str = Field(min_length=1, max_length=MAX_JOB)
+
+
+@message
+class ListBuilds(_BuildQuery):
+    """A job's builds, newest first, as Igor's ``GenericBuild``."""
+
+    message_type: ClassVar[str] = "igor.ListBuilds"
+    master: str = Field(min_length=1, max_length=128)
+    job: str = Field(min_length=1, max_length=MAX_JOB)
+
+
+@message
+class GetBuild(_BuildQuery):
+    """One build as Igor's ``GenericBuild``."""
+
+    message_type: ClassVar[str] = "igor.GetBuild"
+    master: str = Field(min_length=1, max_length=128)
+    job: str = Field(min_length=1, max_length=MAX_JOB)
+    number: int = Field(ge=1)
+
+
+@message
+class GetBuildProperties(_BuildQuery):
+    """A build's properties file (``.properties``, YAML or JSON) read as a map."""
+
+    message_type: ClassVar[str] = "igor.GetBuildProperties"
+    master: str = Field(min_length=1, max_length=128)
+    job: str = Field(min_length=1, max_length=MAX_JOB)
+    number: int = Field(ge=1)
+    file_name: str = Field(min_length=1, max_length=1024)
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+@message
+class BuildCompleted(Event):
+    """A build of a polled job finished (announced once, whichever Igor saw it)."""
+
+    message_type: ClassVar[str] = "igor.build.completed"
+    master: str
+    job: str
+    build: Json = Field(description="Igor's GenericBuild: number, result, url, timestamp, artifacts…")
+
+
+@message
+class IgorTaskCompleted(ExternalTaskCompleted):
+    """Igor's answer to a task of Orca's ``jenkins`` stage."""
+
+    message_type: ClassVar[str] = "igor.task.completed"
+
+
+@message
+class IgorTaskHeartbeat(ExternalTaskHeartbeat):
+    """Igor still waits for a stage's build (queued or running)."""
+
+    message_type: ClassVar[str] = "igor.task.heartbeat"
