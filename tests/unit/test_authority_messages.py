@@ -80,7 +80,13 @@ def test_an_upcast_user_never_holds_more_than_an_unrestricted_resource_grants() 
     assert can(upcast.authority, {}, Permission.WRITE)
 
 
-BORN_WITH_AUTHORITY = {"front50.SaveCanaryConfig", "front50.DeleteCanaryConfig", "kayenta.RunCanary"}
+BORN_WITH_AUTHORITY = {
+    "front50.SaveCanaryConfig",
+    "front50.DeleteCanaryConfig",
+    "front50.SavePipelineTemplate",
+    "front50.DeletePipelineTemplate",
+    "kayenta.RunCanary",
+}
 """Commands added after authority travelled with the work: their version 1 already carries it."""
 
 

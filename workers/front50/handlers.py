@@ -8,8 +8,9 @@ names are returned upper-cased, and every name lookup is case-insensitive. Every
 by the authority it carries before anything is decided (:mod:`workers.front50.access`).
 
 One module per kind of entity: :mod:`~workers.front50.applications`, :mod:`~workers.front50.pipelines`
-(with strategies), :mod:`~workers.front50.projects`, :mod:`~workers.front50.notifications`,
-:mod:`~workers.front50.service_accounts` (canary configs: :mod:`~workers.front50.canary_configs`);
+(with strategies), :mod:`~workers.front50.pipeline_templates`, :mod:`~workers.front50.projects`,
+:mod:`~workers.front50.notifications`, :mod:`~workers.front50.service_accounts`
+(canary configs: :mod:`~workers.front50.canary_configs`);
 what they share on the way to a save is :mod:`~workers.front50.bodies`.
 """
 
@@ -20,6 +21,7 @@ from workers.front50.access import Front50Access
 from workers.front50.applications import ApplicationHandlers
 from workers.front50.locks import PipelineLocks
 from workers.front50.notifications import NotificationHandlers
+from workers.front50.pipeline_templates import PipelineTemplateHandlers
 from workers.front50.pipelines import PipelineHandlers
 from workers.front50.projects import ProjectHandlers
 from workers.front50.service_accounts import ServiceAccountHandlers
@@ -41,6 +43,7 @@ class Front50Handlers:
         self.limits = limits or PipelineLimits()
         self.applications = ApplicationHandlers(store, self.access)
         self.pipelines = PipelineHandlers(store, self.access, self.limits, locks)
+        self.templates = PipelineTemplateHandlers(store, self.access, self.limits)
         self.projects = ProjectHandlers(store, self.access)
         self.notifications = NotificationHandlers(store, self.access)
         self.service_accounts = ServiceAccountHandlers(store, self.access)

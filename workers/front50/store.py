@@ -1,13 +1,13 @@
 """All of Front50's MongoDB access: versioned documents, their history, and command outcomes.
 
 Collections (all prefixed ``front50_``): ``applications``, ``application_history``, ``pipelines``,
-``pipeline_history``, ``strategies``, ``projects``, ``notifications``, ``service_accounts``, ``canary_configs``,
-``applied_commands`` and ``revision``. Each stored entity keeps Spinnaker's JSON as a string in ``body`` (pipeline
-JSON may carry keys MongoDB refuses in stored documents, such as ``$ref`` inside a Kubernetes CRD
-manifest) beside the fields queries need: lower-cased ``nameKey`` / ``applicationKey`` (Spinnaker's
-names are case-insensitive), ``updateTs``, an integer ``version`` for optimistic concurrency, and
-``lastCommand``, the envelope id of the command that wrote it (so a redelivered command sees its own
-write and does not apply it twice).
+``pipeline_history``, ``pipeline_templates``, ``strategies``, ``projects``, ``notifications``,
+``service_accounts``, ``canary_configs``, ``applied_commands`` and ``revision``. Each stored entity
+keeps Spinnaker's JSON as a string in ``body`` (pipeline JSON may carry keys MongoDB refuses in
+stored documents, such as ``$ref`` inside a Kubernetes CRD manifest) beside the fields queries need:
+lower-cased ``nameKey`` / ``applicationKey`` (Spinnaker's names are case-insensitive), ``updateTs``,
+an integer ``version`` for optimistic concurrency, and ``lastCommand``, the envelope id of the
+command that wrote it (so a redelivered command sees its own write and does not apply it twice).
 
 ``revision`` holds one counter that every command increments once its writes are done and before
 its result event is published (:meth:`Front50Store.bump_revision`): each replica's read cache
@@ -81,6 +81,11 @@ class Front50Store:
         return self._collection("pipelines")
 
     @property
+    def pipeline_templates(self) -> AsyncCollection[Document]:
+        """v2 pipeline templates, one document per decorated id (``id:tag``, ``id@sha256:...``)."""
+        return self._collection("pipeline_templates")
+
+    @property
     def strategies(self) -> AsyncCollection[Document]:
         return self._collection("strategies")
 
@@ -128,6 +133,7 @@ class Front50Store:
             await self.projects.create_index([("nameKey", asc)], unique=True, name="name_unique")
             await self.projects.create_index([("applicationKeys", asc)], name="applications")
             await self.canary_configs.create_index([("applicationKeys", asc)], name="applications")
+            await self.pipeline_templates.create_index([("templateId", asc)], name="template")
             for kind in ("application", "pipeline"):
                 history = self.history(kind)
                 await history.create_index([("entityId", asc), ("command", asc)], unique=True, name="command_unique")

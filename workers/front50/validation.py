@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from schemas.json_types import Json
 from schemas.limits import PipelineLimits, name_problem, names_problem, pipeline_problem
+from schemas.pipeline_templates import ARTIFACT_TYPE, MAX_VARIABLES, is_templated, parse_reference
 from workers.front50.errors import Rejected, invalid
 
 APPLICATION_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
@@ -109,12 +110,43 @@ def check_pipeline(pipeline: Json, *, kind: str = "pipeline", limits: PipelineLi
         problems.add("index", "must be an integer")
     for flag in ("disabled", "keepWaitingPipelines", "limitConcurrent", "strategy"):
         _optional(pipeline, flag, bool, "true or false", "", problems)
-    _check_stages(pipeline.get("stages"), problems)
+    if is_templated(pipeline):
+        check_templated_config(pipeline, problems)
+    else:
+        _check_stages(pipeline.get("stages"), problems)
     _check_triggers(pipeline.get("triggers"), problems)
     _check_parameters(pipeline.get("parameterConfig"), problems)
     list(_objects(pipeline.get("notifications"), "notifications", problems))
     list(_objects(pipeline.get("expectedArtifacts"), "expectedArtifacts", problems))
     problems.raise_if_any()
+
+
+def check_templated_config(pipeline: Json, problems: Problems) -> None:
+    """What a ``templatedPipeline`` config must hold for Orca to render it (its ``stages`` are
+    overrides of the template's, so they are not checked as a graph of their own)."""
+    template = pipeline.get("template")
+    if not isinstance(template, dict):
+        problems.add("template", "a templated pipeline requires template: {artifactAccount, reference, type}")
+    else:
+        if parse_reference(template.get("reference")) is None:
+            problems.add(
+                "template.reference",
+                "must name a Front50 template: spinnaker://<id>, spinnaker://<id>:<tag> or spinnaker://<id>@sha256:<digest>",
+            )
+        if template.get("type") not in (None, ARTIFACT_TYPE):
+            problems.add("template.type", f"must be {ARTIFACT_TYPE!r}")
+    variables = pipeline.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        problems.add("variables", "must be an object of variable names to values")
+    elif isinstance(variables, dict) and len(variables) > MAX_VARIABLES:
+        problems.add("variables", f"sets {len(variables)} variables; the limit is {MAX_VARIABLES}")
+    for name in ("exclude", "inherit"):
+        value = pipeline.get(name)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(item, str) for item in value)):
+            problems.add(name, "must be a list of names (triggers, parameters, notifications)")
+    for position, stage in _objects(pipeline.get("stages"), "stages", problems):
+        if not _is_text(stage.get("refId")):
+            problems.add(f"stages[{position}].refId", "every stage needs a refId (a non-blank string)")
 
 
 def _check_stages(stages: object, problems: Problems) -> None:

@@ -22,6 +22,7 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas import Message, Reply
 from schemas import front50 as messages
+from schemas import pipeline_templates as templates
 from workers.front50.access import Front50Access
 from workers.front50.cache import ReadCache
 from workers.front50.canary_configs import CanaryConfigHandlers, canary_config_table
@@ -79,6 +80,11 @@ def handler_table(handlers: Front50Handlers) -> dict[type[Message], Callable[[An
         messages.SaveNotifications: handlers.notifications.save_notifications,
         messages.SaveServiceAccount: handlers.service_accounts.save_service_account,
         messages.DeleteServiceAccount: handlers.service_accounts.delete_service_account,
+        templates.SavePipelineTemplate: handlers.templates.save_template,
+        templates.DeletePipelineTemplate: handlers.templates.delete_template,
+        templates.GetPipelineTemplate: handlers.templates.get_template,
+        templates.ListPipelineTemplates: handlers.templates.list_templates,
+        templates.ListTemplateDependents: handlers.templates.list_dependents,
         messages.ListApplications: handlers.applications.list_applications,
         messages.GetApplication: handlers.applications.get_application,
         messages.GetApplicationHistory: handlers.applications.application_history,

@@ -27,6 +27,7 @@ from gennaker.resources import WorkerResources
 from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask
 from schemas.orca_engine import StartExecution
+from schemas.pipeline_templates import PlanTemplatedPipeline
 from workers.orca.client_keys import ClientKeys, guard_start_execution, guard_submit_task
 from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
 from workers.orca.engine.access import AccessPolicy
@@ -34,6 +35,7 @@ from workers.orca.engine.effects.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.handlers import TaskHandlers
 from workers.orca.limits import limit_start_execution
+from workers.orca.pipeline_templates.start import TemplatedPipelines
 from workers.orca.store import TaskStore
 
 NAME = "orca"
@@ -53,9 +55,12 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
         resources.db, replace(engine or EngineOptions(), access=access, outbound=settings.outbound)
     )
     keys = ClientKeys(resources.db)
-    start = limit_start_execution(
-        guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db)),
-        settings.pipeline_limits,
+    templated = TemplatedPipelines(settings.pipeline_limits, front50_timeout=settings.query_timeout)
+    start = templated.starting(
+        limit_start_execution(
+            guard_start_execution(pipelines.commands[StartExecution.message_type], keys, ExecutionStore(resources.db)),
+            settings.pipeline_limits,
+        )
     )
     return Service(
         name=NAME,
@@ -91,6 +96,7 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
                 kind="queries",
                 handlers={
                     GetTask.message_type: tasks.get_task,
+                    PlanTemplatedPipeline.message_type: templated.plan,
                     ListTasks.message_type: tasks.list_tasks,
                     **pipelines.queries,
                 },
