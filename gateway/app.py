@@ -56,7 +56,7 @@ def create_app(bus: Bus, config: GatewayConfig, *, routes: Iterable[Route] = ALL
     app[BUS] = bus
     app[CONFIG] = config
     app[ROUTES] = table
-    app[OPENAPI] = openapi_document(table, title=TITLE, version=config.version)
+    app[OPENAPI] = openapi_document(table, title=TITLE, version=config.version, is_public=config.auth.is_public)
     app[OPEN_TAPS] = set()
     command_results.install(app)
     known_applications.install(app)

@@ -8,13 +8,14 @@ only 3.0, so pydantic's JSON Schema (draft 2020-12) is brought down to 3.0's dia
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from gateway.auth.errors import AuthRefusal
 from gateway.errors import ErrorBody
 from gateway.keys import OPENAPI
 from gateway.routing import JSON, Response, Route
@@ -25,19 +26,47 @@ _PATH_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 _INVALID_INPUT = Response("The request is invalid; the error names the field", ErrorBody)
 
 
-def openapi_document(routes: Iterable[Route], *, title: str, version: str) -> dict[str, Any]:
-    """Describe every documented route: its parameters, body and responses, with shared schemas."""
+SECURITY_SCHEME = "bearerAuth"
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": (
+        "An API token (static auth: `gennaker auth token create` mints one) or an OIDC access token, "
+        "sent as `Authorization: Bearer <token>`; not needed while the auth mode is `none`"
+    ),
+}
+"""The security scheme every operation outside the public paths requires (Swagger UI's Authorize)."""
+_GUARDED = {
+    401: Response("No valid credentials: send `Authorization: Bearer <token>`", AuthRefusal),
+    403: Response("The caller may not do this (the message names the permission it lacks)", AuthRefusal),
+    503: Response("The message broker is away; nothing was done: retry after `Retry-After` seconds", ErrorBody),
+}
+"""What any authenticated operation may answer, whatever the route: the auth middleware's refusals
+and the broker's absence (every request fails fast then)."""
+_MISSING = Response("What the path names does not exist", ErrorBody)
+_CONFLICT = Response("The state of what it changes rules the request out; the message says why", ErrorBody)
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def openapi_document(
+    routes: Iterable[Route], *, title: str, version: str, is_public: Callable[[str], bool] = lambda path: False
+) -> dict[str, Any]:
+    """Describe every documented route: its parameters, body and responses, with shared schemas.
+
+    An operation whose path ``is_public`` (served without credentials) needs no security; every
+    other one requires the bearer scheme and documents 401, 403 and 503, plus 404 when its path
+    names something and 409 when it writes (a route's own descriptions win)."""
     documented = [route for route in routes if route.documented]
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for route in documented:
-        for model, mode in _models_of(route):
+        for model, mode in _models_of(route, is_public(route.path)):
             wanted[(model, mode)] = None
     refs, definitions = models_json_schema(list(wanted), by_alias=True, ref_template=REF_TEMPLATE)
     components = {name: to_openapi_30(schema) for name, schema in definitions.get("$defs", {}).items()}
     paths: dict[str, dict[str, Any]] = {}
     for route in documented:
         path = _PATH_PARAMETER.sub(r"{\1}", route.path)
-        paths.setdefault(path, {})[route.method.lower()] = _operation(route, refs, components)
+        paths.setdefault(path, {})[route.method.lower()] = _operation(route, refs, components, is_public(route.path))
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -46,24 +75,34 @@ def openapi_document(routes: Iterable[Route], *, title: str, version: str) -> di
             "description": "Gennaker's gateway: every read is a query and every write a command on the bus.",
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": {SECURITY_SCHEME: BEARER}},
+        "security": [{SECURITY_SCHEME: []}],
     }
 
 
-def _responses(route: Route) -> dict[int, Response]:
+def _responses(route: Route, public: bool) -> dict[int, Response]:
     responses = dict(route.responses)
     if route.body is not None or route.query is not None:
         responses.setdefault(400, _INVALID_INPUT)
+    if not public:
+        for status, response in _GUARDED.items():
+            responses.setdefault(status, response)
+        if _PATH_PARAMETER.search(route.path):
+            responses.setdefault(404, _MISSING)
+        if route.method in _WRITES:
+            responses.setdefault(409, _CONFLICT)
     return dict(sorted(responses.items()))
 
 
-def _models_of(route: Route) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+def _models_of(route: Route, public: bool) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     if route.body is not None:
         models.append((route.body, "validation"))
     if route.query is not None:
         models.append((route.query, "validation"))
-    models.extend((response.model, "serialization") for response in _responses(route).values() if response.model)
+    models.extend(
+        (response.model, "serialization") for response in _responses(route, public).values() if response.model
+    )
     return models
 
 
@@ -71,8 +110,10 @@ type _Refs = dict[tuple[Any, JsonSchemaMode], dict[str, Any]]
 """Each (model, mode) to its schema reference, as ``models_json_schema`` returns them."""
 
 
-def _operation(route: Route, refs: _Refs, components: dict[str, Any]) -> dict[str, Any]:
+def _operation(route: Route, refs: _Refs, components: dict[str, Any], public: bool) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": route.operation, "summary": route.summary, "tags": [route.tag]}
+    if public:
+        operation["security"] = []  # served without credentials
     if route.description:
         operation["description"] = route.description
     parameters = [
@@ -90,7 +131,9 @@ def _operation(route: Route, refs: _Refs, components: dict[str, Any]) -> dict[st
     if route.body is not None:
         schema = to_openapi_30(refs[(route.body, "validation")])
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": schema}}}
-    operation["responses"] = {str(status): _response(response, refs) for status, response in _responses(route).items()}
+    operation["responses"] = {
+        str(status): _response(response, refs) for status, response in _responses(route, public).items()
+    }
     return operation
 
 

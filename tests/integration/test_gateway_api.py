@@ -147,6 +147,28 @@ async def test_openapi_schemas_come_from_the_models(client: Client) -> None:
     assert document["paths"]["/dlq/{id}"]["get"]["parameters"][0]["name"] == "id"
 
 
+async def test_openapi_declares_the_bearer_scheme_and_the_refusals_of_every_guarded_operation(client: Client) -> None:
+    document = await openapi(client)
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    assert document["security"] == [{"bearerAuth": []}]
+    assert document["paths"]["/health"]["get"]["security"] == []  # a public path needs no credentials
+    assert "401" not in document["paths"]["/health"]["get"]["responses"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security") == []:
+                continue
+            statuses = operation["responses"].keys()
+            assert {"401", "403", "503"} <= statuses, (method, path)
+            assert "{" not in path or "404" in statuses, (method, path)
+            assert method == "get" or "409" in statuses, (method, path)
+            refusal = operation["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+            assert refusal.endswith("/AuthRefusal"), (method, path)
+
+
 async def test_openapi_is_in_the_3_0_dialect_and_every_reference_resolves(client: Client) -> None:
     document = await openapi(client)
     schemas = document["components"]["schemas"]
