@@ -67,6 +67,7 @@ from workers.orca.engine.stages import StageDefinition, StageTypes
 from workers.orca.engine.stages.canary import canary_stage_types
 from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
 from workers.orca.engine.stages.jenkins import jenkins_stage_types
+from workers.orca.engine.stages.terraform import TerraformStage
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.engine.timers import TimerPoller, TimerStore
 from workers.orca.engine.transitions import Transitions
@@ -82,7 +83,7 @@ class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
     (by default Clouddriver's atomic operations, Rosco's ``bakeManifest`` and Kayenta's ``runCanary``);
     ``extra_stage_types`` are stage types composed of others (by default ``deploy``, ``createServerGroup``,
-    ``cloneServerGroup``, ``kayentaCanary``, ``runCanaryIntervals`` and ``jenkins``)."""
+    ``cloneServerGroup``, ``kayentaCanary``, ``runCanaryIntervals``, ``jenkins`` and Terraformer's ``terraform``)."""
 
     external_stage_types: Mapping[str, str] = field(
         default_factory=lambda: {
@@ -93,7 +94,7 @@ class EngineOptions:
     )
     external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=lambda: {"clouddriver": 60_000})
     extra_stage_types: Sequence[StageDefinition] = field(
-        default_factory=lambda: [*deploy_stage_types(), *canary_stage_types(), *jenkins_stage_types()]
+        default_factory=lambda: [*deploy_stage_types(), *canary_stage_types(), *jenkins_stage_types(), TerraformStage()]
     )
     expressions: Expressions = field(default_factory=SpelExpressions)
     timer_interval: float = 0.25
