@@ -161,7 +161,8 @@ class JenkinsServer:
                 job = item.job
                 artifacts = job.spec.artifacts
                 files = artifacts(item.parameters) if callable(artifacts) else dict(artifacts)
-                build = Build(job.next_number, item.parameters, now, job.spec.duration, job.spec.result, files)
+                started = item.queued_at + item.delay  # when an executor took it, as Jenkins would have
+                build = Build(job.next_number, item.parameters, started, job.spec.duration, job.spec.result, files)
                 job.next_number += 1
                 job.builds.append(build)
                 item.build = build

@@ -94,7 +94,9 @@ class Later:
 
 
 def task_key(task: RunExternalTask) -> str:
-    return f"{task.execution_id}/{task.stage_id}/{task.task_id}/{task.attempt}"
+    """One attempt of one task of one run of the stage (a restarted stage starts again at attempt 1)."""
+    started = task.context.get("stageStartTime")
+    return f"{task.execution_id}/{task.stage_id}/{task.task_id}/{task.attempt}/{started}"
 
 
 def parameter_value(value: Any) -> str:
