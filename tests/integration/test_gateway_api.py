@@ -119,7 +119,12 @@ async def test_openapi_describes_every_documented_route(client: Client) -> None:
 
     assert document["openapi"] == "3.0.3"
     assert document["info"]["version"] == "9.9.9"
-    documented = {(route.method.lower(), route.path) for route in routes if route.documented}
+    # a path parameter's regex (``{job:.+}``, a job in folders) is aiohttp's, not OpenAPI's
+    documented = {
+        (route.method.lower(), re.sub(r"\{([^}:]+):[^}]*\}", r"{\1}", route.path))
+        for route in routes
+        if route.documented
+    }
     described = {(method, path) for path, operations in document["paths"].items() for method in operations}
     assert described == documented
     assert ("get", "/events/stream") in described
