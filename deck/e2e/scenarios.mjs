@@ -683,6 +683,30 @@ export const scenarios = [
     },
   ],
   [
+    'a_locked_pipeline_refuses_a_ui_save',
+    async ({ page, context, config, shot }) => {
+      await signedIn(context, config, 'olivia');
+      const lock = { ui: true, allowUnlockUi: true, description: 'Managed by Dinghy: acme/shop/dinghyfile' };
+      const saved = await api(config, 'olivia', 'POST', '/pipelines', { application: 'shop', name: 'managed', stages: [], locked: lock });
+      await assert.rejects(api(config, 'olivia', 'POST', '/pipelines', { ...saved, description: 'edited' }), /409.*Managed by Dinghy/);
+
+      await page.goto(at(config, 'applications/shop/executions'));
+      const group = page.locator('[data-testid=pipeline][data-name="managed"]');
+      await group.getByTestId('locked-badge').waitFor({ timeout: TIMEOUT });
+      assert.equal(await group.getByRole('button', { name: 'Disable' }).count(), 0);
+      await page.goto(at(config, `applications/shop/executions/configure/${encodeURIComponent(saved.id)}`));
+      const banner = await page.getByTestId('pipeline-locked').textContent({ timeout: TIMEOUT });
+      assert.match(banner, /Locked: Managed by Dinghy: acme\/shop\/dinghyfile/);
+      assert.equal(await page.getByTestId('save-pipeline').count(), 0);
+      await shot('pipeline-locked');
+
+      await page.getByTestId('unlock-pipeline').click();
+      await page.getByTestId('save-pipeline').waitFor({ timeout: TIMEOUT });
+      assert.equal(await page.getByTestId('pipeline-locked').count(), 0);
+      await api(config, 'olivia', 'DELETE', '/pipelines/shop/managed');
+    },
+  ],
+  [
     'edit_permissions_and_notifications_then_delete_an_application',
     async ({ page, context, config }) => {
       await signedIn(context, config, 'olivia');

@@ -18,6 +18,13 @@ export interface Trigger extends Json {
   enabled?: boolean;
 }
 
+/** Spinnaker's pipeline lock: while `ui` is true the pipeline is managed elsewhere (Dinghy, or a user's lock). */
+export interface PipelineLock extends Json {
+  ui?: boolean;
+  allowUnlockUi?: boolean;
+  description?: string;
+}
+
 export interface PipelineConfig extends Json {
   id: string;
   application: string;
@@ -29,6 +36,12 @@ export interface PipelineConfig extends Json {
   updateTs?: string | number;
   lastModifiedBy?: string;
   index?: number;
+  locked?: PipelineLock;
+}
+
+/** The lock a config is under, or undefined when it is not locked. */
+export function lockOf(config: PipelineConfig | undefined): PipelineLock | undefined {
+  return config?.locked?.ui === true ? config.locked : undefined;
 }
 
 export interface Execution extends Json {

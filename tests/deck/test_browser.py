@@ -43,6 +43,7 @@ SCENARIOS = [
     "edit_stages_in_the_form_skip_a_wait_and_restart_a_stage",
     "scale_and_destroy_a_kubernetes_server_group",
     "resize_disable_and_destroy_an_aws_server_group",
+    "a_locked_pipeline_refuses_a_ui_save",
     "edit_permissions_and_notifications_then_delete_an_application",
 ]
 BROWSER_TIMEOUT = 420

@@ -9,7 +9,7 @@ import { ActionButton, ErrorText, Loading } from '../components/common';
 import { diffLines, jsonError, position } from '../diff';
 import { pretty, when } from '../format';
 import { useAction, useLoad } from '../hooks';
-import { configs, type Parameter, type PipelineConfig, saveConfig } from '../pipelines';
+import { configs, lockOf, type Parameter, type PipelineConfig, saveConfig } from '../pipelines';
 import { href, navigate } from '../router';
 import type { ApplicationView } from './ApplicationPage';
 import { StageForm } from './StageForm';
@@ -155,7 +155,9 @@ export function PipelineEditor({ app, id }: { app: ApplicationView; id: string }
   const [mode, setMode] = useState<Mode>('form');
   const save = useAction();
   const remove = useAction();
-  const writable = app.may.has('WRITE');
+  const unlock = useAction();
+  const lock = lockOf(stored);
+  const writable = app.may.has('WRITE') && !lock;
 
   useEffect(() => {
     if (stored && !draft) {
@@ -210,6 +212,27 @@ export function PipelineEditor({ app, id }: { app: ApplicationView; id: string }
           ))}
         </nav>
       </div>
+      {lock && (
+        <div class="notice locked" role="status" data-testid="pipeline-locked">
+          Locked: {lock.description || 'locked in the UI'}.{' '}
+          {lock.allowUnlockUi ? 'Unlock it to edit it here.' : 'It cannot be unlocked here; change it where it is managed.'}
+          {lock.allowUnlockUi && app.may.has('WRITE') && (
+            <ActionButton
+              action={unlock}
+              testId="unlock-pipeline"
+              work={async () => {
+                const saved = await saveConfig({ ...stored, locked: { ...lock, ui: false } });
+                setDraft(saved);
+                setText(pretty(saved));
+                loaded.reload();
+                return 'Unlocked';
+              }}
+            >
+              Unlock
+            </ActionButton>
+          )}
+        </div>
+      )}
       {mode === 'form' && (
         <div class="form">
           <label>

@@ -9,7 +9,7 @@ import { StreamBadge } from '../components/StreamBadge';
 import { useEventStream } from '../events';
 import { duration, FINISHED, STATUSES, statusClass, when } from '../format';
 import { useAction, useLoad, useTick } from '../hooks';
-import { configs, type Execution, type PipelineConfig, saveConfig, topLevel, triggerLabel } from '../pipelines';
+import { configs, type Execution, lockOf, type PipelineConfig, saveConfig, topLevel, triggerLabel } from '../pipelines';
 import { href, navigate } from '../router';
 import type { ApplicationView } from './ApplicationPage';
 import { RunPipeline } from './RunPipeline';
@@ -67,7 +67,7 @@ function TriggerToggles({ app, config, onSaved }: { app: ApplicationView; config
           <input
             type="checkbox"
             checked={trigger.enabled !== false}
-            disabled={!app.may.has('WRITE')}
+            disabled={!app.may.has('WRITE') || !!lockOf(config)}
             onChange={(event) => void toggle(index, (event.target as HTMLInputElement).checked)}
             data-testid="trigger-toggle"
           />
@@ -98,6 +98,11 @@ function PipelineGroup({
       <header>
         <h2>{config.name}</h2>
         {config.disabled && <span class="badge">disabled</span>}
+        {lockOf(config) && (
+          <span class="badge" title={lockOf(config)?.description} data-testid="locked-badge">
+            locked
+          </span>
+        )}
         <span class="spacer" />
         {app.may.has('EXECUTE') && (
           <button type="button" class="btn btn-primary" disabled={!!config.disabled} onClick={() => onRun(config)}>
@@ -107,7 +112,7 @@ function PipelineGroup({
         <a class="btn" href={href(['applications', app.name, 'executions', 'configure', config.id])}>
           {app.may.has('WRITE') ? 'Configure' : 'View config'}
         </a>
-        {app.may.has('WRITE') && (
+        {app.may.has('WRITE') && !lockOf(config) && (
           <ActionButton
             action={able}
             work={async () => {
