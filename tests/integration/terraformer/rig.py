@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from pymongo.asynchronous.database import AsyncDatabase
 
 from bus import MemoryBus
 from bus.context import MessageContext
@@ -101,8 +102,9 @@ def backend_artifact(state: Path) -> Json:
 class TerraformerRig:
     """Sends ``terraform`` tasks to a Terraformer and collects what it answers, by stage id."""
 
-    def __init__(self, bus: MemoryBus, root: Path, repository: Path) -> None:
+    def __init__(self, bus: MemoryBus, root: Path, repository: Path, db: AsyncDatabase[Json]) -> None:
         self.bus = bus
+        self.db = db
         self.root = root
         self.repository = repository
         self.state = root / "state"
@@ -199,7 +201,7 @@ async def terraformer(root: Path) -> AsyncIterator[TerraformerRig]:
     """Terraformer and Front50 on a MemoryBus over a fresh store; the rig on a fresh repository."""
     async with fresh_database() as db:
         bus = MemoryBus(source="/test")
-        rig = TerraformerRig(bus, root, make_repository(root))
+        rig = TerraformerRig(bus, root, make_repository(root), db)
         tap = await bus.consume(
             Endpoint(service="tf-test", kind="events", patterns=("terraformer.#",), raw_handler=rig.tap, durable=False)
         )
