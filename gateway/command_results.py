@@ -43,6 +43,9 @@ PATTERNS = (
     "orca.stage.judged",
     "kayenta.canary.started",
     "kayenta.command.#",
+    "rosco.bake.accepted",
+    "rosco.bake.canceled",
+    "rosco.command.#",
 )
 """Where the answers to the gateway's commands are published."""
 SUBSCRIBER = "gateway-results"

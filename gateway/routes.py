@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway import (
     applications,
     auth,
+    bakery,
     builds,
     canaries,
     canary_configs,
@@ -48,6 +49,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *canary_configs.ROUTES,
     *canaries.ROUTES,
     *builds.ROUTES,
+    *bakery.ROUTES,
     *tasks.ROUTES,
     *executions.ROUTES,
     *credentials.ROUTES,

@@ -70,6 +70,9 @@ class LocalAccountSettings(BaseModel):
       what cannot be made to run anything else.
     * ``unrestricted``: run any command at all, as the user Clouddriver runs as. Only for a
       machine that is yours alone.
+    * ``imageDirs``: where Rosco's ``local`` bakes put their images (``rosco.imagesDir``): their
+      images are listed to ``findImage`` and deployed by name (``amiName``), and what is inside
+      them may run, as in ``artifactDirs``.
 
     On a fenced account (not ``unrestricted``) a server group's ``env`` may not set the loader's or
     an interpreter's hooks (``LD_*``, ``PYTHON*``…) nor ``GENNAKER_*``. Every process starts with
@@ -88,6 +91,7 @@ class LocalAccountSettings(BaseModel):
 
     artifact_dirs: tuple[str, ...] = Field((), validation_alias=AliasChoices("artifactDirs", "artifact_dirs"))
     executables: tuple[str, ...] = ()
+    image_dirs: tuple[str, ...] = Field((), validation_alias=AliasChoices("imageDirs", "image_dirs"))
     unrestricted: bool = False
     inherit_env: tuple[str, ...] = Field(
         INHERITED_ENVIRONMENT, validation_alias=AliasChoices("inheritEnv", "inherit_env")
@@ -95,7 +99,11 @@ class LocalAccountSettings(BaseModel):
 
     @model_validator(mode="after")
     def _absolute_paths(self) -> LocalAccountSettings:
-        for label, paths in (("artifactDirs", self.artifact_dirs), ("executables", self.executables)):
+        for label, paths in (
+            ("artifactDirs", self.artifact_dirs),
+            ("executables", self.executables),
+            ("imageDirs", self.image_dirs),
+        ):
             relative = [path for path in paths if not path.startswith("/")]
             if relative:
                 raise ValueError(f"local.{label} must be absolute paths; got {relative}")
@@ -109,6 +117,7 @@ class LocalAccountSettings(BaseModel):
         return {
             "artifactDirs": list(self.artifact_dirs),
             "executables": list(self.executables),
+            "imageDirs": list(self.image_dirs),
             "unrestricted": self.unrestricted,
             "inheritEnv": list(self.inherit_env),
         }

@@ -6,8 +6,9 @@ says what may run (its ``local`` table, :class:`schemas.clouddriver.LocalAccount
 * an account without one runs nothing;
 * ``unrestricted = true`` runs anything (a machine that is yours alone);
 * otherwise a command runs only if its program is one of ``executables``, or a file inside
-  ``artifactDirs``, or Clouddriver's Python (``{python}``) given a script inside ``artifactDirs``
-  as its first argument (no interpreter options before it: ``-c`` and ``-m`` would run anything);
+  ``artifactDirs`` (the ``imageDirs`` Rosco's local bakes fill count as such), or Clouddriver's
+  Python (``{python}``) given a script inside ``artifactDirs`` as its first argument (no
+  interpreter options before it: ``-c`` and ``-m`` would run anything);
   ``workingDir`` must be inside ``artifactDirs`` too. Paths are resolved (relative ones against
   the working directory, symlinks followed, bare names through the inherited ``PATH``) before they
   are compared, and the resolved program (and script) is what runs, so nothing found later on a
@@ -79,7 +80,10 @@ class Fence:
             account=account.name,
             configured=True,
             unrestricted=bool(settings.get("unrestricted")),
-            artifact_dirs=tuple(Path(str(path)).resolve() for path in settings.get("artifactDirs") or ()),
+            artifact_dirs=tuple(
+                Path(str(path)).expanduser().resolve()
+                for path in [*(settings.get("artifactDirs") or ()), *(settings.get("imageDirs") or ())]
+            ),
             executables=tuple(Path(str(path)).resolve() for path in settings.get("executables") or ()),
             inherit_env=tuple(str(name) for name in settings.get("inheritEnv") or INHERITED_ENVIRONMENT),
         )

@@ -52,17 +52,25 @@ from workers.clouddriver.descriptions import (
     TerminateInstances,
     UpsertLoadBalancer,
 )
-from workers.clouddriver.local import processes
+from workers.clouddriver.local import baked_images, processes
 from workers.clouddriver.local.artifact import argv, command_of, variables
 from workers.clouddriver.local.balancers import Balancers
 from workers.clouddriver.local.describe import describe_group, images, load_balancer
 from workers.clouddriver.local.fence import Fence
 from workers.clouddriver.local.instances import Instances
 from workers.clouddriver.local.store import REGION, LocalStore, key
-from workers.clouddriver.model import AccountSnapshot, ServerGroup
+from workers.clouddriver.model import AccountSnapshot, Image, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, no_progress
 
 log = structlog.get_logger("gennaker.clouddriver.local")
+
+
+def _unique(found: list[Image]) -> list[Image]:
+    """One image per name, the first listed winning."""
+    seen: dict[str, Image] = {}
+    for image in found:
+        seen.setdefault(image.name, image)
+    return list(seen.values())
 
 
 class LocalProvider(CloudProvider):
@@ -164,7 +172,9 @@ class LocalProvider(CloudProvider):
             for balancer in await self.store.account_load_balancers(account.name)
         ]
         return AccountSnapshot(
-            server_groups=tuple(described), load_balancers=tuple(balancers), images=tuple(images(account.name, groups))
+            server_groups=tuple(described),
+            load_balancers=tuple(balancers),
+            images=tuple(_unique([*images(account.name, groups), *baked_images.baked(account)])),
         )
 
     # --- operations ---------------------------------------------------------------------------
@@ -182,12 +192,11 @@ class LocalProvider(CloudProvider):
         """Record the server group (or find it, on a second create) and start its instances."""
         self._region(description.region)
         fence = Fence.of(account)
-        working_dir = description.config.get("workingDir")
-        command = fence.command(
-            command_of(description.config), working_dir=str(working_dir) if working_dir is not None else None
-        )
+        config = baked_images.with_image(account, description.config, description.image)
+        working_dir = config.get("workingDir")
+        command = fence.command(command_of(config), working_dir=str(working_dir) if working_dir is not None else None)
         argv(command, 0, "check")
-        fence.check_env(variables(description.config))
+        fence.check_env(variables(config))
         for name in description.load_balancers:
             if await self.store.load_balancers.find_one({"_id": key(account.name, REGION, name)}) is None:
                 raise OperationFailed(f"load balancer {name!r} does not exist in {account.name}; upsert it first")
@@ -202,7 +211,7 @@ class LocalProvider(CloudProvider):
                     "capacity": description.capacity.model_dump(),
                     "disabled": description.disabled,
                     "load_balancers": list(description.load_balancers),
-                    "config": description.config,
+                    "config": config,
                     "command": command,
                     "inherit_env": list(fence.inherit_env),
                     "created_time": time.time(),

@@ -64,6 +64,7 @@ from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
 from workers.orca.engine.settle import Settle
 from workers.orca.engine.stages import StageDefinition, StageTypes
+from workers.orca.engine.stages.bake import BAKE, BakeStage
 from workers.orca.engine.stages.canary import canary_stage_types
 from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
 from workers.orca.engine.stages.jenkins import jenkins_stage_types
@@ -83,18 +84,25 @@ class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
     (by default Clouddriver's atomic operations, Rosco's ``bakeManifest`` and Kayenta's ``runCanary``);
     ``extra_stage_types`` are stage types composed of others (by default ``deploy``, ``createServerGroup``,
-    ``cloneServerGroup``, ``kayentaCanary``, ``runCanaryIntervals``, ``jenkins`` and Terraformer's ``terraform``)."""
+    ``cloneServerGroup``, ``kayentaCanary``, ``runCanaryIntervals``, ``jenkins``, Terraformer's ``terraform``
+    and ``bake``, whose regions Rosco bakes)."""
 
     external_stage_types: Mapping[str, str] = field(
         default_factory=lambda: {
             **dict.fromkeys(CLOUDDRIVER_STAGE_TYPES, "clouddriver"),
-            **dict.fromkeys(ROSCO_STAGE_TYPES, "rosco"),
+            **dict.fromkeys((kind for kind in ROSCO_STAGE_TYPES if kind != BAKE), "rosco"),
             "runCanary": "kayenta",
         }
     )
     external_heartbeat_timeouts: Mapping[str, int] = field(default_factory=lambda: {"clouddriver": 60_000})
     extra_stage_types: Sequence[StageDefinition] = field(
-        default_factory=lambda: [*deploy_stage_types(), *canary_stage_types(), *jenkins_stage_types(), TerraformStage()]
+        default_factory=lambda: [
+            *deploy_stage_types(),
+            *canary_stage_types(),
+            *jenkins_stage_types(),
+            TerraformStage(),
+            BakeStage(),
+        ]
     )
     expressions: Expressions = field(default_factory=SpelExpressions)
     timer_interval: float = 0.25

@@ -24,7 +24,7 @@ from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from workers.orca.engine import artifacts
 from workers.orca.engine.expressions import Expressions
-from workers.orca.engine.model import Stage
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages import manifest_expressions
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun, positive_int
 
@@ -39,7 +39,7 @@ class ExternalTask:
         service: str,
         heartbeat_timeout_ms: int | None = None,
         *,
-        shape: Callable[[Stage], Json] | None = None,
+        shape: Callable[[Execution, Stage], Json] | None = None,
         stage_type: str | None = None,
         expressions: Expressions | None = None,
     ) -> None:
@@ -73,7 +73,7 @@ class ExternalTask:
         return TaskResult.terminal(f"{lost}; no retries left (taskRetries={retries}) — check that {self.service} runs")
 
     def _send(self, run: TaskRun, attempt: int, heartbeat: int | None, context: Json | None = None) -> TaskResult:
-        shaped = self.shape(run.stage) if self.shape else run.stage.context
+        shaped = self.shape(run.execution, run.stage) if self.shape else run.stage.context
         try:
             shaped = artifacts.with_bound_references(run.execution, run.stage, shaped)
             if self.expressions is not None:

@@ -20,7 +20,7 @@ from schemas.clouddriver_operations import STAGE_TYPES as CLOUDDRIVER_OPERATIONS
 from schemas.json_types import Json
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import StageDefinition, TaskDefinition
-from workers.orca.engine.stages.deploy import cluster, strategies
+from workers.orca.engine.stages.deploy import cluster, strategies, upstream_image
 from workers.orca.engine.stages.external import ExternalTask
 
 CLOUDDRIVER = "clouddriver"
@@ -113,9 +113,11 @@ def deploy_stage_types() -> list[StageDefinition]:
     return [DeployStage(), CreateServerGroupStage("createServerGroup"), CreateServerGroupStage("cloneServerGroup")]
 
 
-def _create_context(stage: Stage) -> Json:
-    """What Clouddriver is asked to create: a rolling red/black starts with no instances."""
-    if stage.context.get("strategy") != "rollingredblack":
-        return stage.context
+def _create_context(execution: Execution, stage: Stage) -> Json:
+    """What Clouddriver is asked to create: the image from an upstream bake or findImage when the
+    cluster names none; a rolling red/black starts with no instances."""
+    context = upstream_image.with_image(execution, stage)
+    if context.get("strategy") != "rollingredblack":
+        return context
     target = strategies.target_capacity(stage)
-    return {**stage.context, "capacity": {"min": 0, "max": target["max"], "desired": 0}, "targetCapacity": target}
+    return {**context, "capacity": {"min": 0, "max": target["max"], "desired": 0}, "targetCapacity": target}
