@@ -110,9 +110,7 @@ class CheckPreconditionsStage:
         own = CheckPreconditionsTask(self.expressions)
         if not any(precondition.get("type") == "clusterSize" for precondition in _preconditions(stage)):
             return (own,)
-        count = ExternalTask(
-            self.cluster_service, shape=lambda _, stage: _cluster_size_request(stage), stage_type="clusterSize"
-        )
+        count = ExternalTask(self.cluster_service, shape=_cluster_size_request, stage_type="clusterSize")
         return (own, count, ClusterSizeVerdictTask())
 
 

@@ -39,13 +39,15 @@ class ExternalTask:
         service: str,
         heartbeat_timeout_ms: int | None = None,
         *,
-        shape: Callable[[Execution, Stage], Json] | None = None,
+        shape: Callable[[Stage], Json] | None = None,
+        shape_in: Callable[[Execution, Stage], Json] | None = None,
         stage_type: str | None = None,
         expressions: Expressions | None = None,
     ) -> None:
         self.service = service
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.shape = shape
+        self.shape_in = shape_in
         self.stage_type = stage_type
         self.expressions = expressions
 
@@ -73,7 +75,10 @@ class ExternalTask:
         return TaskResult.terminal(f"{lost}; no retries left (taskRetries={retries}) — check that {self.service} runs")
 
     def _send(self, run: TaskRun, attempt: int, heartbeat: int | None, context: Json | None = None) -> TaskResult:
-        shaped = self.shape(run.execution, run.stage) if self.shape else run.stage.context
+        if self.shape_in is not None:
+            shaped = self.shape_in(run.execution, run.stage)
+        else:
+            shaped = self.shape(run.stage) if self.shape else run.stage.context
         try:
             shaped = artifacts.with_bound_references(run.execution, run.stage, shaped)
             if self.expressions is not None:

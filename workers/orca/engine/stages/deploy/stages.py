@@ -44,7 +44,7 @@ class CreateServerGroupStage:
         strategy = stage.context.get("strategy") or ""
         if strategy not in strategies.STRATEGIES:
             raise ValueError(f"strategy {strategy!r} is not one of highlander, redblack, rollingredblack, none")
-        return (ExternalTask(CLOUDDRIVER, HEARTBEAT_MS, shape=_create_context),)
+        return (ExternalTask(CLOUDDRIVER, HEARTBEAT_MS, shape_in=_create_context),)
 
     def after_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         return strategies.after_create(stage, execution.application)
