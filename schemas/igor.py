@@ -69,7 +69,11 @@ class IgorSettings(BaseModel):
         10.0, gt=0, description="seconds between two looks at a stage's queued or running build (Orca's 10 s)"
     )
     start_retries: int = Field(
-        6, ge=0, le=100, description="attempts to reach a master before a jenkins stage fails naming it"
+        5,
+        ge=0,
+        le=100,
+        description="retries reaching a master before a jenkins task fails naming it (30 s doubling: about "
+        "Orca's 15 minutes)",
     )
     start_backoff: float = Field(30.0, gt=0, description="seconds before the first retry; doubles (Orca's 30 s)")
     base_url: str | None = Field(

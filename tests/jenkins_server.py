@@ -131,6 +131,7 @@ class JenkinsServer:
         self._ids = itertools.count(1)
         self.crumb = secrets.token_hex(16)
         self.requests: list[tuple[str, str]] = []
+        self.idempotency_keys: list[str] = []
         self.root = ""
 
     def add_job(self, full_name: str, spec: JobSpec | None = None) -> Job:
@@ -364,6 +365,8 @@ def jenkins_app(server: JenkinsServer) -> web.Application:
     @web.middleware
     async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
         server.requests.append((request.method, request.path_qs))
+        if request.method == "POST" and "Idempotency-Key" in request.headers:
+            server.idempotency_keys.append(request.headers["Idempotency-Key"])
         server.root = f"{request.scheme}://{request.host}"
         header = request.headers.get("Authorization", "")
         expected = base64.b64encode(f"{server.user}:{server.token}".encode()).decode()

@@ -75,6 +75,7 @@ async def system() -> AsyncIterator[System]:
     choices = Parameter("ENV", "choice", choices=["staging", "prod"])
     jenkins.add_job("team/app-build", JobSpec([choices, Parameter("VERSION")], queue_delay=0.3, artifacts=build_files))
     jenkins.add_job("flaky", JobSpec(result="UNSTABLE"))
+    jenkins.add_job("broken", JobSpec(result="FAILURE", artifacts={"build.properties": b"REASON=tests failed\n"}))
     jenkins.add_job("slow", JobSpec(duration=60))
     jenkins.add_job("libs/deep/nightly", JobSpec())
     async with AsyncExitStack() as stack:
@@ -152,6 +153,7 @@ async def test_a_jenkins_build_with_parameters_feeds_its_properties_to_a_later_s
     built = job.builds[number - 1]
     assert built.parameters == {"ENV": "prod", "VERSION": "1.2.3"}
     assert f"/executions/details/{execution['id']}" in (built.description or "")
+    assert len(system.jenkins.idempotency_keys) == len(set(system.jenkins.idempotency_keys)) >= 1
 
 
 async def test_igor_refuses_a_bad_choice_an_unknown_job_and_names_an_absent_master(system: System) -> None:
@@ -172,6 +174,15 @@ async def test_unstable_fails_unless_marked_successful(system: System) -> None:
     assert by_ref(failed, "build")["context"]["exception"]["details"]["errors"] == ["Job is unstable"]
     assert passed["status"] == "SUCCEEDED"
     assert by_ref(passed, "build")["context"]["buildInfo"]["result"] == "UNSTABLE"
+
+
+async def test_a_failed_build_still_offers_its_properties_file(system: System) -> None:
+    execution = await run(system, "broken", jenkins_stage("broken", propertyFile="build.properties"))
+    assert execution["status"] == "TERMINAL"
+    assert by_ref(execution, "build")["context"]["exception"]["details"]["errors"] == ["Job failed (see Jenkins)"]
+    tried = next(stage for stage in execution["stages"] if stage["name"] == "Try to get properties file")
+    assert tried["status"] == "SUCCEEDED"
+    assert tried["outputs"]["REASON"] == "tests failed"
 
 
 async def test_cancelling_the_pipeline_stops_the_build(system: System) -> None:

@@ -147,10 +147,14 @@ class JenkinsClient:
             self._crumb = (str(issued["crumbRequestField"]), str(issued["crumb"]))
         return {self._crumb[0]: self._crumb[1]}
 
-    async def _post(self, path: str, data: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+    async def _post(
+        self, path: str, data: dict[str, str] | None = None, key: str | None = None
+    ) -> aiohttp.ClientResponse:
         """POST once (a crumb refused is fetched again once); answers the response, body read."""
         for fresh in (False, True):
             headers = await self._crumb_header(fresh)
+            if key:
+                headers["Idempotency-Key"] = key
             try:
                 async with self.session().post(
                     f"{self.root}/{path}", data=data or {}, headers=headers, allow_redirects=False
@@ -186,10 +190,13 @@ class JenkinsClient:
     async def build(self, job: str, number: int) -> Json:
         return await self._json(f"{job_path(job)}/{number}/api/json", BUILD_TREE)
 
-    async def trigger(self, job: str, parameters: dict[str, str]) -> int:
-        """Queue a build; answers the queue item's id (from the ``Location`` of Jenkins' 201)."""
+    async def trigger(self, job: str, parameters: dict[str, str], key: str | None = None) -> int:
+        """Queue a build; answers the queue item's id (from the ``Location`` of Jenkins' 201).
+
+        ``key`` goes out as ``Idempotency-Key`` (the same for every try of one stage start); Jenkins
+        ignores it, so Igor's own store is what keeps a retry from queueing a second build."""
         action = "buildWithParameters" if parameters else "build"
-        reply = await self._post(f"{job_path(job)}/{action}", parameters)
+        reply = await self._post(f"{job_path(job)}/{action}", parameters, key)
         if reply.status != 201:
             text = (await reply.text())[:500]
             if reply.status in (400, 404, 409):

@@ -53,6 +53,7 @@ from workers.igor.store import IgorStore, now_ms
 log = structlog.get_logger("gennaker.igor.stage")
 
 STAGE_TYPE = "jenkins"
+STAGE_TYPES = ("jenkins", "getProperties")
 TASK_KEY = "igorTask"
 START, WAIT, MONITOR, PROPERTIES, ARTIFACTS = (
     "startJenkinsJob",
@@ -155,7 +156,7 @@ class StageTasks:
 
     async def run(self, task: RunExternalTask, context: MessageContext) -> None:
         """``orca.RunExternalTask``'s handler: store the attempt and work it once now."""
-        if task.stage_type != STAGE_TYPE:
+        if task.stage_type not in STAGE_TYPES:
             await self._publish(
                 context.bus, task, Answer("TERMINAL", f"Igor provides no stage type {task.stage_type!r}")
             )
@@ -184,7 +185,7 @@ class StageTasks:
 
     async def stage_completed(self, event: StageCompleted, context: MessageContext) -> None:
         """A ``jenkins`` stage ended: stop its build if Igor still watched it."""
-        if event.stage_type != STAGE_TYPE:
+        if event.stage_type not in STAGE_TYPES:
             return
         documents = await self.store.tasks_of_stage(event.execution_id, event.stage_id)
         undecided = [document for document in documents if document.get("answer") is None]
@@ -357,7 +358,7 @@ class StageTasks:
                 return Answer("SUCCEEDED", context={"queuedBuild": str(stored["queue_item"])})
             return Later(1.0, f"Build of '{job}' is being queued on '{client.name}'", errors=errors)
         try:
-            item = await client.trigger(job, parameters)
+            item = await client.trigger(job, parameters, key)
         except BaseException:
             await self.store.release_trigger(key, self.owner)
             raise

@@ -8,7 +8,9 @@ start (``stageStartTime``, so Igor queues one build per stage start however ofte
 what each answers — ``queuedBuild``, ``buildNumber``, ``buildInfo``, the properties file's keys
 and ``propertyFileContents``, ``artifacts`` — lands in the stage's context and outputs, where
 later stages' expressions read it. Cancelling the pipeline ends the stage, and Igor stops its
-build when it sees the stage end (:mod:`workers.igor.stage_task`).
+build when it sees the stage end (:mod:`workers.igor.stage_task`). A stage with a ``propertyFile``
+that fails runs ``Try to get properties file`` (``getProperties``) after, as Orca's
+``onFailureStages`` do, in case the build archived the file before it failed.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from collections.abc import Sequence
 from schemas.igor import STAGE_TYPES
 from schemas.json_types import Json
 from workers.orca.engine import artifacts
-from workers.orca.engine.model import Stage
+from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import StageDefinition, TaskDefinition
 from workers.orca.engine.stages.external import ExternalTask
 
 JENKINS = STAGE_TYPES[0]
 SERVICE = "igor"
 TASK_KEY = "igorTask"
+GET_PROPERTIES = "getProperties"
 
 
 class JenkinsTask(ExternalTask):
@@ -52,7 +55,29 @@ class JenkinsStage:
             steps.append(artifacts.BindProducedArtifactsTask())
         return steps
 
+    def failure_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
+        """Orca's ``onFailureStages``: a failed build may still have archived its properties file."""
+        if not stage.context.get("propertyFile"):
+            return []
+        keys = ("master", "job", "propertyFile", "buildNumber")
+        return [
+            {"type": GET_PROPERTIES, "name": "Try to get properties file", **{k: stage.context.get(k) for k in keys}}
+        ]
+
+    def cleans_up_on_failure(self, stage: Stage) -> bool:
+        """Its failure stage runs on any failure, as Orca's do, without ``rollback.onFailure``."""
+        return bool(stage.context.get("propertyFile"))
+
+
+class GetPropertiesStage:
+    """``getProperties``: read a finished build's properties file (Orca's "Try to get properties file")."""
+
+    type = GET_PROPERTIES
+
+    def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
+        return (JenkinsTask("getBuildProperties"),)
+
 
 def jenkins_stage_types() -> list[StageDefinition]:
     """The CI stage types Orca composes of Igor's tasks."""
-    return [JenkinsStage()]
+    return [JenkinsStage(), GetPropertiesStage()]
