@@ -7,7 +7,7 @@ over RabbitMQ and ``MemoryBus`` in process.
 from bus.availability import fail_fast
 from bus.base import Bus, Consumption
 from bus.context import MessageContext, Sender
-from bus.dead_letter import DeadLetter
+from bus.dead_letter import DeadLetter, DeadLetterArchive
 from bus.encoded import EncodedReply
 from bus.endpoint import Endpoint, Handler, RawHandler
 from bus.envelope import Envelope, new_id
@@ -23,6 +23,7 @@ __all__ = [
     "BusError",
     "Consumption",
     "DeadLetter",
+    "DeadLetterArchive",
     "EncodedReply",
     "Endpoint",
     "Envelope",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -34,3 +36,39 @@ class DeadLetter(BaseModel):
     def body_text(self) -> str:
         """The body as text, with undecodable bytes escaped, for display."""
         return self.body.decode("utf-8", errors="backslashreplace")
+
+
+class DeadLetterArchive(Protocol):
+    """Where :class:`~bus.memory.MemoryBus` keeps its dead letters. RabbitMQ keeps its own in a durable
+    queue; an in-process bus keeps them here, so one backed by a store (``gennaker up``'s, in
+    :mod:`gennaker.dead_letters`) keeps them across a restart, as the broker's would."""
+
+    async def keep(self, letter: DeadLetter) -> None:
+        """Store ``letter``; the same id again replaces it (a message dead-lettered once more)."""
+        ...
+
+    async def letters(self) -> list[DeadLetter]:
+        """Every letter kept, oldest first."""
+        ...
+
+    async def forget(self, ids: Sequence[str]) -> None:
+        """Drop the letters ``ids`` (once replayed)."""
+        ...
+
+
+class KeptInMemory:
+    """The default archive: a list, gone with the process."""
+
+    def __init__(self) -> None:
+        self._letters: dict[str, DeadLetter] = {}
+
+    async def keep(self, letter: DeadLetter) -> None:
+        self._letters.pop(letter.id, None)
+        self._letters[letter.id] = letter
+
+    async def letters(self) -> list[DeadLetter]:
+        return list(self._letters.values())
+
+    async def forget(self, ids: Sequence[str]) -> None:
+        for letter_id in ids:
+            self._letters.pop(letter_id, None)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import structlog
 
 from bus.base import Bus, Consumption
-from bus.dead_letter import DeadLetter
+from bus.dead_letter import DeadLetter, DeadLetterArchive, KeptInMemory
 from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
 from bus.endpoint import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, Endpoint, private_queue_name, queue_name
 from bus.envelope import Envelope, new_id
@@ -138,12 +138,19 @@ class MemoryConsumption(Consumption):
 class MemoryBus(Bus):
     """The :class:`Bus` in one process: queues are deques, exchanges are routing tables."""
 
-    def __init__(self, *, source: str = "/gennaker", retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        source: str = "/gennaker",
+        retry: RetryPolicy | None = None,
+        dead_letters: DeadLetterArchive | None = None,
+    ) -> None:
+        """``dead_letters`` keeps what is dead-lettered (default: in memory, gone with the process)."""
         super().__init__(source=source, retry=retry)
         self._queues: dict[str, _MemoryQueue] = {}
         self._event_bindings: dict[str, tuple[str, ...]] = {}
         self._consumptions: list[MemoryConsumption] = []
-        self._dead: list[DeadLetter] = []
+        self._dead: DeadLetterArchive = dead_letters or KeptInMemory()
         self._timers: set[asyncio.TimerHandle] = set()
         self._requeues: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -241,40 +248,48 @@ class MemoryBus(Bus):
                 delivery.reply_to(dead_reply(verdict, service))
         if verdict.action == "retry":
             retried = _Delivery(delivery.body, attempt=delivery.attempt + 1, external=delivery.external)
-            loop = asyncio.get_running_loop()
-            handle: asyncio.TimerHandle
-
-            def requeue() -> None:
-                self._timers.discard(handle)
-                if not self._closed:
-                    task = loop.create_task(queue.put(retried))
-                    self._requeues.add(task)
-                    task.add_done_callback(self._requeues.discard)
-
-            handle = loop.call_later(verdict.delay_ms / 1000, requeue)
-            self._timers.add(handle)
+            self._requeue_later(queue, retried, verdict.delay_ms)
         elif verdict.action == "dead":
-            self._dead.append(
-                DeadLetter(
-                    id=verdict.message_id or new_id(),
-                    queue=queue.name,
-                    reason=verdict.reason or "unknown",
-                    traceback=verdict.traceback,
-                    dead_at=datetime.now(UTC),
-                    attempts=delivery.attempt,
-                    body=delivery.body,
-                    external=delivery.external,
-                )
+            letter = DeadLetter(
+                id=verdict.message_id or new_id(),
+                queue=queue.name,
+                reason=verdict.reason or "unknown",
+                traceback=verdict.traceback,
+                dead_at=datetime.now(UTC),
+                attempts=delivery.attempt,
+                body=delivery.body,
+                external=delivery.external,
             )
+            try:
+                await self._dead.keep(letter)
+            except Exception as error:  # the archive's store is away: the message waits, it is not lost
+                log.warning(
+                    "could not keep a dead letter; it is delivered again later", queue=queue.name, error=str(error)
+                )
+                self._requeue_later(queue, delivery, 1000)
+
+    def _requeue_later(self, queue: _MemoryQueue, delivery: _Delivery, delay_ms: int) -> None:
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def requeue() -> None:
+            self._timers.discard(handle)
+            if not self._closed:
+                task = loop.create_task(queue.put(delivery))
+                self._requeues.add(task)
+                task.add_done_callback(self._requeues.discard)
+
+        handle = loop.call_later(delay_ms / 1000, requeue)
+        self._timers.add(handle)
 
     async def dead_letters(self) -> list[DeadLetter]:
-        return list(self._dead)
+        return await self._dead.letters()
 
     async def replay(self, ids: Sequence[str] | None = None) -> int:
-        chosen = [letter for letter in self._dead if ids is None or letter.id in ids]
+        chosen = [letter for letter in await self._dead.letters() if ids is None or letter.id in ids]
         for letter in chosen:
-            self._dead.remove(letter)
             await self._queue(letter.queue).put(_Delivery(letter.body, external=letter.external))
+            await self._dead.forget([letter.id])  # after it is queued again: a crash between replays it twice
         return len(chosen)
 
     def depth(self, queue: str) -> int:

@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the bus is imported by the commands that connect to one, when they do
-    from bus import Bus
+    from bus import Bus, DeadLetterArchive
     from gennaker.settings import Settings
 
 
@@ -76,11 +76,14 @@ async def connect_amqp(settings: Settings, *, source: str) -> Bus:
     return bus
 
 
-async def connect_bus(settings: Settings, *, source: str) -> tuple[Bus, str]:
-    """RabbitMQ when ``GENNAKER_AMQP_URL`` is set, else a fresh in-process bus; and its description."""
+async def connect_bus(
+    settings: Settings, *, source: str, dead_letters: DeadLetterArchive | None = None
+) -> tuple[Bus, str]:
+    """RabbitMQ when ``GENNAKER_AMQP_URL`` is set, else a fresh in-process bus keeping its dead
+    letters in ``dead_letters`` (default: memory); and its description."""
     from bus import MemoryBus
     from gennaker.settings import redact_url
 
     if settings.amqp_url:
         return await connect_amqp(settings, source=source), f"amqp {redact_url(settings.amqp_url)}"
-    return MemoryBus(source=source, retry=settings.retry_policy()), "memory"
+    return MemoryBus(source=source, retry=settings.retry_policy(), dead_letters=dead_letters), "memory"

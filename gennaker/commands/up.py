@@ -2,7 +2,8 @@
 
 With nothing configured it runs the in-process bus and the embedded store under the data dir, so
 it needs nothing else installed and keeps its data across restarts. ``GENNAKER_AMQP_URL`` and
-``GENNAKER_MONGO_URL`` switch either part to the real thing. With no ``accounts`` configured and
+``GENNAKER_MONGO_URL`` switch either part to the real thing. The in-process bus keeps its dead
+letters in the store too (:mod:`gennaker.dead_letters`), so they survive a restart. With no ``accounts`` configured and
 authentication off (the default), Clouddriver gets one ``local`` account fenced to the project's
 ``examples/`` directory (it runs only the example apps there), so the README's walk deploys
 ``examples/hello``; it says so at start-up. Once authentication is on, no account is implicit:
@@ -20,6 +21,7 @@ import structlog
 
 from gennaker.commands._common import connect_bus, stop_event
 from gennaker.commands._runtime import host_workers, open_store, serve_gateway
+from gennaker.dead_letters import StoredDeadLetters
 from gennaker.settings import Settings
 from schemas.clouddriver import AccountConfig, LocalAccountSettings
 from schemas.services import SERVICES
@@ -58,7 +60,9 @@ async def serve(settings: Settings) -> None:
     stop = stop_event()
     async with AsyncExitStack() as stack:
         resources, store = await open_store(stack, settings, embedded=True)
-        bus, bus_description = await connect_bus(settings, source="/gennaker")
+        bus, bus_description = await connect_bus(
+            settings, source="/gennaker", dead_letters=StoredDeadLetters(resources.db)
+        )
         stack.push_async_callback(bus.close)
         await host_workers(stack, bus, SERVICES, resources)
         gateway = await serve_gateway(stack, bus, settings)

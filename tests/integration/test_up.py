@@ -15,12 +15,15 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 from ulid import ULID
 
+from bus import DeadLetter
+from gennaker.dead_letters import StoredDeadLetters
 from gennaker.store import mongo_client
 from schemas.services import SERVICES
 
@@ -247,6 +250,15 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
         client = mongo_client(first.store)
         await client["gennaker"]["probe"].insert_one({"_id": "kept", "n": 1})
         await client.close()
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{first.gateway}/dlq") as response:
+                assert response.status == 200 and await response.json() == []
+            body = json.dumps({"type": "com.example.poison"}).encode()  # a letter as the bus keeps one
+            letter = DeadLetter(id="01POISON", queue="gennaker.echo.commands", reason="test", dead_at=datetime.now(UTC),
+                                attempts=1, body=body)  # fmt: skip
+        client = mongo_client(first.store)
+        await StoredDeadLetters(client["gennaker"]).keep(letter)
+        await client.close()
         assert await first.process.stop() == 0, first.process.logs()
     finally:
         await first.process.kill()
@@ -257,6 +269,9 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
         client = mongo_client(second.store)
         assert await client["gennaker"]["probe"].find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
         await client.close()
+        async with aiohttp.ClientSession() as session, session.get(f"{second.gateway}/dlq") as response:
+            listed = await response.json()
+        assert [(item["id"], item["reason"]) for item in listed] == [("01POISON", "test")], "dead letters survive"
         assert await second.process.stop() == 0, second.process.logs()
     finally:
         await second.process.kill()

@@ -26,6 +26,7 @@ from schemas.front50 import GetNotifications, NotificationsFound, SaveNotificati
 from schemas.json_types import Json
 from schemas.orca_engine import ExecutionFound, GetExecution, JudgeStage, StartExecution
 from tests.authorities import ADMIN, admin
+from tests.dead_letters import dead_lettered
 from tests.integration.echo.notification_servers import ChatServer, MailServer
 from tests.integration.echo.sink_servers import serve
 from tests.outbound import LOOPBACK_TEST_SERVERS
@@ -331,7 +332,7 @@ async def test_a_failing_channel_is_retried_then_dead_lettered_and_never_blocks_
     execution_id = await system.start(pipeline(stage("1"), notifications=notifications))
     assert (await system.finished(execution_id))["status"] == "SUCCEEDED"
     await system.until(lambda: len(system.chat.received["fine"]) == 1, "the healthy channel delivered")
-    await system.until(lambda: len(system.bus._dead) == 3, "the failing deliveries were dead-lettered")
+    await dead_lettered(system.bus, 3, "the failing deliveries were dead-lettered")
     reasons = " | ".join(letter.reason for letter in await system.bus.dead_letters())
     assert "webhook answered HTTP 503" in reasons and "gave up after 3 attempts" in reasons
     assert "webhook refused the notification with HTTP 404" in reasons

@@ -22,6 +22,7 @@ from bus.amqp import AmqpBus
 from bus.dead_letter import QUEUE_HEADER
 from bus.endpoint import DEAD_LETTER_QUEUE
 from schemas.echo_sinks import ElasticsearchSink, RestSink, SinkConfig, SplunkSink
+from tests.dead_letters import dead_lettered
 from tests.integration.echo.sink_servers import (
     FakeCloudEventsReceiver,
     FakeElasticsearch,
@@ -212,7 +213,7 @@ async def test_elasticsearch_item_errors_retry_or_dead_letter_only_that_item(
         async with running(config, same_bus):
             await publish(memory_bus, unique, envelopes)
             await elastic.until_count(7)
-            await wait_for(lambda: bool(memory_bus._dead), "the bad event was dead-lettered")
+            await dead_lettered(memory_bus, 1, "the bad event was dead-lettered")
     assert set(elastic.documents) == {e.id for n, e in enumerate(envelopes) if n != 3}
     assert max(elastic.deliveries.values()) == 1
     [letter] = await memory_bus.dead_letters()
@@ -237,7 +238,7 @@ async def test_splunk_invalid_event_is_dead_lettered_and_the_rest_arrive_once(
         async with running(config, same_bus):
             await publish(memory_bus, unique, envelopes)
             await splunk.until_count(5)
-            await wait_for(lambda: bool(memory_bus._dead), "the invalid event was dead-lettered")
+            await dead_lettered(memory_bus, 1, "the invalid event was dead-lettered")
             await asyncio.sleep(0.2)
     assert sorted(splunk.deliveries) == sorted(e.id for n, e in enumerate(envelopes) if n != 2)
     assert max(splunk.deliveries.values()) == 1
