@@ -2,12 +2,13 @@
 
 Paths, query parameters and bodies are Gate's, so ``spin pipeline-templates`` and Deck work
 unchanged: list (``?scopes=``), ``/versions``, ``/create?tag=``, ``/update/{id}?tag=``, ``GET`` and
-``DELETE /{id}?tag=|digest=``, ``/{id}/dependents`` and ``/plan``. Gate files creates, updates and
-deletes as Orca tasks and answers with the finished task; here each is one Front50 command and
-the answer is the finished task's gist (``status: SUCCEEDED`` and what was stored). Who may read
-or change a template is Front50's decision (:mod:`schemas.pipeline_templates`), so refusals keep
-its status: 400 naming the field, 403, 404, 409 for a version created twice. ``/plan`` asks Orca
-to render a ``templatedPipeline`` config as it would start it.
+``DELETE /{id}?tag=|digest=``, ``/{id}/dependents`` (and Front50's ``/{id}/dependentPipelines``) and
+``/plan``. Gate files creates, updates and deletes as Orca tasks and answers with the finished task;
+here each is one Front50 command and the answer is the finished task's gist (``status: SUCCEEDED``
+and what was stored). Who may read or change a template is Front50's decision
+(:mod:`schemas.pipeline_templates`), so refusals keep its status: 400 naming the field, 403, 404,
+409 for a version created twice. ``/plan`` asks Orca to render a ``templatedPipeline`` config as it
+would start it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ class Dependent(ApiModel):
 
 class Dependents(RootModel[list[Dependent]]):
     """The pipeline configs that use a template."""
+
+
+class DependentPipelines(RootModel[list[SpinnakerJson]]):
+    """The whole pipeline configs that use a template."""
 
 
 class TemplatedConfig(SpinnakerJson):
@@ -235,6 +240,14 @@ async def list_dependents(request: web.Request) -> web.Response:
 
 
 @gate_route
+async def list_dependent_pipelines(request: web.Request) -> web.Response:
+    """Front50's ``/{id}/dependentPipelines``: the whole configs using template ``id`` that the caller may READ."""
+    found = await ask(request, ListTemplateDependents(id=request.match_info["id"]), TemplateDependents)
+    allowed = await readable_application_names(request, (p.get("application") for p in found.pipelines))
+    return gate_json([p for p in found.pipelines if str(p.get("application") or "").lower() in allowed])
+
+
+@gate_route
 async def plan(request: web.Request) -> web.Response:
     """The pipeline a ``templatedPipeline`` config renders to, as Orca would start it."""
     _, config = await read_document(request, TemplatedConfig)
@@ -324,5 +337,13 @@ ROUTES = (
         summary="(ALPHA) List all pipelines that implement a pipeline template",
         tag=TAG,
         responses={200: Response("Dependent pipeline configs", Dependents), **error_responses(504)},
+    ),
+    Route(
+        "GET",
+        "/v2/pipelineTemplates/{id}/dependentPipelines",
+        list_dependent_pipelines,
+        summary="List the pipeline configs that use a pipeline template (Front50's shape)",
+        tag=TAG,
+        responses={200: Response("Dependent pipeline configs", DependentPipelines), **error_responses(504)},
     ),
 )

@@ -113,6 +113,8 @@ async def test_a_template_is_stored_planned_run_and_kept_while_used(client: Clie
 
     dependents = await (await client.get("/v2/pipelineTemplates/wait-and-deploy/dependents")).json()
     assert dependents == [{"application": "shop", "pipelineConfigId": config["id"], "pipelineName": "from template"}]
+    whole = await (await client.get("/v2/pipelineTemplates/wait-and-deploy/dependentPipelines")).json()
+    assert [pipeline["id"] for pipeline in whole] == [config["id"]] and whole[0]["type"] == "templatedPipeline"
     used = await error_of(await client.delete("/v2/pipelineTemplates/wait-and-deploy?tag=stable"), 400)
     assert config["id"] in used["message"]
     assert (await client.delete(f"/pipelines/shop/{config['name']}")).status == 200
