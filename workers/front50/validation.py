@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from schemas.cron_expression import CronExpression, InvalidCronExpression
 from schemas.json_types import Json
 from schemas.limits import PipelineLimits, name_problem, names_problem, pipeline_problem
 from schemas.pipeline_templates import ARTIFACT_TYPE, MAX_VARIABLES, is_templated, parse_reference
@@ -238,13 +240,26 @@ def _check_triggers(triggers: object, problems: Problems) -> None:
             status = trigger.get("status")
             if not isinstance(status, list) or not all(isinstance(item, str) for item in status):
                 problems.add(f"{path}.status", "must be a list of statuses such as 'successful'")
-        if kind == "cron" and _is_text(trigger.get("cronExpression")):
-            fields = str(trigger["cronExpression"]).split()
-            if not 6 <= len(fields) <= 7:
-                problems.add(
-                    f"{path}.cronExpression",
-                    "must be a Quartz expression of 6 or 7 fields (seconds first), e.g. '0 0/30 * * * ?'",
-                )
+        if kind == "cron":
+            _check_cron(trigger, path, problems)
+
+
+def _check_cron(trigger: Json, path: str, problems: Problems) -> None:
+    """The expression and time zone Echo fires a cron trigger by: refused here rather than only
+    logged by Echo, which would never fire it."""
+    if _is_text(trigger.get("cronExpression")):
+        try:
+            CronExpression.parse(str(trigger["cronExpression"]))
+        except InvalidCronExpression as error:
+            expression = str(trigger["cronExpression"])
+            reason = str(error) if repr(expression) in str(error) else f"{expression!r}: {error}"
+            problems.add(f"{path}.cronExpression", reason)
+    zone = trigger.get("timeZone")
+    if zone is not None:
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.add(f"{path}.timeZone", f"{zone!r} is not an IANA time zone name such as 'Europe/Paris' or 'UTC'")
 
 
 def _check_parameters(parameters: object, problems: Problems) -> None:

@@ -43,6 +43,24 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "cronExpression",
     ),
     (
+        "cron expression that does not parse",
+        pipeline(triggers=[{"type": "cron", "cronExpression": "0 0 25 * * ?"}]),
+        "triggers[0].cronExpression",
+        "'0 0 25 * * ?'",
+    ),
+    (
+        "cron expression of four fields",
+        pipeline(triggers=[{"type": "cron", "cronExpression": "0 0 * *"}]),
+        "triggers[0].cronExpression",
+        "has 4 fields",
+    ),
+    (
+        "cron time zone that does not exist",
+        pipeline(triggers=[{"type": "cron", "cronExpression": "0 0 12 ? * MON-FRI", "timeZone": "Mars/Olympus"}]),
+        "triggers[0].timeZone",
+        "'Mars/Olympus' is not an IANA time zone",
+    ),
+    (
         "pipeline trigger without pipeline",
         pipeline(triggers=[{"type": "pipeline", "application": "billing"}]),
         "triggers[0].pipeline",

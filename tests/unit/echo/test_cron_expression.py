@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workers.echo.triggers.cron_expression import CronExpression, InvalidCronExpression
+from schemas.cron_expression import CronExpression, InvalidCronExpression
 
 
 def fires(expression: str, after: datetime, count: int = 3, zone: str = "UTC") -> list[str]:

@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 
 from bus import Bus, BusError
+from schemas.cron_expression import CronExpression, InvalidCronExpression
 from schemas.json_types import Json
-from workers.echo.triggers.cron_expression import CronExpression, InvalidCronExpression
 from workers.echo.triggers.cron_store import CronFires, Outcome
 from workers.echo.triggers.keys import fire_key
 from workers.echo.triggers.pipelines import PipelineIndex

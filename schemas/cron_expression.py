@@ -1,5 +1,9 @@
 """Cron expressions as Spinnaker's cron triggers write them (Quartz), and standard 5-field cron.
 
+A shared value type: Front50 refuses a pipeline whose cron trigger's expression does not parse
+(400 naming ``triggers[N].cronExpression``), and Echo fires each trigger by the same parser, so
+what is saved is what fires.
+
 Spinnaker validates ``cronExpression`` with Quartz's ``CronExpression``; the libraries on PyPI
 (croniter, cronsim) speak Unix cron, whose day-of-week numbers differ (Quartz: 1 = SUN … 7 = SAT)
 and which lack Quartz's ``L-n``, ``LW`` and ``nL`` forms. This module parses both dialects into one
