@@ -17,6 +17,7 @@ from gateway import (
     credentials,
     dead_letters,
     deck_ui,
+    dinghy,
     events_publish,
     events_stream,
     executions,
@@ -57,5 +58,6 @@ ALL_ROUTES: tuple[Route, ...] = (
     *notifications.ROUTES,
     *auth.ROUTES,
     *webhooks.ROUTES,
+    *dinghy.ROUTES,
     *deck_ui.ROUTES,
 )

@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
+from schemas.dinghy import DinghySettings
 from schemas.echo_notifications import NotificationSettings
 from schemas.echo_sinks import SinkConfig
 from schemas.igor import IgorSettings
@@ -107,6 +108,10 @@ class Settings(BaseSettings):
     )
     igor: IgorSettings = Field(
         default_factory=IgorSettings, description="Igor's Jenkins masters: [[igor.jenkins]] name, address, username"
+    )
+    dinghy: DinghySettings = Field(
+        default_factory=DinghySettings,
+        description="Dinghy's template repository and repositories: [dinghy], [[dinghy.repositories]]",
     )
     sinks: list[SinkConfig] = Field(
         default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"

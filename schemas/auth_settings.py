@@ -61,6 +61,7 @@ DEFAULT_PUBLIC_PATHS: tuple[str, ...] = (
     "/swagger-ui.html",
     "/swagger-ui/*",
     "/webhooks/*",
+    "/v1/webhooks/*",
 )
 """Paths served without credentials: the web UI's page and bundle (it signs in itself), probes,
 Prometheus, the API docs, and (as in Gate) webhook
