@@ -202,7 +202,9 @@ class JenkinsClient:
             if reply.status in (400, 404, 409):
                 raise JenkinsRefused(reply.status, text or f"HTTP {reply.status}")
             raise JenkinsRefused(
-                reply.status, f"Received a non-201 status when submitting job '{job}' to master '{self.name}'"
+                reply.status,
+                f"Received a non-201 status when submitting job '{job}' to master '{self.name}': "
+                f"HTTP {reply.status} {text}".strip(),
             )
         location = reply.headers.get("Location", "").rstrip("/")
         tail = location.rsplit("/", 1)[-1]
