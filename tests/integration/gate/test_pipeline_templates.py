@@ -23,7 +23,13 @@ def template(**fields: Any) -> Json:
         ],
         "pipeline": {
             "stages": [
-                {"refId": "wait1", "type": "wait", "name": "Wait", "waitTime": "${ templateVariables.waitTime }"},
+                {
+                    "refId": "wait1",
+                    "type": "wait",
+                    "name": "Wait",
+                    "waitTime": "${ templateVariables.waitTime }",
+                    "note": "${ execution.application }/${ templateVariables.region }",
+                },
                 {
                     "refId": "say",
                     "type": "wait",
@@ -109,6 +115,8 @@ async def test_a_template_is_stored_planned_run_and_kept_while_used(client: Clie
     assert execution["pipelineConfigId"] == config["id"]
     assert by_ref(execution, "say")["name"] == "Say more"
     assert by_ref(execution, "wait1")["context"]["waitTime"] == 0, "the variable, substituted with its type"
+    assert by_ref(execution, "wait1")["context"]["note"] == "shop/us-east-1", "evaluated as the stage started"
+    assert execution["templateVariables"] == {"waitTime": 0, "region": "us-east-1"}
     assert execution["trigger"]["parameters"] == {"ticket": "T-1"}, "the template's parameters"
 
     dependents = await (await client.get("/v2/pipelineTemplates/wait-and-deploy/dependents")).json()

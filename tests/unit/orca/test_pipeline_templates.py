@@ -28,7 +28,13 @@ TEMPLATE: Json = {
     "pipeline": {
         "stages": [
             stage("wait1", waitTime="${ templateVariables.waitTime }"),
-            stage("deploy", "wait1", region="${templateVariables.region}", later="${ execution.id }"),
+            stage(
+                "deploy",
+                "wait1",
+                region="${templateVariables.region}",
+                later="${ execution.id }",
+                mixed="${ #stage('wait1')['status'] + templateVariables.region }",
+            ),
         ],
         "triggers": [{"type": "cron", "cronExpression": "0 0 * * * ?", "enabled": True}],
         "parameterConfig": [{"name": "tag", "default": "latest"}],
@@ -59,6 +65,7 @@ def test_variables_are_substituted_with_their_types_and_defaults() -> None:
     assert pipeline["stages"][0]["waitTime"] == 5, "a single expression keeps the variable's type"
     assert pipeline["stages"][1]["region"] == "eu-west-1"
     assert pipeline["stages"][1]["later"] == "${ execution.id }", "what needs the execution waits for it"
+    assert pipeline["stages"][1]["mixed"].startswith("${ #stage("), "even when it reads a variable too"
     assert pipeline["templateVariables"] == {"waitTime": 5, "region": "eu-west-1"}
     assert pipeline["triggers"][0]["inherited"] is True and pipeline["parameterConfig"][0]["name"] == "tag"
     assert "type" not in pipeline and "template" not in pipeline

@@ -141,6 +141,7 @@ class Execution(_Model):
     description: str | None = None
     notifications: list[Json] = Field(default_factory=list)
     initial_config: Json = Field(default_factory=dict)
+    template_variables: Json | None = Field(None, description="a templated pipeline's variables (v2 templates)")
     exception: Json | None = None
     rollback: Json | None = None
     authority: Authority | None = None

@@ -52,6 +52,7 @@ def new_execution(
         description=pipeline.get("description"),
         notifications=list(pipeline.get("notifications") or []),
         initial_config={},
+        template_variables=_template_variables(pipeline),
         rollback=_rollback(pipeline),
         exception=failure,
     )
@@ -70,6 +71,12 @@ def _stage(stage: Json, index: int) -> Stage:
         context=context,
         requisite_stage_ref_ids=[str(ref) for ref in stage.get("requisiteStageRefIds") or []],
     )
+
+
+def _template_variables(pipeline: Json) -> Json | None:
+    """A rendered templated pipeline's ``templateVariables``, which its stages' expressions may read."""
+    value = pipeline.get("templateVariables")
+    return dict(value) if isinstance(value, dict) else None
 
 
 def _rollback(pipeline: Json) -> Json | None:

@@ -14,8 +14,9 @@ As Orca's V2 handler chain does (``V2TemplateLoaderHandler`` … ``V2PipelineGen
   Spinnaker's v1 ``inherit`` is honoured too: when given, what it does not name is not inherited;
 * the pipeline takes the config's id, application and name, and ``templateVariables``; then every
   ``${…}`` expression that can be evaluated against ``trigger`` and ``templateVariables`` is, and one
-  that refers to a variable without a value is an error naming the variable. Other expressions are
-  left for the stages to evaluate when they run.
+  that refers to a variable without a value is an error naming the variable. Other expressions (those
+  that need the running execution) are left for the stages to evaluate when they run; the execution
+  keeps ``templateVariables`` for them.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def template_variables(template: Json, given: object) -> Json:
 def _evaluated(pipeline: Json, variables: Json, trigger: Json) -> Json:
     """``pipeline`` with what can be evaluated now evaluated (``V2Util.planPipeline``)."""
     processed = process(pipeline, {"trigger": trigger, "templateVariables": variables})
-    for expression, entries in processed.summary.items():
+    for expression in processed.summary:
         referenced = [a or b for a, b in _REFERENCED.findall(expression)]
         if not referenced:
             continue
@@ -124,9 +125,6 @@ def _evaluated(pipeline: Json, variables: Json, trigger: Json) -> Json:
                 f"Missing template variable values for the following variables: {', '.join(dict.fromkeys(unset))}",
                 f"variables.{unset[0]}",
             )
-        if any(entry.get("level") == "ERROR" for entry in entries):
-            reason = "; ".join(str(entry.get("description")) for entry in entries)
-            raise TemplateError(f"the template's expression ${{{expression}}} failed: {reason}", "variables")
     result = processed.value
     assert isinstance(result, dict)
     return result
