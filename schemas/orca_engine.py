@@ -330,6 +330,32 @@ class ExecutionCompleted(Event):
 
 
 @message
+class ExecutionPaused(Event):
+    """A RUNNING execution was paused (``orca.PauseExecution``): its running tasks wait for a resume."""
+
+    message_type: ClassVar[str] = "orca.execution.paused"
+    execution_id: str
+    application: str
+    name: str
+    pipeline_config_id: str | None = None
+    paused_by: str
+
+
+@message
+class ExecutionResumed(Event):
+    """A PAUSED execution was resumed (``orca.ResumeExecution``); ``paused_ms`` is how long it has been
+    paused in all, this pause included."""
+
+    message_type: ClassVar[str] = "orca.execution.resumed"
+    execution_id: str
+    application: str
+    name: str
+    pipeline_config_id: str | None = None
+    resumed_by: str
+    paused_ms: int
+
+
+@message
 class StageStarted(Event):
     """A stage began running (or was skipped at start: then ``stage.completed`` follows)."""
 

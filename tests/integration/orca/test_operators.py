@@ -93,14 +93,19 @@ async def test_cancel_during_a_wait(orca: Orca) -> None:
 async def test_pause_and_resume(orca: Orca) -> None:
     execution_id = await orca.start(pipeline(stage("1", waitTime=0.2), stage("2", after=("1",))))
     await orca.until(execution_id, running("1"))
-    await orca.send(PauseExecution(execution_id=execution_id, authority=admin("ana")))
+    pause = await orca.send(PauseExecution(execution_id=execution_id, authority=admin("ana")))
+    paused = await orca.until_event(lambda event: event.causationid == pause.id)
+    assert (paused.type, paused.data["paused_by"]) == ("io.gennaker.orca.execution.paused.v1", "ana")
     execution = await orca.until(execution_id, lambda e: e["status"] == "PAUSED")
     assert by_ref(execution, "1")["status"] == "PAUSED"
     await asyncio.sleep(0.4)  # longer than the wait: a paused execution does not go on
     execution = await orca.get(execution_id)
     assert summary(execution) == {"status": "PAUSED", "1": "PAUSED", "2": "NOT_STARTED"}
     assert execution["paused"]["pausedBy"] == "ana" and execution["paused"]["isPaused"] is True
-    await orca.send(ResumeExecution(execution_id=execution_id, authority=admin("bo")))
+    resume = await orca.send(ResumeExecution(execution_id=execution_id, authority=admin("bo")))
+    resumed = await orca.until_event(lambda event: event.causationid == resume.id)
+    assert (resumed.type, resumed.data["resumed_by"]) == ("io.gennaker.orca.execution.resumed.v1", "bo")
+    assert resumed.data["paused_ms"] >= 400
     execution = await orca.finished(execution_id)
     assert summary(execution) == {"status": "SUCCEEDED", "1": "SUCCEEDED", "2": "SUCCEEDED"}
     assert execution["paused"]["resumedBy"] == "bo" and execution["paused"]["isPaused"] is False

@@ -22,6 +22,8 @@ from schemas.orca_engine import (
     CompleteTask,
     ContinueRollback,
     ExecutionCompleted,
+    ExecutionPaused,
+    ExecutionResumed,
     ExecutionStarted,
     RunTask,
     StageCompleted,
@@ -124,6 +126,10 @@ def describe(out: Outgoing) -> str:
             text = f"{message.message_type.removeprefix('orca.')} {message.stage_id} {message.status}"
         case StageJudged():
             text = f"stage.judged {message.stage_id} {message.judgment_status} by {message.judged_by}"
+        case ExecutionPaused():
+            text = f"execution.paused by {message.paused_by}"
+        case ExecutionResumed():
+            text = f"execution.resumed by {message.resumed_by} after {message.paused_ms} ms"
         case ExecutionStarted() | ExecutionCompleted():
             text = f"{message.message_type.removeprefix('orca.')} {message.status}"
         case _:

@@ -451,11 +451,20 @@ OPERATORS_AND_ANSWERS = [
         {"execution": "PAUSED", "s1": "PAUSED", "s1/1": "PAUSED"},
     ),
     Case(
+        "pause: announced once, with who paused",
+        one(stage("1", polls=3)),
+        steps("StartStage s1"),
+        lambda core: core.t.pause_execution(core.execution, "bob", core.now),
+        ["execution.paused by bob"],
+        {"execution": "PAUSED", "s1": "PAUSED", "s1/1": "PAUSED"},
+        lambda core: core.t.pause_execution(core.execution, "bob", core.now) == [],
+    ),
+    Case(
         "resume: paused tasks run again",
         one(stage("1", polls=3)),
         lambda core: (steps("StartStage s1")(core), core.t.pause_execution(core.execution, "bob", core.now)),
         lambda core: core.t.resume_execution(core.execution, "bob", core.now + 5),
-        ["RunTask s1/1"],
+        ["execution.resumed by bob after 5 ms", "RunTask s1/1"],
         {"execution": "RUNNING", "s1": "RUNNING", "s1/1": "RUNNING"},
     ),
     Case(

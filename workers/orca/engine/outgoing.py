@@ -18,6 +18,8 @@ from schemas.orca_engine import (
     CompleteStage,
     CompleteTask,
     ExecutionCompleted,
+    ExecutionPaused,
+    ExecutionResumed,
     ExecutionStarted,
     RunTask,
     StageCompleted,
@@ -89,6 +91,31 @@ def execution_event[E: (ExecutionStarted, ExecutionCompleted)](kind: type[E], ex
         pipeline_config_id=execution.pipeline_config_id,
         status=execution.status.value,
     )
+
+
+def execution_paused(execution: Execution, user: str) -> Outgoing:
+    """The ``orca.execution.paused`` event of ``execution``, paused by ``user``."""
+    paused = ExecutionPaused(
+        execution_id=execution.id,
+        application=execution.application,
+        name=execution.name,
+        pipeline_config_id=execution.pipeline_config_id,
+        paused_by=user,
+    )
+    return Outgoing(paused)
+
+
+def execution_resumed(execution: Execution, user: str) -> Outgoing:
+    """The ``orca.execution.resumed`` event of ``execution``, resumed by ``user``."""
+    resumed = ExecutionResumed(
+        execution_id=execution.id,
+        application=execution.application,
+        name=execution.name,
+        pipeline_config_id=execution.pipeline_config_id,
+        resumed_by=user,
+        paused_ms=execution.paused.paused_ms if execution.paused is not None else 0,
+    )
+    return Outgoing(resumed)
 
 
 def stage_started(execution: Execution, stage: Stage) -> Outgoing:

@@ -42,6 +42,8 @@ from workers.orca.engine.outgoing import (
     complete_stage_message,
     complete_task_message,
     execution_event,
+    execution_paused,
+    execution_resumed,
     execution_started,
     run_task_message,
     stage_completed,
@@ -277,7 +279,7 @@ class Transitions:
                     task.wakes_at = None
             if stage.status is S.RUNNING and any(task.status is S.PAUSED for task in stage.tasks):
                 stage.status = S.PAUSED
-        return []
+        return [execution_paused(execution, user)]
 
     def resume_execution(self, execution: Execution, user: str, now: int) -> list[Outgoing]:
         if execution.status is not S.PAUSED:
@@ -287,7 +289,7 @@ class Transitions:
             execution.paused.resumed_by = user
             execution.paused.resume_time = now
             execution.paused.paused_ms += now - (execution.paused.pause_time or now)
-        runs: list[Outgoing] = []
+        runs: list[Outgoing] = [execution_resumed(execution, user)]
         for stage in execution.stages:
             if stage.status is not S.PAUSED:
                 continue
