@@ -247,6 +247,42 @@ async def test_a_module_change_re_renders_both_dependent_dinghyfiles_once_each(w
     history = await response.json()
     assert [entry["outcome"] for entry in history] == ["applied", "applied"]
     assert history[0]["templateCommit"] == after and history[0]["author"] == "Ada <ada@example.com>"
+    statuses = {path: body for path, body, _ in world.forge.calls}
+    assert statuses[f"/repos/acme/templates/statuses/{after}"]["description"] == "2 dependent dinghyfiles applied"
+
+
+async def test_a_template_branch_push_validates_the_dependents_and_changes_nothing(world: World) -> None:
+    stored = [await world.pipeline(app) for app in ("shopone", "shoptwo")]
+    world.forge.calls.clear()
+    before, after = world.templates.push({"stages/wait": WAIT_MODULE.replace("?: 30", "?: 60")}, branch="try")
+    outcomes = await world.outcomes(await world.webhook(world.templates, "try", before, after), 2)
+    assert [o.outcome for o in outcomes] == ["validated", "validated"]
+    assert [await world.pipeline(app) for app in ("shopone", "shoptwo")] == stored
+    statuses = {path: body for path, body, _ in world.forge.calls}
+    assert statuses[f"/repos/acme/templates/statuses/{after}"]["description"] == "2 dependent dinghyfiles validated"
+    comment = statuses[f"/repos/acme/templates/commits/{after}/comments"]["body"]
+    assert comment.count('+      "waitTime": 60') == 2
+
+
+async def test_gennaker_dinghy_diff_shows_what_applying_a_local_dinghyfile_would_change(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gennaker import cli
+    from gennaker import logging as gennaker_logging
+
+    monkeypatch.setattr(gennaker_logging, "configure_logging", lambda *args, **kwargs: None)
+    (tmp_path / "modules" / "stages").mkdir(parents=True)
+    (tmp_path / "modules" / "stages" / "wait").write_text(WAIT_MODULE)
+    local = tmp_path / "dinghyfile"
+    local.write_text(
+        dinghyfile("shopone").replace('{{ module "stages/wait" }}', '{{ module "stages/wait" "waitTime" 7 }}')
+    )
+    endpoint = str(world.client.make_url("")).rstrip("/")
+    argv = ["dinghy", "diff", str(local), "--modules", str(tmp_path / "modules"), "--gate-endpoint", endpoint]
+    status = await asyncio.to_thread(cli.main, [*argv, "--exit-code"])
+    out = capsys.readouterr().out
+    assert status == 3, out
+    assert "update pipeline 'deploy'" in out and '-      "waitTime": 45\n+      "waitTime": 7' in out
 
 
 async def test_a_branch_push_changes_nothing_and_reports_its_diff(world: World) -> None:

@@ -37,7 +37,7 @@ from workers.dinghy.git import GitRepository, GitSource
 from workers.dinghy.gotemplate.values import go_json_loads
 from workers.dinghy.plan import Plan, plan
 from workers.dinghy.render import Renderer, RenderError
-from workers.dinghy.status import StatusReporter
+from workers.dinghy.status import State, StatusReporter
 from workers.dinghy.store import DinghyStore
 
 log = structlog.get_logger("gennaker.dinghy")
@@ -112,8 +112,30 @@ class DinghyHandlers:
             targets += await self._dependents(changed_modules, apply=on_default, exclude={t.path for t in targets})
         if targets and modules is None:
             modules = await self._modules()
-        for target in targets[:MAX_DINGHYFILES]:
-            await self._process(context, command, push, author, target, modules)
+        entries = [await self._process(context, command, push, author, t, modules) for t in targets[:MAX_DINGHYFILES]]
+        if self._is_template_repo(repository):
+            await self._report_template_push(repository, push, command.event_id, entries)
+
+    async def _report_template_push(
+        self, repository: DinghyRepository, push: Push, event_id: str, entries: list[dict[str, Any]]
+    ) -> None:
+        """One status (and, off the default branch, one comment) on the template commit for all dependents."""
+        failed = [entry for entry in entries if entry["outcome"] == "failed"]
+        done = "applied" if push.branch == repository.default_branch else "validated"
+        state: State = "error" if failed else "success"
+        if failed:
+            description = f"{len(failed)} of {len(entries)} dependent dinghyfiles failed"
+        else:
+            description = f"{len(entries)} dependent dinghyfiles {done}"
+        key = f"{event_id}:{repository.name}:modules"
+        await self.statuses.report(repository, push.after, state, description, key)
+        if done == "validated" or failed:
+            parts = [
+                f"{entry['repository']}/{entry['path']}: {entry['outcome']}\n"
+                + str(entry.get("error") or entry.get("diff", ""))
+                for entry in entries
+            ]
+            await self.statuses.comment(repository, push.after, "Dinghy:\n\n" + "\n\n".join(parts), key)
 
     def _is_template_repo(self, repository: DinghyRepository) -> bool:
         return bool(self.settings.template_repo) and repository.name.lower() == str(self.settings.template_repo).lower()
@@ -156,7 +178,8 @@ class DinghyHandlers:
         author: str,
         target: Target,
         modules: GitSource | None,
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Render, plan and (when the target says so) apply one dinghyfile; returns its history entry."""
         authority = lock_owner(self.settings.service_account, tuple(self.settings.service_roles))
         front50 = Front50(context, self.answers, authority, self.query_timeout)
         key = f"{command.event_id}:{target.repository.name}:{target.path}"
@@ -210,11 +233,12 @@ class DinghyHandlers:
         except (RenderError, DinghyfileError, Front50Refused) as error:
             entry.update(outcome="failed", error=str(error))
             await self._finish(context, target, entry, status_commit, "", None)
-            return
+            return entry
         entry.update(
             outcome="applied" if target.apply else "validated", changes=changes.summary(), diff=changes.describe()
         )
         await self._finish(context, target, entry, status_commit, changes.describe(), changes)
+        return entry
 
     async def _apply(self, front50: Front50, changes: Plan, spec: dict[str, Any], managed_by: str) -> None:
         if changes.create_application:
