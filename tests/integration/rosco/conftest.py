@@ -1,4 +1,5 @@
-"""Rosco's bakery on a MemoryBus over a mongoeco wire server, baking with the real Packer.
+"""Rosco's bakery (and Front50, for applications' permissions) on a MemoryBus over a mongoeco wire
+server, baking with the real Packer.
 
 ``bakery`` is shared by the module's tests (one store, one Rosco, one package repository holding
 ``hello_1.0-1_all``, the example app); each test bakes what it needs under its own names, so
@@ -8,6 +9,7 @@ caching between tests cannot make one pass for another.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -30,10 +32,16 @@ from schemas.authority import Authority
 from schemas.orca_engine import RunExternalTask
 from schemas.rosco import RoscoSettings
 from tests.mongo import fresh_database
-from workers.rosco.worker import build_service
+from workers.front50.worker import build_service as front50_service
+from workers.rosco.worker import TEMPLATES, build_service
 
 HELLO = Path(__file__).parents[3] / "examples" / "hello" / "app.py"
 MAX_CONCURRENT = 2
+SLOW = {
+    "builders": [{"type": "null", "communicator": "none"}],
+    "provisioners": [{"type": "shell-local", "inline": ["echo baking slowly", "sleep 30"]}],
+}
+"""A template whose build runs until it is stopped (for cancels)."""
 
 
 @dataclass
@@ -55,17 +63,19 @@ class Bakery:
         trigger: dict[str, Any] | None = None,
         stage_id: str = "s1",
         attempt: int = 1,
+        application: str = "hello",
+        authority: Authority | None = None,
     ) -> RunExternalTask:
         task = RunExternalTask(
             execution_id=execution_id,
             stage_id=stage_id,
             task_id="1",
             attempt=attempt,
-            application="hello",
+            application=application,
             stage_type="bake",
             context={"region": "local", "baseOs": "python", "cloudProviderType": "local", **context},
             trigger=trigger or {},
-            authority=Authority.anonymous_admin(),
+            authority=authority or Authority.anonymous_admin(),
         )
         await self.bus.send(task, to="rosco")
         return task
@@ -87,6 +97,9 @@ async def bakery(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bake
     repository = root / "packages"
     (repository / "hello_1.0-1_all").mkdir(parents=True)
     shutil.copy(HELLO, repository / "hello_1.0-1_all" / "app.py")
+    templates = root / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "slow.json").write_text(json.dumps(SLOW))
     events: dict[str, list[Event]] = defaultdict(list)
     arrived = asyncio.Condition()
 
@@ -106,14 +119,20 @@ async def bakery(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Bake
         settings = Settings(
             data_dir=root,
             rosco=RoscoSettings(
-                images_dir=root / "images", local_repository=repository, max_concurrent_bakes=MAX_CONCURRENT
+                images_dir=root / "images",
+                local_repository=repository,
+                max_concurrent_bakes=MAX_CONCURRENT,
+                config_dir=templates,
             ),
         )
-        host = ServiceHost(bus, build_service(WorkerResources(settings=settings, db=db)))
-        await host.start()
+        resources = WorkerResources(settings=settings, db=db)
+        hosts = [ServiceHost(bus, build_service(resources)), ServiceHost(bus, front50_service(resources))]
+        for host in hosts:
+            await host.start()
         try:
             yield Bakery(bus, db, root / "images", repository, events, arrived)
         finally:
-            await host.stop()
+            for host in hosts:
+                await host.stop()
             await watch.stop()
             await bus.close()

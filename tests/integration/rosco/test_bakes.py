@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from schemas.rosco import RoscoTaskCompleted
+from schemas.authority import Authority
+from schemas.front50 import ApplicationFound, GetApplication, SaveApplication
+from schemas.rosco import BakeFound, CancelBake, GetBake, RoscoTaskCompleted
 from tests.integration.rosco.conftest import MAX_CONCURRENT, Bakery
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -91,7 +93,7 @@ async def test_a_failing_packer_build_fails_the_bake_with_the_last_lines_of_its_
 async def test_concurrent_bakes_run_at_most_n_packers_and_identical_ones_run_one(bakery: Bakery) -> None:
     bakes = bakery.db["rosco_bakes"]
     most_running, saw_pending = 0, False
-    for index in range(6):
+    for index in range(10):
         await bakery.run_task(f"many-{index}", {"package": "hello_1.0-1_all", "amiName": f"many{index}"})
     await bakery.run_task("same-a", {"package": "hello_1.0-1_all", "amiName": "same"})
     await bakery.run_task("same-b", {"package": "hello_1.0-1_all", "amiName": "same"})
@@ -100,13 +102,13 @@ async def test_concurrent_bakes_run_at_most_n_packers_and_identical_ones_run_one
         running = await bakes.count_documents({"state": "RUNNING"})
         pending = await bakes.count_documents({"state": "PENDING"})
         most_running, saw_pending = max(most_running, running), saw_pending or pending > 0
-        if running == pending == 0 and all(bakery.events[f"many-{i}"] for i in range(6)):
+        if running == pending == 0 and all(bakery.events[f"many-{i}"] for i in range(10)):
             break
         await asyncio.sleep(0.02)
-    answers = [_answer(await bakery.completed(f"many-{i}")) for i in range(6)]
+    answers = [_answer(await bakery.completed(f"many-{i}")) for i in range(10)]
     assert all(answer.status == "SUCCEEDED" for answer in answers)
     assert most_running <= MAX_CONCURRENT and saw_pending
-    heartbeats = [e for i in range(6) for e in bakery.events[f"many-{i}"] if e.message_type == "rosco.task.heartbeat"]
+    heartbeats = [e for i in range(10) for e in bakery.events[f"many-{i}"] if e.message_type == "rosco.task.heartbeat"]
     assert any("queued" in (beat.progress or "") for beat in heartbeats)  # type: ignore[attr-defined]
     same = [_answer(await bakery.completed(name)) for name in ("same-a", "same-b")]
     assert same[0].context["bakeId"] == same[1].context["bakeId"]
@@ -170,3 +172,55 @@ async def test_a_bake_whose_rosco_died_is_found_again_its_packer_reaped_and_answ
 async def _logs(bakery: Bakery, bake_id: str) -> str:
     chunks = await bakery.db["rosco_bake_logs"].find({"bake": bake_id}).sort("_id", 1).to_list(None)
     return "\n".join(line for chunk in chunks for line in chunk["lines"])
+
+
+async def test_only_executors_of_the_application_may_bake_and_only_readers_may_read(bakery: Bakery) -> None:
+    guarded = {"name": "shop", "email": "a@b.c", "permissions": {"READ": ["dev"], "WRITE": ["ops"], "EXECUTE": ["ops"]}}
+    await bakery.bus.send(SaveApplication(authority=Authority.anonymous_admin(), application=guarded))
+    async with asyncio.timeout(5):
+        while (await bakery.bus.ask(GetApplication(name="shop"))) == ApplicationFound(application=None):
+            await asyncio.sleep(0.05)
+    context = {"package": "hello_1.0-1_all", "amiName": "shop"}
+    dora, otto = Authority(user="dora", roles=("dev",)), Authority(user="otto", roles=("ops",))
+    await bakery.run_task("dora-bakes", context, application="shop", authority=dora)
+    refused = _answer(await bakery.completed("dora-bakes"))
+    assert refused.error == "access denied: 'dora' lacks EXECUTE permission on application 'shop'"
+    await bakery.run_task("nobody-bakes", context, application="shop", authority=Authority.nobody())
+    assert _answer(await bakery.completed("nobody-bakes")).status == "TERMINAL"
+    assert await bakery.db["rosco_bakes"].count_documents({"application": "shop"}) == 0
+    await bakery.run_task("otto-bakes", context, application="shop", authority=otto)
+    baked = _answer(await bakery.completed("otto-bakes"))
+    assert baked.status == "SUCCEEDED", baked.error
+    bake_id = str(baked.context["bakeId"])
+    read = await bakery.bus.ask(GetBake(bake_id=bake_id, region="local", authority=dora))
+    assert isinstance(read, BakeFound) and read.bake_status and read.bake_status["result"] == "SUCCESS"
+    hidden = await bakery.bus.ask(
+        GetBake(bake_id=bake_id, region="local", what="logs", authority=Authority(user="eve"))
+    )
+    assert isinstance(hidden, BakeFound) and hidden.status == 404 and hidden.logs_content is None
+
+
+async def test_a_canceled_bake_stops_its_packer_and_fails_its_stage(bakery: Bakery) -> None:
+    await bakery.run_task("canceled", {"package": "hello", "templateFileName": "slow.json"})
+    bakes = bakery.db["rosco_bakes"]
+    async with asyncio.timeout(20):
+        while (
+            running := await bakes.find_one({"request.template_file_name": "slow.json", "pid": {"$ne": None}})
+        ) is None:
+            await asyncio.sleep(0.05)
+    packer_pid = int(running["pid"])
+    await bakery.bus.send(CancelBake(bake_id=running["_id"], region="local", authority=Authority.anonymous_admin()))
+    answer = _answer(await bakery.completed("canceled"))
+    assert answer.status == "CANCELED" and answer.error == f"Bake {running['_id']} was canceled."
+    async with asyncio.timeout(5):
+        while _running(packer_pid):
+            await asyncio.sleep(0.05)
+    assert (await bakes.find_one({"_id": running["_id"]}))["state"] == "CANCELED"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
