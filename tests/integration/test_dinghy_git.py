@@ -328,3 +328,33 @@ async def test_a_push_signed_with_another_secret_is_refused(world: World) -> Non
     [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after, secret="wrong"), 1)
     assert outcome.outcome == "ignored" and "does not verify" in str(outcome.error)
     assert await world.pipeline("shopone") == stored
+
+
+async def test_pipeline_id_creates_a_missing_pipeline_and_save_app_on_update_saves_spec_notifications(
+    world: World,
+) -> None:
+    notifications = {"email": [{"address": "ops@example.com", "level": "application", "when": ["pipeline.failed"]}]}
+    text = json.dumps(
+        {
+            "application": "shopone",
+            "spec": {"email": "ops@example.com", "notifications": notifications},
+            "globals": {"save_app_on_update": True},
+            "pipelines": [
+                {
+                    "name": "deploy",
+                    "stages": [],
+                    "triggers": [{"type": "pipeline", "application": "shopone", "pipeline": "PIPELINE_ID"}],
+                }
+            ],
+        }
+    ).replace('"PIPELINE_ID"', '"{{ pipelineID "shopone" "build" }}"')
+    before, after = world.one.push({"dinghyfile": text})
+    [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after), 1)
+    assert outcome.outcome == "applied", outcome.error
+    response = await world.client.get("/applications/shopone/pipelineConfigs/build")
+    build = await response.json()
+    assert (await world.pipeline("shopone"))["triggers"][0]["pipeline"] == build["id"]
+    response = await world.client.get("/notifications/application/shopone")
+    assert (await response.json())["email"][0]["address"] == "ops@example.com"
+    response = await world.client.get("/applications/shopone")
+    assert (await response.json())["attributes"]["email"] == "ops@example.com"

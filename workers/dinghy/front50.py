@@ -27,6 +27,7 @@ from schemas.front50 import (
     ListPipelineConfigs,
     PipelineList,
     SaveApplication,
+    SaveNotifications,
     SavePipeline,
 )
 
@@ -102,6 +103,10 @@ class Front50:
         await self.answers.call(
             self.context.bus, SavePipeline(pipeline=pipeline, authority=self.authority), self.context.envelope
         )
+
+    async def save_notifications(self, application: str, notifications: dict[str, Any]) -> None:
+        command = SaveNotifications(application=application, notifications=notifications, authority=self.authority)
+        await self.answers.call(self.context.bus, command, self.context.envelope)
 
     async def delete_pipeline(self, application: str, name: str) -> None:
         command = DeletePipeline(application=application, name=name, authority=self.authority)

@@ -32,7 +32,7 @@ from schemas.dinghy import DinghyHistory, DinghyRepository, DinghySettings, GetD
 from schemas.pipeline_locks import lock_owner, managed_lock
 from workers.dinghy.dinghyfile import DinghyfileError, read_dinghyfile
 from workers.dinghy.forges import Push, PushRefused, read_push, repository_of, verify
-from workers.dinghy.front50 import Answers, Front50, Front50Refused, pipeline_id
+from workers.dinghy.front50 import ANSWER_TIMEOUT, Answers, Front50, Front50Refused, pipeline_id
 from workers.dinghy.git import GitRepository, GitSource
 from workers.dinghy.gotemplate.values import go_json_loads
 from workers.dinghy.plan import Plan, plan
@@ -192,9 +192,19 @@ class DinghyHandlers:
         ids: dict[str, dict[str, str]] = {}
 
         def lookup(app: str, name: str) -> str:
+            """Dinghy's pipelineID: the pipeline's id; applying, a missing pipeline is created empty first."""
+            wait = self.query_timeout + ANSWER_TIMEOUT
             if app not in ids:
-                found = asyncio.run_coroutine_threadsafe(front50.pipelines(app), loop).result(self.query_timeout + 1)
+                found = asyncio.run_coroutine_threadsafe(front50.pipelines(app), loop).result(wait)
                 ids[app] = {str(p.get("name")): str(p.get("id")) for p in found}
+            if name not in ids[app] and target.apply:
+                new_id = pipeline_id(app, name)
+                created = {"application": app, "name": name, "id": new_id, "stages": [], "triggers": []}
+                try:
+                    asyncio.run_coroutine_threadsafe(front50.save_pipeline(created), loop).result(wait)
+                except Front50Refused as refused:
+                    raise LookupError(name) from refused
+                ids[app][name] = new_id
             if name not in ids[app]:
                 raise LookupError(name)
             return ids[app][name]
@@ -222,7 +232,9 @@ class DinghyHandlers:
             existing = await front50.pipelines(dinghyfile.application) if application is not None else []
             changes = plan(dinghyfile, existing, application_exists=application is not None)
             if target.apply:
-                await self._apply(front50, changes, dinghyfile.spec, f"{target.repository.name}/{target.path}")
+                save_application = dinghyfile.globals.get("save_app_on_update") is True
+                managed_by = f"{target.repository.name}/{target.path}"
+                await self._apply(front50, changes, dinghyfile.spec, managed_by, save_application)
                 await self.store.record_dependencies(
                     target.repository.name,
                     target.path,
@@ -240,9 +252,16 @@ class DinghyHandlers:
         await self._finish(context, target, entry, status_commit, changes.describe(), changes)
         return entry
 
-    async def _apply(self, front50: Front50, changes: Plan, spec: dict[str, Any], managed_by: str) -> None:
-        if changes.create_application:
-            await front50.save_application({**spec, "name": changes.application})
+    async def _apply(
+        self, front50: Front50, changes: Plan, spec: dict[str, Any], managed_by: str, save_application: bool
+    ) -> None:
+        """Dinghy's updatePipelines: the application (created, or saved with ``save_app_on_update``), its
+        notifications, then every pipeline upserted by name and the stale ones deleted."""
+        if changes.create_application or save_application:
+            await front50.save_application({key: value for key, value in spec.items() if key != "notifications"})
+            notifications = spec.get("notifications")
+            if isinstance(notifications, dict) and notifications:
+                await front50.save_notifications(changes.application, notifications)
         for change in changes.changes:
             if change.action in ("create", "update") and change.pipeline is not None:
                 pipeline = dict(change.pipeline)

@@ -18,7 +18,7 @@ from gennaker import __version__
 from gennaker.outbound.client import OutboundClient
 from gennaker.resources import WorkerResources
 from schemas.dinghy import GetDinghyHistory, HandlePush
-from schemas.front50 import ApplicationSaved, CommandRejected, PipelineDeleted, PipelineSaved
+from schemas.front50 import ApplicationSaved, CommandRejected, NotificationsSaved, PipelineDeleted, PipelineSaved
 from workers.dinghy.front50 import Answers
 from workers.dinghy.handlers import DinghyHandlers
 from workers.dinghy.status import StatusReporter
@@ -48,7 +48,7 @@ def build_service(resources: WorkerResources) -> Service:
         finally:
             await client.close()
 
-    answered = (ApplicationSaved, PipelineSaved, PipelineDeleted, CommandRejected)
+    answered = (ApplicationSaved, PipelineSaved, PipelineDeleted, NotificationsSaved, CommandRejected)
     return Service(
         name=NAME,
         version=__version__,
