@@ -11,6 +11,9 @@ recovery of runs whose Terraformer died (:mod:`workers.terraformer.recovery`). S
 
 from __future__ import annotations
 
+import asyncio
+
+from bus import Bus
 from bus.endpoint import Endpoint
 from bus.service import Service, instance_id
 from gennaker import __version__
@@ -31,12 +34,20 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
     settings = resources.settings
     own = settings.terraformer
     store = TerraformerStore(resources.db)
-    sources = Sources(OutboundClient(settings.outbound), OutboundPolicy(settings.outbound), tuple(own.local_git_roots))
+    outbound = OutboundClient(settings.outbound)
+    sources = Sources(outbound, OutboundPolicy(settings.outbound), tuple(own.local_git_roots))
     work_root = own.work_dir or settings.data_dir / "terraformer"
     tasks = TerraformTasks(
         store, own, sources, owner=instance_id(), work_root=work_root, query_timeout=settings.query_timeout
     )
     recovery = Recovery(store, tasks, interval=reconcile_seconds)
+
+    async def close_client_on_stop(bus: Bus) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await outbound.close()
+
     return Service(
         name=NAME,
         version=__version__,
@@ -49,5 +60,5 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
                 handlers={StageCompleted.message_type: StageCancellation(store).stage_completed},
             ),
         ],
-        background=[recovery.loop],
+        background=[recovery.loop, close_client_on_stop],
     )

@@ -34,6 +34,7 @@ from schemas.orca_engine import RunExternalTask
 from schemas.terraformer import TerraformerSettings, TerraformProfile
 from tests.authorities import ADMIN
 from tests.mongo import fresh_database
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.front50.worker import build_service as front50_service
 from workers.terraformer.worker import build_service as terraformer_service
 
@@ -193,7 +194,7 @@ def settings(root: Path) -> Settings:
             )
         ],
     )
-    return Settings(data_dir=root / "data", terraformer=own)
+    return Settings(data_dir=root / "data", terraformer=own, outbound=LOOPBACK_TEST_SERVERS)
 
 
 @asynccontextmanager

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from schemas.authority import Authority
 from schemas.terraformer import TerraformerTaskCompleted
@@ -57,6 +59,34 @@ async def test_plan_then_apply_exactly_that_plan_and_refuse_a_stale_one(rig: Ter
     refused = await answer(rig, "apply", artifacts=[{"artifact": stale}])
     assert refused.status == "TERMINAL"
     assert refused.error is not None and "stale" in refused.error and "plan stage again" in refused.error
+
+    teardown = await answer(rig, "plan", planForDestroy=True)
+    assert teardown.status == "SUCCEEDED", teardown.error
+    assert (teardown.outputs["planSummary"]["add"], teardown.outputs["planSummary"]["destroy"]) == (0, 1)
+    destroyed = await answer(rig, "apply", artifacts=[{"artifact": teardown.outputs["artifacts"][0]}])
+    assert destroyed.status == "SUCCEEDED", destroyed.error
+    assert json.loads((rig.state / "ws" / "w1" / "terraform.tfstate").read_text())["resources"] == []
+
+
+async def test_a_var_file_over_http_follows_the_outbound_rules(rig: TerraformerRig) -> None:
+    async def tfvars(request: web.Request) -> web.Response:
+        return web.Response(text='name = "from-http"\n')
+
+    app = web.Application()
+    app.router.add_get("/prod.tfvars", tfvars)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        allowed = {"type": "http/file", "reference": str(server.make_url("/prod.tfvars"))}
+        planned = await answer(rig, "plan", artifacts=[allowed], workspace="http")
+        assert planned.status == "SUCCEEDED", planned.error
+        assert any("+ input" in line and '"from-http"' in line for line in planned.context["terraformLog"])
+        internal = {"type": "http/file", "reference": f"http://[::1]:{server.port}/prod.tfvars"}
+        refused = await answer(rig, "plan", artifacts=[internal], workspace="http")
+        assert refused.status == "TERMINAL" and refused.error is not None
+        assert refused.error.startswith("artifacts[1]: outbound call refused")
+    finally:
+        await server.close()
 
 
 async def test_bad_input_is_refused_naming_the_field(rig: TerraformerRig) -> None:
