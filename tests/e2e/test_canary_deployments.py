@@ -7,74 +7,31 @@ Prometheus path is tests/e2e/test_canary_pipeline.py's), so the run needs no tra
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 
-from bus import MemoryBus
-from bus.service import ServiceHost
-from gateway import command_results
-from gateway.app import create_app
-from gateway.config import GatewayConfig
+from bus.service import Service
 from gennaker.resources import WorkerResources
-from gennaker.settings import Settings
-from schemas.auth_settings import AuthConfig
-from tests.e2e.test_deploy_pipelines import HELLO, finished
-from tests.integration.clouddriver.conftest import stop_everything
+from schemas.json_types import Json
+from tests.e2e.local_system import HELLO, finished, local_system
 from tests.integration.gate.conftest import Client
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import save, trigger
-from workers.clouddriver import worker as clouddriver
-from workers.front50 import worker as front50
 from workers.kayenta import worker as kayenta
 from workers.kayenta.sources.memory import MemorySource
-from workers.orca import worker as orca
-
-Json = dict[str, Any]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def _no_orphans(mongo: AsyncMongoClient[Json]) -> None:
-    assert await stop_everything(mongo["gennaker"]) == []
 
 
 @pytest.fixture
 async def gate(tmp_path: Path) -> AsyncIterator[tuple[Client, MemorySource]]:
-    async with AsyncExitStack() as stack:
-        server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
-        address = await server.start()
-        stack.push_async_callback(server.close)
-        mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
-        stack.push_async_callback(mongo.close)
-        stack.push_async_callback(lambda: _no_orphans(mongo))
-        resources = WorkerResources(settings=Settings(data_dir=tmp_path), db=mongo["gennaker"])
-        bus = MemoryBus()
-        stack.push_async_callback(bus.close)
-        metrics = MemorySource("metrics")
-        accounts = [{"name": "local", "cloudProvider": "local", "local": {"artifactDirs": [str(ROOT / "examples")]}}]
-        for service in (
-            front50.build_service(resources),
-            orca.build_service(resources),
-            clouddriver.build_service(resources, accounts=accounts, heartbeat_seconds=1),
-            kayenta.build_service(resources, sources={"metrics": metrics}),
-        ):
-            host = ServiceHost(bus, service)
-            await host.start()
-            stack.push_async_callback(host.stop)
-        services = ("front50", "orca", "clouddriver", "kayenta")
-        app = create_app(bus, GatewayConfig(version="9.9.9", services=services, auth=AuthConfig()))
-        command_results.install(app)
-        client: Client = TestClient(TestServer(app))
-        await client.start_server()
-        stack.push_async_callback(client.close)
-        yield client, metrics
+    metrics = MemorySource("metrics")
+
+    def judge(resources: WorkerResources) -> list[Service]:
+        return [kayenta.build_service(resources, sources={"metrics": metrics})]
+
+    async with local_system(tmp_path, extra=judge) as system:
+        yield system.client, metrics
 
 
 def spec(detail: str, version: str) -> Json:

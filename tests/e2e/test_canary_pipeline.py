@@ -18,40 +18,21 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 
-from bus import MemoryBus
-from bus.service import ServiceHost
-from gateway import command_results
-from gateway.app import create_app
-from gateway.config import GatewayConfig
+from bus.service import Service
 from gennaker.resources import WorkerResources
-from gennaker.settings import Settings
-from schemas.auth_settings import AuthConfig
 from schemas.json_types import Json
-from tests.e2e.test_deploy_pipelines import HELLO, finished
-from tests.integration.clouddriver.conftest import stop_everything
+from tests.e2e.local_system import HELLO, finished, local_system
 from tests.integration.gate.conftest import Client
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import save, trigger
 from tests.prometheus import free_port, start_prometheus
-from workers.clouddriver import worker as clouddriver
-from workers.front50 import worker as front50
 from workers.kayenta import worker as kayenta
 from workers.kayenta.sources.prometheus import PrometheusSource
-from workers.orca import worker as orca
 
-ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("good", "bad")
 ROLES = ("baseline", "canary")
 CLUSTERS = [f"hello-{stack}-{role}" for stack in STACKS for role in ROLES]
-
-
-async def _no_orphans(mongo: AsyncMongoClient[Json]) -> None:
-    assert await stop_everything(mongo["gennaker"]) == []
 
 
 @pytest.fixture
@@ -61,32 +42,13 @@ async def gate(tmp_path: Path) -> AsyncIterator[tuple[Client, dict[str, int]]]:
     async with AsyncExitStack() as stack:
         targets = {f"127.0.0.1:{port}": {"cluster": cluster} for cluster, port in ports.items()}
         prometheus = stack.enter_context(start_prometheus(list(targets), labels=targets))
-        server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
-        address = await server.start()
-        stack.push_async_callback(server.close)
-        mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
-        stack.push_async_callback(mongo.close)
-        stack.push_async_callback(lambda: _no_orphans(mongo))
-        resources = WorkerResources(settings=Settings(data_dir=tmp_path), db=mongo["gennaker"])
-        bus = MemoryBus()
-        stack.push_async_callback(bus.close)
-        accounts = [{"name": "local", "cloudProvider": "local", "local": {"artifactDirs": [str(ROOT / "examples")]}}]
-        for service in (
-            front50.build_service(resources),
-            orca.build_service(resources),
-            clouddriver.build_service(resources, accounts=accounts, heartbeat_seconds=1),
-            kayenta.build_service(resources, sources={"prometheus": PrometheusSource("prometheus", prometheus)}),
-        ):
-            host = ServiceHost(bus, service)
-            await host.start()
-            stack.push_async_callback(host.stop)
-        services = ("front50", "orca", "clouddriver", "kayenta")
-        app = create_app(bus, GatewayConfig(version="9.9.9", services=services, auth=AuthConfig()))
-        command_results.install(app)
-        client: Client = TestClient(TestServer(app))
-        await client.start_server()
-        stack.push_async_callback(client.close)
-        yield client, ports
+        source = PrometheusSource("prometheus", prometheus)
+
+        def judge(resources: WorkerResources) -> list[Service]:
+            return [kayenta.build_service(resources, sources={"prometheus": source})]
+
+        system = await stack.enter_async_context(local_system(tmp_path, extra=judge))
+        yield system.client, ports
 
 
 def rate(metric: str, selector: str = "") -> str:

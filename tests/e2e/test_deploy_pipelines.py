@@ -9,77 +9,24 @@ one request fails, v3 never serves, and Gate's server group reads show the end s
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 
-from bus import MemoryBus
-from bus.service import ServiceHost
-from gateway import command_results
-from gateway.app import create_app
-from gateway.config import GatewayConfig
-from gennaker.resources import WorkerResources
-from gennaker.settings import Settings
-from schemas.auth_settings import AuthConfig
 from schemas.json_types import Json
-from tests.integration.clouddriver.conftest import stop_everything
+from tests.e2e.local_system import HELLO, finished, local_system
 from tests.integration.clouddriver.load import Load
-from tests.integration.gate.conftest import Client, eventually
+from tests.integration.gate.conftest import Client
 from tests.integration.gate.flows import create_application
-from tests.integration.gate.test_executions import FINISHED, read, save, trigger
-from workers.clouddriver import worker as clouddriver
-from workers.front50 import worker as front50
-from workers.orca import worker as orca
-
-ROOT = Path(__file__).resolve().parents[2]
-HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
+from tests.integration.gate.test_executions import save, trigger
 
 
 @pytest.fixture
 async def gate(tmp_path: Path) -> AsyncIterator[Client]:
-    async with AsyncExitStack() as stack:
-        server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
-        address = await server.start()
-        stack.push_async_callback(server.close)
-        mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
-        stack.push_async_callback(mongo.close)
-        stack.push_async_callback(lambda: _no_orphans(mongo))
-        resources = WorkerResources(settings=Settings(data_dir=tmp_path), db=mongo["gennaker"])
-        bus = MemoryBus()
-        stack.push_async_callback(bus.close)
-        accounts = [{"name": "local", "cloudProvider": "local", "local": {"artifactDirs": [str(ROOT / "examples")]}}]
-        for service in (
-            front50.build_service(resources),
-            orca.build_service(resources),
-            clouddriver.build_service(resources, accounts=accounts, heartbeat_seconds=1),
-        ):
-            host = ServiceHost(bus, service)
-            await host.start()
-            stack.push_async_callback(host.stop)
-        config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver"), auth=AuthConfig())
-        app = create_app(bus, config)
-        command_results.install(app)
-        client: Client = TestClient(TestServer(app))
-        await client.start_server()
-        stack.push_async_callback(client.close)
-        yield client
-
-
-async def _no_orphans(mongo: AsyncMongoClient[Json]) -> None:
-    assert await stop_everything(mongo["gennaker"]) == []
-
-
-async def finished(client: Client, ref: str, *, timeout: float) -> Json:
-    result: Json = await eventually(lambda: read(client, ref), lambda e: e["status"] in FINISHED, timeout=timeout)
-    return result
+    async with local_system(tmp_path) as system:
+        yield system.client
 
 
 def deploy_pipeline(name: str, strategy: str, **strategy_options: Any) -> Json:
