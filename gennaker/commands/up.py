@@ -32,12 +32,14 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 """The project's example apps: all the default ``local`` account may run."""
 
 
-def local_account(examples: Path = EXAMPLES) -> AccountConfig:
+def local_account(examples: Path = EXAMPLES, images: Path | None = None) -> AccountConfig:
     """The account ``gennaker up`` offers when the settings name none (authentication off): open to
-    every caller, but fenced to run only what is inside ``examples``."""
-    return AccountConfig(
-        name="local", cloud_provider="local", local=LocalAccountSettings(artifact_dirs=(str(examples),))
+    every caller, but fenced to run only what is inside ``examples`` and the ``images`` Rosco's
+    local bakes make (which it deploys by name)."""
+    local = LocalAccountSettings(
+        artifact_dirs=(str(examples),), image_dirs=(str(images.expanduser().resolve()),) if images else ()
     )
+    return AccountConfig(name="local", cloud_provider="local", local=local)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -82,7 +84,8 @@ def with_default_accounts(settings: Settings, examples: Path = EXAMPLES) -> Sett
     authentication is off (an empty list stays empty; with authentication on nothing is added)."""
     if settings.accounts is not None or settings.auth.mode != "none" or not examples.is_dir():
         return settings
-    return settings.model_copy(update={"accounts": [local_account(examples)]})
+    images = settings.rosco.images_dir or settings.data_dir / "images"
+    return settings.model_copy(update={"accounts": [local_account(examples, images)]})
 
 
 def accounts_notice(settings: Settings) -> str:
@@ -99,6 +102,8 @@ def accounts_notice(settings: Settings) -> str:
             reach = ": runs ANY command as this user (local.unrestricted)"
         else:
             reach = f": runs only what is inside {', '.join(account.local.artifact_dirs) or 'nothing'}"
+            if account.local.image_dirs:
+                reach += f" and the images baked into {', '.join(account.local.image_dirs)}"
             if account.local.executables:
                 reach += f" and {', '.join(account.local.executables)}"
         lines.append(f"{account.name} ({account.cloud_provider}){reach}")
