@@ -89,6 +89,17 @@ class GitRepository:
         except GitError:
             return self.files(after)  # ``before`` unknown here (a force push): treat everything as changed
 
+    def deleted(self, before: str | None, after: str) -> list[str]:
+        """The files ``after`` deleted since ``before``."""
+        if before is None:
+            return []
+        try:
+            return (
+                self._git("diff", "--name-only", "--no-renames", "--diff-filter=D", before, after).decode().splitlines()
+            )
+        except GitError:
+            return []
+
     def author(self, commit: str) -> str:
         """The commit's author, ``Name <email>``."""
         return self._git("log", "-1", "--format=%an <%ae>", commit).decode().strip()

@@ -21,7 +21,7 @@ import asyncio
 import json
 import posixpath
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,16 @@ class DinghyHandlers:
     cache: Path
     query_timeout: float = 5.0
     indexed: bool = False
+    fetching: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def _git(self, repository: DinghyRepository) -> GitRepository:
         return GitRepository(repository.name, repository.url, self.cache, self.settings.git_timeout)
+
+    async def _fetch(self, git: GitRepository) -> None:
+        """Fetch the mirror, one fetch per repository at a time in this process (git locks its refs)."""
+        lock = self.fetching.setdefault(git.name, asyncio.Lock())
+        async with lock:
+            await asyncio.to_thread(git.fetch)
 
     async def get_history(self, query: GetDinghyHistory, context: MessageContext) -> DinghyHistory:
         return DinghyHistory(entries=await self.store.history_of(query.application, query.limit))
@@ -95,21 +102,23 @@ class DinghyHandlers:
         if push is None or push.deleted:
             return
         git = self._git(repository)
-        await asyncio.to_thread(git.fetch)
+        await self._fetch(git)
         changed = await asyncio.to_thread(git.changed, push.before, push.after)
+        deleted = set(await asyncio.to_thread(git.deleted, push.before, push.after))
         author = await asyncio.to_thread(git.author, push.after)
         raw = go_json_loads(command.body)
         on_default = push.branch == repository.default_branch
         targets = [
             Target(repository, git, push.after, push.branch, path, raw, apply=on_default)
             for path in changed
-            if posixpath.basename(path) == self.settings.dinghyfile_name
+            if posixpath.basename(path) == self.settings.dinghyfile_name and path not in deleted
         ]
         modules: GitSource | None = None
         if self._is_template_repo(repository):
             modules = GitSource(git, push.after, push.branch)
             changed_modules = [path for path in changed if posixpath.basename(path) != self.settings.dinghyfile_name]
-            targets += await self._dependents(changed_modules, apply=on_default, exclude={t.path for t in targets})
+            pushed = {f"{t.repository.name}:{t.path}" for t in targets}
+            targets += await self._dependents(changed_modules, apply=on_default, exclude=pushed)
         if targets and modules is None:
             modules = await self._modules()
         entries = [await self._process(context, command, push, author, t, modules) for t in targets[:MAX_DINGHYFILES]]
@@ -145,10 +154,10 @@ class DinghyHandlers:
         targets: list[Target] = []
         for dependency in await self.store.dependents(modules):
             repository = self.settings.repository(str(dependency["repository"]))
-            if repository is None:
+            if repository is None or f"{repository.name}:{dependency['path']}" in exclude:
                 continue
             git = self._git(repository)
-            await asyncio.to_thread(git.fetch)
+            await self._fetch(git)
             head = await asyncio.to_thread(git.head, repository.default_branch)
             if head is None:
                 continue
@@ -166,7 +175,7 @@ class DinghyHandlers:
         if repository is None:
             return None
         git = self._git(repository)
-        await asyncio.to_thread(git.fetch)
+        await self._fetch(git)
         head = await asyncio.to_thread(git.head, repository.default_branch)
         return GitSource(git, head, repository.default_branch) if head else None
 
