@@ -232,19 +232,23 @@ async def test_a_finished_build_starts_the_pipeline_whose_trigger_names_it_once(
     triggered = {"type": "jenkins", "enabled": True, "master": "ci", "job": job, "propertyFile": "release.json"}
     stages = [{"refId": "1", "type": "wait", "name": "wait", "waitTime": 0}]
     await save(client, {"application": "shop", "name": "on nightly", "triggers": [triggered], "stages": stages})
+    unstable = {"type": "jenkins", "enabled": True, "master": "ci", "job": "flaky"}
+    await save(client, {"application": "shop", "name": "on flaky", "triggers": [unstable], "stages": stages})
     await asyncio.sleep(0.5)  # both Igors have polled the job once: its earlier builds start nothing
     system.jenkins.enqueue("libs/deep/nightly")
+    system.jenkins.enqueue("flaky")  # ends UNSTABLE: Echo starts nothing for it
 
     async def executions() -> list[Json]:
         response = await client.get("/applications/shop/pipelines", params={"limit": "50"})
         listed: list[Json] = await response.json()
-        return [execution for execution in listed if execution.get("name") == "on nightly"]
+        return [execution for execution in listed if execution.get("name") in ("on nightly", "on flaky")]
 
     found: list[Json] = await eventually(executions, lambda runs: len(runs) >= 1, timeout=10)
     await asyncio.sleep(0.6)  # three more polls by each Igor
     found = await executions()
-    assert len(found) == 1
+    assert [execution["name"] for execution in found] == ["on nightly"]
     trigger_info = found[0]["trigger"]
+    assert trigger_info["link"].endswith("/job/libs/job/deep/job/nightly/1/")
     assert trigger_info["type"] == "jenkins"
     assert trigger_info["buildInfo"]["result"] == "SUCCESS"
     assert trigger_info["properties"] == {"channel": "beta"}

@@ -1,11 +1,12 @@
 """Jenkins triggers: a build Igor announces starts the pipelines whose ``jenkins`` trigger names its job.
 
 A trigger ``{type: "jenkins", enabled, master, job, propertyFile}`` matches ``igor.build.completed``
-for that master and job when the build succeeded (SUCCESS or UNSTABLE, as Echo's build event
-handler takes them). The execution's trigger carries ``buildNumber``, ``buildInfo`` (Igor's
-``GenericBuild``) and, with a ``propertyFile``, the file read by Igor as ``properties`` (asked
-with the authority the pipeline runs with). The execution is keyed by master, job, build number
-and pipeline, timed by the build, so a build announced twice starts each pipeline once.
+for that master and job when the build succeeded (SUCCESS only, as Echo's build event handler
+takes them: an UNSTABLE build starts nothing). The execution's trigger carries ``buildNumber``,
+``link`` (the build's URL), ``buildInfo`` (Igor's ``GenericBuild``) and, with a ``propertyFile``,
+the file read by Igor as ``properties`` (asked with the authority the pipeline runs with). The
+execution is keyed by master, job, build number and pipeline, timed by the build, so a build
+announced twice starts each pipeline once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipelin
 log = structlog.get_logger("gennaker.echo.triggers")
 
 BUILD_COMPLETED = cloudevent_type(BuildCompleted.message_type, BuildCompleted.message_version)
-SUCCESSFUL = ("SUCCESS", "UNSTABLE")
+SUCCESSFUL = ("SUCCESS",)
 
 
 class JenkinsTriggers:
@@ -55,6 +56,7 @@ class JenkinsTriggers:
                 execution_trigger(
                     trigger,
                     buildNumber=build["number"],
+                    link=build.get("url"),
                     buildInfo=build,
                     properties=properties,
                     eventId=envelope.id,
