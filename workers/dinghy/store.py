@@ -54,5 +54,6 @@ class DinghyStore:
     async def history_of(self, application: str, limit: int) -> list[dict[str, Any]]:
         cursor = self.history.find({"applicationKey": application.lower()}).sort("at", pymongo.DESCENDING).limit(limit)
         return [
-            {key: value for key, value in entry.items() if key not in ("applicationKey",)} async for entry in cursor
+            {key: value for key, value in entry.items() if key not in ("applicationKey", "rendered")}
+            async for entry in cursor
         ]

@@ -8,6 +8,7 @@ import { useAction, useLoad } from '../hooks';
 import { navigate } from '../router';
 import { runTask } from '../tasks';
 import { ApplicationForm } from './ApplicationForm';
+import { DinghyHistory } from './DinghyHistory';
 import type { ApplicationView } from './ApplicationPage';
 
 const CHANNELS = ['email', 'slack', 'microsoftteams', 'googlechat', 'webhook'];
@@ -154,6 +155,7 @@ export function ApplicationConfig({ app }: { app: ApplicationView }) {
         )}
       </section>
       <Notifications app={app} />
+      <DinghyHistory app={app} />
       {writable && (
         <section class="card danger-zone">
           <h2>Delete application</h2>
