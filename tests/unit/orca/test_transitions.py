@@ -485,6 +485,15 @@ OPERATORS_AND_ANSWERS = [
         lambda core: core.execution.stages[0].tasks == [],
     ),
     Case(
+        "restart of a skipped wait waits again",
+        one(stage("1", "wait", waitTime=60, skipRemainingWait=True)),
+        run,
+        lambda core: core.t.restart_stage(core.execution, "s1", "bob", core.now),
+        ["execution.started RUNNING", "StartStage s1"],
+        {"execution": "RUNNING", "s1": "NOT_STARTED"},
+        lambda core: "skipRemainingWait" not in core.execution.stages[0].context,
+    ),
+    Case(
         "a judgment runs the waiting task again",
         one(stage("1", "manualJudgment")),
         steps("StartStage s1", "RunTask s1"),

@@ -79,6 +79,18 @@ def exception(error: str, at: int, exception_type: str = "StageFailed") -> Json:
     }
 
 
+RESTART_FORGETS = (
+    "exception",
+    "beforeStagePlanningFailed",
+    "judgmentStatus",
+    "judgmentInput",
+    "judgedBy",
+    "skipRemainingWait",
+    "lastAttemptError",
+)
+"""The context keys a restarted stage (and every stage after it) loses: left from the run before."""
+
+
 class Transitions:
     """Orca's handlers' logic, free of storage and transport."""
 
@@ -360,7 +372,8 @@ class Transitions:
             reset.start_time = reset.end_time = None
             reset.tasks = []
             reset.outputs = {}
-            for key in ("exception", "beforeStagePlanningFailed", "judgmentStatus", "judgmentInput", "judgedBy"):
+            # what the last run was told or found: a restarted judgment asks again, a skipped wait waits again
+            for key in RESTART_FORGETS:
                 reset.context.pop(key, None)
             if isinstance(reset.context.get("rollback"), dict):
                 reset.context["rollback"] = rollback_settings(reset)
