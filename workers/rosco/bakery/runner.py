@@ -77,7 +77,8 @@ async def answer_waiters(bus: Sender, bake: Document, logs: str | None = None) -
         outcome = "TERMINAL"
         error = f"{bake.get('error') or 'The bake failed.'}\n{tail}".strip()
     for waiter in bake.get("waiters") or []:
-        context: Json = {"status": status, "bakeId": bake["_id"]}
+        ended = "canceled" if outcome == "CANCELED" else f"completed: {bake.get('result')}"
+        context: Json = {"status": status, "bakeId": bake["_id"], "progress": f"Bake {bake['_id']} {ended}"}
         if success:
             context.update(stage_context(bake))
         else:
