@@ -24,9 +24,10 @@ FOR_NOBODY = {
     "orca.CallWebhook",
     "echo.HandleWebhook",
     "echo.DeliverNotification",
+    "dinghy.HandlePush",
 }
-"""Commands that act for nobody: Orca's internal chain, an unauthenticated webhook Echo judges
-itself, a notification to deliver. Every other command names whom it acts for."""
+"""Commands that act for nobody: Orca's internal chain, an unauthenticated webhook Echo (or Dinghy,
+for a forge's push) judges itself by its signature, a notification to deliver. Every other command names whom it acts for."""
 
 
 def commands() -> list[type[Command]]:
@@ -86,6 +87,8 @@ BORN_WITH_AUTHORITY = {
     "front50.SavePipelineTemplate",
     "front50.DeletePipelineTemplate",
     "kayenta.RunCanary",
+    "rosco.CreateBake",
+    "rosco.CancelBake",
 }
 """Commands added after authority travelled with the work: their version 1 already carries it."""
 
