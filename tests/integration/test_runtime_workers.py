@@ -19,7 +19,11 @@ from schemas.system import Ping, Pong
 
 @pytest.fixture
 async def resources() -> AsyncIterator[WorkerResources]:
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient("mongodb://127.0.0.1:1/", connect=False)
+    # no store answers there: a worker whose start-up step reaches for one (Orca creates its indexes) gives up on it
+    # in a moment, not after PyMongo's 30 s server selection, since a step in flight is awaited when the host stops
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        "mongodb://127.0.0.1:1/", connect=False, serverSelectionTimeoutMS=200
+    )
     yield WorkerResources(settings=Settings(), db=client["gennaker"])
     await client.close()
 
