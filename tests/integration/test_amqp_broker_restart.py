@@ -13,7 +13,7 @@ from tests.broker import rabbitmqctl
 from tests.contract.conftest import purge
 from tests.contract.messages import DoWork
 
-pytestmark = [pytest.mark.amqp, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.amqp, pytest.mark.alone, pytest.mark.timeout(180)]  # every connection to the broker drops
 
 
 def restart_broker() -> None:
