@@ -176,6 +176,25 @@ async def test_unstable_fails_unless_marked_successful(system: System) -> None:
     assert by_ref(passed, "build")["context"]["buildInfo"]["result"] == "UNSTABLE"
 
 
+async def test_restarting_the_stage_builds_again_and_keeps_the_last_build_as_previous(system: System) -> None:
+    await save(system.client, {"application": "shop", "name": "retry", "stages": [jenkins_stage("flaky")]})
+    ref = await trigger(system.client, "shop", "retry")
+    failed = await finished(system.client, ref, timeout=20)
+    stage = by_ref(failed, "build")
+    first = stage["context"]["buildNumber"]
+    response = await system.client.put(f"{ref}/stages/{stage['id']}/restart")
+    assert response.status == 200, await response.text()
+    again = await until(
+        system.client,
+        ref,
+        lambda e: e["status"] == "TERMINAL" and by_ref(e, "build")["context"].get("buildNumber") not in (None, first),
+    )
+    restarted = by_ref(again, "build")["context"]
+    assert restarted["buildNumber"] == first + 1
+    assert restarted["restartDetails"]["previousBuildInfo"]["number"] == first
+    assert restarted["restartDetails"]["restartedBy"] == "anonymous"
+
+
 async def test_a_failed_build_still_offers_its_properties_file(system: System) -> None:
     execution = await run(system, "broken", jenkins_stage("broken", propertyFile="build.properties"))
     assert execution["status"] == "TERMINAL"

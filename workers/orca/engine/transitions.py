@@ -366,7 +366,11 @@ class Transitions:
             for step in [other for other in execution.stages if other.synthetic_role == "compensation"]:
                 synthetic.remove_descendants(execution, step)
             execution.stages = [other for other in execution.stages if other.synthetic_role != "compensation"]
+        stage.context["restartDetails"] = {"restartedBy": user, "restartTime": now}
         for reset in (stage, *graph.all_downstream(execution, stage)):
+            prepare = getattr(self.stage_types.find(reset.type), "prepare_for_restart", None)
+            if callable(prepare):  # Orca's prepareStageForRestart: the type forgets its last run
+                prepare(reset)
             synthetic.remove_descendants(execution, reset)
             reset.status = S.NOT_STARTED
             reset.start_time = reset.end_time = None
@@ -377,7 +381,6 @@ class Transitions:
                 reset.context.pop(key, None)
             if isinstance(reset.context.get("rollback"), dict):
                 reset.context["rollback"] = rollback_settings(reset)
-        stage.context["restartDetails"] = {"restartedBy": user, "restartTime": now}
         reopened = execution.status.complete
         if reopened:
             execution.status = S.RUNNING

@@ -55,6 +55,19 @@ class JenkinsStage:
             steps.append(artifacts.BindProducedArtifactsTask())
         return steps
 
+    def prepare_for_restart(self, stage: Stage) -> None:
+        """Orca's ``prepareStageForRestart``: the last build goes to ``restartDetails.previousBuildInfo``
+        and its queue item, number and info are forgotten, so the restarted stage builds anew."""
+        build = stage.context.pop("buildInfo", None)
+        if build is not None:
+            details = stage.context.get("restartDetails")
+            stage.context["restartDetails"] = {
+                **(details if isinstance(details, dict) else {}),
+                "previousBuildInfo": build,
+            }
+        for key in ("queuedBuild", "buildNumber"):
+            stage.context.pop(key, None)
+
     def failure_stages(self, stage: Stage, execution: Execution) -> Sequence[Json]:
         """Orca's ``onFailureStages``: a failed build may still have archived its properties file."""
         if not stage.context.get("propertyFile"):
