@@ -1,7 +1,9 @@
 """What the Gate routes may show and change: Fiat's rules applied to Front50's applications.
 
 The rules come from :mod:`gateway.auth` (``require``, ``readable``); this module only fetches the
-application a route acts on and applies them the same way in every route:
+application a route acts on and applies them the same way in every route. Each helper takes the
+route's :class:`~gateway.route_context.RouteContext` (its bus, timeouts and caller resolved once)
+or, for routes not converted yet, the request itself:
 
 * an application the caller may not READ is left out of every list and answers 403 when named
   directly, so a list never reveals it;
@@ -19,12 +21,11 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from gateway.auth.access import readable, require
+from gateway.auth.access import readable
 from gateway.auth.errors import AccessDenied
-from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission, Permissions
-from gateway.command_results import ask
 from gateway.gate_api import not_found
+from gateway.route_context import RouteContext
 from schemas.front50 import (
     ApplicationFound,
     ApplicationList,
@@ -35,6 +36,9 @@ from schemas.front50 import (
 )
 from schemas.json_types import Json
 
+type Caller = web.Request | RouteContext
+"""A route's request or its :class:`RouteContext`: every helper here takes either."""
+
 
 def permissions_of(resource: Json | None) -> Permissions | None:
     """A Spinnaker resource's ``permissions`` object, or ``None`` when it has none."""
@@ -42,34 +46,34 @@ def permissions_of(resource: Json | None) -> Permissions | None:
     return permissions if isinstance(permissions, dict) else None
 
 
-def require_on(request: web.Request, resource: Json | None, action: Permission, *, kind: str, name: str) -> None:
+def require_on(request: Caller, resource: Json | None, action: Permission, *, kind: str, name: str) -> None:
     """Fiat's 403 unless the caller may ``action`` the ``kind`` (application, account) called ``name``."""
-    require(request, permissions_of(resource), action, resource=f"{kind} {name}")
+    RouteContext.of(request).require(permissions_of(resource), action, resource=f"{kind} {name}")
 
 
-def require_admin(request: web.Request, what: str) -> None:
+def require_admin(request: Caller, what: str) -> None:
     """Fiat's 403 unless the caller is an admin; ``what`` names the surface (``"the dead letters"``)."""
-    principal = principal_of(request)
+    principal = RouteContext.of(request).principal
     if not principal.admin:
         raise AccessDenied(f"Access denied to {what} - only admins may use it; user {principal.username!r} is not one")
 
 
-def visible(request: web.Request, resources: Iterable[Json]) -> list[Json]:
+def visible(request: Caller, resources: Iterable[Json]) -> list[Json]:
     """The resources (applications, accounts) the caller may READ, in their order."""
-    return readable(principal_of(request), resources, permissions_of)
+    return readable(RouteContext.of(request).principal, resources, permissions_of)
 
 
-async def find_application(request: web.Request, name: str) -> Json | None:
+async def find_application(request: Caller, name: str) -> Json | None:
     """The application ``name`` as Front50 stores it, or ``None``."""
-    return (await ask(request, GetApplication(name=name), ApplicationFound)).application
+    return (await RouteContext.of(request).ask(GetApplication(name=name), ApplicationFound)).application
 
 
-async def all_applications(request: web.Request) -> list[Json]:
+async def all_applications(request: Caller) -> list[Json]:
     """Every application, readable or not (filter with :func:`visible` before showing any)."""
-    return (await ask(request, ListApplications(), ApplicationList)).applications
+    return (await RouteContext.of(request).ask(ListApplications(), ApplicationList)).applications
 
 
-async def application_for(request: web.Request, name: str, action: Permission) -> Json:
+async def application_for(request: Caller, name: str, action: Permission) -> Json:
     """The application ``name`` if the caller may ``action`` it: 404 when missing, 403 when not allowed."""
     application = await find_application(request, name)
     if application is None:
@@ -78,21 +82,21 @@ async def application_for(request: web.Request, name: str, action: Permission) -
     return application
 
 
-async def last_version(request: web.Request, name: str) -> Json | None:
+async def last_version(request: Caller, name: str) -> Json | None:
     """The last stored version of application ``name`` (kept after it is deleted), or ``None``."""
     if not name.strip():
         return None
-    versions = (await ask(request, GetApplicationHistory(name=name, limit=1), History)).versions
+    versions = (await RouteContext.of(request).ask(GetApplicationHistory(name=name, limit=1), History)).versions
     return versions[0] if versions else None
 
 
-async def last_known_application(request: web.Request, name: str) -> Json | None:
+async def last_known_application(request: Caller, name: str) -> Json | None:
     """The application ``name`` or, once deleted, its last stored version; ``None`` if never stored."""
     application = await find_application(request, name) if name.strip() else None
     return application if application is not None else await last_version(request, name)
 
 
-async def may_change_application(request: web.Request, name: str) -> Json | None:
+async def may_change_application(request: Caller, name: str) -> Json | None:
     """403 unless the caller may create (new) or WRITE (existing or deleted) application ``name``.
 
     Returns the application if it exists now.
@@ -103,7 +107,7 @@ async def may_change_application(request: web.Request, name: str) -> Json | None
     return application
 
 
-async def readable_application_names(request: web.Request, names: Iterable[object]) -> set[str]:
+async def readable_application_names(request: Caller, names: Iterable[object]) -> set[str]:
     """Which of the applications ``names`` (lower-cased) the caller may READ.
 
     An application that no longer exists is judged by its last stored version; a name never
@@ -111,7 +115,7 @@ async def readable_application_names(request: web.Request, names: Iterable[objec
     """
     wanted = {str(name or "").strip().lower() for name in names}
     current = {str(app.get("name", "")).lower(): app for app in await all_applications(request)}
-    principal = principal_of(request)
+    principal = RouteContext.of(request).principal
     allowed: set[str] = set()
     for name in wanted:
         application = current[name] if name in current else await last_version(request, name)
@@ -120,7 +124,7 @@ async def readable_application_names(request: web.Request, names: Iterable[objec
     return allowed
 
 
-async def may_read_application(request: web.Request, name: object) -> bool:
+async def may_read_application(request: Caller, name: object) -> bool:
     """Whether the caller may READ the application ``name`` (a deleted one: by its last version)."""
     application = await last_known_application(request, str(name or ""))
-    return bool(readable(principal_of(request), [application], permissions_of))
+    return bool(readable(RouteContext.of(request).principal, [application], permissions_of))

@@ -172,7 +172,12 @@ async def ask[R: Reply](request: web.Request, query: Query, reply_type: type[R],
     """Ask ``query`` and return its reply as ``reply_type``; a reply of another type is a 502."""
     if timeout is None:
         timeout = (request.app[CONFIG].query_timeout if CONFIG in request.app else None) or QUERY_TIMEOUT
-    reply = await request.app[BUS].ask(query, timeout=timeout)
+    return await reply_of(request.app[BUS], query, reply_type, timeout=timeout)
+
+
+async def reply_of[R: Reply](bus: Bus, query: Query, reply_type: type[R], *, timeout: float) -> R:
+    """Ask ``query`` on ``bus`` and return its reply as ``reply_type``; a reply of another type is a 502."""
+    reply = await bus.ask(query, timeout=timeout)
     if not isinstance(reply, reply_type):
         raise QueryFailed(f"{query.owner()} answered {query.message_type} with {type(reply).__name__}")
     return reply

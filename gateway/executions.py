@@ -19,9 +19,7 @@ from aiohttp import web
 from ulid import ULID
 
 from gateway.access import application_for, last_known_application, readable_application_names, require_on
-from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
-from gateway.command_results import ask, send_command
 from gateway.errors import CommandTimeout
 from gateway.execution_models import (
     Accepted,
@@ -49,8 +47,8 @@ from gateway.gate_api import (
 )
 from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
-from gateway.keys import BUS
 from gateway.parameters import resolve_parameters
+from gateway.route_context import RouteContext
 from gateway.routing import Response, Route, read_query, read_raw
 from schemas.base import Command
 from schemas.front50 import GetPipelineConfig, PipelineFound
@@ -99,12 +97,12 @@ def _condensed(execution: Json) -> Json:
 # --- triggering --------------------------------------------------------------------------------
 
 
-async def _start(request: web.Request, pipeline: Json, trigger: Json, body: Json) -> web.Response:
+async def _start(route: RouteContext, pipeline: Json, trigger: Json, body: Json) -> web.Response:
     """Start ``pipeline`` with ``trigger`` and answer once Orca has started it, or stored it to wait its
     turn (202, Gate's ``ref``); a request sent again with its ``Idempotency-Key`` answers the first one's."""
     execution_id = str(ULID())
-    authority = authority_of(request)
-    key = client_key(request, body, scope=authority.user)
+    authority = route.authority
+    key = client_key(route.request, body, scope=authority.user)
     trigger = {**trigger, "type": trigger.get("type") or "manual", "user": authority.user}
     trigger["parameters"] = resolve_parameters(pipeline, trigger.get("parameters"))
     command = StartExecution(
@@ -113,12 +111,12 @@ async def _start(request: web.Request, pipeline: Json, trigger: Json, body: Json
     try:
         # the first event the command causes: orca.execution.started, .buffered (it waits for another
         # execution of its pipeline), orca.command.repeated (its key's first request made it) or a refusal
-        answer = await send_command(request, command, subject=execution_id)
+        answer = await route.send(command, subject=execution_id)
         if answer.event_type == ExecutionCommandRepeated.message_type:
             execution_id = str(answer.data["execution_id"])
     except CommandTimeout:
         # stored but not started yet (e.g. waiting for a concurrent execution): the ref is readable
-        if (await ask(request, GetExecution(id=execution_id), ExecutionFound)).execution is None:
+        if (await route.ask(GetExecution(id=execution_id), ExecutionFound)).execution is None:
             raise
     return gate_json({"ref": f"/pipelines/{execution_id}"}, status=202)
 
@@ -131,12 +129,12 @@ async def _trigger_body(request: web.Request) -> Json:
     return body
 
 
-async def _pipeline_config(request: web.Request, application: str, name_or_id: str) -> Json:
+async def _pipeline_config(route: RouteContext, application: str, name_or_id: str) -> Json:
     """The pipeline config of ``application`` named (or with the id) ``name_or_id``; 404 when none."""
-    found = await ask(request, GetPipelineConfig(application=application, name=name_or_id), PipelineFound)
+    found = await route.ask(GetPipelineConfig(application=application, name=name_or_id), PipelineFound)
     pipeline = found.pipeline
     if pipeline is None:
-        by_id = (await ask(request, GetPipelineConfig(id=name_or_id), PipelineFound)).pipeline
+        by_id = (await route.ask(GetPipelineConfig(id=name_or_id), PipelineFound)).pipeline
         if by_id is not None and str(by_id.get("application") or "").lower() == application.lower():
             pipeline = by_id
     if pipeline is None:
@@ -147,54 +145,57 @@ async def _pipeline_config(request: web.Request, application: str, name_or_id: s
 @gate_route
 async def trigger_pipeline(request: web.Request) -> web.Response:
     """Run an application's pipeline config with the trigger in the body (parameters included)."""
+    route = RouteContext.of(request)
     application, name_or_id = request.match_info["application"], request.match_info["pipelineNameOrId"]
-    await application_for(request, application, Permission.EXECUTE)
+    await application_for(route, application, Permission.EXECUTE)
     trigger = await _trigger_body(request)
-    pipeline = await _pipeline_config(request, application, name_or_id)
+    pipeline = await _pipeline_config(route, application, name_or_id)
     if pipeline.get("disabled") is True:
         raise GateError(400, f"pipeline {pipeline.get('name')!r} is disabled; enable it to run it", field="disabled")
-    return await _start(request, pipeline, trigger, trigger)
+    return await _start(route, pipeline, trigger, trigger)
 
 
 @gate_route
 async def start_pipeline(request: web.Request) -> web.Response:
     """Run the pipeline JSON in the body as given (an ad-hoc pipeline, or a config read earlier)."""
+    route = RouteContext.of(request)
     checked, body = await read_spinnaker_json(request, PipelineToStart)
-    application = await application_for(request, checked.application, Permission.EXECUTE)
+    application = await application_for(route, checked.application, Permission.EXECUTE)
     pipeline = {**body, "application": application.get("name") or checked.application}
     trigger = pipeline.pop("trigger", None) or {}
-    return await _start(request, pipeline, trigger, body)
+    return await _start(route, pipeline, trigger, body)
 
 
 # --- reading -----------------------------------------------------------------------------------
 
 
-async def _execution(request: web.Request, permission: Permission) -> Json:
+async def _execution(route: RouteContext, permission: Permission) -> Json:
     """The execution in the path if the caller may ``permission`` its application: 404 / 403 otherwise."""
-    execution_id = request.match_info["id"]
-    execution = (await ask(request, GetExecution(id=execution_id), ExecutionFound)).execution
+    execution_id = route.request.match_info["id"]
+    execution = (await route.ask(GetExecution(id=execution_id), ExecutionFound)).execution
     if execution is None:
         raise not_found(f"Execution not found (id: {execution_id})")
     name = str(execution.get("application") or "")
-    application = await last_known_application(request, name)
-    require_on(request, application, permission, kind="application", name=name)
+    application = await last_known_application(route, name)
+    require_on(route, application, permission, kind="application", name=name)
     return execution
 
 
 @gate_route
 async def get_execution(request: web.Request) -> web.Response:
     """One execution: its status, trigger and stages."""
-    return gate_json(await _execution(request, Permission.READ))
+    return gate_json(await _execution(RouteContext.of(request), Permission.READ))
 
 
 @gate_route
 async def get_application_executions(request: web.Request) -> web.Response:
     """An application's executions, newest first, optionally only those in some statuses."""
     query = read_query(request, ApplicationExecutionsQuery)
+    route = RouteContext.of(request)
     application = request.match_info["application"]
-    await application_for(request, application, Permission.READ)
+    await application_for(route, application, Permission.READ)
     listed = ListExecutions(application=application, limit=query.limit, statuses=_statuses(query.statuses))
-    executions = (await ask(request, listed, ExecutionList)).executions
+    executions = (await route.ask(listed, ExecutionList)).executions
     return gate_json(executions if query.expand else [_condensed(execution) for execution in executions])
 
 
@@ -202,6 +203,7 @@ async def get_application_executions(request: web.Request) -> web.Response:
 async def get_executions(request: web.Request) -> web.Response:
     """The latest executions of some pipeline configs (``limit`` each), or some executions by id."""
     query = read_query(request, ExecutionsByConfigQuery)
+    route = RouteContext.of(request)
     config_ids, execution_ids = _listed(query.pipeline_config_ids), _listed(query.execution_ids)
     if not config_ids and not execution_ids:
         raise GateError(400, "name at least one pipelineConfigIds or executionIds", field="pipelineConfigIds")
@@ -211,12 +213,12 @@ async def get_executions(request: web.Request) -> web.Response:
     executions: list[Json] = []
     for config_id in dict.fromkeys(config_ids):
         listed = ListExecutions(pipeline_config_ids=[config_id], limit=query.limit, statuses=statuses)
-        executions.extend((await ask(request, listed, ExecutionList)).executions)
+        executions.extend((await route.ask(listed, ExecutionList)).executions)
     for execution_id in dict.fromkeys(execution_ids):
-        found = (await ask(request, GetExecution(id=execution_id), ExecutionFound)).execution
+        found = (await route.ask(GetExecution(id=execution_id), ExecutionFound)).execution
         if found is not None and (not statuses or found.get("status") in statuses):
             executions.append(found)
-    allowed = await readable_application_names(request, (execution.get("application") for execution in executions))
+    allowed = await readable_application_names(route, (execution.get("application") for execution in executions))
     shown = [execution for execution in executions if str(execution.get("application") or "").lower() in allowed]
     shown.sort(key=lambda execution: execution.get("buildTime") or 0, reverse=True)
     return gate_json(shown if query.expand else [_condensed(execution) for execution in shown])
@@ -239,11 +241,12 @@ def _matches(execution: Json, query: ExecutionSearchQuery) -> bool:
 async def search_executions(request: web.Request) -> web.Response:
     """Search an application's newest executions by trigger type, pipeline name, event id, status and time."""
     query = read_query(request, ExecutionSearchQuery)
+    route = RouteContext.of(request)
     application = request.match_info["application"]
-    await application_for(request, application, Permission.READ)
+    await application_for(route, application, Permission.READ)
     listed = ListExecutions(application=application, limit=SEARCH_WINDOW, statuses=_statuses(query.statuses))
     found = [
-        execution for execution in (await ask(request, listed, ExecutionList)).executions if _matches(execution, query)
+        execution for execution in (await route.ask(listed, ExecutionList)).executions if _matches(execution, query)
     ]
     if query.reverse:
         found.reverse()
@@ -255,9 +258,10 @@ async def search_executions(request: web.Request) -> web.Response:
 async def evaluate_expression(request: web.Request) -> web.Response:
     """Evaluate an expression (``${trigger.parameters.env}``) against the execution."""
     query = read_query(request, ExpressionQuery)
-    execution = await _execution(request, Permission.READ)
+    route = RouteContext.of(request)
+    execution = await _execution(route, Permission.READ)
     asked = EvaluateExpression(execution_id=str(execution["id"]), expression=query.expression)
-    evaluated = await ask(request, asked, ExpressionEvaluated)
+    evaluated = await route.ask(asked, ExpressionEvaluated)
     if not evaluated.found:
         raise not_found(f"Execution not found (id: {execution['id']})")
     return gate_json({"result": evaluated.result, "detail": evaluated.detail})
@@ -266,8 +270,8 @@ async def evaluate_expression(request: web.Request) -> web.Response:
 # --- steering ----------------------------------------------------------------------------------
 
 
-async def _accepted(request: web.Request, command: Command, execution_id: str) -> web.Response:
-    await request.app[BUS].send(command, subject=execution_id)
+async def _accepted(route: RouteContext, command: Command, execution_id: str) -> web.Response:
+    await route.bus.send(command, subject=execution_id)
     return gate_json({}, status=202)
 
 
@@ -276,28 +280,27 @@ async def cancel_execution(request: web.Request) -> web.Response:
     """Cancel an execution that has not finished; it and its running stages become CANCELED.
     Answers once Orca has cancelled it; one that had finished already is refused (409)."""
     query = read_query(request, CancelQuery)
-    execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
-    command = CancelExecution(execution_id=execution_id, authority=authority_of(request), reason=query.reason)
-    await send_command(request, command, subject=execution_id)  # orca.execution.completed, or a refusal
+    route = RouteContext.of(request)
+    execution_id = str((await _execution(route, Permission.EXECUTE))["id"])
+    command = CancelExecution(execution_id=execution_id, authority=route.authority, reason=query.reason)
+    await route.send(command, subject=execution_id)  # orca.execution.completed, or a refusal
     return gate_json({}, status=202)
 
 
 @gate_route
 async def pause_execution(request: web.Request) -> web.Response:
     """Pause a running execution: its running tasks stop until it is resumed."""
-    execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
-    return await _accepted(
-        request, PauseExecution(execution_id=execution_id, authority=authority_of(request)), execution_id
-    )
+    route = RouteContext.of(request)
+    execution_id = str((await _execution(route, Permission.EXECUTE))["id"])
+    return await _accepted(route, PauseExecution(execution_id=execution_id, authority=route.authority), execution_id)
 
 
 @gate_route
 async def resume_execution(request: web.Request) -> web.Response:
     """Resume a paused execution."""
-    execution_id = str((await _execution(request, Permission.EXECUTE))["id"])
-    return await _accepted(
-        request, ResumeExecution(execution_id=execution_id, authority=authority_of(request)), execution_id
-    )
+    route = RouteContext.of(request)
+    execution_id = str((await _execution(route, Permission.EXECUTE))["id"])
+    return await _accepted(route, ResumeExecution(execution_id=execution_id, authority=route.authority), execution_id)
 
 
 def _stage_of(execution: Json, stage_id: str) -> Json:
@@ -313,7 +316,8 @@ async def update_stage(request: web.Request) -> web.Response:
     (e.g. ``skipRemainingWait``); answers with the execution as it was when the change was sent.
     A judgment is answered once Orca took it; a stage judged already, or finished, is refused (409)."""
     checked, body = await read_spinnaker_json(request, StagePatch)
-    execution = await _execution(request, Permission.EXECUTE)
+    route = RouteContext.of(request)
+    execution = await _execution(route, Permission.EXECUTE)
     execution_id, stage_id = str(execution["id"]), request.match_info["stageId"]
     _stage_of(execution, stage_id)
     command: Command
@@ -324,30 +328,29 @@ async def update_stage(request: web.Request) -> web.Response:
             stage_id=stage_id,
             judgment_status=checked.judgment_status,
             input=None if judgment_input is None else str(judgment_input),
-            authority=authority_of(request),
+            authority=route.authority,
         )
     else:
         context = {key: value for key, value in body.items() if key not in ("judgmentStatus", "judgmentInput")}
         if not context:
             raise GateError(400, "send judgmentStatus, or context to merge such as skipRemainingWait", field="body")
-        command = UpdateStage(
-            execution_id=execution_id, stage_id=stage_id, context=context, authority=authority_of(request)
-        )
+        command = UpdateStage(execution_id=execution_id, stage_id=stage_id, context=context, authority=route.authority)
     if isinstance(command, JudgeStage):
-        await send_command(request, command, subject=execution_id)  # orca.stage.judged, or a refusal (409)
+        await route.send(command, subject=execution_id)  # orca.stage.judged, or a refusal (409)
     else:
-        await request.app[BUS].send(command, subject=execution_id)
+        await route.bus.send(command, subject=execution_id)
     return gate_json(execution)
 
 
 @gate_route
 async def restart_stage(request: web.Request) -> web.Response:
     """Run a finished stage again, with every stage after it; answers with the execution as it was."""
-    execution = await _execution(request, Permission.EXECUTE)
+    route = RouteContext.of(request)
+    execution = await _execution(route, Permission.EXECUTE)
     execution_id, stage_id = str(execution["id"]), request.match_info["stageId"]
     _stage_of(execution, stage_id)
-    await request.app[BUS].send(
-        RestartStage(execution_id=execution_id, stage_id=stage_id, authority=authority_of(request)),
+    await route.bus.send(
+        RestartStage(execution_id=execution_id, stage_id=stage_id, authority=route.authority),
         subject=execution_id,
     )
     return gate_json(execution)
@@ -356,10 +359,9 @@ async def restart_stage(request: web.Request) -> web.Response:
 @gate_route
 async def delete_execution(request: web.Request) -> web.Response:
     """Delete a finished execution (a running one is refused with 400: cancel it first)."""
-    execution_id = str((await _execution(request, Permission.WRITE))["id"])
-    await send_command(
-        request, DeleteExecution(execution_id=execution_id, authority=authority_of(request)), subject=execution_id
-    )
+    route = RouteContext.of(request)
+    execution_id = str((await _execution(route, Permission.WRITE))["id"])
+    await route.send(DeleteExecution(execution_id=execution_id, authority=route.authority), subject=execution_id)
     return gate_json({})
 
 

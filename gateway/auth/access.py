@@ -38,8 +38,21 @@ def require(request: web.Request, permissions: Permissions | None, action: Permi
 
     ``resource`` names it for the message, as Fiat does: ``"application shop"``, ``"account prod"``.
     """
-    principal = principal_of(request)
-    if not can(principal, permissions, action, execute_fallback=execute_fallback(request.app)):
+    refuse_unless(
+        principal_of(request), permissions, action, resource=resource, execute_fallback=execute_fallback(request.app)
+    )
+
+
+def refuse_unless(
+    principal: Principal,
+    permissions: Permissions | None,
+    action: Permission,
+    *,
+    resource: str,
+    execute_fallback: Permission,
+) -> None:
+    """:func:`require` for a caller already known: Gate's 403 unless ``principal`` may ``action`` it."""
+    if not can(principal, permissions, action, execute_fallback=execute_fallback):
         raise AccessDenied(f"Access denied to {resource} - required authorization: {action.value}")
 
 
