@@ -62,8 +62,8 @@ def dead_owners(owners: list[str], host: str) -> list[str]:
     return dead
 
 
-async def answer_waiters(bus: Sender, bake: Document, logs: str | None = None) -> None:
-    """Tell every waiting Orca task how the bake ended, and announce it."""
+async def answer_waiters(bus: Sender, bake: Document, logs: str | None = None, *, announce: bool = True) -> None:
+    """Tell every waiting Orca task how the bake ended, and (``announce``) publish that it ended."""
     status = bake_status(bake)
     success = bake.get("state") == "COMPLETED" and bake.get("result") == "SUCCESS"
     outcome: TaskOutcome
@@ -97,6 +97,8 @@ async def answer_waiters(bus: Sender, bake: Document, logs: str | None = None) -
             ),
             subject=waiter["execution_id"],
         )
+    if not announce:
+        return
     await bus.publish(
         BakeCompleted(
             application=str(bake.get("application") or ""),

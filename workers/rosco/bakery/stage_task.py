@@ -131,11 +131,9 @@ class BakeStageTask:
             await context.publish(answer, subject=task.execution_id)
             return
         if bake.get("state") not in ("PENDING", "RUNNING"):
-            await answer_waiters(
-                context.bus,
-                {**bake, "waiters": [waiter.model_dump()]},
-                await self.handlers.store.log_text(str(bake["_id"])),
-            )
+            waiting = {**bake, "waiters": [waiter.model_dump()]}
+            logs = await self.handlers.store.log_text(str(bake["_id"]))
+            await answer_waiters(context.bus, waiting, logs, announce=False)  # it ended before: announced then
             return
         status = await self.handlers.status(bake)
         ahead = status.get("queuePosition")
