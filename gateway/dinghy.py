@@ -4,13 +4,17 @@
 git trigger is ``/webhooks/git/{source}``). Forges call them without Spinnaker credentials, so
 they are public like Gate's webhooks; the gateway checks only that the body is JSON, then hands
 the raw body and the signing headers to Dinghy as one durable ``dinghy.HandlePush``. Dinghy,
-which holds the repositories' secrets, checks the signature. ``GET
+which holds the repositories' secrets, checks the signature. A forge's redelivery (same
+``X-GitHub-Delivery``, ``X-Gitlab-Event-UUID`` or Bitbucket ``X-Request-UUID``) gets the same
+``eventId``, and Dinghy does not apply a dinghyfile twice for one event. ``GET
 /dinghy/applications/{app}/history`` needs READ on the application.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Mapping
 
 from aiohttp import web
 from pydantic import Field, RootModel
@@ -39,7 +43,19 @@ SIGNING_HEADERS = (
     "x-event-key",
     "x-request-id",
     "x-request-uuid",
+    "x-gitlab-event-uuid",
 )
+DELIVERY_HEADERS = ("x-github-delivery", "x-gitlab-event-uuid", "x-request-uuid", "x-request-id")
+"""The forges' delivery ids: a redelivery carries the same one, so it is the same push to Dinghy."""
+
+
+def push_event_id(forge: str, headers: Mapping[str, str]) -> str:
+    """The id of this delivery: derived from the forge's delivery id when it sends one, else new."""
+    for name in DELIVERY_HEADERS:
+        delivery = headers.get(name, "").strip()
+        if delivery:
+            return "push-" + hashlib.sha256(f"{forge}\x1f{delivery[:256]}".encode()).hexdigest()[:32]
+    return new_id()
 
 
 class PushAccepted(ApiModel):
@@ -67,7 +83,7 @@ async def receive_push(request: web.Request) -> web.Response:
         raise RequestInvalid(
             "the webhook body is not UTF-8 text: send the forge's JSON payload", field="body"
         ) from None
-    event_id = new_id()
+    event_id = push_event_id(forge, request.headers)
     command = HandlePush(
         event_id=event_id,
         forge=forge,  # the route only matches FORGES

@@ -127,7 +127,9 @@ class World:
     forge_url: str
     processed: list[PushProcessed]
 
-    async def webhook(self, repo: Repo, branch: str, before: str | None, after: str, *, secret: str = SECRET) -> str:
+    async def webhook(
+        self, repo: Repo, branch: str, before: str | None, after: str, *, secret: str = SECRET, delivery: str = ""
+    ) -> str:
         body = json.dumps(
             {
                 "ref": f"refs/heads/{branch}",
@@ -139,6 +141,8 @@ class World:
         )
         signature = "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
         headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+        if delivery:
+            headers["X-GitHub-Delivery"] = delivery
         response = await self.client.post("/v1/webhooks/github", data=body, headers=headers)
         assert response.status == 200, await response.text()
         return str((await response.json())["eventId"])
@@ -358,3 +362,16 @@ async def test_pipeline_id_creates_a_missing_pipeline_and_save_app_on_update_sav
     assert (await response.json())["email"][0]["address"] == "ops@example.com"
     response = await world.client.get("/applications/shopone")
     assert (await response.json())["attributes"]["email"] == "ops@example.com"
+
+
+async def test_a_redelivered_push_is_the_same_event_and_applies_nothing_twice(world: World) -> None:
+    before, after = world.one.push({"dinghyfile": dinghyfile("shopone")})
+    first = await world.webhook(world.one, "main", before, after, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    [outcome] = await world.outcomes(first, 1)
+    assert outcome.outcome == "applied"
+    stored = await world.pipeline("shopone")
+    again = await world.webhook(world.one, "main", before, after, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    assert again == first
+    await asyncio.sleep(0.5)  # time for a second render, had the redelivery made one
+    assert [event.event_id for event in world.processed].count(first) == 1
+    assert (await world.pipeline("shopone"))["updateTs"] == stored["updateTs"]

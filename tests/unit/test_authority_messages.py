@@ -27,7 +27,8 @@ FOR_NOBODY = {
     "dinghy.HandlePush",
 }
 """Commands that act for nobody: Orca's internal chain, an unauthenticated webhook Echo (or Dinghy,
-for a forge's push) judges itself by its signature, a notification to deliver. Every other command names whom it acts for."""
+for a forge's push) judges itself by its signature, a notification to deliver. Every other command
+names whom it acts for."""
 
 
 def commands() -> list[type[Command]]:

@@ -189,9 +189,12 @@ class DinghyHandlers:
         modules: GitSource | None,
     ) -> dict[str, Any]:
         """Render, plan and (when the target says so) apply one dinghyfile; returns its history entry."""
+        key = f"{command.event_id}:{target.repository.name}:{target.path}"
+        done = await self.store.entry(key)
+        if done is not None:  # this push was processed before (a redelivery): nothing twice
+            return done
         authority = lock_owner(self.settings.service_account, tuple(self.settings.service_roles))
         front50 = Front50(context, self.answers, authority, self.query_timeout)
-        key = f"{command.event_id}:{target.repository.name}:{target.path}"
         if target.commit != push.after or target.repository.name != push.repository:
             status_commit = ""  # a dependent re-rendered for a template push: its own commit gets no status
         else:

@@ -51,6 +51,10 @@ class DinghyStore:
         document = {**entry, "applicationKey": application.lower() if isinstance(application, str) else None}
         await self.history.replace_one({"_id": entry["_id"]}, document, upsert=True)
 
+    async def entry(self, entry_id: str) -> dict[str, Any] | None:
+        """The history entry ``entry_id`` (``event_id:repository:path``), once that dinghyfile was processed."""
+        return await self.history.find_one({"_id": entry_id})
+
     async def history_of(self, application: str, limit: int) -> list[dict[str, Any]]:
         cursor = self.history.find({"applicationKey": application.lower()}).sort("at", pymongo.DESCENDING).limit(limit)
         return [
