@@ -128,10 +128,8 @@ class TerraformRun:
             if not quiet:
                 await env.sink(line)
 
-        try:
-            code, printed = await process.wait(sink)
-        finally:
-            env.started(None)
+        code, printed = await process.wait(sink)  # cancelled: the runner stops the process it was told of
+        env.started(None)
         if quiet:
             await env.sink(f"(its JSON was read by Terraformer, not shown: exit status {code})")
         if process.stopping or env.canceled():

@@ -3,7 +3,9 @@
 Commands: Orca's ``orca.RunExternalTask`` for its ``terraform`` stage
 (:mod:`workers.terraformer.stage_task`). Events: ``orca.stage.completed``, which stops the runs of
 a ``terraform`` stage that ended (:mod:`workers.terraformer.cancellation`). Background: the
-recovery of runs whose Terraformer died (:mod:`workers.terraformer.recovery`). State lives in
+recovery of runs whose Terraformer died (:mod:`workers.terraformer.recovery`); a worker that stops
+gracefully first stops its Terraforms (SIGINT, the grace), and its runs are then failed by the
+recovery as interrupted, never run again. State lives in
 ``terraformer_runs``, ``terraformer_locks`` and ``terraformer_planfiles``
 (:mod:`workers.terraformer.store`); settings under ``[terraformer]``
 (:class:`schemas.terraformer.TerraformerSettings`).
@@ -42,10 +44,12 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
     )
     recovery = Recovery(store, tasks, interval=reconcile_seconds)
 
-    async def close_client_on_stop(bus: Bus) -> None:
+    async def stop_runs_on_stop(bus: Bus) -> None:
+        """On the worker's stop: Terraform gets SIGINT and its grace; the runs are left to recovery."""
         try:
             await asyncio.Event().wait()
         finally:
+            await tasks.stop()
             await outbound.close()
 
     return Service(
@@ -60,5 +64,5 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
                 handlers={StageCompleted.message_type: StageCancellation(store).stage_completed},
             ),
         ],
-        background=[recovery.loop, close_client_on_stop],
+        background=[recovery.loop, stop_runs_on_stop],
     )
