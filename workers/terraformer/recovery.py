@@ -92,9 +92,10 @@ class Recovery:
         now = now_ms()
         for run in await self.store.running():
             owner = str(run.get("owner") or "")
-            if owner == self.tasks.owner:
-                continue
-            if not owner_is_dead(owner) and int(run.get("lease_until") or 0) >= now:
+            lapsed = int(run.get("lease_until") or 0) < now
+            if owner == self.tasks.owner and (self.tasks.runs(str(run["_id"])) or not lapsed):
+                continue  # ours and running here (a run of ours that died with its task is failed too)
+            if owner != self.tasks.owner and not owner_is_dead(owner) and not lapsed:
                 continue
             reason = interrupted(run)
             answer = {"status": "TERMINAL", "outputs": {}, "context": {"terraformRunId": run["_id"]}, "error": reason}

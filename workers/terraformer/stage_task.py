@@ -211,6 +211,11 @@ class TerraformTasks:
         self._running[run_id] = job
         job.add_done_callback(lambda _: self._running.pop(run_id, None))
 
+    def runs(self, run_id: str) -> bool:
+        """Whether this process runs ``run_id`` now."""
+        job = self._running.get(run_id)
+        return job is not None and not job.done()
+
     async def stop(self) -> None:
         """Stop this process's runs (the worker stops): their Terraform gets SIGINT and the grace."""
         for job in list(self._running.values()):
