@@ -211,6 +211,7 @@ class StageTasks:
     async def loop(self, bus: Bus) -> None:
         """Work every due task and publish answers left unpublished, until cancelled."""
         tick = min(1.0, self.settings.build_poll_interval)
+        await self.store.ensure_indexes()
         while True:
             try:
                 for key in await self.store.due_tasks():
