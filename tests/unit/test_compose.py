@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,10 @@ def test_every_worker_has_a_container(gennaker_services: dict[str, Any]) -> None
 def test_containers_reach_the_broker_and_store_once_they_are_healthy(compose: dict[str, Any]) -> None:
     for infrastructure in ("rabbitmq", "mongo"):
         assert "healthcheck" in compose[infrastructure]
-    assert compose["rabbitmq"]["image"].startswith("rabbitmq:3-management")
-    assert compose["mongo"]["image"] == "mongo:7"
+    assert compose["rabbitmq"]["image"].startswith("rabbitmq:3.") and compose["rabbitmq"]["image"].endswith(
+        "-management"
+    )
+    assert compose["mongo"]["image"].startswith("mongo:7.")
     for name in SERVICES:
         worker = compose[name]
         assert worker["environment"]["GENNAKER_AMQP_URL"].startswith("amqp://gennaker:${GENNAKER_AMQP_PASSWORD:?")
@@ -121,3 +124,23 @@ def test_prometheus_scrapes_the_gateway_and_every_worker(compose: dict[str, Any]
         assert (name, METRICS_PORT) in targets, f"prometheus does not scrape worker {name}"
     mounted = compose["prometheus"]["volumes"]
     assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in mounted
+
+
+def test_every_image_from_elsewhere_is_pinned_to_a_release(compose: dict[str, Any]) -> None:
+    for name, service in compose.items():
+        image = str(service.get("image", IMAGE))
+        if image == IMAGE:
+            continue
+        tag = image.rpartition(":")[2] if ":" in image else ""
+        assert re.match(r"v?\d+\.\d+\.\d+", tag), f"{name}: image {image!r} is not pinned to a release (x.y.z)"
+
+
+def test_the_mongo_healthcheck_fails_until_the_node_is_the_writable_primary(compose: dict[str, Any]) -> None:
+    script = compose["mongo"]["healthcheck"]["test"][-1]
+    assert "rs.initiate(" in script, "it initiates the replica set on first start"
+    assert "quit(db.hello().isWritablePrimary ? 0 : 1)" in script, "mongosh --eval exits 0 unless told otherwise"
+
+
+def test_the_build_context_leaves_out_the_local_tools_and_environments() -> None:
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".tools", ".venv", ".git"} <= ignored
