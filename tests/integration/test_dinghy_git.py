@@ -1,6 +1,7 @@
-"""Dinghy end to end with real git: bare repositories made here, commits pushed with ``git``, GitHub's
-documented push payload signed with the repository's secret and posted to Gate's
-``/v1/webhooks/github``; Front50, Dinghy and the gateway in process over a MemoryBus and mongoeco.
+"""Dinghy end to end with real git: bare repositories made here, commits pushed with ``git``, the
+forges' documented push payloads (GitHub's, GitLab's, Bitbucket Server's) signed with the
+repository's secret and posted to Gate's ``/v1/webhooks/{forge}``; Front50, Dinghy and the gateway
+in process over a MemoryBus and mongoeco.
 
 Proven: a module change re-renders both dinghyfiles that use it (each applied once); a branch push
 changes nothing and reports its diff back to the forge; a broken dinghyfile changes nothing and
@@ -375,3 +376,38 @@ async def test_a_redelivered_push_is_the_same_event_and_applies_nothing_twice(wo
     await asyncio.sleep(0.5)  # time for a second render, had the redelivery made one
     assert [event.event_id for event in world.processed].count(first) == 1
     assert (await world.pipeline("shopone"))["updateTs"] == stored["updateTs"]
+
+
+async def test_gitlab_and_bitbucket_server_pushes_in_their_own_payloads_are_applied(world: World) -> None:
+    for forge, waited in (("gitlab", 11), ("bitbucket", 12)):
+        text = dinghyfile("shopone").replace(
+            '{{ module "stages/wait" }}', f'{{{{ module "stages/wait" "waitTime" {waited} }}}}'
+        )
+        before, after = world.one.push({"dinghyfile": text})
+        if forge == "gitlab":
+            payload: dict[str, Any] = {
+                "object_kind": "push",
+                "ref": "refs/heads/main",
+                "before": before,
+                "after": after,
+                "user_username": "ada",
+                "project": {"path_with_namespace": "acme/one", "default_branch": "main"},
+            }
+            body = json.dumps(payload)
+            headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET, "Content-Type": "application/json"}
+        else:
+            payload = {
+                "eventKey": "repo:refs_changed",
+                "actor": {"name": "ada"},
+                "repository": {"slug": "one", "project": {"key": "acme"}},
+                "changes": [{"ref": {"id": "refs/heads/main", "type": "BRANCH"}, "fromHash": before, "toHash": after}],
+            }
+            body = json.dumps(payload)
+            digest = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+            headers = {"X-Event-Key": "repo:refs_changed", "X-Hub-Signature": f"sha256={digest}"}
+            headers["Content-Type"] = "application/json"
+        response = await world.client.post(f"/v1/webhooks/{forge}", data=body, headers=headers)
+        assert response.status == 200, await response.text()
+        [outcome] = await world.outcomes((await response.json())["eventId"], 1)
+        assert (outcome.outcome, outcome.commit) == ("applied", after), outcome.error
+        assert (await world.pipeline("shopone"))["stages"][0]["waitTime"] == waited
