@@ -53,6 +53,12 @@ RENDERS = [
     ("{{ $x := .name }}{{ with .nested }}{{ $x }}{{ .inner.value }}{{ end }}", "appdeep"),
     ("{{ (index .list 1) }}{{ (.nested).inner.value }}", "bdeep"),
     ("{{ $ := 1 }}", ""),
+    # a variable lives until the end of the control structure that declares it; = changes the outer one
+    ("{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21"),
+    ("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2"),
+    ("{{ $n := 0 }}{{ range .list }}{{ $n = len . }}{{ end }}{{ $n }}", "1"),
+    ('{{ printf "%6.2f|%-6s|%06d|%+d" 3.14159 "ab" 42 5 }}', "  3.14|ab    |000042|+5"),
+    ("{{ printf \"%x %X %o %c %q %v\" 255 255 8 65 'a' .ratio }}", "ff FF 10 A 'a' 0.5"),
     # if / else if / else, truth
     ("{{ if .yes }}y{{ else }}n{{ end }}", "y"),
     ("{{ if .empty }}y{{ else if .list }}list{{ else }}n{{ end }}", "list"),
@@ -142,6 +148,8 @@ ERRORS = [
     ("{{ range .name }}{{ end }}", 1, 4, "range can't iterate over app"),
     ("{{ 3 4 }}", 1, 4, "can't give argument to non-function 3"),
     ('{{ define "x" }}{{ end }}', 1, 4, "{{define}} is not supported"),
+    ("{{ range $i, $e := .list }}{{ end }}{{ $i }}", 1, 40, 'undefined variable "$i"'),
+    ("{{ index .list -1 }}", 1, 4, "index out of range: -1"),
 ]
 
 
