@@ -411,3 +411,28 @@ async def test_gitlab_and_bitbucket_server_pushes_in_their_own_payloads_are_appl
         [outcome] = await world.outcomes((await response.json())["eventId"], 1)
         assert (outcome.outcome, outcome.commit) == ("applied", after), outcome.error
         assert (await world.pipeline("shopone"))["stages"][0]["waitTime"] == waited
+
+
+async def test_delete_stale_pipelines_deletes_what_the_dinghyfile_no_longer_names(world: World) -> None:
+    two = {
+        "application": "shopthree",
+        "spec": {"email": "three@example.com"},
+        "pipelines": [{"name": "keep", "stages": []}, {"name": "drop", "stages": []}],
+    }
+    before, after = world.one.push({"three/dinghyfile": json.dumps(two)})
+    [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after), 1)
+    assert (outcome.outcome, sorted(outcome.changes["create"])) == ("applied", ["drop", "keep"])
+    one = {**two, "deleteStalePipelines": True, "pipelines": [{"name": "keep", "stages": []}]}
+    before, after = world.one.push({"three/dinghyfile": json.dumps(one)})
+    [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after), 1)
+    assert (outcome.outcome, outcome.changes["delete"]) == ("applied", ["drop"])
+    response = await world.client.get("/applications/shopthree/pipelineConfigs")
+    assert [pipeline["name"] for pipeline in await response.json()] == ["keep"]
+
+
+async def test_a_managed_pipeline_saves_once_explicitly_unlocked(world: World) -> None:
+    pipeline = await world.pipeline("shopone")
+    unlocked = {**pipeline, "locked": {"ui": False}, "description": "hotfix from the UI"}
+    response = await world.client.post("/pipelines", json=unlocked)
+    assert response.status == 200, await response.text()
+    assert (await world.pipeline("shopone"))["description"] == "hotfix from the UI"
