@@ -63,6 +63,8 @@ START, WAIT, MONITOR, PROPERTIES, ARTIFACTS = (
     "getBuildArtifacts",
 )
 LEASE_MS = 60_000
+PARALLEL_TASKS = 32
+"""Due tasks one loop works at once: a master that answers slowly delays its own tasks, not the others'."""
 MAX_PARAMETERS = 256
 MAX_PARAMETER_BYTES = 64 * 1024
 JOB_STATUS: dict[str, tuple[TaskOutcome, str | None]] = {
@@ -214,8 +216,8 @@ class StageTasks:
         await self.store.ensure_indexes()
         while True:
             try:
-                for key in await self.store.due_tasks():
-                    await self.work(key, bus)
+                due = await self.store.due_tasks(limit=PARALLEL_TASKS)
+                await asyncio.gather(*(self.work(key, bus) for key in due))  # a slow master holds up only its own
                 for document in await self.store.unpublished_answers(older_than_ms=int(tick * 2000)):
                     task = RunExternalTask.model_validate(document["command"])
                     await self._publish(bus, task, Answer(**document["answer"]))
