@@ -436,3 +436,19 @@ async def test_a_managed_pipeline_saves_once_explicitly_unlocked(world: World) -
     response = await world.client.post("/pipelines", json=unlocked)
     assert response.status == 200, await response.text()
     assert (await world.pipeline("shopone"))["description"] == "hotfix from the UI"
+
+
+async def test_template_files_matching_dinghyignore_re_render_nothing(world: World) -> None:
+    world.forge.calls.clear()
+    before, after = world.templates.push(
+        {".dinghyignore": "^stages/\n", "stages/wait": WAIT_MODULE.replace("?: 30", "?: 50")}
+    )
+    await world.webhook(world.templates, "main", before, after)
+    status_path = f"/repos/acme/templates/statuses/{after}"
+    for _ in range(400):
+        statuses = {path: body for path, body, _ in world.forge.calls}
+        if status_path in statuses:
+            break
+        await asyncio.sleep(0.025)
+    assert statuses[status_path]["description"] == "0 dependent dinghyfiles applied"
+    assert (await world.pipeline("shoptwo"))["stages"][0]["waitTime"] == 45

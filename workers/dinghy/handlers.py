@@ -8,8 +8,9 @@ pipelines upserted by name keeping their ids, stale ones deleted with ``deleteSt
 each locked as managed by Dinghy); on any other branch nothing changes: the render is validated
 and the dry run's diff goes back to the forge as a commit status and comment. A push to the
 template repository renders again every dinghyfile whose last render used a changed module
-(each once), with the modules at the pushed commit: applied for the default branch, validated
-otherwise. Each dinghyfile's outcome is one history entry and one ``dinghy.push.processed``.
+(each once; files matching a line of its ``.dinghyignore`` are not modules), with the modules at
+the pushed commit: applied for the default branch, validated otherwise. Each dinghyfile's outcome
+is one history entry and one ``dinghy.push.processed``.
 
 Writes act as Dinghy's service account (``[dinghy] service_account``, a lock owner) and Front50
 checks them like any writer's; the forge's pusher is recorded beside them.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import posixpath
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,22 @@ log = structlog.get_logger("gennaker.dinghy")
 
 MAX_DINGHYFILES = 200
 MAX_RENDER_KEPT = 256 * 1024
+
+
+def ignore_patterns(text: str | None) -> list[re.Pattern[str]]:
+    """The template repository's ``.dinghyignore``: one regular expression a line (a bad one is skipped)."""
+    patterns = []
+    for line in (text or "").splitlines()[:1000]:
+        if line:
+            try:
+                patterns.append(re.compile(line))
+            except re.error:
+                log.warning("a .dinghyignore pattern does not compile", pattern=line[:200])
+    return patterns
+
+
+def _ignored(path: str, patterns: list[re.Pattern[str]]) -> bool:
+    return any(pattern.search(path) for pattern in patterns)
 
 
 @dataclass(frozen=True)
@@ -116,7 +134,12 @@ class DinghyHandlers:
         modules: GitSource | None = None
         if self._is_template_repo(repository):
             modules = GitSource(git, push.after, push.branch)
-            changed_modules = [path for path in changed if posixpath.basename(path) != self.settings.dinghyfile_name]
+            ignored = ignore_patterns(await asyncio.to_thread(git.read, push.after, ".dinghyignore"))
+            changed_modules = [
+                path
+                for path in changed
+                if posixpath.basename(path) != self.settings.dinghyfile_name and not _ignored(path, ignored)
+            ]
             pushed = {f"{t.repository.name}:{t.path}" for t in targets}
             targets += await self._dependents(changed_modules, apply=on_default, exclude=pushed)
         if targets and modules is None:
