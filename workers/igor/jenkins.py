@@ -3,7 +3,7 @@
 What Igor asks, as its ``JenkinsClient`` asks it: ``api/json?tree=…`` on the root and on jobs
 (folders are ``job/a/job/b``), ``buildWithParameters`` / ``build`` (201 with a ``Location`` naming
 the queue item), ``queue/item/N/api/xml`` (the ``executable``'s number once the build started),
-builds' ``api/json``, ``artifact/…``, ``consoleText``, ``stop``, ``submitDescription`` and
+builds' ``api/xml`` with a ``tree``, ``artifact/…``, ``consoleText``, ``stop``, ``submitDescription`` and
 ``queue/cancelItem``. Every request carries basic auth (user and API token); with ``csrf`` a POST
 first takes a crumb from ``crumbIssuer`` (fetched again once when Jenkins refuses it).
 
@@ -188,7 +188,14 @@ class JenkinsClient:
         return [build for build in found.get("builds") or [] if isinstance(build, dict)]
 
     async def build(self, job: str, number: int) -> Json:
-        return await self._json(f"{job_path(job)}/{number}/api/json", BUILD_TREE)
+        """One build, read from ``api/xml`` with a ``tree`` as Igor reads it."""
+        status, body, _ = await self._get(f"{job_path(job)}/{number}/api/xml", {"tree": BUILD_TREE})
+        if status >= 400:
+            raise JenkinsRefused(status, body.decode(errors="replace")[:500])
+        try:
+            return from_xml(ElementTree.fromstring(body))
+        except ElementTree.ParseError as bad:
+            raise MasterUnavailable(self.name, f"build {number} of '{job}' is no XML: {bad}") from bad
 
     async def trigger(self, job: str, parameters: dict[str, str], key: str | None = None) -> int:
         """Queue a build; answers the queue item's id (from the ``Location`` of Jenkins' 201).
@@ -243,6 +250,33 @@ class JenkinsClient:
 
     async def describe(self, job: str, number: int, description: str) -> None:
         await self._post(f"{job_path(job)}/{number}/submitDescription", {"description": description})
+
+
+LISTS = frozenset({"artifacts", "actions", "parameters", "builds", "jobs", "causes"})
+"""Elements Jenkins repeats for a list: read as lists even when there is one."""
+NUMBERS = frozenset({"number", "duration", "timestamp", "estimatedDuration", "id"})
+
+
+def from_xml(element: ElementTree.Element) -> Json:
+    """Jenkins' XML of an object as its JSON: repeated list elements gathered, numbers and booleans typed."""
+    found: Json = {}
+    for child in element:
+        value: Any
+        if len(child):
+            value = from_xml(child)
+        else:
+            text = child.text or ""
+            if child.tag in NUMBERS and text.lstrip("-").isdigit():
+                value = int(text)
+            elif text in ("true", "false"):
+                value = text == "true"
+            else:
+                value = text
+        if child.tag in LISTS:
+            found.setdefault(child.tag, []).append(value)
+        else:
+            found[child.tag] = value
+    return found
 
 
 def generic_build(job: str, build: Json) -> Json:

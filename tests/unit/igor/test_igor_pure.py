@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 from pydantic import ValidationError
@@ -11,7 +12,7 @@ from gennaker.settings import Settings
 from schemas.authority import Authority, Permission
 from schemas.igor import JenkinsMasterConfig
 from tests.jenkins_server import apply_tree, parse_tree, to_xml
-from workers.igor.jenkins import generic_build, job_parts, job_path, nested_tree
+from workers.igor.jenkins import from_xml, generic_build, job_parts, job_path, nested_tree, parameters_of
 from workers.igor.masters import Masters, Refused
 from workers.igor.properties import parse_properties
 from workers.igor.stage_task import JOB_STATUS, check_choices, parameter_value
@@ -97,3 +98,24 @@ def test_settings_name_masters_once_and_keep_tokens_secret() -> None:
         Settings.model_validate({"igor": {"jenkins": [master, master]}})
     with pytest.raises(ValidationError, match="address"):
         Settings.model_validate({"igor": {"jenkins": [{**master, "address": "ftp://x"}]}})
+
+
+def test_a_build_read_from_xml_is_its_json() -> None:
+    shape = {
+        "_class": "hudson.model.FreeStyleBuild",
+        "number": 7,
+        "building": False,
+        "result": "SUCCESS",
+        "description": None,
+        "artifacts": [{"fileName": "a.txt", "relativePath": "out/a.txt"}],
+        "actions": [{"_class": "hudson.model.ParametersAction", "parameters": [{"name": "V", "value": "1.2"}]}],
+    }
+    read = from_xml(ElementTree.fromstring(to_xml("freeStyleBuild", shape)))
+    assert read == {
+        "number": 7,
+        "building": False,
+        "result": "SUCCESS",
+        "artifacts": [{"fileName": "a.txt", "relativePath": "out/a.txt"}],
+        "actions": [{"parameters": [{"name": "V", "value": "1.2"}]}],
+    }
+    assert parameters_of(read) == {"V": "1.2"}
