@@ -4,8 +4,9 @@
 Exit status: 0 on success (including a server's graceful stop on SIGTERM or a first Ctrl-C, and
 output cut short by a closed pipe, as in `gennaker ... | head`), 1 when something failed, 2 when the
 command line, the settings or a given message was wrong, 130 when Ctrl-C interrupted a command (or
-a second Ctrl-C a server). Errors are one line on stderr saying what to do; logs are JSON lines on
-stderr; what the command reports goes to stdout.
+a second Ctrl-C a server). Errors are one line on stderr saying what to do; logs go to stderr
+(readable on a terminal, JSON lines otherwise: GENNAKER_LOG_FORMAT); what the command reports goes
+to stdout.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def _settings(args: argparse.Namespace) -> Any:
     if getattr(args, "logs", True):  # a command that only prints (config) has nothing to log
         from gennaker.logging import configure_logging
 
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, format=settings.log_format)
     return settings
 
 

@@ -1,4 +1,6 @@
-"""One log format for every Gennaker process: JSON lines on stderr, one object per event.
+"""One log format for every Gennaker process: JSON lines on stderr, one object per event, or
+readable lines when stderr is a terminal (``log_format``: ``auto``, the default, picks the console
+renderer for a TTY and JSON otherwise; ``json`` and ``console`` force one).
 
 Each line carries an ISO-8601 UTC ``timestamp``, ``level``, ``logger``, ``event`` and whatever is
 bound in context variables: the bus binds ``correlation_id``, ``message_id``, ``message_type`` and
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -23,13 +25,28 @@ from schemas.secrets import redact
 LIBRARY_LEVEL = logging.WARNING
 
 
-def configure_logging(level: str = "INFO", *, service: str | None = None, stream: TextIO | None = None) -> None:
-    """Send structlog and stdlib logging to ``stream`` (stderr) as JSON at ``level``.
+LogFormat = Literal["auto", "json", "console"]
+
+
+def configure_logging(
+    level: str = "INFO", *, service: str | None = None, stream: TextIO | None = None, format: LogFormat = "auto"
+) -> None:
+    """Send structlog and stdlib logging to ``stream`` (stderr) at ``level``: as JSON, or for a
+    person (``format="console"``, or ``"auto"`` on a terminal), coloured on a terminal.
 
     ``service`` is bound for the whole process (``gennaker worker NAME``); ``gennaker up`` binds
     it per worker instead. Calling it again reconfigures.
     """
     out: TextIO = stream or _Stderr()  # type: ignore[assignment]
+    terminal = _is_terminal(out)
+    console = format == "console" or (format == "auto" and terminal)
+    # the console renderer draws exceptions itself; JSON needs them formatted into the line first
+    rendering: list[Processor] = (
+        # plain tracebacks: a rich one shows each frame's local variables, secrets among them
+        [structlog.dev.ConsoleRenderer(colors=terminal, exception_formatter=structlog.dev.plain_traceback)]
+        if console
+        else [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    )
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -42,8 +59,7 @@ def configure_logging(level: str = "INFO", *, service: str | None = None, stream
         processors=[
             *shared,
             structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            *rendering,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=_NamedWriteLoggerFactory(out),
@@ -55,8 +71,7 @@ def configure_logging(level: str = "INFO", *, service: str | None = None, stream
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
+                *rendering,
             ],
         )
     )
@@ -75,8 +90,19 @@ def hide_secrets(logger: WrappedLogger, method: str, event: EventDict) -> EventD
     return hidden
 
 
+def _is_terminal(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):  # a closed stream
+        return False
+
+
 class _Stderr:
     """Whatever ``sys.stderr`` is at the moment of writing, so a replaced stderr (tests) still works."""
+
+    def isatty(self) -> bool:
+        return _is_terminal(sys.stderr)
 
     def write(self, text: str) -> int:
         return sys.stderr.write(text)

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
         "see schemas.pipeline_locks",
     )
     log_level: LogLevel = "INFO"
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: readable lines when stderr is a terminal, JSON lines otherwise; or json, console"
+    )
     query_timeout: float = Field(5.0, gt=0, description="Seconds a query waits for its reply")
     command_timeout: float = Field(
         10.0, gt=0, description="Seconds the gateway waits for the event answering a command before a 504"

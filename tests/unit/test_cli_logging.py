@@ -80,3 +80,45 @@ def test_secrets_in_a_lines_fields_are_written_as_the_marker(stream: io.StringIO
         assert secret not in text
     [entry] = lines(stream)
     assert entry["trigger"] == {"type": "webhook", "secret": "**********"} and entry["password"] == "**********"
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr is in a person's shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "format"), [(Terminal(), "auto"), (io.StringIO(), "console")])
+def test_a_person_reads_lines_not_json(stream: io.StringIO, format: str) -> None:
+    try:
+        configure_logging("INFO", stream=stream, format=format)  # type: ignore[arg-type]
+        structlog.get_logger("gennaker.test").info("stage started", stage="deploy", token="gnk_abc")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            structlog.get_logger("gennaker.test").exception("handler crashed")
+        logging.getLogger("aio_pika").warning("connection lost")
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.reset_defaults()
+        for handler in list(logging.getLogger().handlers):
+            logging.getLogger().removeHandler(handler)
+    text = stream.getvalue()
+    first = text.splitlines()[0]
+    assert not first.startswith("{") and "stage started" in first and "stage" in first and "deploy" in first
+    assert "gnk_abc" not in text, "secrets stay hidden on a terminal too"
+    assert "RuntimeError: boom" in text and "connection lost" in text
+    assert ("\x1b[" in text) is isinstance(stream, Terminal), "colours only on a terminal"
+
+
+def test_json_can_be_asked_for_on_a_terminal() -> None:
+    out = Terminal()
+    try:
+        configure_logging("INFO", stream=out, format="json")
+        structlog.get_logger("gennaker.test").info("stage started")
+    finally:
+        structlog.reset_defaults()
+        for handler in list(logging.getLogger().handlers):
+            logging.getLogger().removeHandler(handler)
+    assert json.loads(out.getvalue())["event"] == "stage started"
