@@ -30,6 +30,7 @@ from gateway import (
     pipelines,
     swagger_ui,
     tasks,
+    terraform,
     version,
     webhooks,
 )
@@ -51,6 +52,7 @@ ALL_ROUTES: tuple[Route, ...] = (
     *canaries.ROUTES,
     *builds.ROUTES,
     *bakery.ROUTES,
+    *terraform.ROUTES,
     *tasks.ROUTES,
     *executions.ROUTES,
     *credentials.ROUTES,

@@ -28,6 +28,8 @@ from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from schemas.base import Query, Reply
+from schemas.json_types import Json
 from schemas.orca_engine import ExternalTaskCompleted, ExternalTaskHeartbeat
 from schemas.registry import message
 
@@ -119,3 +121,20 @@ class TerraformerTaskHeartbeat(ExternalTaskHeartbeat):
     """Terraform still runs; ``progress`` is the last line it printed."""
 
     message_type: ClassVar[str] = "terraformer.task.heartbeat"
+
+
+@message
+class TerraformRunFound(Reply):
+    """One Terraform run as Gate shows it (never its command's context), or ``None``."""
+
+    message_type: ClassVar[str] = "terraformer.RunFound"
+    run: Json | None = None
+
+
+@message
+class GetTerraformRun(Query):
+    """A Terraform run by the id its stage's context names (``terraformRunId``): status, phase, log."""
+
+    message_type: ClassVar[str] = "terraformer.GetRun"
+    reply_model: ClassVar[type[Reply]] = TerraformRunFound
+    run_id: str = Field(min_length=1, max_length=64)

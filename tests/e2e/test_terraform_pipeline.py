@@ -154,6 +154,15 @@ async def test_plan_judge_apply_output_then_destroy(system: Terraform) -> None:
     state = json.loads((system.state / "ws" / "e2e" / "terraform.tfstate").read_text())
     assert state["resources"] == []
 
+    run_id = by_ref(execution, "3")["context"]["terraformRunId"]
+    run = await system.client.get(f"/terraform/runs/{run_id}")
+    assert run.status == 200, await run.text()
+    shown = await run.json()
+    assert (shown["executionId"], shown["action"], shown["status"]) == (execution["id"], "apply", "SUCCEEDED")
+    assert "Apply complete! Resources: 1 added, 0 changed, 0 destroyed." in shown["log"]
+    assert "context" not in shown and "command" not in shown
+    assert (await system.client.get("/terraform/runs/nope")).status == 404
+
 
 async def test_cancelling_a_long_apply_leaves_no_lock(system: Terraform) -> None:
     long_apply = terraform(system, "1", "Slow apply", "apply", workspace="slow", overrides={"sleep": 120})

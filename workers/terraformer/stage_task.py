@@ -40,10 +40,12 @@ from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, TaskOutcome
 from schemas.permissions import application_permissions
 from schemas.terraformer import (
+    GetTerraformRun,
     TerraformerSettings,
     TerraformerTaskCompleted,
     TerraformerTaskHeartbeat,
     TerraformProfile,
+    TerraformRunFound,
 )
 from workers.terraformer.binary import Binaries, BinaryUnavailable
 from workers.terraformer.process import TerraformProcess, redactor
@@ -210,6 +212,29 @@ class TerraformTasks:
         )
         self._running[run_id] = job
         job.add_done_callback(lambda _: self._running.pop(run_id, None))
+
+    async def get_run(self, query: GetTerraformRun, context: MessageContext) -> TerraformRunFound:
+        """A run as Gate shows it (the gateway checks READ on its application)."""
+        run = await self.store.run(query.run_id)
+        if run is None:
+            return TerraformRunFound(run=None)
+        answer = run.get("answer") or {}
+        shown = {
+            "id": run["_id"],
+            "executionId": run.get("execution_id"),
+            "stageId": run.get("stage_id"),
+            "application": run.get("application"),
+            "action": run.get("action"),
+            "workspace": run.get("workspace"),
+            "user": run.get("user"),
+            "status": run.get("status"),
+            "phase": run.get("phase"),
+            "startTime": run.get("started"),
+            "endTime": run.get("ended"),
+            "error": answer.get("error"),
+            "log": list(run.get("log") or []),
+        }
+        return TerraformRunFound(run=shown)
 
     def runs(self, run_id: str) -> bool:
         """Whether this process runs ``run_id`` now."""

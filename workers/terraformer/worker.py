@@ -8,7 +8,8 @@ gracefully first stops its Terraforms (SIGINT, the grace), and its runs are then
 recovery as interrupted, never run again. State lives in
 ``terraformer_runs``, ``terraformer_locks`` and ``terraformer_planfiles``
 (:mod:`workers.terraformer.store`); settings under ``[terraformer]``
-(:class:`schemas.terraformer.TerraformerSettings`).
+(:class:`schemas.terraformer.TerraformerSettings`). Queries: a run (its status, phase and log) for
+Gate's ``GET /terraform/runs/{runId}``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gennaker import __version__
 from gennaker.outbound import OutboundClient, OutboundPolicy
 from gennaker.resources import WorkerResources
 from schemas.orca_engine import RunExternalTask, StageCompleted
+from schemas.terraformer import GetTerraformRun
 from workers.terraformer.cancellation import StageCancellation
 from workers.terraformer.recovery import Recovery
 from workers.terraformer.sources import Sources
@@ -63,6 +65,7 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
                 patterns=(StageCompleted.message_type,),
                 handlers={StageCompleted.message_type: StageCancellation(store).stage_completed},
             ),
+            Endpoint(service=NAME, kind="queries", handlers={GetTerraformRun.message_type: tasks.get_run}),
         ],
         background=[recovery.loop, stop_runs_on_stop],
     )
