@@ -1,5 +1,5 @@
 """Terraformer runs real Terraform on a configuration cloned from a git repository: a plan, an
-apply of its planfile, a plan for destroy applied too; sensitive outputs never leave it; a profile
+apply of its planfile, a show of the state, a plan for destroy applied too; sensitive outputs never leave it; a profile
 needs WRITE; the run's inputs (var-files, overrides, backend config, workspace) reach Terraform.
 A stale planfile refused, output and destroy: tests/e2e/test_terraform_pipeline.py."""
 
@@ -51,6 +51,11 @@ async def test_plan_apply_the_planfile_then_plan_and_apply_a_destroy(rig: Terraf
     assert applied.outputs["sensitiveOutputs"] == ["secret"] and "secret" not in applied.outputs
     assert "s3cr3t" not in json.dumps(applied.model_dump(mode="json"))
     assert (rig.state / "ws" / "w1" / "terraform.tfstate").is_file()  # the backend config and workspace held
+
+    shown = await answer(rig, "show")
+    assert shown.status == "SUCCEEDED", shown.error
+    assert (shown.outputs["resources"], shown.outputs["bucket"]) == (["terraform_data.thing"], "bucket-from-var-file")
+    assert "s3cr3t" not in json.dumps(shown.model_dump(mode="json"))
 
     teardown = await answer(rig, "plan", planForDestroy=True)
     assert teardown.status == "SUCCEEDED", teardown.error
