@@ -118,6 +118,19 @@ RENDERS = [
         "aGk= hi true aP",
     ),
     ("{{ toPrettyJson .nested }}", '{\n  "inner": {\n    "value": "deep"\n  }\n}'),
+    (
+        '{{ merge (dict "a" 1) (dict "a" 2 "b" 3) | toJson }} {{ mergeOverwrite (dict "a" 1) (dict "a" 2) | toJson }}',
+        '{"a":1,"b":3} {"a":2}',
+    ),
+    (
+        '{{ dig "inner" "value" "d" .nested }} {{ dig "inner" "nope" "d" .nested }} {{ pick .map "a" | toJson }}',
+        'deep d {"a":1}',
+    ),
+    (
+        '{{ omit .map "a" | toJson }} {{ date "2006-01-02T15:04:05Z07:00 Mon Jan _2" 86400 }}',
+        '{"b":2} 1970-01-02T00:00:00Z Fri Jan  2',
+    ),
+    ('{{ len uuidv4 }} {{ randAlphaNum 8 | len }} {{ required "x" .name }}', "36 8 app"),
 ]
 
 
@@ -150,6 +163,8 @@ ERRORS = [
     ('{{ define "x" }}{{ end }}', 1, 4, "{{define}} is not supported"),
     ("{{ range $i, $e := .list }}{{ end }}{{ $i }}", 1, 40, 'undefined variable "$i"'),
     ("{{ index .list -1 }}", 1, 4, "index out of range: -1"),
+    ('{{ required "name is required" .missing }}', 1, 4, "error calling required: name is required"),
+    ('{{ fail "stop here" }}', 1, 4, "error calling fail: stop here"),
 ]
 
 

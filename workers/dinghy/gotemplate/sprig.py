@@ -2,9 +2,8 @@
 
 Each takes the Go types sprig declares, so a call that Go refuses is refused here too, and
 converts loosely where sprig uses ``cast`` (``add "1" 2`` is 3). Left out on purpose: ``env`` and
-``expandenv`` (they would read this server's environment, secrets included), and the functions
-whose output changes from run to run (``now``, ``uuidv4``, ``randAlpha`` ...), which would make every
-render a change.
+``expandenv`` (they would read this server's environment, secrets included). More of them
+(dictionaries, ``fail``, ``uuidv4``, ``now``, ``date`` ...) are in :mod:`.sprig_more`.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import re
 from typing import Any
 
 from workers.dinghy.gotemplate.evaluate import ANY, BOOL, INT, STRING, Function, FunctionError
+from workers.dinghy.gotemplate.sprig_more import SPRIG_MORE
 from workers.dinghy.gotemplate.values import INVALID, go_json, go_json_loads, is_true, sprint_value, type_name
 
 
@@ -324,6 +324,9 @@ SPRIG: dict[str, Function] = {
     "kindIs": Function(lambda kind, v: _kind(v) == kind, (STRING, ANY)),
     "kindOf": Function(lambda v: _kind(v), (ANY,)),
 }
+
+
+SPRIG.update(SPRIG_MORE)
 
 
 def _kind(value: Any) -> str:
