@@ -10,9 +10,9 @@ validated on any other). :class:`GetDinghyHistory` reads an application's render
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.base import Command, Event, Query, Reply
 from schemas.json_types import Json
@@ -57,6 +57,18 @@ class DinghySettings(BaseModel):
     allow_unlock_ui: bool = Field(True, description="whether Deck's Unlock may lift a Dinghy lock")
     work_dir: Path | None = Field(None, description="where clones are kept; default <data_dir>/dinghy")
     git_timeout: float = Field(120.0, gt=0, description="seconds one git command may take")
+
+    @model_validator(mode="after")
+    def _repositories_are_known(self) -> Self:
+        names = [repo.name.lower() for repo in self.repositories]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"repositories: {twice[0]!r} is listed twice")
+        if self.template_repo and self.template_repo.lower() not in names:
+            raise ValueError(
+                f"template_repo {self.template_repo!r} is not one of the [[dinghy.repositories]]: add it there"
+            )
+        return self
 
     def repository(self, name: str) -> DinghyRepository | None:
         """The configured repository ``name`` (case-insensitive), or ``None``."""

@@ -78,3 +78,18 @@ def test_plan_upserts_by_name_keeping_ids_and_deletes_stale_pipelines() -> None:
         read_dinghyfile(json.dumps({"application": "shop", "pipelines": [{"name": "same", "stages": []}]})), existing
     )
     assert not again.changed and "no changes to application shop" in again.describe()
+
+
+def test_dinghy_settings_name_what_is_wrong() -> None:
+    from pydantic import ValidationError
+
+    from schemas.dinghy import DinghyRepository, DinghySettings
+
+    repo = DinghyRepository(name="acme/shop", url="/srv/git/shop.git")
+    assert DinghySettings(template_repo="ACME/shop", repositories=[repo]).repository("acme/SHOP") == repo
+    with pytest.raises(ValidationError, match="template_repo 'acme/templates' is not one of"):
+        DinghySettings(template_repo="acme/templates", repositories=[repo])
+    with pytest.raises(ValidationError, match="'acme/shop' is listed twice"):
+        DinghySettings(repositories=[repo, repo])
+    with pytest.raises(ValidationError, match="name"):
+        DinghyRepository(name="no-slash", url="x")
