@@ -29,8 +29,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from pymongo import AsyncMongoClient
+from ulid import ULID
 
-from bus import MemoryBus, MessageContext
+from bus import Bus, MemoryBus, MessageContext
+from bus.amqp import AmqpBus
 from bus.endpoint import Endpoint
 from bus.service import ServiceHost
 from gateway import command_results
@@ -40,6 +42,7 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig
 from schemas.dinghy import DinghyRepository, DinghySettings, PushProcessed
+from tests.broker import own_vhost
 from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.dinghy import worker as dinghy
 from workers.front50 import worker as front50
@@ -164,8 +167,13 @@ class World:
         return found
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@pytest_asyncio.fixture(
+    scope="module", loop_scope="module", params=["memory", pytest.param("amqp", marks=pytest.mark.amqp)]
+)
+async def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, amqp_url: str
+) -> AsyncIterator[World]:
+    """The whole rig, once on the in-process bus and once on RabbitMQ (a virtual host of its own)."""
     root = tmp_path_factory.mktemp("dinghy")
     templates, one, two = (make_repo(root, name) for name in ("acme/templates", "acme/one", "acme/two"))
     forge = Forge()
@@ -200,7 +208,12 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(address.uri)
         stack.push_async_callback(mongo.close)
         resources = WorkerResources(settings=settings, db=mongo["gennaker"])
-        bus = MemoryBus()
+        bus: Bus
+        if request.param == "amqp":
+            vhost = stack.enter_context(own_vhost(amqp_url, f"dinghy-{str(ULID()).lower()}"))
+            bus = await AmqpBus.connect(vhost, source="/gennaker/dinghy-proof")
+        else:
+            bus = MemoryBus()
         stack.push_async_callback(bus.close)
         for service in (front50.build_service(resources), dinghy.build_service(resources)):
             host = ServiceHost(bus, service)
