@@ -443,12 +443,21 @@ async def test_delete_stale_pipelines_deletes_what_the_dinghyfile_no_longer_name
     assert [pipeline["name"] for pipeline in await response.json()] == ["keep"]
 
 
-async def test_a_managed_pipeline_saves_once_explicitly_unlocked(world: World) -> None:
+async def test_a_managed_pipeline_saves_once_explicitly_unlocked_and_the_next_apply_locks_it_again(
+    world: World,
+) -> None:
     pipeline = await world.pipeline("shopone")
-    unlocked = {**pipeline, "locked": {"ui": False}, "description": "hotfix from the UI"}
-    response = await world.client.post("/pipelines", json=unlocked)
+    response = await world.client.post("/pipelines", json={**pipeline, "locked": {"ui": False}})
     assert response.status == 200, await response.text()
-    assert (await world.pipeline("shopone"))["description"] == "hotfix from the UI"
+    assert not (await world.pipeline("shopone")).get("locked", {}).get("ui")
+    waited = pipeline["stages"][0]["waitTime"]
+    same = dinghyfile("shopone").replace(
+        '{{ module "stages/wait" }}', f'{{{{ module "stages/wait" "waitTime" {waited} }}}}'
+    )
+    before, after = world.one.push({"dinghyfile": same + "\n"})  # a new commit whose render changes nothing
+    [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after), 1)
+    assert (outcome.outcome, outcome.changes["unchanged"]) == ("applied", ["deploy"]), outcome.diff
+    assert (await world.pipeline("shopone"))["locked"]["ui"] is True
 
 
 async def test_template_files_matching_dinghyignore_re_render_nothing(world: World) -> None:

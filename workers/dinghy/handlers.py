@@ -269,7 +269,8 @@ class DinghyHandlers:
             if target.apply:
                 save_application = dinghyfile.globals.get("save_app_on_update") is True
                 managed_by = f"{target.repository.name}/{target.path}"
-                await self._apply(front50, changes, dinghyfile.spec, managed_by, save_application)
+                locks = {str(p.get("name")): p.get("locked") for p in existing}
+                await self._apply(front50, changes, dinghyfile.spec, managed_by, save_application, locks)
                 await self.store.record_dependencies(
                     target.repository.name,
                     target.path,
@@ -288,25 +289,32 @@ class DinghyHandlers:
         return entry
 
     async def _apply(
-        self, front50: Front50, changes: Plan, spec: dict[str, Any], managed_by: str, save_application: bool
+        self,
+        front50: Front50,
+        changes: Plan,
+        spec: dict[str, Any],
+        managed_by: str,
+        save_application: bool,
+        locks: dict[str, Any],
     ) -> None:
         """Dinghy's updatePipelines: the application (created, or saved with ``save_app_on_update``), its
-        notifications, then every pipeline upserted by name and the stale ones deleted."""
+        notifications, then every pipeline upserted by name and the stale ones deleted. An unchanged
+        pipeline is saved again only to put its lock back (someone unlocked it, or locking was
+        turned on), as Dinghy's autolock does on every apply."""
         if changes.create_application or save_application:
             await front50.save_application({key: value for key, value in spec.items() if key != "notifications"})
             notifications = spec.get("notifications")
             if isinstance(notifications, dict) and notifications:
                 await front50.save_notifications(changes.application, notifications)
+        lock = managed_lock(f"Managed by Dinghy: {managed_by}", allow_unlock_ui=self.settings.allow_unlock_ui)
         for change in changes.changes:
-            if change.action in ("create", "update") and change.pipeline is not None:
+            relock = change.action == "unchanged" and self.settings.lock_pipelines and locks.get(change.name) != lock
+            if (change.action in ("create", "update") or relock) and change.pipeline is not None:
                 pipeline = dict(change.pipeline)
-                pipeline.setdefault("id", pipeline_id(changes.application, change.name))
                 if not pipeline.get("id"):
                     pipeline["id"] = pipeline_id(changes.application, change.name)
                 if self.settings.lock_pipelines:
-                    pipeline["locked"] = managed_lock(
-                        f"Managed by Dinghy: {managed_by}", allow_unlock_ui=self.settings.allow_unlock_ui
-                    )
+                    pipeline["locked"] = lock
                 await front50.save_pipeline(pipeline)
             elif change.action == "delete":
                 await front50.delete_pipeline(changes.application, change.name)
