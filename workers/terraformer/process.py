@@ -1,7 +1,8 @@
 """One Terraform command as a child process: its output streamed line by line, stopped as Terraform asks.
 
 The child is the leader of its own process group, so a stop reaches what it started
-(``local-exec`` commands) and nothing else. :meth:`TerraformProcess.stop` sends SIGINT — Terraform
+(``local-exec`` commands) and nothing else; it is started through :mod:`workers.terraformer.launch`,
+so the death of its Terraformer interrupts it as a stop would. :meth:`TerraformProcess.stop` sends SIGINT — Terraform
 then stops its operation, writes its state and releases its state lock — and waits up to the
 grace for it to exit, then sends SIGKILL to the group. Printed lines have the profile's secret
 values blanked out before anyone sees them.
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -49,8 +51,9 @@ class TerraformProcess:
         cls, argv: list[str], *, cwd: Path, env: dict[str, str], redact: Callable[[str], str]
     ) -> TerraformProcess:
         """Start ``argv`` in ``cwd`` with exactly ``env``."""
+        launched = [sys.executable, "-m", "workers.terraformer.launch", str(os.getpid()), *argv]
         process = await asyncio.create_subprocess_exec(
-            *argv,
+            *launched,
             cwd=cwd,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,

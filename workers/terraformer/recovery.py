@@ -1,7 +1,8 @@
 """What becomes of a run whose Terraformer died: it fails, naming the state lock; it is never run again.
 
 A Terraformer killed mid-``apply`` may leave the state half-changed and its lock held (a remote
-backend's lock outlives the process; the local backend leaves its ``.lock.info``). Running the
+backend's lock outlives the process; the local backend leaves its ``.lock.info``) — its Terraform is
+interrupted as it dies (:mod:`workers.terraformer.launch`), but a machine that dies takes both at once. Running the
 same command again could apply on top of that unseen, so :class:`Recovery` (a background loop of
 every Terraformer) looks for runs still RUNNING whose owner is a dead process on this host, or
 whose lease lapsed, and answers them TERMINAL: which Terraform command was running, in which

@@ -81,10 +81,10 @@ async def test_a_terraformer_killed_mid_apply_fails_the_run_naming_the_lock(rig:
     )
     try:
         said = await asyncio.wait_for(applying(dying), 60)
+        os.killpg(int(said[1]), signal.SIGKILL)  # the machine died: Terraform (first: it would be interrupted)
     finally:
-        dying.kill()
+        dying.kill()  # and its Terraformer
         await dying.wait()
-    os.killpg(int(said[1]), signal.SIGKILL)  # the machine died: Terraform with its Terraformer
 
     failed = await rig.wait_for("s-dying", timeout=30)
     assert isinstance(failed, TerraformerTaskCompleted) and failed.status == "TERMINAL"
