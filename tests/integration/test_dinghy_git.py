@@ -474,3 +474,41 @@ async def test_template_files_matching_dinghyignore_re_render_nothing(world: Wor
         await asyncio.sleep(0.025)
     assert statuses[status_path]["description"] == "0 dependent dinghyfiles applied"
     assert (await world.pipeline("shoptwo"))["stages"][0]["waitTime"] == 45
+
+
+async def test_a_dinghyfile_emits_a_templated_pipeline_that_uses_a_v2_pipeline_template(world: World) -> None:
+    template = {
+        "schema": "v2",
+        "id": "wait-and-go",
+        "metadata": {"name": "Wait and go", "scopes": ["global"]},
+        "variables": [{"name": "waitTime", "type": "int", "defaultValue": 30}],
+        "pipeline": {
+            "stages": [{"refId": "1", "type": "wait", "name": "Wait", "waitTime": "${ templateVariables.waitTime }"}]
+        },
+    }
+    response = await world.client.post("/v2/pipelineTemplates/create?tag=stable", json=template)
+    assert response.status < 300, await response.text()
+    templated = {
+        "schema": "v2",
+        "type": "templatedPipeline",
+        "name": "from-template",
+        "template": {
+            "artifactAccount": "front50ArtifactCredentials",
+            "type": "front50/pipelineTemplate",
+            "reference": "spinnaker://wait-and-go:stable",
+        },
+        "variables": {"waitTime": "WAIT"},
+        "exclude": [],
+        "stages": [],
+    }
+    text = json.dumps({"application": "shopfour", "pipelines": [templated]}).replace('"WAIT"', '{{ var "w" ?: 7 }}')
+    before, after = world.one.push({"four/dinghyfile": text})
+    [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after), 1)
+    assert outcome.outcome == "applied", outcome.error
+    response = await world.client.get("/applications/shopfour/pipelineConfigs/from-template")
+    stored = await response.json()
+    assert (stored["type"], stored["variables"], stored["template"]["reference"]) == (
+        "templatedPipeline",
+        {"waitTime": 7},
+        "spinnaker://wait-and-go:stable",
+    )
