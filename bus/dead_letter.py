@@ -41,18 +41,22 @@ class DeadLetter(BaseModel):
 class DeadLetterArchive(Protocol):
     """Where :class:`~bus.memory.MemoryBus` keeps its dead letters. RabbitMQ keeps its own in a durable
     queue; an in-process bus keeps them here, so one backed by a store (``gennaker up``'s, in
-    :mod:`gennaker.dead_letters`) keeps them across a restart, as the broker's would."""
+    :mod:`gennaker.dead_letters`) keeps them across a restart, as the broker's would.
+
+    One message may be dead-lettered in several queues (an event every consumer of it failed on):
+    each is a letter of its own, named by its queue and message id together.
+    """
 
     async def keep(self, letter: DeadLetter) -> None:
-        """Store ``letter``; the same id again replaces it (a message dead-lettered once more)."""
+        """Store ``letter``."""
         ...
 
     async def letters(self) -> list[DeadLetter]:
         """Every letter kept, oldest first."""
         ...
 
-    async def forget(self, ids: Sequence[str]) -> None:
-        """Drop the letters ``ids`` (once replayed)."""
+    async def forget(self, letters: Sequence[DeadLetter]) -> None:
+        """Drop ``letters`` (once replayed), each by its queue and id."""
         ...
 
 
@@ -60,15 +64,14 @@ class KeptInMemory:
     """The default archive: a list, gone with the process."""
 
     def __init__(self) -> None:
-        self._letters: dict[str, DeadLetter] = {}
+        self._letters: list[DeadLetter] = []
 
     async def keep(self, letter: DeadLetter) -> None:
-        self._letters.pop(letter.id, None)
-        self._letters[letter.id] = letter
+        self._letters.append(letter)
 
     async def letters(self) -> list[DeadLetter]:
-        return list(self._letters.values())
+        return list(self._letters)
 
-    async def forget(self, ids: Sequence[str]) -> None:
-        for letter_id in ids:
-            self._letters.pop(letter_id, None)
+    async def forget(self, letters: Sequence[DeadLetter]) -> None:
+        gone = {(letter.queue, letter.id) for letter in letters}
+        self._letters = [letter for letter in self._letters if (letter.queue, letter.id) not in gone]

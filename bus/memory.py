@@ -289,7 +289,7 @@ class MemoryBus(Bus):
         chosen = [letter for letter in await self._dead.letters() if ids is None or letter.id in ids]
         for letter in chosen:
             await self._queue(letter.queue).put(_Delivery(letter.body, external=letter.external))
-            await self._dead.forget([letter.id])  # after it is queued again: a crash between replays it twice
+            await self._dead.forget([letter])  # after it is queued again: a crash between replays it twice
         return len(chosen)
 
     def depth(self, queue: str) -> int:

@@ -2,8 +2,8 @@
 
 On RabbitMQ a dead letter waits in a durable queue; the in-process bus of ``gennaker up`` had only
 a list, so seven dead letters before a restart were none after it. :class:`StoredDeadLetters` is
-the :class:`bus.DeadLetterArchive` the runner hands that bus: one document per letter (its message
-id as ``_id``, the body as bytes) in the runner's own collection ``gennaker_dead_letters``.
+the :class:`bus.DeadLetterArchive` the runner hands that bus: one document per letter (``_id`` its
+queue and message id, the body as bytes) in the runner's own collection ``gennaker_dead_letters``.
 """
 
 from __future__ import annotations
@@ -27,16 +27,21 @@ class StoredDeadLetters:
         self._letters = db[COLLECTION]
 
     async def keep(self, letter: DeadLetter) -> None:
-        document = letter.model_dump()
-        await self._letters.replace_one({"_id": letter.id}, {"_id": letter.id, **document}, upsert=True)
+        name = _name(letter)
+        await self._letters.replace_one({"_id": name}, {"_id": name, **letter.model_dump()}, upsert=True)
 
     async def letters(self) -> list[DeadLetter]:
         found = await self._letters.find({}).sort([("dead_at", 1), ("_id", 1)]).to_list(None)
         return [_letter(document) for document in found]
 
-    async def forget(self, ids: Sequence[str]) -> None:
-        if ids:
-            await self._letters.delete_many({"_id": {"$in": list(ids)}})
+    async def forget(self, letters: Sequence[DeadLetter]) -> None:
+        if letters:
+            await self._letters.delete_many({"_id": {"$in": [_name(letter) for letter in letters]}})
+
+
+def _name(letter: DeadLetter) -> str:
+    """A letter's ``_id``: one message dead-lettered in several queues is a letter per queue."""
+    return f"{letter.queue}/{letter.id}"
 
 
 def _letter(document: dict[str, Any]) -> DeadLetter:

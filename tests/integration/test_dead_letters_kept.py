@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from bus import Endpoint, MemoryBus, MessageContext, PermanentError
 from gennaker.dead_letters import StoredDeadLetters
-from tests.contract.messages import DoWork
+from tests.contract.messages import DoWork, Noticed
+from tests.dead_letters import dead_lettered
 from tests.mongo import fresh_database
 
 
@@ -56,3 +57,39 @@ async def test_dead_letters_survive_a_new_bus_on_the_same_store_and_replay_from_
         assert [letter.id for letter in await third.dead_letters()] == [sent[0].id], "a replayed letter is gone"
         await second.close()
         await third.close()
+
+
+async def test_an_event_two_services_failed_on_is_two_letters_and_each_replays_to_its_own_queue() -> None:
+    async with fresh_database() as db:
+        first = MemoryBus(source="/test", dead_letters=StoredDeadLetters(db))
+
+        async def refuse(message: Noticed, context: MessageContext) -> None:
+            raise PermanentError("no")
+
+        for service in ("left", "right"):
+            handlers = {Noticed.message_type: refuse}
+            await first.consume(
+                Endpoint(service=service, kind="events", patterns=(Noticed.message_type,), handlers=handlers)
+            )
+        sent = await first.publish(Noticed(n=1))
+        await dead_lettered(first, 2, "both consumers dead-lettered it")
+        await first.close()
+
+        second = MemoryBus(source="/test", dead_letters=StoredDeadLetters(db))
+        letters = await second.dead_letters()
+        assert sorted(letter.queue for letter in letters) == ["gennaker.left.events", "gennaker.right.events"]
+        assert {letter.id for letter in letters} == {sent.id}
+        seen: list[str] = []
+
+        async def accept(message: Noticed, context: MessageContext) -> None:
+            seen.append(context.envelope.id)
+
+        for service in ("left", "right"):
+            handlers = {Noticed.message_type: accept}
+            await second.consume(
+                Endpoint(service=service, kind="events", patterns=(Noticed.message_type,), handlers=handlers)
+            )
+        assert await second.replay([sent.id]) == 2
+        await until(lambda: seen == [sent.id, sent.id])
+        assert await second.dead_letters() == []
+        await second.close()
