@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -295,3 +296,78 @@ async def test_post_malformed_body_is_400(
     body = await response.json()
     assert body["field"] == field
     assert words in body["error"]
+
+
+def cloudevent(n: int, **attributes: object) -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": f"e-{n}",
+        "source": "https://ci.example.com/jobs/shop",
+        "type": "com.example.build.finished",
+        "subject": f"run-{n}",
+        "data": {"n": n},
+        **attributes,
+    }
+
+
+async def test_the_cloudevents_http_binding_structured_binary_and_batched(
+    client: TestClient[web.Request, web.Application], bus: MemoryBus
+) -> None:
+    received = await collect_events(bus, "com.example.#")
+    structured = await client.post(
+        "/events", data=json.dumps(cloudevent(1)), headers={"Content-Type": "application/cloudevents+json"}
+    )
+    assert structured.status == 202, await structured.text()
+    binary_headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": "e-2",
+        "ce-source": "https://ci.example.com/jobs/shop",
+        "ce-type": "com.example.build.finished",
+        "ce-subject": "run-2",
+    }
+    binary = await client.post("/events", data=json.dumps({"n": 2}), headers=binary_headers)
+    assert binary.status == 202, await binary.text()
+    batch = [cloudevent(3), cloudevent(4, type=Noticed.cloudevent_type(), data={"n": 4})]
+    batched = await client.post(
+        "/events", data=json.dumps(batch), headers={"Content-Type": "application/cloudevents-batch+json"}
+    )
+    assert batched.status == 202, await batched.text()
+    answered = [Envelope.model_validate(await structured.json()), Envelope.model_validate(await binary.json())]
+    answered += [Envelope.model_validate(item) for item in await batched.json()]
+    assert [(e.id, e.subject, e.data["n"]) for e in answered] == [(f"e-{n}", f"run-{n}", n) for n in (1, 2, 3, 4)]
+    assert answered[3].type == Noticed.cloudevent_type(), "an external Gennaker event in a batch is validated as one"
+    arrived = [await asyncio.wait_for(received.get(), 2) for _ in range(3)]  # the Noticed one is not com.example
+    assert [(envelope.id, external) for envelope, external in arrived] == [("e-1", True), ("e-2", True), ("e-3", True)]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "headers", "status", "field"),
+    [
+        ("application/cloudevents+json", cloudevent(1, specversion="0.3"), {}, 400, "specversion"),
+        ("application/cloudevents+json", {k: v for k, v in cloudevent(1).items() if k != "id"}, {}, 400, "id"),
+        ("application/cloudevents+json", cloudevent(1, data=[1, 2]), {}, 400, "data"),
+        ("application/cloudevents+json", cloudevent(1, data_base64="AAEC"), {}, 400, "data_base64"),
+        ("application/json", {"n": 1}, {"ce-specversion": "1.0", "ce-source": "s", "ce-type": "com.x"}, 400, "ce-id"),
+        ("application/cloudevents-batch+json", [cloudevent(1), cloudevent(2, source=" ")], {}, 400, "[1].source"),
+        ("application/cloudevents-batch+json", [cloudevent(1), cloudevent(2, type="system.worker.started")], {},
+         403, "[1].type"),
+        ("application/cloudevents-batch+json", [cloudevent(n) for n in range(101)], {}, 400, "body"),
+        ("application/cloudevents-batch+json", [], {}, 400, "body"),
+    ],
+)  # fmt: skip
+async def test_a_cloudevent_that_breaks_the_binding_is_refused_naming_the_attribute_and_nothing_of_it_is_published(
+    client: TestClient[web.Request, web.Application],
+    bus: MemoryBus,
+    content_type: str,
+    body: object,
+    headers: dict[str, str],
+    status: int,
+    field: str,
+) -> None:
+    received = await collect_events(bus, "#")
+    response = await client.post("/events", data=json.dumps(body), headers={"Content-Type": content_type, **headers})
+    assert response.status == status, await response.text()
+    assert (await response.json())["field"] == field
+    await asyncio.sleep(0.05)
+    assert received.empty(), "a refused batch publishes none of its events"
