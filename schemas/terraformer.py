@@ -90,6 +90,9 @@ class TerraformerSettings(BaseModel):
         "execution; a plan holds the values of its variables and state) or 'stored' (kept by Terraformer, "
         "the artifact a terraformer/planfile reference only)",
     )
+    keep_days: float = Field(
+        30.0, gt=0, description="How long finished runs (their logs) and stored planfiles are kept, in days"
+    )
     cancel_grace_seconds: float = Field(
         60.0, gt=0, description="How long a cancelled Terraform may take to stop (SIGINT) before SIGKILL"
     )

@@ -7,8 +7,9 @@ same command again could apply on top of that unseen, so :class:`Recovery` (a ba
 every Terraformer) looks for runs still RUNNING whose owner is a dead process on this host, or
 whose lease lapsed, and answers them TERMINAL: which Terraform command was running, in which
 workspace, and the lock's state as Terraform recorded it (ID, operation, who, since) with what
-to do about it. It releases the store's lock on the directory + workspace, and publishes any
-answer stored but never published.
+to do about it. It releases the store's lock on the directory + workspace, publishes any
+answer stored but never published, and deletes finished runs and stored planfiles older than
+``[terraformer] keep_days``.
 """
 
 from __future__ import annotations
@@ -76,10 +77,13 @@ def interrupted(run: Json) -> str:
 class Recovery:
     """The background loop failing the runs of dead Terraformers and publishing unpublished answers."""
 
-    def __init__(self, store: TerraformerStore, tasks: TerraformTasks, *, interval: float = 2.0) -> None:
+    def __init__(
+        self, store: TerraformerStore, tasks: TerraformTasks, *, interval: float = 2.0, keep_days: float = 30.0
+    ) -> None:
         self.store = store
         self.tasks = tasks
         self.interval = interval
+        self.keep_ms = int(keep_days * 86_400_000)
 
     async def loop(self, bus: Bus) -> None:
         """Reconcile every ``interval`` seconds while the service runs."""
@@ -108,4 +112,5 @@ class Recovery:
         for run in await self.store.unpublished():
             if run.get("status") != RUNNING and run.get("answer"):
                 await self.tasks.publish(bus, run)
+        await self.store.forget_before(now - self.keep_ms)
         return failed

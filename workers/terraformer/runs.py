@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,7 +211,7 @@ class TerraformRun:
             reference = base64.b64encode(data).decode()
             artifact = {"type": "embedded/base64", "name": "planfile", "reference": reference, "metadata": metadata}
         else:
-            await self.store.save_planfile(self.run_id, data, application)
+            await self.store.save_planfile(self.run_id, data, application, int(time.time() * 1000))
             artifact = {"type": STORED_PLANFILE, "name": "planfile", "reference": self.run_id, "metadata": metadata}
         await env.sink(summary["text"])
         return {"planSummary": summary, "artifacts": [artifact]}

@@ -7,7 +7,7 @@ Terraform's ``log``, the Terraform ``state_lock`` found after ``init``, then the
 whether it was ``published``. ``terraformer_locks`` holds one document per directory + workspace
 being run (``holder``: the run, its execution, stage, user and start), so two executions never
 run Terraform on the same one at once. ``terraformer_planfiles`` keeps the planfiles too large to
-embed in an artifact.
+embed in an artifact. Finished runs and planfiles are deleted ``[terraformer] keep_days`` after.
 """
 
 from __future__ import annotations
@@ -139,10 +139,15 @@ class TerraformerStore:
         found = await self.locks.find_one({"_id": key})
         return dict(found["holder"]) if found else None
 
-    async def save_planfile(self, planfile_id: str, data: bytes, application: str) -> None:
-        await self.planfiles.replace_one(
-            {"_id": planfile_id}, {"_id": planfile_id, "data": Binary(data), "application": application}, upsert=True
-        )
+    async def save_planfile(self, planfile_id: str, data: bytes, application: str, created: int) -> None:
+        document = {"_id": planfile_id, "data": Binary(data), "application": application, "created": created}
+        await self.planfiles.replace_one({"_id": planfile_id}, document, upsert=True)
+
+    async def forget_before(self, before: int) -> int:
+        """Delete finished runs that ended, and planfiles made, before ``before`` (ms); how many went."""
+        runs = await self.runs.delete_many({"status": {"$ne": RUNNING}, "ended": {"$lt": before}})
+        planfiles = await self.planfiles.delete_many({"created": {"$lt": before}})
+        return runs.deleted_count + planfiles.deleted_count
 
     async def planfile(self, planfile_id: str) -> tuple[bytes, str] | None:
         found = await self.planfiles.find_one({"_id": planfile_id})

@@ -44,7 +44,7 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
     tasks = TerraformTasks(
         store, own, sources, owner=instance_id(), work_root=work_root, query_timeout=settings.query_timeout
     )
-    recovery = Recovery(store, tasks, interval=reconcile_seconds)
+    recovery = Recovery(store, tasks, interval=reconcile_seconds, keep_days=own.keep_days)
 
     async def stop_runs_on_stop(bus: Bus) -> None:
         """On the worker's stop: Terraform gets SIGINT and its grace; the runs are left to recovery."""

@@ -1,6 +1,7 @@
 """Terraformer's locks: two executions never run Terraform on one directory + workspace at once (the
 second waits, its heartbeats naming the holder); a run whose Terraformer was killed mid-apply fails
-naming the state lock Terraform left, and is not applied again."""
+naming the state lock Terraform left, and is not applied again; finished runs and planfiles are
+forgotten after ``keep_days``."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from gennaker.outbound import OutboundClient, OutboundPolicy
 from schemas.orca_engine import StageCompleted
-from schemas.terraformer import TerraformerTaskCompleted
+from schemas.outbound import OutboundSettings
+from schemas.terraformer import TerraformerSettings, TerraformerTaskCompleted
 from tests.integration.terraformer.rig import TerraformerRig, terraformer
+from workers.terraformer.recovery import Recovery
+from workers.terraformer.sources import Sources
+from workers.terraformer.stage_task import TerraformTasks
+from workers.terraformer.store import TerraformerStore
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ROOT = Path(__file__).resolve().parents[3]
@@ -96,3 +104,24 @@ async def test_a_terraformer_killed_mid_apply_fails_the_run_naming_the_lock(rig:
     run = await db["terraformer_runs"].find_one({"stage_id": "s-dying"})
     assert run is not None and run["status"] == "TERMINAL"
     assert await db["terraformer_locks"].count_documents({}) == 0
+
+
+async def test_finished_runs_and_planfiles_are_forgotten_after_keep_days(rig: TerraformerRig) -> None:
+    day = 86_400_000
+    now = int(time.time() * 1000)
+    old = {"status": "SUCCEEDED", "ended": now - 31 * day, "published": True, "lock_key": "k"}
+    await rig.db["terraformer_runs"].insert_many([{"_id": "r-old", **old}, {**old, "_id": "r-new", "ended": now}])
+    await rig.db["terraformer_planfiles"].insert_many(
+        [{"_id": "p-old", "created": now - 31 * day}, {"_id": "p-new", "created": now}]
+    )
+    store = TerraformerStore(rig.db)
+    policy = OutboundPolicy(OutboundSettings())
+    tasks = TerraformTasks(
+        store, TerraformerSettings(), Sources(OutboundClient(OutboundSettings()), policy), owner="t", work_root=rig.root
+    )
+    await Recovery(store, tasks, keep_days=30).reconcile(rig.bus)
+    assert await rig.db["terraformer_runs"].find_one({"_id": "r-old"}) is None
+    assert await rig.db["terraformer_runs"].find_one({"_id": "r-new"}) is not None
+    assert [doc["_id"] async for doc in rig.db["terraformer_planfiles"].find({"_id": {"$in": ["p-old", "p-new"]}})] == [
+        "p-new"
+    ]
