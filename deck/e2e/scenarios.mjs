@@ -707,6 +707,38 @@ export const scenarios = [
     },
   ],
   [
+    'see_what_dinghy_applied_from_git',
+    async ({ page, context, config, shot }) => {
+      await signedIn(context, config, 'admin');
+      const push = await fetch(new URL('/v1/webhooks/github', config.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': config.dinghyPush.signature },
+        body: config.dinghyPush.body,
+      });
+      assert.equal(push.status, 200, await push.text());
+      await until('Dinghy to apply the dinghyfile', async () => {
+        const history = await api(config, 'admin', 'GET', '/dinghy/applications/dinghyshop/history').catch(() => []);
+        return history.length > 0 && history[0].outcome === 'applied';
+      });
+      await page.goto(at(config, 'applications/dinghyshop/config'));
+      const table = page.getByTestId('dinghy-history');
+      await table.waitFor({ timeout: TIMEOUT });
+      const row = await table.locator('tbody tr').first().textContent();
+      assert.match(row, /applied/);
+      assert.match(row, /acme\/shop-pipelines\/dinghyfile@main/);
+      assert.match(row, /Ada <ada@example\.com>/);
+      assert.match(row, /create deploy from git/);
+      await shot('dinghy-history');
+
+      // the scenarios after this one list every application: take dinghyshop away again
+      const removed = await api(config, 'admin', 'POST', '/tasks', {
+        application: 'dinghyshop',
+        job: [{ type: 'deleteApplication', application: { name: 'dinghyshop' } }],
+      });
+      await until('dinghyshop to be deleted', async () => (await api(config, 'admin', 'GET', removed.ref)).status === 'SUCCEEDED');
+    },
+  ],
+  [
     'edit_permissions_and_notifications_then_delete_an_application',
     async ({ page, context, config }) => {
       await signedIn(context, config, 'olivia');

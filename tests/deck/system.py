@@ -5,23 +5,30 @@ against the local API server of ``tests/kubernetes_server`` with its namespace `
 ``aws`` account, ``aws-prod``, on a moto server whose ``us-east-1`` has the image ``hello-1.0.0``), Echo
 (whose history lets the event stream resume) and Kayenta (with an in-process metrics account,
 ``metrics``, whose ``canary`` scope's ``http_latency_seconds`` is three times its ``baseline``'s)
-on a MemoryBus, mongoeco's wire server reached with PyMongo, and the gateway with static API
-tokens for three users: ``admin``; ``olivia`` (``shop-owners``: may change and run ``shop``,
-write to the three accounts); ``victor`` (``shop-viewers``: may only read them).
+and Dinghy (with a git repository, ``acme/shop-pipelines``, whose dinghyfile for ``dinghyshop`` is
+pushed and waits for its webhook, :data:`RunningSystem.dinghy_push`) on a MemoryBus, mongoeco's
+wire server reached with PyMongo, and the gateway with static API tokens for three users:
+``admin``; ``olivia`` (``shop-owners``: may change and run ``shop``, write to the three accounts);
+``victor`` (``shop-viewers``: may only read them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import math
+import subprocess
 import sys
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -33,11 +40,13 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig, StaticUser
+from schemas.dinghy import DinghyRepository, DinghySettings
 from schemas.json_types import Json
 from tests.kubernetes_server import KubernetesApiServer
 from workers.clouddriver import worker as clouddriver
 from workers.clouddriver.aws import AwsConnector
 from workers.clouddriver.aws.testing import MotoServer
+from workers.dinghy import worker as dinghy
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
 from workers.kayenta import worker as kayenta
@@ -104,6 +113,51 @@ class RunningSystem:
     url: str
     tokens: dict[str, str]
     db: AsyncDatabase[Json]
+    dinghy_push: dict[str, str] = field(default_factory=dict)
+    """GitHub's push webhook for the dinghyfile pushed to ``acme/shop-pipelines``: ``body`` and ``signature``."""
+
+
+DINGHY_SECRET = "deck-dinghy-secret"
+DINGHYFILE = json.dumps(
+    {
+        "application": "dinghyshop",
+        # restricted to a team of its own, so the scenarios that list olivia's applications do not see it
+        "spec": {"email": "pipelines@example.com", "permissions": {"READ": ["dinghy-team"], "WRITE": ["dinghy-team"]}},
+        "pipelines": [
+            {"name": "deploy from git", "stages": [{"refId": "1", "type": "wait", "name": "Soak", "waitTime": 1}]}
+        ],
+    },
+    indent=2,
+)
+
+
+def dinghy_repository(root: Path) -> tuple[DinghyRepository, dict[str, str]]:
+    """A bare repository with the dinghyfile pushed to ``main``, and the webhook GitHub would send for it."""
+    root.mkdir(parents=True, exist_ok=True)
+    bare, work = root / "shop-pipelines.git", root / "shop-pipelines"
+    identity = ["-c", "user.name=Ada", "-c", "user.email=ada@example.com"]
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True)
+    (work / "dinghyfile").write_text(DINGHYFILE)
+    subprocess.run(["git", "checkout", "-q", "-b", "main"], cwd=work, check=True)
+    subprocess.run(["git", "add", "dinghyfile"], cwd=work, check=True)
+    subprocess.run(["git", *identity, "commit", "-q", "-m", "pipelines as code"], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=work, check=True, capture_output=True)
+    after = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True, text=True)
+    body = json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": "0" * 40,
+            "after": after.stdout.strip(),
+            "repository": {"full_name": "acme/shop-pipelines"},
+            "pusher": {"name": "ada"},
+        }
+    )
+    signature = "sha256=" + hmac.new(DINGHY_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    repository = DinghyRepository(
+        name="acme/shop-pipelines", url=str(bare), default_branch="main", secret=SecretStr(DINGHY_SECRET)
+    )
+    return repository, {"body": body, "signature": signature}
 
 
 async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
@@ -125,7 +179,10 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     stack.push_async_callback(server.close)
     mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
     stack.push_async_callback(mongo.close)
-    resources = WorkerResources(settings=Settings(data_dir=data_dir), db=mongo["gennaker"])
+    repository, push = await asyncio.to_thread(dinghy_repository, data_dir.with_name("git"))
+    dinghy_settings = DinghySettings(repositories=[repository], service_roles=("dinghy-team",))
+    settings = Settings(data_dir=data_dir, dinghy=dinghy_settings)
+    resources = WorkerResources(settings=settings, db=mongo["gennaker"])
     bus = MemoryBus()
     stack.push_async_callback(bus.close)
     for service in (
@@ -136,11 +193,13 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
         ),
         echo.build_service(resources),
         kayenta.build_service(resources, sources={"metrics": metrics()}),
+        dinghy.build_service(resources),
     ):
         host = ServiceHost(bus, service)
         await host.start()
         stack.push_async_callback(host.stop)
-    config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver", "echo", "kayenta"), auth=auth)
+    services = ("front50", "orca", "clouddriver", "echo", "kayenta", "dinghy")
+    config = GatewayConfig(version="9.9.9", services=services, auth=auth)
     app = create_app(bus, config)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -148,4 +207,4 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return RunningSystem(url=f"http://127.0.0.1:{port}/", tokens=tokens, db=resources.db)
+    return RunningSystem(url=f"http://127.0.0.1:{port}/", tokens=tokens, db=resources.db, dinghy_push=push)

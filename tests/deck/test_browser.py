@@ -44,6 +44,7 @@ SCENARIOS = [
     "scale_and_destroy_a_kubernetes_server_group",
     "resize_disable_and_destroy_an_aws_server_group",
     "a_locked_pipeline_refuses_a_ui_save",
+    "see_what_dinghy_applied_from_git",
     "edit_permissions_and_notifications_then_delete_an_application",
 ]
 BROWSER_TIMEOUT = 420
@@ -66,6 +67,7 @@ async def report(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict
             "artifacts": str(ARTIFACTS),
             "report": str(report_file),
             "hello": HELLO,
+            "dinghyPush": system.dinghy_push,
         }
         process = await asyncio.create_subprocess_exec(
             executable,
