@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import posixpath
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +31,13 @@ import structlog
 from bus import MessageContext
 from schemas.dinghy import DinghyHistory, DinghyRepository, DinghySettings, GetDinghyHistory, HandlePush, PushProcessed
 from schemas.pipeline_locks import lock_owner, managed_lock
+from workers.dinghy.apply import apply_plan
 from workers.dinghy.dinghyfile import DinghyfileError, read_dinghyfile
 from workers.dinghy.forges import Push, PushRefused, read_push, repository_of, verify
 from workers.dinghy.front50 import ANSWER_TIMEOUT, Answers, Front50, Front50Refused, pipeline_id
 from workers.dinghy.git import GitRepository, GitSource
 from workers.dinghy.gotemplate.values import go_json_loads
+from workers.dinghy.ignore import ignore_patterns, is_ignored
 from workers.dinghy.plan import Plan, plan
 from workers.dinghy.render import Renderer, RenderError
 from workers.dinghy.status import State, StatusReporter
@@ -46,22 +47,6 @@ log = structlog.get_logger("gennaker.dinghy")
 
 MAX_DINGHYFILES = 200
 MAX_RENDER_KEPT = 256 * 1024
-
-
-def ignore_patterns(text: str | None) -> list[re.Pattern[str]]:
-    """The template repository's ``.dinghyignore``: one regular expression a line (a bad one is skipped)."""
-    patterns = []
-    for line in (text or "").splitlines()[:1000]:
-        if line:
-            try:
-                patterns.append(re.compile(line))
-            except re.error:
-                log.warning("a .dinghyignore pattern does not compile", pattern=line[:200])
-    return patterns
-
-
-def _ignored(path: str, patterns: list[re.Pattern[str]]) -> bool:
-    return any(pattern.search(path) for pattern in patterns)
 
 
 @dataclass(frozen=True)
@@ -138,7 +123,7 @@ class DinghyHandlers:
             changed_modules = [
                 path
                 for path in changed
-                if posixpath.basename(path) != self.settings.dinghyfile_name and not _ignored(path, ignored)
+                if posixpath.basename(path) != self.settings.dinghyfile_name and not is_ignored(path, ignored)
             ]
             pushed = {f"{t.repository.name}:{t.path}" for t in targets}
             targets += await self._dependents(changed_modules, apply=on_default, exclude=pushed)
@@ -270,7 +255,16 @@ class DinghyHandlers:
                 save_application = dinghyfile.globals.get("save_app_on_update") is True
                 managed_by = f"{target.repository.name}/{target.path}"
                 locks = {str(p.get("name")): p.get("locked") for p in existing}
-                await self._apply(front50, changes, dinghyfile.spec, managed_by, save_application, locks)
+                await apply_plan(
+                    front50,
+                    changes,
+                    dinghyfile.spec,
+                    managed_lock(f"Managed by Dinghy: {managed_by}", allow_unlock_ui=self.settings.allow_unlock_ui)
+                    if self.settings.lock_pipelines
+                    else None,
+                    save_application=save_application,
+                    locks=locks,
+                )
                 await self.store.record_dependencies(
                     target.repository.name,
                     target.path,
@@ -287,37 +281,6 @@ class DinghyHandlers:
         )
         await self._finish(context, target, entry, status_commit, changes.describe(), changes)
         return entry
-
-    async def _apply(
-        self,
-        front50: Front50,
-        changes: Plan,
-        spec: dict[str, Any],
-        managed_by: str,
-        save_application: bool,
-        locks: dict[str, Any],
-    ) -> None:
-        """Dinghy's updatePipelines: the application (created, or saved with ``save_app_on_update``), its
-        notifications, then every pipeline upserted by name and the stale ones deleted. An unchanged
-        pipeline is saved again only to put its lock back (someone unlocked it, or locking was
-        turned on), as Dinghy's autolock does on every apply."""
-        if changes.create_application or save_application:
-            await front50.save_application({key: value for key, value in spec.items() if key != "notifications"})
-            notifications = spec.get("notifications")
-            if isinstance(notifications, dict) and notifications:
-                await front50.save_notifications(changes.application, notifications)
-        lock = managed_lock(f"Managed by Dinghy: {managed_by}", allow_unlock_ui=self.settings.allow_unlock_ui)
-        for change in changes.changes:
-            relock = change.action == "unchanged" and self.settings.lock_pipelines and locks.get(change.name) != lock
-            if (change.action in ("create", "update") or relock) and change.pipeline is not None:
-                pipeline = dict(change.pipeline)
-                if not pipeline.get("id"):
-                    pipeline["id"] = pipeline_id(changes.application, change.name)
-                if self.settings.lock_pipelines:
-                    pipeline["locked"] = lock
-                await front50.save_pipeline(pipeline)
-            elif change.action == "delete":
-                await front50.delete_pipeline(changes.application, change.name)
 
     async def _finish(
         self,
