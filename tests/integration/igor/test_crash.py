@@ -1,5 +1,6 @@
 """An Igor SIGKILLed while it waits for a stage's queued build loses nothing: another Igor takes the
-task from the store and answers it once (``gennaker worker igor`` processes on RabbitMQ)."""
+task from the store and answers it once (a ``gennaker worker igor`` process killed, then an Igor in
+the test's process on the same RabbitMQ virtual host and store)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ from bus.amqp import AmqpBus
 from bus.context import MessageContext
 from bus.endpoint import Endpoint
 from bus.envelope import Envelope
+from bus.service import ServiceHost
+from gennaker.resources import WorkerResources
+from gennaker.settings import Settings
+from schemas.igor import IgorSettings
 from schemas.orca_engine import RunExternalTask
 from tests.authorities import ADMIN
 from tests.broker import own_vhost
 from tests.integration.test_up import Process, cli_env
 from tests.jenkins_server import TOKEN, USER, JenkinsServer, JobSpec, jenkins_app
 from tests.mongo import start_store
+from workers.igor import worker as igor
 
 pytestmark = pytest.mark.amqp
 
@@ -50,7 +56,9 @@ async def test_a_killed_igor_leaves_its_waiting_task_to_another(amqp_url: str, u
                 Endpoint(service="tap", kind="events", patterns=("igor.task.*",), raw_handler=tap, durable=False)
             )
             try:
-                await _kill_and_take_over(bus, url, str(server.address.uri), tmp_path, master, jenkins, unique, answers)
+                await _kill_and_take_over(
+                    bus, url, str(server.address.uri), mongo["gennaker"], tmp_path, master, jenkins, unique, answers
+                )
             finally:
                 await listening.stop()
                 await bus.close()
@@ -64,6 +72,7 @@ async def _kill_and_take_over(
     bus: AmqpBus,
     url: str,
     mongo_uri: str,
+    db: Any,
     tmp_path: Path,
     master: dict[str, str],
     jenkins: JenkinsServer,
@@ -104,17 +113,17 @@ async def _kill_and_take_over(
         raise
     finally:
         await first.kill()
-    second = await start_igor(env)
+    # another Igor (in this process, on the same broker and store) takes over
+    settings = Settings(igor=IgorSettings.model_validate(json.loads(env["GENNAKER_IGOR"])))
+    second = ServiceHost(bus, igor.build_service(WorkerResources(settings=settings, db=db)))
+    await second.start()
     try:
         async with asyncio.timeout(15):
             while not seen("completed"):
                 await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)
-    except BaseException:
-        print(second.logs())
-        raise
+        await asyncio.sleep(0.3)
     finally:
-        await second.kill()
+        await second.stop()
     completed = seen("completed")
     assert len(completed) == 1, [a["type"] for a in answers]
     assert (completed[0]["status"], completed[0]["context"]["buildNumber"]) == ("SUCCEEDED", 1)
