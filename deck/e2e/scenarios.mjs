@@ -739,6 +739,87 @@ export const scenarios = [
     },
   ],
   [
+    'follow_a_jenkins_build_and_its_bakes',
+    async ({ page, context, config, shot }) => {
+      await signedIn(context, config, 'olivia');
+      await api(config, 'olivia', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'build-and-bake',
+        stages: [
+          { refId: '1', requisiteStageRefIds: [], type: 'jenkins', name: 'Build', master: 'ci', job: 'hello/job/package', parameters: { VERSION: '1.0' }, propertyFile: 'build.properties' },
+          { refId: '2', requisiteStageRefIds: ['1'], type: 'bake', name: 'Bake', package: '${PACKAGE}', baseOs: 'python', cloudProviderType: 'local', regions: ['local', 'local-b'] },
+        ],
+      });
+      await page.goto(at(config, 'applications/shop/executions'));
+      const id = await runFromList(page, 'build-and-bake');
+      const node = (name) => page.locator('[data-testid=stage-node]', { hasText: name });
+      await node('Bake').first().click();
+      // selected before it runs: what follows must arrive live, without a reload
+      await page.getByTestId('stage-details').getByText('No region is baking yet.').waitFor({ timeout: TIMEOUT });
+      await until('the bakes to finish', async () => (await executionStatus(page)) === 'SUCCEEDED', 90_000);
+      const regions = page.getByTestId('bake-region');
+      await until('both regions shown', async () => (await regions.count()) === 2);
+      for (const region of ['local', 'local-b']) {
+        const shown = page.locator(`[data-testid=bake-region][data-region="${region}"]`);
+        await until(`${region}'s image`, async () => /^hello-all-/.test(await shown.getByTestId('bake-image').textContent()));
+        assert.match(await shown.getByTestId('bake-state').textContent(), /COMPLETED · SUCCESS/);
+        await until(`${region}'s Packer log`, async () => /Builds finished/.test((await shown.getByTestId('stage-log').textContent().catch(() => '')) ?? ''));
+      }
+      await shot('bake');
+
+      await node('Build').click();
+      const build = page.getByTestId('jenkins-details');
+      await until('the build to be shown', async () => (await build.getByTestId('jenkins-status').textContent().catch(() => '')) === 'SUCCESS');
+      assert.equal(await build.getByTestId('jenkins-build').textContent(), '#1');
+      assert.match(await build.getByTestId('jenkins-link').getAttribute('href'), /^http:\/\/127\.0\.0\.1:\d+\/job\/hello\/job\/package\/1\/?$/);
+      assert.match(await build.getByTestId('jenkins-properties').textContent(), /PACKAGE\s*hello_1\.0-1_all/);
+      const execution = await api(config, 'olivia', 'GET', `/pipelines/${id}`);
+      assert.equal(execution.status, 'SUCCEEDED');
+    },
+  ],
+  [
+    'judge_a_terraform_plan_and_see_its_outputs',
+    async ({ page, context, config, shot }) => {
+      await signedIn(context, config, 'olivia');
+      const main = [
+        'resource "terraform_data" "bucket" {\n  input = "shop-bucket"\n}',
+        'output "bucket" {\n  value = terraform_data.bucket.output\n}',
+        'output "secret" {\n  value     = "s3cr3t"\n  sensitive = true\n}',
+      ].join('\n');
+      const source = [{ artifact: { type: 'inline', name: 'main.tf', reference: main } }];
+      await api(config, 'olivia', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'infra',
+        stages: [
+          { refId: '1', requisiteStageRefIds: [], type: 'terraform', name: 'Plan', action: 'plan', artifacts: source },
+          { refId: '2', requisiteStageRefIds: ['1'], type: 'manualJudgment', name: 'Review plan', instructions: 'Apply this plan?' },
+          { refId: '3', requisiteStageRefIds: ['2'], type: 'terraform', name: 'Apply', action: 'apply', artifacts: source },
+        ],
+      });
+      await page.goto(at(config, 'applications/shop/executions'));
+      await runFromList(page, 'infra');
+      const node = (name) => page.locator('[data-testid=stage-node]', { hasText: name });
+      await until('the plan to wait for judgment', async () => (await node('Review plan').getAttribute('data-status')) === 'RUNNING', 90_000);
+      await node('Review plan').click();
+      const judged = page.getByTestId('judged-plans');
+      await judged.waitFor({ timeout: TIMEOUT });
+      assert.match(await judged.getByTestId('plan-counts').textContent(), /1 to add, 0 to change, 0 to destroy/);
+      assert.match(await judged.getByTestId('plan-resource').textContent(), /create\s*terraform_data\.bucket/);
+      await shot('terraform-judgment');
+      await page.getByTestId('judgment').getByRole('button', { name: 'Continue' }).click();
+      await until('the apply to finish', async () => (await executionStatus(page)) === 'SUCCEEDED', 90_000);
+      await node('Apply').click();
+      const outputs = page.getByTestId('terraform-outputs');
+      await until('the outputs', async () => /bucket\s*shop-bucket/.test((await outputs.textContent().catch(() => '')) ?? ''));
+      assert.match(await outputs.textContent(), /secret\s*sensitive: hidden/);
+      const details = page.getByTestId('terraform-details');
+      await until('the Terraform log', async () => /Apply complete/.test((await details.getByTestId('stage-log').textContent().catch(() => '')) ?? ''));
+      // the value is in the inline configuration (the stage's context), never in what Terraform showed
+      assert.doesNotMatch(await details.textContent(), /s3cr3t/);
+      await shot('terraform-apply');
+    },
+  ],
+  [
     'edit_permissions_and_notifications_then_delete_an_application',
     async ({ page, context, config }) => {
       await signedIn(context, config, 'olivia');

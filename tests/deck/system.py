@@ -5,11 +5,15 @@ against the local API server of ``tests/kubernetes_server`` with its namespace `
 ``aws`` account, ``aws-prod``, on a moto server whose ``us-east-1`` has the image ``hello-1.0.0``), Echo
 (whose history lets the event stream resume) and Kayenta (with an in-process metrics account,
 ``metrics``, whose ``canary`` scope's ``http_latency_seconds`` is three times its ``baseline``'s)
-and Dinghy (with a git repository, ``acme/shop-pipelines``, whose dinghyfile for ``dinghyshop`` is
-pushed and waits for its webhook, :data:`RunningSystem.dinghy_push`) on a MemoryBus, mongoeco's
-wire server reached with PyMongo, and the gateway with static API tokens for three users:
-``admin``; ``olivia`` (``shop-owners``: may change and run ``shop``, write to the three accounts);
-``victor`` (``shop-viewers``: may only read them).
+Rosco (baking the example app's package ``hello_1.0-1_all`` with the real Packer in the regions
+``local`` and ``local-b``), Igor (with the master ``ci``, the local Jenkins server of
+``tests/jenkins_server.py`` whose job ``hello/package`` archives ``build.properties``), Terraformer
+(the bundled or installed Terraform) and Dinghy (with a git repository, ``acme/shop-pipelines``,
+whose dinghyfile for ``dinghyshop`` is pushed and waits for its webhook,
+:data:`RunningSystem.dinghy_push`) on a MemoryBus, mongoeco's wire server reached with PyMongo,
+and the gateway with static API tokens for three users: ``admin``; ``olivia`` (``shop-owners``:
+may change and run ``shop``, write to the three accounts); ``victor`` (``shop-viewers``: may only
+read them).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import hashlib
 import hmac
 import json
 import math
+import shutil
 import subprocess
 import sys
 from contextlib import AsyncExitStack
@@ -41,7 +46,10 @@ from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.dinghy import DinghyRepository, DinghySettings
+from schemas.igor import IgorSettings, JenkinsMasterConfig
 from schemas.json_types import Json
+from tests.e2e.test_jenkins_bake_deploy import bakery
+from tests.jenkins_server import TOKEN, USER, JenkinsServer, JobSpec, Parameter, jenkins_app
 from tests.kubernetes_server import KubernetesApiServer
 from workers.clouddriver import worker as clouddriver
 from workers.clouddriver.aws import AwsConnector
@@ -49,14 +57,18 @@ from workers.clouddriver.aws.testing import MotoServer
 from workers.dinghy import worker as dinghy
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
+from workers.igor import worker as igor
 from workers.kayenta import worker as kayenta
 from workers.kayenta.sources.memory import MemorySource
 from workers.orca import worker as orca
+from workers.rosco import worker as rosco
+from workers.terraformer import worker as terraformer
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = [sys.executable, str(ROOT / "examples" / "hello" / "app.py"), "--port", "{port}"]
 PERMISSIONS = {"READ": ["shop-owners", "shop-viewers"], "WRITE": ["shop-owners"]}
 AWS_REGION = "us-east-1"
+SERVICES = ("front50", "orca", "clouddriver", "echo", "kayenta", "dinghy", "rosco", "igor", "terraformer")
 
 
 def accounts(kubeconfig: Path, moto_url: str) -> list[Json]:
@@ -104,6 +116,39 @@ def metrics() -> MemorySource:
     source.put("baseline", "http_latency_seconds", [0.1 + w for w in wobble])
     source.put("canary", "http_latency_seconds", [0.3 + 3 * w for w in wobble])
     return source
+
+
+JENKINS_JOB = "hello/package"
+
+
+async def start_jenkins(stack: AsyncExitStack) -> JenkinsMasterConfig:
+    """The local Jenkins server (stopped by ``stack``) as Igor's master ``ci``, which shop's owners may build on."""
+    jenkins = JenkinsServer(csrf=True)
+    properties = {"build.properties": b"PACKAGE=hello_1.0-1_all\nRELEASE=1.0\n"}
+    jenkins.add_job(JENKINS_JOB, JobSpec([Parameter("VERSION")], queue_delay=0.2, artifacts=lambda _: properties))
+    runner = web.AppRunner(jenkins_app(jenkins))
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return JenkinsMasterConfig.model_validate(
+        {
+            "name": "ci",
+            "address": f"http://127.0.0.1:{port}",
+            "username": USER,
+            "password": TOKEN,
+            "csrf": True,
+            "permissions": PERMISSIONS,
+        }
+    )
+
+
+def bakery_packages(data_dir: Path) -> None:
+    """The example app as the package ``hello_1.0-1_all`` in Rosco's local repository."""
+    package = data_dir / "packages" / "hello_1.0-1_all"
+    package.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "examples" / "hello" / "app.py", package / "app.py")
 
 
 @dataclass
@@ -181,7 +226,14 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     stack.push_async_callback(mongo.close)
     repository, push = await asyncio.to_thread(dinghy_repository, data_dir.with_name("git"))
     dinghy_settings = DinghySettings(repositories=[repository], service_roles=("dinghy-team",))
-    settings = Settings(data_dir=data_dir, dinghy=dinghy_settings)
+    master = await start_jenkins(stack)
+    bakery_packages(data_dir)
+    settings = Settings(
+        data_dir=data_dir,
+        dinghy=dinghy_settings,
+        rosco=bakery(data_dir),
+        igor=IgorSettings(jenkins=[master], build_poll_interval=0.2),
+    )
     resources = WorkerResources(settings=settings, db=mongo["gennaker"])
     bus = MemoryBus()
     stack.push_async_callback(bus.close)
@@ -194,12 +246,14 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
         echo.build_service(resources),
         kayenta.build_service(resources, sources={"metrics": metrics()}),
         dinghy.build_service(resources),
+        rosco.build_service(resources),
+        igor.build_service(resources),
+        terraformer.build_service(resources),
     ):
         host = ServiceHost(bus, service)
         await host.start()
         stack.push_async_callback(host.stop)
-    services = ("front50", "orca", "clouddriver", "echo", "kayenta", "dinghy")
-    config = GatewayConfig(version="9.9.9", services=services, auth=auth)
+    config = GatewayConfig(version="9.9.9", services=SERVICES, auth=auth)
     app = create_app(bus, config)
     runner = web.AppRunner(app)
     await runner.setup()

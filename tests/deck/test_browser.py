@@ -45,6 +45,8 @@ SCENARIOS = [
     "resize_disable_and_destroy_an_aws_server_group",
     "a_locked_pipeline_refuses_a_ui_save",
     "see_what_dinghy_applied_from_git",
+    "follow_a_jenkins_build_and_its_bakes",
+    "judge_a_terraform_plan_and_see_its_outputs",
     "edit_permissions_and_notifications_then_delete_an_application",
 ]
 BROWSER_TIMEOUT = 420

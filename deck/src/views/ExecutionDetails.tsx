@@ -16,6 +16,30 @@ import { useAction, useTick } from '../hooks';
 import { type Execution, triggerLabel } from '../pipelines';
 import { href, navigate } from '../router';
 import type { ApplicationView } from './ApplicationPage';
+import { PlanSummary, StageKind, upstreamPlans } from './StageKinds';
+
+/** A plan longer than this is not repeated under the judgment: its stage shows it. */
+const JUDGED_PLAN_LIMIT = 50;
+
+/** The plans a manual judgment decides on: those of the terraform stages upstream of it. */
+function JudgedPlans({ stages, stage }: { stages: Stage[]; stage: Stage }) {
+  const plans = upstreamPlans(stages, stage);
+  if (!plans.length) return null;
+  return (
+    <section data-testid="judged-plans">
+      <h3>Plan{plans.length > 1 ? 's' : ''} to judge</h3>
+      {plans.map((plan) => {
+        const summary = plan.outputs?.planSummary as Json;
+        const size = Array.isArray(summary.resources) ? summary.resources.length : 0;
+        return size > JUDGED_PLAN_LIMIT ? (
+          <p key={plan.id} class="hint">{`${plan.name ?? plan.type}: ${size} resources change; select that stage to read its plan.`}</p>
+        ) : (
+          <PlanSummary key={plan.id} summary={summary} title={plan.name ?? plan.type} />
+        );
+      })}
+    </section>
+  );
+}
 
 const RESTARTABLE = new Set(['TERMINAL', 'CANCELED', 'STOPPED', 'FAILED_CONTINUE', 'SUCCEEDED']);
 
@@ -151,7 +175,9 @@ function StageDetails({
           {failure}
         </div>
       )}
+      {stage.type === 'manualJudgment' && <JudgedPlans stages={execution.stages} stage={stage} />}
       {app.may.has('EXECUTE') && <StageActions execution={execution} stage={stage} onChanged={onChanged} />}
+      <StageKind stage={stage} stages={execution.stages} />
       <CanaryLinks app={app} stages={[stage, ...descendants(execution.stages, stage)]} />
       {steps.length > 0 && (
         <>
