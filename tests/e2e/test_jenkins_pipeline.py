@@ -92,7 +92,7 @@ async def system() -> AsyncIterator[System]:
             jenkins=[master("ci", address), master("away", f"http://127.0.0.1:{free_port()}")],
             poll_interval=0.2,
             build_poll_interval=0.1,
-            start_retries=2,
+            start_retries=1,
             start_backoff=0.05,
             base_url="http://deck.test",
         )
@@ -163,7 +163,7 @@ async def test_igor_refuses_a_bad_choice_an_unknown_job_and_names_an_absent_mast
     errors = [by_ref(e, "build")["context"]["exception"]["details"]["errors"] for e in (bad, unknown, away)]
     assert errors[0] == ["`moon` is not a valid choice for `ENV`. Valid choices are: staging, prod"]
     assert errors[1] == ["Job 'nope' not found on master 'ci'"]
-    assert "Jenkins master 'away' did not answer after 3 attempts" in errors[2][0]
+    assert "Jenkins master 'away' did not answer after 2 attempts" in errors[2][0]
     assert [e["status"] for e in (bad, unknown, away)] == ["TERMINAL"] * 3
 
 
