@@ -512,3 +512,18 @@ async def test_a_dinghyfile_emits_a_templated_pipeline_that_uses_a_v2_pipeline_t
         {"waitTime": 7},
         "spinnaker://wait-and-go:stable",
     )
+
+
+async def test_front50_checks_dinghys_service_account_like_any_writer(world: World) -> None:
+    restricted = {
+        "application": "shopfive",
+        "spec": {"email": "five@example.com", "permissions": {"READ": ["team-five"], "WRITE": ["team-five"]}},
+        "pipelines": [{"name": "deploy", "stages": []}],
+    }
+    before, after = world.one.push({"five/dinghyfile": json.dumps(restricted)})
+    [outcome] = await world.outcomes(await world.webhook(world.one, "main", before, after), 1)
+    assert outcome.outcome == "failed" and outcome.error is not None, outcome.error
+    assert "403" in outcome.error and "service account 'dinghy' lacks WRITE" in outcome.error
+    # the application was created (Front50 lets anyone create one), its pipelines refused
+    response = await world.client.get("/applications/shopfive/pipelineConfigs")
+    assert await response.json() == []
