@@ -5,8 +5,9 @@ costs), ``gennaker --help``, each sub-command's ``--help`` named by ``--command`
 ``pipeline``), ``gennaker config`` and ``gennaker application list`` to its answer from a stub
 gateway in this process (a first request: settings, logging, the HTTP client, one GET), all
 through the same interpreter of the virtual environment, so a loaded machine slows them alike.
-Rounds alternate their order; the medians and the spread (max - min) are printed, then one JSON
-line with every figure.
+A second baseline is a bare ``urllib`` GET of the same stub URL in a fresh interpreter: the
+least a Python command making one request can cost. Rounds alternate their order; the medians
+and the spread (max - min) are printed, then one JSON line with every figure.
 
     .venv/bin/python benchmarks/cli.py [--rounds 15] [--command pipeline --command dlq]
 """
@@ -65,6 +66,8 @@ def main() -> None:
     gateway = ThreadingHTTPServer(("127.0.0.1", 0), EmptyList)
     threading.Thread(target=gateway.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{gateway.server_address[1]}"
+    fetch = f"import urllib.request; urllib.request.urlopen({endpoint + '/applications'!r}).read()"
+    cases["bare urllib GET"] = [sys.executable, "-c", fetch]
     cases["gennaker config"] = [str(GENNAKER), "config"]
     cases["gennaker application list"] = [str(GENNAKER), "application", "list", "--gate-endpoint", endpoint]
     times: dict[str, list[float]] = {name: [] for name in cases}
@@ -73,12 +76,16 @@ def main() -> None:
         for name in order:
             times[name].append(elapsed(cases[name]))
     baseline = statistics.median(times["python -c pass"])
+    request = statistics.median(times["bare urllib GET"])
     figures: dict[str, object] = {"benchmark": "cli", "rounds": options.rounds}
     for name, values in times.items():
         median = statistics.median(values)
         spread = max(values) - min(values)
         ratio = median / baseline
-        print(f"{name:<30} median {median * 1000:7.1f} ms  spread {spread * 1000:6.1f} ms  ({ratio:.1f} x baseline)")
+        print(
+            f"{name:<30} median {median * 1000:7.1f} ms  spread {spread * 1000:6.1f} ms  "
+            f"({ratio:.1f} x python -c pass, {median / request:.1f} x bare urllib GET)"
+        )
         figures[name] = {"median_s": round(median, 4), "spread_s": round(spread, 4)}
     gateway.shutdown()
     print(json.dumps(figures))

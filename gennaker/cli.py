@@ -178,12 +178,21 @@ def _run(words: list[str]) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    """The settings (``--settings`` and the environment), with logging configured from them."""
+    """The settings (``--settings`` and the environment), with logging configured from them.
+
+    A command that only calls the gateway gets its few settings without pydantic when they can
+    be read so (:mod:`gennaker.client_settings`), else the full settings like any other.
+    """
+    from gennaker.client_settings import client_settings
     from gennaker.commands._common import CliError
-    from gennaker.settings import SettingsError, load_settings
+    from gennaker.settings_file import SettingsError
 
     try:
-        settings = load_settings(args.settings)
+        settings: Any = client_settings(args.settings) if getattr(args, "client_settings", False) else None
+        if settings is None:
+            from gennaker.settings import load_settings
+
+            settings = load_settings(args.settings)
     except SettingsError as error:
         raise CliError(str(error), code=2) from None
     if getattr(args, "logs", True):  # a command that only prints (config) has nothing to log

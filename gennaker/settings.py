@@ -16,9 +16,7 @@ in ``GENNAKER_ACCOUNTS``.
 
 from __future__ import annotations
 
-import json
 import os
-import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gennaker.client_settings import gateway_address
+from gennaker.settings_file import SETTINGS_FILE_ENV, SettingsError, read_settings_file
 from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
 from schemas.dinghy import DinghySettings
@@ -41,17 +41,14 @@ from schemas.rosco import RoscoSettings
 from schemas.terraformer import TerraformerSettings
 from schemas.validation import describe_problems, listed_twice
 
+__all__ = ["SETTINGS_FILE_ENV", "Settings", "SettingsError", "load_settings", "read_settings_file", "redact_url"]
+
 if TYPE_CHECKING:
     from bus.retry import RetryPolicy  # the bus package is loaded by processes that use one, not by every CLI command
 
-SETTINGS_FILE_ENV = "GENNAKER_SETTINGS_FILE"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 _file_values: ContextVar[dict[str, Any] | None] = ContextVar("gennaker_settings_file_values", default=None)
-
-
-class SettingsError(ValueError):
-    """The settings file or environment holds something unusable; the message says what and where."""
 
 
 def default_data_dir() -> Path:
@@ -203,46 +200,11 @@ class Settings(BaseSettings):
 
     def client_gateway_url(self) -> str:
         """Where the CLI reaches the gateway: ``gateway_url``, else the host and port it listens on."""
-        if self.gateway_url:
-            return self.gateway_url.rstrip("/")
-        host = "127.0.0.1" if self.gateway_host in ("0.0.0.0", "", "::") else self.gateway_host
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.gateway_port}"
+        return gateway_address(self.gateway_url, self.gateway_host, self.gateway_port)
 
     def store_path(self) -> Path:
         """The embedded store's SQLite file."""
         return self.data_dir.expanduser() / "store.sqlite"
-
-
-def read_settings_file(path: Path) -> dict[str, Any]:
-    """Parse a TOML, YAML or JSON settings file into a flat mapping of field names to values."""
-    if not path.is_file():
-        raise SettingsError(f"settings file {path} does not exist; fix --settings or {SETTINGS_FILE_ENV}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            data: object = tomllib.loads(path.read_text())
-        elif suffix == ".json":
-            data = json.loads(path.read_text())
-        elif suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise SettingsError(
-                    f"settings file {path} is YAML but PyYAML is not installed; `pip install pyyaml` or use TOML"
-                ) from None
-            data = yaml.safe_load(path.read_text()) or {}
-        else:
-            raise SettingsError(f"settings file {path} must end in .toml, .yaml, .yml or .json")
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, ValueError) as error:
-        if isinstance(error, SettingsError):
-            raise
-        raise SettingsError(f"settings file {path} is not valid {suffix.lstrip('.').upper()}: {error}") from None
-    except OSError as error:
-        raise SettingsError(f"cannot read settings file {path}: {error}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"settings file {path} must hold a mapping of setting names to values")
-    return {str(key).lower().removeprefix("gennaker_"): value for key, value in data.items()}
 
 
 def load_settings(file: Path | str | None = None, **overrides: Any) -> Settings:

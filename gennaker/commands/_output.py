@@ -22,13 +22,18 @@ from gennaker.commands._formats import OUTPUT_FORMATS
 from gennaker.commands._gateway_client import GatewayClient
 
 if TYPE_CHECKING:
-    from gennaker.settings import Settings
+    from gennaker.client_settings import GatewayAccess
     from schemas.json_types import Json
 
 
-def api_options() -> argparse.ArgumentParser:
-    """A parent parser with ``--gate-endpoint`` and ``--output``, for each leaf sub-command."""
+def api_options(*, logs: bool = False) -> argparse.ArgumentParser:
+    """A parent parser with ``--gate-endpoint`` and ``--output``, for each leaf sub-command.
+
+    Such a command reads only the gateway's address and token of the settings (see
+    :mod:`gennaker.client_settings`), and configures no logging unless ``logs`` (it logs nothing).
+    """
     options = argparse.ArgumentParser(add_help=False)
+    options.set_defaults(client_settings=True, logs=logs)
     options.add_argument(
         "--gate-endpoint",
         metavar="URL",
@@ -44,7 +49,7 @@ def api_options() -> argparse.ArgumentParser:
     return options
 
 
-def gate_client(args: argparse.Namespace, settings: Settings) -> GatewayClient:
+def gate_client(args: argparse.Namespace, settings: GatewayAccess) -> GatewayClient:
     """A client for ``--gate-endpoint`` (else the settings' gateway) sending the settings' token."""
     endpoint = args.gate_endpoint or settings.client_gateway_url()
     if not endpoint.startswith(("http://", "https://")):

@@ -27,7 +27,7 @@ from gennaker.commands._output import api_options, gate_client, note, read_json_
 from gennaker.commands._table import print_table
 
 if TYPE_CHECKING:
-    from gennaker.settings import Settings
+    from gennaker.client_settings import GatewayAccess
     from schemas.json_types import Json
 
 FINISHED = ("SUCCEEDED", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED", "FAILED_CONTINUE")
@@ -83,7 +83,7 @@ def _timeout_option(parser: argparse.ArgumentParser) -> None:
 # --- list and get ---------------------------------------------------------------------------
 
 
-def run_list(args: argparse.Namespace, settings: Settings) -> int:
+def run_list(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print name, owner, cloud providers, last change and description of each readable application."""
     applications: list[Json] = asyncio.run(_call(args, settings, "GET", "/applications")) or []
     if args.output != "table":
@@ -103,7 +103,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_get(args: argparse.Namespace, settings: Settings) -> int:
+def run_get(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print one application's attributes, one per line (all of Gate's answer with ``--output json``)."""
     details: Json = asyncio.run(_call(args, settings, "GET", f"/applications/{segment(args.name)}"))
     if args.output != "table":
@@ -119,7 +119,7 @@ def run_get(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _call(args: argparse.Namespace, settings: Settings, method: str, path: str, body: Any = None) -> Any:
+async def _call(args: argparse.Namespace, settings: GatewayAccess, method: str, path: str, body: Any = None) -> Any:
     async with gate_client(args, settings) as gateway:
         return await gateway.request(method, path, body=body)
 
@@ -147,7 +147,7 @@ def application_from(args: argparse.Namespace) -> Json:
     return application
 
 
-def run_save(args: argparse.Namespace, settings: Settings) -> int:
+def run_save(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Create the application (or change an existing one) and wait for Orca's task to finish."""
     application = application_from(args)
     task = asyncio.run(_save(args, settings, application))
@@ -155,7 +155,7 @@ def run_save(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _save(args: argparse.Namespace, settings: Settings, application: Json) -> Json:
+async def _save(args: argparse.Namespace, settings: GatewayAccess, application: Json) -> Json:
     name = str(application["name"])
     async with gate_client(args, settings) as gateway:
         exists = await _exists(gateway, name)
@@ -171,14 +171,14 @@ async def _save(args: argparse.Namespace, settings: Settings, application: Json)
         return await run_task(gateway, body, timeout=args.timeout)
 
 
-def run_delete(args: argparse.Namespace, settings: Settings) -> int:
+def run_delete(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Delete the application (``spin`` refuses one that does not exist, and so do we) and wait."""
     task = asyncio.run(_delete(args, settings))
     _report(args, task, "Application deleted")
     return 0
 
 
-async def _delete(args: argparse.Namespace, settings: Settings) -> Json:
+async def _delete(args: argparse.Namespace, settings: GatewayAccess) -> Json:
     name: str = args.name
     async with gate_client(args, settings) as gateway:
         if not await _exists(gateway, name):

@@ -30,7 +30,7 @@ from gennaker.commands._common import CliError
 from gennaker.commands._output import api_options, gate_client, segment
 
 if TYPE_CHECKING:
-    from gennaker.settings import Settings
+    from gennaker.client_settings import GatewayAccess
     from workers.dinghy.plan import Plan
     from workers.dinghy.render import Rendered
 
@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     render = actions.add_parser("render", parents=[common, source], help="print the rendered dinghyfile")
     render.set_defaults(run=run_render, needs_settings=False)
     diff = actions.add_parser(
-        "diff", parents=[common, source, api_options()], help="show what applying the dinghyfile would change"
+        "diff", parents=[common, source, api_options(logs=True)], help="show what applying the dinghyfile would change"
     )
     diff.add_argument("--exit-code", action="store_true", help="exit with status 3 when something would change")
     diff.set_defaults(run=run_diff)
@@ -97,7 +97,7 @@ def _render(args: argparse.Namespace, pipeline_id: Any = None) -> Rendered:
         raise CliError(str(error), code=2) from None
 
 
-def run_render(args: argparse.Namespace, settings: Settings | None) -> int:
+def run_render(args: argparse.Namespace, settings: GatewayAccess | None) -> int:
     """Print the render; exit status 2 when it fails or is not valid JSON."""
     rendered = _render(args)
     sys.stdout.write(rendered.text)
@@ -111,7 +111,7 @@ def run_render(args: argparse.Namespace, settings: Settings | None) -> int:
     return 0
 
 
-def run_diff(args: argparse.Namespace, settings: Settings) -> int:
+def run_diff(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print what applying the dinghyfile would change, pipeline by pipeline."""
     plan = asyncio.run(_diff(args, settings))
     if args.output == "table":
@@ -127,7 +127,7 @@ def run_diff(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if args.exit_code and plan.changed else 0
 
 
-async def _diff(args: argparse.Namespace, settings: Settings) -> Plan:
+async def _diff(args: argparse.Namespace, settings: GatewayAccess) -> Plan:
     from gennaker.commands._gateway_client import GatewayRefused
     from workers.dinghy.dinghyfile import DinghyfileError, read_dinghyfile
     from workers.dinghy.plan import plan

@@ -28,7 +28,7 @@ from gennaker.commands._output import api_options, gate_client, segment, timesta
 from gennaker.commands._table import print_table
 
 if TYPE_CHECKING:
-    from gennaker.settings import Settings
+    from gennaker.client_settings import GatewayAccess
     from schemas.json_types import Json
 
 FINISHED = frozenset({"SUCCEEDED", "FAILED_CONTINUE", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED"})
@@ -83,7 +83,9 @@ def _path(execution_id: str) -> str:
     return f"/pipelines/{segment(execution_id)}"
 
 
-async def _call(args: argparse.Namespace, settings: Settings, method: str, path: str, body: Json | None = None) -> Json:
+async def _call(
+    args: argparse.Namespace, settings: GatewayAccess, method: str, path: str, body: Json | None = None
+) -> Json:
     async with gate_client(args, settings) as gateway:
         answer = await gateway.request(method, path, body=body)
     return answer if isinstance(answer, dict) else {}
@@ -101,7 +103,7 @@ def duration(execution: Json) -> str | None:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def run_list(args: argparse.Namespace, settings: Settings) -> int:
+def run_list(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print id, pipeline, status, trigger, start, duration and who triggered each execution."""
     if args.limit < 1:
         raise CliError("--limit must be at least 1", code=2)
@@ -127,7 +129,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _list(args: argparse.Namespace, settings: Settings, path: str) -> list[Json]:
+async def _list(args: argparse.Namespace, settings: GatewayAccess, path: str) -> list[Json]:
     async with gate_client(args, settings) as gateway:
         answer: list[Json] = await gateway.request("GET", path) or []
     return answer
@@ -196,7 +198,7 @@ def print_execution(execution: Json) -> None:
         print("\n".join(notes))
 
 
-def run_get(args: argparse.Namespace, settings: Settings) -> int:
+def run_get(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print the execution and its stages (its JSON with ``--output json``)."""
     execution = asyncio.run(_call(args, settings, "GET", _path(args.id)))
     if args.output != "table":
@@ -210,7 +212,7 @@ def run_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _steer(
-    args: argparse.Namespace, settings: Settings, method: str, path: str, done: str, body: Json | None = None
+    args: argparse.Namespace, settings: GatewayAccess, method: str, path: str, done: str, body: Json | None = None
 ) -> int:
     answer = asyncio.run(_call(args, settings, method, path, body))
     if args.output != "table":
@@ -220,23 +222,23 @@ def _steer(
     return 0
 
 
-def run_cancel(args: argparse.Namespace, settings: Settings) -> int:
+def run_cancel(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Cancel the execution; one that had finished is refused (exit status 2, saying so)."""
     query = f"?reason={segment(args.reason)}" if args.reason else ""
     return _steer(args, settings, "PUT", f"{_path(args.id)}/cancel{query}", "canceled")
 
 
-def run_pause(args: argparse.Namespace, settings: Settings) -> int:
+def run_pause(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Ask Orca to pause the execution."""
     return _steer(args, settings, "PUT", f"{_path(args.id)}/pause", "pause requested")
 
 
-def run_resume(args: argparse.Namespace, settings: Settings) -> int:
+def run_resume(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Ask Orca to resume the execution."""
     return _steer(args, settings, "PUT", f"{_path(args.id)}/resume", "resume requested")
 
 
-def run_judge(args: argparse.Namespace, settings: Settings) -> int:
+def run_judge(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Answer the manual judgment stage; a stage judged already is refused (exit status 2, saying by whom)."""
     body: Json = {"judgmentStatus": args.judgment}
     if args.input is not None:

@@ -30,7 +30,7 @@ from gennaker.commands._output import api_options, gate_client, read_json_object
 from gennaker.commands._table import cell, print_table
 
 if TYPE_CHECKING:
-    from gennaker.settings import Settings
+    from gennaker.client_settings import GatewayAccess
     from schemas.json_types import Json
 
 
@@ -93,7 +93,7 @@ def _config_path(application: str, name: str) -> str:
 # --- reads ----------------------------------------------------------------------------------
 
 
-def run_list(args: argparse.Namespace, settings: Settings) -> int:
+def run_list(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print name, id, stage and trigger counts, state and last change of each of the application's pipelines."""
     pipelines: list[Json] = asyncio.run(_list(args, settings)) or []
     if args.output != "table":
@@ -116,7 +116,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _list(args: argparse.Namespace, settings: Settings) -> list[Json]:
+async def _list(args: argparse.Namespace, settings: GatewayAccess) -> list[Json]:
     async with gate_client(args, settings) as gateway:
         answer: list[Json] = await gateway.request("GET", f"/applications/{segment(args.application)}/pipelineConfigs")
     return answer
@@ -129,7 +129,7 @@ def _triggers(pipeline: Json) -> str:
     )
 
 
-def run_get(args: argparse.Namespace, settings: Settings) -> int:
+def run_get(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print the pipeline's summary and stages (its Spinnaker JSON with ``--output json``)."""
     pipeline = asyncio.run(_get(args, settings))
     if args.output != "table":
@@ -154,13 +154,13 @@ def run_get(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _get(args: argparse.Namespace, settings: Settings) -> Json:
+async def _get(args: argparse.Namespace, settings: GatewayAccess) -> Json:
     async with gate_client(args, settings) as gateway:
         answer: Json = await gateway.request("GET", _config_path(args.application, args.name))
     return answer
 
 
-def run_history(args: argparse.Namespace, settings: Settings) -> int:
+def run_history(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print the pipeline's saved versions, newest (the current one) first."""
     if args.limit < 1:
         raise CliError("--limit must be at least 1", code=2)
@@ -185,7 +185,7 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _history(args: argparse.Namespace, settings: Settings) -> list[Json]:
+async def _history(args: argparse.Namespace, settings: GatewayAccess) -> list[Json]:
     """Resolve the pipeline's id by name, then read ``/pipelineConfigs/{id}/history``."""
     async with gate_client(args, settings) as gateway:
         pipeline: Json = await gateway.request("GET", _config_path(args.application, args.name))
@@ -217,7 +217,7 @@ def pipeline_from(path: str) -> Json:
     return pipeline
 
 
-def run_save(args: argparse.Namespace, settings: Settings) -> int:
+def run_save(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Save the pipeline over the one of the same name (if any); print what was stored."""
     pipeline = pipeline_from(args.file)
     saved, created = asyncio.run(_save(args, settings, pipeline))
@@ -230,7 +230,7 @@ def run_save(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _save(args: argparse.Namespace, settings: Settings, pipeline: Json) -> tuple[Json, bool]:
+async def _save(args: argparse.Namespace, settings: GatewayAccess, pipeline: Json) -> tuple[Json, bool]:
     application, name = str(pipeline["application"]), str(pipeline["name"])
     async with gate_client(args, settings) as gateway:
         found = await _find(gateway, application, name)
@@ -259,7 +259,7 @@ async def _find(gateway: GatewayClient, application: str, name: str) -> Json | N
     return found
 
 
-def run_delete(args: argparse.Namespace, settings: Settings) -> int:
+def run_delete(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Delete the pipeline; its history stays, as in Front50."""
     answer = asyncio.run(_delete(args, settings))
     if args.output != "table":
@@ -269,7 +269,7 @@ def run_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _delete(args: argparse.Namespace, settings: Settings) -> Json | None:
+async def _delete(args: argparse.Namespace, settings: GatewayAccess) -> Json | None:
     async with gate_client(args, settings) as gateway:
         answer: Json | None = await gateway.request(
             "DELETE", f"/pipelines/{segment(args.application)}/{segment(args.name)}"
@@ -291,7 +291,7 @@ def parameters_from(pairs: list[str]) -> Json:
     return parameters
 
 
-def run_execute(args: argparse.Namespace, settings: Settings) -> int:
+def run_execute(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Trigger the pipeline; print its execution id (and, with ``--follow``, its stages until it ends)."""
     body: Json = {"type": "manual"}
     parameters = parameters_from(args.parameter)
@@ -300,7 +300,7 @@ def run_execute(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_execute(args, settings, body))
 
 
-async def _execute(args: argparse.Namespace, settings: Settings, body: Json) -> int:
+async def _execute(args: argparse.Namespace, settings: GatewayAccess, body: Json) -> int:
     async with gate_client(args, settings) as gateway:
         answer: Json = await gateway.request(
             "POST", f"/pipelines/{segment(args.application)}/{segment(args.name)}", body=body

@@ -8,7 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -27,9 +30,11 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def loaded_modules(*argv: str) -> set[str]:
+def loaded_modules(*argv: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules loaded in a fresh interpreter after ``gennaker ARGV``."""
-    done = subprocess.run([sys.executable, "-c", LOADED, *argv], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, *argv], capture_output=True, text=True, timeout=60, check=True, env=env
+    )
     return set(json.loads(done.stderr.splitlines()[-1]))
 
 
@@ -70,6 +75,39 @@ def test_a_command_that_calls_no_bus_loads_none() -> None:
     assert "gennaker.settings" in loaded
     heavy = ("bus", "pymongo", "aiohttp", "aio_pika", "workers", "structlog")  # config logs nothing
     assert not {name for name in loaded if name.split(".")[0] in heavy}
+
+
+class Applications(BaseHTTPRequestHandler):
+    """A gateway answering every GET with one application, and remembering the token it was sent."""
+
+    tokens: ClassVar[list[str | None]] = []
+
+    def do_GET(self) -> None:
+        self.tokens.append(self.headers.get("Authorization"))
+        body = json.dumps([{"name": "shop", "email": "shop@example.com"}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_command_calling_the_gateway_loads_no_pydantic_logging_or_aiohttp() -> None:
+    gateway = ThreadingHTTPServer(("127.0.0.1", 0), Applications)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    try:
+        env = {**_no_settings(), "GENNAKER_TOKEN": "gk_start", "GENNAKER_GATEWAY_PORT": str(gateway.server_address[1])}
+        loaded = loaded_modules("application", "list", env=env)
+    finally:
+        gateway.shutdown()
+        gateway.server_close()
+    assert Applications.tokens == ["Bearer gk_start"]  # it did call the gateway, with the token
+    heavy = ("bus", "pymongo", "aiohttp", "structlog", "pydantic", "pydantic_core", "pydantic_settings", "schemas")
+    assert not {name for name in loaded if name.split(".")[0] in heavy}
+    assert "gennaker.settings" not in loaded
 
 
 @pytest.mark.parametrize(
