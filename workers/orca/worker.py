@@ -7,10 +7,11 @@ Orca runs two things on one set of queues:
   its ``orca_executions`` and ``orca_timers`` collections, with an outbox for the messages each
   state change causes; its timer poller and outbox relay run as background loops. Answers of
   stage types provided by other services arrive as ``*.task.completed`` events.
-* ad-hoc tasks (Gate's ``POST /tasks``: create, update and delete an application): it takes
+* ad-hoc tasks (Gate's ``POST /tasks``: create, update and delete an application) run on that same
+  engine as executions of type ORCHESTRATION (:mod:`workers.orca.orchestrations`): it takes
   ``orca.SubmitTask`` / ``orca.CancelTask`` commands, follows Front50's answering events on its
-  events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Task
-  state lives in its ``orca_tasks`` collection (:mod:`workers.orca.store`).
+  events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Tasks
+  submitted before that, in ``orca_tasks``, are still read and finished (:mod:`workers.orca.handlers`).
 
 Both mind a client's ``Idempotency-Key`` carried by ``StartExecution`` and ``SubmitTask``
 (:mod:`workers.orca.client_keys`).
@@ -35,6 +36,7 @@ from workers.orca.engine.effects.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.engine.store import ExecutionStore
 from workers.orca.handlers import TaskHandlers
 from workers.orca.limits import limit_start_execution
+from workers.orca.orchestrations import OrchestrationHandlers
 from workers.orca.pipeline_templates.start import TemplatedPipelines
 from workers.orca.store import TaskStore
 
@@ -43,7 +45,6 @@ NAME = "orca"
 
 def build_service(resources: WorkerResources, *, engine: EngineOptions | None = None) -> Service:
     """Orca's command, event and query endpoints and background loops; the host adds the ping query."""
-    tasks = TaskHandlers(TaskStore(resources.db))
     settings = resources.settings
     access = AccessPolicy(
         accounts=[account.details() for account in settings.accounts or ()],
@@ -54,6 +55,7 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
     pipelines = build_engine(
         resources.db, replace(engine or EngineOptions(), access=access, outbound=settings.outbound)
     )
+    tasks = OrchestrationHandlers(pipelines.handlers, TaskHandlers(TaskStore(resources.db)))
     keys = ClientKeys(resources.db)
     templated = TemplatedPipelines(settings.pipeline_limits, front50_timeout=settings.query_timeout)
     start = templated.starting(

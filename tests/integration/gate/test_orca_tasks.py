@@ -1,4 +1,7 @@
-"""Orca's tasks survive redelivery and crashes: nothing is done twice, nothing pending is lost."""
+"""Orca's tasks survive redelivery and crashes: nothing is done twice, nothing pending is lost.
+
+Tasks run as ORCHESTRATION executions on the pipeline engine; one stored by the former task engine
+(``orca_tasks``) before an upgrade still finishes."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from schemas.orca import SubmitTask
 from tests.authorities import ADMIN
 from tests.integration.gate.conftest import System, eventually, start_system
 from tests.integration.gate.flows import create_application_task
+from workers.orca.engine.store import ExecutionStore
 from workers.orca.store import TaskStore
 from workers.orca.tasks import ExecutionStatus, Step, Task
 
@@ -41,6 +45,9 @@ async def follow(system: System) -> Updates:
 
 
 async def task_status(system: System, task_id: str) -> str:
+    execution = await ExecutionStore(system.db).get(task_id)
+    if execution is not None:
+        return execution.status.value
     task = await TaskStore(system.db).get(task_id)
     return task.status.value if task else "MISSING"
 
@@ -67,6 +74,11 @@ async def test_a_redelivered_submit_changes_nothing_twice(system: System) -> Non
     assert updates.statuses("task-1") == ["RUNNING", "SUCCEEDED", "SUCCEEDED"]
     history = await (await system.client.get("/applications/shop/history")).json()
     assert len(history) == 1
+    stored = await ExecutionStore(system.db).get("task-1")
+    assert stored is not None and stored.type == "ORCHESTRATION"
+    # a task is listed as a task, not as one of the application's pipeline executions
+    assert [task["id"] for task in await (await system.client.get("/applications/shop/tasks")).json()] == ["task-1"]
+    assert await (await system.client.get("/applications/shop/pipelines")).json() == []
 
 
 async def _count(updates: Updates, task_id: str) -> int:
@@ -74,7 +86,8 @@ async def _count(updates: Updates, task_id: str) -> int:
 
 
 async def test_a_step_stored_but_never_sent_is_sent_on_redelivery(system: System) -> None:
-    """The process died after storing the step's command id and before sending the command."""
+    """The process died after storing the step's command id and before sending the command, while
+    tasks ran on the former task engine: after the upgrade the task still finishes, and reads show it."""
     command = submit_command("task-crashed")
     task = Task.submitted(
         task_id=command.task_id, application="shop", description="crashed", jobs=command.job, authority=ADMIN
@@ -89,6 +102,9 @@ async def test_a_step_stored_but_never_sent_is_sent_on_redelivery(system: System
 
     await eventually(lambda: task_status(system, "task-crashed"), lambda status: status == "SUCCEEDED")
     assert (await system.client.get("/applications/shop")).status == 200
+    assert (await (await system.client.get("/tasks/task-crashed")).json())["status"] == "SUCCEEDED"
+    listed = await (await system.client.get("/applications/shop/tasks")).json()
+    assert [task["id"] for task in listed] == ["task-crashed"]
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler
 from workers.orca.engine.settle import Settle
 from workers.orca.engine.stages import StageDefinition, StageTypes
+from workers.orca.engine.stages.applications import application_stage_types
 from workers.orca.engine.stages.bake import BAKE, BakeStage
 from workers.orca.engine.stages.canary import canary_stage_types
 from workers.orca.engine.stages.deploy import CLOUDDRIVER_STAGE_TYPES, deploy_stage_types
@@ -84,8 +85,8 @@ class EngineOptions:
     """How the engine runs. ``external_stage_types`` maps a stage type to the service providing it
     (by default Clouddriver's atomic operations, Rosco's ``bakeManifest`` and Kayenta's ``runCanary``);
     ``extra_stage_types`` are stage types composed of others (by default ``deploy``, ``createServerGroup``,
-    ``cloneServerGroup``, ``kayentaCanary``, ``runCanaryIntervals``, ``jenkins``, Terraformer's ``terraform``
-    and ``bake``, whose regions Rosco bakes)."""
+    ``cloneServerGroup``, ``kayentaCanary``, ``runCanaryIntervals``, ``jenkins``, Terraformer's ``terraform``,
+    ``bake``, whose regions Rosco bakes, and the application jobs of ad-hoc tasks)."""
 
     external_stage_types: Mapping[str, str] = field(
         default_factory=lambda: {
@@ -102,6 +103,7 @@ class EngineOptions:
             *jenkins_stage_types(),
             TerraformStage(),
             BakeStage(),
+            *application_stage_types(),
         ]
     )
     expressions: Expressions = field(default_factory=SpelExpressions)

@@ -229,6 +229,8 @@ class Commit:
         self, item: Outgoing, execution: Execution, bus: Sender, caused_by: Envelope | None, at: int
     ) -> OutboxEntry:
         envelope = bus.envelope(item.message, subject=execution.id, caused_by=caused_by)
+        if item.envelope_id is not None:
+            envelope.id = item.envelope_id
         if item.message.message_kind == "event":
             return OutboxEntry(
                 id=envelope.id,

@@ -34,11 +34,12 @@ from workers.orca.engine.status import ExecutionStatus as S
 @dataclass(frozen=True)
 class Outgoing:
     """A message a transition causes: a command (``to`` its owner unless named), or an event;
-    ``due_at`` (epoch ms) delays it through a durable timer."""
+    ``due_at`` (epoch ms) delays it through a durable timer; ``envelope_id`` fixes its envelope's id."""
 
     message: Command | Event
     to: str | None = None
     due_at: int | None = None
+    envelope_id: str | None = None
 
 
 def start_stages(execution: Execution, stages: Sequence[Stage]) -> list[Outgoing]:

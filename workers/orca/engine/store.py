@@ -134,9 +134,12 @@ class ExecutionStore:
         pipeline_config_ids: Sequence[str],
         statuses: Sequence[str],
         limit: int,
+        types: Sequence[str] = (),
     ) -> list[Execution]:
-        """Executions matching every filter given, newest first."""
+        """Executions matching every filter given (``types``: PIPELINE, ORCHESTRATION), newest first."""
         query: dict[str, Any] = {}
+        if types:
+            query["type"] = {"$in": list(types)}
         if application:
             query[_KEY] = application.lower()
         if pipeline_config_ids:

@@ -440,7 +440,7 @@ class Transitions:
             task.attempt = result.attempt
             task.heartbeat_at = now
             task.retry_due = None
-        sent = [Outgoing(outbound.command, to=outbound.to) for outbound in result.send]
+        sent = [Outgoing(out.command, to=out.to, envelope_id=out.envelope_id) for out in result.send]
         if result.status is S.RUNNING:
             task.token = new_id()
             due = now + result.backoff_ms if result.backoff_ms is not None else None

@@ -30,10 +30,12 @@ class TaskRun:
 
 @dataclass(frozen=True)
 class Outbound:
-    """A command a task sends to another service (``to``)."""
+    """A command a task sends to another service (``to``); ``envelope_id``, when given, is the id
+    its envelope carries, so the task can tell the answer to it (``causationid``) from any other."""
 
     command: Command
     to: str
+    envelope_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,238 @@
+"""Ad-hoc tasks (Gate's ``POST /tasks``) as executions of type ORCHESTRATION on the one engine, as
+Spinnaker's Orca runs ``/ops`` and ``/orchestrate``: one stage per job, in order, each a stage type
+of :mod:`workers.orca.engine.stages.applications`.
+
+* ``orca.SubmitTask`` stores the execution (its id is the task id: once per id) and starts it
+  through the engine's commit, so it has the engine's crash-safety: the state and the command it
+  causes are one write, delivered after (outbox), and a redelivered submit changes nothing.
+* Front50's answers (``causationid`` = the command's envelope id, ``subject`` = the execution) are
+  recorded on the stage awaiting them.
+* ``orca.GetTask`` / ``orca.ListTasks`` answer Spinnaker's task JSON (:func:`task_view`, Orca's
+  ``OrchestrationViewModel``): ``id``, ``name``, ``application``, ``status``, ``variables``,
+  ``steps``, ``buildTime``, ``startTime``, ``endTime`` and ``execution``.
+* ``orca.task.updated`` carries the task after each change these handlers make; the gateway's
+  ``POST /tasks`` waits for the one caused by its ``SubmitTask``.
+
+Tasks stored before this change, by the former task engine in ``orca_tasks``, are still read and
+finished by it (:mod:`workers.orca.handlers`): a task is never in both collections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from bus import MessageContext, new_id
+from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
+from schemas.json_types import Json
+from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask, TaskFound, TaskList, TaskUpdated
+from schemas.orca_engine import CancelExecution
+from workers.orca.engine.handlers import ExecutionHandlers
+from workers.orca.engine.model import Execution, Stage, now_ms
+from workers.orca.engine.outgoing import Outgoing
+from workers.orca.engine.stages.applications import CALL_KEY, JOB_TYPES, failure, record_answer
+from workers.orca.handlers import TaskHandlers
+
+log = structlog.get_logger("gennaker.orca.orchestrations")
+
+ORCHESTRATION = "ORCHESTRATION"
+HIDDEN = (CALL_KEY,)
+"""Stage context the task view leaves out: the engine's own bookkeeping."""
+
+
+def new_orchestration(command: SubmitTask, engine: ExecutionHandlers, at: int) -> Execution:
+    """The NOT_STARTED ORCHESTRATION ``command`` asks for: one stage per job, each after the one before.
+
+    A job of a type Orca does not run leaves the execution's ``exception`` set naming it
+    (``job[i].type``): it fails as it starts, having done nothing."""
+    user = command.authority.user
+    stages = []
+    problem: Json | None = None
+    for index, job in enumerate(command.job):
+        job_type = str(job.get("type") or "")
+        context = {key: value for key, value in job.items() if key not in ("type", "refId", "requisiteStageRefIds")}
+        context["user"] = user  # the authenticated caller, never a job's claim
+        stages.append(
+            Stage(
+                id=new_id(),
+                ref_id=str(index + 1),
+                type=job_type,
+                name=job_type or "unknown",
+                context=context,
+                requisite_stage_ref_ids=[str(index)] if index else [],
+            )
+        )
+        if job_type not in JOB_TYPES and problem is None:
+            known = ", ".join(JOB_TYPES)
+            error = f"no job type {job_type!r} in Orca; known types: {known}"
+            problem = failure(error, at, "InvalidJob", f"job[{index}].type")
+    kinds = ", ".join(stage.type or "unknown" for stage in stages)
+    return Execution(
+        id=command.task_id,
+        type=ORCHESTRATION,
+        application=command.application,
+        name=command.description or f"{kinds} of {command.application}",
+        description=command.description or None,
+        build_time=at,
+        trigger={"type": "manual", "user": user},
+        stages=stages,
+        authentication=engine.access.authentication_of(command.authority),
+        authority=command.authority,
+        exception=problem,
+        check_after=at + engine.commit.stall_ms,  # the reconciler starts it if this handler dies now
+    )
+
+
+def task_view(execution: Execution) -> Json:
+    """The ORCHESTRATION as Orca's ``GET /tasks/{id}`` shows it: its stages' contexts as
+    ``variables`` (the last stage's value of a key wins; ``exception`` says why it failed), their
+    tasks as ``steps``, and the execution itself."""
+    variables: Json = {}
+    for stage in execution.stages:
+        variables.update({key: value for key, value in stage.context.items() if key not in HIDDEN})
+    if execution.exception is not None:
+        variables["exception"] = execution.exception
+    document = execution.to_json()
+    for stage in document["stages"]:
+        for key in HIDDEN:
+            stage["context"].pop(key, None)
+    steps = [
+        {
+            "id": task.id,
+            "name": task.name,
+            "status": task.status.value,
+            "startTime": task.start_time,
+            "endTime": task.end_time,
+        }
+        for stage in execution.stages
+        for task in stage.tasks
+    ]
+    if not steps:  # not started (or refused before starting): one pending step per job, as Deck lists them
+        steps = [
+            {"id": stage.ref_id, "name": stage.name, "status": stage.status.value, "startTime": None, "endTime": None}
+            for stage in execution.stages
+        ]
+    return {
+        "id": execution.id,
+        "name": execution.name,
+        "application": execution.application,
+        "status": execution.status.value,
+        "buildTime": execution.build_time,
+        "startTime": execution.start_time,
+        "endTime": execution.end_time,
+        "steps": steps,
+        "variables": [{"key": key, "value": value} for key, value in variables.items()],
+        "execution": document,
+    }
+
+
+class OrchestrationHandlers:
+    """``orca.SubmitTask`` / ``CancelTask``, Front50's answers and the task queries, on the engine."""
+
+    def __init__(self, engine: ExecutionHandlers, legacy: TaskHandlers) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.legacy = legacy
+        self._prepared = False
+
+    async def _prepare(self) -> None:
+        if not self._prepared:
+            await self.store.prepare()
+            self._prepared = True
+
+    async def submit(self, command: SubmitTask, context: MessageContext) -> None:
+        """Store the ORCHESTRATION (once per id), start it and answer with the task as it is."""
+        if await self.legacy.store.get(command.task_id) is not None:
+            await self.legacy.submit(command, context)  # submitted before tasks ran on the engine
+            return
+        await self._prepare()
+        at = now_ms()
+        if await self.store.insert(new_orchestration(command, self.engine, at)):
+            log.info("task submitted", task_id=command.task_id, application=command.application, steps=len(command.job))
+        execution = await self.engine.commit.apply(
+            command.task_id,
+            self.engine.t.start_execution,
+            context.bus,
+            caused_by=context.envelope,
+            redelivered=_again(context),
+        )
+        await self._updated(execution, context)
+
+    async def cancel(self, command: CancelTask, context: MessageContext) -> None:
+        """CANCELED unless the task already finished (judged as the engine judges any cancel)."""
+        if await self.store.get(command.task_id) is None:
+            await self.legacy.cancel(command, context)
+            return
+        await self.engine.steer(CancelExecution(execution_id=command.task_id, authority=command.authority), context)
+        await self._updated(await self.store.get(command.task_id), context)
+
+    async def step_done(self, event: ApplicationSaved | ApplicationDeleted, context: MessageContext) -> None:
+        """Front50 did what a step asked: record it, so the task runs its next step or finishes."""
+        await self._answer({"ok": True}, context)
+        await self.legacy.step_done(event, context)
+
+    async def step_rejected(self, event: CommandRejected, context: MessageContext) -> None:
+        """Front50 refused a step's command: the task is TERMINAL with Front50's reason."""
+        rejected = {
+            "reason": event.reason,
+            "status": event.status,
+            "field": event.field,
+            "commandType": event.command_type,
+        }
+        await self._answer({"rejected": rejected}, context)
+        await self.legacy.step_rejected(event, context)
+
+    async def get_task(self, query: GetTask, context: MessageContext) -> TaskFound:
+        """One task in Spinnaker's JSON, or ``None``."""
+        execution = await self.store.get(query.task_id)
+        if execution is not None and execution.type == ORCHESTRATION:
+            return TaskFound(task=task_view(execution))
+        return await self.legacy.get_task(query, context)
+
+    async def list_tasks(self, query: ListTasks, context: MessageContext) -> TaskList:
+        """An application's tasks, newest first (those of the former task engine among them)."""
+        executions = await self.store.search(
+            application=query.application,
+            pipeline_config_ids=(),
+            statuses=(),
+            limit=query.limit,
+            types=(ORCHESTRATION,),
+        )
+        tasks = [task_view(execution) for execution in executions]
+        tasks += (await self.legacy.list_tasks(query, context)).tasks
+        tasks.sort(key=_build_time, reverse=True)
+        return TaskList(tasks=tasks[: query.limit])
+
+    async def _answer(self, answer: Json, context: MessageContext) -> None:
+        command_id, execution_id = context.envelope.causationid, context.envelope.subject
+        if not command_id or not execution_id:
+            return
+        recorded: list[bool] = []
+
+        def record(execution: Execution, at: int) -> list[Outgoing]:
+            recorded.clear()  # judged anew against each state the commit loads (a conflict reloads)
+            if execution.type != ORCHESTRATION:
+                return []
+            outgoing = record_answer(execution, command_id, answer, at)
+            recorded.append(bool(outgoing))
+            return outgoing
+
+        execution = await self.engine.commit.apply(
+            execution_id, record, context.bus, caused_by=context.envelope, redelivered=_again(context)
+        )
+        if any(recorded):
+            await self._updated(execution, context)
+
+    async def _updated(self, execution: Execution | None, context: MessageContext) -> None:
+        if execution is not None:
+            await context.publish(TaskUpdated(task=task_view(execution)), subject=execution.id)
+            log.info("task updated", task_id=execution.id, status=execution.status.value)
+
+
+def _again(context: MessageContext) -> bool:
+    return context.redelivered or context.attempt > 1
+
+
+def _build_time(task: Json) -> Any:
+    return task.get("buildTime") or 0
