@@ -70,7 +70,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "dinghy",
         "gennaker.commands.dinghy",
-        "render a dinghyfile locally and diff it against the pipelines it would change",
+        "render a dinghyfile locally, diff it against the pipelines it would change, see what Dinghy applied",
     ),
 )
 

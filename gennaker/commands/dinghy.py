@@ -1,4 +1,5 @@
-"""``gennaker dinghy render|diff``: try a dinghyfile locally, and see what applying it would change.
+"""``gennaker dinghy render|diff|history``: try a dinghyfile locally, see what applying it would
+change, and what Dinghy applied.
 
 ``render`` prints the dinghyfile rendered as Dinghy renders it (Go template syntax, ``module``,
 ``local_module``, ``var``, sprig's functions), before Dinghy reads it as JSON: ``--modules DIR``
@@ -11,11 +12,16 @@ valid JSON (the render is still printed), is exit status 2 with what was wrong o
 pipeline by pipeline, the JSON diff of what applying the dinghyfile would change (exit status 0
 either way; ``--exit-code`` makes a change status 3).
 
+``history --application APP`` lists what Dinghy rendered for the application, newest first: when,
+the outcome (applied, validated, failed), the file and branch, the commit, the author and what
+changed (Gate's ``/dinghy/applications/{app}/history``).
+
 Examples::
 
     gennaker dinghy render dinghyfile --modules ../pipeline-templates --branch main
     gennaker dinghy render dinghyfile --raw-data push.json
     gennaker dinghy diff dinghyfile --modules ../pipeline-templates
+    gennaker dinghy history --application shop
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     parser = commands.add_parser(
         "dinghy",
         parents=[common],
-        help="render a dinghyfile locally and diff it against the pipelines it would change",
+        help="render a dinghyfile locally, diff it against the pipelines it would change, see what Dinghy applied",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -59,6 +65,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
     )
     diff.add_argument("--exit-code", action="store_true", help="exit with status 3 when something would change")
     diff.set_defaults(run=run_diff)
+    history = actions.add_parser(
+        "history", parents=[common, api_options()], help="list what Dinghy rendered for an application"
+    )
+    history.add_argument("-a", "--application", metavar="APP", required=True, help="the application")
+    history.add_argument("--limit", type=int, default=20, metavar="N", help="at most N entries (default 20)")
+    history.set_defaults(run=run_history)
 
 
 def _render(args: argparse.Namespace, pipeline_id: Any = None) -> Rendered:
@@ -175,3 +187,48 @@ async def _diff(args: argparse.Namespace, settings: GatewayAccess) -> Plan:
             exists = False
         existing = await pipelines_of(dinghyfile.application) if exists else []
     return plan(dinghyfile, existing, application_exists=exists)
+
+
+def run_history(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the application's Dinghy history, newest first."""
+    if not 1 <= args.limit <= 1000:
+        raise CliError("--limit must be between 1 and 1000", code=2)
+    entries = asyncio.run(_history(args, settings))
+    if args.output != "table":
+        from gennaker.commands._formats import print_data
+
+        print_data(entries, args.output)
+        return 0
+    from gennaker.commands._output import timestamp
+    from gennaker.commands._table import print_table
+
+    rows = [
+        [
+            timestamp(entry.get("at")),
+            entry.get("outcome"),
+            f"{entry.get('repository')}/{entry.get('path')}@{entry.get('branch')}",
+            str(entry.get("commit") or "")[:10],
+            entry.get("author"),
+            entry.get("error") or _changes(entry.get("changes") or {}),
+        ]
+        for entry in entries
+    ]
+    headers = ["WHEN (UTC)", "OUTCOME", "FILE", "COMMIT", "AUTHOR", "CHANGES"]
+    print_table(headers, rows, empty=f"Dinghy has rendered nothing for {args.application}")
+    return 0
+
+
+async def _history(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
+    async with gate_client(args, settings) as gateway:
+        path = f"/dinghy/applications/{segment(args.application)}/history?limit={args.limit}"
+        entries: list[dict[str, Any]] = await gateway.request("GET", path)
+    return entries
+
+
+def _changes(changes: dict[str, Any]) -> str:
+    parts = [
+        f"{action} {', '.join(map(str, changes[action]))}"
+        for action in ("create", "update", "delete")
+        if changes.get(action)
+    ]
+    return "; ".join(parts) or "no changes"

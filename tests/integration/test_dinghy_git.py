@@ -301,6 +301,13 @@ async def test_gennaker_dinghy_diff_shows_what_applying_a_local_dinghyfile_would
     out = capsys.readouterr().out
     assert status == 3, out
     assert "update pipeline 'deploy'" in out and '-      "waitTime": 45\n+      "waitTime": 7' in out
+    history = ["dinghy", "history", "-a", "shopone", "--gate-endpoint", endpoint]
+    assert await asyncio.to_thread(cli.main, history) == 0
+    printed = capsys.readouterr().out.splitlines()
+    table = [line for line in printed if "[" not in line[:30]]  # not the in-process gateway's log lines
+    assert table[0].split() == ["WHEN", "(UTC)", "OUTCOME", "FILE", "COMMIT", "AUTHOR", "CHANGES"]
+    assert "validated" in table[1] and "acme/one/dinghyfile@main" in table[1]  # the template branch push's, newest
+    assert any("applied" in row and "update deploy" in row for row in table[2:])
 
 
 async def test_a_branch_push_changes_nothing_and_reports_its_diff(world: World) -> None:
