@@ -710,20 +710,33 @@ export const scenarios = [
     'see_what_dinghy_applied_from_git',
     async ({ page, context, config, shot }) => {
       await signedIn(context, config, 'admin');
-      const push = await fetch(new URL('/v1/webhooks/github', config.url), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': config.dinghyPush.signature },
-        body: config.dinghyPush.body,
-      });
-      assert.equal(push.status, 200, await push.text());
+      const post = async (push) => {
+        const answer = await fetch(new URL('/v1/webhooks/github', config.url), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': push.signature },
+          body: push.body,
+        });
+        assert.equal(answer.status, 200, await answer.text());
+      };
+      const [good, broken] = config.dinghyPushes;
+      await post(good);
       await until('Dinghy to apply the dinghyfile', async () => {
         const history = await api(config, 'admin', 'GET', '/dinghy/applications/dinghyshop/history').catch(() => []);
         return history.length > 0 && history[0].outcome === 'applied';
       });
+      await post(broken);
+      await until('Dinghy to refuse the broken dinghyfile', async () => {
+        const history = await api(config, 'admin', 'GET', '/dinghy/applications/dinghyshop/history').catch(() => []);
+        return history.length > 1 && history[0].outcome === 'failed';
+      });
       await page.goto(at(config, 'applications/dinghyshop/config'));
       const table = page.getByTestId('dinghy-history');
       await table.waitFor({ timeout: TIMEOUT });
-      const row = await table.locator('tbody tr').first().textContent();
+      const failed = table.locator('tbody tr').first();
+      assert.match(await failed.getByTestId('dinghy-error-at').textContent(), /^dinghyfile, line 21, column \d+$/);
+      assert.match(await failed.getByTestId('dinghy-error').textContent(), /function "nope" not defined.*fix the dinghyfile and push again/);
+      assert.equal(await failed.getByTestId('dinghy-commit').getAttribute('href'), `https://github.example/acme/shop-pipelines/commit/${broken.after}`);
+      const row = await table.locator('tbody tr').nth(1).textContent();
       assert.match(row, /applied/);
       assert.match(row, /acme\/shop-pipelines\/dinghyfile@main/);
       assert.match(row, /Ada <ada@example\.com>/);

@@ -10,7 +10,7 @@ Rosco (baking the example app's package ``hello_1.0-1_all`` with the real Packer
 ``tests/jenkins_server.py`` whose job ``hello/package`` archives ``build.properties``), Terraformer
 (the bundled or installed Terraform) and Dinghy (with a git repository, ``acme/shop-pipelines``,
 whose dinghyfile for ``dinghyshop`` is pushed and waits for its webhook,
-:data:`RunningSystem.dinghy_push`) on a MemoryBus, mongoeco's wire server reached with PyMongo,
+:data:`RunningSystem.dinghy_pushes`) on a MemoryBus, mongoeco's wire server reached with PyMongo,
 and the gateway with static API tokens for three users: ``admin``; ``olivia`` (``shop-owners``:
 may change and run ``shop``, write to the three accounts); ``victor`` (``shop-viewers``: may only
 read them).
@@ -158,8 +158,9 @@ class RunningSystem:
     url: str
     tokens: dict[str, str]
     db: AsyncDatabase[Json]
-    dinghy_push: dict[str, str] = field(default_factory=dict)
-    """GitHub's push webhook for the dinghyfile pushed to ``acme/shop-pipelines``: ``body`` and ``signature``."""
+    dinghy_pushes: list[dict[str, str]] = field(default_factory=list)
+    """GitHub's push webhooks (``body``, ``signature``, ``after``) of ``acme/shop-pipelines``: the dinghyfile, then
+    :data:`BROKEN_DINGHYFILE`."""
 
 
 DINGHY_SECRET = "deck-dinghy-secret"
@@ -176,33 +177,39 @@ DINGHYFILE = json.dumps(
 )
 
 
-def dinghy_repository(root: Path) -> tuple[DinghyRepository, dict[str, str]]:
-    """A bare repository with the dinghyfile pushed to ``main``, and the webhook GitHub would send for it."""
+BROKEN_DINGHYFILE = DINGHYFILE.replace('"Soak"', '"{{ nope }}"')
+"""The dinghyfile broken on line 21 by a function Dinghy does not define."""
+
+
+def _signed_push(before: str, after: str) -> dict[str, str]:
+    """The webhook GitHub would send for the push of ``after`` to ``main``, signed."""
+    repository = {"full_name": "acme/shop-pipelines", "html_url": "https://github.example/acme/shop-pipelines"}
+    push = {"ref": "refs/heads/main", "before": before, "after": after, "repository": repository}
+    body = json.dumps({**push, "pusher": {"name": "ada"}})
+    signature = "sha256=" + hmac.new(DINGHY_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return {"body": body, "signature": signature, "after": after}
+
+
+def dinghy_repository(root: Path) -> tuple[DinghyRepository, list[dict[str, str]]]:
+    """A bare repository with the dinghyfile pushed to ``main`` and then a broken one, and the two webhooks."""
     root.mkdir(parents=True, exist_ok=True)
     bare, work = root / "shop-pipelines.git", root / "shop-pipelines"
     identity = ["-c", "user.name=Ada", "-c", "user.email=ada@example.com"]
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True)
-    (work / "dinghyfile").write_text(DINGHYFILE)
     subprocess.run(["git", "checkout", "-q", "-b", "main"], cwd=work, check=True)
-    subprocess.run(["git", "add", "dinghyfile"], cwd=work, check=True)
-    subprocess.run(["git", *identity, "commit", "-q", "-m", "pipelines as code"], cwd=work, check=True)
+    commits = ["0" * 40]
+    for text, message in ((DINGHYFILE, "pipelines as code"), (BROKEN_DINGHYFILE, "a typo")):
+        (work / "dinghyfile").write_text(text)
+        subprocess.run(["git", "add", "dinghyfile"], cwd=work, check=True)
+        subprocess.run(["git", *identity, "commit", "-q", "-m", message], cwd=work, check=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True, text=True)
+        commits.append(head.stdout.strip())
     subprocess.run(["git", "push", "-q", "origin", "main"], cwd=work, check=True, capture_output=True)
-    after = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True, text=True)
-    body = json.dumps(
-        {
-            "ref": "refs/heads/main",
-            "before": "0" * 40,
-            "after": after.stdout.strip(),
-            "repository": {"full_name": "acme/shop-pipelines"},
-            "pusher": {"name": "ada"},
-        }
-    )
-    signature = "sha256=" + hmac.new(DINGHY_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
     repository = DinghyRepository(
         name="acme/shop-pipelines", url=str(bare), default_branch="main", secret=SecretStr(DINGHY_SECRET)
     )
-    return repository, {"body": body, "signature": signature}
+    return repository, [_signed_push(commits[0], commits[1]), _signed_push(commits[1], commits[2])]
 
 
 async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
@@ -224,7 +231,7 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     stack.push_async_callback(server.close)
     mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
     stack.push_async_callback(mongo.close)
-    repository, push = await asyncio.to_thread(dinghy_repository, data_dir.with_name("git"))
+    repository, pushes = await asyncio.to_thread(dinghy_repository, data_dir.with_name("git"))
     dinghy_settings = DinghySettings(repositories=[repository], service_roles=("dinghy-team",))
     master = await start_jenkins(stack)
     bakery_packages(data_dir)
@@ -261,4 +268,4 @@ async def start_system(stack: AsyncExitStack, data_dir: Path) -> RunningSystem:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return RunningSystem(url=f"http://127.0.0.1:{port}/", tokens=tokens, db=resources.db, dinghy_push=push)
+    return RunningSystem(url=f"http://127.0.0.1:{port}/", tokens=tokens, db=resources.db, dinghy_pushes=pushes)

@@ -69,7 +69,7 @@ async def report(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict
             "artifacts": str(ARTIFACTS),
             "report": str(report_file),
             "hello": HELLO,
-            "dinghyPush": system.dinghy_push,
+            "dinghyPushes": system.dinghy_pushes,
         }
         process = await asyncio.create_subprocess_exec(
             executable,

@@ -139,7 +139,11 @@ class World:
                 "ref": f"refs/heads/{branch}",
                 "before": before or "0" * 40,
                 "after": after,
-                "repository": {"full_name": repo.name, "default_branch": "main"},
+                "repository": {
+                    "full_name": repo.name,
+                    "default_branch": "main",
+                    "html_url": f"https://github.example/{repo.name}",
+                },
                 "pusher": {"name": "ada"},
             }
         )
@@ -337,6 +341,12 @@ async def test_a_broken_dinghyfile_changes_nothing_and_reports_line_and_column(w
     assert await world.pipeline("shoptwo") == stored
     statuses = {path: body for path, body, _ in world.forge.calls}
     assert statuses[f"/repos/acme/two/statuses/{after}"]["state"] == "error"
+    # the application's history shows it (a broken render names no application: its last render's)
+    response = await world.client.get("/dinghy/applications/shoptwo/history")
+    latest = (await response.json())[0]
+    assert (latest["outcome"], latest["commit"]) == ("failed", after)
+    assert "dinghyfile:5:42" in latest["error"]
+    assert latest["commitUrl"] == f"https://github.example/acme/two/commit/{after}"
 
 
 async def test_an_applied_pipeline_refuses_a_ui_save_naming_repository_and_file(world: World) -> None:

@@ -11,7 +11,10 @@
   ``X-Hub-Signature: sha256=...``.
 * Stash (``/stash``): ``refChanges[].refId``, ``fromHash``, ``toHash``, ``repository.project.key``/``slug``.
 
-A push that is not to a branch (a tag, a ping) is ``None``: nothing to do.
+A push that is not to a branch (a tag, a ping) is ``None``: nothing to do. Where the payload says
+where the repository lives on the web (GitHub's ``head_commit.url`` or ``repository.html_url``,
+GitLab's ``project.web_url``, Bitbucket Cloud's ``repository.links.html.href``; an http(s) URL
+only), the push carries its commit's page, which the history links to.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 ZERO = "0" * 40
@@ -37,6 +40,7 @@ class Push:
     after: str
     pusher: str
     deleted: bool = False
+    commit_url: str | None = None  # the pushed commit's page on the forge, where its payload says where
 
 
 def _branch(ref: str) -> str | None:
@@ -91,14 +95,19 @@ def read_push(forge: str, body: str, headers: dict[str, str]) -> Push | None:
     if forge == "github":
         if headers.get("x-github-event", "push") != "push":
             return None
-        return _push(
+        push = _push(
             repository, payload.get("ref"), payload.get("before"), payload.get("after"), _get(payload, "pusher", "name")
         )
+        head = payload.get("head_commit")
+        if isinstance(head, dict) and push is not None and head.get("id") == push.after:
+            return _with_url(push, head.get("url"), "")
+        return _with_url(push, _get(payload, "repository", "html_url"), "/commit/")
     if forge == "gitlab":
         if payload.get("object_kind") not in ("push", None):
             return None
         user = payload.get("user_username") or payload.get("user_name")
-        return _push(repository, payload.get("ref"), payload.get("before"), payload.get("after"), user)
+        push = _push(repository, payload.get("ref"), payload.get("before"), payload.get("after"), user)
+        return _with_url(push, _get(payload, "project", "web_url"), "/-/commit/")
     if forge in ("bitbucket", "bitbucket-cloud") and isinstance(payload.get("push"), dict):
         for change in payload["push"].get("changes") or []:
             new = change.get("new") or {}
@@ -106,13 +115,14 @@ def read_push(forge: str, body: str, headers: dict[str, str]) -> Push | None:
                 continue
             old = change.get("old") or {}
             actor = _get(payload, "actor", "nickname") or _get(payload, "actor", "display_name")
-            return _push(
+            push = _push(
                 repository,
                 "refs/heads/" + str(new.get("name")),
                 _get(old, "target", "hash"),
                 _get(new, "target", "hash"),
                 actor,
             )
+            return _with_url(push, _get(payload, "repository", "links", "html", "href"), "/commits/")
         return None
     changes = payload.get("changes") if forge == "bitbucket" else payload.get("refChanges")
     for change in changes or []:
@@ -132,6 +142,17 @@ def _push(repository: str, ref: Any, before: Any, after: Any, pusher: Any) -> Pu
     if after_commit is None:
         return Push(repository, branch, _commit(before), "", str(pusher or "unknown"), deleted=True)
     return Push(repository, branch, _commit(before), after_commit, str(pusher or "unknown"))
+
+
+MAX_URL = 2048
+
+
+def _with_url(push: Push | None, base: Any, path: str) -> Push | None:
+    """``push`` with its commit's page: ``base`` (an http(s) URL from the payload) + ``path`` + the commit."""
+    if push is None or push.deleted or not isinstance(base, str) or not base.startswith(("https://", "http://")):
+        return push
+    url = base.rstrip("/") + path + push.after if path else base
+    return replace(push, commit_url=url) if len(url) <= MAX_URL else push
 
 
 def _text(value: Any) -> str | None:

@@ -238,6 +238,7 @@ class DinghyHandlers:
             "path": target.path,
             "branch": target.branch,
             "commit": target.commit,
+            "commitUrl": push.commit_url if status_commit else None,
             "author": author,
             "pusher": push.pusher,
             "templateCommit": modules.commit if modules else None,
@@ -274,6 +275,8 @@ class DinghyHandlers:
                 )
         except (RenderError, DinghyfileError, Front50Refused) as error:
             entry.update(outcome="failed", error=str(error))
+            if "application" not in entry:  # unrendered: its error is shown where its last render was
+                entry["application"] = await self.store.last_application(target.repository.name, target.path)
             await self._finish(context, target, entry, status_commit, "", None)
             return entry
         entry.update(

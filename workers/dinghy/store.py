@@ -55,6 +55,12 @@ class DinghyStore:
         """The history entry ``entry_id`` (``event_id:repository:path``), once that dinghyfile was processed."""
         return await self.history.find_one({"_id": entry_id})
 
+    async def last_application(self, repository: str, path: str) -> str | None:
+        """The application the dinghyfile's latest render that named one was for (a broken render names none)."""
+        query = {"repository": repository, "path": path, "applicationKey": {"$ne": None}}
+        found = await self.history.find_one(query, sort=[("at", pymongo.DESCENDING)])
+        return str(found["application"]) if found else None
+
     async def history_of(self, application: str, limit: int) -> list[dict[str, Any]]:
         cursor = self.history.find({"applicationKey": application.lower()}).sort("at", pymongo.DESCENDING).limit(limit)
         return [

@@ -1,4 +1,5 @@
-// The application's pipelines-as-code history: each dinghyfile render Dinghy made, with its commit and outcome.
+// The application's pipelines-as-code history: each dinghyfile render Dinghy made, with its commit (linked
+// to the forge where the push said where) and outcome; a failed render's file, line and column in words.
 
 import { get, seg, type Json } from '../api';
 import { ErrorText, Loading } from '../components/common';
@@ -10,6 +11,38 @@ function changes(entry: Json): string {
   const found = (entry.changes ?? {}) as Record<string, string[]>;
   const parts = (['create', 'update', 'delete'] as const).filter((action) => found[action]?.length).map((action) => `${action} ${found[action].join(', ')}`);
   return parts.join('; ') || (entry.outcome === 'failed' ? '' : 'no changes');
+}
+
+/** Go's template error (``template: FILE:LINE:COL: what``) as the file, line and column in words. */
+const LOCATED = /^template: ([^:\n]+):(\d+):(\d+): ([\s\S]*)$/;
+
+function RenderFailure({ error }: { error: string }) {
+  const found = LOCATED.exec(error);
+  return (
+    <div class="error" data-testid="dinghy-error">
+      {found ? (
+        <>
+          <strong data-testid="dinghy-error-at">{`${found[1]}, line ${found[2]}, column ${found[3]}`}</strong>
+          {`: ${found[4]}`}
+        </>
+      ) : (
+        error
+      )}
+      <div class="hint">Nothing was changed: fix the dinghyfile and push again.</div>
+    </div>
+  );
+}
+
+function Commit({ entry }: { entry: Json }) {
+  const short = String(entry.commit ?? '').slice(0, 10);
+  const url = typeof entry.commitUrl === 'string' && /^https?:\/\//i.test(entry.commitUrl) ? entry.commitUrl : undefined;
+  return url ? (
+    <a href={url} target="_blank" rel="noopener noreferrer" data-testid="dinghy-commit">
+      <code>{short}</code>
+    </a>
+  ) : (
+    <code>{short}</code>
+  );
 }
 
 export function DinghyHistory({ app }: { app: ApplicationView }) {
@@ -39,10 +72,10 @@ export function DinghyHistory({ app }: { app: ApplicationView }) {
                 <td>{String(entry.outcome)}</td>
                 <td>{`${String(entry.repository)}/${String(entry.path)}@${String(entry.branch)}`}</td>
                 <td>
-                  <code>{String(entry.commit ?? '').slice(0, 10)}</code>
+                  <Commit entry={entry} />
                 </td>
                 <td>{String(entry.author ?? '')}</td>
-                <td>{entry.error ? <span class="error">{String(entry.error)}</span> : changes(entry)}</td>
+                <td>{entry.error ? <RenderFailure error={String(entry.error)} /> : changes(entry)}</td>
               </tr>
             ))}
           </tbody>

@@ -93,6 +93,43 @@ def test_pushes_are_read_from_each_forges_payload(
     assert read_push(forge, json.dumps(payload), headers) == expected
 
 
+@pytest.mark.parametrize(
+    ("forge", "payload", "url"),
+    [
+        (
+            "github",
+            {"repository": {"full_name": "acme/shop", "html_url": "https://github.com/acme/shop"}},
+            f"https://github.com/acme/shop/commit/{AFTER}",
+        ),
+        (
+            "github",
+            {"repository": {"full_name": "acme/shop"}, "head_commit": {"id": AFTER, "url": "https://ghe.example/c/1"}},
+            "https://ghe.example/c/1",
+        ),
+        ("github", {"repository": {"full_name": "acme/shop", "html_url": "javascript:alert(1)"}}, None),
+        (
+            "gitlab",
+            {"project": {"path_with_namespace": "g/shop", "web_url": "https://gitlab.example/g/shop/"}},
+            f"https://gitlab.example/g/shop/-/commit/{AFTER}",
+        ),
+        (
+            "bitbucket-cloud",
+            {"repository": {"full_name": "acme/shop", "links": {"html": {"href": "https://bitbucket.org/acme/shop"}}}},
+            f"https://bitbucket.org/acme/shop/commits/{AFTER}",
+        ),
+    ],
+)
+def test_a_push_links_its_commit_where_the_payload_says_where_the_repository_lives(
+    forge: str, payload: dict[str, Any], url: str | None
+) -> None:
+    if forge == "bitbucket-cloud":
+        payload["push"] = {"changes": [{"new": {"type": "branch", "name": "main", "target": {"hash": AFTER}}}]}
+    else:
+        payload.update(ref="refs/heads/main", before=BEFORE, after=AFTER)
+    push = read_push(forge, json.dumps(payload), {})
+    assert push is not None and push.commit_url == url
+
+
 def test_a_payload_naming_no_repository_is_refused() -> None:
     with pytest.raises(PushRefused, match="names no repository"):
         read_push("github", "{}", {})
