@@ -13,13 +13,13 @@ of :mod:`workers.orca.engine.stages.applications`.
 * ``orca.task.updated`` carries the task after each change these handlers make; the gateway's
   ``POST /tasks`` waits for the one caused by its ``SubmitTask``.
 
-Tasks stored before this change, by the former task engine in ``orca_tasks``, are still read and
-finished by it (:mod:`workers.orca.handlers`): a task is never in both collections.
+Tasks the former task engine stored in ``orca_tasks`` are migrated on read: the first message or
+query that names one (by id, or by application for a listing) stores it as an ORCHESTRATION
+(:mod:`workers.orca.former_tasks`), carries on with it on the engine (a step that may not have
+sent its command sends it again under the same id) and deletes the old record.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import structlog
 
@@ -30,9 +30,10 @@ from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask, TaskFound, 
 from schemas.orca_engine import CancelExecution
 from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.model import Execution, Stage, now_ms
-from workers.orca.engine.outgoing import Outgoing
-from workers.orca.engine.stages.applications import CALL_KEY, JOB_TYPES, failure, record_answer
-from workers.orca.handlers import TaskHandlers
+from workers.orca.engine.outgoing import Outgoing, start_task
+from workers.orca.engine.stages.applications import CALL_KEY, JOB_TYPES, RESEND, failure, record_answer
+from workers.orca.engine.status import ExecutionStatus
+from workers.orca.former_tasks import FormerTasks, as_orchestration
 
 log = structlog.get_logger("gennaker.orca.orchestrations")
 
@@ -130,10 +131,10 @@ def task_view(execution: Execution) -> Json:
 class OrchestrationHandlers:
     """``orca.SubmitTask`` / ``CancelTask``, Front50's answers and the task queries, on the engine."""
 
-    def __init__(self, engine: ExecutionHandlers, legacy: TaskHandlers) -> None:
+    def __init__(self, engine: ExecutionHandlers, former: FormerTasks) -> None:
         self.engine = engine
         self.store = engine.store
-        self.legacy = legacy
+        self.former = former
         self._prepared = False
 
     async def _prepare(self) -> None:
@@ -143,12 +144,11 @@ class OrchestrationHandlers:
 
     async def submit(self, command: SubmitTask, context: MessageContext) -> None:
         """Store the ORCHESTRATION (once per id), start it and answer with the task as it is."""
-        if await self.legacy.store.get(command.task_id) is not None:
-            await self.legacy.submit(command, context)  # submitted before tasks ran on the engine
-            return
         await self._prepare()
         at = now_ms()
-        if await self.store.insert(new_orchestration(command, self.engine, at)):
+        if await self._migrate(command.task_id, context):
+            log.info("task submitted again", task_id=command.task_id)
+        elif await self.store.insert(new_orchestration(command, self.engine, at)):
             log.info("task submitted", task_id=command.task_id, application=command.application, steps=len(command.job))
         execution = await self.engine.commit.apply(
             command.task_id,
@@ -161,16 +161,13 @@ class OrchestrationHandlers:
 
     async def cancel(self, command: CancelTask, context: MessageContext) -> None:
         """CANCELED unless the task already finished (judged as the engine judges any cancel)."""
-        if await self.store.get(command.task_id) is None:
-            await self.legacy.cancel(command, context)
-            return
+        await self._migrate(command.task_id, context)
         await self.engine.steer(CancelExecution(execution_id=command.task_id, authority=command.authority), context)
         await self._updated(await self.store.get(command.task_id), context)
 
     async def step_done(self, event: ApplicationSaved | ApplicationDeleted, context: MessageContext) -> None:
         """Front50 did what a step asked: record it, so the task runs its next step or finishes."""
         await self._answer({"ok": True}, context)
-        await self.legacy.step_done(event, context)
 
     async def step_rejected(self, event: CommandRejected, context: MessageContext) -> None:
         """Front50 refused a step's command: the task is TERMINAL with Front50's reason."""
@@ -181,17 +178,18 @@ class OrchestrationHandlers:
             "commandType": event.command_type,
         }
         await self._answer({"rejected": rejected}, context)
-        await self.legacy.step_rejected(event, context)
 
     async def get_task(self, query: GetTask, context: MessageContext) -> TaskFound:
         """One task in Spinnaker's JSON, or ``None``."""
+        await self._migrate(query.task_id, context)
         execution = await self.store.get(query.task_id)
-        if execution is not None and execution.type == ORCHESTRATION:
-            return TaskFound(task=task_view(execution))
-        return await self.legacy.get_task(query, context)
+        found = execution is not None and execution.type == ORCHESTRATION
+        return TaskFound(task=task_view(execution) if execution is not None and found else None)
 
     async def list_tasks(self, query: ListTasks, context: MessageContext) -> TaskList:
-        """An application's tasks, newest first (those of the former task engine among them)."""
+        """An application's tasks, newest first (those of the former task engine migrated first)."""
+        for task_id in await self.former.ids_of_application(query.application, query.limit):
+            await self._migrate(task_id, context)
         executions = await self.store.search(
             application=query.application,
             pipeline_config_ids=(),
@@ -199,15 +197,13 @@ class OrchestrationHandlers:
             limit=query.limit,
             types=(ORCHESTRATION,),
         )
-        tasks = [task_view(execution) for execution in executions]
-        tasks += (await self.legacy.list_tasks(query, context)).tasks
-        tasks.sort(key=_build_time, reverse=True)
-        return TaskList(tasks=tasks[: query.limit])
+        return TaskList(tasks=[task_view(execution) for execution in executions])
 
     async def _answer(self, answer: Json, context: MessageContext) -> None:
         command_id, execution_id = context.envelope.causationid, context.envelope.subject
         if not command_id or not execution_id:
             return
+        await self._migrate(execution_id, context)
         recorded: list[bool] = []
 
         def record(execution: Execution, at: int) -> list[Outgoing]:
@@ -224,6 +220,38 @@ class OrchestrationHandlers:
         if any(recorded):
             await self._updated(execution, context)
 
+    async def _migrate(self, task_id: str, context: MessageContext) -> bool:
+        """Move the former engine's task ``task_id`` onto the engine and carry on with it; False if
+        there is none. Safe to repeat: the insert is once per id, the carrying on a no-op once done."""
+        former = await self.former.get(task_id)
+        if former is None:
+            return False
+        await self._prepare()
+        authority = former.authority
+        authentication = (
+            self.engine.access.authentication_of(authority) if authority is not None else {"user": former.user}
+        )
+        if await self.store.insert(as_orchestration(former, authentication)):
+            log.info("task moved onto the pipeline engine", task_id=task_id, status=former.status.value)
+        await self.engine.commit.apply(
+            task_id, self._carry_on, context.bus, caused_by=context.envelope, redelivered=_again(context)
+        )
+        await self.former.forget(task_id)
+        return True
+
+    def _carry_on(self, execution: Execution, now: int) -> list[Outgoing]:
+        """Start a migrated task that had not started; send again a command that may not have been sent."""
+        if execution.status is ExecutionStatus.NOT_STARTED:
+            return self.engine.t.start_execution(execution, now)
+        if execution.status is not ExecutionStatus.RUNNING:
+            return []
+        for stage in execution.stages:
+            call = stage.context.get(CALL_KEY)
+            task = next((task for task in stage.tasks if task.status is ExecutionStatus.RUNNING), None)
+            if isinstance(call, dict) and call.get(RESEND) is True and task is not None and task.token is None:
+                return [start_task(execution, stage, task, now)]
+        return []
+
     async def _updated(self, execution: Execution | None, context: MessageContext) -> None:
         if execution is not None:
             await context.publish(TaskUpdated(task=task_view(execution)), subject=execution.id)
@@ -232,7 +260,3 @@ class OrchestrationHandlers:
 
 def _again(context: MessageContext) -> bool:
     return context.redelivered or context.attempt > 1
-
-
-def _build_time(task: Json) -> Any:
-    return task.get("buildTime") or 0

@@ -11,7 +11,7 @@ Orca runs two things on one set of queues:
   engine as executions of type ORCHESTRATION (:mod:`workers.orca.orchestrations`): it takes
   ``orca.SubmitTask`` / ``orca.CancelTask`` commands, follows Front50's answering events on its
   events queue (bound to ``front50.#``), and answers ``orca.GetTask`` / ``orca.ListTasks``. Tasks
-  submitted before that, in ``orca_tasks``, are still read and finished (:mod:`workers.orca.handlers`).
+  the former task engine stored in ``orca_tasks`` are migrated on read (:mod:`workers.orca.former_tasks`).
 
 Both mind a client's ``Idempotency-Key`` carried by ``StartExecution`` and ``SubmitTask``
 (:mod:`workers.orca.client_keys`).
@@ -34,11 +34,10 @@ from workers.orca.engine import EXTERNAL_ANSWERS, EngineOptions, build_engine
 from workers.orca.engine.access import AccessPolicy
 from workers.orca.engine.effects.stage_io import EVENT_PATTERNS as STAGE_EVENTS
 from workers.orca.engine.store import ExecutionStore
-from workers.orca.handlers import TaskHandlers
+from workers.orca.former_tasks import FormerTasks
 from workers.orca.limits import limit_start_execution
 from workers.orca.orchestrations import OrchestrationHandlers
 from workers.orca.pipeline_templates.start import TemplatedPipelines
-from workers.orca.store import TaskStore
 
 NAME = "orca"
 
@@ -55,7 +54,7 @@ def build_service(resources: WorkerResources, *, engine: EngineOptions | None = 
     pipelines = build_engine(
         resources.db, replace(engine or EngineOptions(), access=access, outbound=settings.outbound)
     )
-    tasks = OrchestrationHandlers(pipelines.handlers, TaskHandlers(TaskStore(resources.db)))
+    tasks = OrchestrationHandlers(pipelines.handlers, FormerTasks(resources.db))
     keys = ClientKeys(resources.db)
     templated = TemplatedPipelines(settings.pipeline_limits, front50_timeout=settings.query_timeout)
     start = templated.starting(

@@ -1,7 +1,7 @@
 """Orca's tasks survive redelivery and crashes: nothing is done twice, nothing pending is lost.
 
-Tasks run as ORCHESTRATION executions on the pipeline engine; one stored by the former task engine
-(``orca_tasks``) before an upgrade still finishes."""
+Tasks run as ORCHESTRATION executions on the pipeline engine; one the former task engine stored in
+``orca_tasks`` before an upgrade is moved onto it when first touched, and finishes."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from schemas.json_types import Json
 from schemas.orca import SubmitTask
 from tests.authorities import ADMIN
 from tests.integration.gate.conftest import System, eventually, start_system
-from tests.integration.gate.flows import create_application_task
+from tests.integration.gate.flows import create_application_task, run_task
+from workers.orca.engine.status import ExecutionStatus
 from workers.orca.engine.store import ExecutionStore
-from workers.orca.store import TaskStore
-from workers.orca.tasks import ExecutionStatus, Step, Task
+from workers.orca.former_tasks import COLLECTION, FormerStep, FormerTask, stored_form
 
 
 class Updates:
@@ -46,10 +46,7 @@ async def follow(system: System) -> Updates:
 
 async def task_status(system: System, task_id: str) -> str:
     execution = await ExecutionStore(system.db).get(task_id)
-    if execution is not None:
-        return execution.status.value
-    task = await TaskStore(system.db).get(task_id)
-    return task.status.value if task else "MISSING"
+    return execution.status.value if execution else "MISSING"
 
 
 def submit_command(task_id: str, name: str = "shop") -> SubmitTask:
@@ -85,26 +82,74 @@ async def _count(updates: Updates, task_id: str) -> int:
     return len(updates.statuses(task_id))
 
 
-async def test_a_step_stored_but_never_sent_is_sent_on_redelivery(system: System) -> None:
-    """The process died after storing the step's command id and before sending the command, while
-    tasks ran on the former task engine: after the upgrade the task still finishes, and reads show it."""
+async def test_a_task_of_the_former_engine_stored_but_never_sent_finishes_after_the_upgrade(system: System) -> None:
+    """The former task engine stored a step's command id and died before sending the command; after
+    the upgrade a redelivered submit moves the task onto the engine, which sends it under that id."""
     command = submit_command("task-crashed")
-    task = Task.submitted(
-        task_id=command.task_id, application="shop", description="crashed", jobs=command.job, authority=ADMIN
+    started = 1_700_000_000_000
+    step = FormerStep(
+        id="1",
+        name="upsertApplication",
+        job=command.job[0],
+        status=ExecutionStatus.RUNNING,
+        start_time=started,
+        command_id="command-stored-before-the-crash",
     )
-    task.status = ExecutionStatus.RUNNING
-    task.start_time = task.build_time
-    step: Step = task.steps[0]
-    task.begin_step(step, "command-stored-before-the-crash", task.build_time)
-    assert await TaskStore(system.db).insert(task)
+    task = FormerTask(
+        id=command.task_id,
+        name="crashed",
+        application="shop",
+        user=ADMIN.user,
+        authority=ADMIN,
+        status=ExecutionStatus.RUNNING,
+        build_time=started,
+        start_time=started,
+        steps=[step],
+        variables={"user": ADMIN.user},
+    )
+    await system.db[COLLECTION].insert_one(stored_form(task))
 
     await system.bus.send(command)
 
     await eventually(lambda: task_status(system, "task-crashed"), lambda status: status == "SUCCEEDED")
     assert (await system.client.get("/applications/shop")).status == 200
-    assert (await (await system.client.get("/tasks/task-crashed")).json())["status"] == "SUCCEEDED"
+    shown = await (await system.client.get("/tasks/task-crashed")).json()
+    assert (shown["status"], shown["startTime"], shown["execution"]["type"]) == ("SUCCEEDED", started, "ORCHESTRATION")
+    assert await system.db[COLLECTION].find_one({"_id": "task-crashed"}) is None
+    history = await (await system.client.get("/applications/shop/history")).json()
+    assert len(history) == 1
+
+
+async def test_tasks_of_the_former_engine_are_listed_and_read_as_they_were(system: System) -> None:
+    finished = FormerTask(
+        id="task-old",
+        name="create shop",
+        application="shop",
+        status=ExecutionStatus.TERMINAL,
+        build_time=1_700_000_000_000,
+        start_time=1_700_000_000_000,
+        end_time=1_700_000_000_500,
+        steps=[
+            FormerStep(
+                id="1",
+                name="upsertApplication",
+                job={"type": "createApplication", "application": {"name": "shop"}},
+                status=ExecutionStatus.TERMINAL,
+                command_id="c-1",
+            )
+        ],
+        variables={"exception": {"details": {"error": "no (status 400)", "errors": ["no (status 400)"]}}},
+    )
+    await system.db[COLLECTION].insert_one(stored_form(finished))
+
+    new = await run_task(system.client, create_application_task("shop"))
+
     listed = await (await system.client.get("/applications/shop/tasks")).json()
-    assert [task["id"] for task in listed] == ["task-crashed"]
+    assert [(task["id"], task["status"]) for task in listed] == [(new["id"], "SUCCEEDED"), ("task-old", "TERMINAL")]
+    old = await (await system.client.get("/tasks/task-old")).json()
+    assert (old["endTime"], [step["status"] for step in old["steps"]]) == (1_700_000_000_500, ["TERMINAL"])
+    variables = {variable["key"]: variable["value"] for variable in old["variables"]}
+    assert variables["exception"]["details"]["errors"] == ["no (status 400)"]
 
 
 @pytest.fixture

@@ -25,6 +25,9 @@ from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult
 from workers.orca.engine.status import ExecutionStatus
 
 CALL_KEY = "front50Call"
+RESEND = "resend"
+"""Set on a ``front50Call`` whose command may never have been sent (a task moved here from the former
+task engine mid-step): the task sends it again under the same id, which Front50 answers once."""
 SAVE_TYPES = ("createApplication", "updateApplication")
 DELETE_TYPE = "deleteApplication"
 JOB_TYPES = (*SAVE_TYPES, DELETE_TYPE)
@@ -96,6 +99,14 @@ class Front50ApplicationTask:
                 shaped = failure(str(invalid), run.now, "InvalidJob", invalid.field)
                 return TaskResult(ExecutionStatus.TERMINAL, context={"exception": shaped})
             command_id = new_id()
+            return TaskResult(
+                ExecutionStatus.RUNNING,
+                context={CALL_KEY: {"commandId": command_id}},
+                send=(Outbound(command, to=command.owner(), envelope_id=command_id),),
+            )
+        if call.get(RESEND) is True:
+            command_id = str(call.get("commandId"))
+            command = command_for(run.execution, run.stage)
             return TaskResult(
                 ExecutionStatus.RUNNING,
                 context={CALL_KEY: {"commandId": command_id}},
