@@ -109,7 +109,7 @@ def seed_documents() -> list[Json]:
                 )
             )
     account = Account(name="bench", cloud_provider="local")
-    return documents(account, "local", AccountSnapshot(server_groups=tuple(groups)), "seed")
+    return documents(account, "local", AccountSnapshot(server_groups=tuple(groups)))
 
 
 async def cache_reads(bus: MemoryBus, db: Any, client: TestClient[Any, Any], reads: int) -> Json:

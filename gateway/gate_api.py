@@ -17,6 +17,7 @@ import time
 from http import HTTPStatus
 from typing import Any
 
+import pydantic_core
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
@@ -139,6 +140,12 @@ def gate_json(data: Any, *, status: int = 200) -> web.Response:
     """Spinnaker JSON as it is, ``null`` values included (Deck and spin expect Gate's exact shapes),
     with every secret hidden (:func:`schemas.secrets.redact`): no read returns one."""
     return web.json_response(redact(data), status=status)
+
+
+def relayed_json(data: Any, *, status: int = 200) -> web.Response:
+    """Spinnaker JSON a service already redacted (Clouddriver's cache hides every secret with
+    :func:`schemas.secrets.redact` when it stores a resource), encoded without walking it again."""
+    return web.Response(body=pydantic_core.to_json(data), status=status, content_type="application/json")
 
 
 def error_responses(*statuses: int) -> dict[int, Response]:

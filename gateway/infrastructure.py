@@ -7,7 +7,8 @@ accounts the caller may not READ are left out of every list; a named account the
 READ is a 403. Each query carries the caller's authority, and Clouddriver applies the same rules
 itself (and shows a server group's ``env`` only to who may WRITE its account). Shapes are
 Clouddriver's: ``/applications/{app}/clusters`` is ``{account: [cluster names]}``, the rest are
-lists of (or one) Clouddriver JSON objects.
+lists of (or one) Clouddriver JSON objects. Clouddriver hides secrets in each resource when it
+caches it, so these answers are relayed as they come (:func:`gateway.gate_api.relayed_json`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gateway.api_model import ApiModel
 from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask
-from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, not_found
+from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, not_found, relayed_json
 from gateway.routing import Response, Route, read_query
 from schemas.clouddriver import AccountList, ListAccounts
 from schemas.clouddriver_cache import (
@@ -114,7 +115,7 @@ async def list_server_groups(request: web.Request) -> web.Response:
     if params.clusters:
         wanted = {name.strip() for name in params.clusters.split(",") if name.strip()}
         groups = [group for group in groups if group.get("cluster") in wanted]
-    return gate_json(groups)
+    return relayed_json(groups)
 
 
 @gate_route
@@ -123,7 +124,7 @@ async def list_clusters(request: web.Request) -> web.Response:
     clusters: dict[str, set[str]] = {}
     for group in await _server_groups(request):
         clusters.setdefault(group["account"], set()).add(group["cluster"])
-    return gate_json({account: sorted(names) for account, names in sorted(clusters.items())})
+    return relayed_json({account: sorted(names) for account, names in sorted(clusters.items())})
 
 
 @gate_route
@@ -132,7 +133,7 @@ async def cluster_server_groups(request: web.Request) -> web.Response:
     account = request.match_info["account"]
     await _check_account(request, account)
     groups = await _server_groups(request, account=account, cluster=request.match_info["cluster"])
-    return gate_json(groups)
+    return relayed_json(groups)
 
 
 @gate_route
@@ -143,7 +144,7 @@ async def cluster_server_groups_named(request: web.Request) -> web.Response:
     groups = await _server_groups(
         request, account=account, cluster=request.match_info["cluster"], name=request.match_info["serverGroupName"]
     )
-    return gate_json(groups)
+    return relayed_json(groups)
 
 
 @gate_route
@@ -154,7 +155,7 @@ async def get_server_group(request: web.Request) -> web.Response:
     groups = await _server_groups(request, account=account, region=region, name=name)
     if not groups:
         raise not_found(f"Server group not found (account: {account}, region: {region}, name: {name})")
-    return gate_json(groups[0])
+    return relayed_json(groups[0])
 
 
 @gate_route
@@ -166,7 +167,7 @@ async def list_load_balancers(request: web.Request) -> web.Response:
         await ask(request, ListLoadBalancers(application=application, authority=authority_of(request)), CachedResources)
     ).resources
     readable = await _readable_accounts(request)
-    return gate_json([balancer for balancer in found if balancer.get("account") in readable])
+    return relayed_json([balancer for balancer in found if balancer.get("account") in readable])
 
 
 @gate_route
@@ -209,7 +210,7 @@ async def find_images(request: web.Request) -> web.Response:
     )
     found = (await ask(request, query, CachedResources)).resources
     readable = await _readable_accounts(request)
-    return gate_json([image for image in found if image.get("account") in readable])
+    return relayed_json([image for image in found if image.get("account") in readable])
 
 
 _ERRORS = error_responses(400, 403, 404, 504)

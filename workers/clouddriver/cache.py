@@ -1,35 +1,44 @@
-"""The infrastructure cache: every account's server groups, load balancers and images in MongoDB.
+"""The infrastructure cache: every account's server groups, load balancers and images.
 
 Each resource is one document in ``clouddriver_cache`` holding Clouddriver's JSON for it
-(``json``) beside the fields queries filter on (``kind``, ``account``, ``region``,
-``application``, ``cluster``, ``name``, ``instance_ids``). A refresh describes one account through
-its provider, upserts every resource with the refresh's ``generation`` and then deletes that
-account's documents of older generations, so a reader never sees an account empty mid-refresh.
-Refreshes run on a schedule and after every operation; reads never call a provider.
+(``json``) beside the fields reads select by (``kind``, ``account``, ``region``,
+``application``, ``cluster``, ``name``, ``instance_ids``) and a ``digest`` of that JSON. A
+refresh describes one account through its provider and writes only what changed: the resources
+whose digest differs, and a delete of those gone (so a reader never sees an account empty
+mid-refresh, and a refresh of an unchanged account writes nothing). Refreshes run on a schedule,
+on a Kubernetes watch and after every operation; reads never call a provider.
+
+Reads are answered from memory (:mod:`workers.clouddriver.cache_view`), each resource's JSON
+encoded once. MongoDB stays the copy all replicas share: every refresh that wrote something then
+increments its account's *revision* (``clouddriver_cache_revisions``), and before a read each
+replica compares the stored revisions with those its view holds, reloading an account another
+replica changed (as Front50's read cache checks its revision). A replica's own writes move the
+revision by exactly one, so it never reloads what it wrote itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import time
 
 import structlog
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.json_types import Json
 from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.cache_view import CacheView, Entry
 from workers.clouddriver.model import AccountSnapshot
 from workers.clouddriver.provider import Account, OperationFailed, ProviderRegistry
 
 COLLECTION = "clouddriver_cache"
+REVISIONS = "clouddriver_cache_revisions"
 log = structlog.get_logger("gennaker.clouddriver.cache")
 
 
-def documents(account: Account, provider: str, snapshot: AccountSnapshot, generation: str) -> list[Json]:
-    """The cache documents of one account's snapshot, tagged with the refresh's ``generation``."""
+def documents(account: Account, provider: str, snapshot: AccountSnapshot) -> list[Json]:
+    """The cache documents of one account's snapshot."""
     groups = {(group.region, group.name): group for group in snapshot.server_groups}
     found: list[Json] = []
     for group in snapshot.server_groups:
@@ -43,7 +52,6 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot, genera
                 "cluster": group.cluster,
                 "name": group.name,
                 "instance_ids": [instance.id for instance in group.instances],
-                "generation": generation,
                 "json": group.to_json(provider=provider),
             }
         )
@@ -74,7 +82,6 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot, genera
                 "region": balancer.region,
                 "application": data["application"],
                 "name": balancer.name,
-                "generation": generation,
                 "json": data,
             }
         )
@@ -88,7 +95,6 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot, genera
                 "provider": provider,
                 "name": image.name,
                 "created_time": image.created_time,
-                "generation": generation,
                 "json": image.to_json(provider=provider),
             }
         )
@@ -96,23 +102,24 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot, genera
 
 
 class InfrastructureCache:
-    """Refreshes and reads ``clouddriver_cache``."""
+    """Refreshes ``clouddriver_cache`` and answers reads from its view in memory."""
 
     def __init__(self, db: AsyncDatabase[Json], accounts: AccountCatalogue, providers: ProviderRegistry) -> None:
         self.collection = db[COLLECTION]
+        self.revisions = db[REVISIONS]
         self.accounts = accounts
         self.providers = providers
+        self.view = CacheView()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._sync_lock = asyncio.Lock()
+        self._loaded = False
         self._indexed = False
 
     async def ensure_indexes(self) -> None:
-        """The indexes every query uses (once per process)."""
+        """The indexes reloads use (once per process)."""
         if self._indexed:
             return
-        await self.collection.create_index([("kind", ASCENDING), ("application", ASCENDING)])
-        await self.collection.create_index([("kind", ASCENDING), ("account", ASCENDING), ("region", ASCENDING)])
-        await self.collection.create_index([("instance_ids", ASCENDING)])
-        await self.collection.create_index([("account", ASCENDING), ("generation", ASCENDING)])
+        await self.collection.create_index([("account", ASCENDING)])
         self._indexed = True
 
     def cached_accounts(self) -> list[Account]:
@@ -121,9 +128,27 @@ class InfrastructureCache:
         accounts = [Account.from_details(d, self.accounts.settings(str(d["name"]))) for d in self.accounts.all()]
         return [account for account in accounts if account.cloud_provider in served]
 
+    async def sync(self) -> None:
+        """Bring the view up to what MongoDB holds: the whole cache the first time, then each account
+        whose stored revision moved since the view last saw it (another replica refreshed it)."""
+        async with self._sync_lock:
+            if not self._loaded:
+                await self.ensure_indexes()
+                stored = {str(doc["_id"]): int(doc["revision"]) async for doc in self.revisions.find({})}
+                entries = [Entry.of(document) async for document in self.collection.find({})]
+                self.view.put(entries)
+                self.view.revisions.update(stored)
+                self._loaded = True
+                return
+            async for doc in self.revisions.find({}):
+                account, revision = str(doc["_id"]), int(doc["revision"])
+                if self.view.revisions.get(account) != revision:
+                    reloaded = [Entry.of(document) async for document in self.collection.find({"account": account})]
+                    self.view.replace_account(account, reloaded)
+                    self.view.revisions[account] = revision
+
     async def refresh(self, name: str) -> int:
-        """Describe account ``name`` and store what it holds now; returns how many resources."""
-        await self.ensure_indexes()
+        """Describe account ``name`` and store what changed in it; returns how many resources it holds."""
         details = self.accounts.get(name)
         if details is None:
             raise OperationFailed(f"account {name!r} is not configured")
@@ -133,15 +158,47 @@ class InfrastructureCache:
         async with lock:
             started = time.monotonic()
             snapshot = await provider.describe(account)
-            generation = secrets.token_hex(8)
-            stored = documents(account, provider.cloud_provider, snapshot, generation)
-            if stored:
+            await self.sync()
+            entries = {}
+            for document in documents(account, provider.cloud_provider, snapshot):
+                entry = Entry.of(document)
+                entries[entry.id] = (entry, document)
+            changed = [pair for key, pair in entries.items() if self.view.digest(key) != pair[0].digest]
+            gone = sorted(self.view.ids_of(name) - entries.keys())
+            if changed:
                 await self.collection.bulk_write(
-                    [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in stored], ordered=False
+                    [
+                        ReplaceOne({"_id": entry.id}, {**document, "digest": entry.digest}, upsert=True)
+                        for entry, document in changed
+                    ],
+                    ordered=False,
                 )
-            await self.collection.delete_many({"account": name, "generation": {"$ne": generation}})
-            log.debug("cache refreshed", account=name, resources=len(stored), ms=(time.monotonic() - started) * 1e3)
-            return len(stored)
+            if gone:
+                await self.collection.delete_many({"_id": {"$in": gone}})
+            if changed or gone:
+                await self._bump(name)
+            self.view.put(entry for entry, _ in changed)
+            self.view.remove(gone)
+            log.debug(
+                "cache refreshed",
+                account=name,
+                resources=len(entries),
+                written=len(changed),
+                deleted=len(gone),
+                ms=(time.monotonic() - started) * 1e3,
+            )
+            return len(entries)
+
+    async def _bump(self, account: str) -> None:
+        """Increment the account's stored revision; the view takes it unless another replica moved it too."""
+        stored = await self.revisions.find_one_and_update(
+            {"_id": account}, {"$inc": {"revision": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        revision = int(stored["revision"]) if stored else 0
+        if self.view.revisions.get(account, 0) + 1 == revision:
+            self.view.revisions[account] = revision
+        else:
+            self.view.revisions[account] = -1  # another replica wrote meanwhile: reload on the next read
 
     async def refresh_all(self) -> int:
         """Refresh every cached account; an account that fails is logged and keeps its last view."""
@@ -153,15 +210,6 @@ class InfrastructureCache:
                 log.warning("could not refresh an account's cache", account=account.name, error=repr(error))
         return total
 
-    async def _find(self, query: Json, *, sort: list[tuple[str, int]] | None = None, limit: int = 0) -> list[Json]:
-        await self.ensure_indexes()
-        cursor = self.collection.find(query, {"json": 1, "_id": 0})
-        if sort:
-            cursor = cursor.sort(sort)
-        if limit:
-            cursor = cursor.limit(limit)
-        return [document["json"] async for document in cursor]
-
     async def server_groups(
         self,
         application: str,
@@ -170,27 +218,37 @@ class InfrastructureCache:
         cluster: str | None = None,
         region: str | None = None,
         name: str | None = None,
-    ) -> list[Json]:
+    ) -> list[Entry]:
         """Server groups of ``application``, narrowed by any of the other fields, sorted by name."""
-        query: Json = {"kind": "serverGroup", "application": application}
-        for key, value in (("account", account), ("cluster", cluster), ("region", region), ("name", name)):
-            if value is not None:
-                query[key] = value
-        return await self._find(query, sort=[("name", ASCENDING)])
+        await self.sync()
+        if account is not None and region is not None and name is not None:
+            found = [entry for entry in self.view.at("serverGroup", account, region, name)]
+            found = [entry for entry in found if entry.application == application]
+        else:
+            found = self.view.of_application("serverGroup", application)
+        return [
+            entry
+            for entry in found
+            if (account is None or entry.account == account)
+            and (cluster is None or entry.cluster == cluster)
+            and (region is None or entry.region == region)
+            and (name is None or entry.name == name)
+        ]
 
-    async def load_balancers(self, application: str) -> list[Json]:
+    async def load_balancers(self, application: str) -> list[Entry]:
         """Load balancers of ``application``, each with its server groups and their instances."""
-        return await self._find({"kind": "loadBalancer", "application": application}, sort=[("name", ASCENDING)])
+        await self.sync()
+        return self.view.of_application("loadBalancer", application)
 
     async def instance(self, account: str, region: str, instance_id: str) -> list[Json]:
         """The instance ``instance_id`` (zero or one), with its server group, account and region."""
-        groups = await self._find(
-            {"kind": "serverGroup", "account": account, "region": region, "instance_ids": instance_id}, limit=1
-        )
-        for group in groups:
-            for instance in group.get("instances", []):
+        await self.sync()
+        for entry in self.view.with_instance(instance_id):
+            if entry.kind != "serverGroup" or entry.account != account or entry.region != region:
+                continue
+            for instance in entry.data().get("instances", []):
                 if instance.get("instanceId") == instance_id:
-                    return [{**instance, "serverGroup": group["name"], "account": account, "region": region}]
+                    return [{**instance, "serverGroup": entry.name, "account": account, "region": region}]
         return []
 
     async def images(
@@ -202,16 +260,20 @@ class InfrastructureCache:
         account: str | None,
         tags: dict[str, str],
         count: int | None,
-    ) -> list[Json]:
+    ) -> list[Entry]:
         """Images like ``/images/find``: newest first, name containing ``q`` (``*`` wildcards allowed)."""
-        query: Json = {"kind": "image"}
-        for key, value in (("provider", provider), ("region", region), ("account", account)):
-            if value is not None:
-                query[key] = value
-        images = await self._find(query, sort=[("created_time", -1)])
+        await self.sync()
+        images = [
+            entry
+            for entry in self.view.of_kind("image")
+            if (provider is None or entry.provider == provider)
+            and (region is None or entry.region == region)
+            and (account is None or entry.account == account)
+        ]
+        images.sort(key=lambda entry: entry.created_time, reverse=True)
         if q:
             pattern = re.compile(".*".join(map(re.escape, q.lower().strip("*").split("*"))))
-            images = [image for image in images if pattern.search(str(image.get("imageName", "")).lower())]
+            images = [entry for entry in images if pattern.search(entry.image_name.lower())]
         if tags:
-            images = [image for image in images if all(image.get("tags", {}).get(k) == v for k, v in tags.items())]
+            images = [entry for entry in images if all((k, v) in entry.tags for k, v in tags.items())]
         return images[:count] if count else images

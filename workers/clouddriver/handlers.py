@@ -7,7 +7,7 @@ resources of accounts it may READ, of an application it may READ, and a server g
 
 from __future__ import annotations
 
-from bus import MessageContext
+from bus import EncodedReply, MessageContext
 from schemas.authority import Authority, Permission, can
 from schemas.base import Query, Reply
 from schemas.clouddriver import AccountFound, AccountList, GetAccount, ListAccounts
@@ -23,9 +23,7 @@ from schemas.json_types import Json
 from schemas.permissions import application_permissions
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.cache import InfrastructureCache
-
-HIDDEN_KEYS = ("env",)
-"""What a server group's ``launchConfig`` and ``buildInfo`` show only to those who may WRITE its account."""
+from workers.clouddriver.cache_view import Entry, joined, without_env
 
 
 class AccountQueries:
@@ -67,8 +65,25 @@ class CacheQueries:
             permissions = account.get("permissions") if account else None
             if account is None or not can(authority, permissions, Permission.READ):
                 continue
-            shown.append(resource if can(authority, permissions, Permission.WRITE) else _without_env(resource))
+            shown.append(resource if can(authority, permissions, Permission.WRITE) else without_env(resource))
         return shown
+
+    def _encoded(self, authority: Authority, entries: list[Entry]) -> EncodedReply:
+        """:meth:`_allowed` over cached entries, answered as their JSON joined (nothing re-encoded)."""
+        rights: dict[str, tuple[bool, bool]] = {}
+        parts: list[bytes] = []
+        for entry in entries:
+            if entry.account not in rights:
+                account = self.catalogue.get(entry.account)
+                permissions = account.get("permissions") if account else None
+                rights[entry.account] = (
+                    account is not None and can(authority, permissions, Permission.READ),
+                    can(authority, permissions, Permission.WRITE),
+                )
+            readable, writable = rights[entry.account]
+            if readable:
+                parts.append(entry.json if writable else entry.shown)
+        return EncodedReply.spliced(CachedResources, joined(parts))
 
     async def _may_read_application(self, authority: Authority, application: str, context: MessageContext) -> bool:
         if authority.admin:
@@ -80,28 +95,27 @@ class CacheQueries:
         permissions = await application_permissions(ask, application)
         return can(authority, permissions, Permission.READ, execute_fallback=self.execute_fallback)
 
-    async def server_groups(self, query: ListServerGroups, context: MessageContext) -> CachedResources:
+    async def server_groups(self, query: ListServerGroups, context: MessageContext) -> CachedResources | EncodedReply:
         """Server groups of an application, narrowed by account, cluster, region or name."""
         if not await self._may_read_application(query.authority, query.application, context):
             return CachedResources(resources=[])
         found = await self.cache.server_groups(
             query.application, account=query.account, cluster=query.cluster, region=query.region, name=query.name
         )
-        return CachedResources(resources=self._allowed(query.authority, found))
+        return self._encoded(query.authority, found)
 
-    async def load_balancers(self, query: ListLoadBalancers, context: MessageContext) -> CachedResources:
+    async def load_balancers(self, query: ListLoadBalancers, context: MessageContext) -> CachedResources | EncodedReply:
         """Load balancers of an application."""
         if not await self._may_read_application(query.authority, query.application, context):
             return CachedResources(resources=[])
-        found = await self.cache.load_balancers(query.application)
-        return CachedResources(resources=self._allowed(query.authority, found))
+        return self._encoded(query.authority, await self.cache.load_balancers(query.application))
 
     async def instance(self, query: GetInstance, context: MessageContext) -> CachedResources:
         """One instance (or none)."""
         found = await self.cache.instance(query.account, query.region, query.instance_id)
         return CachedResources(resources=self._allowed(query.authority, found))
 
-    async def images(self, query: FindImages, context: MessageContext) -> CachedResources:
+    async def images(self, query: FindImages, context: MessageContext) -> EncodedReply:
         """Images like ``/images/find``."""
         found = await self.cache.images(
             provider=query.provider,
@@ -111,7 +125,7 @@ class CacheQueries:
             tags=query.tags,
             count=query.count,
         )
-        return CachedResources(resources=self._allowed(query.authority, found))
+        return self._encoded(query.authority, found)
 
     async def refresh(self, query: RefreshCache, context: MessageContext) -> CachedResources:
         """Refresh one account (or all) now."""
@@ -120,13 +134,3 @@ class CacheQueries:
         else:
             await self.cache.refresh(query.account)
         return CachedResources(resources=[])
-
-
-def _without_env(resource: Json) -> Json:
-    """``resource`` with its ``launchConfig`` and ``buildInfo`` lacking :data:`HIDDEN_KEYS`."""
-    shown = dict(resource)
-    for part in ("launchConfig", "buildInfo"):
-        value = shown.get(part)
-        if isinstance(value, dict):
-            shown[part] = {key: item for key, item in value.items() if key not in HIDDEN_KEYS}
-    return shown
