@@ -32,7 +32,7 @@ from schemas.orca_engine import (
     StartStage,
     StartWaitingExecutions,
 )
-from workers.orca.engine.expressions import SpelExpressions
+from workers.orca.engine.expression_language import SpelExpressions
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun

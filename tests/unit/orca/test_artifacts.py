@@ -13,7 +13,7 @@ from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, StartExecution
 from tests.unit.orca.engine_core import Core, execution, stage
 from workers.orca.engine.artifacts import ArtifactError, bind_trigger, matches, resolve
-from workers.orca.engine.expressions import SpelExpressions
+from workers.orca.engine.expression_language import SpelExpressions
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.stages import manifest_expressions
 

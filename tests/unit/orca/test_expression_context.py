@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from workers.orca.engine.expressions import SUMMARY_KEY, SpelExpressions
+from workers.orca.engine.expression_language import SUMMARY_KEY, SpelExpressions
 from workers.orca.engine.model import Execution
 from workers.orca.expressions import ExpressionError, evaluate, process, stage_root
 from workers.orca.expressions.ancestors import ancestors

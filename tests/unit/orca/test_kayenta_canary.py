@@ -13,7 +13,7 @@ from schemas.json_types import Json
 from schemas.kayenta import KayentaTaskCompleted
 from schemas.orca_engine import RunExternalTask
 from tests.unit.orca.engine_core import START, Core, describe, execution, stage
-from workers.orca.engine.expressions import SpelExpressions
+from workers.orca.engine.expression_language import SpelExpressions
 from workers.orca.engine.stages import StageTypes
 from workers.orca.engine.stages.canary import canary_stage_types, intervals, settings
 from workers.orca.engine.stages.canary.stages import aggregate

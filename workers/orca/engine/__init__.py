@@ -58,7 +58,7 @@ from workers.orca.engine.concurrency import WaitingExecutions
 from workers.orca.engine.delete_execution import ExecutionDeletion
 from workers.orca.engine.effects.stage_io import stage_io
 from workers.orca.engine.evaluate_expression import ExpressionQueries
-from workers.orca.engine.expressions import Expressions, SpelExpressions
+from workers.orca.engine.expression_language import Expressions, SpelExpressions
 from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.outbox import OutboxRelay
 from workers.orca.engine.reconciler import Reconciler

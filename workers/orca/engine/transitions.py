@@ -34,7 +34,7 @@ from schemas.orca_engine import (
     StartWaitingExecutions,
 )
 from workers.orca.engine import execution_window, graph, synthetic
-from workers.orca.engine.expressions import SUMMARY_KEY, ExpressionFailed, Expressions
+from workers.orca.engine.expression_language import SUMMARY_KEY, ExpressionFailed, Expressions
 from workers.orca.engine.model import Execution, PausedDetails, Stage, Task
 from workers.orca.engine.outgoing import (
     Outgoing,

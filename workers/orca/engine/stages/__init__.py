@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from workers.orca.engine.expressions import Expressions
+from workers.orca.engine.expression_language import Expressions
 from workers.orca.engine.stages.base import (
     Outbound,
     StageDefinition,

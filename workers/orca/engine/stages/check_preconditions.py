@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from schemas.json_types import Json
-from workers.orca.engine.expressions import SOURCE_KEY, ExpressionFailed, Expressions, shown
+from workers.orca.engine.expression_language import SOURCE_KEY, ExpressionFailed, Expressions, shown
 from workers.orca.engine.model import Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 from workers.orca.engine.stages.external import ExternalTask

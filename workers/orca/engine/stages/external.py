@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from workers.orca.engine import artifacts
-from workers.orca.engine.expressions import Expressions
+from workers.orca.engine.expression_language import Expressions
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages import manifest_expressions
 from workers.orca.engine.stages.base import Outbound, TaskDefinition, TaskResult, TaskRun, positive_int

@@ -17,7 +17,7 @@ import binascii
 import yaml
 
 from schemas.json_types import Json
-from workers.orca.engine.expressions import Expressions
+from workers.orca.engine.expression_language import Expressions
 from workers.orca.engine.model import Execution, Stage
 
 STAGE_TYPES = ("deployManifest", "runJobManifest")
