@@ -189,7 +189,7 @@ async def _diff(args: argparse.Namespace, settings: GatewayAccess) -> Plan:
     return plan(dinghyfile, existing, application_exists=exists)
 
 
-def run_history(args: argparse.Namespace, settings: Settings) -> int:
+def run_history(args: argparse.Namespace, settings: GatewayAccess) -> int:
     """Print the application's Dinghy history, newest first."""
     if not 1 <= args.limit <= 1000:
         raise CliError("--limit must be between 1 and 1000", code=2)
@@ -218,7 +218,7 @@ def run_history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _history(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
+async def _history(args: argparse.Namespace, settings: GatewayAccess) -> list[dict[str, Any]]:
     async with gate_client(args, settings) as gateway:
         path = f"/dinghy/applications/{segment(args.application)}/history?limit={args.limit}"
         entries: list[dict[str, Any]] = await gateway.request("GET", path)
