@@ -780,6 +780,15 @@ export const scenarios = [
       }
       await shot('bake');
 
+      // a log Gate cannot give is a sentence saying what to do, not an empty box
+      await page.route('**/bakery/logs/**', (route) =>
+        route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ status: 503, error: 'Service Unavailable', message: 'rosco did not answer in time' }) }),
+      );
+      await page.reload();
+      await page.locator('[data-testid=bake-region][data-region=local]').getByTestId('log-error').waitFor({ timeout: TIMEOUT });
+      assert.match(await page.getByTestId('log-error').first().textContent(), /Packer log could not be read: .*rosco did not answer in time.*reload the page to try now/);
+      await page.unroute('**/bakery/logs/**');
+
       await node('Build').click();
       const build = page.getByTestId('jenkins-details');
       await until('the build to be shown', async () => (await build.getByTestId('jenkins-status').textContent().catch(() => '')) === 'SUCCESS');

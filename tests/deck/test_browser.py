@@ -105,6 +105,17 @@ def test_every_scenario_is_reported(report: dict[str, Any]) -> None:
 
 
 def test_screenshots_of_the_main_pages_are_kept(report: dict[str, Any]) -> None:
-    for page in ("login", "applications", "pipeline-history", "execution", "canary", "clusters", "clusters-kubernetes"):
+    for page in (
+        "login",
+        "applications",
+        "pipeline-history",
+        "execution",
+        "canary",
+        "clusters",
+        "clusters-kubernetes",
+        "bake",
+        "terraform-judgment",
+        "dinghy-history",
+    ):
         shot = ARTIFACTS / f"{page}.png"
         assert shot.is_file() and shot.stat().st_size > 5_000, f"no screenshot of {page} at {shot}"

@@ -34,7 +34,7 @@ function LogView({ what, loaded, pending }: { what: string; loaded: { data?: str
   if (loaded.error)
     return (
       <div class="error" role="alert" data-testid="log-error">
-        {`The ${what} could not be read: ${messageOf(loaded.error)}. It is shown again when the stage next changes; reload the page to try now.`}
+        {`The ${what} could not be read: ${messageOf(loaded.error).replace(/\.$/, '')}. It is read again when the stage next changes; reload the page to try now.`}
       </div>
     );
   if (loaded.data === undefined) return <p class="hint">Reading the {what}…</p>;
