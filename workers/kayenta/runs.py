@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.json_types import Json
-from workers.kayenta.judge import judge
-from workers.kayenta.judge.sequential import sequential_test
 from workers.kayenta.mixer import mix, values_or_gap
 from workers.kayenta.sources.base import MetricsSource, MetricsSourceError, Scope
 from workers.kayenta.sources.memory import finite
@@ -128,7 +126,13 @@ def json_safe(value: Any) -> Any:
 
 
 def judge_pairs(canary_config: Json, request: Json, pairs: list[Json], *, sequential: bool) -> Json:
-    """The judge result (and the sequential verdict when asked) for fetched pairs."""
+    """The judge result (and the sequential verdict when asked) for fetched pairs.
+
+    The judges (and NumPy beneath them) are imported at the first judgement, not when Kayenta starts.
+    """
+    from workers.kayenta.judge import judge
+    from workers.kayenta.judge.sequential import sequential_test
+
     thresholds = request.get("thresholds") or {"pass": 75, "marginal": 50}
     result: Json = {"judgeResult": judge(canary_config, thresholds, pairs)}
     if sequential:

@@ -17,23 +17,30 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession, get_session
-
 from schemas.clouddriver import AwsAccountSettings
 
 if TYPE_CHECKING:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import AioSession
     from types_aiobotocore_autoscaling import AutoScalingClient
     from types_aiobotocore_ec2 import EC2Client
     from types_aiobotocore_elbv2 import ElasticLoadBalancingv2Client
 
-CLIENT_CONFIG = AioConfig(
-    retries={"max_attempts": 5, "mode": "standard"},
-    connect_timeout=5,
-    read_timeout=30,
-    max_pool_connections=20,
-)
-"""Standard retry mode (throttling and 5xx, with backoff), bounded timeouts."""
+
+def client_config() -> AioConfig:
+    """Standard retry mode (throttling and 5xx, with backoff), bounded timeouts.
+
+    aiobotocore is imported here, when an AWS account is first used, not when Clouddriver starts:
+    it was an eighth of ``gennaker up``'s start-up for installs with no AWS account.
+    """
+    from aiobotocore.config import AioConfig
+
+    return AioConfig(
+        retries={"max_attempts": 5, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=20,
+    )
 
 
 @dataclass(frozen=True)
@@ -59,9 +66,7 @@ class AwsConnector:
 
     def __init__(self, settings: AwsAccountSettings | None = None) -> None:
         self.settings = settings or AwsAccountSettings()
-        self._session: AioSession = (
-            AioSession(profile=self.settings.profile) if self.settings.profile else get_session()
-        )
+        self._session: AioSession | None = None
         self._stack = AsyncExitStack()
         self._regions: dict[str, RegionClients] = {}
         self._lock = asyncio.Lock()
@@ -82,7 +87,12 @@ class AwsConnector:
         key = settings.access_key_id
         secret = settings.secret_access_key.get_secret_value() if settings.secret_access_key else None
         token = settings.session_token.get_secret_value() if settings.session_token else None
+        if self._session is None:
+            from aiobotocore.session import AioSession, get_session
+
+            self._session = AioSession(profile=settings.profile) if settings.profile else get_session()
         create, enter = self._session.create_client, self._stack.enter_async_context
+        config = client_config()
         ec2 = await enter(
             create(
                 "ec2",
@@ -91,7 +101,7 @@ class AwsConnector:
                 aws_access_key_id=key,
                 aws_secret_access_key=secret,
                 aws_session_token=token,
-                config=CLIENT_CONFIG,
+                config=config,
             )
         )
         autoscaling = await enter(
@@ -102,7 +112,7 @@ class AwsConnector:
                 aws_access_key_id=key,
                 aws_secret_access_key=secret,
                 aws_session_token=token,
-                config=CLIENT_CONFIG,
+                config=config,
             )
         )
         elbv2 = await enter(
@@ -113,7 +123,7 @@ class AwsConnector:
                 aws_access_key_id=key,
                 aws_secret_access_key=secret,
                 aws_session_token=token,
-                config=CLIENT_CONFIG,
+                config=config,
             )
         )
         return RegionClients(region=region, ec2=ec2, autoscaling=autoscaling, elbv2=elbv2)
