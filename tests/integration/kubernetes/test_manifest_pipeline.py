@@ -445,10 +445,16 @@ async def test_run_job_waits_for_the_job_and_fails_with_its_reason(cluster: Clus
     [name] = outputs["deploy.jobs"]["web"]
     assert name.startswith("job migrate-") and outputs["jobStatus"]["succeeded"] == 1
 
-    breaks = {**deploy(job("broken", "busybox:fail")), "type": "runJobManifest"}
+    broken = job("broken", "busybox:fail")
+    broken["spec"]["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", "echo SPINNAKER_PROPERTY_STEP=3"]
+    breaks = {**deploy(broken), "type": "runJobManifest", "propertyFile": "main"}
     execution = await run(cluster, [breaks], "deployer")
     assert execution["status"] == "TERMINAL"
-    assert "failed: Job failed: BackoffLimitExceeded" in failure(by_ref(execution, "1"))
+    stage = by_ref(execution, "1")
+    assert "failed: Job failed: BackoffLimitExceeded" in failure(stage)
+    # as Orca's WaitOnJobCompletion: the failed job's properties and status are still in the stage
+    assert stage["context"]["propertyFileContents"] == {"STEP": "3"} and stage["context"]["STEP"] == "3"
+    assert stage["context"]["jobStatus"]["failed"] >= 1
 
 
 async def test_run_job_reads_the_property_file_its_container_prints_into_outputs(cluster: Cluster) -> None:

@@ -497,29 +497,41 @@ async def run_job_manifest(op: OperationRun) -> Outcome:
     applied = await _apply(k8s, account, 0, annotated, dry_run=False)
     op.touched.add(account.name)
     await op.progress(f"started job {name} in {namespace}")
-    await _wait_stable(op, k8s, account, [applied])
+    jobs = {"deploy.jobs": {namespace: [f"job {name}"]}}
+    try:
+        await _wait_stable(op, k8s, account, [applied])
+    except OperationFailed:
+        failed = await k8s.get(account, "Job", namespace, name)
+        if failed is None or not stability.judge(failed).failed:
+            raise  # out of time, or gone: no job result to keep
+        # as Orca's WaitOnJobCompletion: a failed Job's properties (if its log printed any) and status
+        # are kept in the stage's context before the stage fails
+        read = await _property_file(op, k8s, account, failed, op.context.get("propertyFile"), required=False)
+        op.partial.update(jobs, jobStatus=failed.get("status") or {}, **_properties(read))
+        raise
     finished = await k8s.get(account, "Job", namespace, name) or applied
-    read: Json = {}
-    if op.context.get("propertyFile"):
-        read = await _property_file(op, k8s, account, finished, str(op.context["propertyFile"]))
-    outcome = _outcome(
-        account,
-        [finished],
-        **{"deploy.jobs": {namespace: [f"job {name}"]}, "jobStatus": finished.get("status") or {}},
-        **read,
-        **({"propertyFileContents": read} if read else {}),
-    )
-    return outcome
+    read = await _property_file(op, k8s, account, finished, op.context.get("propertyFile"), required=True)
+    return _outcome(account, [finished], **jobs, jobStatus=finished.get("status") or {}, **_properties(read))
+
+
+def _properties(read: Json) -> Json:
+    """A job's properties as Orca puts them in a stage: each at the top, and all as ``propertyFileContents``."""
+    return {**read, "propertyFileContents": read} if read else {}
 
 
 MAX_PROPERTY_LOG = 1024 * 1024
 
 
 async def _property_file(
-    op: OperationRun, k8s: KubernetesProvider, account: Account, job: Json, container: str
+    op: OperationRun, k8s: KubernetesProvider, account: Account, job: Json, container: object, *, required: bool
 ) -> Json:
-    """Spinnaker's ``propertyFile``: the properties the Job's succeeded pod's ``container`` printed;
-    none fails the stage with Orca's words."""
+    """Spinnaker's ``propertyFile``: the properties ``container`` of the Job's pod (a succeeded one
+    first) printed; none when the stage names no ``propertyFile``. None found fails the stage with
+    Orca's words when ``required`` (a Job that succeeded), and is no error for a Job that failed,
+    whose own failure is the stage's reason."""
+    if not container:
+        return {}
+    container = str(container)
     namespace, name, uid = job["metadata"]["namespace"], job["metadata"]["name"], job["metadata"].get("uid")
     pods = [
         pod
@@ -537,6 +549,8 @@ async def _property_file(
             continue
         found = properties.parse(log)
         reason = "its log holds no SPINNAKER_PROPERTY_ or valid SPINNAKER_CONFIG_JSON line"
+    if not found and not required:
+        return {}
     if not found:
         raise OperationFailed(
             f"Expected properties file: {container} in job: {name}, application: {op.command.application}, "
