@@ -28,12 +28,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.json_types import Json
 from workers.clouddriver.accounts import AccountCatalogue
-from workers.clouddriver.cache_view import CacheView, Entry
+from workers.clouddriver.cache_view import CacheView, Entry, digest_of
 from workers.clouddriver.model import AccountSnapshot
 from workers.clouddriver.provider import Account, OperationFailed, ProviderRegistry
 
 COLLECTION = "clouddriver_cache"
 REVISIONS = "clouddriver_cache_revisions"
+YIELD_EVERY = 200
+"""Resources a refresh compares between two turns of the event loop."""
 log = structlog.get_logger("gennaker.clouddriver.cache")
 
 
@@ -159,12 +161,16 @@ class InfrastructureCache:
             started = time.monotonic()
             snapshot = await provider.describe(account)
             await self.sync()
-            entries = {}
-            for document in documents(account, provider.cloud_provider, snapshot):
-                entry = Entry.of(document)
-                entries[entry.id] = (entry, document)
-            changed = [pair for key, pair in entries.items() if self.view.digest(key) != pair[0].digest]
-            gone = sorted(self.view.ids_of(name) - entries.keys())
+            seen: set[str] = set()
+            changed: list[tuple[Entry, Json]] = []
+            for number, document in enumerate(documents(account, provider.cloud_provider, snapshot)):
+                seen.add(document["_id"])
+                digest = digest_of(document["json"])
+                if self.view.digest(document["_id"]) != digest:  # only what changed is redacted and encoded
+                    changed.append((Entry.of(document, digest), document))
+                if number % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)  # let reads through while a big account is compared
+            gone = sorted(self.view.ids_of(name) - seen)
             if changed:
                 await self.collection.bulk_write(
                     [
@@ -182,12 +188,12 @@ class InfrastructureCache:
             log.debug(
                 "cache refreshed",
                 account=name,
-                resources=len(entries),
+                resources=len(seen),
                 written=len(changed),
                 deleted=len(gone),
                 ms=(time.monotonic() - started) * 1e3,
             )
-            return len(entries)
+            return len(seen)
 
     async def _bump(self, account: str) -> None:
         """Increment the account's stored revision; the view takes it unless another replica moved it too."""

@@ -45,8 +45,9 @@ class Entry:
     digest: str
 
     @classmethod
-    def of(cls, document: Json) -> Entry:
-        """The entry of a cache document (``_id``, the selecting fields and ``json``)."""
+    def of(cls, document: Json, digest: str | None = None) -> Entry:
+        """The entry of a cache document (``_id``, the selecting fields and ``json``); ``digest`` is
+        :func:`digest_of` its ``json`` when the caller has it already."""
         data = redact(document["json"])
         encoded = pydantic_core.to_json(data)
         plain = without_env(data)
@@ -66,7 +67,7 @@ class Entry:
             tags=tuple(sorted((str(k), str(v)) for k, v in tags.items())) if isinstance(tags, dict) else (),
             json=encoded,
             shown=encoded if plain is data else pydantic_core.to_json(plain),
-            digest=hashlib.blake2b(encoded, digest_size=16).hexdigest(),
+            digest=digest or digest_of(document["json"]),
         )
 
     def data(self) -> Json:
@@ -136,6 +137,12 @@ class CacheView:
     def of_kind(self, kind: str) -> list[Entry]:
         """Every entry of ``kind``."""
         return [entry for entry in self.entries.values() if entry.kind == kind]
+
+
+def digest_of(data: Json) -> str:
+    """A digest of a resource's JSON as its provider described it (before redaction): equal digests,
+    nothing to write."""
+    return hashlib.blake2b(pydantic_core.to_json(data), digest_size=16).hexdigest()
 
 
 def joined(parts: Iterable[bytes], key: str = "resources") -> bytes:
