@@ -29,6 +29,7 @@ from schemas.front50 import (
     SaveServiceAccount,
 )
 from schemas.json_types import Json
+from schemas.orca import SubmitTask
 from schemas.orca_engine import (
     CancelExecution,
     DeleteExecution,
@@ -200,6 +201,16 @@ async def test_orca_refuses_to_start_without_execute(world: World, persona: str)
         f"access denied: user {persona!r} lacks EXECUTE permission on application 'shop'",
     )
     assert await world.db["orca_executions"].find_one({"_id": execution_id}) is None
+
+
+@pytest.mark.parametrize("persona", ["viewer", "rival"])
+async def test_orca_refuses_a_task_of_pipeline_stages_without_execute(world: World, persona: str) -> None:
+    task_id = str(ULID())
+    command = SubmitTask(
+        task_id=task_id, application="shop", job=[{"type": "wait", "waitTime": 0}], authority=authority(persona)
+    )
+    await refused(world, command, f"access denied: user {persona!r} lacks EXECUTE permission on application 'shop'")
+    assert await world.db["orca_executions"].find_one({"_id": task_id}) is None
 
 
 async def running(world: World) -> tuple[str, str]:

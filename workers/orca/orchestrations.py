@@ -1,6 +1,9 @@
 """Ad-hoc tasks (Gate's ``POST /tasks``) as executions of type ORCHESTRATION on the one engine, as
-Spinnaker's Orca runs ``/ops`` and ``/orchestrate``: one stage per job, in order, each a stage type
-of :mod:`workers.orca.engine.stages.applications`.
+Spinnaker's Orca runs ``/ops`` and ``/orchestrate``: one stage per job, in order. A job is any stage
+type Orca runs: the application jobs of :mod:`workers.orca.engine.stages.applications` (Front50
+judges who may create, change or delete an application), or any pipeline stage type (``wait``, a
+Clouddriver operation, ``deployManifest``…), which needs EXECUTE on the task's application as a
+pipeline does (Orca judges it before storing anything; Clouddriver judges the accounts).
 
 * ``orca.SubmitTask`` stores the execution (its id is the task id: once per id) and starts it
   through the engine's commit, so it has the engine's crash-safety: the state and the command it
@@ -24,10 +27,12 @@ from __future__ import annotations
 import structlog
 
 from bus import MessageContext, new_id
+from schemas.authority import Permission
+from schemas.base import Query, Reply
 from schemas.front50 import ApplicationDeleted, ApplicationSaved, CommandRejected
 from schemas.json_types import Json
 from schemas.orca import CancelTask, GetTask, ListTasks, SubmitTask, TaskFound, TaskList, TaskUpdated
-from schemas.orca_engine import CancelExecution
+from schemas.orca_engine import CancelExecution, ExecutionCommandRejected
 from workers.orca.engine.handlers import ExecutionHandlers
 from workers.orca.engine.model import Execution, Stage, now_ms
 from workers.orca.engine.outgoing import Outgoing, start_task
@@ -64,9 +69,9 @@ def new_orchestration(command: SubmitTask, engine: ExecutionHandlers, at: int) -
                 requisite_stage_ref_ids=[str(index)] if index else [],
             )
         )
-        if job_type not in JOB_TYPES and problem is None:
+        if job_type not in JOB_TYPES and engine.t.stage_types.find(job_type) is None and problem is None:
             known = ", ".join(JOB_TYPES)
-            error = f"no job type {job_type!r} in Orca; known types: {known}"
+            error = f"no job type {job_type!r} in Orca; known types: {known}, or any pipeline stage type"
             problem = failure(error, at, "InvalidJob", f"job[{index}].type")
     kinds = ", ".join(stage.type or "unknown" for stage in stages)
     return Execution(
@@ -145,6 +150,8 @@ class OrchestrationHandlers:
     async def submit(self, command: SubmitTask, context: MessageContext) -> None:
         """Store the ORCHESTRATION (once per id), start it and answer with the task as it is."""
         await self._prepare()
+        if await self._refused(command, context):
+            return
         at = now_ms()
         if await self._migrate(command.task_id, context):
             log.info("task submitted again", task_id=command.task_id)
@@ -158,6 +165,27 @@ class OrchestrationHandlers:
             redelivered=_again(context),
         )
         await self._updated(execution, context)
+
+    async def _refused(self, command: SubmitTask, context: MessageContext) -> bool:
+        """Refuse (and say so, 403) a new task with pipeline stage jobs its authority may not EXECUTE."""
+        if all(str(job.get("type") or "") in JOB_TYPES for job in command.job):
+            return False
+        if await self.store.get(command.task_id) is not None:
+            return False  # judged when it was first submitted
+        access = self.engine.access
+
+        async def ask(query: Query) -> Reply:
+            return await context.ask(query, timeout=access.front50_timeout)
+
+        reason = await access.refusal(command.authority, command.application, Permission.EXECUTE, ask)
+        if reason is None:
+            return False
+        log.warning("task refused", task_id=command.task_id, reason=reason)
+        rejected = ExecutionCommandRejected(
+            command_type=command.message_type, execution_id=command.task_id, status=403, reason=reason
+        )
+        await context.publish(rejected, subject=command.task_id)
+        return True
 
     async def cancel(self, command: CancelTask, context: MessageContext) -> None:
         """CANCELED unless the task already finished (judged as the engine judges any cancel)."""

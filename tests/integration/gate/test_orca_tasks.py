@@ -175,3 +175,17 @@ async def test_cancel_a_running_task(stuck_front50: System) -> None:
 async def _task(client: Any, ref: str) -> Json:
     task: Json = await (await client.get(ref)).json()
     return task
+
+
+async def test_a_job_may_be_any_pipeline_stage_type_as_in_orcas_ops(system: System) -> None:
+    await run_task(system.client, create_application_task("shop"))
+    body = {"application": "shop", "job": [{"type": "wait", "waitTime": 0}, {"type": "evaluateVariables"}]}
+
+    task = await run_task(system.client, body)
+
+    assert task["status"] == "SUCCEEDED"
+    assert [(step["name"], step["status"]) for step in task["steps"]] == [
+        ("wait", "SUCCEEDED"),
+        ("evaluateVariables", "SUCCEEDED"),
+    ]
+    assert task["execution"]["type"] == "ORCHESTRATION"
