@@ -21,7 +21,6 @@ from aiohttp.typedefs import Handler
 from gateway.auth.authenticators import Authenticator, NoneAuthenticator, StaticTokenAuthenticator
 from gateway.auth.errors import AuthError, Unauthenticated, bearer_challenge
 from gateway.auth.model import ANONYMOUS, ANONYMOUS_ADMIN, Principal
-from gateway.auth.oidc import OidcAuthenticator
 from gateway.auth.proxy import TrustedProxyAuthenticator
 from gateway.auth.throttle import FailureThrottle, TooManyFailures, claimed_user, client_address
 from gateway.metrics import AUTH_FAILURES
@@ -107,7 +106,9 @@ def build_authenticator(config: AuthConfig) -> Authenticator:
             inner = NoneAuthenticator()
         case "static":
             inner = StaticTokenAuthenticator(config)
-        case "oidc":
+        case "oidc":  # PyJWT and cryptography are loaded only by a gateway that verifies OIDC tokens
+            from gateway.auth.oidc import OidcAuthenticator
+
             inner = OidcAuthenticator(config)
     return TrustedProxyAuthenticator(config, inner) if config.trusted_proxies else inner
 

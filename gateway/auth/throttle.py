@@ -19,7 +19,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-import jwt
 from aiohttp import web
 
 from gateway.auth.errors import AuthError
@@ -103,6 +102,8 @@ def claimed_user(request: web.Request, config: AuthConfig) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
+    import jwt  # only under OIDC: a gateway without it never loads PyJWT and cryptography
+
     try:
         claims = jwt.decode(token.strip(), options={"verify_signature": False})
     except jwt.InvalidTokenError:

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import helm_python as helm
 import yaml
 
 from schemas.json_types import Json
 from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.inputs import unpack
+
+if TYPE_CHECKING:  # the Helm SDK is imported by a bake that renders a chart, not when Rosco starts
+    import helm_python as helm
 
 INSTALL_ORDER = [
     "PriorityClass",
@@ -96,6 +98,8 @@ def override_values(overrides: Json, *, raw: bool) -> Json:
     """``overrides`` (``{"image.tag": "v2"}``) as Helm reads them from ``--set-string`` (or ``--set``)."""
     if not overrides:
         return {}
+    import helm_python as helm
+
     expression = ",".join(f"{key}={_text(value)}" for key, value in overrides.items())
     try:
         return helm.parse_set_string(expression) if raw else helm.parse_set_string_values(expression)
@@ -135,6 +139,8 @@ def _order(kind: Any) -> int:
 
 
 def _load(chart: bytes, chart_path: str | None, workdir: Path) -> helm.Chart:
+    import helm_python as helm
+
     try:
         if not chart_path:
             return helm.Chart.load_archive(chart)
@@ -154,6 +160,8 @@ def render(context: Json, chart: bytes, values_files: list[bytes]) -> str:
     for unsupported in ("apiVersions", "kubeVersion"):
         if context.get(unsupported):
             raise BakeFailed(f"{unsupported} is not supported by this Rosco's Helm renderer; remove it from the stage")
+    import helm_python as helm
+
     release = str(context.get("outputName") or "")
     try:
         helm.validate_release_name(release)
