@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Self
 
-from bus import metrics
+from bus import metrics, tracing
 from bus.dead_letter import DeadLetter
 from bus.endpoint import Endpoint
 from bus.envelope import Envelope, new_id
@@ -53,7 +53,7 @@ class Bus(ABC):
         return None
 
     def envelope(self, message: Message, *, subject: str | None = None, caused_by: Envelope | None = None) -> Envelope:
-        """Wrap ``message`` in a CloudEvent, inheriting correlation from ``caused_by``."""
+        """Wrap ``message`` in a CloudEvent: correlation from ``caused_by``, trace from the current span."""
         message_id = new_id()
         envelope = Envelope(
             id=message_id,
@@ -64,7 +64,7 @@ class Bus(ABC):
             # a message nothing caused starts a new user action: its own id names that action
             correlationid=caused_by.correlationid if caused_by else message_id,
             causationid=caused_by.id if caused_by else None,
-            traceparent=caused_by.traceparent if caused_by else None,
+            traceparent=tracing.traceparent_for(caused_by.traceparent if caused_by else None),
         )
         metrics.sent(message.message_kind, message.message_type).inc()
         return envelope

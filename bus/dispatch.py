@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic_core
 import structlog
+from opentelemetry.trace import StatusCode
 from pydantic import ValidationError
 
-from bus import metrics
+from bus import metrics, tracing
 from bus.context import MessageContext
 from bus.encoded import EncodedReply
 from bus.endpoint import EXTERNAL_EXCHANGE, Endpoint
@@ -89,30 +90,41 @@ async def dispatch(
         attempt=attempt,
     )
     try:
-        if endpoint.raw_handler is not None:
-            raw_handler = endpoint.raw_handler
-            return await _run(endpoint, envelope.type, retry, attempt, envelope, lambda: raw_handler(envelope, context))
-        try:
-            name, version = parse_cloudevent_type(envelope.type)
-        except ValueError as error:
-            return _dead(service, f"unknown message type: {error}", envelope)
-        handler = endpoint.handlers.get(name)
-        if handler is None:
-            if endpoint.kind == "events" and name in registry:
-                return Verdict("ack", message_id=envelope.id)
-            known = "registered but not handled here" if name in registry else "not registered"
-            return _dead(service, f"unknown message type {name!r} ({known}) on {endpoint.queue}", envelope)
-        try:
-            message = registry.load(name, version, envelope.data)
-        except UnknownMessageType as error:
-            return _dead(service, f"unknown message type: {error}", envelope)
-        except ValidationError as error:
-            return _dead(service, _validation_reason(f"{name} v{version}", error), envelope)
-        if isinstance(message, Query):
-            return await _answer(endpoint, message, envelope, context)
-        return await _run(endpoint, name, retry, attempt, envelope, lambda: handler(message, context))
+        with tracing.handling(envelope, service) as span:
+            verdict = await _decide(endpoint, envelope, context, retry, attempt)
+            if verdict.action != "ack":
+                span.set_status(StatusCode.ERROR, verdict.reason or verdict.action)
+            return verdict
     finally:
         structlog.contextvars.reset_contextvars(**tokens)
+
+
+async def _decide(
+    endpoint: Endpoint, envelope: Envelope, context: MessageContext, retry: RetryPolicy, attempt: int
+) -> Verdict:
+    service = endpoint.service
+    if endpoint.raw_handler is not None:
+        raw_handler = endpoint.raw_handler
+        return await _run(endpoint, envelope.type, retry, attempt, envelope, lambda: raw_handler(envelope, context))
+    try:
+        name, version = parse_cloudevent_type(envelope.type)
+    except ValueError as error:
+        return _dead(service, f"unknown message type: {error}", envelope)
+    handler = endpoint.handlers.get(name)
+    if handler is None:
+        if endpoint.kind == "events" and name in registry:
+            return Verdict("ack", message_id=envelope.id)
+        known = "registered but not handled here" if name in registry else "not registered"
+        return _dead(service, f"unknown message type {name!r} ({known}) on {endpoint.queue}", envelope)
+    try:
+        message = registry.load(name, version, envelope.data)
+    except UnknownMessageType as error:
+        return _dead(service, f"unknown message type: {error}", envelope)
+    except ValidationError as error:
+        return _dead(service, _validation_reason(f"{name} v{version}", error), envelope)
+    if isinstance(message, Query):
+        return await _answer(endpoint, message, envelope, context)
+    return await _run(endpoint, name, retry, attempt, envelope, lambda: handler(message, context))
 
 
 def forged_reason(type_: str) -> str:

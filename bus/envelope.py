@@ -30,7 +30,8 @@ class Envelope(BaseModel):
     """One CloudEvent plus Gennaker's extensions for tracing causality.
 
     ``correlationid`` follows one user action end to end; ``causationid`` is the id of the message
-    whose handler produced this one; ``traceparent`` is W3C trace context, passed through untouched.
+    whose handler produced this one; ``traceparent`` is W3C trace context, naming the span that sent
+    it (:mod:`bus.tracing`).
     """
 
     model_config = ConfigDict(extra="allow")

@@ -28,6 +28,7 @@ from gateway.metrics import metrics_middleware
 from gateway.openapi import openapi_document
 from gateway.routes import ALL_ROUTES
 from gateway.routing import BODY_LIMIT, Route
+from gateway.tracing import tracing_middleware
 
 TITLE = "Gennaker gateway"
 
@@ -35,14 +36,22 @@ TITLE = "Gennaker gateway"
 def create_app(bus: Bus, config: GatewayConfig, *, routes: Iterable[Route] = ALL_ROUTES) -> web.Application:
     """An application serving ``routes`` (default: all of them) over ``bus``.
 
-    Middlewares run outermost first: the correlation id is bound before anything logs, metrics see
+    Middlewares run outermost first: the correlation id is bound before anything logs, the request's
+    span (:mod:`gateway.tracing`) is current before any message is sent, metrics see
     the final status, and errors become JSON before either sees them. The browser checks
     (:mod:`gateway.browser`) come before authentication, so a page of another site is refused
     whoever it claims to be. Authentication runs innermost, so every handler has its caller and
     refusals keep Gate's 401/403 shape.
     """
     app = web.Application(
-        middlewares=[correlation_middleware, metrics_middleware, error_middleware, browser_middleware, auth_middleware],
+        middlewares=[
+            correlation_middleware,
+            tracing_middleware,
+            metrics_middleware,
+            error_middleware,
+            browser_middleware,
+            auth_middleware,
+        ],
         client_max_size=config.max_body_bytes,
     )
     app[BODY_LIMIT] = config.max_body_bytes

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     gateway_cors_allowed_origins: list[str] = Field(
         default_factory=list, description="Origins of web pages elsewhere that may call the gateway (CORS); none"
     )
+    otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); unset: no spans exported",
+    )
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus port of `gennaker worker` (0: any, logged)")
     token: str | None = Field(None, description="API token the CLI sends to the gateway (Authorization: Bearer)")
     auth: AuthConfig = Field(default_factory=AuthConfig, description="Who may call the gateway; see gateway.auth")
@@ -146,7 +151,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("amqp_url", "mongo_url", "gateway_url", mode="before")
+    @field_validator("amqp_url", "mongo_url", "gateway_url", "otlp_endpoint", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

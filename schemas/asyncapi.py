@@ -36,7 +36,8 @@ CLOUDEVENT_SCHEMA: dict[str, Any] = {
     "description": (
         "A CloudEvents 1.0 event in structured JSON mode: the whole AMQP body. Gennaker adds the "
         "extensions correlationid (one user action end to end), causationid (the id of the message "
-        "whose handler sent this one) and traceparent (W3C trace context, passed through untouched)."
+        "whose handler sent this one) and traceparent (W3C trace context: the span that sent it, in "
+        "the trace of the request that began the action)."
     ),
     "type": "object",
     "properties": {

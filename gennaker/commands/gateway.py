@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from gennaker.commands._common import CliError, connect_amqp, stop_event
 from gennaker.commands._runtime import serve_gateway
 from gennaker.settings import Settings
+from gennaker.telemetry import configure_tracing
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -36,6 +37,7 @@ async def serve(settings: Settings) -> None:
     """Connect, serve, print the URL, wait for a stop signal."""
     stop = stop_event()
     async with AsyncExitStack() as stack:
+        stack.callback(configure_tracing(settings, "gateway"))
         bus = await connect_amqp(settings, source="/gennaker/gateway")
         stack.push_async_callback(bus.close)
         url = await serve_gateway(stack, bus, settings)

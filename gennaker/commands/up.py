@@ -23,6 +23,7 @@ from gennaker.commands._common import connect_bus, stop_event
 from gennaker.commands._runtime import host_workers, open_store, serve_gateway
 from gennaker.dead_letters import StoredDeadLetters
 from gennaker.settings import Settings
+from gennaker.telemetry import configure_tracing
 from schemas.clouddriver import AccountConfig, LocalAccountSettings
 from schemas.services import SERVICES
 
@@ -61,6 +62,7 @@ async def serve(settings: Settings) -> None:
     settings = with_default_accounts(settings)
     stop = stop_event()
     async with AsyncExitStack() as stack:
+        stack.callback(configure_tracing(settings, "up"))
         resources, store = await open_store(stack, settings, embedded=True)
         bus, bus_description = await connect_bus(
             settings, source="/gennaker", dead_letters=StoredDeadLetters(resources.db)

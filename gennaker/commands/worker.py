@@ -19,6 +19,7 @@ from bus import Bus, MemoryBus
 from gennaker.commands._common import CliError, connect_amqp, stop_event
 from gennaker.commands._runtime import host_workers, open_store
 from gennaker.settings import Settings
+from gennaker.telemetry import configure_tracing
 from gennaker.workers import UnknownWorker, build_function
 from schemas.services import SERVICES
 
@@ -54,6 +55,7 @@ async def serve(settings: Settings, name: str, *, memory: bool) -> None:
     """Serve worker ``name`` with metrics until a stop signal."""
     stop = stop_event()
     async with AsyncExitStack() as stack:
+        stack.callback(configure_tracing(settings, name))
         resources, store = await open_store(stack, settings, embedded=memory)
         source = f"/gennaker/{name}/{socket.gethostname()}"
         bus: Bus

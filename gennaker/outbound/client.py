@@ -23,12 +23,16 @@ from typing import Any
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 from yarl import URL
 
+from bus.tracing import current_traceparent
 from gennaker.outbound.policy import OutboundPolicy, OutboundRefused, Route
 from schemas.outbound import OutboundSettings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+TRACER = trace.get_tracer("gennaker.outbound")
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
@@ -92,8 +96,29 @@ class OutboundClient:
     async def request(
         self, method: str, url: str, *, follow_redirects: bool = False, **kwargs: Any
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Make ``method url`` (aiohttp's keyword arguments) if the policy allows it; see the class."""
+        """Make ``method url`` (aiohttp's keyword arguments) if the policy allows it; see the class.
+
+        The call is a client span of the current trace, and carries it on as ``traceparent``.
+        """
         target = URL(url)
+        with TRACER.start_as_current_span(
+            f"{method} {target.host or ''}", kind=SpanKind.CLIENT, record_exception=False
+        ) as span:
+            if span.is_recording():
+                span.set_attributes({"http.request.method": method, "url.full": str(target.with_query(None))})
+            if (traceparent := current_traceparent()) is not None:
+                kwargs["headers"] = {**dict(kwargs.get("headers") or {}), "traceparent": traceparent}
+            async with self._request(method, target, follow_redirects, kwargs) as response:
+                if span.is_recording():
+                    span.set_attribute("http.response.status_code", response.status)
+                    if response.status >= 500:
+                        span.set_status(StatusCode.ERROR)
+                yield response
+
+    @asynccontextmanager
+    async def _request(
+        self, method: str, target: URL, follow_redirects: bool, kwargs: dict[str, Any]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
         hops_left = self.policy.settings.max_redirects if follow_redirects else 0
         while True:
             route = self.policy.route(method, str(target))

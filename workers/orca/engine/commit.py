@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
+from opentelemetry import trace
 
 from bus import Envelope, Sender
 from schemas.base import Command
@@ -65,6 +66,8 @@ class _Pending:
     caused_by: Envelope | None
     redelivered: bool
     done: asyncio.Future[Execution | None]
+    span: trace.Span = field(default_factory=trace.get_current_span)
+    """The caller's span: its transition, settled steps and messages belong to the caller's trace."""
 
 
 class _TransitionFailed(Exception):
@@ -167,9 +170,10 @@ class Commit:
             caused: list[tuple[_Pending, list[Outgoing]]] = []
             for one in batch:
                 try:
-                    outgoing = one.transition(execution, at)
-                    if self.settle is not None:
-                        outgoing = self.settle(execution, outgoing)
+                    with trace.use_span(one.span):
+                        outgoing = one.transition(execution, at)
+                        if self.settle is not None:
+                            outgoing = self.settle(execution, outgoing)
                 except Exception as error:
                     if len(batch) > 1:
                         raise _TransitionFailed() from error
@@ -184,7 +188,9 @@ class Commit:
             if changed:
                 execution.check_after = after[CHECK_AFTER] = next_check(execution, outgoing, at, self.stall_ms)
                 entries = [
-                    self._entry(item, execution, one.bus, one.caused_by, at) for one, items in caused for item in items
+                    self._entry(item, execution, one.bus, one.caused_by, one.span, at)
+                    for one, items in caused
+                    for item in items
                 ]
                 delivered = self.relay.take_delivered(execution.id)
                 execution.outbox = [entry for entry in execution.outbox if entry.id not in delivered]
@@ -226,9 +232,10 @@ class Commit:
         raise StaleExecution(f"gave up after {MAX_CONFLICTS} concurrent changes to execution {execution_id}; retrying")
 
     def _entry(
-        self, item: Outgoing, execution: Execution, bus: Sender, caused_by: Envelope | None, at: int
+        self, item: Outgoing, execution: Execution, bus: Sender, caused_by: Envelope | None, span: trace.Span, at: int
     ) -> OutboxEntry:
-        envelope = bus.envelope(item.message, subject=execution.id, caused_by=caused_by)
+        with trace.use_span(span):
+            envelope = bus.envelope(item.message, subject=execution.id, caused_by=caused_by)
         if item.envelope_id is not None:
             envelope.id = item.envelope_id
         if item.message.message_kind == "event":

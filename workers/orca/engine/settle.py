@@ -18,12 +18,18 @@ their order; they are caused by the message being handled.
 
 ``max_steps`` bounds the work one message does (and the time the event loop spends on it): a
 long chain of quick stages is stored every ``max_steps`` steps and goes on from the outbox.
+
+Each step is a span of its own, as its message's handler would have been, so a trace shows every
+stage and task of a run, settled or not.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
+from opentelemetry import trace
+
+from bus.tracing import step_attributes
 from schemas.base import Command
 from schemas.orca_engine import CompleteExecution, CompleteStage, CompleteTask, ContinueRollback, RunTask, StartStage
 from workers.orca.engine.message_transitions import Step, step_of
@@ -31,6 +37,7 @@ from workers.orca.engine.model import Execution, now_ms
 from workers.orca.engine.outgoing import Outgoing
 from workers.orca.engine.transitions import Transitions
 
+TRACER = trace.get_tracer("gennaker.orca")
 SETTLED = (StartStage, RunTask, CompleteTask, CompleteStage, CompleteExecution, ContinueRollback)
 """The engine's own steps: what may run inside the commit that caused it."""
 
@@ -55,7 +62,10 @@ class Settle:
                 left.append(item)
                 continue
             steps += 1
-            pending.extend(step(execution, now_ms()))
+            with TRACER.start_as_current_span(f"orca {item.message.cloudevent_type()} (settled)") as span:
+                if span.is_recording():
+                    span.set_attributes(step_attributes(item.message))
+                pending.extend(step(execution, now_ms()))
         return left
 
     def _step(self, execution: Execution, item: Outgoing) -> Step | None:
