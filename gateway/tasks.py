@@ -1,9 +1,11 @@
-"""Gate's task routes: submit an ad-hoc task (create, update or delete an application), then follow it.
+"""Gate's task routes: submit an ad-hoc task (create, update or delete an application, or
+any stage type Orca runs), then follow it.
 
 ``POST /tasks`` answers ``{"ref": "/tasks/{id}"}`` at once, as Gate relays Orca's ``/ops``; the
 client polls ``GET /tasks/{id}`` until ``status`` is SUCCEEDED, TERMINAL or CANCELED (what Deck
-and ``spin application save`` do). The task runs in Orca (:mod:`workers.orca`); the gateway only
-checks authorisation, sends ``orca.SubmitTask`` and relays Orca's task JSON.
+and ``spin application save`` do). The task runs in Orca as an ORCHESTRATION execution
+(:mod:`workers.orca.orchestrations`); the gateway only checks authorisation, sends
+``orca.SubmitTask`` and relays Orca's task JSON.
 
 Authorisation: each application a task names must be WRITE-able by the caller, or not exist yet
 (creating one needs only an authenticated caller, Fiat's default); reading a task needs READ on its
@@ -78,8 +80,9 @@ class TaskRef(ApiModel):
 
 
 class Step(SpinnakerJson):
-    """One step of a task and its status."""
+    """One step of a task (a task of one of its stages) and its status."""
 
+    id: str | None = None
     name: str
     status: str
     start_time: int | None = None
@@ -94,7 +97,7 @@ class Variable(SpinnakerJson):
 
 
 class Task(SpinnakerJson):
-    """A task as Orca shows it."""
+    """A task as Orca shows it (``OrchestrationViewModel``): an execution of type ORCHESTRATION."""
 
     id: str
     name: str
@@ -105,6 +108,9 @@ class Task(SpinnakerJson):
     build_time: int | None = None
     start_time: int | None = None
     end_time: int | None = None
+    execution: dict[str, Any] | None = Field(
+        default=None, description="The ORCHESTRATION execution itself, as GET /pipelines/{id} shows one"
+    )
 
 
 class TaskListing(RootModel[list[Task]]):

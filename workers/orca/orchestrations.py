@@ -50,14 +50,22 @@ HIDDEN = (CALL_KEY,)
 def new_orchestration(command: SubmitTask, engine: ExecutionHandlers, at: int) -> Execution:
     """The NOT_STARTED ORCHESTRATION ``command`` asks for: one stage per job, each after the one before.
 
-    A job of a type Orca does not run leaves the execution's ``exception`` set naming it
-    (``job[i].type``): it fails as it starts, having done nothing."""
+    A job of a type Orca does not run, or holding what the store cannot keep (a key with a NUL byte
+    or a leading ``$``, text that is not Unicode), leaves the execution's ``exception`` set naming
+    the field (``job[i].type``): it fails as it starts, having done nothing (such a job is not kept)."""
     user = command.authority.user
     stages = []
     problem: Json | None = None
     for index, job in enumerate(command.job):
         job_type = str(job.get("type") or "")
         context = {key: value for key, value in job.items() if key not in ("type", "refId", "requisiteStageRefIds")}
+        unstorable = _unstorable(context, f"job[{index}]")
+        if unstorable is not None:
+            context = {}
+            if problem is None:
+                why = "a key with a NUL byte or a leading '$', or text that is not Unicode"
+                error = f"{unstorable} cannot be stored ({why})"
+                problem = failure(error, at, "InvalidJob", unstorable)
         context["user"] = user  # the authenticated caller, never a job's claim
         stages.append(
             Stage(
@@ -74,12 +82,13 @@ def new_orchestration(command: SubmitTask, engine: ExecutionHandlers, at: int) -
             error = f"no job type {job_type!r} in Orca; known types: {known}, or any pipeline stage type"
             problem = failure(error, at, "InvalidJob", f"job[{index}].type")
     kinds = ", ".join(stage.type or "unknown" for stage in stages)
+    application, description = _text(command.application), _text(command.description)
     return Execution(
         id=command.task_id,
         type=ORCHESTRATION,
-        application=command.application,
-        name=command.description or f"{kinds} of {command.application}",
-        description=command.description or None,
+        application=application,
+        name=description or f"{_text(kinds)} of {application}",
+        description=description or None,
         build_time=at,
         trigger={"type": "manual", "user": user},
         stages=stages,
@@ -88,6 +97,32 @@ def new_orchestration(command: SubmitTask, engine: ExecutionHandlers, at: int) -
         exception=problem,
         check_after=at + engine.commit.stall_ms,  # the reconciler starts it if this handler dies now
     )
+
+
+def _text(value: str) -> str:
+    """``value`` with any lone surrogate (not Unicode, so not storable) replaced by ``?``."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _unstorable(value: object, path: str) -> str | None:
+    """The path of the first part of ``value`` MongoDB would refuse to store, or ``None``."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or "\x00" in key or key.startswith("$") or _unstorable(key, path):
+                return f"{path}.{key!r}"
+            if (found := _unstorable(item, f"{path}.{key}")) is not None:
+                return found
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            if (found := _unstorable(item, f"{path}[{n}]")) is not None:
+                return found
+    return None
 
 
 def task_view(execution: Execution) -> Json:

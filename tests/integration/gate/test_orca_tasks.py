@@ -189,3 +189,13 @@ async def test_a_job_may_be_any_pipeline_stage_type_as_in_orcas_ops(system: Syst
         ("evaluateVariables", "SUCCEEDED"),
     ]
     assert task["execution"]["type"] == "ORCHESTRATION"
+
+
+async def test_a_job_the_store_cannot_keep_fails_the_task_naming_the_field(system: System) -> None:
+    body = {"application": "shop", "job": [{"type": "wait", "nested": [{"$where": 1}]}]}
+
+    task = await run_task(system.client, body)
+
+    variables = {variable["key"]: variable["value"] for variable in task["variables"]}
+    assert task["status"] == "TERMINAL"
+    assert variables["exception"]["details"]["field"] == "job[0].nested[0].'$where'"
