@@ -1,4 +1,4 @@
-"""What lets the suite run in several pytest-xdist workers at once (``./dev test`` uses four) and still
+"""What lets the suite run in several pytest-xdist workers at once (``./dev test`` uses two) and still
 run the few tests that need the broker to themselves.
 
 A test marked ``alone`` (one that restarts RabbitMQ, say) must not run while any other test has a
