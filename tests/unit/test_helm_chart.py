@@ -169,3 +169,14 @@ def test_without_a_broker_the_chart_says_which_value_to_set() -> None:
         render({"mongodb": EXTERNAL["mongodb"]})
     with pytest.raises(helm.HelmRenderError, match=r"set mongodb\.url"):
         render({"amqp": EXTERNAL["amqp"]})
+
+
+def test_the_values_schema_knows_every_service_and_refuses_others() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert list(schema["properties"]["workers"]["properties"]) == list(SERVICES)
+    with pytest.raises(helm.HelmValuesError, match="additional properties 'spinnaker' not allowed"):
+        render({**EXTERNAL, "workers": {"spinnaker": {"replicas": 1}}})
+    with pytest.raises(helm.HelmValuesError, match="/amqp/url"):
+        render({**EXTERNAL, "amqp": {"url": "http://rabbitmq.example"}})
+    with pytest.raises(helm.HelmValuesError, match="/workers/orca/replicas"):
+        render({**EXTERNAL, "workers": {"orca": {"replicas": -1}}})
