@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from gennaker.client_settings import gateway_address
 from gennaker.settings_file import SETTINGS_FILE_ENV, SettingsError, read_settings_file
+from schemas.artifact_accounts import ArtifactSettings
 from schemas.auth_settings import AuthConfig
 from schemas.clouddriver import AccountConfig
 from schemas.dinghy import DinghySettings
@@ -117,6 +118,10 @@ class Settings(BaseSettings):
     )
     sinks: list[SinkConfig] = Field(
         default_factory=list, description="Where Echo forwards events: [[sinks]] (elasticsearch, splunk, rest)"
+    )
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Clouddriver's artifact accounts (http/file, github/file, gitlab/file): [[artifacts.accounts]]",
     )
     outbound: OutboundSettings = Field(
         default_factory=OutboundSettings,

@@ -33,7 +33,7 @@ from schemas.outbound import OutboundSettings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 TRACER = trace.get_tracer("gennaker.outbound")
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "private-token"})
 
 
 class _AddressRefused(OSError):

@@ -243,6 +243,7 @@ async def running_world(
     vhost: str,
     accounts: list[Json] | None = None,
     extra: Callable[[WorkerResources], list[Any]] | None = None,
+    settings_fields: dict[str, Any] | None = None,
 ) -> AsyncIterator[World]:
     """Start a world on ``kind`` of bus; every part is stopped (and every process it started) on exit."""
     async with contextlib.AsyncExitStack() as stack:
@@ -257,7 +258,12 @@ async def running_world(
         else:
             bus = MemoryBus(source="/security")
         stack.push_async_callback(bus.close)
-        settings = Settings(data_dir=work_dir, auth=AUTH, accounts=accounts if accounts is not None else ACCOUNTS)
+        settings = Settings(
+            data_dir=work_dir,
+            auth=AUTH,
+            accounts=accounts if accounts is not None else ACCOUNTS,
+            **(settings_fields or {}),
+        )
         resources = WorkerResources(settings=settings, db=db)
         world_client: Client | None = None
         services = [

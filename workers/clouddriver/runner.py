@@ -41,6 +41,7 @@ from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, StageCompleted
 from workers.clouddriver.access import OperationAccess
 from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.artifacts import ArtifactFetcher
 from workers.clouddriver.cache import InfrastructureCache
 from workers.clouddriver.descriptions import ResizeServerGroup
 from workers.clouddriver.journal import OperationJournal, Status
@@ -83,7 +84,9 @@ class OperationRunner:
         reconcile_seconds: float = 2.0,
         execute_fallback: Permission = Permission.READ,
         front50_timeout: float = 5.0,
+        artifacts: ArtifactFetcher | None = None,
     ) -> None:
+        self.artifacts = artifacts
         self.execute_fallback = execute_fallback
         self.front50_timeout = front50_timeout
         self.journal = journal
@@ -175,6 +178,7 @@ class OperationRunner:
                 execute_fallback=self.execute_fallback,
             ),
             poll_seconds=self.poll_seconds,
+            artifacts=self.artifacts,
         )
         operating = asyncio.create_task(self._operate(run))
         canceled: list[bool] = [bool(entry.get("cancel_requested"))]

@@ -29,6 +29,7 @@ import structlog
 from bus import Bus, Endpoint
 from bus.service import Service, instance_id
 from gennaker import __version__
+from gennaker.outbound import OutboundClient
 from gennaker.resources import WorkerResources
 from schemas.clouddriver import AccountConfig, GetAccount, ListAccounts
 from schemas.clouddriver_cache import (
@@ -41,6 +42,7 @@ from schemas.clouddriver_cache import (
 )
 from schemas.orca_engine import RunExternalTask, StageCompleted
 from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.artifacts import ArtifactFetcher
 from workers.clouddriver.aws import AwsProvider
 from workers.clouddriver.cache import InfrastructureCache
 from workers.clouddriver.console import ConsoleQueries
@@ -116,6 +118,8 @@ def _reconcile_loop(runner: OperationRunner, providers: ProviderRegistry) -> Cal
             await runner.reconcile(bus)
         finally:
             await runner.stop()
+            if runner.artifacts is not None:
+                await runner.artifacts.close()
             for provider in providers.all():
                 with contextlib.suppress(Exception):
                     await provider.close()
@@ -138,6 +142,7 @@ def build_service(
     registry = providers or provider_registry(resources)
     cache = InfrastructureCache(resources.db, catalogue, registry)
     execute_fallback = resources.settings.auth.execute_fallback
+    artifacts = ArtifactFetcher(OutboundClient(resources.settings.outbound), resources.settings.artifacts)
     runner = OperationRunner(
         OperationJournal(resources.db, lease_seconds=lease_seconds),
         catalogue,
@@ -147,6 +152,7 @@ def build_service(
         heartbeat_seconds=heartbeat_seconds,
         execute_fallback=execute_fallback,
         front50_timeout=resources.settings.query_timeout,
+        artifacts=artifacts,
     )
     accounts_queries = AccountQueries(catalogue)
     console = ConsoleQueries(

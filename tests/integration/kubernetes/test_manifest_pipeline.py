@@ -10,21 +10,27 @@ the server's reason; a rollout whose pods never become ready fails the stage.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+import yaml
+from pydantic import SecretStr
 from ulid import ULID
 
 from bus.service import Service
 from gennaker.resources import WorkerResources
+from schemas.artifact_accounts import ArtifactAccount, ArtifactSettings
 from schemas.clouddriver_cache import CachedResources, ListLoadBalancers, RefreshCache
 from schemas.json_types import Json
+from tests.artifact_server import ArtifactServer
 from tests.conftest import AMQP_URL
 from tests.kubernetes_server import KubernetesApiServer, kinds
 from tests.kubernetes_server.controller import KIND
+from tests.outbound import LOOPBACK_TEST_SERVERS
 from tests.security.authority_world import SHOP, World, authority, headers, running_world
 from tests.unit.rosco.charts import chart_archive, embedded
 from workers.rosco import worker as rosco
@@ -32,12 +38,23 @@ from workers.rosco import worker as rosco
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+ARTIFACT_ACCOUNTS = ArtifactSettings(
+    accounts=[
+        ArtifactAccount(name="github-acme", type="github", token=SecretStr("gh-secret")),
+        ArtifactAccount(name="gitlab-acme", type="gitlab", token=SecretStr("gl-secret")),
+        ArtifactAccount(name="files", type="http", username="bob", password=SecretStr("pw")),
+        ArtifactAccount(name="ops-only", type="github", token=SecretStr("gh-secret"), permissions={"READ": ("ops",)}),
+    ]
+)
+
+
 class Cluster:
     """The world and the API server behind its ``k8s`` account."""
 
-    def __init__(self, world: World, server: KubernetesApiServer) -> None:
+    def __init__(self, world: World, server: KubernetesApiServer, files: ArtifactServer) -> None:
         self.world = world
         self.server = server
+        self.files = files
 
     def live(self, kind: str, name: str, namespace: str = "web") -> Json | None:
         return self.server.store.find(KIND[kind], namespace, name)
@@ -64,11 +81,20 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             }
         ]
         vhost = f"k8s-{str(ULID()).lower()}"
-        async with running_world(
-            "memory", work_dir, amqp_url=AMQP_URL, vhost=vhost, accounts=accounts, extra=_rosco
-        ) as world:
+        async with (
+            ArtifactServer(github_token="gh-secret", gitlab_token="gl-secret", basic=("bob", "pw")) as files,
+            running_world(
+                "memory",
+                work_dir,
+                amqp_url=AMQP_URL,
+                vhost=vhost,
+                accounts=accounts,
+                extra=_rosco,
+                settings_fields={"artifacts": ARTIFACT_ACCOUNTS, "outbound": LOOPBACK_TEST_SERVERS},
+            ) as world,
+        ):
             await world.create_application("shop", SHOP)
-            yield Cluster(world, server)
+            yield Cluster(world, server, files)
 
 
 def _rosco(resources: WorkerResources) -> list[Service]:
@@ -611,3 +637,64 @@ async def test_a_secrets_data_is_applied_but_never_shown_in_the_outputs(cluster:
     assert shown["metadata"]["name"] == "keys-v000" and "stringData" not in shown
     stored = cluster.live("Secret", "keys-v000")
     assert stored is not None and stored["stringData"] == {"token": "s3cr3t"}
+
+
+async def test_manifests_are_fetched_from_github_gitlab_and_http_with_the_artifact_accounts(cluster: Cluster) -> None:
+    def named(name: str) -> str:
+        manifest = web(replicas=1) | {"metadata": {"name": name}}
+        manifest["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+        return yaml.safe_dump(manifest)
+
+    cluster.files.github[("release", "deploy/web.yaml")] = named("from-github").encode()
+    cluster.files.gitlab[("master", "web.yaml")] = named("from-gitlab").encode()
+    cluster.files.plain["web.yaml"] = named("from-http").encode()
+    base = cluster.files.url
+    sources = [
+        {
+            "type": "github/file",
+            "reference": f"{base}/repos/acme/shop/contents/deploy/web.yaml",
+            "version": "release",
+            "artifactAccount": "github-acme",
+        },
+        {
+            "type": "gitlab/file",
+            "reference": f"{base}/api/v4/projects/7/repository/files/web.yaml/raw",
+            "artifactAccount": "gitlab-acme",
+        },
+        {"type": "http/file", "reference": f"{base}/files/web.yaml", "artifactAccount": "files"},
+    ]
+    stages = [
+        deploy(ref=str(index), source="artifact", manifests=None, manifestArtifact=artifact)
+        for index, artifact in enumerate(sources, start=1)
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [(s["refId"], failure(s)) for s in execution["stages"]]
+    for name in ("from-github", "from-gitlab", "from-http"):
+        assert cluster.live("Deployment", name) is not None, name
+    seen = {request["path"]: request for request in cluster.files.requests}
+    github = seen["/repos/acme/shop/contents/deploy/web.yaml"]
+    assert github["query"] == {"ref": "release"} and github["headers"]["Authorization"] == "token gh-secret"
+    assert github["headers"]["Accept"] == "application/vnd.github.raw"
+    gitlab = seen["/api/v4/projects/7/repository/files/web.yaml/raw"]
+    assert gitlab["query"] == {"ref": "master"} and gitlab["headers"]["PRIVATE-TOKEN"] == "gl-secret"
+    assert all(request["headers"]["Idempotency-Key"].startswith("artifact-") for request in cluster.files.requests)
+    outputs = json.dumps(execution)
+    assert "gh-secret" not in outputs and "gl-secret" not in outputs
+
+
+async def test_an_artifact_account_refuses_who_may_not_read_it_and_a_bad_token_fails_naming_the_file(
+    cluster: Cluster,
+) -> None:
+    cluster.files.github[("main", "other.yaml")] = b"kind: ConfigMap"
+    reference = f"{cluster.files.url}/repos/acme/shop/contents/other.yaml"
+    guarded = {"type": "github/file", "reference": reference, "artifactAccount": "ops-only"}
+    execution = await run(cluster, [deploy(source="artifact", manifests=None, manifestArtifact=guarded)], "deployer")
+    assert "lacks READ permission on artifact account 'ops-only'" in failure(by_ref(execution, "1"))
+    before = len(cluster.files.requests)
+    unknown = {**guarded, "artifactAccount": "nope"}
+    execution = await run(cluster, [deploy(source="artifact", manifests=None, manifestArtifact=unknown)], "deployer")
+    assert "artifact account 'nope' is not configured" in failure(by_ref(execution, "1"))
+    anonymous = {"type": "github/file", "reference": reference}
+    execution = await run(cluster, [deploy(source="artifact", manifests=None, manifestArtifact=anonymous)], "deployer")
+    assert f"github/file {reference}: answered 401" in failure(by_ref(execution, "1"))
+    assert len(cluster.files.requests) == before + 1, "only the anonymous fetch reached the server"

@@ -51,8 +51,8 @@ def _artifact_text(context: Json) -> str:
     artifact = context.get("manifestArtifact")
     if not isinstance(artifact, dict) or artifact.get("type") != "embedded/base64":
         raise ManifestRefused(
-            "source 'artifact' needs a 'manifestArtifact' of type embedded/base64 here "
-            "(other artifact types are not supported yet)"
+            "source 'artifact' needs a 'manifestArtifact': an embedded/base64, http/file, github/file "
+            "or gitlab/file artifact"
         )
     try:
         return base64.b64decode(str(artifact.get("reference") or ""), validate=True).decode()

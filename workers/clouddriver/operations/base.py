@@ -15,6 +15,7 @@ capacity it asks for :meth:`OperationRun.bounded`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from schemas.orca_engine import RunExternalTask
 from workers.clouddriver import stage_context
 from workers.clouddriver.access import READ_ONLY_STAGE_TYPES, OperationAccess, may_read_account
 from workers.clouddriver.accounts import AccountCatalogue
+from workers.clouddriver.artifacts import ArtifactFetcher
 from workers.clouddriver.journal import entry_id
 from workers.clouddriver.model import AccountSnapshot, Capacity, ServerGroup
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed, Progress, ProviderRegistry
@@ -55,6 +57,8 @@ class OperationRun:
     """The checks of the command's authority (:attr:`access`); by default ones that can ask
     Front50 nothing, so only an admin may touch an application's resources."""
     poll_seconds: float = 0.5
+    artifacts: ArtifactFetcher | None = None
+    """Fetches the ``http/file``, ``github/file`` and ``gitlab/file`` artifacts a stage names."""
     touched: set[str] = field(default_factory=set)
     """Accounts this run changed (their cache is refreshed afterwards)."""
     partial: Json = field(default_factory=dict)
@@ -65,6 +69,20 @@ class OperationRun:
     def context(self) -> Json:
         """The stage context."""
         return self.command.context
+
+    async def with_fetched_manifest(self) -> Json:
+        """The stage context, its ``manifestArtifact`` fetched when it is an ``http/file``,
+        ``github/file`` or ``gitlab/file`` one (then an ``embedded/base64`` one, as Clouddriver's
+        artifact download hands the manifests on); else the context as it is."""
+        artifact = self.context.get("manifestArtifact")
+        if self.context.get("source") != "artifact" or not ArtifactFetcher.fetches(artifact):
+            return self.context
+        if self.artifacts is None:
+            raise OperationFailed("this Clouddriver fetches no artifacts: manifestArtifact must be embedded/base64")
+        assert isinstance(artifact, dict)
+        body = await self.artifacts.fetch(artifact, self.command.authority, asked_by=self.command.task_id)
+        embedded = {**artifact, "type": "embedded/base64", "reference": base64.b64encode(body).decode()}
+        return {**self.context, "manifestArtifact": embedded}
 
     @property
     def access(self) -> OperationAccess:

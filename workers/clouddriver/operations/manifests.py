@@ -168,7 +168,7 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
     """Apply the stage's manifests, wait for them to be stable, then carry out the strategy."""
     account, provider = op.account()
     k8s = _kubernetes(provider, account)
-    documents = manifests.read(op.context)
+    documents = manifests.read(await op.with_fetched_manifest())
     application = _application(op)
     strategy = _strategy(op.context)
     moniker = op.context.get("moniker") if isinstance(op.context.get("moniker"), dict) else {}
@@ -475,7 +475,7 @@ async def run_job_manifest(op: OperationRun) -> Outcome:
     ``propertyFileContents`` (:mod:`workers.clouddriver.kubernetes.properties`)."""
     account, provider = op.account()
     k8s = _kubernetes(provider, account)
-    documents = manifests.read(op.context)
+    documents = manifests.read(await op.with_fetched_manifest())
     if len(documents) != 1 or documents[0]["kind"] != "Job":
         raise manifests.ManifestRefused("runJobManifest runs exactly one manifest of kind Job")
     application = _application(op)

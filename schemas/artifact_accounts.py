@@ -1,0 +1,72 @@
+"""Artifact accounts: the credentials Clouddriver fetches ``http/file``, ``github/file`` and ``gitlab/file``
+artifacts with (Spinnaker's ``artifacts.http|github|gitlab.accounts``).
+
+An artifact names its account in ``artifactAccount``; one that names none is fetched without
+credentials. Using an account needs READ on it, like reading a cloud account (empty permissions:
+anyone); the secrets are write-only, as every secret in the settings.
+
+Example (TOML)::
+
+    [[artifacts.accounts]]
+    name = "github-acme"
+    type = "github"
+    token = "<a personal access token>"
+    permissions = { READ = ["deployers"] }
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from schemas.authority import Permission
+
+ArtifactAccountType = Literal["http", "github", "gitlab"]
+ACCOUNT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class ArtifactAccount(BaseModel):
+    """One artifact account: ``http`` (basic auth), ``github`` (a token sent as ``Authorization: token``)
+    or ``gitlab`` (a token sent as ``PRIVATE-TOKEN``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128, pattern=ACCOUNT_NAME)
+    type: ArtifactAccountType
+    username: str | None = Field(None, max_length=256, description="http: the basic-auth user")
+    password: SecretStr | None = Field(None, description="http: the basic-auth password")
+    token: SecretStr | None = Field(None, description="github / gitlab: the API token")
+    permissions: dict[Permission, tuple[str, ...]] = Field(
+        default_factory=dict, description="roles holding READ (use the account); empty: anyone"
+    )
+
+    @model_validator(mode="after")
+    def _credentials_fit_the_type(self) -> ArtifactAccount:
+        if self.type == "http" and self.token is not None:
+            raise ValueError(f"artifact account {self.name!r}: an http account takes username/password, not token")
+        if self.type != "http" and (self.username is not None or self.password is not None):
+            raise ValueError(f"artifact account {self.name!r}: a {self.type} account takes a token, not username")
+        return self
+
+
+class ArtifactSettings(BaseModel):
+    """``[artifacts]``: the artifact accounts (``[[artifacts.accounts]]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    accounts: list[ArtifactAccount] = Field(default_factory=list, max_length=256)
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> ArtifactSettings:
+        seen: set[str] = set()
+        for account in self.accounts:
+            if account.name.lower() in seen:
+                raise ValueError(f"artifact account {account.name!r} is listed twice")
+            seen.add(account.name.lower())
+        return self
+
+    def account(self, name: str) -> ArtifactAccount | None:
+        """The account ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        return next((account for account in self.accounts if account.name.lower() == wanted), None)
