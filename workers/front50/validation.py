@@ -20,6 +20,13 @@ from schemas.cron_expression import CronExpression, InvalidCronExpression
 from schemas.json_types import Json
 from schemas.limits import PipelineLimits, name_problem, names_problem, pipeline_problem
 from schemas.pipeline_templates import ARTIFACT_TYPE, MAX_VARIABLES, is_templated, parse_reference
+from schemas.stage_types import (
+    NOTIFICATION_TYPES,
+    SPINNAKER_TRIGGER_TYPES,
+    STAGE_TYPES,
+    TRIGGER_TYPES,
+    unknown_type_message,
+)
 from workers.front50.errors import Rejected, invalid
 
 APPLICATION_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
@@ -118,7 +125,7 @@ def check_pipeline(pipeline: Json, *, kind: str = "pipeline", limits: PipelineLi
         _check_stages(pipeline.get("stages"), problems)
     _check_triggers(pipeline.get("triggers"), problems)
     _check_parameters(pipeline.get("parameterConfig"), problems)
-    list(_objects(pipeline.get("notifications"), "notifications", problems))
+    _check_notifications(pipeline.get("notifications"), problems)
     list(_objects(pipeline.get("expectedArtifacts"), "expectedArtifacts", problems))
     problems.raise_if_any()
 
@@ -159,6 +166,8 @@ def _check_stages(stages: object, problems: Problems) -> None:
         path = f"stages[{position}]"
         if not _is_text(stage.get("type")):
             problems.add(f"{path}.type", "every stage needs a non-blank type")
+        elif str(stage["type"]) not in STAGE_TYPES:
+            problems.add(f"{path}.type", unknown_type_message("stage", str(stage["type"]), STAGE_TYPES))
         ref = _ref(stage.get("refId"))
         if ref is None:
             problems.add(f"{path}.refId", "every stage needs a refId (a non-blank string)")
@@ -232,6 +241,11 @@ def _check_triggers(triggers: object, problems: Problems) -> None:
         if not _is_text(kind):
             problems.add(f"{path}.type", "every trigger needs a non-blank type")
             continue
+        if not _fires(trigger, str(kind)):
+            known = TRIGGER_TYPES | SPINNAKER_TRIGGER_TYPES
+            reason = f"; nothing fires it (and without a source, no /webhooks/{kind}/<source> does)"
+            problems.add(f"{path}.type", unknown_type_message("trigger", str(kind), known) + reason)
+            continue
         _optional(trigger, "enabled", bool, "true or false", f"{path}.", problems)
         for name in TRIGGER_REQUIRED.get(str(kind), ()):
             if not _is_text(trigger.get(name)):
@@ -242,6 +256,13 @@ def _check_triggers(triggers: object, problems: Problems) -> None:
                 problems.add(f"{path}.status", "must be a list of statuses such as 'successful'")
         if kind == "cron":
             _check_cron(trigger, path, problems)
+
+
+def _fires(trigger: Json, kind: str) -> bool:
+    """Whether a trigger of ``kind`` can be saved: Echo or Orca fires it, a typed webhook
+    ``/webhooks/{kind}/{source}`` fires it, or it is a Spinnaker trigger type an exported pipeline
+    carries (inert here, accepted so the export saves and runs unchanged)."""
+    return kind in TRIGGER_TYPES or kind in SPINNAKER_TRIGGER_TYPES or _is_text(trigger.get("source"))
 
 
 def _check_cron(trigger: Json, path: str, problems: Problems) -> None:
@@ -260,6 +281,19 @@ def _check_cron(trigger: Json, path: str, problems: Problems) -> None:
             ZoneInfo(str(zone))
         except (ZoneInfoNotFoundError, ValueError):
             problems.add(f"{path}.timeZone", f"{zone!r} is not an IANA time zone name such as 'Europe/Paris' or 'UTC'")
+
+
+def _check_notifications(notifications: object, problems: Problems) -> None:
+    """Refuse a notification type Echo has no channel for at all; a known channel this installation
+    does not configure is accepted (Spinnaker accepts it too, and exported pipelines carry Slack
+    notifications: Echo dead-letters that delivery with the reason instead)."""
+    for position, notification in _objects(notifications, "notifications", problems):
+        kind = notification.get("type")
+        if not _is_text(kind):
+            problems.add(f"notifications[{position}].type", "every notification needs a non-blank type")
+        elif str(kind) not in NOTIFICATION_TYPES:
+            message = unknown_type_message("notification", str(kind), NOTIFICATION_TYPES)
+            problems.add(f"notifications[{position}].type", message)
 
 
 def _check_parameters(parameters: object, problems: Problems) -> None:

@@ -92,6 +92,24 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "",
     ),
     ("index not an int", pipeline(index="1"), "index", "integer"),
+    (
+        "unknown stage type",
+        pipeline(stages=[*stages(("1", []), ("2", ["1"])), {"refId": "3", "type": "bakeManifestt"}]),
+        "stages[2].type",
+        "unknown stage type 'bakeManifestt'; closest: bakeManifest",
+    ),
+    (
+        "trigger type nothing fires",
+        pipeline(triggers=[{"type": "cron", "cronExpression": "0 0 12 ? * *"}, {"type": "crno", "enabled": True}]),
+        "triggers[1].type",
+        "unknown trigger type 'crno'; closest: cron",
+    ),
+    (
+        "notification type Echo has no channel for",
+        pipeline(notifications=[{"type": "slack", "address": "#ok"}, {"type": "bearychat", "address": "x"}]),
+        "notifications[1].type",
+        "unknown notification type 'bearychat'",
+    ),
 ]
 
 
@@ -105,6 +123,32 @@ async def test_rejected_naming_the_field(
     assert words in event.reason
     listed = await front50.ask(ListPipelineConfigs())
     assert isinstance(listed, PipelineList) and listed.pipelines == []
+
+
+async def test_known_but_unconfigured_notification_types_are_accepted(front50: Front50Client) -> None:
+    """Exported Spinnaker pipelines carry Slack and email notifications; Spinnaker saves them whether
+    or not Echo configures the channel, and so does Front50 here."""
+    body = pipeline(
+        notifications=[
+            {"type": "slack", "address": "#deploys", "when": ["pipeline.failed"]},
+            {"type": "email", "address": "team@example.com", "when": ["pipeline.complete"]},
+        ]
+    )
+    event = await front50.send(SavePipeline(authority=ADMIN, pipeline=body))
+    assert not isinstance(event, CommandRejected), event
+
+
+async def test_spinnaker_and_typed_webhook_triggers_are_accepted(front50: Front50Client) -> None:
+    """A Spinnaker export's docker trigger saves (nothing polls registries here), and so does any
+    type a typed webhook ``/webhooks/{type}/{source}`` fires."""
+    body = pipeline(
+        triggers=[
+            {"type": "docker", "enabled": True, "account": "hub", "repository": "acme/shop"},
+            {"type": "quay", "enabled": True, "source": "shop"},
+        ]
+    )
+    event = await front50.send(SavePipeline(authority=ADMIN, pipeline=body))
+    assert not isinstance(event, CommandRejected), event
 
 
 async def test_integer_ref_ids_from_old_exports_are_accepted(front50: Front50Client) -> None:

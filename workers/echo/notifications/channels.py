@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from bus import Bus, PermanentError
 from gennaker.outbound import OutboundClient
@@ -13,6 +14,16 @@ from workers.echo.notifications.googlechat import GoogleChatChannel
 from workers.echo.notifications.slack import SlackChannel
 from workers.echo.notifications.teams import TeamsChannel
 from workers.echo.notifications.webhook import WebhookChannel
+
+_MAKERS: dict[str, Callable[[NotificationSettings, OutboundClient], NotificationChannel]] = {
+    "email": lambda settings, _client: EmailChannel(settings),
+    "slack": SlackChannel,
+    "microsoftteams": TeamsChannel,
+    "googlechat": GoogleChatChannel,
+    "webhook": WebhookChannel,
+}
+CHANNEL_TYPES = frozenset(_MAKERS)
+"""The notification types Echo delivers (Front50 refuses others at save: :mod:`schemas.stage_types`)."""
 
 
 class Channels:
@@ -27,17 +38,9 @@ class Channels:
     def get(self, kind: str) -> NotificationChannel:
         """The channel for ``kind``; ``PermanentError`` for a type Echo does not deliver."""
         if kind not in self._channels:
-            session = self.client
-            made: dict[str, NotificationChannel] = {
-                "email": EmailChannel(self.settings),
-                "slack": SlackChannel(self.settings, session),
-                "microsoftteams": TeamsChannel(self.settings, session),
-                "googlechat": GoogleChatChannel(self.settings, session),
-                "webhook": WebhookChannel(self.settings, session),
-            }
-            if kind not in made:
+            if kind not in _MAKERS:
                 raise PermanentError(f"notification type {kind!r} is not delivered by echo")
-            self._channels.update(made)
+            self._channels.update({name: make(self.settings, self.client) for name, make in _MAKERS.items()})
         return self._channels[kind]
 
     async def close_on_stop(self, bus: Bus) -> None:

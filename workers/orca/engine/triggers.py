@@ -37,6 +37,9 @@ from workers.orca.engine.store import ExecutionStore
 
 log = structlog.get_logger("gennaker.orca.triggers")
 
+PIPELINE_TRIGGER_TYPE = "pipeline"
+"""The trigger type Orca fires when a pipeline it names completes (Front50 accepts it at save)."""
+
 TRIGGER_STATUS = {"SUCCEEDED": "successful", "TERMINAL": "failed", "CANCELED": "canceled"}
 """The name a ``pipeline`` trigger's ``status`` list uses for an execution's final status."""
 
@@ -68,7 +71,11 @@ def fired(configs: Iterable[Json], event: ExecutionCompleted) -> list[tuple[Json
 
 
 def _matches(trigger: object, event: ExecutionCompleted, status: str) -> bool:
-    if not isinstance(trigger, dict) or trigger.get("type") != "pipeline" or trigger.get("enabled") is not True:
+    if (
+        not isinstance(trigger, dict)
+        or trigger.get("type") != PIPELINE_TRIGGER_TYPE
+        or trigger.get("enabled") is not True
+    ):
         return False
     statuses = trigger.get("status") or []
     return (
@@ -83,7 +90,7 @@ def pipeline_trigger(parent: Execution | None, event: ExecutionCompleted) -> Jso
     """The triggered execution's trigger (Orca's ``PipelineTrigger``), summarising the parent."""
     user = (parent.trigger.get("user") or parent.authentication.get("user") if parent else None) or "anonymous"
     return {
-        "type": "pipeline",
+        "type": PIPELINE_TRIGGER_TYPE,
         "user": user,
         "parentExecution": {
             "id": event.execution_id,

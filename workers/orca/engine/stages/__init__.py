@@ -58,6 +58,10 @@ class StageTypes:
         ]
         return cls([*own, *provided, *extra])
 
+    def names(self) -> frozenset[str]:
+        """Every registered stage type (:data:`schemas.stage_types.STAGE_TYPES` must equal it)."""
+        return frozenset(self._definitions)
+
     def find(self, type: str) -> StageDefinition | None:
         """The definition of ``type``, or ``None``."""
         return self._definitions.get(type)
