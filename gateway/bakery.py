@@ -14,7 +14,8 @@ checks the authority each command and query carries; the gateway's check is the 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import functools
+from typing import Literal
 
 from aiohttp import web
 from pydantic import Field, RootModel
@@ -24,10 +25,10 @@ from gateway.access import application_for
 from gateway.api_model import ApiModel
 from gateway.auth.middleware import authority_of
 from gateway.command_results import ask, send_command
-from gateway.gate_api import GateError, error_responses, gate_json, gate_route, not_found
+from gateway.gate_api import GateError, gate_json, gate_operation, gate_route, not_found
 from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
-from gateway.routing import Response, Route, read_document, read_query
+from gateway.routing import Response, read_document, read_query
 from schemas.authority import Permission
 from schemas.idempotency import derive
 from schemas.json_types import Json
@@ -160,10 +161,7 @@ async def _options(request: web.Request, provider: str | None) -> web.Response:
     return gate_json(found.options[0] if provider is not None else found.options)
 
 
-def _route(method: str, path: str, handler: Any, summary: str, ok: Response, *errors: int, **extra: Any) -> Route:
-    return Route(
-        method, path, handler, summary=summary, tag=TAG, responses={200: ok, **error_responses(*errors)}, **extra
-    )
+_route = functools.partial(gate_operation, TAG)
 
 
 ROUTES = (

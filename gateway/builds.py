@@ -10,6 +10,7 @@ unknown master is a 404 ("Master 'x' not found"), one that does not answer a 502
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from pydantic import Field, RootModel
 from gateway.api_model import ApiModel
 from gateway.auth.middleware import authority_of
 from gateway.command_results import ask
-from gateway.gate_api import GateError, SpinnakerJson, error_responses, gate_json, gate_route
+from gateway.gate_api import GateError, SpinnakerJson, gate_json, gate_operation, gate_route
 from gateway.routing import Response, Route, read_query
 from schemas.igor import (
     MAX_JOB,
@@ -110,10 +111,7 @@ async def get_build(request: web.Request) -> web.Response:
     return await _relay(request, asked)
 
 
-def _route(path: str, handler: Any, summary: str, ok: Response, *errors: int, **extra: Any) -> Route:
-    return Route(
-        "GET", path, handler, summary=summary, tag=TAG, responses={200: ok, **error_responses(*errors)}, **extra
-    )
+_route = functools.partial(gate_operation, TAG, "GET")
 
 
 def _versions() -> list[Route]:

@@ -13,7 +13,7 @@ too), reading needs READ; an execution the caller may not READ is a 404, as if i
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
 from aiohttp import web
 from pydantic import Field, RootModel
@@ -27,15 +27,15 @@ from gateway.command_results import ask, send_command
 from gateway.gate_api import (
     GateError,
     SpinnakerJson,
-    error_responses,
     gate_json,
+    gate_operation,
     gate_route,
     not_found,
     read_spinnaker_json,
 )
 from gateway.idempotency import DOCUMENTED as IDEMPOTENCY_HEADER
 from gateway.idempotency import client_key
-from gateway.routing import Response, Route, read_query
+from gateway.routing import Response, read_query
 from schemas.authority import Permission, can
 from schemas.idempotency import derive
 from schemas.json_types import Json
@@ -244,10 +244,7 @@ async def list_metric_descriptors(request: web.Request) -> web.Response:
     return gate_json(found.descriptors)
 
 
-def _route(method: str, path: str, handler: Any, summary: str, ok: Response, *errors: int, **extra: Any) -> Route:
-    return Route(
-        method, path, handler, summary=summary, tag=TAG, responses={200: ok, **error_responses(*errors)}, **extra
-    )
+_route = functools.partial(gate_operation, TAG)
 
 
 ROUTES = (

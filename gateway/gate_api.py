@@ -26,7 +26,7 @@ from bus import QueryFailed, QueryTimeout
 from gateway.api_model import ApiModel
 from gateway.auth.errors import AuthError
 from gateway.errors import UNAVAILABLE, FieldProblem, GatewayError, RequestInvalid, unavailable
-from gateway.routing import Response, RouteHandler, read_document
+from gateway.routing import Response, Route, RouteHandler, read_document
 from schemas.secrets import redact
 
 log = structlog.get_logger("gennaker.gateway")
@@ -161,3 +161,12 @@ def error_responses(*statuses: int) -> dict[int, Response]:
         504: "A service did not answer in time",
     }
     return {status: Response(descriptions[status], SpinnakerError) for status in statuses}
+
+
+def gate_operation(
+    tag: str, method: str, path: str, handler: Any, summary: str, ok: Response, *errors: int, **extra: Any
+) -> Route:
+    """A Gate route of ``tag``'s group: ``ok`` for 200 and each of ``errors`` in Spinnaker's error JSON."""
+    return Route(
+        method, path, handler, summary=summary, tag=tag, responses={200: ok, **error_responses(*errors)}, **extra
+    )
