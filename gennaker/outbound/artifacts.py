@@ -99,8 +99,8 @@ async def fetch_artifact(
                 text = (await response.content.read(300)).decode(errors="replace").strip()
                 raise ArtifactUnavailable(f"{shown(artifact)}: answered {response.status} {text}".rstrip())
             body = await response.content.read(max_bytes + 1)
-    except OutboundRefused as refused:
-        raise ArtifactUnavailable(f"{shown(artifact)}: {refused}") from None
+    except OutboundRefused as refused:  # its message names the URL and the setting that would allow it
+        raise ArtifactUnavailable(str(refused)) from None
     except (aiohttp.ClientError, TimeoutError) as error:
         raise ArtifactUnavailable(f"{shown(artifact)}: could not be fetched: {error!r}") from None
     if len(body) > max_bytes:

@@ -2,8 +2,9 @@
 
 The configuration comes from a ``git/repo`` artifact (a real ``git clone`` of ``reference`` at
 ``version``, a branch, tag or commit; ``metadata.subPath`` picks a directory in it), an
-``embedded/base64`` one (a tar archive of the directory, or one file), an ``http/file`` or
-``github/file`` one (fetched through the outbound client, so the ``[outbound]`` rules hold), or an
+``embedded/base64`` one (a tar archive of the directory, or one file), an ``http/file``, ``github/file``
+or ``gitlab/file`` one (fetched through the outbound client, so the ``[outbound]`` rules hold, with the
+credentials of the artifact account its ``artifactAccount`` names: :mod:`gennaker.outbound.artifacts`), or an
 ``inline`` one (its ``reference`` is the file's text). The stage's ``dir`` is a directory under it.
 Every other file (a ``-var-file``, a ``-backend-config``, a planfile) comes from the same types
 but git.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import io
 import ipaddress
 import os
@@ -26,16 +28,19 @@ import re
 import socket
 import tarfile
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from gennaker.outbound import OutboundClient, OutboundPolicy, OutboundRefused, Route
+from gennaker.outbound.artifacts import FETCHED_TYPES, ArtifactUnavailable, fetch_artifact
+from schemas.artifact_accounts import ArtifactAccount, ArtifactSettings
 from schemas.json_types import Json
 
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 GIT_SECONDS = 120.0
-FILE_TYPES = ("embedded/base64", "http/file", "github/file", "inline")
+FILE_TYPES = ("embedded/base64", *FETCHED_TYPES, "inline")
 CONFIG_TYPES = ("git/repo", *FILE_TYPES)
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -76,6 +81,8 @@ class Sources:
     outbound: OutboundClient
     policy: OutboundPolicy
     local_git_roots: tuple[Path, ...] = ()
+    artifacts: ArtifactSettings = dataclass_field(default_factory=ArtifactSettings)
+    """The artifact accounts whose credentials ``http/file``, ``github/file`` and ``gitlab/file`` are fetched with."""
 
     async def content(self, artifact: Json, field: str) -> bytes:
         """The bytes of a file artifact."""
@@ -92,25 +99,30 @@ class Sources:
             if len(reference) > MAX_ARTIFACT_BYTES:
                 raise SourceRefused(field, f"{label(artifact)} is larger than {MAX_ARTIFACT_BYTES} bytes")
             return reference.encode()
-        if kind in ("http/file", "github/file"):
+        if kind in FETCHED_TYPES:
             return await self._download(artifact, field)
         raise SourceRefused(field, f"artifact type {kind!r} is not one Terraformer reads ({', '.join(FILE_TYPES)})")
 
+    def account(self, artifact: Json, field: str) -> ArtifactAccount | None:
+        """The artifact account ``artifact`` names (``None``: it names none); one not configured is refused."""
+        name = artifact.get("artifactAccount")
+        if not isinstance(name, str) or not name:
+            return None
+        account = self.artifacts.account(name)
+        if account is None:
+            raise SourceRefused(field, f"{label(artifact)}: artifact account {name!r} is not configured")
+        return account
+
     async def _download(self, artifact: Json, field: str) -> bytes:
-        url = str(artifact.get("reference") or "")
-        headers = {"Accept": "application/vnd.github.raw"} if artifact.get("type") == "github/file" else {}
+        account = self.account(artifact, field)
+        identity = f"{artifact.get('reference')}\n{artifact.get('version') or ''}"
+        key = hashlib.sha256(identity.encode()).hexdigest()[:32]
         try:
-            async with self.outbound.request("GET", url, headers=headers, follow_redirects=True) as response:
-                if response.status != 200:
-                    raise SourceRefused(field, f"GET {label(artifact)} answered HTTP {response.status}")
-                body = await response.content.read(MAX_ARTIFACT_BYTES + 1)
-        except OutboundRefused as refused:
-            raise SourceRefused(field, str(refused)) from None
-        except OSError as error:
-            raise SourceRefused(field, f"GET {label(artifact)} failed: {error}") from None
-        if len(body) > MAX_ARTIFACT_BYTES:
-            raise SourceRefused(field, f"{label(artifact)} is larger than {MAX_ARTIFACT_BYTES} bytes")
-        return body
+            return await fetch_artifact(
+                self.outbound, artifact, account, idempotency_key=f"artifact-{key}", max_bytes=MAX_ARTIFACT_BYTES
+            )
+        except ArtifactUnavailable as unavailable:
+            raise SourceRefused(field, str(unavailable)) from None
 
     async def file(self, artifact: Json, into: Path, field: str, default_name: str) -> Path:
         """Write a file artifact under ``into``; its path."""

@@ -34,6 +34,7 @@ import structlog
 
 from bus import Envelope, Sender
 from bus.context import MessageContext
+from gennaker.outbound.artifacts import FETCHED_TYPES
 from schemas.authority import Permission, can
 from schemas.base import Query, Reply
 from schemas.json_types import Json
@@ -138,6 +139,7 @@ class TerraformTasks:
         try:
             request = read(task.context)
             profile = self._profile(task, request)
+            self._require_artifact_accounts(task, request)
             await self._require_execute(task, context)
         except (RequestInvalid, Refused) as refused:
             await self._answer(context.bus, task, Outcome("TERMINAL", error=str(refused)), caused_by=context.envelope)
@@ -183,6 +185,26 @@ class TerraformTasks:
             who = "an anonymous caller" if task.authority.anonymous else repr(task.authority.user)
             raise Refused(f"profile: access denied: {who} lacks WRITE permission on profile {profile.name!r}")
         return profile
+
+    def _require_artifact_accounts(self, task: RunExternalTask, request: TerraformRequest) -> None:
+        """READ on every artifact account the run's fetched artifacts name, as Clouddriver asks."""
+        named = [(request.configuration_field, request.configuration), *request.var_files]
+        named += [("backendArtifact", request.backend)] if request.backend else []
+        named += [("artifacts.planfile", request.planfile)] if request.planfile else []
+        for where, artifact in named:
+            if artifact.get("type") not in FETCHED_TYPES:
+                continue
+            try:
+                account = self.sources.account(artifact, where)
+            except SourceRefused as refused:
+                raise Refused(str(refused)) from None
+            if account is not None and not can(
+                task.authority, {key.value: roles for key, roles in account.permissions.items()}, Permission.READ
+            ):
+                who = "an anonymous caller" if task.authority.anonymous else repr(task.authority.user)
+                raise Refused(
+                    f"{where}: access denied: {who} lacks READ permission on artifact account {account.name!r}"
+                )
 
     async def _require_execute(self, task: RunExternalTask, context: MessageContext) -> None:
         authority = task.authority

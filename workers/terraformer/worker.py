@@ -39,7 +39,7 @@ def build_service(resources: WorkerResources, *, reconcile_seconds: float = 2.0)
     own = settings.terraformer
     store = TerraformerStore(resources.db)
     outbound = OutboundClient(settings.outbound)
-    sources = Sources(outbound, OutboundPolicy(settings.outbound), tuple(own.local_git_roots))
+    sources = Sources(outbound, OutboundPolicy(settings.outbound), tuple(own.local_git_roots), settings.artifacts)
     work_root = own.work_dir or settings.data_dir / "terraformer"
     tasks = TerraformTasks(
         store, own, sources, owner=instance_id(), work_root=work_root, query_timeout=settings.query_timeout

@@ -28,6 +28,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas import Event, parse_cloudevent_type, registry
+from schemas.artifact_accounts import ArtifactAccount, ArtifactSettings
 from schemas.authority import Authority
 from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
@@ -196,7 +197,18 @@ def settings(root: Path, **terraformer: Any) -> Settings:
         ],
         **terraformer,
     )
-    return Settings(data_dir=root / "data", terraformer=own, outbound=LOOPBACK_TEST_SERVERS)
+    return Settings(
+        data_dir=root / "data", terraformer=own, outbound=LOOPBACK_TEST_SERVERS, artifacts=ARTIFACT_ACCOUNTS
+    )
+
+
+ARTIFACT_ACCOUNTS = ArtifactSettings(
+    accounts=[
+        ArtifactAccount(name="github-acme", type="github", token=SecretStr("gh-secret")),
+        ArtifactAccount(name="gitlab-ops", type="gitlab", token=SecretStr("gl-secret"), permissions={"READ": ("ops",)}),
+    ]
+)
+"""The artifact accounts of ``tests/artifact_server.py``'s GitHub and GitLab (the GitLab one READ by ops only)."""
 
 
 @asynccontextmanager

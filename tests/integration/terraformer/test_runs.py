@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from schemas.authority import Authority
 from schemas.terraformer import TerraformerTaskCompleted
+from tests.artifact_server import ArtifactServer
 from tests.integration.terraformer.rig import TerraformerRig, embedded, terraformer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -122,3 +123,39 @@ async def test_a_profile_gives_terraform_its_variables_and_they_are_not_shown(
     assert isinstance(applied, TerraformerTaskCompleted) and applied.status == "SUCCEEDED", applied.error
     log = "\n".join(applied.context["terraformLog"])
     assert "token=****" in log and "hunter2-token" not in log
+
+
+async def test_var_files_come_from_github_and_gitlab_with_the_artifact_accounts_the_caller_may_read(
+    rig: TerraformerRig,
+) -> None:
+    async with ArtifactServer(github_token="gh-secret", gitlab_token="gl-secret", basic=("u", "p")) as files:
+        files.github[("release", "prod.tfvars")] = b'name = "from-github"\n'
+        files.gitlab[("master", "prod.tfvars")] = b'name = "from-gitlab"\n'
+        github = {
+            "type": "github/file",
+            "reference": f"{files.url}/repos/acme/infra/contents/prod.tfvars",
+            "version": "release",
+            "artifactAccount": "github-acme",
+        }
+        planned = await answer(rig, "plan", artifacts=[github], workspace="forges")
+        assert planned.status == "SUCCEEDED", planned.error
+        assert any('"from-github"' in line for line in planned.context["terraformLog"])
+        assert files.requests[-1]["headers"]["Authorization"] == "token gh-secret"
+        assert files.requests[-1]["headers"]["Idempotency-Key"].startswith("artifact-")
+
+        gitlab = {
+            "type": "gitlab/file",
+            "reference": f"{files.url}/api/v4/projects/3/repository/files/prod.tfvars/raw",
+            "artifactAccount": "gitlab-ops",
+        }
+        stranger = Authority(user="mallory", roles=("nobody",))
+        refused = await rig.run(rig.context("plan", artifacts=[gitlab], workspace="forges"), authority=stranger)
+        assert isinstance(refused, TerraformerTaskCompleted) and refused.error is not None
+        assert refused.error == (
+            "artifacts[1]: access denied: 'mallory' lacks READ permission on artifact account 'gitlab-ops'"
+        )
+        assert len(files.requests) == 1, "nothing was fetched for the refused run"
+        ops = Authority(user="olga", roles=("ops",))
+        fetched = await rig.run(rig.context("plan", artifacts=[gitlab], workspace="forges"), authority=ops)
+        assert isinstance(fetched, TerraformerTaskCompleted) and fetched.status == "SUCCEEDED", fetched.error
+        assert files.requests[-1]["headers"]["PRIVATE-TOKEN"] == "gl-secret"
