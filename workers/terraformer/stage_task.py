@@ -442,8 +442,7 @@ class TerraformTasks:
             "context": {"terraformRunId": run_id, "terraformLog": lines[-ANSWER_LOG_LINES:]},
             "error": outcome.error,
         }
-        if await self.store.finish(run_id, self.owner, answer, now_ms()):
-            await self.store.runs.update_one({"_id": run_id}, {"$set": {"log": lines[-LOG_LINES:]}})
+        if await self.store.finish(run_id, self.owner, answer, now_ms(), log=lines[-LOG_LINES:]):
             stored = await self.store.run(run_id)
             if stored is not None:
                 await self.publish(bus, stored, caused_by)

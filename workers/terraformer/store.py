@@ -80,12 +80,13 @@ class TerraformerStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def finish(self, run_id: str, owner: str, answer: Json, ended: int) -> bool:
-        """Store the answer of a run ``owner`` still holds; whether it did."""
-        done = await self.runs.update_one(
-            {"_id": run_id, "owner": owner, "status": RUNNING},
-            {"$set": {"status": answer["status"], "answer": answer, "published": False, "ended": ended}},
-        )
+    async def finish(self, run_id: str, owner: str, answer: Json, ended: int, *, log: list[str] | None = None) -> bool:
+        """Store the answer of a run ``owner`` still holds (with its last ``log`` lines, in the same write,
+        so whoever sees the run finished sees its whole log); whether it did."""
+        ending: Json = {"status": answer["status"], "answer": answer, "published": False, "ended": ended}
+        if log is not None:
+            ending["log"] = log
+        done = await self.runs.update_one({"_id": run_id, "owner": owner, "status": RUNNING}, {"$set": ending})
         return done.modified_count == 1
 
     async def published(self, run_id: str) -> None:
