@@ -13,6 +13,7 @@ would start it.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any
 
@@ -23,8 +24,8 @@ from gateway.access import readable_application_names
 from gateway.api_model import ApiModel
 from gateway.auth.middleware import authority_of
 from gateway.command_results import ask, send_command
-from gateway.gate_api import GateError, SpinnakerJson, error_responses, gate_json, gate_route, not_found
-from gateway.routing import Response, Route, read_document, read_query
+from gateway.gate_api import GateError, SpinnakerJson, gate_json, gate_operation, gate_route, not_found
+from gateway.routing import Response, read_document, read_query
 from schemas.json_types import Json
 from schemas.pipeline_templates import (
     SCHEMA,
@@ -261,89 +262,92 @@ async def plan(request: web.Request) -> web.Response:
     return gate_json(planned.pipeline)
 
 
-_WRITE = error_responses(400, 403, 404, 409, 504)
-_READ = error_responses(400, 403, 404, 504)
+_WRITE = (400, 403, 404, 409, 504)
+_READ = (400, 403, 404, 504)
+_route = functools.partial(gate_operation, TAG)
 
 ROUTES = (
-    Route(
+    _route(
         "GET",
         "/v2/pipelineTemplates",
         list_templates,
-        summary="(ALPHA) List pipeline templates.",
-        tag=TAG,
+        "(ALPHA) List pipeline templates.",
+        Response("Template versions", PipelineTemplates),
+        400,
+        504,
         query=ScopesQuery,
-        responses={200: Response("Template versions", PipelineTemplates), **error_responses(400, 504)},
     ),
-    Route(
+    _route(
         "GET",
         "/v2/pipelineTemplates/versions",
         list_versions,
-        summary="List pipeline templates with versions",
-        tag=TAG,
+        "List pipeline templates with versions",
+        Response("Versions by template id", Versions),
+        400,
+        504,
         query=ScopesQuery,
-        responses={200: Response("Versions by template id", Versions), **error_responses(400, 504)},
     ),
-    Route(
+    _route(
         "POST",
         "/v2/pipelineTemplates/plan",
         plan,
-        summary="(ALPHA) Plan a pipeline template configuration.",
-        tag=TAG,
+        "(ALPHA) Plan a pipeline template configuration.",
+        Response("The rendered pipeline", SpinnakerJson),
+        *_READ,
         body=TemplatedConfig,
-        responses={200: Response("The rendered pipeline", SpinnakerJson), **_READ},
     ),
-    Route(
+    _route(
         "POST",
         "/v2/pipelineTemplates/create",
         create_template,
-        summary="(ALPHA) Create a pipeline template.",
-        tag=TAG,
+        "(ALPHA) Create a pipeline template.",
+        Response("Stored", TaskResult),
+        *_WRITE,
         body=PipelineTemplate,
         query=TagQuery,
-        responses={200: Response("Stored", TaskResult), **_WRITE},
     ),
-    Route(
+    _route(
         "POST",
         "/v2/pipelineTemplates/update/{id}",
         update_template,
-        summary="(ALPHA) Update a pipeline template.",
-        tag=TAG,
+        "(ALPHA) Update a pipeline template.",
+        Response("Stored", TaskResult),
+        *_WRITE,
         body=PipelineTemplate,
         query=TagQuery,
-        responses={200: Response("Stored", TaskResult), **_WRITE},
     ),
-    Route(
+    _route(
         "GET",
         "/v2/pipelineTemplates/{id}",
         get_template,
-        summary="(ALPHA) Get a pipeline template.",
-        tag=TAG,
+        "(ALPHA) Get a pipeline template.",
+        Response("The template", PipelineTemplate),
+        *_READ,
         query=VersionQuery,
-        responses={200: Response("The template", PipelineTemplate), **_READ},
     ),
-    Route(
+    _route(
         "DELETE",
         "/v2/pipelineTemplates/{id}",
         delete_template,
-        summary="Delete a pipeline template.",
-        tag=TAG,
+        "Delete a pipeline template.",
+        Response("Deleted", TaskResult),
+        *_WRITE,
         query=VersionQuery,
-        responses={200: Response("Deleted", TaskResult), **_WRITE},
     ),
-    Route(
+    _route(
         "GET",
         "/v2/pipelineTemplates/{id}/dependents",
         list_dependents,
-        summary="(ALPHA) List all pipelines that implement a pipeline template",
-        tag=TAG,
-        responses={200: Response("Dependent pipeline configs", Dependents), **error_responses(504)},
+        "(ALPHA) List all pipelines that implement a pipeline template",
+        Response("Dependent pipeline configs", Dependents),
+        504,
     ),
-    Route(
+    _route(
         "GET",
         "/v2/pipelineTemplates/{id}/dependentPipelines",
         list_dependent_pipelines,
-        summary="List the pipeline configs that use a pipeline template (Front50's shape)",
-        tag=TAG,
-        responses={200: Response("Dependent pipeline configs", DependentPipelines), **error_responses(504)},
+        "List the pipeline configs that use a pipeline template (Front50's shape)",
+        Response("Dependent pipeline configs", DependentPipelines),
+        504,
     ),
 )

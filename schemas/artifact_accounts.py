@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from schemas.authority import Permission
+from schemas.authority import Actor, Permission, can
 
 ArtifactAccountType = Literal["http", "github", "gitlab"]
 ACCOUNT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -40,6 +40,10 @@ class ArtifactAccount(BaseModel):
     permissions: dict[Permission, tuple[str, ...]] = Field(
         default_factory=dict, description="roles holding READ (use the account); empty: anyone"
     )
+
+    def may_read(self, actor: Actor) -> bool:
+        """Whether ``actor`` may use this account (READ on its permissions; empty: anyone)."""
+        return can(actor, {key.value: roles for key, roles in self.permissions.items()}, Permission.READ)
 
     @model_validator(mode="after")
     def _credentials_fit_the_type(self) -> ArtifactAccount:

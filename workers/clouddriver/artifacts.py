@@ -13,7 +13,7 @@ import hashlib
 from gennaker.outbound import OutboundClient
 from gennaker.outbound.artifacts import FETCHED_TYPES, ArtifactUnavailable, fetch_artifact, shown
 from schemas.artifact_accounts import ArtifactSettings
-from schemas.authority import Authority, Permission, can
+from schemas.authority import Authority
 from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied, who
 from workers.clouddriver.provider import OperationFailed
@@ -39,7 +39,7 @@ class ArtifactFetcher:
             account = self.settings.account(name)
             if account is None:
                 raise OperationFailed(f"{shown(artifact)}: artifact account {name!r} is not configured")
-            if not can(authority, {key.value: roles for key, roles in account.permissions.items()}, Permission.READ):
+            if not account.may_read(authority):
                 raise AccessDenied(
                     f"access denied: {who(authority)} lacks READ permission on artifact account {account.name!r}"
                 )

@@ -198,9 +198,7 @@ class TerraformTasks:
                 account = self.sources.account(artifact, where)
             except SourceRefused as refused:
                 raise Refused(str(refused)) from None
-            if account is not None and not can(
-                task.authority, {key.value: roles for key, roles in account.permissions.items()}, Permission.READ
-            ):
+            if account is not None and not account.may_read(task.authority):
                 who = "an anonymous caller" if task.authority.anonymous else repr(task.authority.user)
                 raise Refused(
                     f"{where}: access denied: {who} lacks READ permission on artifact account {account.name!r}"
