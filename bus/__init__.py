@@ -13,6 +13,7 @@ from bus.endpoint import Endpoint, Handler, RawHandler
 from bus.envelope import Envelope, new_id
 from bus.errors import BrokerUnavailable, BusClosed, BusError, PermanentError, QueryFailed, QueryTimeout
 from bus.memory import MemoryBus
+from bus.replies import RawReply
 from bus.retry import RetryPolicy
 from bus.topic import topic_matches
 
@@ -34,6 +35,7 @@ __all__ = [
     "QueryFailed",
     "QueryTimeout",
     "RawHandler",
+    "RawReply",
     "RetryPolicy",
     "Sender",
     "fail_fast",

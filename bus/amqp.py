@@ -53,7 +53,7 @@ from bus.amqp_headers import DELAY_HEADER, dead_copy, dead_letter_of, replay_cop
 from bus.availability import failing_fast
 from bus.base import Bus
 from bus.dead_letter import DeadLetter
-from bus.dispatch import Verdict, dead_reply, reply_or_raise
+from bus.dispatch import Verdict, dead_reply
 from bus.endpoint import (
     COMMANDS_EXCHANGE,
     DEAD_EXCHANGE,
@@ -70,7 +70,7 @@ from bus.envelope import CONTENT_TYPE, Envelope, new_id
 from bus.errors import BrokerUnavailable, BusClosed, QueryTimeout
 from bus.overflow import QueueFull, refused
 from bus.retry import RetryPolicy
-from schemas import Query, Reply
+from schemas import Query
 
 log = structlog.get_logger("gennaker.bus.amqp")
 
@@ -309,14 +309,7 @@ class AmqpBus(Bus):
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
         await self._publish("", message, queue, mandatory=True)
 
-    async def ask(
-        self,
-        query: Query,
-        *,
-        timeout: float = 5.0,
-        to: str | None = None,
-        caused_by: Envelope | None = None,
-    ) -> Reply:
+    async def _ask_for_body(self, query: Query, *, timeout: float, to: str | None, caused_by: Envelope | None) -> bytes:
         service = to or query.owner()
         queue = queue_name(service, "queries")
         if (reason := self.outage()) is not None:  # its reply could not come back either
@@ -348,7 +341,7 @@ class AmqpBus(Bus):
             raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
         finally:
             self._pending.pop(envelope.id, None)
-        return reply_or_raise(reply, query)
+        return reply
 
     @contextlib.contextmanager
     def _unavailable_as_error(self) -> Iterator[None]:

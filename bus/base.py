@@ -15,6 +15,7 @@ from bus import metrics, tracing
 from bus.dead_letter import DeadLetter
 from bus.endpoint import Endpoint
 from bus.envelope import Envelope, new_id
+from bus.replies import RawReply, raw_reply_or_raise, reply_or_raise
 from bus.retry import RetryPolicy
 from schemas import Command, Event, Message, Query, Reply
 
@@ -117,7 +118,6 @@ class Bus(ABC):
     async def put_raw(self, queue: str, body: bytes) -> None:
         """Put any bytes straight onto ``queue``, as a foreign client using the default exchange could."""
 
-    @abstractmethod
     async def ask(
         self,
         query: Query,
@@ -131,6 +131,28 @@ class Bus(ABC):
         Raises :class:`bus.errors.QueryTimeout` after ``timeout`` seconds without one, and
         :class:`bus.errors.QueryFailed` when the service answered with an error.
         """
+        return reply_or_raise(await self._ask_for_body(query, timeout=timeout, to=to, caused_by=caused_by), query)
+
+    async def ask_raw(
+        self,
+        query: Query,
+        *,
+        timeout: float = 5.0,
+        to: str | None = None,
+        caused_by: Envelope | None = None,
+    ) -> RawReply:
+        """:meth:`ask`, answered with the reply's JSON as its replier wrote it instead of the decoded model.
+
+        For a caller that relays the reply (the gateway answering HTTP with it): the reply is
+        neither decoded nor validated, only its type is checked (:mod:`bus.replies`). Raises as
+        :meth:`ask` does.
+        """
+        return raw_reply_or_raise(await self._ask_for_body(query, timeout=timeout, to=to, caused_by=caused_by), query)
+
+    @abstractmethod
+    async def _ask_for_body(self, query: Query, *, timeout: float, to: str | None, caused_by: Envelope | None) -> bytes:
+        """Send ``query`` to service ``to`` (default: its owner) and return its reply envelope's body,
+        undecoded; raise :class:`bus.errors.QueryTimeout` after ``timeout`` seconds without one."""
 
     @abstractmethod
     async def consume(self, endpoint: Endpoint) -> Consumption:

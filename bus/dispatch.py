@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import pydantic_core
 import structlog
 from opentelemetry.trace import StatusCode
 from pydantic import ValidationError
@@ -24,9 +23,10 @@ from bus.context import MessageContext
 from bus.encoded import EncodedReply
 from bus.endpoint import EXTERNAL_EXCHANGE, Endpoint
 from bus.envelope import Envelope
-from bus.errors import PermanentError, QueryFailed
+from bus.errors import PermanentError
+from bus.replies import ERROR_REPLY_TYPE, with_data
 from bus.retry import RetryPolicy
-from schemas import Query, Reply, UnknownMessageType, parse_cloudevent_type, registry
+from schemas import Query, UnknownMessageType, parse_cloudevent_type, registry
 from schemas.trust import is_internal
 from schemas.validation import describe_problems
 
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from bus.base import Bus
 
 log = structlog.get_logger("gennaker.bus")
-
-ERROR_REPLY_TYPE = "io.gennaker.system.Error.v1"
 
 
 @dataclass(frozen=True)
@@ -210,28 +208,6 @@ def _reply_body(type_: str, data: dict[str, Any] | bytes, request: Envelope, ser
         traceparent=request.traceparent,
     )
     return with_data(attributes, data)
-
-
-def with_data(attributes: Envelope, data: dict[str, Any] | bytes) -> bytes:
-    """``attributes`` (an envelope whose own ``data`` is ignored) as JSON, carrying ``data``."""
-    encoded = data if isinstance(data, bytes) else pydantic_core.to_json(data)
-    head = attributes.model_dump_json(exclude_none=True, exclude={"data"}).encode()
-    return head[:-1] + b',"data":' + encoded + b"}"
-
-
-def reply_or_raise(body: bytes, query: Query) -> Reply:
-    """Decode a reply envelope's body, once, into the query's reply model; or raise ``QueryFailed``."""
-    try:
-        envelope = Envelope.model_validate(pydantic_core.from_json(body))
-    except ValueError as error:
-        raise QueryFailed(f"{query.message_type}: the reply is not a valid CloudEvent: {error}") from None
-    if envelope.type == ERROR_REPLY_TYPE:
-        raise QueryFailed(
-            f"{query.message_type} failed in {envelope.data.get('service')}: {envelope.data.get('error')}"
-        )
-    model = type(query).reply_model
-    name, version = parse_cloudevent_type(envelope.type)
-    return model.model_validate(registry.upcast(name, version, envelope.data))
 
 
 def _dead(service: str, reason: str, envelope: Envelope | None, trace: str | None = None) -> Verdict:

@@ -18,14 +18,14 @@ import structlog
 
 from bus.base import Bus, Consumption
 from bus.dead_letter import DeadLetter, DeadLetterArchive, KeptInMemory
-from bus.dispatch import Verdict, dead_reply, dispatch, reply_or_raise
+from bus.dispatch import Verdict, dead_reply, dispatch
 from bus.endpoint import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, Endpoint, private_queue_name, queue_name
 from bus.envelope import Envelope, new_id
 from bus.errors import BusClosed, QueryTimeout
 from bus.overflow import QueueFull, refused
 from bus.retry import RetryPolicy
 from bus.topic import topic_matches
-from schemas import Query, Reply
+from schemas import Query
 
 log = structlog.get_logger("gennaker.bus.memory")
 
@@ -197,14 +197,7 @@ class MemoryBus(Bus):
             raise QueueFull(f"queue {queue} is full; the message was not stored")
         await target.put(_Delivery(body))
 
-    async def ask(
-        self,
-        query: Query,
-        *,
-        timeout: float = 5.0,
-        to: str | None = None,
-        caused_by: Envelope | None = None,
-    ) -> Reply:
+    async def _ask_for_body(self, query: Query, *, timeout: float, to: str | None, caused_by: Envelope | None) -> bytes:
         service = to or query.owner()
         envelope = self.envelope(query, caused_by=caused_by)
         loop = asyncio.get_running_loop()
@@ -220,7 +213,7 @@ class MemoryBus(Bus):
             reply_body = await asyncio.wait_for(answer, timeout)
         except TimeoutError:
             raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
-        return reply_or_raise(reply_body, query)
+        return reply_body
 
     async def consume(self, endpoint: Endpoint) -> MemoryConsumption:
         name = endpoint.queue if endpoint.durable else private_queue_name()

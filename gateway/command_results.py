@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from bus import BrokerUnavailable, Bus, Envelope, MessageContext, QueryFailed
+from bus import BrokerUnavailable, Bus, Envelope, MessageContext, QueryFailed, RawReply
 from gateway.errors import CommandTimeout, GatewayError
 from gateway.keys import BUS, CONFIG
 from gateway.private_subscription import PrivateSubscription, follow_with_app
@@ -181,3 +181,12 @@ async def reply_of[R: Reply](bus: Bus, query: Query, reply_type: type[R], *, tim
     if not isinstance(reply, reply_type):
         raise QueryFailed(f"{query.owner()} answered {query.message_type} with {type(reply).__name__}")
     return reply
+
+
+async def raw_reply_of(bus: Bus, query: Query, reply_type: type[Reply], *, timeout: float) -> RawReply:
+    """Ask ``query`` on ``bus`` for a route that relays the reply: its JSON as written (:meth:`Bus.ask_raw`);
+    a reply of another type than ``reply_type`` is a 502."""
+    raw = await bus.ask_raw(query, timeout=timeout)
+    if not issubclass(raw.reply_type, reply_type):
+        raise QueryFailed(f"{query.owner()} answered {query.message_type} with {raw.reply_type.__name__}")
+    return raw

@@ -20,11 +20,19 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bus import Bus
+from bus import Bus, RawReply
 from gateway.auth.access import execute_fallback, refuse_unless
 from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission, Permissions, Principal
-from gateway.command_results import COMMAND_TIMEOUT, QUERY_TIMEOUT, CommandResult, CommandResults, reply_of, results_of
+from gateway.command_results import (
+    COMMAND_TIMEOUT,
+    QUERY_TIMEOUT,
+    CommandResult,
+    CommandResults,
+    raw_reply_of,
+    reply_of,
+    results_of,
+)
 from gateway.keys import BUS, CONFIG
 from schemas.authority import Authority
 from schemas.base import Command, Query, Reply
@@ -72,6 +80,11 @@ class RouteContext:
     async def ask[R: Reply](self, query: Query, reply_type: type[R]) -> R:
         """Ask ``query`` and return its reply as ``reply_type`` (another type is a 502)."""
         return await reply_of(self.bus, query, reply_type, timeout=self.query_timeout)
+
+    async def ask_raw(self, query: Query, reply_type: type[Reply]) -> RawReply:
+        """Ask ``query`` for a route that relays the reply: its JSON as the service wrote it, checked to be
+        ``reply_type`` (another type is a 502) but not decoded (:meth:`bus.Bus.ask_raw`)."""
+        return await raw_reply_of(self.bus, query, reply_type, timeout=self.query_timeout)
 
     async def send(self, command: Command, *, subject: str | None = None) -> CommandResult:
         """Send ``command`` and return the event that answered it (see :class:`CommandResults`)."""

@@ -153,6 +153,23 @@ async def test_query_deadline_raises_timeout(harness: Harness, unique: str) -> N
         await client.ask(AskSomething(question="nobody"), to=f"{unique}-a", timeout=0.3)
 
 
+async def test_a_raw_ask_gets_the_reply_json_and_its_errors(harness: Harness, unique: str) -> None:
+    async def answer(query: AskSomething, context: MessageContext) -> Answer:
+        if query.question == "fail":
+            raise RuntimeError("database unavailable")
+        return Answer(text=f"{query.question}!")
+
+    server = await harness.bus()
+    await server.consume(Endpoint(service=unique, kind="queries", handlers={"contract.AskSomething": answer}))
+    client = await harness.bus()
+    raw = await client.ask_raw(AskSomething(question="q"), to=unique, timeout=10)
+    assert (raw.reply_type, raw.json, raw.field("text")) == (Answer, b'{"text":"q!"}', b'"q!"')
+    with pytest.raises(QueryFailed, match="database unavailable"):
+        await client.ask_raw(AskSomething(question="fail"), to=unique, timeout=10)
+    with pytest.raises(QueryTimeout):
+        await client.ask_raw(AskSomething(question="nobody"), to=f"{unique}-a", timeout=0.3)
+
+
 async def test_query_handler_error_is_answered_not_timed_out(harness: Harness, unique: str) -> None:
     async def broken(query: AskSomething, context: MessageContext) -> Answer:
         raise RuntimeError("database unavailable")
