@@ -4,7 +4,8 @@ Paths: ``/api``, ``/apis``, ``/api/v1``, ``/apis/{group}/{version}`` (discovery)
 served kind ``.../{plural}`` (list, watch, create; all namespaces for a namespaced kind),
 ``.../namespaces/{ns}/{plural}[/{name}[/status]]`` (get, replace, patch, delete). Parameters:
 ``watch``, ``resourceVersion`` (where a watch starts), ``timeoutSeconds``, ``labelSelector``,
-``dryRun=All``, ``fieldManager`` (required for an apply patch), ``force``.
+``dryRun=All``, ``fieldManager`` (required for an apply patch), ``force``; and a Service's proxy,
+``.../namespaces/{ns}/services/{service}/proxy/{path}`` (:mod:`tests.kubernetes_server.service_proxy`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from aiohttp import web
 
 from schemas.json_types import Json
 from tests.kubernetes_server import kinds, patches
+from tests.kubernetes_server.endpoints import SERVICE
 from tests.kubernetes_server.errors import ApiFailure
 from tests.kubernetes_server.kinds import Kind
 from tests.kubernetes_server.logs import container_log
+from tests.kubernetes_server.service_proxy import ServiceProxy
 from tests.kubernetes_server.store import ObjectStore
 from tests.kubernetes_server.validation import validate
 
@@ -72,6 +75,7 @@ class KubernetesApi:
     def __init__(self, store: ObjectStore, token: str | None = None) -> None:
         self.store = store
         self.token = token
+        self.proxy = ServiceProxy(store)
         self.requests: list[tuple[str, str]] = []
         """``(method, path)`` of every request, for tests that check what the client asked."""
 
@@ -116,6 +120,8 @@ class KubernetesApi:
         if rest[0] == "namespaces" and len(rest) >= 3 and kinds.find(group, version, rest[2], custom):
             namespace, rest = rest[1], rest[2:]
         kind = kinds.find(group, version, rest[0], custom)
+        if kind is SERVICE and namespace is not None and len(rest) >= 3 and rest[2] == "proxy":
+            return await self.proxy.answer(request, namespace, rest[1], "/".join(rest[3:]))
         if kind is None or len(rest) > 3:
             raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None

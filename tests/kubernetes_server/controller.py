@@ -14,6 +14,10 @@ Every ``tick`` seconds:
   annotation ``test.gennaker.io/never-ready`` is ``"true"`` or an image contains
   ``never-ready``; a Job's pod ``Succeeded`` after ``job_seconds``, or ``Failed`` if the
   annotation ``test.gennaker.io/fail`` is ``"true"`` or an image contains ``fail``;
+* a ReplicaSet, StatefulSet or DaemonSet releases a pod whose labels stop matching its selector (and
+  makes a new one in its place) and adopts an orphan pod that matches it;
+* every Service with a selector has its **Endpoints**: the matching pods, Ready or not
+  (:mod:`tests.kubernetes_server.endpoints`), brought up to date after the pods in each pass;
 * objects whose owner is gone are deleted (garbage collection, background propagation).
 """
 
@@ -28,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.json_types import Json
-from tests.kubernetes_server import kinds
+from tests.kubernetes_server import endpoints, kinds, selectors
+from tests.kubernetes_server.endpoints import ready as is_ready
 from tests.kubernetes_server.store import ObjectStore, now
 
 NEVER_READY = "test.gennaker.io/never-ready"
@@ -62,9 +67,13 @@ def _marked(pod: Json, annotation: str, word: str) -> bool:
     return annotations.get(annotation) == "true" or any(word in image for image in images)
 
 
-def _ready(pod: Json) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+def _controlled(obj: Json) -> bool:
+    return any(ref.get("controller") for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+def _pod_ip(uid: str) -> str:
+    """An address of its own for each pod (from its uid), as a cluster's pod network gives one."""
+    return f"10.{int(uid[0:2], 16)}.{int(uid[2:4], 16)}.{int(uid[4:6], 16)}"
 
 
 @dataclass
@@ -99,6 +108,7 @@ class Controllers:
             await self._job(job)
         for pod in self.store.list(KIND["Pod"], None):
             await self._pod(pod)
+        await endpoints.reconcile(self.store)
 
     async def _collect_garbage(self) -> None:
         uids = {obj["metadata"]["uid"] for obj in self.store.objects.values()}
@@ -219,14 +229,14 @@ class Controllers:
         namespace = meta["namespace"]
         template = spec.get("template") or {}
         digest = _template_hash(template)
-        pods = [pod for pod in self.store.list(KIND["Pod"], namespace) if _owned_by(pod, owner)]
+        pods = await self._own_pods(owner)
         for pod in pods[wanted:]:
             await self.store.delete(KIND["Pod"], namespace, pod["metadata"]["name"])
         pods = pods[:wanted]
         for index in range(len(pods), wanted):
             suffix = str(index) if owner["kind"] == "StatefulSet" else uuid.uuid4().hex[:5]
             pods.append(await self._create_pod(owner, template, f"{meta['name']}-{suffix}"))
-        ready = sum(1 for pod in pods if _ready(pod))
+        ready = sum(1 for pod in pods if is_ready(pod))
         generation = int(meta.get("generation", 1))
         if owner["kind"] == "DaemonSet":
             status: Json = {
@@ -255,6 +265,29 @@ class Controllers:
                     updateRevision=revision,
                 )
         await self._set_status(owner, status)
+
+    async def _own_pods(self, owner: Json) -> list[Json]:
+        """The pods ``owner`` controls, after it released those whose labels stopped matching its
+        selector and adopted the orphans that match it, as Kubernetes' controllers do."""
+        selector = owner["spec"].get("selector")
+        match = selectors.label_selector(selector) if isinstance(selector, dict) else None
+        namespace, uid = owner["metadata"]["namespace"], owner["metadata"]["uid"]
+        pods = []
+        for pod in self.store.list(KIND["Pod"], namespace):
+            labels = pod["metadata"].get("labels") or {}
+            references = pod["metadata"].get("ownerReferences") or []
+            if _owned_by(pod, owner):
+                if match is None or match(labels):
+                    pods.append(pod)
+                    continue
+                pod["metadata"]["ownerReferences"] = [ref for ref in references if ref.get("uid") != uid]
+            elif match is not None and match(labels) and not _controlled(pod):
+                pod["metadata"]["ownerReferences"] = [*references, _owner(owner)]
+                pods.append(pod)
+            else:
+                continue
+            await self.store.replace(KIND["Pod"], namespace, pod["metadata"]["name"], pod)
+        return pods
 
     async def _create_pod(self, owner: Json, template: Json, name: str) -> Json:
         metadata = template.get("metadata") or {}
@@ -322,7 +355,8 @@ class Controllers:
         else:
             wanted = {
                 "phase": "Running",
-                "podIP": "10.0.0." + str(int(uid[:2], 16)),
+                "podIP": _pod_ip(uid),
+                "podIPs": [{"ip": _pod_ip(uid)}],
                 "startTime": status.get("startTime") or now(),
                 "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
                 "containerStatuses": [

@@ -1,13 +1,16 @@
 """Label selectors as the API server reads ``?labelSelector=``.
 
-Terms: ``=``, ``==``, ``!=``, ``in``, ``notin``, ``key`` and ``!key``, joined by commas.
+Terms: ``=``, ``==``, ``!=``, ``in``, ``notin``, ``key`` and ``!key``, joined by commas; and the
+``LabelSelector`` objects workloads carry in ``spec.selector`` (:func:`label_selector`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
+from schemas.json_types import Json
 from tests.kubernetes_server.errors import ApiFailure
 
 Labels = dict[str, str]
@@ -56,3 +59,29 @@ def parse(selector: str | None) -> Match:
         return lambda labels: True
     requirements = [_requirement(part) for part in _split(selector)]
     return lambda labels: all(requirement(labels) for requirement in requirements)
+
+
+def label_selector(selector: Any) -> Match:
+    """A predicate for a ``LabelSelector`` object (``matchLabels`` and ``matchExpressions`` with ``In``,
+    ``NotIn``, ``Exists``, ``DoesNotExist``), as a workload's ``spec.selector`` is; nothing matches an
+    absent one."""
+    if not isinstance(selector, dict):
+        return lambda labels: False
+    wanted: Labels = dict(selector.get("matchLabels") or {})
+    expressions: list[Json] = [item for item in selector.get("matchExpressions") or [] if isinstance(item, dict)]
+
+    def expression(item: Json, labels: Labels) -> bool:
+        key, operator = str(item.get("key")), item.get("operator")
+        values = {str(value) for value in item.get("values") or []}
+        if operator == "In":
+            return labels.get(key) in values
+        if operator == "NotIn":
+            return labels.get(key) not in values
+        if operator == "Exists":
+            return key in labels
+        return key not in labels
+
+    return lambda labels: (
+        all(labels.get(key) == value for key, value in wanted.items())
+        and all(expression(item, labels) for item in expressions)
+    )
