@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from schemas.authority import Actor, Permission, can
 
 ArtifactAccountType = Literal["http", "github", "gitlab"]
+FETCHED_TYPES = {"http/file": "http", "github/file": "github", "gitlab/file": "gitlab"}
+"""The artifact types fetched over HTTP, and the account type each takes."""
 ACCOUNT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 

@@ -43,6 +43,20 @@ STAGE_TYPES = (
 )
 """The stage types whose ``orca.RunExternalTask`` Clouddriver answers."""
 
+FETCH_MANIFEST_ARTIFACT = "fetchManifestArtifact"
+"""A task of Orca's ``deployManifest`` / ``runJobManifest`` that is no stage type of its own
+(Orca's ``resolveDeploySourceManifest`` asks Clouddriver's ``/artifacts/fetch``): Clouddriver
+fetches the ``manifestArtifact`` of its context with the artifact account it names, which the
+command's authority must READ, and answers the text in :data:`FETCHED_MANIFEST_TEXT` and which
+artifact it is in :data:`FETCHED_MANIFEST`, so Orca evaluates its ``${…}`` before the deploy."""
+TASK_TYPES = (FETCH_MANIFEST_ARTIFACT,)
+"""The task types Clouddriver answers besides :data:`STAGE_TYPES`."""
+FETCHED_MANIFEST = "fetchedManifest"
+"""The answer's ``{type, reference, version, artifactAccount}`` of the artifact fetched."""
+FETCHED_MANIFEST_TEXT = "fetchedManifestText"
+"""The answer's text of the artifact fetched: a secret to every reader (:mod:`schemas.secrets`),
+since it may hold a Secret's data and its reader need not READ the artifact account."""
+
 
 @message
 class TaskCompleted(ExternalTaskCompleted):

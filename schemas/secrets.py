@@ -2,7 +2,9 @@
 
 A pipeline's trigger ``secret`` (the webhook or git signature key), a notification's or sink's
 credential (``password``, ``token``, ``apiKey``…) and the ``default`` of a parameter marked
-``sensitive`` are needed by the services that use them and by nobody who reads them. Every read
+``sensitive`` are needed by the services that use them and by nobody who reads them; so is the text
+of a manifest artifact Clouddriver fetched for Orca (``fetchedManifestText``), which may hold a
+Secret's data and was fetched with an artifact account its reader may not READ. Every read
 the gateway answers, every frame of the event stream and every event Echo forwards to a sink
 passes through :func:`redact`, which replaces each such value by :data:`MARKER`.
 
@@ -43,6 +45,7 @@ SECRET_KEYS = frozenset(
         "smtp_password",
         "webhooksecret",
         "authorization",
+        "fetchedmanifesttext",
     }
 )
 """Keys (compared lower-cased) whose string values are secrets wherever they appear."""

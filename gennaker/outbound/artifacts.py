@@ -21,11 +21,9 @@ import aiohttp
 
 from gennaker.outbound.client import OutboundClient
 from gennaker.outbound.policy import OutboundRefused
-from schemas.artifact_accounts import ArtifactAccount
+from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccount
 from schemas.json_types import Json
 
-FETCHED_TYPES = {"http/file": "http", "github/file": "github", "gitlab/file": "gitlab"}
-"""The artifact types fetched over HTTP, and the account type each takes."""
 MAX_ARTIFACT_BYTES = 8 * 1024 * 1024
 FETCH_SECONDS = 30.0
 

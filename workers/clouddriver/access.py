@@ -28,12 +28,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemas.authority import Authority, Permission, Permissions, can
+from schemas.clouddriver_operations import FETCH_MANIFEST_ARTIFACT
 from schemas.json_types import Json
 from schemas.permissions import Ask, application_permissions
 from workers.clouddriver import names
 from workers.clouddriver.provider import OperationFailed
 
-READ_ONLY_STAGE_TYPES = frozenset({"findImage", "findImageFromTags", "clusterSize", "findArtifactsFromResource"})
+READ_ONLY_STAGE_TYPES = frozenset(
+    {"findImage", "findImageFromTags", "clusterSize", "findArtifactsFromResource", FETCH_MANIFEST_ARTIFACT}
+)
 """Operations that change nothing: they need READ, not WRITE, on the accounts they look at."""
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 
 from gennaker.outbound import OutboundClient
-from gennaker.outbound.artifacts import FETCHED_TYPES, ArtifactUnavailable, fetch_artifact, shown
-from schemas.artifact_accounts import ArtifactSettings
+from gennaker.outbound.artifacts import MAX_ARTIFACT_BYTES, ArtifactUnavailable, fetch_artifact, shown
+from schemas.artifact_accounts import FETCHED_TYPES, ArtifactSettings
 from schemas.authority import Authority
 from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied, who
@@ -31,8 +31,11 @@ class ArtifactFetcher:
         """Whether ``artifact`` is one fetched over HTTP (rather than carrying its bytes)."""
         return isinstance(artifact, dict) and artifact.get("type") in FETCHED_TYPES
 
-    async def fetch(self, artifact: Json, authority: Authority, *, asked_by: str) -> bytes:
-        """The bytes of ``artifact`` for ``authority``; ``asked_by`` (the task id) keys the request."""
+    async def fetch(
+        self, artifact: Json, authority: Authority, *, asked_by: str, max_bytes: int = MAX_ARTIFACT_BYTES
+    ) -> bytes:
+        """The bytes of ``artifact`` for ``authority``; ``asked_by`` (the task id) keys the request;
+        an artifact larger than ``max_bytes`` fails saying so."""
         account = None
         name = artifact.get("artifactAccount")
         if isinstance(name, str) and name:
@@ -46,7 +49,9 @@ class ArtifactFetcher:
         reference = str(artifact.get("reference") or "")
         key = hashlib.sha256(f"{asked_by}\n{reference}\n{artifact.get('version') or ''}".encode()).hexdigest()[:32]
         try:
-            return await fetch_artifact(self.client, artifact, account, idempotency_key=f"artifact-{key}")
+            return await fetch_artifact(
+                self.client, artifact, account, idempotency_key=f"artifact-{key}", max_bytes=max_bytes
+            )
         except ArtifactUnavailable as unavailable:
             raise OperationFailed(str(unavailable)) from None
 

@@ -33,8 +33,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from gennaker.outbound import OutboundClient, OutboundPolicy, OutboundRefused, Route
-from gennaker.outbound.artifacts import FETCHED_TYPES, ArtifactUnavailable, fetch_artifact
-from schemas.artifact_accounts import ArtifactAccount, ArtifactSettings
+from gennaker.outbound.artifacts import ArtifactUnavailable, fetch_artifact
+from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccount, ArtifactSettings
 from schemas.json_types import Json
 
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024

@@ -34,7 +34,7 @@ import structlog
 
 from bus import Envelope, Sender
 from bus.context import MessageContext
-from gennaker.outbound.artifacts import FETCHED_TYPES
+from schemas.artifact_accounts import FETCHED_TYPES
 from schemas.authority import Permission, can
 from schemas.base import Query, Reply
 from schemas.json_types import Json

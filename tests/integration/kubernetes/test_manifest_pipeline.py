@@ -698,3 +698,47 @@ async def test_an_artifact_account_refuses_who_may_not_read_it_and_a_bad_token_f
     execution = await run(cluster, [deploy(source="artifact", manifests=None, manifestArtifact=anonymous)], "deployer")
     assert f"github/file {reference}: answered 401" in failure(by_ref(execution, "1"))
     assert len(cluster.files.requests) == before + 1, "only the anonymous fetch reached the server"
+
+
+async def test_expressions_in_a_fetched_manifest_are_evaluated_unless_skipped_and_a_failing_one_is_named(
+    cluster: Cluster,
+) -> None:
+    def config(name: str, value: dict[str, str]) -> str:
+        return yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": value})
+
+    tag = "${trigger['parameters']['tag']}"
+    cluster.files.github[("main", "tagged.yaml")] = config("tagged", {"TAG": tag}).encode()
+    broken = config("fine", {"A": "1"}) + "---\n" + config("broken", {"B": "${trigger['parameters'].nope.x}"})
+    cluster.files.github[("main", "broken.yaml")] = broken.encode()
+    contents = f"{cluster.files.url}/repos/acme/shop/contents"
+
+    def from_github(ref: str, path: str, name: str, **extra: Any) -> Json:
+        artifact = {"type": "github/file", "reference": f"{contents}/{path}", "artifactAccount": "github-acme"}
+        return deploy(ref=ref, name=name, source="artifact", manifests=None, manifestArtifact=artifact, **extra)
+
+    stages = [
+        from_github("1", "tagged.yaml", "evaluated"),
+        from_github(
+            "2",
+            "tagged.yaml",
+            "verbatim",
+            skipExpressionEvaluation=True,
+            requisiteStageRefIds=["1"],
+        ),
+    ]
+    before = len(cluster.files.requests)
+    execution = await run(cluster, stages, "deployer", trigger={"parameters": {"tag": "v42"}})
+    assert execution["status"] == "SUCCEEDED", [(s["refId"], failure(s)) for s in execution["stages"]]
+    assert len(cluster.files.requests) == before + 2, "each stage fetched its artifact once"
+    live = cluster.server.store.list(KIND["ConfigMap"], "web")
+    values = sorted(item["data"]["TAG"] for item in live if item["metadata"]["name"].startswith("tagged-v"))
+    assert values == ["${trigger['parameters']['tag']}", "v42"]
+    assert by_ref(execution, "1")["context"]["fetchedManifestText"] == "**********"  # hidden from readers
+
+    execution = await run(cluster, [from_github("1", "broken.yaml", "broken")], "deployer", trigger={"parameters": {}})
+    error = failure(by_ref(execution, "1"))
+    assert "[manifests[1].data.B]" in error and "manifests[1] is ConfigMap broken" in error, error
+    assert f"github/file {contents}/broken.yaml" in error
+    assert not [
+        item for item in cluster.server.store.list(KIND["ConfigMap"], "web") if "fine" in item["metadata"]["name"]
+    ]

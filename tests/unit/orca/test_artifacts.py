@@ -4,6 +4,7 @@ default), artifacts a stage produces, and the references a stage sends to anothe
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -11,11 +12,13 @@ from schemas.authority import Authority
 from schemas.clouddriver_operations import TaskCompleted
 from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, StartExecution
+from schemas.secrets import MARKER, redact
 from tests.unit.orca.engine_core import Core, execution, stage
 from workers.orca.engine.artifacts import ArtifactError, bind_trigger, matches, resolve
 from workers.orca.engine.expression_language import SpelExpressions
 from workers.orca.engine.plan import new_execution
-from workers.orca.engine.stages import manifest_expressions
+from workers.orca.engine.stages import StageTypes, manifest_expressions
+from workers.orca.engine.transitions import Transitions
 
 CHART = {"type": "helm/chart", "name": "shop", "version": "1.2.0", "artifactAccount": "helm-charts"}
 EXPECTED_CHART = {
@@ -190,3 +193,70 @@ def test_expressions_in_an_embedded_manifest_artifact_are_evaluated_unless_skipp
         manifest_expressions.evaluated(
             SpelExpressions(), run, deploy, {**deploy.context, "manifestArtifact": {**artifact, "reference": broken}}
         )
+
+
+GITHUB_MANIFEST = {
+    "type": "github/file",
+    "reference": "https://api.github.com/repos/acme/shop/contents/web.yaml",
+    "version": "main",
+    "artifactAccount": "github-acme",
+}
+
+
+def _manifest_core(**context: Any) -> Core:
+    types = StageTypes.standard(SpelExpressions(), external={"deployManifest": "clouddriver"})
+    deploy = stage("1", "deployManifest", source="artifact", manifestArtifact=GITHUB_MANIFEST, **context)
+    core = Core(execution(deploy), Transitions(types, SpelExpressions()))
+    core.start()
+    _settle(core)
+    return core
+
+
+def _answer_fetch(core: Core, text: str) -> None:
+    sent = _sent(core)
+    assert sent.stage_type == "fetchManifestArtifact"
+    assert sent.context == {"manifestArtifact": GITHUB_MANIFEST}
+    assert sent.authority.user == "ana"
+    answer = TaskCompleted(
+        execution_id="e1",
+        stage_id=sent.stage_id,
+        task_id=sent.task_id,
+        attempt=sent.attempt,
+        status="SUCCEEDED",
+        context={"fetchedManifest": GITHUB_MANIFEST, "fetchedManifestText": text},
+    )
+    core.take(core.t.external_task_completed(core.execution, answer, core.now))
+    _settle(core)
+
+
+def test_a_fetched_manifest_is_fetched_by_clouddriver_then_evaluated_and_sent_as_text() -> None:
+    core = _manifest_core()
+    _answer_fetch(core, "kind: ConfigMap\nmetadata: {name: cfg}\ndata: {env: '${trigger.parameters.env}'}\n")
+    deploy = core.execution.stages[0]
+    assert [task.name for task in deploy.tasks] == ["resolveDeploySourceManifest", "runExternalTask"]
+    sent = _sent(core)
+    assert sent.stage_type == "deployManifest" and sent.context["source"] == "text"
+    assert sent.context["manifests"] == [{"kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"env": "prod"}}]
+    assert "fetchedManifestText" not in sent.context
+    assert redact(core.execution.to_json())["stages"][0]["context"]["fetchedManifestText"] == MARKER
+
+
+def test_a_failing_expression_in_a_fetched_manifest_names_its_path_document_and_artifact() -> None:
+    core = _manifest_core()
+    _answer_fetch(
+        core,
+        "kind: Service\nmetadata: {name: a}\n---\nkind: Deployment\nmetadata: {name: web}\nspec: {n: '${nope.x}'}\n",
+    )
+    deploy = core.execution.stages[0]
+    assert deploy.status.value == "TERMINAL"
+    error = deploy.context["exception"]["details"]["error"]
+    assert "[manifests[1].spec.n]" in error and "manifests[1] is Deployment web" in error
+    assert f"github/file {GITHUB_MANIFEST['reference']}" in error
+    assert not [out for out in core.pending if isinstance(out.message, RunExternalTask)]
+
+
+def test_skip_expression_evaluation_leaves_the_fetch_to_the_deploy() -> None:
+    core = _manifest_core(skipExpressionEvaluation=True)
+    sent = _sent(core)
+    assert sent.stage_type == "deployManifest" and sent.context["manifestArtifact"] == GITHUB_MANIFEST
+    assert [task.name for task in core.execution.stages[0].tasks] == ["runExternalTask"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from schemas.clouddriver_operations import FETCH_MANIFEST_ARTIFACT
+from workers.clouddriver.operations.artifacts import fetch_manifest_artifact
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.operations.cluster_size import cluster_size
 from workers.clouddriver.operations.clusters import disable_cluster, scale_down_cluster, shrink_cluster
@@ -56,7 +58,9 @@ OPERATIONS: dict[str, Operation] = {
     "findArtifactsFromResource": find_artifacts_from_resource,
     "runJobManifest": run_job_manifest,
     "undoRolloutManifest": undo_rollout_manifest,
+    FETCH_MANIFEST_ARTIFACT: fetch_manifest_artifact,
 }
-"""The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`)."""
+"""The operation run for each stage type (the keys are :data:`schemas.clouddriver_operations.STAGE_TYPES`
+and :data:`~schemas.clouddriver_operations.TASK_TYPES`)."""
 
 __all__ = ["OPERATIONS", "Operation", "OperationRun", "Outcome"]

@@ -11,8 +11,9 @@ retryable failure (the answer says ``retryable``) or a silence longer than the s
 The command carries the stage's artifact references bound (``manifestArtifact`` for
 ``manifestArtifactId``, ``requiredArtifacts``, ``inputArtifacts[].artifact``, ``optionalArtifacts``;
 :mod:`workers.orca.engine.artifacts`): one that binds to nothing fails the stage before anything is
-sent; ``${…}`` in a manifest read from an embedded artifact is evaluated
-(:mod:`~workers.orca.engine.stages.manifest_expressions`). A stage listing ``expectedArtifacts``
+sent; ``${…}`` in a manifest read from an artifact is evaluated
+(:mod:`~workers.orca.engine.stages.manifest_expressions`: one fetched over HTTP is first fetched by
+Clouddriver in a ``resolveDeploySourceManifest`` task). A stage listing ``expectedArtifacts``
 binds what it produced in a last task.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from schemas.clouddriver_operations import FETCH_MANIFEST_ARTIFACT
 from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask
 from workers.orca.engine import artifacts
@@ -119,4 +121,19 @@ class ExternalStage:
 
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
         run = ExternalTask(self.service, self.heartbeat_timeout_ms, expressions=self.expressions)
-        return (run, artifacts.BindProducedArtifactsTask()) if artifacts.produces(stage) else (run,)
+        own: tuple[TaskDefinition, ...] = (
+            (run, artifacts.BindProducedArtifactsTask()) if artifacts.produces(stage) else (run,)
+        )
+        if self.expressions is None or not manifest_expressions.resolves_first(stage):
+            return own
+        fetch = ExternalTask(
+            self.service,
+            self.heartbeat_timeout_ms,
+            shape_in=manifest_expressions.fetch_request,
+            stage_type=FETCH_MANIFEST_ARTIFACT,
+        )
+        return (manifest_expressions.ResolveSourceManifestTask(fetch), *own)
+
+    def prepare_for_restart(self, stage: Stage) -> None:
+        """A restarted stage fetches its manifest artifact again."""
+        manifest_expressions.forget_fetched(stage)
