@@ -8,7 +8,8 @@ red/black ``deployManifest`` from v1 to v2: no request fails, both versions answ
 and at the end v2 answers and v1 does not. A red/black whose new pods never become Ready fails
 its stage and, under the same load, loses no request either: v1 answers throughout and still does,
 as in Spinnaker, whose red/black takes the old version out of its Services only once the new one
-is up.
+is up. A strategy whose new version would never join the Services (``enableTraffic: false``) is
+refused before anything is applied; ``bluegreen``, Spinnaker's newer name, is red/black.
 """
 
 from __future__ import annotations
@@ -245,3 +246,27 @@ async def test_a_red_black_whose_pods_never_become_ready_fails_and_v1_serves_thr
     assert not any(name.startswith("stuck-v001") for e in history for name in ready_pods(e))
     assert sorted(name[: len("stuck-v000")] for name in ready_pods(history[-1])) == ["stuck-v000"] * 2
     assert not ready_pods(history[-1], "notReadyAddresses")
+
+
+def owners(endpoints: Json) -> list[str]:
+    """The ReplicaSets whose pods are the Endpoints' Ready addresses (``bg-v000-x1y2z`` → ``bg-v000``)."""
+    return sorted(name.rsplit("-", 1)[0] for name in ready_pods(endpoints))
+
+
+async def test_a_strategy_that_would_leave_the_service_with_nobody_is_refused_and_bluegreen_is_red_black(
+    cluster: Cluster,
+) -> None:
+    await serving_v1(cluster, "lb-bg", "bg")
+    dark = red_black("lb-bg")
+    dark["trafficManagement"]["options"]["enableTraffic"] = False
+    refused = await run(cluster, [deploy("1", version("bg", "app:2"), [], **dark)])
+    assert refused["status"] == "TERMINAL"
+    assert "trafficManagement.options.enableTraffic is false: the redblack strategy would take" in failure(refused)
+    assert cluster.server.store.find(KIND["ReplicaSet"], "web", "bg-v001") is None
+    assert owners(cluster.endpoint_history("lb-bg")[-1]) == ["bg-v000"] * 2
+
+    blue_green = red_black("lb-bg")
+    blue_green["trafficManagement"]["options"]["strategy"] = "bluegreen"
+    execution = await run(cluster, [deploy("1", version("bg", "app:2"), [], **blue_green)])
+    assert execution["status"] == "SUCCEEDED", failure(execution)
+    assert owners(cluster.endpoint_history("lb-bg")[-1]) == ["bg-v001"] * 2

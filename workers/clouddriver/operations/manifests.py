@@ -7,8 +7,10 @@ Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` 
 ``requiredArtifacts`` / ``optionalArtifacts`` (``docker/image`` ones replace the images they name:
 :mod:`workers.clouddriver.kubernetes.artifact_binding`),
 ``trafficManagement`` (:mod:`workers.clouddriver.kubernetes.traffic`) with ``options.strategy``
-(once the new version is stable, ``redblack`` takes the older versions of its cluster out of the
-Services, ``highlander`` also deletes them; ``none``, the default: they stay) for deploys;
+(once the new version is stable, ``redblack`` — or ``bluegreen``, Spinnaker's newer name — takes the
+older versions of its cluster out of the Services, ``highlander`` also deletes them; ``none``, the
+default: they stay; a strategy with Services but ``enableTraffic: false`` is refused, since the
+Services would be left with no version at all) for deploys;
 ``manifestName`` (``"deployment web"``; or ``mode: dynamic`` with ``cluster`` and ``criteria``:
 :mod:`workers.clouddriver.kubernetes.targets`) and ``location`` (its namespace) for the others, with
 ``replicas`` (scale), ``patchBody`` and ``options.mergeStrategy`` (patch), ``options.cascading``
@@ -46,7 +48,8 @@ from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvid
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
 
-STRATEGIES = ("none", "highlander", "redblack")
+STRATEGIES = ("none", "highlander", "redblack", "bluegreen")
+"""``bluegreen`` is Spinnaker's newer name for ``redblack``; both do the same."""
 
 
 def _kubernetes(provider: CloudProvider, account: Account) -> KubernetesProvider:
@@ -210,8 +213,16 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             manifest = manifests.rename(manifest, name, sequence)
         final.append((index, manifest))
     named, enable = traffic.services(op.context)
-    if strategy == "redblack" and not named:
-        raise OperationFailed("the redblack strategy needs trafficManagement with options.services")
+    if strategy in ("redblack", "bluegreen") and not named:
+        raise OperationFailed(f"the {strategy} strategy needs trafficManagement with options.services")
+    if strategy != "none" and named and not enable:
+        # Spinnaker's UI always sends enableTraffic with a strategy; without it the older versions would
+        # leave the Services while the new one never joins them, and the Services would answer nobody
+        raise OperationFailed(
+            f"trafficManagement.options.enableTraffic is false: the {strategy} strategy would take the older "
+            "versions out of the Services with the new one never in them; set enableTraffic to true, or deploy "
+            "with strategy none (a dark rollout)"
+        )
     selected: dict[str, Json] = {}
     if named:
         for position, (index, manifest) in enumerate(final):
