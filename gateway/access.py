@@ -25,6 +25,7 @@ from gateway.auth.access import readable
 from gateway.auth.errors import AccessDenied
 from gateway.auth.model import Permission, Permissions
 from gateway.gate_api import not_found
+from gateway.known_applications import known_applications
 from gateway.route_context import RouteContext
 from schemas.front50 import (
     ApplicationFound,
@@ -64,8 +65,15 @@ def visible(request: Caller, resources: Iterable[Json]) -> list[Json]:
 
 
 async def find_application(request: Caller, name: str) -> Json | None:
-    """The application ``name`` as Front50 stores it, or ``None``."""
-    return (await RouteContext.of(request).ask(GetApplication(name=name), ApplicationFound)).application
+    """The application ``name`` as Front50 stores it, or ``None``; remembered while it stays unchanged
+    (:mod:`gateway.known_applications`)."""
+    route = RouteContext.of(request)
+
+    async def fetch(key: str) -> Json | None:
+        return (await route.ask(GetApplication(name=key), ApplicationFound)).application
+
+    known = known_applications(route.request.app)
+    return await (fetch(name) if known is None else known.find(name, fetch))
 
 
 async def all_applications(request: Caller) -> list[Json]:

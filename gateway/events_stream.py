@@ -29,13 +29,12 @@ from pydantic import Field, field_validator
 
 from bus import BusError, Endpoint, Envelope, MessageContext, topic_matches
 from gateway import sse
-from gateway.access import permissions_of
+from gateway.access import last_known_application, permissions_of
 from gateway.api_model import ApiModel
 from gateway.auth import AccessDenied, Permission, can, principal_of
 from gateway.errors import ErrorBody
 from gateway.gate_api import SpinnakerError
 from gateway.keys import BUS, CONFIG
-from gateway.known_applications import known_applications
 from gateway.metrics import EVENT_STREAMS_OPEN
 from gateway.routing import Response, Route, read_query
 from schemas import parse_cloudevent_type
@@ -126,7 +125,6 @@ class ReadableApplications:
     def __init__(self, request: web.Request) -> None:
         self._request = request
         self._principal = principal_of(request)
-        self._applications = known_applications(request.app)
 
     async def admit(self, envelope: Envelope) -> bool:
         """True when the caller is an admin, or the event names an application the caller may READ."""
@@ -139,7 +137,7 @@ class ReadableApplications:
         """Whether the caller may READ application ``name`` now; never, if it was never stored."""
         if self._principal.admin:
             return True
-        application = await self._applications.find(self._request, name)
+        application = await last_known_application(self._request, name)
         return application is not None and can(self._principal, permissions_of(application), Permission.READ)
 
 

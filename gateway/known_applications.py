@@ -1,10 +1,12 @@
 """Front50's applications as the gateway last fetched them, forgotten as soon as one changes.
 
-``GET /events/stream`` judges every event it might pass on by the READ permission of the event's
-application. Asking Front50 per event would cost a query per event and stream; remembering a
-verdict for a fixed time let a stream opened before an application existed keep passing that
-application's events to everybody for that long. This cache keeps the *application* (its
-``permissions``), never a verdict, and keeps it only while it cannot be stale:
+Every Gate route on an application judges the caller by that application's permissions
+(:func:`gateway.access.application_for`), and ``GET /events/stream`` judges every event it might
+pass on so. Asking Front50 each time cost a query per request (per event and stream), as much as
+the read the request was for; remembering a verdict for a fixed time let a stream opened before
+an application existed keep passing that application's events to everybody for that long. This
+cache keeps the *application* (its ``permissions``), never a verdict, and keeps it only while it
+cannot be stale:
 
 * one private subscription per gateway to ``front50.application.saved`` / ``deleted`` forgets the
   application the moment Front50 changes it;
@@ -18,18 +20,18 @@ application's events to everybody for that long. This cache keeps the *applicati
 Example::
 
     install(app)                                     # in create_app: subscribe on startup
-    application = await known_applications(app).find(request, "shop")   # None: never stored
+    application = await known_applications(app).find("shop", fetch)     # None: no such application
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from bus import Bus, Envelope, MessageContext
-from gateway.access import last_known_application
 from gateway.keys import BUS
 from gateway.private_subscription import PrivateSubscription, follow_with_app
 from schemas.json_types import Json
@@ -78,15 +80,16 @@ class KnownApplications:
         self._known.pop(key, None)
         self._generation[key] = self._generation.get(key, 0) + 1
 
-    async def find(self, request: web.Request, name: str) -> Json | None:
-        """Application ``name`` (a deleted one: its last stored version), ``None`` if never stored."""
+    async def find(self, name: str, fetch: Callable[[str], Awaitable[Json | None]]) -> Json | None:
+        """Application ``name`` as Front50 stores it now: remembered, else ``await fetch(key)``'s answer
+        (``key`` is the name lower-cased); ``None`` when there is no such application (not remembered)."""
         key = name.strip().lower()
         now = asyncio.get_running_loop().time()
         entry = self._known.get(key)
         if entry is not None and entry.until > now and entry.interruptions == self.bus.interruptions:
             return entry.application
         generation, interruptions = self._generation.get(key, 0), self.bus.interruptions
-        application = await last_known_application(request, key)
+        application = await fetch(key)
         unchanged = self._generation.get(key, 0) == generation and self.bus.interruptions == interruptions
         if application is not None and unchanged and self.listening:
             self._known[key] = _Entry(application, now + self.REMEMBER_SECONDS, interruptions)
@@ -109,6 +112,6 @@ def install(app: web.Application) -> None:
     follow_with_app(app, app[KNOWN_APPLICATIONS])
 
 
-def known_applications(app: web.Application) -> KnownApplications:
-    """The app's :class:`KnownApplications`; one that remembers nothing if :func:`install` was not called."""
-    return app[KNOWN_APPLICATIONS] if KNOWN_APPLICATIONS in app else KnownApplications(app[BUS])
+def known_applications(app: web.Application) -> KnownApplications | None:
+    """The app's :class:`KnownApplications`; ``None`` if :func:`install` was not called (nothing is remembered)."""
+    return app.get(KNOWN_APPLICATIONS)

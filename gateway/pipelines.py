@@ -39,6 +39,8 @@ from gateway.gate_api import (
     not_found,
     read_spinnaker_json,
 )
+from gateway.relay import relayed
+from gateway.route_context import RouteContext
 from gateway.routing import Response, Route, read_query
 from schemas.front50 import (
     DeletePipeline,
@@ -254,9 +256,10 @@ async def reorder_pipelines(request: web.Request) -> web.Response:
 async def get_pipeline_configs_for_application(request: web.Request) -> web.Response:
     """An application's pipeline configs."""
     application = request.match_info["application"]
-    await application_for(request, application, Permission.READ)
-    listed = await ask(request, ListPipelineConfigs(application=application), PipelineList)
-    return _listing(listed.pipelines)
+    route = RouteContext.of(request)
+    await application_for(route, application, Permission.READ)
+    listed = await route.ask_raw(ListPipelineConfigs(application=application), PipelineList)
+    return relayed(listed.field("pipelines"))
 
 
 @gate_route

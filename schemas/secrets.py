@@ -146,7 +146,15 @@ def hidden_json(value: Any) -> bytes:
     when its text names a secret's key (most answers name none, and a large list is Deck's most
     frequent read)."""
     text = pydantic_core.to_json(value)
+    return pydantic_core.to_json(redact(value)) if _names_a_secret(text) else text
+
+
+def hidden_json_text(text: bytes) -> bytes:
+    """JSON ``text`` with every secret hidden: ``text`` itself when it names no secret's key, else
+    decoded, redacted and serialised again."""
+    return pydantic_core.to_json(redact(pydantic_core.from_json(text))) if _names_a_secret(text) else text
+
+
+def _names_a_secret(text: bytes) -> bool:
     lowered = text.lower()
-    if any(needle in lowered for needle in _NEEDLES):
-        return pydantic_core.to_json(redact(value))
-    return text
+    return any(needle in lowered for needle in _NEEDLES)

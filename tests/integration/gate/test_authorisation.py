@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from tests.integration.gate.conftest import System, as_user
 from tests.integration.gate.flows import create_application, exported_pipeline, run_task
 
@@ -99,3 +101,29 @@ async def test_credentials_are_filtered_by_account_permissions(secured: System) 
 
 async def test_anonymous_callers_are_refused(secured: System) -> None:
     assert (await secured.client.get("/applications")).status == 401
+
+
+def _applications_asked() -> float:
+    sample = {"kind": "query", "type": "front50.GetApplication"}
+    return REGISTRY.get_sample_value("gennaker_messages_sent_total", sample) or 0.0
+
+
+async def test_permissions_are_remembered_only_until_front50_changes_them(secured: System) -> None:
+    client, admin, ops, dev = secured.client, as_user("admin"), as_user("ops"), as_user("dev")
+    await create_application(client, "ledger", headers=admin, permissions=RESTRICTED)
+    path = "/applications/ledger/pipelineConfigs"
+    assert (await client.get(path, headers=ops)).status == 200
+    asked = _applications_asked()
+    for caller in (ops, ops, dev):
+        assert (await client.get(path, headers=caller)).status == (200 if caller is ops else 403)
+    assert _applications_asked() == asked  # judged by the application fetched for the first read
+
+    granted = {"name": "ledger", "email": "l@example.com", "permissions": {"READ": ["dev"], "WRITE": ["dev"]}}
+    update = {"application": "ledger", "job": [{"type": "updateApplication", "application": granted}]}
+    assert (await run_task(client, update, headers=admin))["status"] == "SUCCEEDED"
+    assert (await client.get(path, headers=ops)).status == 403
+    assert (await client.get(path, headers=dev)).status == 200
+
+    delete = {"application": "ledger", "job": [{"type": "deleteApplication", "application": {"name": "ledger"}}]}
+    assert (await run_task(client, delete, headers=dev))["status"] == "SUCCEEDED"
+    assert (await client.get(path, headers=dev)).status == 404
