@@ -121,7 +121,10 @@ class Settings(BaseSettings):
     )
     artifacts: ArtifactSettings = Field(
         default_factory=ArtifactSettings,
-        description="Clouddriver's artifact accounts (http/file, github/file, gitlab/file): [[artifacts.accounts]]",
+        description=(
+            "The artifact accounts (http/file, github/file, gitlab/file; gitrepo for git/repo clones): "
+            "[[artifacts.accounts]]"
+        ),
     )
     outbound: OutboundSettings = Field(
         default_factory=OutboundSettings,

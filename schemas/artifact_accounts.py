@@ -1,5 +1,5 @@
 """Artifact accounts: the credentials Clouddriver fetches ``http/file``, ``github/file`` and ``gitlab/file``
-artifacts with (Spinnaker's ``artifacts.http|github|gitlab.accounts``).
+artifacts with, and git clones ``git/repo`` ones with (Spinnaker's ``artifacts.http|github|gitlab|gitrepo.accounts``).
 
 An artifact names its account in ``artifactAccount``; one that names none is fetched without
 credentials. Using an account needs READ on it, like reading a cloud account (empty permissions:
@@ -12,33 +12,62 @@ Example (TOML)::
     type = "github"
     token = "<a personal access token>"
     permissions = { READ = ["deployers"] }
+
+    [[artifacts.accounts]]
+    name = "infra-repos"
+    type = "gitrepo"                  # username/password, or token, over https; or an SSH key
+    sshPrivateKeyFilePath = "/etc/gennaker/deploy-key"
+    sshKnownHostsFilePath = "/etc/gennaker/known_hosts"   # or sshTrustUnknownHosts = true
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.authority import Actor, Permission, can
 
-ArtifactAccountType = Literal["http", "github", "gitlab"]
+ArtifactAccountType = Literal["http", "github", "gitlab", "gitrepo"]
 FETCHED_TYPES = {"http/file": "http", "github/file": "github", "gitlab/file": "gitlab"}
 """The artifact types fetched over HTTP, and the account type each takes."""
+ACCOUNT_TYPES = {**FETCHED_TYPES, "git/repo": "gitrepo"}
+"""Every artifact type an account serves, and the account type it takes."""
 ACCOUNT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class ArtifactAccount(BaseModel):
-    """One artifact account: ``http`` (basic auth), ``github`` (a token sent as ``Authorization: token``)
-    or ``gitlab`` (a token sent as ``PRIVATE-TOKEN``)."""
+    """One artifact account: ``http`` (basic auth), ``github`` (a token sent as ``Authorization: token``),
+    ``gitlab`` (a token sent as ``PRIVATE-TOKEN``) or ``gitrepo`` (what ``git clone`` authenticates
+    with: ``username``/``password`` or a ``token`` over https, or an SSH key; see
+    :mod:`gennaker.outbound.git_auth`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     name: str = Field(min_length=1, max_length=128, pattern=ACCOUNT_NAME)
     type: ArtifactAccountType
-    username: str | None = Field(None, max_length=256, description="http: the basic-auth user")
-    password: SecretStr | None = Field(None, description="http: the basic-auth password")
-    token: SecretStr | None = Field(None, description="github / gitlab: the API token")
+    username: str | None = Field(None, max_length=256, description="http / gitrepo: the basic-auth user")
+    password: SecretStr | None = Field(None, max_length=4096, description="http / gitrepo: the basic-auth password")
+    token: SecretStr | None = Field(
+        None, max_length=4096, description="github / gitlab: the API token; gitrepo: the password of https clones"
+    )
+    ssh_private_key_file_path: str | None = Field(
+        None,
+        max_length=4096,
+        validation_alias=AliasChoices("sshPrivateKeyFilePath", "ssh_private_key_file_path"),
+        description="gitrepo: the SSH private key (a file without a passphrase) ssh:// and scp-style clones use",
+    )
+    ssh_known_hosts_file_path: str | None = Field(
+        None,
+        max_length=4096,
+        validation_alias=AliasChoices("sshKnownHostsFilePath", "ssh_known_hosts_file_path"),
+        description="gitrepo: the known_hosts file the SSH server's key must be in",
+    )
+    ssh_trust_unknown_hosts: bool = Field(
+        False,
+        validation_alias=AliasChoices("sshTrustUnknownHosts", "ssh_trust_unknown_hosts"),
+        description="gitrepo: accept any SSH host key (StrictHostKeyChecking=no); else it must be known",
+    )
     permissions: dict[Permission, tuple[str, ...]] = Field(
         default_factory=dict, description="roles holding READ (use the account); empty: anyone"
     )
@@ -49,10 +78,15 @@ class ArtifactAccount(BaseModel):
 
     @model_validator(mode="after")
     def _credentials_fit_the_type(self) -> ArtifactAccount:
+        ssh = self.ssh_private_key_file_path, self.ssh_known_hosts_file_path
+        if self.type != "gitrepo" and (any(ssh) or self.ssh_trust_unknown_hosts):
+            raise ValueError(f"artifact account {self.name!r}: only a gitrepo account takes SSH settings")
         if self.type == "http" and self.token is not None:
             raise ValueError(f"artifact account {self.name!r}: an http account takes username/password, not token")
-        if self.type != "http" and (self.username is not None or self.password is not None):
+        if self.type in ("github", "gitlab") and (self.username is not None or self.password is not None):
             raise ValueError(f"artifact account {self.name!r}: a {self.type} account takes a token, not username")
+        if self.type == "gitrepo" and self.password is not None and self.token is not None:
+            raise ValueError(f"artifact account {self.name!r}: a gitrepo account takes a password or a token, not both")
         return self
 
 

@@ -26,8 +26,20 @@ slack_token = "xoxb-slack-secret"
 name = "prod"
 cloudProvider = "aws"
 aws = { access_key_id = "AKIA", secret_access_key = "aws-secret" }
+
+[[artifacts.accounts]]
+name = "infra-git"
+type = "gitrepo"
+username = "deployer"
+password = "gitrepo-pw-secret"
+
+[[artifacts.accounts]]
+name = "infra-ssh"
+type = "gitrepo"
+sshPrivateKeyFilePath = "/etc/gennaker/deploy-key"
+sshKnownHostsFilePath = "/etc/gennaker/known_hosts"
 """
-SECRETS = ("store-pw", "gnk_the-cli-token", "xoxb-slack-secret", "aws-secret", "amqp-pw")
+SECRETS = ("store-pw", "gnk_the-cli-token", "xoxb-slack-secret", "aws-secret", "amqp-pw", "gitrepo-pw-secret")
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +86,9 @@ def test_json_names_each_settings_source_and_hides_secrets(
     assert found["gateway_port"] == (8084, "default")
     (account,) = found["accounts"][0]
     assert account["aws"]["secret_access_key"] == "**********" and found["accounts"][1] == "file"
+    git, ssh = found["artifacts.accounts"][0]
+    assert git["password"] == "**********" and git["username"] == "deployer"
+    assert ssh["ssh_private_key_file_path"] == "/etc/gennaker/deploy-key" and ssh["password"] is None
 
 
 def test_yaml_is_the_json_document(capsys: pytest.CaptureFixture[str], settings_file: Path) -> None:

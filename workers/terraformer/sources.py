@@ -5,7 +5,10 @@ The configuration comes from a ``git/repo`` artifact (a real ``git clone`` of ``
 ``embedded/base64`` one (a tar archive of the directory, or one file), an ``http/file``, ``github/file``
 or ``gitlab/file`` one (fetched through the outbound client, so the ``[outbound]`` rules hold, with the
 credentials of the artifact account its ``artifactAccount`` names: :mod:`gennaker.outbound.artifacts`), or an
-``inline`` one (its ``reference`` is the file's text). The stage's ``dir`` is a directory under it.
+``inline`` one (its ``reference`` is the file's text). A ``git/repo`` artifact naming a ``gitrepo`` artifact
+account is cloned with its credentials (:mod:`gennaker.outbound.git_auth`: https username/password or
+token, or an SSH key for ``ssh://`` and ``user@host:path`` URLs, which need one). The stage's ``dir`` is a
+directory under it.
 Every other file (a ``-var-file``, a ``-backend-config``, a planfile) comes from the same types
 but git.
 
@@ -34,6 +37,7 @@ from urllib.parse import urlsplit
 
 from gennaker.outbound import OutboundClient, OutboundPolicy, OutboundRefused, Route
 from gennaker.outbound.artifacts import ArtifactUnavailable, fetch_artifact
+from gennaker.outbound.git_auth import GitAuth, git_auth, is_ssh
 from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccount, ArtifactSettings
 from schemas.json_types import Json
 
@@ -170,10 +174,26 @@ class Sources:
             if (reason := self.policy.refusal(address)) is not None:
                 raise SourceRefused(field, str(self.policy.refused("GET", url, reason)))
 
+    def git_account(self, artifact: Json, field: str) -> ArtifactAccount | None:
+        """The ``gitrepo`` account a ``git/repo`` artifact names (``None``: it names none)."""
+        account = self.account(artifact, field)
+        if account is not None and account.type != "gitrepo":
+            raise SourceRefused(
+                field,
+                f"{label(artifact)}: artifact account {account.name!r} is a {account.type} account, not a gitrepo one",
+            )
+        return account
+
     async def _clone(self, artifact: Json, into: Path, field: str) -> None:
-        url = self._git_url(str(artifact.get("reference") or ""), f"{field}.reference")
-        if url.startswith("http"):
-            await self._check_public(url, f"{field}.reference")
+        account = self.git_account(artifact, field)
+        reference = str(artifact.get("reference") or "")
+        ssh = is_ssh(reference)
+        if ssh:
+            url = await self._ssh_url(reference, account, f"{field}.reference")
+        else:
+            url = self._git_url(reference, f"{field}.reference")
+            if url.startswith("http"):
+                await self._check_public(url, f"{field}.reference")
         version = str(artifact.get("version") or "").strip()
         if version.startswith("-") or len(version) > 255:
             raise SourceRefused(f"{field}.version", f"{version[:50]!r} is not a branch, tag or commit")
@@ -181,21 +201,47 @@ class Sources:
         clone = ["clone", "--quiet", "--no-recurse-submodules"]
         if version and not commit:
             clone += ["--depth", "1", "--branch", version]
-        await _git(*clone, "--", url, str(into), field=field, cwd=into.parent)
+        auth = git_auth(account, ssh=ssh)
+        await _git(*clone, "--", url, str(into), field=field, cwd=into.parent, auth=auth, account=account)
         if commit:
             await _git("checkout", "--quiet", "--detach", version, field=f"{field}.version", cwd=into)
 
+    async def _ssh_url(self, reference: str, account: ArtifactAccount | None, field: str) -> str:
+        """An SSH URL, allowed with a ``gitrepo`` account's key only, its host judged by the outbound
+        rules as an https URL to it would be."""
+        if account is None or not account.ssh_private_key_file_path:
+            raise SourceRefused(
+                field, "an ssh git URL needs an artifactAccount of type gitrepo with sshPrivateKeyFilePath"
+            )
+        if reference.startswith("ssh://"):
+            host = urlsplit(reference).hostname or ""
+        else:
+            host = reference.split(":", 1)[0].rsplit("@", 1)[-1]
+        if not host or host.startswith("-") or any(char in host for char in " '\"\\"):
+            raise SourceRefused(field, f"{reference[:200]!r} names no host")
+        probe = f"https://{host}/"
+        try:
+            self.policy.route("GET", probe)
+        except OutboundRefused as refused:
+            raise SourceRefused(field, str(refused)) from None
+        await self._check_public(probe, field)
+        return reference
 
-async def _git(*args: str, field: str, cwd: Path) -> None:
+
+async def _git(
+    *args: str, field: str, cwd: Path, auth: GitAuth | None = None, account: ArtifactAccount | None = None
+) -> None:
+    auth = auth or GitAuth()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(cwd),
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_ALLOW_PROTOCOL": "http:https:file",
+        "GIT_ALLOW_PROTOCOL": "http:https:file:ssh",
+        **auth.env,
     }
     process = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        "git", *auth.config, *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     try:
         async with asyncio.timeout(GIT_SECONDS):
@@ -205,8 +251,9 @@ async def _git(*args: str, field: str, cwd: Path) -> None:
         await process.wait()
         raise SourceRefused(field, f"git {args[0]} took longer than {GIT_SECONDS:g} s") from None
     if process.returncode != 0:
-        said = out.decode(errors="replace").strip().splitlines()[-3:]
-        raise SourceRefused(field, f"git {args[0]} failed: {' '.join(said)[:500]}")
+        said = auth.scrubbed(out.decode(errors="replace")).strip().splitlines()[-3:]
+        using = f" with artifact account {account.name!r}" if account is not None else ""
+        raise SourceRefused(field, f"git {args[0]}{using} failed: {' '.join(said)[:500]}")
 
 
 def write_file(into: Path, name: str, data: bytes) -> Path:

@@ -34,7 +34,7 @@ import structlog
 
 from bus import Envelope, Sender
 from bus.context import MessageContext
-from schemas.artifact_accounts import FETCHED_TYPES
+from schemas.artifact_accounts import ACCOUNT_TYPES
 from schemas.authority import Permission, can
 from schemas.base import Query, Reply
 from schemas.json_types import Json
@@ -187,12 +187,12 @@ class TerraformTasks:
         return profile
 
     def _require_artifact_accounts(self, task: RunExternalTask, request: TerraformRequest) -> None:
-        """READ on every artifact account the run's fetched artifacts name, as Clouddriver asks."""
+        """READ on every artifact account the run's fetched and cloned artifacts name, as Clouddriver asks."""
         named = [(request.configuration_field, request.configuration), *request.var_files]
         named += [("backendArtifact", request.backend)] if request.backend else []
         named += [("artifacts.planfile", request.planfile)] if request.planfile else []
         for where, artifact in named:
-            if artifact.get("type") not in FETCHED_TYPES:
+            if artifact.get("type") not in ACCOUNT_TYPES:
                 continue
             try:
                 account = self.sources.account(artifact, where)

@@ -202,13 +202,25 @@ def settings(root: Path, **terraformer: Any) -> Settings:
     )
 
 
+GIT_USER = "deployer"
+GIT_PASSWORD = "s3cret-git-pw"
 ARTIFACT_ACCOUNTS = ArtifactSettings(
     accounts=[
         ArtifactAccount(name="github-acme", type="github", token=SecretStr("gh-secret")),
         ArtifactAccount(name="gitlab-ops", type="gitlab", token=SecretStr("gl-secret"), permissions={"READ": ("ops",)}),
+        ArtifactAccount(
+            name="infra-git",
+            type="gitrepo",
+            username=GIT_USER,
+            password=SecretStr(GIT_PASSWORD),
+            permissions={"READ": ("ops",)},
+        ),
+        ArtifactAccount(name="infra-git-token", type="gitrepo", username=GIT_USER, token=SecretStr(GIT_PASSWORD)),
+        ArtifactAccount(name="stale-git", type="gitrepo", username=GIT_USER, password=SecretStr("an-old-pw-9f3")),
     ]
 )
-"""The artifact accounts of ``tests/artifact_server.py``'s GitHub and GitLab (the GitLab one READ by ops only)."""
+"""The artifact accounts of ``tests/artifact_server.py``'s GitHub and GitLab (the GitLab one READ by ops only) and
+of ``tests/git_http_server.py`` (``infra-git`` READ by ops only; ``stale-git``'s password is wrong)."""
 
 
 @asynccontextmanager

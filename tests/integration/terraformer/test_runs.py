@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestServer
 from schemas.authority import Authority
 from schemas.terraformer import TerraformerTaskCompleted
 from tests.artifact_server import ArtifactServer
-from tests.integration.terraformer.rig import TerraformerRig, embedded, terraformer
+from tests.git_http_server import GitHttpServer
+from tests.integration.terraformer.rig import GIT_PASSWORD, GIT_USER, TerraformerRig, embedded, terraformer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -159,3 +160,55 @@ async def test_var_files_come_from_github_and_gitlab_with_the_artifact_accounts_
         fetched = await rig.run(rig.context("plan", artifacts=[gitlab], workspace="forges"), authority=ops)
         assert isinstance(fetched, TerraformerTaskCompleted) and fetched.status == "SUCCEEDED", fetched.error
         assert files.requests[-1]["headers"]["PRIVATE-TOKEN"] == "gl-secret"
+
+
+async def test_a_private_git_repository_is_cloned_with_its_gitrepo_account_and_only_for_who_may_read_it(
+    rig: TerraformerRig,
+) -> None:
+    async with GitHttpServer(rig.repository.parent, GIT_USER, GIT_PASSWORD) as server:
+        url = f"{server.url}/{rig.repository.name}"
+
+        def private(account: str | None) -> dict[str, object]:
+            repo = {"type": "git/repo", "reference": url, "version": "main", "metadata": {"subPath": "infra"}}
+            return {**rig.context("plan", workspace="private"), "artifacts": [{"artifact": repo | _named(account)}]}
+
+        stranger = Authority(user="mallory", roles=("nobody",))
+        refused = await rig.run(private("infra-git"), authority=stranger)
+        assert isinstance(refused, TerraformerTaskCompleted)
+        assert (
+            refused.error
+            == "artifacts[0]: access denied: 'mallory' lacks READ permission on artifact account 'infra-git'"
+        )
+        assert server.requests == [], "nothing was cloned for the refused run"
+
+        anonymous = await rig.run(private(None))
+        assert isinstance(anonymous, TerraformerTaskCompleted) and anonymous.status == "TERMINAL"
+        assert anonymous.error is not None and "git clone failed" in anonymous.error
+
+        forge = await rig.run(private("github-acme"))
+        assert isinstance(forge, TerraformerTaskCompleted) and forge.error is not None
+        assert "artifact account 'github-acme' is a github account, not a gitrepo one" in forge.error
+        over_ssh = rig.context("plan", workspace="private")
+        over_ssh["artifacts"] = [{"artifact": {"type": "git/repo", "reference": "git@127.0.0.1:config.git"}}]
+        keyless = await rig.run(over_ssh)
+        assert isinstance(keyless, TerraformerTaskCompleted) and keyless.error is not None
+        assert "an ssh git URL needs an artifactAccount of type gitrepo with sshPrivateKeyFilePath" in keyless.error
+
+        stale = await rig.run(private("stale-git"))
+        assert isinstance(stale, TerraformerTaskCompleted) and stale.error is not None
+        assert "git clone with artifact account 'stale-git' failed" in stale.error, stale.error
+        assert "an-old-pw-9f3" not in stale.error and "Authentication failed" in stale.error
+
+        ops = Authority(user="olga", roles=("ops",))
+        planned = await rig.run(private("infra-git"), authority=ops)
+        assert isinstance(planned, TerraformerTaskCompleted) and planned.status == "SUCCEEDED", planned.error
+        assert any(request["ok"] and request["user"] == GIT_USER for request in server.requests)
+        by_token = await rig.run(private("infra-git-token"))
+        assert isinstance(by_token, TerraformerTaskCompleted) and by_token.status == "SUCCEEDED", by_token.error
+        shown = json.dumps([refused.model_dump(), stale.model_dump(), planned.model_dump()])
+        assert GIT_PASSWORD not in shown and "an-old-pw-9f3" not in shown
+        assert not [path for path in rig.root.rglob("config") if GIT_PASSWORD in path.read_text(errors="replace")]
+
+
+def _named(account: str | None) -> dict[str, object]:
+    return {"artifactAccount": account} if account else {}
