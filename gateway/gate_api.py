@@ -148,6 +148,12 @@ def relayed_json(data: Any, *, status: int = 200) -> web.Response:
     return web.Response(body=pydantic_core.to_json(data), status=status, content_type="application/json")
 
 
+def relayed_bytes(body: bytes, *, status: int = 200) -> web.Response:
+    """JSON a service wrote and redacted, relayed as its bytes (:meth:`bus.Bus.ask_raw`): the gateway
+    neither decodes nor encodes it."""
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
 def error_responses(*statuses: int) -> dict[int, Response]:
     """The documented error outcomes of a Gate route, each in Spinnaker's error JSON."""
     descriptions = {

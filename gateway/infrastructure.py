@@ -13,6 +13,8 @@ caches it, so these answers are relayed as they come (:func:`gateway.gate_api.re
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import Field, RootModel
 
@@ -21,11 +23,24 @@ from gateway.api_model import ApiModel
 from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
 from gateway.command_results import ask
-from gateway.gate_api import SpinnakerJson, error_responses, gate_json, gate_route, not_found, relayed_json
+from gateway.errors import RequestInvalid
+from gateway.gate_api import (
+    SpinnakerJson,
+    error_responses,
+    gate_json,
+    gate_route,
+    not_found,
+    relayed_bytes,
+    relayed_json,
+)
+from gateway.route_context import RouteContext
 from gateway.routing import Response, Route, read_query
 from schemas.clouddriver import AccountList, ListAccounts
 from schemas.clouddriver_cache import (
+    MAX_CLUSTERS,
+    NAME_LIMIT,
     CachedResources,
+    ClusterName,
     FindImages,
     GetConsoleOutput,
     GetInstance,
@@ -65,9 +80,13 @@ class Images(RootModel[list[SpinnakerJson]]):
 class ServerGroupsQuery(ApiModel):
     """Gate's filters for an application's server groups."""
 
-    expand: bool = False
-    cloud_provider: str | None = None
-    clusters: str | None = Field(None, description="comma-separated cluster names")
+    expand: bool = Field(False, description="whole server groups; summaries when false")
+    cloud_provider: str | None = Field(None, max_length=NAME_LIMIT, description="only this provider's (any case)")
+    clusters: str | None = Field(
+        None,
+        max_length=MAX_CLUSTERS * 2 * (NAME_LIMIT + 1),
+        description="comma-separated account:cluster pairs; only those clusters (none when empty)",
+    )
 
 
 class ImagesQuery(ApiModel):
@@ -96,33 +115,66 @@ async def _check_account(request: web.Request, name: str) -> None:
     require_on(request, accounts.get(name), Permission.READ, kind="account", name=name)
 
 
-async def _server_groups(request: web.Request, **filters: str | None) -> list[Json]:
-    application = request.match_info["application"]
-    await _check_application(request, application)
-    query = ListServerGroups(application=application, authority=authority_of(request), **filters)
-    found = (await ask(request, query, CachedResources)).resources
+def _clusters(value: str | None) -> tuple[ClusterName, ...] | None:
+    """Gate's ``clusters`` parameter (``prod:shop-web,test:shop-web``) as pairs; 400 for a part of another shape."""
+    if value is None:
+        return None
+    pairs: list[ClusterName] = []
+    for part in (part.strip() for part in value.split(",")):
+        if not part:
+            continue
+        account, _, cluster = part.partition(":")
+        if not account or not cluster or len(account) > NAME_LIMIT or len(cluster) > NAME_LIMIT:
+            raise RequestInvalid(
+                f"clusters: {part[:80]!r} is not account:cluster (each at most {NAME_LIMIT} characters)",
+                field="clusters",
+            )
+        pairs.append(ClusterName(account=account, cluster=cluster))
+    if len(pairs) > MAX_CLUSTERS:
+        raise RequestInvalid(f"clusters: at most {MAX_CLUSTERS} clusters at once", field="clusters")
+    return tuple(pairs)
+
+
+def _listing(request: web.Request, readable: set[str], **filters: Any) -> ListServerGroups:
+    """The query for the path's application's server groups in ``readable`` accounts, as the caller."""
+    return ListServerGroups(
+        application=request.match_info["application"],
+        authority=authority_of(request),
+        accounts=tuple(sorted(readable)),
+        **filters,
+    )
+
+
+async def _server_groups(request: web.Request, **filters: Any) -> list[Json]:
+    await _check_application(request, request.match_info["application"])
     readable = await _readable_accounts(request)
-    return [group for group in found if group.get("account") in readable]
+    return (await ask(request, _listing(request, readable, **filters), CachedResources)).resources
+
+
+async def _relayed_server_groups(request: web.Request, **filters: Any) -> web.Response:
+    """The server groups Clouddriver lists, relayed as it wrote them: the gateway's account check
+    travels in the query (``accounts``), so it need not read the answer."""
+    await _check_application(request, request.match_info["application"])
+    readable = await _readable_accounts(request)
+    raw = await RouteContext.of(request).ask_raw(_listing(request, readable, **filters), CachedResources)
+    return relayed_bytes(raw.field("resources"))
 
 
 @gate_route
 async def list_server_groups(request: web.Request) -> web.Response:
-    """Every server group of the application in accounts the caller may READ."""
+    """Every server group of the application in accounts the caller may READ: summaries unless
+    ``expand=true``, narrowed to a provider's or to named ``account:cluster`` pairs."""
     params = read_query(request, ServerGroupsQuery)
-    groups = await _server_groups(request)
-    if params.cloud_provider:
-        groups = [group for group in groups if group.get("cloudProvider") == params.cloud_provider]
-    if params.clusters:
-        wanted = {name.strip() for name in params.clusters.split(",") if name.strip()}
-        groups = [group for group in groups if group.get("cluster") in wanted]
-    return relayed_json(groups)
+    return await _relayed_server_groups(
+        request, expand=params.expand, cloud_provider=params.cloud_provider, clusters=_clusters(params.clusters)
+    )
 
 
 @gate_route
 async def list_clusters(request: web.Request) -> web.Response:
     """The application's cluster names by account."""
     clusters: dict[str, set[str]] = {}
-    for group in await _server_groups(request):
+    for group in await _server_groups(request, expand=False):
         clusters.setdefault(group["account"], set()).add(group["cluster"])
     return relayed_json({account: sorted(names) for account, names in sorted(clusters.items())})
 
@@ -132,8 +184,7 @@ async def cluster_server_groups(request: web.Request) -> web.Response:
     """The server groups of one cluster in one account (all regions)."""
     account = request.match_info["account"]
     await _check_account(request, account)
-    groups = await _server_groups(request, account=account, cluster=request.match_info["cluster"])
-    return relayed_json(groups)
+    return await _relayed_server_groups(request, account=account, cluster=request.match_info["cluster"])
 
 
 @gate_route
@@ -141,10 +192,9 @@ async def cluster_server_groups_named(request: web.Request) -> web.Response:
     """The server groups called ``serverGroupName`` in one cluster (one per region)."""
     account = request.match_info["account"]
     await _check_account(request, account)
-    groups = await _server_groups(
+    return await _relayed_server_groups(
         request, account=account, cluster=request.match_info["cluster"], name=request.match_info["serverGroupName"]
     )
-    return relayed_json(groups)
 
 
 @gate_route

@@ -10,9 +10,9 @@ the account; the gateway filters the same way first.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Query, Reply
@@ -28,18 +28,47 @@ class CachedResources(Reply):
     resources: list[Json]
 
 
+NAME_LIMIT = 256
+"""The longest account, cluster, region or provider name a cache query takes."""
+MAX_ACCOUNTS = 1000
+MAX_CLUSTERS = 200
+
+Name = Annotated[str, Field(min_length=1, max_length=NAME_LIMIT)]
+
+
+class ClusterName(BaseModel):
+    """One cluster of one account, as Gate's ``clusters=account:cluster`` filter names it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    account: Name
+    cluster: Name
+
+
 @message
 class ListServerGroups(Query):
-    """Every server group of ``application`` (with its instances), in every account and region."""
+    """Every server group of ``application`` (with its instances), in every account and region,
+    narrowed by any of the other fields.
+
+    ``expand`` false answers Clouddriver's summaries (``expand=false``), true the whole JSON with
+    the cluster's coordinates (``accountName``, ``stack``, ``freeFormDetail``). ``accounts``, when
+    given, keeps only those accounts: the gateway sends what the caller may READ, so its own check
+    holds without it reading the answer; Clouddriver still checks ``authority`` itself.
+    """
 
     message_type: ClassVar[str] = "clouddriver.ListServerGroups"
-    message_version: ClassVar[int] = 2
+    message_version: ClassVar[int] = 3
     reply_model: ClassVar[type[Reply]] = CachedResources
     application: str = Field(min_length=1)
     account: str | None = None
     cluster: str | None = None
     region: str | None = None
     name: str | None = None
+    expand: bool = True
+    cloud_provider: Name | None = Field(None, description="only this provider's (any case)")
+    clusters: tuple[ClusterName, ...] | None = Field(
+        None, max_length=MAX_CLUSTERS, description="only these clusters; none at all when empty"
+    )
+    accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS)
     authority: Authority = Field(description=ACTS_FOR)
 
 
@@ -108,3 +137,9 @@ class RefreshCache(Query):
 
 for _model in (ListServerGroups, ListLoadBalancers, GetInstance, FindImages):
     registry.upcaster(_model.message_type, 1)(upcast_user_to_authority)
+
+
+@registry.upcaster(ListServerGroups.message_type, 2)
+def _whole_server_groups(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 knew only the whole JSON, in every account the authority may READ: the defaults."""
+    return dict(data)

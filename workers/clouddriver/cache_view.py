@@ -4,29 +4,36 @@ Gate's infrastructure reads (every server group of an application, one server gr
 instance) are answered from this view: indexes by application and by ``(account, region, name)``
 point at :class:`Entry` objects that hold the resource's JSON already encoded (secrets hidden by
 :func:`schemas.secrets.redact` when it was stored, and a second encoding without ``env`` for those
-who may not WRITE the account). A reply is the parts joined (:func:`joined`), never a walk over
-documents. The view is built from what :mod:`workers.clouddriver.cache` stores in MongoDB, which
-remains the copy every Clouddriver replica shares and the one a restarted process starts from.
+who may not WRITE the account; a server group also as its listing summary, see
+:mod:`workers.clouddriver.server_group_views`). A reply is the parts joined (:func:`joined`), never
+a walk over documents; an application's whole listing, once joined, is kept (:meth:`CacheView.answer`)
+until a change to one of its resources drops it, so repeating a read is a lookup. The view is built
+from what :mod:`workers.clouddriver.cache` stores in MongoDB, which remains the copy every
+Clouddriver replica shares and the one a restarted process starts from.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 import pydantic_core
 
 from schemas.json_types import Json
 from schemas.secrets import redact
+from workers.clouddriver.server_group_views import expansion, summary
 
+ANSWERS_PER_APPLICATION = 32
+"""Joined listings kept per application and kind (one per caller's rights and filters); more clears them."""
 HIDDEN_KEYS = ("env",)
 """What a server group's ``launchConfig`` and ``buildInfo`` show only to those who may WRITE its account."""
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One cached resource: the fields reads select by, its JSON (``shown``: without ``env``) and a digest."""
+    """One cached resource: the fields reads select by, its JSON (``shown``: without ``env``) and a digest;
+    a server group also its summary (``summary``, ``summary_shown``) and what ``expand=true`` adds."""
 
     id: str
     kind: str
@@ -43,6 +50,9 @@ class Entry:
     json: bytes
     shown: bytes
     digest: str
+    summary: bytes = b""
+    summary_shown: bytes = b""
+    expansion: bytes = b""
 
     @classmethod
     def of(cls, document: Json, digest: str | None = None) -> Entry:
@@ -52,6 +62,8 @@ class Entry:
         encoded = pydantic_core.to_json(data)
         plain = without_env(data)
         tags = data.get("tags") if document["kind"] == "image" else None
+        group = document["kind"] == "serverGroup"
+        brief = pydantic_core.to_json(summary(data)) if group else b""
         return cls(
             id=str(document["_id"]),
             kind=str(document["kind"]),
@@ -68,6 +80,9 @@ class Entry:
             json=encoded,
             shown=encoded if plain is data else pydantic_core.to_json(plain),
             digest=digest or digest_of(document["json"]),
+            summary=brief,
+            summary_shown=brief if plain is data or not group else pydantic_core.to_json(summary(plain)),
+            expansion=expansion(data) if group else b"",
         )
 
     def data(self) -> Json:
@@ -86,6 +101,8 @@ class CacheView:
     by_instance: dict[str, dict[str, Entry]] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
     """The stored revision of each account this view holds (see :mod:`workers.clouddriver.cache`)."""
+    answers: dict[tuple[str, str], dict[Hashable, bytes]] = field(default_factory=dict)
+    """Joined listings by ``(kind, application)``, then by what the asker may see and asked for."""
 
     def digest(self, resource_id: str) -> str | None:
         """The digest of the resource's JSON, or ``None`` if the view holds none by that id."""
@@ -101,6 +118,7 @@ class CacheView:
         for entry in entries:
             self.remove([entry.id])
             self.entries[entry.id] = entry
+            self.answers.pop((entry.kind, entry.application), None)
             self.by_application.setdefault((entry.kind, entry.application), {})[entry.id] = entry
             self.by_place.setdefault((entry.kind, entry.account, entry.region, entry.name), {})[entry.id] = entry
             for instance in entry.instance_ids:
@@ -112,6 +130,7 @@ class CacheView:
             entry = self.entries.pop(resource_id, None)
             if entry is None:
                 continue
+            self.answers.pop((entry.kind, entry.application), None)
             _discard(self.by_application, (entry.kind, entry.application), resource_id)
             _discard(self.by_place, (entry.kind, entry.account, entry.region, entry.name), resource_id)
             for instance in entry.instance_ids:
@@ -125,6 +144,23 @@ class CacheView:
     def of_application(self, kind: str, application: str) -> list[Entry]:
         """The entries of ``kind`` naming ``application``, sorted by name."""
         return sorted(self.by_application.get((kind, application), {}).values(), key=lambda entry: entry.name)
+
+    def answer(self, kind: str, application: str, key: Hashable, build: Callable[[list[Entry]], bytes]) -> bytes:
+        """The listing of ``application``'s entries of ``kind`` that ``key`` names, built by ``build`` over
+        :meth:`of_application` the first time and kept until one of those entries changes.
+
+        ``key`` must hold everything ``build`` depends on besides the entries (the asker's rights,
+        its filters). Example::
+
+            body = view.answer("serverGroup", "shop", ("summary", rights), lambda found: joined(...))
+        """
+        kept = self.answers.setdefault((kind, application), {})
+        body = kept.get(key)
+        if body is None:
+            if len(kept) >= ANSWERS_PER_APPLICATION:
+                kept.clear()
+            body = kept[key] = build(self.of_application(kind, application))
+        return body
 
     def at(self, kind: str, account: str, region: str, name: str) -> list[Entry]:
         """The entries of ``kind`` called ``name`` in ``account`` and ``region`` (zero or one)."""

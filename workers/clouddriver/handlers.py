@@ -24,6 +24,14 @@ from schemas.permissions import application_permissions
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.cache import InfrastructureCache
 from workers.clouddriver.cache_view import Entry, joined, without_env
+from workers.clouddriver.server_group_views import expanded
+
+
+def _listed(entry: Entry, *, expand: bool, writable: bool) -> bytes:
+    """A server group's JSON as a listing shows it to someone who may (or may not) WRITE its account."""
+    if expand:
+        return expanded(entry.json if writable else entry.shown, entry.expansion)
+    return entry.summary if writable else entry.summary_shown
 
 
 class AccountQueries:
@@ -95,14 +103,48 @@ class CacheQueries:
         permissions = await application_permissions(ask, application)
         return can(authority, permissions, Permission.READ, execute_fallback=self.execute_fallback)
 
+    def _rights(self, authority: Authority, only: tuple[str, ...] | None) -> tuple[tuple[str, bool], ...]:
+        """Each configured account ``authority`` may READ (and of those in ``only``, when given), with
+        whether it may WRITE it: all a listing's content depends on besides the cache."""
+        rights: list[tuple[str, bool]] = []
+        wanted = set(only) if only is not None else None
+        for account in self.catalogue.all():
+            name = str(account["name"])
+            permissions = account.get("permissions")
+            if (wanted is None or name in wanted) and can(authority, permissions, Permission.READ):
+                rights.append((name, can(authority, permissions, Permission.WRITE)))
+        return tuple(sorted(rights))
+
     async def server_groups(self, query: ListServerGroups, context: MessageContext) -> CachedResources | EncodedReply:
-        """Server groups of an application, narrowed by account, cluster, region or name."""
+        """Server groups of an application, narrowed by account, cluster, region, name, provider or
+        clusters; summaries unless ``expand``. A whole application's listing is answered from
+        :meth:`CacheView.answer <workers.clouddriver.cache_view.CacheView.answer>`, joined once."""
         if not await self._may_read_application(query.authority, query.application, context):
             return CachedResources(resources=[])
-        found = await self.cache.server_groups(
-            query.application, account=query.account, cluster=query.cluster, region=query.region, name=query.name
-        )
-        return self._encoded(query.authority, found)
+        rights = dict(self._rights(query.authority, query.accounts))
+        provider = query.cloud_provider.lower() if query.cloud_provider else None
+        clusters = {(c.account, c.cluster) for c in query.clusters} if query.clusters is not None else None
+
+        def build(found: list[Entry]) -> bytes:
+            parts = [
+                _listed(entry, expand=query.expand, writable=rights[entry.account])
+                for entry in found
+                if entry.account in rights
+                and (provider is None or entry.provider.lower() == provider)
+                and (clusters is None or (entry.account, entry.cluster) in clusters)
+            ]
+            return joined(parts)
+
+        if query.account is None and query.cluster is None and query.region is None and query.name is None:
+            await self.cache.sync()
+            key = (query.expand, tuple(rights.items()), provider, frozenset(clusters) if clusters is not None else None)
+            body = self.cache.view.answer("serverGroup", query.application, key, build)
+        else:
+            found = await self.cache.server_groups(
+                query.application, account=query.account, cluster=query.cluster, region=query.region, name=query.name
+            )
+            body = build(found)
+        return EncodedReply.spliced(CachedResources, body)
 
     async def load_balancers(self, query: ListLoadBalancers, context: MessageContext) -> CachedResources | EncodedReply:
         """Load balancers of an application."""

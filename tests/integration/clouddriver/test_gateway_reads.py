@@ -132,3 +132,33 @@ async def test_cluster_load_balancer_instance_and_image_reads(system: tuple[Clie
     assert status == 200 and [image["imageName"] for image in images] == ["hello-2.0"]
     assert (await get(client, "/images/find?q=nothing", "dev")) == (200, [])
     assert (await get(client, "/images/find?count=zero", "dev"))[0] == 400
+
+
+async def test_listings_are_summaries_unless_expanded_and_filter_by_provider_and_cluster(
+    system: tuple[Client, Clouddriver],
+) -> None:
+    client, _ = system
+    status, groups = await get(client, "/applications/hello/serverGroups", "dev")
+    assert status == 200
+    summary = next(g for g in groups if g["name"] == "hello-prod-v000")
+    assert "launchConfig" not in summary and "image" not in summary and summary["cloudProvider"] == "local"
+    (instance,) = summary["instances"]
+    assert set(instance) <= {"id", "name", "health", "healthState", "launchTime", "availabilityZone"}
+    assert instance["healthState"] == "Up" and instance["id"].startswith("hello-prod-v000")
+    status, expanded = await get(client, "/applications/hello/serverGroups?expand=true", "dev")
+    whole = next(g for g in expanded if g["name"] == "hello-prod-v000")
+    assert whole["accountName"] == "local" and whole["stack"] == "prod" and whole["instances"][0]["instanceId"]
+    assert "launchConfig" in whole
+    assert [g["name"] for g in (await get(client, "/applications/hello/serverGroups?cloudProvider=LOCAL", "dev"))[1]]
+    assert await get(client, "/applications/hello/serverGroups?cloudProvider=aws", "dev") == (200, [])
+
+    _, named = await get(client, "/applications/hello/serverGroups?clusters=local:hello-edge,secret:hello-prod", "ops")
+    assert sorted((g["account"], g["name"]) for g in named) == [
+        ("local", "hello-edge-v000"),
+        ("secret", "hello-prod-v000"),
+    ]
+    _, hidden = await get(client, "/applications/hello/serverGroups?clusters=secret:hello-prod", "dev")
+    assert hidden == []  # an account the caller may not READ is left out, named or not
+    assert await get(client, "/applications/hello/serverGroups?clusters=", "dev") == (200, [])
+    status, body = await get(client, "/applications/hello/serverGroups?clusters=hello-prod", "dev")
+    assert status == 400 and body["field"] == "clusters" and "account:cluster" in body["message"]
