@@ -3,8 +3,10 @@
 Commands: Orca's ``orca.RunExternalTask`` for ``bakeManifest`` (helm/kustomize, rendered by
 :mod:`workers.rosco.manifests`, stateless) and ``bake`` (one ``Bake in <region>``:
 :mod:`workers.rosco.bakery.stage_task`), and the gateway's ``rosco.CreateBake`` /
-``rosco.CancelBake``. Queries: a bake's status, details or logs, and the bake options. A
-background loop runs the queued bakes with Packer, at most ``maxConcurrentBakes`` at once
+``rosco.CancelBake``. Events: ``orca.stage.completed``, which cancels the bake of a ``bake``
+stage that ended before it, unless another stage still waits for it. Queries: a bake's status,
+details or logs, and the bake options. A background loop runs the queued bakes with Packer, at
+most ``maxConcurrentBakes`` at once
 (:mod:`workers.rosco.bakery.runner`). Bakes live in ``rosco_bakes``, ``rosco_bake_keys`` and
 ``rosco_bake_logs``.
 """
@@ -18,7 +20,7 @@ from bus.endpoint import Endpoint
 from bus.service import Service, instance_id
 from gennaker import __version__
 from gennaker.resources import WorkerResources
-from schemas.orca_engine import RunExternalTask
+from schemas.orca_engine import RunExternalTask, StageCompleted
 from schemas.rosco import CancelBake, CreateBake, GetBake, ListBakeOptions
 from workers.rosco.bakery.handlers import BakeryHandlers
 from workers.rosco.bakery.recipe import Bakery
@@ -82,6 +84,12 @@ def build_service(resources: WorkerResources) -> Service:
                     CreateBake.message_type: handlers.create_bake,
                     CancelBake.message_type: handlers.cancel_bake,
                 },
+            ),
+            Endpoint(
+                service=NAME,
+                kind="events",
+                patterns=(StageCompleted.message_type,),
+                handlers={StageCompleted.message_type: bakes.stage_completed},
             ),
             Endpoint(
                 service=NAME,

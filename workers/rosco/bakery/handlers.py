@@ -10,12 +10,20 @@ The bake key (:mod:`.recipe`) finds the earlier bake of an identical request: a 
 or successful one answers at once (concurrent identical requests find the one that claimed the
 key first, so one Packer runs); a failed or canceled one is replaced; ``rebake`` always bakes
 anew. A redelivered request (the same ``bake_id``) finds its own bake.
+
+Cancelling: Gate's cancel cancels a bake whoever waits for it. An Orca stage that ends while its
+bake is incomplete (the execution cancelled, the stage timed out or skipped) stops waiting for it
+(:meth:`BakeryHandlers.release`); the bake is canceled only when no other stage waits for it (the
+cache shares one bake between identical requests) and no caller outside Orca asked for it, and
+then with the authority of the execution whose stage ended last (EXECUTE on the application).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+
+import structlog
 
 from bus.context import MessageContext
 from schemas.authority import Authority, Permission, can
@@ -41,9 +49,17 @@ from workers.rosco.bakery.runner import answer_waiters
 from workers.rosco.bakery.shapes import bake_details, bake_status
 from workers.rosco.bakery.store import ACTIVE, BakeStore, Document
 
+log = structlog.get_logger("gennaker.rosco.bakery")
+
 
 def _who(authority: Authority) -> str:
     return "an anonymous caller" if authority.anonymous else repr(authority.user)
+
+
+def waiting(waiter: BakeWaiter, authority: Authority) -> Document:
+    """A stored waiter: the Orca task, and the authority its execution runs with (which cancels the
+    bake when that task's stage ends and nobody else waits)."""
+    return {**waiter.model_dump(), "authority": authority.model_dump(mode="json")}
 
 
 def reusable(bake: Document | None) -> bool:
@@ -118,7 +134,7 @@ class BakeryHandlers:
         await self.store.ensure_indexes()
         own = await self.store.bake(bake_id)
         if own is not None:
-            return await self._waiting(own, waiter), False
+            return await self._join(own, waiter, authority) or own, False
         await self._authorize(authority, application, request, context)
         recipe = self.bakery.recipe(region, request)
         key = self.bakery.bake_key(region, request, application)
@@ -129,7 +145,10 @@ class BakeryHandlers:
             current = await self.store.bake(holder)
             if reusable(current) and not rebake:
                 assert current is not None
-                return await self._waiting(current, waiter), True
+                joined = await self._join(current, waiter, authority)
+                if joined is not None:
+                    return joined, True
+                continue  # canceled since: the next pass replaces it
             if await self.store.replace_key(key, holder, bake_id):
                 break
         else:
@@ -152,17 +171,19 @@ class BakeryHandlers:
             "result": None,
             "created": now,
             "updated": now,
-            "waiters": [waiter.model_dump()] if waiter else [],
+            "waiters": [waiting(waiter, authority)] if waiter else [],
+            "held": waiter is None,
             "runs": 0,
         }
         stored = await self.store.insert(bake)
         self.wake()
         return stored, False
 
-    async def _waiting(self, bake: Document, waiter: BakeWaiter | None) -> Document:
-        if waiter is None:
+    async def _join(self, bake: Document, waiter: BakeWaiter | None, authority: Authority) -> Document | None:
+        """Wait for (or hold) an earlier bake; ``None`` when it was canceled meanwhile."""
+        if bake.get("state") not in ACTIVE:
             return bake
-        return await self.store.add_waiter(str(bake["_id"]), waiter.model_dump()) or bake
+        return await self.store.add_waiter(str(bake["_id"]), waiting(waiter, authority) if waiter else None)
 
     async def status(self, bake: Document) -> Json:
         """``BakeStatus``, with the queue position of a PENDING bake."""
@@ -202,13 +223,39 @@ class BakeryHandlers:
         except BakeRefused as refused:
             await self._reject(command.message_type, refused, context)
             return
-        await answer_waiters(context.bus, canceled, await self.store.log_text(command.bake_id))
+        await self._announce_cancel(canceled, context)
+
+    async def release(self, execution_id: str, stage_id: str, context: MessageContext) -> list[str]:
+        """One Orca stage ended: it waits no more, and a bake nobody else waits for (nor holds) is
+        canceled with the authority of that stage's execution; the bakes canceled."""
+        canceled: list[str] = []
+        for bake in await self.store.waited_by(execution_id, stage_id):
+            bake_id = str(bake["_id"])
+            mine = [
+                w for w in bake.get("waiters") or [] if (w["execution_id"], w["stage_id"]) == (execution_id, stage_id)
+            ]
+            left = await self.store.remove_waiter(bake_id, execution_id, stage_id)
+            if left is None or left.get("waiters") or left.get("held") or left.get("state") not in ACTIVE:
+                continue  # another execution (or a caller outside Orca) still wants it
+            authority = Authority.model_validate(mine[-1].get("authority") or {"user": bake.get("user") or ""})
+            try:
+                await self._authorize(authority, str(bake.get("application")), None, context)
+            except BakeRefused as refused:
+                log.warning("rosco.bake_left_running", bake_id=bake_id, reason=refused.reason)
+                continue
+            ended = await self.store.cancel(bake_id, int(time.time() * 1000), unwaited=True)
+            if ended is not None:
+                await self._announce_cancel(ended, context)
+                canceled.append(bake_id)
+        return canceled
+
+    async def _announce_cancel(self, canceled: Document, context: MessageContext) -> None:
+        bake_id = str(canceled["_id"])
+        await answer_waiters(context.bus, canceled, await self.store.log_text(bake_id))
         event = BakeCanceled(
-            application=str(canceled.get("application")),
-            bake_id=command.bake_id,
-            message=f"Canceled bake '{command.bake_id}'.",
+            application=str(canceled.get("application")), bake_id=bake_id, message=f"Canceled bake '{bake_id}'."
         )
-        await context.publish(event, subject=command.bake_id)
+        await context.publish(event, subject=bake_id)
 
     async def _reject(self, command_type: str, refused: BakeRefused, context: MessageContext) -> None:
         rejected = RoscoCommandRejected(

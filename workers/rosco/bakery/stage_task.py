@@ -8,23 +8,28 @@ trigger's build), ``baseAmi``, ``accountName``, and ``rebake`` (the stage's or t
 bake's id is derived from the task attempt, so a redelivered attempt finds its bake; an earlier
 identical bake answers (the cache). The task is answered when the bake ends (by
 :mod:`.runner`), at once when the cache holds a finished one; meanwhile heartbeats carry the
-queue position and Packer's last line.
+queue position and Packer's last line. The stage's end while the bake is incomplete
+(``orca.stage.completed``: the execution cancelled, the stage timed out) cancels the bake unless
+another stage still waits for it (:meth:`BakeryHandlers.release`), as Igor stops a ``jenkins``
+stage's build.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import structlog
 from pydantic import ValidationError
 
 from bus.context import MessageContext
 from schemas.json_types import Json
-from schemas.orca_engine import RunExternalTask
+from schemas.orca_engine import RunExternalTask, StageCompleted
 from schemas.rosco import BakeRequestBody, BakeWaiter, RoscoTaskCompleted, RoscoTaskHeartbeat
 from workers.rosco.bakery.handlers import BakeryHandlers
 from workers.rosco.bakery.recipe import BakeRefused
 from workers.rosco.bakery.runner import answer_waiters
 
+log = structlog.get_logger("gennaker.rosco.bakery")
 STAGE_TYPE = "bake"
 FIELDS = {
     "package": "package_name",
@@ -152,3 +157,10 @@ class BakeStageTask:
             context={"status": status, "bakeId": bake["_id"]},
         )
         await context.publish(beat, subject=task.execution_id)
+
+    async def stage_completed(self, event: StageCompleted, context: MessageContext) -> None:
+        """A ``bake`` stage ended: it waits no more, and its bake stops if nobody else waits."""
+        if event.stage_type != STAGE_TYPE:
+            return
+        for bake_id in await self.handlers.release(event.execution_id, event.stage_id, context):
+            log.info("rosco.bake_canceled_with_stage", bake_id=bake_id, execution=event.execution_id)

@@ -3,8 +3,10 @@
 ``rosco_bake_keys`` maps a bake key to the bake that answers it (``_id`` the key, so two
 identical requests at once claim it once: the loser answers the winner's bake, and one Packer
 runs). ``rosco_bakes`` holds one document per bake: the request, the recipe, Rosco's ``state``
-and ``result``, the Orca tasks waiting for it, and the lease of the Rosco running it (``owner``,
-``lease_until``, Packer's ``pid``) — a bake whose lease lapsed (its Rosco died) is claimed again.
+and ``result``, the Orca tasks waiting for it (each with the authority of its execution),
+``held`` when a caller outside Orca (Gate's ``POST /bake``) asked for it, and the lease of the
+Rosco running it (``owner``, ``lease_until``, Packer's ``pid``) — a bake whose lease lapsed
+(its Rosco died) is claimed again.
 ``rosco_bake_logs`` holds its Packer output in chunks, in order (``_id`` ``<bake>:<seq>``).
 """
 
@@ -71,10 +73,26 @@ class BakeStore:
     async def bake(self, bake_id: str) -> Document | None:
         return await self.bakes.find_one({"_id": bake_id})
 
-    async def add_waiter(self, bake_id: str, waiter: Document) -> Document | None:
-        """Ask for ``waiter`` to be answered when the bake ends; the bake as it is now."""
+    async def add_waiter(self, bake_id: str, waiter: Document | None) -> Document | None:
+        """Ask for ``waiter`` (``None``: a caller outside Orca, which holds the bake) to be answered
+        when the bake ends; the bake as it is now, or ``None`` when it was canceled meanwhile."""
+        change: Document = {"$addToSet": {"waiters": waiter}} if waiter is not None else {"$set": {"held": True}}
         return await self.bakes.find_one_and_update(
-            {"_id": bake_id}, {"$addToSet": {"waiters": waiter}}, return_document=ReturnDocument.AFTER
+            {"_id": bake_id, "state": {"$ne": "CANCELED"}}, change, return_document=ReturnDocument.AFTER
+        )
+
+    async def waited_by(self, execution_id: str, stage_id: str) -> list[Document]:
+        """The incomplete bakes one Orca stage waits for."""
+        waiter = {"execution_id": execution_id, "stage_id": stage_id}
+        query = {"state": {"$in": list(ACTIVE)}, "waiters": {"$elemMatch": waiter}}
+        return await self.bakes.find(query).to_list(None)
+
+    async def remove_waiter(self, bake_id: str, execution_id: str, stage_id: str) -> Document | None:
+        """Forget one stage's wait for a bake; the bake as it is then."""
+        return await self.bakes.find_one_and_update(
+            {"_id": bake_id},
+            {"$pull": {"waiters": {"execution_id": execution_id, "stage_id": stage_id}}},
+            return_document=ReturnDocument.AFTER,
         )
 
     async def claim_next(self, owner: str, now: int, lease_ms: int, dead_owners: list[str]) -> Document | None:
@@ -110,10 +128,14 @@ class BakeStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def cancel(self, bake_id: str, now: int) -> Document | None:
-        """Cancel a bake still queued or running; the canceled bake, or ``None``."""
+    async def cancel(self, bake_id: str, now: int, *, unwaited: bool = False) -> Document | None:
+        """Cancel a bake still queued or running (``unwaited``: only if nobody waits for it nor holds
+        it); the canceled bake, or ``None``."""
+        query: Document = {"_id": bake_id, "state": {"$in": list(ACTIVE)}}
+        if unwaited:
+            query.update({"waiters": {"$size": 0}, "held": {"$ne": True}})
         return await self.bakes.find_one_and_update(
-            {"_id": bake_id, "state": {"$in": list(ACTIVE)}},
+            query,
             {"$set": {"state": "CANCELED", "updated": now}},
             return_document=ReturnDocument.AFTER,
         )

@@ -10,7 +10,9 @@ type ``bake``): Rosco builds the BakeRequest, bakes or answers from its cache, a
 ``CompletedBakeTask`` keys (``ami``, ``imageId``, ``imageName``, ``artifacts``) in the child's
 context; a failed bake fails the child with the last lines of its log. The parent's task,
 ``completeParallel``, gathers the children into ``deploymentDetails`` (Orca's fields), which a
-following deploy reads (:mod:`~workers.orca.engine.stages.deploy.upstream_image`).
+following deploy reads (:mod:`~workers.orca.engine.stages.deploy.upstream_image`). Cancelling the
+pipeline ends the stages, and Rosco cancels a region's bake when it sees its stage end, unless
+another execution still waits for the same (cached) bake (:mod:`workers.rosco.bakery.handlers`).
 """
 
 from __future__ import annotations
