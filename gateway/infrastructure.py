@@ -73,6 +73,19 @@ class Clusters(RootModel[dict[str, list[str]]]):
     """Cluster names by account."""
 
 
+class ClusterSummary(SpinnakerJson):
+    """One cluster of an account: its name, moniker, and its server groups' and load balancers' names."""
+
+    name: str
+    account: str
+    server_groups: list[str]
+    load_balancers: list[str]
+
+
+class ClusterSummaries(RootModel[list[ClusterSummary]]):
+    """An application's clusters in one account."""
+
+
 class Images(RootModel[list[SpinnakerJson]]):
     """Images, newest first."""
 
@@ -180,6 +193,61 @@ async def list_clusters(request: web.Request) -> web.Response:
 
 
 @gate_route
+async def account_clusters(request: web.Request) -> web.Response:
+    """The application's clusters in one account, each as Clouddriver's summary (its server groups'
+    and load balancers' names); 404 when it has none there."""
+    application, account = request.match_info["application"], request.match_info["account"]
+    await _check_account(request, account)
+    clusters: dict[str, Json] = {}
+    for group in await _server_groups(request, account=account, expand=False):
+        name = str(group.get("cluster") or "")
+        found = clusters.setdefault(
+            name,
+            {
+                "name": name,
+                "account": account,
+                "moniker": {"app": application, "cluster": name},
+                "loadBalancers": [],
+                "serverGroups": [],
+            },
+        )
+        found["serverGroups"].append(group["name"])
+        found["loadBalancers"].extend(b for b in group.get("loadBalancers") or () if b not in found["loadBalancers"])
+    if not clusters:
+        raise not_found(f"No clusters found (application: {application}, account: {account})")
+    return relayed_json([clusters[name] for name in sorted(clusters)])
+
+
+@gate_route
+async def get_cluster(request: web.Request) -> web.Response:
+    """One cluster: its server groups (whole) and the load balancers they sit behind; ``{}`` when the
+    cache holds none, as Gate answers."""
+    application, account, name = (request.match_info[key] for key in ("application", "account", "cluster"))
+    await _check_account(request, account)
+    groups = await _server_groups(request, account=account, cluster=name)
+    if not groups:
+        return relayed_json({})
+    behind = {(group.get("region"), balancer) for group in groups for balancer in group.get("loadBalancers") or ()}
+    query = ListLoadBalancers(application=application, authority=authority_of(request))
+    balancers = (await ask(request, query, CachedResources)).resources
+    return relayed_json(
+        {
+            "name": name,
+            "accountName": account,
+            "type": groups[0].get("cloudProvider"),
+            "application": application,
+            "moniker": {"app": application, "cluster": name},
+            "serverGroups": groups,
+            "loadBalancers": [
+                balancer
+                for balancer in balancers
+                if balancer.get("account") == account and (balancer.get("region"), balancer.get("name")) in behind
+            ],
+        }
+    )
+
+
+@gate_route
 async def cluster_server_groups(request: web.Request) -> web.Response:
     """The server groups of one cluster in one account (all regions)."""
     account = request.match_info["account"]
@@ -282,6 +350,22 @@ ROUTES = (
         summary="Retrieve an application's cluster names by account",
         tag=TAG,
         responses={200: Response("Cluster names by account", Clusters), **error_responses(403, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/clusters/{account}",
+        account_clusters,
+        summary="Retrieve a list of clusters for an account",
+        tag=TAG,
+        responses={200: Response("Cluster summaries", ClusterSummaries), **error_responses(403, 404, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/clusters/{account}/{cluster}",
+        get_cluster,
+        summary="Retrieve a cluster's details",
+        tag=TAG,
+        responses={200: Response("The cluster ({} when there is none)", SpinnakerJson), **error_responses(403, 504)},
     ),
     Route(
         "GET",

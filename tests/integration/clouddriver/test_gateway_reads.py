@@ -162,3 +162,22 @@ async def test_listings_are_summaries_unless_expanded_and_filter_by_provider_and
     assert await get(client, "/applications/hello/serverGroups?clusters=", "dev") == (200, [])
     status, body = await get(client, "/applications/hello/serverGroups?clusters=hello-prod", "dev")
     assert status == 400 and body["field"] == "clusters" and "account:cluster" in body["message"]
+
+
+async def test_an_accounts_clusters_and_one_cluster(system: tuple[Client, Clouddriver]) -> None:
+    client, _ = system
+    status, clusters = await get(client, "/applications/hello/clusters/local", "dev")
+    assert status == 200 and [c["name"] for c in clusters] == ["hello-edge", "hello-prod"]
+    prod = clusters[1]
+    assert prod["account"] == "local" and prod["serverGroups"] == ["hello-prod-v000"]
+    assert prod["loadBalancers"] == ["hello-prod"] and prod["moniker"] == {"app": "hello", "cluster": "hello-prod"}
+    assert (await get(client, "/applications/hello/clusters/secret", "dev"))[0] == 403
+    assert (await get(client, "/applications/hello/clusters/nowhere", "ops"))[0] == 404
+
+    status, cluster = await get(client, "/applications/hello/clusters/local/hello-prod", "dev")
+    assert status == 200 and cluster["accountName"] == "local" and cluster["type"] == "local"
+    assert [g["name"] for g in cluster["serverGroups"]] == ["hello-prod-v000"]
+    assert "launchConfig" in cluster["serverGroups"][0]
+    assert [b["name"] for b in cluster["loadBalancers"]] == ["hello-prod"]
+    assert await get(client, "/applications/hello/clusters/local/hello-nothing", "dev") == (200, {})
+    assert (await get(client, "/applications/hello/clusters/secret/hello-prod", "dev"))[0] == 403
