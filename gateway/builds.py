@@ -1,11 +1,15 @@
 """Gate's ``/v2/builds`` and ``/v3/builds``: CI masters, their jobs and builds, read from Igor.
 
-Shapes are Gate's (which relays Igor's): the masters and a master's jobs are lists of names (a
-job in folders is ``folder/job/name``), a job's config is Igor's ``JobConfig``, builds are Igor's
+Shapes are Gate's (which relays Igor's): the masters and a master's jobs are lists of names (a job
+in folders is ``folder/job/name``), a job's config is Igor's ``JobConfig``, builds are Igor's
 ``GenericBuild`` (newest first). Version 2 puts the job in the path after the fixed segments
 (``/v2/builds/{master}/builds/{job…}``, ``/v2/builds/{master}/build/{number}/{job…}``); version 3
-takes it as ``?job=``. Igor judges the caller's authority on the master: READ, else a 403; an
-unknown master is a 404 ("Master 'x' not found"), one that does not answer a 502 naming it.
+takes it as ``?job=``. ``/v3/builds/{master}/build/{number}/consoleText?job=`` is the build's
+console text as plain text, its first ``maxBytes`` (default and most: 1 MiB; ``X-More-Data: true``
+when cut); Spinnaker's Gate has no Jenkins console route (its ``/ci/builds/{id}/output`` serves
+other CI providers), so this one follows our ``/v3/builds`` routes. Igor judges the caller's
+authority on the master: READ, else a 403; an unknown master is a 404 ("Master 'x' not found"), one
+that does not answer a 502 naming it.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from gateway.command_results import ask
 from gateway.gate_api import GateError, SpinnakerJson, gate_json, gate_operation, gate_route
 from gateway.routing import Response, Route, read_query
 from schemas.igor import (
+    MAX_CONSOLE_BYTES,
     MAX_JOB,
     BuildReply,
     GetBuild,
+    GetBuildConsole,
     GetJobConfig,
     ListBuildMasters,
     ListBuilds,
@@ -44,6 +50,12 @@ class JobQuery(ApiModel):
     """Version 3 names the job in the query."""
 
     job: str = Field(min_length=1, max_length=MAX_JOB)
+
+
+class ConsoleQuery(JobQuery):
+    """The job, and how much of the console text to return at most (from its start)."""
+
+    max_bytes: int = Field(MAX_CONSOLE_BYTES, ge=1, le=MAX_CONSOLE_BYTES)
 
 
 class Names(RootModel[list[str]]):
@@ -109,6 +121,21 @@ async def get_build(request: web.Request) -> web.Response:
     master, number = request.match_info["master"], _number(request)
     asked = GetBuild(master=master, job=_job(request), number=number, authority=authority_of(request))
     return await _relay(request, asked)
+
+
+@gate_route
+async def build_console(request: web.Request) -> web.Response:
+    """A build's console text as plain text; ``X-More-Data: true`` when it was cut at ``maxBytes``."""
+    master, number = request.match_info["master"], _number(request)
+    query = read_query(request, ConsoleQuery)
+    asked = GetBuildConsole(
+        master=master, job=query.job, number=number, max_bytes=query.max_bytes, authority=authority_of(request)
+    )
+    reply = await ask(request, asked, BuildReply)
+    if reply.status != 200 or not isinstance(reply.value, dict):
+        raise GateError(reply.status, reply.error or "Igor refused the request", field="master")
+    more = {"X-More-Data": "true"} if reply.value.get("truncated") else {}
+    return web.Response(text=str(reply.value.get("text") or ""), content_type="text/plain", headers=more)
 
 
 _route = functools.partial(gate_operation, TAG, "GET")
@@ -198,6 +225,18 @@ def _versions() -> list[Route]:
             502,
             query=JobQuery,
             operation_id="v3_get_build",
+        ),
+        _route(
+            "/v3/builds/{master}/build/{number}/consoleText",
+            build_console,
+            "Get a build's console output",
+            Response("The console text (its first maxBytes)", media_type="text/plain"),
+            400,
+            403,
+            404,
+            502,
+            query=ConsoleQuery,
+            operation_id="v3_build_console",
         ),
     ]
     return routes

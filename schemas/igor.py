@@ -24,6 +24,8 @@ from schemas.registry import message
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 JOB_PATTERN = r"^[^/\s][^\s]*$"
 MAX_JOB = 1024
+MAX_CONSOLE_BYTES = 1024 * 1024
+"""The most of a build's console text one read returns (its first bytes; the rest is cut)."""
 STAGE_TYPES = ("jenkins",)
 """The stage types Igor provides to Orca."""
 
@@ -141,6 +143,18 @@ class GetBuild(_BuildQuery):
     master: str = Field(min_length=1, max_length=128)
     job: str = Field(min_length=1, max_length=MAX_JOB)
     number: int = Field(ge=1)
+
+
+@message
+class GetBuildConsole(_BuildQuery):
+    """A build's console text (Jenkins' ``consoleText``), at most ``max_bytes`` of it from the start:
+    ``value`` is ``{text, truncated, bytes}``."""
+
+    message_type: ClassVar[str] = "igor.GetBuildConsole"
+    master: str = Field(min_length=1, max_length=128)
+    job: str = Field(min_length=1, max_length=MAX_JOB)
+    number: int = Field(ge=1)
+    max_bytes: int = Field(MAX_CONSOLE_BYTES, ge=1, le=MAX_CONSOLE_BYTES)
 
 
 @message

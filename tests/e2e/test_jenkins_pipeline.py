@@ -5,9 +5,9 @@ parameter, an UNSTABLE job; a second master nobody answers on). Through Gate: a 
 ``jenkins`` stage builds a job in a folder with parameters and its properties file feeds a later
 stage's expression; the build links back to the execution; a bad choice, an unknown job and an
 absent master fail with Igor's messages; UNSTABLE fails unless ``markUnstableAsSuccessful``;
-cancelling stops the build; ``/v2/builds`` and ``/v3/builds`` read masters, jobs and builds; and a
-build finishing starts the pipeline whose ``jenkins`` trigger names its job, once, although two
-Igors poll the master.
+cancelling stops the build; ``/v2/builds`` and ``/v3/builds`` read masters, jobs, builds and a
+build's console text; and a build finishing starts the pipeline whose ``jenkins`` trigger names
+its job, once, although two Igors poll the master.
 """
 
 from __future__ import annotations
@@ -242,6 +242,18 @@ async def test_gate_reads_masters_jobs_and_builds(system: System) -> None:
     missing = await client.get("/v2/builds/nowhere/jobs")
     assert missing.status == 404
     assert "Master 'nowhere' not found" in await missing.text()
+
+    console = f"/v3/builds/ci/build/{builds[0]['number']}/consoleText"
+    whole = await client.get(console, params={"job": "flaky"})
+    assert whole.status == 200 and whole.content_type == "text/plain"
+    assert (await whole.text()).endswith("Building flaky\nFinished: UNSTABLE\n")
+    assert "X-More-Data" not in whole.headers
+    cut = await client.get(console, params={"job": "flaky", "maxBytes": "7"})
+    assert await cut.text() == "Started" and cut.headers["X-More-Data"] == "true"
+    too_much = await client.get(console, params={"job": "flaky", "maxBytes": str(2 * 1024 * 1024)})
+    assert too_much.status == 400 and "maxBytes" in await too_much.text()
+    no_build = await client.get("/v3/builds/ci/build/999/consoleText", params={"job": "flaky"})
+    assert no_build.status == 404
 
 
 async def test_a_finished_build_starts_the_pipeline_whose_trigger_names_it_once(system: System) -> None:

@@ -1,4 +1,5 @@
-"""Igor's queries: masters, jobs, job configs, builds and properties, as Igor's controllers answer them.
+"""Igor's queries: masters, jobs, job configs, builds, properties and console text, as Igor's
+controllers answer them (console text is cut at ``max_bytes``, at most ``MAX_CONSOLE_BYTES``).
 
 Every query carries the caller's authority; a master it may not READ is refused (403), an unknown
 one is "Master 'x' not found" (404), and a master that does not answer is a 502 naming it. Job
@@ -14,6 +15,7 @@ from schemas.authority import Permission
 from schemas.igor import (
     BuildReply,
     GetBuild,
+    GetBuildConsole,
     GetBuildProperties,
     GetJobConfig,
     ListBuildMasters,
@@ -115,5 +117,14 @@ class BuildQueries:
     async def get_properties(self, query: GetBuildProperties, context: MessageContext) -> BuildReply:
         async def work(client: JenkinsClient) -> Json:
             return await read_properties(client, query.job, query.number, query.file_name)
+
+        return await self._answer(query.master, query.authority, work)
+
+    async def get_console(self, query: GetBuildConsole, context: MessageContext) -> BuildReply:
+        """A build's console text, cut at ``max_bytes`` (READ on the master)."""
+
+        async def work(client: JenkinsClient) -> Json:
+            text, truncated = await client.console(query.job, query.number, query.max_bytes)
+            return {"text": text, "truncated": truncated, "bytes": len(text.encode())}
 
         return await self._answer(query.master, query.authority, work)

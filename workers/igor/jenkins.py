@@ -86,6 +86,18 @@ JOB_TREE = (
 )
 
 
+async def _head(reply: aiohttp.ClientResponse, size: int) -> bytes:
+    """At most ``size`` bytes of a body, read no further than needed."""
+    chunks: list[bytes] = []
+    read = 0
+    async for chunk in reply.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        read += len(chunk)
+        if read >= size:
+            break
+    return b"".join(chunks)[:size]
+
+
 class JenkinsClient:
     """A Jenkins master's API for Igor (one :class:`aiohttp.ClientSession` per client)."""
 
@@ -111,13 +123,16 @@ class JenkinsClient:
 
     # --- transport ---------------------------------------------------------------------------------
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> tuple[int, bytes, str]:
-        """GET with retries; answers (status, body, content type) of a 2xx to 4xx answer."""
+    async def _get(
+        self, path: str, params: dict[str, str] | None = None, *, limit: int | None = None
+    ) -> tuple[int, bytes, str]:
+        """GET with retries; answers (status, body, content type) of a 2xx to 4xx answer. With
+        ``limit``, at most ``limit + 1`` bytes of the body are read (so a longer one shows)."""
         delay = READ_BACKOFF
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
                 async with self.session().get(f"{self.root}/{path}", params=params, allow_redirects=True) as reply:
-                    body = await reply.read()
+                    body = await reply.read() if limit is None else await _head(reply, limit + 1)
                     if reply.status < 500:
                         return reply.status, body, reply.content_type
                     reason = f"HTTP {reply.status} for GET /{path}"
@@ -236,11 +251,12 @@ class JenkinsClient:
         status, body, _ = await self._get(f"{job_path(job)}/{number}/artifact/{path}")
         return body if status < 400 else None
 
-    async def console(self, job: str, number: int) -> str:
-        status, body, _ = await self._get(f"{job_path(job)}/{number}/consoleText")
+    async def console(self, job: str, number: int, max_bytes: int) -> tuple[str, bool]:
+        """The first ``max_bytes`` of a build's console text, and whether there was more."""
+        status, body, _ = await self._get(f"{job_path(job)}/{number}/consoleText", limit=max_bytes)
         if status >= 400:
-            raise JenkinsRefused(status, body.decode(errors="replace")[:500])
-        return body.decode(errors="replace")
+            raise JenkinsRefused(status, body[:500].decode(errors="replace"))
+        return body[:max_bytes].decode(errors="replace"), len(body) > max_bytes
 
     async def stop(self, job: str, number: int) -> None:
         await self._post(f"{job_path(job)}/{number}/stop")

@@ -4,8 +4,8 @@ Igor talks to the Jenkins masters of ``[[igor.jenkins]]`` (:mod:`workers.igor.ma
 :mod:`workers.igor.jenkins`). Commands: Orca's ``orca.RunExternalTask`` for the tasks of its
 ``jenkins`` stage (:mod:`workers.igor.stage_task`). Events: ``orca.stage.completed``, which stops
 the build of a ``jenkins`` stage that ended while Igor still watched it. Queries: masters, jobs,
-job configs, builds, a build's properties (:mod:`workers.igor.handlers`), behind Gate's
-``/v2/builds`` and ``/v3/builds``. Background: the stage tasks' loop and the build monitor
+job configs, builds, a build's properties and console text (:mod:`workers.igor.handlers`),
+behind Gate's ``/v2/builds`` and ``/v3/builds``. Background: the stage tasks' loop and the build monitor
 (:mod:`workers.igor.poller`), which announces ``igor.build.completed`` for Echo's ``jenkins``
 triggers. State lives in ``igor_*`` collections (:mod:`workers.igor.store`).
 """
@@ -68,6 +68,7 @@ def build_service(resources: WorkerResources, *, masters: Masters | None = None)
                     messages.ListBuilds.message_type: queries.list_builds,
                     messages.GetBuild.message_type: queries.get_build,
                     messages.GetBuildProperties.message_type: queries.get_properties,
+                    messages.GetBuildConsole.message_type: queries.get_console,
                 },
             ),
         ],
