@@ -29,9 +29,11 @@ from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig, StaticUser
+from schemas.igor import IgorSettings
 from schemas.json_types import Json
 from workers.clouddriver import worker as clouddriver
 from workers.front50 import worker as front50
+from workers.igor import worker as igor_worker
 from workers.orca import worker as orca
 
 type Client = TestClient[web.Request, web.Application]
@@ -75,17 +77,19 @@ async def start_system(
     install: bool = True,
     workers: tuple[str, ...] = ("front50", "orca", "clouddriver"),
     accounts: list[Json] | None = None,
+    igor: IgorSettings | None = None,
 ) -> System:
     """Start the store, the bus, the ``workers`` and the gateway; ``stack`` stops them in reverse.
 
-    Clouddriver answers for ``accounts`` (:data:`ACCOUNTS` unless given).
+    Clouddriver answers for ``accounts`` (:data:`ACCOUNTS` unless given); with ``igor``, Igor runs
+    too, on those settings.
     """
     server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
     address = await server.start()
     stack.push_async_callback(server.close)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(address.uri)
     stack.push_async_callback(mongo.close)
-    resources = WorkerResources(settings=Settings(), db=mongo["gennaker"])
+    resources = WorkerResources(settings=Settings(igor=igor or IgorSettings()), db=mongo["gennaker"])
     bus = MemoryBus()
     stack.push_async_callback(bus.close)
     services = {
@@ -95,12 +99,16 @@ async def start_system(
             resources, accounts=ACCOUNTS if accounts is None else accounts
         ),
         "front50-readonly": lambda: _without_commands(front50.build_service(resources)),
+        "igor": lambda: igor_worker.build_service(resources),
     }
+    if igor is not None:
+        workers = (*workers, "igor")
     for name in workers:
         host = ServiceHost(bus, services[name]())
         await host.start()
         stack.push_async_callback(host.stop)
-    config = GatewayConfig(version="9.9.9", services=("front50", "orca", "clouddriver"), auth=auth or AuthConfig())
+    names = ("front50", "orca", "clouddriver", *(("igor",) if igor is not None else ()))
+    config = GatewayConfig(version="9.9.9", services=names, auth=auth or AuthConfig())
     app = create_app(bus, config)
     if install:
         command_results.install(app)

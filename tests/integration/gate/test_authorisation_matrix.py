@@ -4,7 +4,8 @@ One system runs for the whole module (static tokens, :data:`AUTH`). The restrict
 ``vault`` gives each Fiat authorisation to its own role (:data:`RESTRICTED`), so every persona
 holds exactly the authorisations its roles list — WRITE does not imply READ, and EXECUTE does not
 fall back to READ because the EXECUTE list is not empty. The ``local`` account ``vault-prod``
-gives READ to the readers and WRITE to the writers; ``sandbox`` is open:
+gives READ to the readers and WRITE to the writers; ``sandbox`` is open. So does the Jenkins
+master ``vault-ci`` (Igor, against ``tests/jenkins_server.py``); ``open-ci`` is open:
 
 ============  ==================================  ===========================
 persona       roles                               on ``vault`` / ``vault-prod``
@@ -39,6 +40,10 @@ PUT /tasks/{id}/cancel (Orca: EXECUTE)                                 403  403 
 POST /pipelines, DELETE /pipelines/…, /pipelines/move, reorder         403  200  200  403  200  403  401
 POST /pipelines into ``open`` reusing the id of a ``vault`` pipeline   403  200  200  403  200  403  401
 POST /pipelines into ``open``                                          200  200  200  200  200  200  401
+GET /v2/builds, /v3/builds (filtered lists of masters)                 200  200  200  200  200  200  401
+GET /v2|v3/builds/vault-ci/…: jobs, a job, builds, a build             200  403  200  403  200  403  401
+GET /v3/builds/vault-ci/build/{n}/consoleText                          200  403  200  403  200  403  401
+GET /v2|v3/builds/open-ci/… (the same routes on an open master)        200  200  200  200  200  200  401
 =====================================================================  ===  ===  ===  ===  ===  ===  ===
 
 Clouddriver's operations, run as pipelines of ``vault`` (Gate: EXECUTE, 202; then Clouddriver judges
@@ -74,15 +79,18 @@ from typing import Any, Literal
 import pytest
 import pytest_asyncio
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.auth.tokens import hash_token
 from gateway.command_results import CommandResults
 from schemas.auth_settings import AuthConfig, StaticUser
 from schemas.front50 import SaveProject
+from schemas.igor import IgorSettings, JenkinsMasterConfig
 from schemas.json_types import Json
 from tests.authorities import ADMIN as ADMIN_AUTHORITY
 from tests.integration.gate.conftest import Client, System, eventually, start_system
 from tests.integration.gate.flows import FINISHED, create_application, create_application_task, exported_pipeline
+from tests.jenkins_server import TOKEN, USER, JenkinsServer, jenkins_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -239,10 +247,30 @@ async def seed(client: Client, name: str, permissions: Json | None, *, deleted: 
     return Target(app=name, pipelines=pipelines, task=created["id"])
 
 
+def masters(address: str) -> IgorSettings:
+    """``vault-ci`` guarded as ``vault-prod`` is (READ for readers, WRITE for writers); ``open-ci`` open."""
+    login = {"address": address, "username": USER, "password": TOKEN}
+    guarded = {"name": "vault-ci", "permissions": {"READ": [READERS], "WRITE": [WRITERS]}, **login}
+    return IgorSettings(
+        jenkins=[
+            JenkinsMasterConfig.model_validate(guarded),
+            JenkinsMasterConfig.model_validate({"name": "open-ci", **login}),
+        ],
+        poll_interval=3600,
+    )
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world() -> AsyncIterator[World]:
     async with AsyncExitStack() as stack:
-        system = await start_system(stack, auth=AUTH, accounts=ACCOUNTS)
+        jenkins = JenkinsServer(csrf=False)
+        jenkins.add_job(JOB)
+        jenkins.enqueue(JOB)  # build 1, done by the first read that asks for it
+        ci: TestClient[Any, Any] = TestClient(TestServer(jenkins_app(jenkins)))
+        await ci.start_server()
+        stack.push_async_callback(ci.close)
+        igor = masters(str(ci.make_url("")).rstrip("/"))
+        system = await start_system(stack, auth=AUTH, accounts=ACCOUNTS, igor=igor)
         vault = await seed(system.client, "vault", RESTRICTED)
         gone = await seed(system.client, "vault-gone", RESTRICTED, deleted=True)
         opened = await seed(system.client, "open", None)
@@ -424,6 +452,39 @@ async def delete_pipeline(world: World, target: Target, headers: dict[str, str])
     return await world.client.delete(f"/pipelines/{target.app}/deploy", headers=headers)
 
 
+JOB = "app-build"
+BUILD_ROUTES: dict[str, Callable[[str], str]] = {
+    "GET /v2/builds/{master}/jobs": lambda master: f"/v2/builds/{master}/jobs",
+    "GET /v3/builds/{master}/jobs": lambda master: f"/v3/builds/{master}/jobs",
+    "GET /v2/builds/{master}/jobs/{job}": lambda master: f"/v2/builds/{master}/jobs/{JOB}",
+    "GET /v3/builds/{master}/job": lambda master: f"/v3/builds/{master}/job?job={JOB}",
+    "GET /v2/builds/{master}/builds/{job}": lambda master: f"/v2/builds/{master}/builds/{JOB}",
+    "GET /v3/builds/{master}/builds": lambda master: f"/v3/builds/{master}/builds?job={JOB}",
+    "GET /v2/builds/{master}/build/{number}/{job}": lambda master: f"/v2/builds/{master}/build/1/{JOB}",
+    "GET /v3/builds/{master}/build/{number}": lambda master: f"/v3/builds/{master}/build/1?job={JOB}",
+    "GET /v3/builds/{master}/build/{number}/consoleText": lambda master: (
+        f"/v3/builds/{master}/build/1/consoleText?job={JOB}"
+    ),
+}
+"""Every route of Gate's ``/v2/builds`` and ``/v3/builds`` that names a master."""
+
+
+async def check_masters(world: World, target: Target, persona: str, body: Any) -> None:
+    assert body == (["open-ci", "vault-ci"] if persona in MAY_READ else ["open-ci"])
+
+
+def build_route(master: str, path: Callable[[str], str]) -> Call:
+    return get(lambda w, t: path(master))
+
+
+async def check_build_read(world: World, target: Target, persona: str, body: Any) -> None:
+    """Igor answered from the master: the job, its build, or the build's console text."""
+    if isinstance(body, str):
+        assert f"Building {JOB}" in body, body
+    else:
+        assert JOB in str(body), body
+
+
 ROWS: tuple[Row, ...] = (
     # reads: filtered lists answer everyone, named resources need READ
     Row("GET /applications", get(lambda w, t: "/applications"), EVERYONE, check=check_application_list),
@@ -549,6 +610,17 @@ ROWS: tuple[Row, ...] = (
         WRITE,
         target="fresh",
     ),
+    # Igor's masters: the lists show only what the caller may READ; every route naming a master needs READ on it
+    Row("GET /v2/builds", get(lambda w, t: "/v2/builds"), EVERYONE, check=check_masters),
+    Row("GET /v3/builds", get(lambda w, t: "/v3/builds"), EVERYONE, check=check_masters),
+    *(
+        Row(f"{name} (vault-ci)", build_route("vault-ci", path), READ, check=check_build_read)
+        for name, path in BUILD_ROUTES.items()
+    ),
+    *(
+        Row(f"{name} (open-ci)", build_route("open-ci", path), EVERYONE, check=check_build_read)
+        for name, path in BUILD_ROUTES.items()
+    ),
 )
 
 
@@ -601,7 +673,7 @@ async def test_matrix(world: World, row: Row, persona: str) -> None:
 
     response = await row.call(world, target, headers_of(persona))
     text = await response.text()
-    body = await response.json()
+    body = await response.json() if response.content_type == "application/json" else text
 
     assert response.status == row.expect[persona], text
     if persona not in MAY_READ:
