@@ -13,8 +13,10 @@ pipeline does (Orca judges it before storing anything; Clouddriver judges the ac
 * ``orca.GetTask`` / ``orca.ListTasks`` answer Spinnaker's task JSON (:func:`task_view`, Orca's
   ``OrchestrationViewModel``): ``id``, ``name``, ``application``, ``status``, ``variables``,
   ``steps``, ``buildTime``, ``startTime``, ``endTime`` and ``execution``.
-* ``orca.task.updated`` carries the task after each change these handlers make; the gateway's
-  ``POST /tasks`` waits for the one caused by its ``SubmitTask``.
+* ``orca.task.updated`` carries the task after each change these handlers make, and the engine's
+  write that finishes a task carries it too, whatever finished it (the last job's answer, a
+  ``wait`` job's timer, a timeout, a cancel), once; the gateway's ``POST /tasks`` waits for the one
+  caused by its ``SubmitTask``.
 
 Tasks the former task engine stored in ``orca_tasks`` are migrated on read: the first message or
 query that names one (by id, or by application for a listing) stores it as an ORCHESTRATION
@@ -38,13 +40,10 @@ from workers.orca.engine.model import Execution, Stage, now_ms
 from workers.orca.engine.outgoing import Outgoing, start_task
 from workers.orca.engine.stages.applications import CALL_KEY, JOB_TYPES, RESEND, failure, record_answer
 from workers.orca.engine.status import ExecutionStatus
+from workers.orca.engine.task_view import ORCHESTRATION, task_view
 from workers.orca.former_tasks import FormerTasks, as_orchestration
 
 log = structlog.get_logger("gennaker.orca.orchestrations")
-
-ORCHESTRATION = "ORCHESTRATION"
-HIDDEN = (CALL_KEY,)
-"""Stage context the task view leaves out: the engine's own bookkeeping."""
 
 
 def new_orchestration(command: SubmitTask, engine: ExecutionHandlers, at: int) -> Execution:
@@ -125,49 +124,6 @@ def _unstorable(value: object, path: str) -> str | None:
     return None
 
 
-def task_view(execution: Execution) -> Json:
-    """The ORCHESTRATION as Orca's ``GET /tasks/{id}`` shows it: its stages' contexts as
-    ``variables`` (the last stage's value of a key wins; ``exception`` says why it failed), their
-    tasks as ``steps``, and the execution itself."""
-    variables: Json = {}
-    for stage in execution.stages:
-        variables.update({key: value for key, value in stage.context.items() if key not in HIDDEN})
-    if execution.exception is not None:
-        variables["exception"] = execution.exception
-    document = execution.to_json()
-    for stage in document["stages"]:
-        for key in HIDDEN:
-            stage["context"].pop(key, None)
-    steps = [
-        {
-            "id": task.id,
-            "name": task.name,
-            "status": task.status.value,
-            "startTime": task.start_time,
-            "endTime": task.end_time,
-        }
-        for stage in execution.stages
-        for task in stage.tasks
-    ]
-    if not steps:  # not started (or refused before starting): one pending step per job, as Deck lists them
-        steps = [
-            {"id": stage.ref_id, "name": stage.name, "status": stage.status.value, "startTime": None, "endTime": None}
-            for stage in execution.stages
-        ]
-    return {
-        "id": execution.id,
-        "name": execution.name,
-        "application": execution.application,
-        "status": execution.status.value,
-        "buildTime": execution.build_time,
-        "startTime": execution.start_time,
-        "endTime": execution.end_time,
-        "steps": steps,
-        "variables": [{"key": key, "value": value} for key, value in variables.items()],
-        "execution": document,
-    }
-
-
 class OrchestrationHandlers:
     """``orca.SubmitTask`` / ``CancelTask``, Front50's answers and the task queries, on the engine."""
 
@@ -192,14 +148,16 @@ class OrchestrationHandlers:
             log.info("task submitted again", task_id=command.task_id)
         elif await self.store.insert(new_orchestration(command, self.engine, at)):
             log.info("task submitted", task_id=command.task_id, application=command.application, steps=len(command.job))
+        finished_before: list[bool] = []
+
+        def start(execution: Execution, now: int) -> list[Outgoing]:
+            finished_before[:] = [execution.status.complete]  # judged anew on each state the commit loads
+            return self.engine.t.start_execution(execution, now)
+
         execution = await self.engine.commit.apply(
-            command.task_id,
-            self.engine.t.start_execution,
-            context.bus,
-            caused_by=context.envelope,
-            redelivered=_again(context),
+            command.task_id, start, context.bus, caused_by=context.envelope, redelivered=_again(context)
         )
-        await self._updated(execution, context)
+        await self._updated(execution, context, finished_before=all(finished_before))
 
     async def _refused(self, command: SubmitTask, context: MessageContext) -> bool:
         """Refuse (and say so, 403) a new task with pipeline stage jobs its authority may not EXECUTE."""
@@ -225,8 +183,10 @@ class OrchestrationHandlers:
     async def cancel(self, command: CancelTask, context: MessageContext) -> None:
         """CANCELED unless the task already finished (judged as the engine judges any cancel)."""
         await self._migrate(command.task_id, context)
+        before = await self.store.get(command.task_id)
         await self.engine.steer(CancelExecution(execution_id=command.task_id, authority=command.authority), context)
-        await self._updated(await self.store.get(command.task_id), context)
+        finished_before = before is None or before.status.complete
+        await self._updated(await self.store.get(command.task_id), context, finished_before=finished_before)
 
     async def step_done(self, event: ApplicationSaved | ApplicationDeleted, context: MessageContext) -> None:
         """Front50 did what a step asked: record it, so the task runs its next step or finishes."""
@@ -281,7 +241,7 @@ class OrchestrationHandlers:
             execution_id, record, context.bus, caused_by=context.envelope, redelivered=_again(context)
         )
         if any(recorded):
-            await self._updated(execution, context)
+            await self._updated(execution, context, finished_before=False)
 
     async def _migrate(self, task_id: str, context: MessageContext) -> bool:
         """Move the former engine's task ``task_id`` onto the engine and carry on with it; False if
@@ -315,8 +275,10 @@ class OrchestrationHandlers:
                 return [start_task(execution, stage, task, now)]
         return []
 
-    async def _updated(self, execution: Execution | None, context: MessageContext) -> None:
-        if execution is not None:
+    async def _updated(self, execution: Execution | None, context: MessageContext, *, finished_before: bool) -> None:
+        """Announce the task as it is now, unless this handler's own change finished it: the engine's
+        finishing write announced it already, in the same commit (once, whoever finished it)."""
+        if execution is not None and not (execution.status.complete and not finished_before):
             await context.publish(TaskUpdated(task=task_view(execution)), subject=execution.id)
             log.info("task updated", task_id=execution.id, status=execution.status.value)
 

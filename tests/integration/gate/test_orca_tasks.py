@@ -5,6 +5,7 @@ Tasks run as ORCHESTRATION executions on the pipeline engine; one the former tas
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -199,3 +200,29 @@ async def test_a_job_the_store_cannot_keep_fails_the_task_naming_the_field(syste
     variables = {variable["key"]: variable["value"] for variable in task["variables"]}
     assert task["status"] == "TERMINAL"
     assert variables["exception"]["details"]["field"] == "job[0].nested[0].'$where'"
+
+
+def wait_task(task_id: str, seconds: int) -> SubmitTask:
+    job = [{"type": "wait", "name": "pause", "waitTime": seconds}]
+    return SubmitTask(authority=ADMIN, task_id=task_id, application="shop", description="wait", job=job)
+
+
+async def test_a_task_the_engine_finishes_alone_is_announced_once(system: System) -> None:
+    """A ``wait`` job ends by the engine's timer (no worker answers), a cancel through Gate ends a
+    long one, a ``createApplication`` job ends by Front50's answer: each final status is announced
+    with ``orca.task.updated`` exactly once."""
+    updates = await follow(system)
+    await system.bus.send(wait_task("task-waits", 1))
+    await system.bus.send(wait_task("task-canceled", 60))
+    await system.bus.send(submit_command("task-front50", "front"))
+    await eventually(lambda: task_status(system, "task-waits"), lambda status: status == "SUCCEEDED")
+    await eventually(lambda: task_status(system, "task-front50"), lambda status: status == "SUCCEEDED")
+    response = await system.client.put("/tasks/task-canceled/cancel")
+    assert response.status == 200, await response.text()
+    await eventually(lambda: task_status(system, "task-canceled"), lambda status: status == "CANCELED")
+    await asyncio.sleep(0.3)  # a second announcement would be here by now
+    assert updates.statuses("task-waits") == ["RUNNING", "SUCCEEDED"]
+    assert updates.statuses("task-canceled") == ["RUNNING", "CANCELED"]
+    assert updates.statuses("task-front50") == ["RUNNING", "SUCCEEDED"]
+    final = next(task for task in updates.tasks if task["id"] == "task-waits" and task["status"] == "SUCCEEDED")
+    assert [step["status"] for step in final["steps"]] == ["SUCCEEDED"] and final["endTime"]

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from bus import new_id
 from schemas.json_types import Json
+from schemas.orca import TaskUpdated
 from schemas.orca_engine import (
     CompleteTask,
     ContinueRollback,
@@ -65,6 +66,7 @@ from workers.orca.engine.rules import (
 )
 from workers.orca.engine.stages import StageTypes, TaskDefinition, TaskResult, TaskRun, UnknownStageType
 from workers.orca.engine.status import ExecutionStatus as S
+from workers.orca.engine.task_view import ORCHESTRATION, task_view
 
 RESUMABLE = (S.RUNNING, S.PAUSED)
 
@@ -542,7 +544,10 @@ class Transitions:
             purge = not execution.keep_waiting_pipelines
             waiting = StartWaitingExecutions(pipeline_config_id=execution.pipeline_config_id, purge_queue=purge)
             messages.append(Outgoing(waiting))
-        return [*messages, Outgoing(execution_event(ExecutionCompleted, execution))]
+        messages.append(Outgoing(execution_event(ExecutionCompleted, execution)))
+        if execution.type == ORCHESTRATION:  # a task says so too, whoever finished it (its handlers say no more)
+            messages.append(Outgoing(TaskUpdated(task=task_view(execution))))
+        return messages
 
     def _cancel_running(self, execution: Execution, now: int) -> list[Outgoing]:
         """Every stage and task still running becomes CANCELED; their stage events."""
