@@ -41,9 +41,11 @@ from schemas.clouddriver_cache import (
     NAME_LIMIT,
     CachedResources,
     ClusterName,
+    ClusterNames,
     FindImages,
     GetConsoleOutput,
     GetInstance,
+    ListClusters,
     ListLoadBalancers,
     ListServerGroups,
 )
@@ -185,11 +187,14 @@ async def list_server_groups(request: web.Request) -> web.Response:
 
 @gate_route
 async def list_clusters(request: web.Request) -> web.Response:
-    """The application's cluster names by account."""
-    clusters: dict[str, set[str]] = {}
-    for group in await _server_groups(request, expand=False):
-        clusters.setdefault(group["account"], set()).add(group["cluster"])
-    return relayed_json({account: sorted(names) for account, names in sorted(clusters.items())})
+    """The application's cluster names by account, relayed as Clouddriver wrote them."""
+    await _check_application(request, request.match_info["application"])
+    readable = await _readable_accounts(request)
+    query = ListClusters(
+        application=request.match_info["application"], accounts=tuple(sorted(readable)), authority=authority_of(request)
+    )
+    raw = await RouteContext.of(request).ask_raw(query, ClusterNames)
+    return relayed_bytes(raw.field("clusters"))
 
 
 @gate_route

@@ -73,6 +73,26 @@ class ListServerGroups(Query):
 
 
 @message
+class ClusterNames(Reply):
+    """An application's cluster names by account, each list sorted."""
+
+    message_type: ClassVar[str] = "clouddriver.ClusterNames"
+    clusters: dict[str, list[str]]
+
+
+@message
+class ListClusters(Query):
+    """The names of ``application``'s clusters by account (Gate's ``/applications/{app}/clusters``), in
+    accounts ``authority`` may READ and, when given, in ``accounts`` (the gateway's own check)."""
+
+    message_type: ClassVar[str] = "clouddriver.ListClusters"
+    reply_model: ClassVar[type[Reply]] = ClusterNames
+    application: str = Field(min_length=1)
+    accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS)
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+@message
 class ListLoadBalancers(Query):
     """Every load balancer of ``application``, each with its server groups and their instances."""
 

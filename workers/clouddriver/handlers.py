@@ -7,14 +7,18 @@ resources of accounts it may READ, of an application it may READ, and a server g
 
 from __future__ import annotations
 
+import pydantic_core
+
 from bus import EncodedReply, MessageContext
 from schemas.authority import Authority, Permission, can
 from schemas.base import Query, Reply
 from schemas.clouddriver import AccountFound, AccountList, GetAccount, ListAccounts
 from schemas.clouddriver_cache import (
     CachedResources,
+    ClusterNames,
     FindImages,
     GetInstance,
+    ListClusters,
     ListLoadBalancers,
     ListServerGroups,
     RefreshCache,
@@ -145,6 +149,25 @@ class CacheQueries:
             )
             body = build(found)
         return EncodedReply.spliced(CachedResources, body)
+
+    async def cluster_names(self, query: ListClusters, context: MessageContext) -> ClusterNames | EncodedReply:
+        """An application's cluster names by account, joined once per caller's rights until one of its
+        server groups changes."""
+        if not await self._may_read_application(query.authority, query.application, context):
+            return ClusterNames(clusters={})
+        rights = dict(self._rights(query.authority, query.accounts))
+
+        def build(found: list[Entry]) -> bytes:
+            names: dict[str, set[str]] = {}
+            for entry in found:
+                if entry.account in rights:
+                    names.setdefault(entry.account, set()).add(entry.cluster)
+            clusters = {account: sorted(names[account]) for account in sorted(names)}
+            return pydantic_core.to_json({"clusters": clusters})
+
+        await self.cache.sync()
+        body = self.cache.view.answer("serverGroup", query.application, ("cluster names", tuple(rights)), build)
+        return EncodedReply.spliced(ClusterNames, body)
 
     async def load_balancers(self, query: ListLoadBalancers, context: MessageContext) -> CachedResources | EncodedReply:
         """Load balancers of an application."""
