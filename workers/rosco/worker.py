@@ -19,6 +19,7 @@ from bus.context import MessageContext
 from bus.endpoint import Endpoint
 from bus.service import Service, instance_id
 from gennaker import __version__
+from gennaker.outbound import OutboundPolicy
 from gennaker.resources import WorkerResources
 from schemas.orca_engine import RunExternalTask, StageCompleted
 from schemas.rosco import CancelBake, CreateBake, GetBake, ListBakeOptions
@@ -30,6 +31,7 @@ from workers.rosco.bakery.stage_task import BakeStageTask
 from workers.rosco.bakery.store import BakeStore
 from workers.rosco.manifests.bake import BakeManifestTask
 from workers.rosco.manifests.helm_repositories import HelmRepositories
+from workers.rosco.manifests.repositories import GitRepositories
 
 NAME = "rosco"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,7 +55,10 @@ def bakery_of(resources: WorkerResources) -> Bakery:
 def build_service(resources: WorkerResources) -> Service:
     """Rosco's endpoints and its bake runner; the host adds the ping query."""
     settings = resources.settings.rosco
-    manifests = BakeManifestTask(kubectl=settings.kubectl, charts=HelmRepositories(settings.helm_accounts))
+    repositories = GitRepositories(resources.settings.artifacts, OutboundPolicy(resources.settings.outbound))
+    manifests = BakeManifestTask(
+        kubectl=settings.kubectl, charts=HelmRepositories(settings.helm_accounts), repositories=repositories
+    )
     store = BakeStore(resources.db)
     bakery = bakery_of(resources)
     runner = BakeRunner(

@@ -14,30 +14,27 @@ but git.
 
 What a user names is bounded: no path leaves the run's directory, no archive unpacks links out of
 it or more than :data:`MAX_UNPACKED_BYTES`, no artifact is larger than :data:`MAX_ARTIFACT_BYTES`,
-a git URL is ``http(s)`` (judged by the outbound rules as a request would be) or a local
-repository under ``[terraformer] local_git_roots``.
+a git URL is ``http(s)`` (judged by the outbound rules as a request would be), ssh with a gitrepo
+account's key, or a local repository under ``[terraformer] local_git_roots``
+(:mod:`gennaker.outbound.git_clone`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import io
-import ipaddress
-import os
 import re
-import socket
 import tarfile
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from gennaker.outbound import OutboundClient, OutboundPolicy, OutboundRefused, Route
+from gennaker.outbound import OutboundClient, OutboundPolicy
 from gennaker.outbound.artifacts import ArtifactUnavailable, fetch_artifact
-from gennaker.outbound.git_auth import GitAuth, git_auth, is_ssh
+from gennaker.outbound.git_clone import GitRefused, clone
 from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccount, ArtifactSettings
 from schemas.json_types import Json
 
@@ -143,37 +140,6 @@ class Sources:
                 write_file(into, _file_name(artifact, "main.tf"), data)
         return directory(into / sub, f"{field}.metadata.subPath", f"{sub} is not a directory of {label(artifact)}")
 
-    def _git_url(self, reference: str, field: str) -> str:
-        parts = urlsplit(reference)
-        if parts.scheme in ("http", "https"):
-            try:
-                self.policy.route("GET", reference)
-            except OutboundRefused as refused:
-                raise SourceRefused(field, str(refused)) from None
-            return reference
-        if parts.scheme in ("", "file"):
-            path = Path(parts.path if parts.scheme else reference).resolve()
-            if not any(path.is_relative_to(root.resolve()) for root in self.local_git_roots):
-                raise SourceRefused(
-                    field,
-                    f"git repository {path} is on this machine but under none of [terraformer] local_git_roots",
-                )
-            return f"file://{path}"
-        raise SourceRefused(field, f"git/repo reference {reference[:200]!r} is neither an http(s) URL nor a local path")
-
-    async def _check_public(self, url: str, field: str) -> None:
-        if self.policy.route("GET", url) is Route.ANYWHERE:
-            return
-        host = urlsplit(url).hostname or ""
-        try:
-            addresses = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-            addresses = [str(info[4][0]) for info in infos]
-        for address in addresses:
-            if (reason := self.policy.refusal(address)) is not None:
-                raise SourceRefused(field, str(self.policy.refused("GET", url, reason)))
-
     def git_account(self, artifact: Json, field: str) -> ArtifactAccount | None:
         """The ``gitrepo`` account a ``git/repo`` artifact names (``None``: it names none)."""
         account = self.account(artifact, field)
@@ -186,74 +152,18 @@ class Sources:
 
     async def _clone(self, artifact: Json, into: Path, field: str) -> None:
         account = self.git_account(artifact, field)
-        reference = str(artifact.get("reference") or "")
-        ssh = is_ssh(reference)
-        if ssh:
-            url = await self._ssh_url(reference, account, f"{field}.reference")
-        else:
-            url = self._git_url(reference, f"{field}.reference")
-            if url.startswith("http"):
-                await self._check_public(url, f"{field}.reference")
-        version = str(artifact.get("version") or "").strip()
-        if version.startswith("-") or len(version) > 255:
-            raise SourceRefused(f"{field}.version", f"{version[:50]!r} is not a branch, tag or commit")
-        commit = bool(_COMMIT.match(version))
-        clone = ["clone", "--quiet", "--no-recurse-submodules"]
-        if version and not commit:
-            clone += ["--depth", "1", "--branch", version]
-        auth = git_auth(account, ssh=ssh)
-        await _git(*clone, "--", url, str(into), field=field, cwd=into.parent, auth=auth, account=account)
-        if commit:
-            await _git("checkout", "--quiet", "--detach", version, field=f"{field}.version", cwd=into)
-
-    async def _ssh_url(self, reference: str, account: ArtifactAccount | None, field: str) -> str:
-        """An SSH URL, allowed with a ``gitrepo`` account's key only, its host judged by the outbound
-        rules as an https URL to it would be."""
-        if account is None or not account.ssh_private_key_file_path:
-            raise SourceRefused(
-                field, "an ssh git URL needs an artifactAccount of type gitrepo with sshPrivateKeyFilePath"
-            )
-        if reference.startswith("ssh://"):
-            host = urlsplit(reference).hostname or ""
-        else:
-            host = reference.split(":", 1)[0].rsplit("@", 1)[-1]
-        if not host or host.startswith("-") or any(char in host for char in " '\"\\"):
-            raise SourceRefused(field, f"{reference[:200]!r} names no host")
-        probe = f"https://{host}/"
         try:
-            self.policy.route("GET", probe)
-        except OutboundRefused as refused:
-            raise SourceRefused(field, str(refused)) from None
-        await self._check_public(probe, field)
-        return reference
-
-
-async def _git(
-    *args: str, field: str, cwd: Path, auth: GitAuth | None = None, account: ArtifactAccount | None = None
-) -> None:
-    auth = auth or GitAuth()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_ALLOW_PROTOCOL": "http:https:file:ssh",
-        **auth.env,
-    }
-    process = await asyncio.create_subprocess_exec(
-        "git", *auth.config, *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        async with asyncio.timeout(GIT_SECONDS):
-            out, _ = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise SourceRefused(field, f"git {args[0]} took longer than {GIT_SECONDS:g} s") from None
-    if process.returncode != 0:
-        said = auth.scrubbed(out.decode(errors="replace")).strip().splitlines()[-3:]
-        using = f" with artifact account {account.name!r}" if account is not None else ""
-        raise SourceRefused(field, f"git {args[0]}{using} failed: {' '.join(said)[:500]}")
+            await clone(
+                str(artifact.get("reference") or ""),
+                str(artifact.get("version") or ""),
+                into,
+                account=account,
+                policy=self.policy,
+                local_roots=self.local_git_roots,
+                roots_setting="[terraformer] local_git_roots",
+            )
+        except GitRefused as refused:
+            raise SourceRefused(f"{field}.{refused.part}" if refused.part else field, str(refused)) from None
 
 
 def write_file(into: Path, name: str, data: bytes) -> Path:

@@ -2,7 +2,8 @@
 
 Orca sends ``orca.RunExternalTask`` with the stage's context in Spinnaker's shape, its
 ``inputArtifacts`` already bound (``[{id, account, artifact}]``): ``templateRenderer``
-(``HELM3``/``HELM2``: :mod:`.helm`; ``KUSTOMIZE``/``KUSTOMIZE4``: :mod:`.kustomize`),
+(``HELM3``/``HELM2``: :mod:`.helm`; ``KUSTOMIZE``/``KUSTOMIZE4``: :mod:`.kustomize`, whose input may
+be a ``git/repo`` artifact cloned with its ``gitrepo`` account: :mod:`.repositories`),
 ``outputName``, ``namespace``, ``overrides``, ``rawOverrides``, ``includeCRDs``,
 ``helmChartFilePath``, ``kustomizeFilePath``, and ``expectedArtifacts``, which must hold exactly
 one artifact: the one the stage produces, named after its ``matchArtifact.name``, as Orca requires.
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import tempfile
+from pathlib import Path
 
 from bus.context import MessageContext
+from schemas.authority import Authority
 from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, TaskOutcome
 from schemas.rosco import RoscoTaskCompleted
@@ -26,6 +30,7 @@ from workers.rosco.manifests import helm, kustomize
 from workers.rosco.manifests.errors import BakeFailed
 from workers.rosco.manifests.helm_repositories import HelmRepositories
 from workers.rosco.manifests.inputs import embedded, label
+from workers.rosco.manifests.repositories import GitRepositories
 
 STAGE_TYPE = "bakeManifest"
 MAX_OUTPUT_BYTES = 1024 * 1024
@@ -48,9 +53,16 @@ def output_artifact_name(context: Json) -> str:
 class BakeManifestTask:
     """Runs ``bakeManifest`` with ``kubectl`` (for kustomize) and ``charts`` (``helm/chart`` artifacts)."""
 
-    def __init__(self, *, kubectl: str = "kubectl", charts: HelmRepositories | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        kubectl: str = "kubectl",
+        charts: HelmRepositories | None = None,
+        repositories: GitRepositories | None = None,
+    ) -> None:
         self.kubectl = kubectl
         self.charts = charts or HelmRepositories([])
+        self.repositories = repositories or GitRepositories()
 
     async def _bytes(self, artifact: Json) -> bytes:
         kind = artifact.get("type")
@@ -59,11 +71,13 @@ class BakeManifestTask:
         if kind == "helm/chart":
             return await self.charts.fetch(artifact)
         raise BakeFailed(
-            f"input artifact {label(artifact)}: this Rosco reads embedded/base64 and helm/chart artifacts, not {kind!r}"
+            f"input artifact {label(artifact)}: this Rosco reads embedded/base64 and helm/chart artifacts "
+            f"(and git/repo for kustomize), not {kind!r}"
         )
 
-    async def bake(self, context: Json) -> Json:
-        """The artifact the stage ``context`` bakes; :class:`BakeFailed` saying why not."""
+    async def bake(self, context: Json, authority: Authority | None = None) -> Json:
+        """The artifact the stage ``context`` bakes for ``authority`` (default: an anonymous caller
+        without rights); :class:`BakeFailed` saying why not."""
         renderer = str(context.get("templateRenderer") or "").upper()
         if renderer not in (*HELM, *KUSTOMIZE):
             raise BakeFailed(f"Invalid template renderer {context.get('templateRenderer')!r}: HELM3 or KUSTOMIZE")
@@ -75,11 +89,17 @@ class BakeManifestTask:
         ]
         if not artifacts or len(artifacts) != len(listed):
             raise BakeFailed("At least one input artifact to bake must be supplied (inputArtifacts, each bound)")
-        contents = [await self._bytes(artifact) for artifact in artifacts]
-        if renderer in HELM:
-            text = await asyncio.to_thread(helm.render, context, contents[0], contents[1:])
+        if renderer in KUSTOMIZE and artifacts[0].get("type") == "git/repo":
+            kustomize.file_path(context)  # refused before anything is cloned
+            with tempfile.TemporaryDirectory(prefix="rosco-git-") as workdir:
+                sources = await self.repositories.checkout(artifacts[0], authority or Authority.nobody(), Path(workdir))
+                text = await kustomize.render(context, sources, self.kubectl)
         else:
-            text = await kustomize.render(context, contents[0], self.kubectl)
+            contents = [await self._bytes(artifact) for artifact in artifacts]
+            if renderer in HELM:
+                text = await asyncio.to_thread(helm.render, context, contents[0], contents[1:])
+            else:
+                text = await kustomize.render(context, contents[0], self.kubectl)
         if len(text.encode()) > MAX_OUTPUT_BYTES:
             raise BakeFailed(f"the bake rendered more than {MAX_OUTPUT_BYTES} bytes of manifests")
         if not text.strip():
@@ -92,7 +112,7 @@ class BakeManifestTask:
             await self._answer(task, context, "TERMINAL", f"Rosco provides no stage type {task.stage_type!r}", {})
             return
         try:
-            artifact = await self.bake(task.context)
+            artifact = await self.bake(task.context, task.authority)
         except BakeFailed as failed:
             await self._answer(task, context, "TERMINAL", str(failed), {})
             return
