@@ -1,13 +1,27 @@
-"""Test helpers that act on the RabbitMQ broker itself, through ``rabbitmqctl``."""
+"""Test helpers that act on the RabbitMQ broker itself, through ``rabbitmqctl``.
+
+A pytest session's own virtual host (:func:`session_vhost`) names the process that owns it and
+its host: ``gennaker-test-<worker>-<ulid>-pid<pid>-<host>``. A session killed before its teardown
+leaves its virtual host behind; the next session deletes those whose owner process is gone
+(:func:`delete_stale_vhosts`). Only those: a virtual host of a live session (on this machine or
+another), and one named in an older form that does not say its owner, is never touched.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
+
+from ulid import ULID
+
+SESSION_PREFIX = "gennaker-test-"
+_OWNED = re.compile(r"^gennaker-test-[a-z0-9]+-[0-9a-z]{26}-pid(?P<pid>[1-9][0-9]*)-(?P<host>[a-z0-9-]+)$")
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -62,3 +76,46 @@ def broker_away(amqp_url: str, vhost: str, name_contains: str) -> Iterator[int]:
         yield close_connections(vhost, name_contains, "the broker goes away (a test)")
     finally:
         rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+
+
+def host_label(hostname: str | None = None) -> str:
+    """This machine's name as a virtual host's name may carry it (lowercase letters, digits, dashes)."""
+    label = re.sub(r"[^a-z0-9-]+", "-", (hostname or socket.gethostname()).lower()).strip("-")
+    return label[:63] or "host"
+
+
+def session_vhost(worker: str) -> str:
+    """A new session virtual host's name, owned by this process on this host."""
+    return f"{SESSION_PREFIX}{worker}-{str(ULID()).lower()}-pid{os.getpid()}-{host_label()}"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` names a process on this machine (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_vhosts(names: Iterable[str], host: str, alive: Callable[[int], bool] = process_alive) -> list[str]:
+    """The session virtual hosts among ``names`` owned by a process of ``host`` that is gone."""
+    stale = []
+    for name in names:
+        owner = _OWNED.match(name)
+        if owner is not None and owner["host"] == host and not alive(int(owner["pid"])):
+            stale.append(name)
+    return stale
+
+
+def delete_stale_vhosts() -> list[str]:
+    """Delete the virtual hosts killed sessions of this machine left behind; the names deleted."""
+    names = rabbitmqctl("list_vhosts", "--no-table-headers", "name").split()
+    deleted = []
+    for name in stale_vhosts(names, host_label()):
+        with contextlib.suppress(subprocess.CalledProcessError):  # another session deleted it first
+            rabbitmqctl("delete_vhost", name)
+            deleted.append(name)
+    return deleted

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ulid import ULID
 
-from tests.broker import own_vhost
+from tests.broker import delete_stale_vhosts, own_vhost, session_vhost
 from tests.parallel import ALONE, RunLock, alone_last, xdist_worker
 
 AMQP_URL = os.environ.get("GENNAKER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -24,8 +24,10 @@ _RUN_LOCK = pytest.StashKey[RunLock]()
 def amqp_url() -> Iterator[str]:
     """RabbitMQ for the AMQP suites, in a virtual host of this session's own, deleted at its end: tests
     in other xdist workers or runs (and messages an earlier run left behind) share none of its queues,
-    exchanges or dead letters. They fail, never skip, when the broker does not answer."""
-    with own_vhost(AMQP_URL, f"gennaker-test-{xdist_worker() or 'session'}-{str(ULID()).lower()}") as url:
+    exchanges or dead letters. They fail, never skip, when the broker does not answer. The virtual
+    hosts of sessions that were killed (their owner process gone) are deleted first."""
+    delete_stale_vhosts()
+    with own_vhost(AMQP_URL, session_vhost(xdist_worker() or "session")) as url:
         yield url
 
 
