@@ -13,6 +13,7 @@ from pydantic import Field, RootModel
 from gateway.api_model import ApiModel
 from gateway.gate_api import SpinnakerJson
 from schemas.json_types import Json
+from schemas.limits import NAME_MAX_LENGTH
 
 STATUSES_HELP = "Comma-separated statuses, e.g. 'RUNNING,TERMINAL'"
 
@@ -100,7 +101,7 @@ class ExecutionSearchQuery(ApiModel):
 
     trigger_types: str | None = Field(default=None, description="Comma-separated trigger types, e.g. 'manual,cron'")
     pipeline_name: str | None = None
-    event_id: str | None = Field(default=None, description="The trigger's eventId")
+    event_id: str | None = Field(default=None, max_length=NAME_MAX_LENGTH, description="The trigger's eventId")
     statuses: str | None = Field(default=None, description=STATUSES_HELP)
     trigger_time_start_boundary: int = Field(default=0, ge=0, description="Earliest buildTime, epoch ms")
     trigger_time_end_boundary: int | None = Field(default=None, ge=0, description="Latest buildTime, epoch ms")

@@ -244,7 +244,12 @@ async def search_executions(request: web.Request) -> web.Response:
     route = RouteContext.of(request)
     application = request.match_info["application"]
     await application_for(route, application, Permission.READ)
-    listed = ListExecutions(application=application, limit=SEARCH_WINDOW, statuses=_statuses(query.statuses))
+    listed = ListExecutions(
+        application=application,
+        limit=SEARCH_WINDOW,
+        statuses=_statuses(query.statuses),
+        trigger_event_id=query.event_id,
+    )
     found = [
         execution for execution in (await route.ask(listed, ExecutionList)).executions if _matches(execution, query)
     ]

@@ -31,6 +31,7 @@ from schemas.authority import ACTS_FOR, Authority, upcast_user_to_authority
 from schemas.base import Command, Event, Query, Reply
 from schemas.idempotency import ClientKey
 from schemas.json_types import Json
+from schemas.limits import NAME_MAX_LENGTH
 from schemas.registry import message, registry
 
 TaskOutcome = Literal["SUCCEEDED", "TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED", "SKIPPED"]
@@ -432,7 +433,9 @@ class ExecutionList(Reply):
 @message
 class ListExecutions(Query):
     """Executions of ``application`` and/or of the pipeline configs ``pipeline_config_ids``, newest
-    first, optionally only those in ``statuses``. At least one of the two filters is required."""
+    first, optionally only those in ``statuses`` and only those whose ``trigger.eventId`` is
+    ``trigger_event_id`` (the store filters, so finding a webhook's execution does not read every
+    execution of the application). At least one of the first two filters is required."""
 
     message_type: ClassVar[str] = "orca.ListExecutions"
     reply_model: ClassVar[type[Reply]] = ExecutionList
@@ -440,6 +443,7 @@ class ListExecutions(Query):
     limit: int = Field(10, ge=1, le=1000)
     statuses: list[str] = Field(default_factory=list)
     pipeline_config_ids: list[str] = Field(default_factory=list)
+    trigger_event_id: str | None = Field(None, max_length=NAME_MAX_LENGTH)
 
 
 @message

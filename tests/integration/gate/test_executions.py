@@ -199,7 +199,8 @@ async def test_lists_and_filters(client: Client) -> None:
     fast = await save(client, config("shop", "fast", stage("1")))
     await save(client, config("shop", "slow", stage("1", waitTime=600)))
     done = await finished(client, await trigger(client, "shop", "fast"))
-    slow = await until(client, await trigger(client, "shop", "slow", {"type": "webhook"}), stage_running("1"))
+    hooked = {"type": "webhook", "eventId": "delivery-7"}
+    slow = await until(client, await trigger(client, "shop", "slow", hooked), stage_running("1"))
 
     listed = await (await client.get("/applications/shop/pipelines", params={"limit": "5"})).json()
     assert [execution["id"] for execution in listed] == [slow["id"], done["id"]]
@@ -215,6 +216,11 @@ async def test_lists_and_filters(client: Client) -> None:
     search = "/applications/shop/executions/search"
     webhooks = await (await client.get(search, params={"triggerTypes": "webhook", "expand": "true"})).json()
     assert [execution["id"] for execution in webhooks] == [slow["id"]]
+    delivered = await (await client.get(search, params={"eventId": "delivery-7"})).json()
+    assert [execution["id"] for execution in delivered] == [slow["id"]]
+    assert await (await client.get(search, params={"eventId": "delivery-8"})).json() == []
+    too_long = await client.get(search, params={"eventId": "x" * 257})
+    assert too_long.status == 400 and "eventId" in await too_long.text()
     named = await (await client.get(search, params={"pipelineName": "fast"})).json()
     assert [execution["id"] for execution in named] == [done["id"]]
     later = {"triggerTimeStartBoundary": str(slow["buildTime"])}

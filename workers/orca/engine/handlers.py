@@ -234,6 +234,7 @@ class ExecutionHandlers:
             pipeline_config_ids=query.pipeline_config_ids,
             statuses=query.statuses,
             limit=query.limit,
+            trigger_event_id=query.trigger_event_id,
             types=("PIPELINE",),  # ad-hoc tasks (ORCHESTRATION) are listed as tasks, as Gate does
         )
         return ExecutionList(executions=[execution.to_json() for execution in executions])

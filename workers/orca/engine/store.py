@@ -135,9 +135,12 @@ class ExecutionStore:
         statuses: Sequence[str],
         limit: int,
         types: Sequence[str] = (),
+        trigger_event_id: str | None = None,
     ) -> list[Execution]:
         """Executions matching every filter given (``types``: PIPELINE, ORCHESTRATION), newest first."""
         query: dict[str, Any] = {}
+        if trigger_event_id is not None:
+            query["trigger.eventId"] = trigger_event_id
         if types:
             query["type"] = {"$in": list(types)}
         if application:
