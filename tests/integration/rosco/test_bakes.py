@@ -15,7 +15,8 @@ import pytest
 
 from schemas.authority import Authority
 from schemas.front50 import ApplicationFound, GetApplication, SaveApplication
-from schemas.rosco import BakeFound, CancelBake, GetBake, RoscoTaskCompleted
+from schemas.orca_engine import StageCompleted
+from schemas.rosco import BakeFound, BakeRequestBody, CancelBake, CreateBake, GetBake, RoscoTaskCompleted
 from tests.integration.rosco.conftest import MAX_CONCURRENT, Bakery
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -224,3 +225,49 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+async def test_a_bake_asked_for_through_gate_outlives_the_stage_that_joined_it(bakery: Bakery) -> None:
+    """Someone outside Orca (Gate's ``POST /bake``) asked for the bake: a stage that joined it through
+    the cache and then ended leaves it running; only an explicit cancel stops it."""
+    request = BakeRequestBody(
+        package_name="hello",
+        base_os="python",
+        base_label="release",
+        cloud_provider_type="local",
+        template_file_name="slow.json",
+        ami_name="held",
+    )
+    admin = Authority.anonymous_admin()
+    await bakery.bus.send(
+        CreateBake(bake_id="held-by-gate", region="local", application="hello", request=request, authority=admin)
+    )
+    bakes = bakery.db["rosco_bakes"]
+    async with asyncio.timeout(20):
+        while (await bakes.find_one({"_id": "held-by-gate", "pid": {"$ne": None}})) is None:
+            await asyncio.sleep(0.05)
+    await bakery.run_task("joins", {"package": "hello", "templateFileName": "slow.json", "amiName": "held"})
+    async with asyncio.timeout(5):
+        while not (await bakes.find_one({"_id": "held-by-gate"}) or {}).get("waiters"):
+            await asyncio.sleep(0.05)
+    ended = StageCompleted(
+        execution_id="joins",
+        application="hello",
+        stage_id="s1",
+        ref_id="1",
+        stage_type="bake",
+        name="Bake",
+        status="CANCELED",
+    )
+    await bakery.bus.publish(ended, subject="joins")
+    async with asyncio.timeout(5):
+        while (await bakes.find_one({"_id": "held-by-gate"}) or {}).get("waiters"):
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # past the runner's next look at the bake
+    held = await bakes.find_one({"_id": "held-by-gate"})
+    assert held["state"] == "RUNNING" and _running(int(held["pid"]))
+    await bakery.bus.send(CancelBake(bake_id="held-by-gate", region="local", authority=admin))
+    async with asyncio.timeout(5):
+        while _running(int(held["pid"])):
+            await asyncio.sleep(0.05)
+    assert (await bakes.find_one({"_id": "held-by-gate"}))["state"] == "CANCELED"
