@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, ValidationError
 
 from gateway.access import find_application, require_on, visible
 from gateway.api_model import ApiModel
@@ -38,20 +38,25 @@ from gateway.routing import Response, Route, read_query
 from schemas.clouddriver import AccountList, ListAccounts
 from schemas.clouddriver_cache import (
     MAX_CLUSTERS,
+    MAX_IDS,
     NAME_LIMIT,
     CachedResources,
     ClusterName,
     ClusterNames,
     FindImages,
+    FindServerGroups,
     GetConsoleOutput,
     GetInstance,
     ListClusters,
     ListLoadBalancers,
     ListServerGroups,
+    ServerGroupId,
 )
 from schemas.json_types import Json
 
 TAG = "infrastructure"
+MAX_APPLICATIONS = 50
+"""Applications one ``/serverGroups?applications=`` read may name."""
 
 
 class ServerGroup(SpinnakerJson):
@@ -102,6 +107,14 @@ class ServerGroupsQuery(ApiModel):
         max_length=MAX_CLUSTERS * 2 * (NAME_LIMIT + 1),
         description="comma-separated account:cluster pairs; only those clusters (none when empty)",
     )
+
+
+class ServerGroupsByQuery(ApiModel):
+    """Gate's ``/serverGroups`` parameters: ``applications`` or ``ids``, each comma-separated or repeated."""
+
+    applications: list[str] = Field(default_factory=list, max_length=MAX_APPLICATIONS, description="application names")
+    ids: list[str] = Field(default_factory=list, max_length=MAX_IDS, description="account:region:name of each one")
+    cloud_provider: str | None = Field(None, max_length=NAME_LIMIT, description="only this provider's (any case)")
 
 
 class ImagesQuery(ApiModel):
@@ -183,6 +196,63 @@ async def list_server_groups(request: web.Request) -> web.Response:
     return await _relayed_server_groups(
         request, expand=params.expand, cloud_provider=params.cloud_provider, clusters=_clusters(params.clusters)
     )
+
+
+def _listed(values: list[str], limit: int, field: str) -> list[str]:
+    """A Spring-style list parameter (repeated, comma-separated or both): at most ``limit`` items, each
+    at most :data:`NAME_LIMIT` * 3 characters."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    if len(items) > limit or any(len(item) > 3 * NAME_LIMIT for item in items):
+        raise RequestInvalid(f"{field}: at most {limit}, each at most {3 * NAME_LIMIT} characters", field=field)
+    return list(dict.fromkeys(items))
+
+
+def _joined_lists(lists: list[bytes]) -> bytes:
+    """JSON arrays joined into one, each as its bytes."""
+    inner = [body.strip()[1:-1].strip() for body in lists]
+    return b"[" + b",".join(part for part in inner if part) + b"]"
+
+
+@gate_route
+async def server_groups_by(request: web.Request) -> web.Response:
+    """Server group summaries of several applications (those the caller may READ) or by
+    ``account:region:name`` ids (those in accounts and applications it may READ)."""
+    params = read_query(request, ServerGroupsByQuery)
+    applications = _listed(params.applications, MAX_APPLICATIONS, "applications")
+    ids = _listed(params.ids, MAX_IDS, "ids")
+    if bool(applications) == bool(ids):
+        raise RequestInvalid("Provide either 'applications' or 'ids' parameter, but not both", field="applications")
+    readable = tuple(sorted(await _readable_accounts(request)))
+    route = RouteContext.of(request)
+    if ids:
+        invalid = [id_ for id_ in ids if len(id_.split(":")) != 3 or not all(id_.split(":"))]
+        if invalid:
+            shown = ", ".join(invalid)[:300]
+            raise RequestInvalid(
+                f"Expected ids in the format <account>:<region>:<name> but got invalid ids: {shown}", field="ids"
+            )
+        try:
+            wanted = tuple(ServerGroupId(account=a, region=r, name=n) for a, r, n in (id_.split(":") for id_ in ids))
+        except ValidationError as error:
+            raise RequestInvalid.from_validation(error, what="ids", root="ids") from None
+        found = FindServerGroups(
+            ids=wanted, cloud_provider=params.cloud_provider, accounts=readable, authority=route.authority
+        )
+        return relayed_bytes((await route.ask_raw(found, CachedResources)).field("resources"))
+    lists: list[bytes] = []
+    for name in applications:
+        application = await find_application(request, name)
+        if application is not None and not visible(request, [application]):
+            continue  # as Clouddriver's filter: an application the caller may not READ is left out
+        query = ListServerGroups(
+            application=name,
+            expand=False,
+            cloud_provider=params.cloud_provider,
+            accounts=readable,
+            authority=route.authority,
+        )
+        lists.append((await route.ask_raw(query, CachedResources)).field("resources"))
+    return relayed_bytes(_joined_lists(lists))
 
 
 @gate_route
@@ -347,6 +417,15 @@ ROUTES = (
         tag=TAG,
         query=ServerGroupsQuery,
         responses={200: Response("Server groups", ServerGroups), **error_responses(400, 403, 504)},
+    ),
+    Route(
+        "GET",
+        "/serverGroups",
+        server_groups_by,
+        summary="Retrieve server groups of a list of applications, or by 'account:region:name'",
+        tag=TAG,
+        query=ServerGroupsByQuery,
+        responses={200: Response("Server group summaries", ServerGroups), **error_responses(400, 504)},
     ),
     Route(
         "GET",

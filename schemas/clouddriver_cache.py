@@ -32,6 +32,7 @@ NAME_LIMIT = 256
 """The longest account, cluster, region or provider name a cache query takes."""
 MAX_ACCOUNTS = 1000
 MAX_CLUSTERS = 200
+MAX_IDS = 100
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_LIMIT)]
 
@@ -68,6 +69,29 @@ class ListServerGroups(Query):
     clusters: tuple[ClusterName, ...] | None = Field(
         None, max_length=MAX_CLUSTERS, description="only these clusters; none at all when empty"
     )
+    accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS)
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+class ServerGroupId(BaseModel):
+    """A server group by place, as Gate's ``ids=account:region:name`` names it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    account: Name
+    region: Name
+    name: str = Field(min_length=1, max_length=2 * NAME_LIMIT)
+
+
+@message
+class FindServerGroups(Query):
+    """Server groups by id, as summaries (Gate's ``/serverGroups?ids=``): each one only where
+    ``authority`` may READ its account and its application (and the account is in ``accounts``,
+    when given); ids the cache does not hold are left out."""
+
+    message_type: ClassVar[str] = "clouddriver.FindServerGroups"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    ids: tuple[ServerGroupId, ...] = Field(min_length=1, max_length=MAX_IDS)
+    cloud_provider: Name | None = None
     accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS)
     authority: Authority = Field(description=ACTS_FOR)
 

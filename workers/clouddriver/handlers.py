@@ -17,6 +17,7 @@ from schemas.clouddriver_cache import (
     CachedResources,
     ClusterNames,
     FindImages,
+    FindServerGroups,
     GetInstance,
     ListClusters,
     ListLoadBalancers,
@@ -149,6 +150,24 @@ class CacheQueries:
             )
             body = build(found)
         return EncodedReply.spliced(CachedResources, body)
+
+    async def find_server_groups(self, query: FindServerGroups, context: MessageContext) -> EncodedReply:
+        """Server group summaries by ``account:region:name``, each judged by its account and application."""
+        rights = dict(self._rights(query.authority, query.accounts))
+        provider = query.cloud_provider.lower() if query.cloud_provider else None
+        await self.cache.sync()
+        applications: dict[str, bool] = {}
+        parts: list[bytes] = []
+        for wanted in dict.fromkeys(query.ids):
+            for entry in self.cache.view.at("serverGroup", wanted.account, wanted.region, wanted.name):
+                if entry.account not in rights or (provider is not None and entry.provider.lower() != provider):
+                    continue
+                if entry.application not in applications:
+                    may = await self._may_read_application(query.authority, entry.application, context)
+                    applications[entry.application] = may
+                if applications[entry.application]:
+                    parts.append(_listed(entry, expand=False, writable=rights[entry.account]))
+        return EncodedReply.spliced(CachedResources, joined(parts))
 
     async def cluster_names(self, query: ListClusters, context: MessageContext) -> ClusterNames | EncodedReply:
         """An application's cluster names by account, joined once per caller's rights until one of its

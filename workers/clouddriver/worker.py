@@ -34,6 +34,7 @@ from gennaker.resources import WorkerResources
 from schemas.clouddriver import AccountConfig, GetAccount, ListAccounts
 from schemas.clouddriver_cache import (
     FindImages,
+    FindServerGroups,
     GetConsoleOutput,
     GetInstance,
     ListClusters,
@@ -170,6 +171,7 @@ def build_service(
             GetAccount.message_type: accounts_queries.get_account,
             ListServerGroups.message_type: cache_queries.server_groups,
             ListClusters.message_type: cache_queries.cluster_names,
+            FindServerGroups.message_type: cache_queries.find_server_groups,
             ListLoadBalancers.message_type: cache_queries.load_balancers,
             GetInstance.message_type: cache_queries.instance,
             GetConsoleOutput.message_type: console.console_output,

@@ -181,3 +181,24 @@ async def test_an_accounts_clusters_and_one_cluster(system: tuple[Client, Cloudd
     assert [b["name"] for b in cluster["loadBalancers"]] == ["hello-prod"]
     assert await get(client, "/applications/hello/clusters/local/hello-nothing", "dev") == (200, {})
     assert (await get(client, "/applications/hello/clusters/secret/hello-prod", "dev"))[0] == 403
+
+
+async def test_server_groups_of_several_applications_or_by_id(system: tuple[Client, Clouddriver]) -> None:
+    client, _ = system
+    status, groups = await get(client, "/serverGroups?applications=hello,nothing", "dev")
+    assert status == 200 and sorted(g["name"] for g in groups) == ["hello-edge-v000", "hello-prod-v000"]
+    assert all("launchConfig" not in g for g in groups)
+    _, everything = await get(client, "/serverGroups?applications=hello&cloudProvider=local", "ops")
+    assert ("secret", "hello-prod-v000") in {(g["account"], g["name"]) for g in everything}
+
+    ids = "ids=local:local:hello-prod-v000&ids=secret:local:hello-prod-v000,local:local:hello-gone-v009"
+    status, found = await get(client, f"/serverGroups?{ids}", "dev")
+    assert status == 200 and [(g["account"], g["name"]) for g in found] == [("local", "hello-prod-v000")]
+    _, found = await get(client, f"/serverGroups?{ids}", "ops")
+    assert [g["account"] for g in found] == ["local", "secret"]
+
+    status, body = await get(client, "/serverGroups?ids=local:hello-prod-v000", "dev")
+    assert status == 400 and body["field"] == "ids" and "<account>:<region>:<name>" in body["message"]
+    status, body = await get(client, "/serverGroups", "dev")
+    assert status == 400 and "either 'applications' or 'ids'" in body["message"]
+    assert (await get(client, "/serverGroups?applications=hello&ids=local:local:x", "dev"))[0] == 400
