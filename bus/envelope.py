@@ -6,20 +6,47 @@ speaks AMQP and CloudEvents can publish to or consume from Gennaker without our 
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from ulid import ULID
 
 from bus.json_limits import unsafe_number
 
 CONTENT_TYPE = "application/cloudevents+json"
 
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]
+"""Crockford's base32 two digits (ten bits) at a time: a ULID's 26 digits in 13 look-ups."""
+_RANDOM_BITS = 80
+_last = [0, 0]
+"""The millisecond and the random part of the id made last, so ids made in one millisecond still ascend."""
+_lock = threading.Lock()
+
 
 def new_id() -> str:
-    """A fresh, time-ordered message id (a ULID)."""
-    return str(ULID())
+    """A fresh, time-ordered message id: a ULID (48 bits of milliseconds, 80 random), 26 characters.
+
+    Ids made in the same millisecond ascend (the random part of the last one plus one), as the
+    ``ulid`` package's monotonic generator makes them. Every message sent pays for its id, and that
+    package's generator and encoder cost more than the rest of building the envelope.
+    """
+    with _lock:
+        millisecond = time.time_ns() // 1_000_000
+        if millisecond <= _last[0] and _last[1] + 1 < 1 << _RANDOM_BITS:
+            millisecond, random = _last[0], _last[1] + 1
+        else:
+            millisecond, random = max(millisecond, _last[0] + 1), int.from_bytes(os.urandom(10))
+        _last[0], _last[1] = millisecond, random
+    v, p = millisecond << _RANDOM_BITS | random, _PAIRS
+    return (
+        p[v >> 120 & 1023] + p[v >> 110 & 1023] + p[v >> 100 & 1023] + p[v >> 90 & 1023] + p[v >> 80 & 1023]
+        + p[v >> 70 & 1023] + p[v >> 60 & 1023] + p[v >> 50 & 1023] + p[v >> 40 & 1023] + p[v >> 30 & 1023]
+        + p[v >> 20 & 1023] + p[v >> 10 & 1023] + p[v & 1023]
+    )  # fmt: skip
 
 
 def _now() -> datetime:

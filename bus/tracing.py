@@ -12,10 +12,13 @@ trace (a batch committed by someone else's handler) never adopts the message: it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import Token
+from types import TracebackType
 
-from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry import context, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from bus.envelope import Envelope
@@ -51,9 +54,51 @@ def step_attributes(message: Message) -> dict[str, str]:
     return {f"gennaker.{key}": str(value) for key, value in values.items() if value is not None}
 
 
+def handling(envelope: Envelope, service: str) -> AbstractContextManager[Span]:
+    """The span of ``service``'s handler for ``envelope``: a child of the envelope's ``traceparent``.
+
+    Without the SDK installed no span is recorded: the envelope's trace context is made current, as
+    the API's no-op tracer would, without building the span it would throw away (every message pays).
+    """
+    if _recording():
+        return _traced(envelope, service)
+    return _Untraced(envelope.traceparent)
+
+
+_sdk_installed = False
+
+
+def _recording() -> bool:
+    """Whether a tracer provider that records was installed (it can be once per process, never removed)."""
+    global _sdk_installed
+    if not _sdk_installed:
+        _sdk_installed = not isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider)
+    return _sdk_installed
+
+
+class _Untraced:
+    """:func:`handling` without the SDK: the envelope's ``traceparent`` current while its handler runs."""
+
+    __slots__ = ("_token", "_traceparent")
+
+    def __init__(self, traceparent: str | None) -> None:
+        self._traceparent = traceparent
+        self._token: Token[Context] | None = None
+
+    def __enter__(self) -> Span:
+        if self._traceparent:
+            self._token = context.attach(PROPAGATOR.extract({"traceparent": self._traceparent}))
+        return trace.get_current_span()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            context.detach(self._token)
+
+
 @contextmanager
-def handling(envelope: Envelope, service: str) -> Iterator[Span]:
-    """The span of ``service``'s handler for ``envelope``: a child of the envelope's ``traceparent``."""
+def _traced(envelope: Envelope, service: str) -> Iterator[Span]:
     parent = PROPAGATOR.extract({"traceparent": envelope.traceparent}) if envelope.traceparent else None
     with TRACER.start_as_current_span(
         f"{service} {envelope.type}", context=parent, kind=SpanKind.CONSUMER, record_exception=False
