@@ -356,11 +356,9 @@ async def list_load_balancers(request: web.Request) -> web.Response:
     """The application's load balancers in accounts the caller may READ."""
     application = request.match_info["application"]
     await _check_application(request, application)
-    found = (
-        await ask(request, ListLoadBalancers(application=application, authority=authority_of(request)), CachedResources)
-    ).resources
-    readable = await _readable_accounts(request)
-    return relayed_json([balancer for balancer in found if balancer.get("account") in readable])
+    readable = tuple(sorted(await _readable_accounts(request)))
+    query = ListLoadBalancers(application=application, accounts=readable, authority=authority_of(request))
+    return relayed_bytes((await RouteContext.of(request).ask_raw(query, CachedResources)).field("resources"))
 
 
 @gate_route
@@ -399,11 +397,10 @@ async def find_images(request: web.Request) -> web.Response:
         account=params.account,
         tags=tags,
         count=params.count,
+        accounts=tuple(sorted(await _readable_accounts(request))),
         authority=authority_of(request),
     )
-    found = (await ask(request, query, CachedResources)).resources
-    readable = await _readable_accounts(request)
-    return relayed_json([image for image in found if image.get("account") in readable])
+    return relayed_bytes((await RouteContext.of(request).ask_raw(query, CachedResources)).field("resources"))
 
 
 _ERRORS = error_responses(400, 403, 404, 504)

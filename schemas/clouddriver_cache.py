@@ -34,6 +34,8 @@ MAX_ACCOUNTS = 1000
 MAX_CLUSTERS = 200
 MAX_IDS = 100
 
+ONLY_ACCOUNTS = "only these accounts (the gateway's own check); Clouddriver still judges the authority"
+
 Name = Annotated[str, Field(min_length=1, max_length=NAME_LIMIT)]
 
 
@@ -121,9 +123,10 @@ class ListLoadBalancers(Query):
     """Every load balancer of ``application``, each with its server groups and their instances."""
 
     message_type: ClassVar[str] = "clouddriver.ListLoadBalancers"
-    message_version: ClassVar[int] = 2
+    message_version: ClassVar[int] = 3
     reply_model: ClassVar[type[Reply]] = CachedResources
     application: str = Field(min_length=1)
+    accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS, description=ONLY_ACCOUNTS)
     authority: Authority = Field(description=ACTS_FOR)
 
 
@@ -159,7 +162,7 @@ class FindImages(Query):
     """Images like Clouddriver's ``/images/find``: name containing ``q``, carrying every tag in ``tags``."""
 
     message_type: ClassVar[str] = "clouddriver.FindImages"
-    message_version: ClassVar[int] = 2
+    message_version: ClassVar[int] = 3
     reply_model: ClassVar[type[Reply]] = CachedResources
     provider: str | None = None
     q: str | None = None
@@ -167,6 +170,7 @@ class FindImages(Query):
     account: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     count: int | None = Field(None, ge=1)
+    accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS, description=ONLY_ACCOUNTS)
     authority: Authority = Field(description=ACTS_FOR)
 
 
@@ -181,6 +185,13 @@ class RefreshCache(Query):
 
 for _model in (ListServerGroups, ListLoadBalancers, GetInstance, FindImages):
     registry.upcaster(_model.message_type, 1)(upcast_user_to_authority)
+
+
+@registry.upcaster(ListLoadBalancers.message_type, 2)
+@registry.upcaster(FindImages.message_type, 2)
+def _every_readable_account(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 had no ``accounts``: every account the authority may READ, the default."""
+    return dict(data)
 
 
 @registry.upcaster(ListServerGroups.message_type, 2)

@@ -81,21 +81,11 @@ class CacheQueries:
             shown.append(resource if can(authority, permissions, Permission.WRITE) else without_env(resource))
         return shown
 
-    def _encoded(self, authority: Authority, entries: list[Entry]) -> EncodedReply:
-        """:meth:`_allowed` over cached entries, answered as their JSON joined (nothing re-encoded)."""
-        rights: dict[str, tuple[bool, bool]] = {}
-        parts: list[bytes] = []
-        for entry in entries:
-            if entry.account not in rights:
-                account = self.catalogue.get(entry.account)
-                permissions = account.get("permissions") if account else None
-                rights[entry.account] = (
-                    account is not None and can(authority, permissions, Permission.READ),
-                    can(authority, permissions, Permission.WRITE),
-                )
-            readable, writable = rights[entry.account]
-            if readable:
-                parts.append(entry.json if writable else entry.shown)
+    def _encoded(self, authority: Authority, entries: list[Entry], only: tuple[str, ...] | None = None) -> EncodedReply:
+        """:meth:`_allowed` over cached entries (of accounts in ``only``, when given), answered as their
+        JSON joined (nothing re-encoded)."""
+        rights = dict(self._rights(authority, only))
+        parts = [entry.json if rights[entry.account] else entry.shown for entry in entries if entry.account in rights]
         return EncodedReply.spliced(CachedResources, joined(parts))
 
     async def _may_read_application(self, authority: Authority, application: str, context: MessageContext) -> bool:
@@ -192,7 +182,7 @@ class CacheQueries:
         """Load balancers of an application."""
         if not await self._may_read_application(query.authority, query.application, context):
             return CachedResources(resources=[])
-        return self._encoded(query.authority, await self.cache.load_balancers(query.application))
+        return self._encoded(query.authority, await self.cache.load_balancers(query.application), query.accounts)
 
     async def instance(self, query: GetInstance, context: MessageContext) -> CachedResources:
         """One instance (or none)."""
@@ -209,7 +199,7 @@ class CacheQueries:
             tags=query.tags,
             count=query.count,
         )
-        return self._encoded(query.authority, found)
+        return self._encoded(query.authority, found, query.accounts)
 
     async def refresh(self, query: RefreshCache, context: MessageContext) -> CachedResources:
         """Refresh one account (or all) now."""

@@ -23,6 +23,9 @@ from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
+from schemas.authority import Authority
+from schemas.base import Query
+from schemas.clouddriver_cache import FindImages, ListLoadBalancers, ListServerGroups
 from tests.integration.clouddriver.conftest import (
     ACCOUNTS,
     Clouddriver,
@@ -202,3 +205,22 @@ async def test_server_groups_of_several_applications_or_by_id(system: tuple[Clie
     status, body = await get(client, "/serverGroups", "dev")
     assert status == 400 and "either 'applications' or 'ids'" in body["message"]
     assert (await get(client, "/serverGroups?applications=hello&ids=local:local:x", "dev"))[0] == 400
+
+
+async def test_the_gateways_account_check_travels_in_the_query(system: tuple[Client, Clouddriver]) -> None:
+    _, driver = system
+    admin = Authority.anonymous_admin()
+
+    async def names(query: Query) -> list[str]:
+        found = (await driver.bus.ask(query, timeout=10)).resources  # type: ignore[attr-defined]
+        return [r.get("imageName") or r["name"] for r in found]
+
+    assert await names(ListLoadBalancers(application="hello", authority=admin)) == ["hello-prod"]
+    assert await names(ListLoadBalancers(application="hello", accounts=("secret",), authority=admin)) == []
+    assert await names(FindImages(q="hello-2*", authority=admin)) == ["hello-2.0"]
+    assert await names(FindImages(q="hello-2*", accounts=("secret",), authority=admin)) == []
+    everywhere = await names(ListServerGroups(application="hello", authority=admin))
+    assert everywhere.count("hello-prod-v000") == 2
+    assert await names(ListServerGroups(application="hello", accounts=("secret",), authority=admin)) == [
+        "hello-prod-v000"
+    ]
