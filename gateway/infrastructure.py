@@ -127,9 +127,18 @@ class ImagesQuery(ApiModel):
     count: int | None = Field(None, ge=1)
 
 
+_ACCOUNTS = web.RequestKey("clouddriver_accounts", list[Json])
+"""Clouddriver's accounts, asked once per request (a named read checks one, then lists the readable)."""
+
+
+async def _accounts(request: web.Request) -> list[Json]:
+    if _ACCOUNTS not in request:
+        request[_ACCOUNTS] = (await ask(request, ListAccounts(), AccountList)).accounts
+    return request[_ACCOUNTS]
+
+
 async def _readable_accounts(request: web.Request) -> set[str]:
-    accounts = (await ask(request, ListAccounts(), AccountList)).accounts
-    return {account["name"] for account in visible(request, accounts)}
+    return {account["name"] for account in visible(request, await _accounts(request))}
 
 
 async def _check_application(request: web.Request, name: str) -> None:
@@ -139,7 +148,7 @@ async def _check_application(request: web.Request, name: str) -> None:
 
 
 async def _check_account(request: web.Request, name: str) -> None:
-    accounts = {account["name"]: account for account in (await ask(request, ListAccounts(), AccountList)).accounts}
+    accounts = {account["name"]: account for account in await _accounts(request)}
     require_on(request, accounts.get(name), Permission.READ, kind="account", name=name)
 
 
