@@ -309,7 +309,7 @@ class AmqpBus(Bus):
         message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
         await self._publish("", message, queue, mandatory=True)
 
-    async def _ask_for_body(self, query: Query, *, timeout: float, to: str | None, caused_by: Envelope | None) -> bytes:
+    async def _ask_for_body(self, envelope: Envelope, query: Query, *, timeout: float, to: str | None) -> bytes:
         service = to or query.owner()
         queue = queue_name(service, "queries")
         if (reason := self.outage()) is not None:  # its reply could not come back either
@@ -320,7 +320,6 @@ class AmqpBus(Bus):
                 declared = await channel.declare_queue(queue, durable=True)
                 await declared.bind(self._exchanges[QUERIES_EXCHANGE], routing_key=service)
             self._declared.add(queue)
-        envelope = self.envelope(query, caused_by=caused_by)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:

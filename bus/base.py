@@ -15,7 +15,7 @@ from bus import metrics, tracing
 from bus.dead_letter import DeadLetter
 from bus.endpoint import Endpoint
 from bus.envelope import Envelope, new_id
-from bus.replies import RawReply, raw_reply_or_raise, reply_or_raise
+from bus.replies import HELD, RawReply, raw_reply_or_raise, reply_or_raise
 from bus.retry import RetryPolicy
 from schemas import Command, Event, Message, Query, Reply
 
@@ -131,7 +131,8 @@ class Bus(ABC):
         Raises :class:`bus.errors.QueryTimeout` after ``timeout`` seconds without one, and
         :class:`bus.errors.QueryFailed` when the service answered with an error.
         """
-        return reply_or_raise(await self._ask_for_body(query, timeout=timeout, to=to, caused_by=caused_by), query)
+        envelope = self.envelope(query, caused_by=caused_by)
+        return reply_or_raise(await self._ask_for_body(envelope, query, timeout=timeout, to=to), query)
 
     async def ask_raw(
         self,
@@ -140,19 +141,27 @@ class Bus(ABC):
         timeout: float = 5.0,
         to: str | None = None,
         caused_by: Envelope | None = None,
+        known: RawReply | None = None,
     ) -> RawReply:
         """:meth:`ask`, answered with the reply's JSON as its replier wrote it instead of the decoded model.
 
         For a caller that relays the reply (the gateway answering HTTP with it): the reply is
         neither decoded nor validated, only its type is checked (:mod:`bus.replies`). Raises as
-        :meth:`ask` does.
+        :meth:`ask` does. With ``known`` (an earlier answer to the same query carrying a
+        :attr:`~RawReply.tag`), a replier whose answer is still that one sends no data, and
+        ``known`` itself is returned: the service still answers (and checks) every query, only
+        the bytes the asker holds do not travel again.
         """
-        return raw_reply_or_raise(await self._ask_for_body(query, timeout=timeout, to=to, caused_by=caused_by), query)
+        envelope = self.envelope(query, caused_by=caused_by)
+        if known is not None and known.tag is not None:
+            setattr(envelope, HELD, known.tag)
+        body = await self._ask_for_body(envelope, query, timeout=timeout, to=to)
+        return raw_reply_or_raise(body, query, known)
 
     @abstractmethod
-    async def _ask_for_body(self, query: Query, *, timeout: float, to: str | None, caused_by: Envelope | None) -> bytes:
-        """Send ``query`` to service ``to`` (default: its owner) and return its reply envelope's body,
-        undecoded; raise :class:`bus.errors.QueryTimeout` after ``timeout`` seconds without one."""
+    async def _ask_for_body(self, envelope: Envelope, query: Query, *, timeout: float, to: str | None) -> bytes:
+        """Send ``query`` in ``envelope`` to service ``to`` (default: its owner) and return its reply
+        envelope's body, undecoded; raise :class:`bus.errors.QueryTimeout` after ``timeout`` seconds without one."""
 
     @abstractmethod
     async def consume(self, endpoint: Endpoint) -> Consumption:

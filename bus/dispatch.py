@@ -24,7 +24,7 @@ from bus.encoded import EncodedReply
 from bus.endpoint import EXTERNAL_EXCHANGE, Endpoint
 from bus.envelope import Envelope
 from bus.errors import PermanentError
-from bus.replies import ERROR_REPLY_TYPE, with_data
+from bus.replies import ERROR_REPLY_TYPE, HELD, TAG, UNCHANGED, with_data
 from bus.retry import RetryPolicy
 from schemas import Query, UnknownMessageType, parse_cloudevent_type, registry
 from schemas.trust import is_internal
@@ -180,10 +180,11 @@ async def _answer(endpoint: Endpoint, query: Query, envelope: Envelope, context:
     expected = type(query).reply_model
     try:
         reply = await handler(query, context)
+        tag: str | None = None
         if isinstance(reply, EncodedReply):
             if not issubclass(reply.reply_type, expected):
                 raise TypeError(f"handler returned {reply.reply_type.__name__}, expected {expected.__name__}")
-            type_, data = reply.reply_type.cloudevent_type(), reply.json
+            type_, data, tag = reply.reply_type.cloudevent_type(), reply.json, reply.tag
         elif isinstance(reply, expected):
             type_, data = reply.cloudevent_type(), reply.model_dump_json().encode()
         else:
@@ -194,11 +195,17 @@ async def _answer(endpoint: Endpoint, query: Query, envelope: Envelope, context:
         failure = {"error": f"{type(error).__name__}: {error}", "service": service}
         return Verdict("ack", message_id=envelope.id, reply=_reply_body(ERROR_REPLY_TYPE, failure, envelope, service))
     metrics.MESSAGES_HANDLED.labels(service, query.message_type).inc()
-    return Verdict("ack", message_id=envelope.id, reply=_reply_body(type_, data, envelope, service))
+    return Verdict("ack", message_id=envelope.id, reply=_reply_body(type_, data, envelope, service, tag))
 
 
-def _reply_body(type_: str, data: dict[str, Any] | bytes, request: Envelope, service: str) -> bytes:
-    """The reply envelope's JSON; ``data`` given as JSON bytes is spliced in as it is, never re-walked."""
+def _reply_body(
+    type_: str, data: dict[str, Any] | bytes, request: Envelope, service: str, tag: str | None = None
+) -> bytes:
+    """The reply envelope's JSON; ``data`` given as JSON bytes is spliced in as it is, never re-walked.
+
+    A reply with a ``tag`` names it (:data:`~bus.replies.TAG`); when the asker said it holds a reply of
+    that tag (:data:`~bus.replies.HELD`), the data is left out and the reply says it is unchanged.
+    """
     attributes = Envelope(
         source=f"/gennaker/{service}",
         type=type_,
@@ -207,6 +214,13 @@ def _reply_body(type_: str, data: dict[str, Any] | bytes, request: Envelope, ser
         causationid=request.id,
         traceparent=request.traceparent,
     )
+    if tag is not None:
+        extensions = attributes.__pydantic_extra__
+        assert extensions is not None
+        extensions[TAG] = tag
+        if (request.__pydantic_extra__ or {}).get(HELD) == tag:
+            extensions[UNCHANGED] = True
+            return with_data(attributes, b"{}")
     return with_data(attributes, data)
 
 

@@ -13,17 +13,28 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+
 from schemas import Reply
 
 
 class EncodedReply:
     """``reply`` as JSON bytes, and the reply's type (which the bus checks against the query's)."""
 
-    __slots__ = ("json", "reply_type")
+    __slots__ = ("_tag", "json", "reply_type")
 
     def __init__(self, reply: Reply) -> None:
         self.reply_type: type[Reply] = type(reply)
         self.json: bytes = reply.model_dump_json().encode()
+        self._tag: str | None = None
+
+    @property
+    def tag(self) -> str:
+        """A digest of :attr:`json`, computed once: an asker holding a reply of this tag is not sent it
+        again (:meth:`bus.Bus.ask_raw`'s ``known``)."""
+        if self._tag is None:
+            self._tag = hashlib.blake2b(self.json, digest_size=16).hexdigest()
+        return self._tag
 
     @classmethod
     def spliced(cls, reply_type: type[Reply], json: bytes) -> EncodedReply:
@@ -33,6 +44,7 @@ class EncodedReply:
         encoded = cls.__new__(cls)
         encoded.reply_type = reply_type
         encoded.json = json
+        encoded._tag = None
         return encoded
 
     def __len__(self) -> int:

@@ -197,9 +197,8 @@ class MemoryBus(Bus):
             raise QueueFull(f"queue {queue} is full; the message was not stored")
         await target.put(_Delivery(body))
 
-    async def _ask_for_body(self, query: Query, *, timeout: float, to: str | None, caused_by: Envelope | None) -> bytes:
+    async def _ask_for_body(self, envelope: Envelope, query: Query, *, timeout: float, to: str | None) -> bytes:
         service = to or query.owner()
-        envelope = self.envelope(query, caused_by=caused_by)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bytes] = loop.create_future()
 

@@ -39,6 +39,13 @@ from schemas import Query, Reply, parse_cloudevent_type, registry
 ERROR_REPLY_TYPE = "io.gennaker.system.Error.v1"
 """The type of the reply a query gets when its handler failed (or the query was dead-lettered)."""
 
+TAG = "replytag"
+"""The reply's extension attribute naming its data by a digest (replies a service answers from a cache)."""
+HELD = "heldtag"
+"""The query's extension attribute naming the tag of the reply its asker holds already."""
+UNCHANGED = "unchanged"
+"""The reply's extension attribute saying its data is the held one's, left out (``data`` is ``{}``)."""
+
 _DATA = b',"data":'
 """Where :func:`with_data` puts the reply's data: last, after every attribute."""
 
@@ -71,6 +78,9 @@ class RawReply:
 
     reply_type: type[Reply]
     json: bytes
+    tag: str | None = None
+    """The replier's digest of :attr:`json` (from a cache), or ``None``; pass the reply as ``known``
+    to the next :meth:`bus.Bus.ask_raw` and an unchanged answer comes back without its data."""
 
     def model(self) -> Reply:
         """The reply validated into :attr:`reply_type` (what :meth:`bus.Bus.ask` would have returned)."""
@@ -88,8 +98,10 @@ class RawReply:
         return pydantic_core.to_json(pydantic_core.from_json(self.json)[name])
 
 
-def raw_reply_or_raise(body: bytes, query: Query) -> RawReply:
+def raw_reply_or_raise(body: bytes, query: Query, known: RawReply | None = None) -> RawReply:
     """The reply envelope ``body`` as a :class:`RawReply` to ``query``; or raise ``QueryFailed``.
+
+    A reply saying its data is unchanged from the tag ``known`` holds is answered with ``known``.
 
     Only the envelope's attributes are decoded. A body not laid out as the services write it, an
     error reply, or a reply of another version than the current one goes through
@@ -104,7 +116,14 @@ def raw_reply_or_raise(body: bytes, query: Query) -> RawReply:
         except ValueError:
             name, version = "", 0
         if name == expected.message_type and version == expected.message_version:
-            return RawReply(expected, data)
+            extensions = attributes.__pydantic_extra__ or {}
+            tag = extensions.get(TAG)
+            tag = tag if isinstance(tag, str) else None
+            if extensions.get(UNCHANGED) is True:
+                if known is None or tag is None or known.tag != tag:
+                    raise QueryFailed(f"{query.message_type}: the reply says unchanged from a tag not held")
+                return known
+            return RawReply(expected, data, tag)
     reply = reply_or_raise(body, query)
     return RawReply(type(reply), reply.model_dump_json().encode())
 

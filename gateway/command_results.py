@@ -183,10 +183,12 @@ async def reply_of[R: Reply](bus: Bus, query: Query, reply_type: type[R], *, tim
     return reply
 
 
-async def raw_reply_of(bus: Bus, query: Query, reply_type: type[Reply], *, timeout: float) -> RawReply:
-    """Ask ``query`` on ``bus`` for a route that relays the reply: its JSON as written (:meth:`Bus.ask_raw`);
-    a reply of another type than ``reply_type`` is a 502."""
-    raw = await bus.ask_raw(query, timeout=timeout)
+async def raw_reply_of(
+    bus: Bus, query: Query, reply_type: type[Reply], *, timeout: float, known: RawReply | None = None
+) -> RawReply:
+    """Ask ``query`` on ``bus`` for a route that relays the reply: its JSON as written (:meth:`Bus.ask_raw`,
+    ``known`` the reply held from the last time); a reply of another type than ``reply_type`` is a 502."""
+    raw = await bus.ask_raw(query, timeout=timeout, known=known)
     if not issubclass(raw.reply_type, reply_type):
         raise QueryFailed(f"{query.owner()} answered {query.message_type} with {raw.reply_type.__name__}")
     return raw

@@ -39,7 +39,7 @@ from gateway.gate_api import (
     not_found,
     read_spinnaker_json,
 )
-from gateway.relay import relayed
+from gateway.relay import relayed_field
 from gateway.route_context import RouteContext
 from gateway.routing import Response, Route, read_query
 from schemas.front50 import (
@@ -259,7 +259,7 @@ async def get_pipeline_configs_for_application(request: web.Request) -> web.Resp
     route = RouteContext.of(request)
     await application_for(route, application, Permission.READ)
     listed = await route.ask_raw(ListPipelineConfigs(application=application), PipelineList)
-    return relayed(listed.field("pipelines"))
+    return relayed_field(listed, "pipelines")
 
 
 @gate_route

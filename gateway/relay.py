@@ -19,6 +19,7 @@ from collections import OrderedDict
 
 from aiohttp import web
 
+from bus import RawReply
 from schemas.secrets import hidden_json_text
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -55,6 +56,27 @@ class HiddenReplies:
 
 HIDDEN = HiddenReplies()
 """The process's memo: hiding is a function of the bytes alone, so every app may share it."""
+
+
+_FIELDS: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+"""(reply tag, field) → that field's JSON, hidden: a tagged reply held again is not sliced and hashed again."""
+_MAX_FIELDS = 256
+
+
+def relayed_field(raw: RawReply, name: str) -> web.Response:
+    """:func:`relayed` for the field ``name`` of ``raw``; remembered by the reply's tag when it has one."""
+    if raw.tag is None:
+        return relayed(raw.field(name))
+    key = (raw.tag, name)
+    hidden = _FIELDS.get(key)
+    if hidden is None:
+        hidden = HIDDEN.hide(raw.field(name))
+        _FIELDS[key] = hidden
+        if len(_FIELDS) > _MAX_FIELDS:
+            _FIELDS.popitem(last=False)
+    else:
+        _FIELDS.move_to_end(key)
+    return web.Response(body=hidden, content_type="application/json", charset="utf-8")
 
 
 def relayed(text: bytes, *, status: int = 200) -> web.Response:

@@ -33,6 +33,7 @@ from gateway.command_results import (
     reply_of,
     results_of,
 )
+from gateway.held_replies import HELD
 from gateway.keys import BUS, CONFIG
 from schemas.authority import Authority
 from schemas.base import Command, Query, Reply
@@ -83,8 +84,14 @@ class RouteContext:
 
     async def ask_raw(self, query: Query, reply_type: type[Reply]) -> RawReply:
         """Ask ``query`` for a route that relays the reply: its JSON as the service wrote it, checked to be
-        ``reply_type`` (another type is a 502) but not decoded (:meth:`bus.Bus.ask_raw`)."""
-        return await raw_reply_of(self.bus, query, reply_type, timeout=self.query_timeout)
+        ``reply_type`` (another type is a 502) but not decoded (:meth:`bus.Bus.ask_raw`); an answer
+        unchanged since the last one held (:mod:`gateway.held_replies`) does not travel again."""
+        key = HELD.key(query)
+        known = HELD.get(key)
+        raw = await raw_reply_of(self.bus, query, reply_type, timeout=self.query_timeout, known=known)
+        if raw is not known:
+            HELD.keep(key, raw)
+        return raw
 
     async def send(self, command: Command, *, subject: str | None = None) -> CommandResult:
         """Send ``command`` and return the event that answered it (see :class:`CommandResults`)."""

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from bus import DeadLetter, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
+from bus import DeadLetter, EncodedReply, Endpoint, Envelope, MessageContext, QueryFailed, QueryTimeout
 from schemas import cloudevent_type
 from tests.contract.conftest import FAST_RETRY, Harness
 from tests.contract.messages import Answer, AskSomething, DoWork, Greet, Probe, StageCompleted
@@ -164,6 +164,17 @@ async def test_a_raw_ask_gets_the_reply_json_and_its_errors(harness: Harness, un
     client = await harness.bus()
     raw = await client.ask_raw(AskSomething(question="q"), to=unique, timeout=10)
     assert (raw.reply_type, raw.json, raw.field("text")) == (Answer, b'{"text":"q!"}', b'"q!"')
+    cached = EncodedReply(Answer(text="cached"))
+
+    async def from_cache(query: AskSomething, context: MessageContext) -> EncodedReply:
+        return cached
+
+    await server.consume(
+        Endpoint(service=f"{unique}-c", kind="queries", handlers={"contract.AskSomething": from_cache})
+    )
+    held = await client.ask_raw(AskSomething(question="c"), to=f"{unique}-c", timeout=10)
+    assert held.tag == cached.tag
+    assert await client.ask_raw(AskSomething(question="c"), to=f"{unique}-c", timeout=10, known=held) is held
     with pytest.raises(QueryFailed, match="database unavailable"):
         await client.ask_raw(AskSomething(question="fail"), to=unique, timeout=10)
     with pytest.raises(QueryTimeout):

@@ -49,7 +49,7 @@ async def test_the_reply_arrives_as_the_json_its_replier_wrote() -> None:
     async with MemoryBus() as bus:
         await bus.consume(Endpoint(service="raw", kind="queries", handlers={AskSomething.message_type: answer}))
         raw = await bus.ask_raw(AskSomething(question="?"), to="raw")
-    assert raw == RawReply(Answer, cached.json)
+    assert raw == RawReply(Answer, cached.json, cached.tag)
     assert raw.model() == Answer(text='cached "quoted" ,"data": text')
     assert raw.field("text") == b'"cached \\"quoted\\" ,\\"data\\": text"'
     with pytest.raises(KeyError, match="Answer has no field 'texts'; it has text"):
@@ -87,3 +87,32 @@ def test_a_body_laid_out_otherwise_is_decoded_whole() -> None:
         raw_reply_or_raise(error, CountThem())
     with pytest.raises(QueryFailed, match="not a valid CloudEvent"):
         raw_reply_or_raise(b'{"specversion":"1.0","data":{}', CountThem())
+
+
+async def test_an_answer_unchanged_from_the_one_held_does_not_travel_again() -> None:
+    current = {"reply": EncodedReply(Answer(text="first"))}
+    seen: list[bytes] = []
+
+    async def answer(query: AskSomething, context: MessageContext) -> EncodedReply | Answer:
+        return Answer(text="computed") if query.question == "plain" else current["reply"]
+
+    async with MemoryBus() as bus:
+        original = bus._ask_for_body
+
+        async def recorded(*args: Any, **kwargs: Any) -> bytes:
+            seen.append(body := await original(*args, **kwargs))
+            return body
+
+        bus._ask_for_body = recorded  # type: ignore[method-assign]
+        await bus.consume(Endpoint(service="held", kind="queries", handlers={AskSomething.message_type: answer}))
+        first = await bus.ask_raw(AskSomething(question="?"), to="held")
+        assert first.tag == current["reply"].tag and first.json == b'{"text":"first"}'
+        assert await bus.ask_raw(AskSomething(question="?"), to="held", known=first) is first
+        assert seen[-1].endswith(b'"unchanged":true,"data":{}}')
+
+        current["reply"] = EncodedReply(Answer(text="second"))
+        changed = await bus.ask_raw(AskSomething(question="?"), to="held", known=first)
+        assert (changed.json, changed.tag) == (b'{"text":"second"}', current["reply"].tag)
+        plain = await bus.ask_raw(AskSomething(question="plain"), to="held", known=first)
+        assert (plain.json, plain.tag) == (b'{"text":"computed"}', None)
+        assert await bus.ask(AskSomething(question="?"), to="held") == Answer(text="second")
