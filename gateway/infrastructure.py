@@ -117,6 +117,13 @@ class ServerGroupsByQuery(ApiModel):
     cloud_provider: str | None = Field(None, max_length=NAME_LIMIT, description="only this provider's (any case)")
 
 
+class TargetQuery(ApiModel):
+    """Gate's options for a target server group."""
+
+    only_enabled: bool = Field(False, description="only server groups that are not disabled")
+    validate_oldest: bool = Field(True, description="'oldest' needs at least two server groups")
+
+
 class ImagesQuery(ApiModel):
     """Gate's ``/images/find`` parameters; ``tag:NAME=VALUE`` parameters filter by tag."""
 
@@ -331,6 +338,54 @@ async def get_cluster(request: web.Request) -> web.Response:
     )
 
 
+def _target(groups: list[Json], target: str, *, scope: str, validate_oldest: bool) -> Json | None:
+    """The server group ``target`` (current, previous, oldest, largest, fail) names among ``groups``;
+    ``None`` when there is none. ``fail`` wants exactly one; ``oldest`` at least two when validating."""
+    newest_first = sorted(groups, key=lambda group: int(group.get("createdTime") or 0), reverse=True)
+    match target:
+        case "current":
+            return newest_first[0] if newest_first else None
+        case "previous":
+            return newest_first[1] if len(newest_first) > 1 else None
+        case "oldest":
+            if not newest_first or (validate_oldest and len(newest_first) == 1):
+                return None
+            return newest_first[-1]
+        case "largest":
+            biggest = sorted(newest_first, key=lambda group: len(group.get("instances") or ()), reverse=True)
+            return biggest[0] if biggest else None  # sorted() keeps the newest first among equals
+        case "fail":
+            if len(newest_first) > 1:
+                names = ", ".join(str(group.get("name")) for group in newest_first)
+                raise not_found(f"More than one target found (scope: {scope}, serverGroups: {names})")
+            return newest_first[0] if newest_first else None
+    raise not_found(f"Target not found (target: {target})")
+
+
+@gate_route
+async def target_server_group(request: web.Request) -> web.Response:
+    """The server group of a cluster a target names (``current``, ``previous``, ``oldest``, ``largest``,
+    ``fail``) in one region or zone (``scope``), as Orca resolves a stage's target."""
+    account, cluster, provider, scope, target = (
+        request.match_info[key] for key in ("account", "cluster", "cloudProvider", "scope", "target")
+    )
+    params = read_query(request, TargetQuery)
+    await _check_account(request, account)
+    groups = [
+        group
+        for group in await _server_groups(request, account=account, cluster=cluster, cloud_provider=provider)
+        if (group.get("region") == scope or scope in (group.get("zones") or ()))
+        and (not params.only_enabled or not group.get("isDisabled"))
+        and group.get("createdTime") is not None
+    ]
+    found = _target(groups, target.lower(), scope=scope, validate_oldest=params.validate_oldest)
+    if found is None:
+        raise not_found(
+            f"No server groups found (account: {account}, location: {scope}, cluster: {cluster}, type: {provider})"
+        )
+    return relayed_json(found)
+
+
 @gate_route
 async def cluster_server_groups(request: web.Request) -> web.Response:
     """The server groups of one cluster in one account (all regions)."""
@@ -472,6 +527,15 @@ ROUTES = (
         summary="Retrieve a cluster's server groups of one name (one per region)",
         tag=TAG,
         responses={200: Response("Server groups", ServerGroups), **error_responses(403, 504)},
+    ),
+    Route(
+        "GET",
+        "/applications/{application}/clusters/{account}/{cluster}/{cloudProvider}/{scope}/serverGroups/target/{target}",
+        target_server_group,
+        summary="Retrieve the server group a target (current, previous, oldest, largest, fail) names in a cluster",
+        tag=TAG,
+        query=TargetQuery,
+        responses={200: Response("The server group", ServerGroup), **_ERRORS},
     ),
     Route(
         "GET",

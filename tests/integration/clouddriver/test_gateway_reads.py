@@ -224,3 +224,34 @@ async def test_the_gateways_account_check_travels_in_the_query(system: tuple[Cli
     assert await names(ListServerGroups(application="hello", accounts=("secret",), authority=admin)) == [
         "hello-prod-v000"
     ]
+
+
+async def test_a_clusters_target_server_group(system: tuple[Client, Clouddriver]) -> None:
+    client, driver = system
+    target = "/applications/hello/clusters/local/hello-prod/local/local/serverGroups/target"
+    status, body = await get(client, f"{target}/previous", "dev")
+    assert status == 404 and "No server groups found" in body["message"]
+    assert (await get(client, f"{target}/oldest", "dev"))[0] == 404  # oldest wants two, unless not validated
+    assert (await get(client, f"{target}/oldest?validateOldest=false", "dev"))[1]["name"] == "hello-prod-v000"
+    await driver.ok("createServerGroup", cluster("v2", desired=2))
+    names = {
+        name: (await get(client, f"{target}/{name}", "dev"))[1].get("name")
+        for name in ("current", "previous", "oldest", "largest")
+    }
+    assert names == {
+        "current": "hello-prod-v001",
+        "previous": "hello-prod-v000",
+        "oldest": "hello-prod-v000",
+        "largest": "hello-prod-v001",
+    }
+    status, body = await get(client, f"{target}/fail", "dev")
+    assert status == 404 and "More than one target found" in body["message"]
+    assert (await get(client, f"{target}/newest", "dev"))[1]["message"] == "Target not found (target: newest)"
+    assert (
+        await get(client, "/applications/hello/clusters/local/hello-prod/aws/local/serverGroups/target/current", "dev")
+    )[0] == 404
+    assert (
+        await get(
+            client, "/applications/hello/clusters/secret/hello-prod/local/local/serverGroups/target/current", "dev"
+        )
+    )[0] == 403
