@@ -41,7 +41,7 @@ stream: a comment, then heartbeats), for ``--baseline-seconds``: what the HTTP s
 generator cost on this machine at this moment.
 
     .venv/bin/python benchmarks/soak.py [--setup up|amqp] [--seconds 60] [--triggers 1] [--webhooks 0.5]
-        [--reads 6] [--subscribers 3] [--amqp-url amqp://guest:guest@127.0.0.1:5672/]
+        [--reads 6] [--subscribers 3] [--amqp-url amqp://guest:guest@127.0.0.1:5672/] [--keep-logs DIR]
 
 Exit status 1 when anything was lost or memory grew past the threshold. The last line printed is
 one JSON object with every figure.
@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -435,6 +436,7 @@ async def main() -> int:
         "--max-growth-mib", type=float, default=10.0, help="memory growth (MiB) flagged in any one process (default 10)"
     )
     parser.add_argument("--baseline-seconds", type=float, default=20.0, help="seconds of the bare aiohttp baseline")
+    parser.add_argument("--keep-logs", type=Path, help="copy every process's log into this directory at the end")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/", help="the broker for --setup amqp")
     args = parser.parse_args()
     if args.seconds <= 0 or args.subscribers < 1 or min(args.triggers, args.webhooks, args.reads) < 0:
@@ -449,7 +451,13 @@ async def main() -> int:
             url = cleanup.enter_context(own_vhost(args.amqp_url, f"gennaker-soak-{str(ULID()).lower()[-8:]}"))
             stack = start_distributed(work, url)
         with running(stack):
-            figures = await soak(args, work, stack)
+            try:
+                figures = await soak(args, work, stack)
+            finally:
+                if args.keep_logs is not None:
+                    args.keep_logs.mkdir(parents=True, exist_ok=True)
+                    for part in stack.parts:
+                        shutil.copy(part.log, args.keep_logs / part.log.name)
     print(json.dumps(figures))
     return 0 if figures["verdict"] == "CLEAN" else 1
 
