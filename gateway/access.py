@@ -67,6 +67,8 @@ def visible(request: Caller, resources: Iterable[Json]) -> list[Json]:
 async def find_application(request: Caller, name: str) -> Json | None:
     """The application ``name`` as Front50 stores it, or ``None``; remembered while it stays unchanged
     (:mod:`gateway.known_applications`)."""
+    if not name.strip():
+        return None  # no application has a blank name; Front50's query would refuse it
     route = RouteContext.of(request)
 
     async def fetch(key: str) -> Json | None:

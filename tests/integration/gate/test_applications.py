@@ -130,3 +130,10 @@ async def test_version(system: System) -> None:
     response = await system.client.get("/version")
     assert response.status == 200
     assert await response.json() == {"version": "9.9.9"}
+
+
+async def test_a_blank_application_name_is_not_found_on_every_route(client: Client) -> None:
+    for path in ("/applications/%0C", "/applications/%20/pipelines", "/applications/%09/executions/search"):
+        response = await client.get(path)
+        assert response.status == 404, (path, await response.text())
+        assert (await response.json())["message"].startswith("Application not found")
