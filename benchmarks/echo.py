@@ -17,12 +17,24 @@ bounded queue (``SinkRunner``, as Echo runs it) with ``--batch-size`` (500) and 
 * **delay**: ``--latency-events`` published one every ``--interval`` seconds; per event, arrival time
   at the server minus the time just before ``publish`` was called (both ``time.perf_counter()``).
 
-Baseline, same run, same servers: the same events POSTed straight to both servers with the sinks'
-aiohttp client (``OutboundClient``), in bulk requests of the same size at once (throughput), and one
-request per event as it is produced (delay). The sinks add the bus (persisted on RabbitMQ), batching
-by time and acknowledgement.
+Baselines, same run:
 
-    .venv/bin/python benchmarks/echo.py [--events 20000] [--skip-amqp] [--amqp-url URL]
+* **direct aiohttp**, same servers: the same events POSTed straight to both servers with the sinks'
+  aiohttp client (``OutboundClient``), in bulk requests of the same size at once (throughput), and
+  one request per event as it is produced (delay). The sinks add the bus, batching and acknowledgement.
+* **RabbitMQ ceiling**, raw aio-pika doing the transport's share of the same work and nothing else:
+  the same bodies published with confirms in the same chunks to a topic exchange bound to two
+  quorum queues bounded like the sinks', each consumed with the sinks' prefetch and every message
+  acknowledged. No sink can deliver faster than its broker hands it events, so Echo's RabbitMQ
+  figure is read against this one. It runs in ``--rounds`` rounds alternating with Echo's (ceiling
+  first, then Echo first, …), so load from anything else on the machine falls on both alike; the
+  median of each round's ratio and its spread are printed.
+
+Nothing lost, nothing doubled: every phase counts the events each server stored (``lost``: published
+but never stored once all had time to arrive; ``doubled``: stored more than once); the run exits 1
+when any is lost or doubled.
+
+    .venv/bin/python benchmarks/echo.py [--events 20000] [--rounds 3] [--skip-amqp] [--amqp-url URL]
 
 The last line printed is one JSON object with every figure.
 """
@@ -33,6 +45,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -43,6 +56,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import aio_pika  # noqa: E402
 import structlog  # noqa: E402
 from ulid import ULID  # noqa: E402
 
@@ -94,13 +108,21 @@ def fresh(envelope: Envelope) -> Envelope:
     return envelope.model_copy(update={"time": Envelope(source="/", type="x").time})
 
 
-async def wait_all(servers: list[FakeElasticsearch | FakeSplunk], count: int, timeout: float = 300.0) -> None:
+async def wait_all(servers: list[FakeElasticsearch | FakeSplunk], count: int, timeout: float = 120.0) -> None:
+    """Until ``count`` distinct events arrived at every server, or ``timeout`` passed (the loss is then
+    counted by :func:`lost_and_doubled`)."""
     deadline = time.perf_counter() + timeout
     while any(len(server.arrived) < count for server in servers):
         if time.perf_counter() > deadline:
-            got = [len(server.arrived) for server in servers]
-            raise RuntimeError(f"only {got} of {count} events arrived in {timeout}s")
+            return
         await asyncio.sleep(0.005)
+
+
+def lost_and_doubled(servers: list[FakeElasticsearch | FakeSplunk], ids: list[str]) -> dict[str, float]:
+    """Events published but stored by some server not at all (``lost``) or more than once (``doubled``)."""
+    lost = sum(1 for server in servers for event_id in ids if event_id not in server.arrived)
+    doubled = sum(count - 1 for server in servers for count in server.deliveries.values() if count > 1)
+    return {"lost": lost, "doubled": doubled}
 
 
 @contextlib.asynccontextmanager
@@ -149,7 +171,6 @@ async def through_sinks(
                 elapsed = time.perf_counter() - started
                 figures["events_per_s"] = len(events) / elapsed
                 figures["publish_per_s"] = len(events) / published
-                figures["duplicates"] = sum(c - 1 for s in (elastic, splunk) for c in s.deliveries.values())
 
                 slow = make_events(bus, args.latency_events, run)
                 sent_at: dict[str, float] = {}
@@ -159,8 +180,10 @@ async def through_sinks(
                     await bus.publish_envelope(envelope, routing_key=f"{run}.orca.stage.completed")
                     await asyncio.sleep(args.interval)
                 await wait_all([elastic, splunk], len(events) + len(slow))
+                await asyncio.sleep(args.batch_seconds * 4)  # time for a doubled delivery to show
+                figures.update(lost_and_doubled([elastic, splunk], [e.id for e in events] + list(sent_at)))
                 for name, server in (("es", elastic), ("hec", splunk)):
-                    delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items()]
+                    delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items() if i in server.arrived]
                     figures[f"{name}_p50_ms"] = statistics.median(delays)
                     figures[f"{name}_p99_ms"] = percentile(delays, 0.99)
         finally:
@@ -197,6 +220,7 @@ async def baseline(args: argparse.Namespace) -> dict[str, float]:
                 sent_at[envelope.id] = time.perf_counter()
                 await asyncio.gather(es.send(client, [envelope]), hec.send(client, [envelope]))
                 await asyncio.sleep(args.interval)
+            figures.update(lost_and_doubled([elastic, splunk], [e.id for e in events] + list(sent_at)))
             for name, server in (("es", elastic), ("hec", splunk)):
                 delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items()]
                 figures[f"{name}_p50_ms"] = statistics.median(delays)
@@ -205,6 +229,74 @@ async def baseline(args: argparse.Namespace) -> dict[str, float]:
             await client.close()
     await maker.close()
     return figures
+
+
+async def rabbitmq_ceiling(args: argparse.Namespace) -> float:
+    """Events/s raw aio-pika takes from publish to two acknowledged consumers, the sinks' queue shape."""
+    run = f"echo-ceiling-{os.getpid()}-{str(ULID()).lower()[-8:]}"
+    bodies = [e.to_bytes() for e in make_events(MemoryBus(source="/bench"), args.events, run)]
+    prefetch = min(2 * args.batch_size, 65_535)
+    connection = await aio_pika.connect(args.amqp_url)
+    try:
+        publishing = await connection.channel(publisher_confirms=True)
+        exchange = await publishing.declare_exchange(run, aio_pika.ExchangeType.TOPIC, auto_delete=True)
+        counts = [0, 0]
+        done = asyncio.Event()
+        for n in range(2):
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=prefetch)
+            arguments: dict[str, Any] = {
+                "x-queue-type": "quorum",
+                "x-max-length": 100_000,
+                "x-overflow": "reject-publish",
+            }
+            queue = await channel.declare_queue(f"{run}-{n}", durable=True, arguments=arguments)
+            await queue.bind(exchange, routing_key="#")
+
+            async def on_message(message: aio_pika.abc.AbstractIncomingMessage, n: int = n) -> None:
+                await message.ack()
+                counts[n] += 1
+                if min(counts) >= len(bodies):
+                    done.set()
+
+            await queue.consume(on_message)
+        started = time.perf_counter()
+        for chunk in range(0, len(bodies), 200):
+            await asyncio.gather(
+                *(
+                    exchange.publish(
+                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=run
+                    )
+                    for body in bodies[chunk : chunk + 200]
+                )
+            )
+        await asyncio.wait_for(done.wait(), 300)
+        rate = len(bodies) / (time.perf_counter() - started)
+        cleanup = await connection.channel()
+        for n in range(2):
+            await cleanup.queue_delete(f"{run}-{n}")
+        return rate
+    finally:
+        await connection.close()
+
+
+def rounds_summary(echo: list[dict[str, float]], ceiling: list[float]) -> dict[str, float]:
+    """Echo's RabbitMQ figures over the rounds: median events/s and ratio to the ceiling (with the
+    spread of the ratios), median delay p50 and the worst p99, lost and doubled summed."""
+    ratios = [figures["events_per_s"] / rate for figures, rate in zip(echo, ceiling, strict=True)]
+    summary = {
+        "events_per_s": statistics.median(f["events_per_s"] for f in echo),
+        "publish_per_s": statistics.median(f["publish_per_s"] for f in echo),
+        "ceiling_events_per_s": statistics.median(ceiling),
+        "ratio_to_ceiling": statistics.median(ratios),
+        "ratio_spread": max(ratios) - min(ratios),
+        "lost": sum(f["lost"] for f in echo),
+        "doubled": sum(f["doubled"] for f in echo),
+    }
+    for name in ("es", "hec"):
+        summary[f"{name}_p50_ms"] = statistics.median(f[f"{name}_p50_ms"] for f in echo)
+        summary[f"{name}_p99_ms"] = max(f[f"{name}_p99_ms"] for f in echo)
+    return summary
 
 
 async def main() -> None:
@@ -216,6 +308,7 @@ async def main() -> None:
     parser.add_argument("--batch-seconds", type=float, default=0.05)
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--skip-amqp", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="RabbitMQ rounds, each Echo's and the ceiling's")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
 
@@ -232,7 +325,18 @@ async def main() -> None:
         async def amqp() -> Bus:
             return await AmqpBus.connect(args.amqp_url, source="/bench")
 
-        results["amqp"] = await through_sinks(amqp, args, "RabbitMQ")
+        echo_rounds: list[dict[str, float]] = []
+        ceilings: list[float] = []
+        for number in range(args.rounds):
+            order = ("ceiling", "echo") if number % 2 == 0 else ("echo", "ceiling")
+            for phase in order:
+                if phase == "ceiling":
+                    ceilings.append(await rabbitmq_ceiling(args))
+                    print(f"  RabbitMQ ceiling, round {number + 1}: {ceilings[-1]:,.0f} events/s", flush=True)
+                else:
+                    echo_rounds.append(await through_sinks(amqp, args, f"RabbitMQ, round {number + 1}"))
+                    print(f"    {echo_rounds[-1]['events_per_s']:,.0f} events/s", flush=True)
+        results["amqp"] = rounds_summary(echo_rounds, ceilings)
 
     print()
     print(
@@ -254,18 +358,33 @@ async def main() -> None:
             f"{label:28}{f['events_per_s']:>10,.0f}{f['es_p50_ms']:>8.1f}ms{f['es_p99_ms']:>8.1f}ms"
             f"{f['hec_p50_ms']:>8.1f}ms{f['hec_p99_ms']:>8.1f}ms"
         )
-    for name in ("memory", "amqp"):
+    for name in ("baseline", "memory", "amqp"):
         if name in results:
             ratio = results[name]["events_per_s"] / results["baseline"]["events_per_s"]
             print(
-                f"  {name}: {ratio:.2f}x the baseline's events/s; "
-                f"duplicates at the servers: {results[name]['duplicates']:.0f}"
+                f"  {name}: {ratio:.2f}x the direct baseline's events/s; "
+                f"lost {results[name]['lost']:.0f}, doubled {results[name]['doubled']:.0f}"
             )
+    if "amqp" in results:
+        rabbit = results["amqp"]
+        print(
+            f"  RabbitMQ ceiling (raw aio-pika, same queues, no sink): {rabbit['ceiling_events_per_s']:,.0f} "
+            f"events/s; Echo is {rabbit['ratio_to_ceiling']:.2f}x of it (median of {args.rounds} rounds, "
+            f"spread {rabbit['ratio_spread']:.2f})"
+        )
     print(
         json.dumps(
-            {"events": args.events, "batch_size": args.batch_size, "batch_seconds": args.batch_seconds, **results}
+            {
+                "events": args.events,
+                "batch_size": args.batch_size,
+                "batch_seconds": args.batch_seconds,
+                "rounds": args.rounds,
+                **results,
+            }
         )
     )
+    if any(figures["lost"] or figures["doubled"] for figures in results.values()):
+        sys.exit("events were lost or doubled: see the counts above")
 
 
 if __name__ == "__main__":

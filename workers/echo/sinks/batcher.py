@@ -13,8 +13,10 @@ handler with :class:`~bus.errors.PermanentError`, which dead-letters them with t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 import aiohttp
@@ -54,6 +56,8 @@ class Batcher:
         self.retry_max_delay = retry_max_delay
         self._waiting: asyncio.Queue[Item] = asyncio.Queue()
         self._in_flight: list[Item] = []
+        self._full = asyncio.Event()
+        """Set once a whole batch is waiting, so a filling batch needs one timer, not one per event."""
         self._closed = False
 
     async def submit(self, envelope: Envelope) -> None:
@@ -63,6 +67,8 @@ class Batcher:
             raise SinkStopped(f"sink {self.sink.name} is stopping")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.put_nowait((envelope, future))
+        if self._waiting.qsize() + len(self._in_flight) >= self.batch_size:
+            self._full.set()
         await future
 
     async def run(self) -> None:
@@ -76,20 +82,13 @@ class Batcher:
         """Gather the next batch into ``_in_flight`` (where :meth:`close` finds it if cancelled)."""
         batch = self._in_flight
         batch.append(await self._waiting.get())
-        deadline = asyncio.get_running_loop().time() + self.batch_seconds
-        while len(batch) < self.batch_size:
-            while len(batch) < self.batch_size and not self._waiting.empty():
-                batch.append(self._waiting.get_nowait())
-            if len(batch) >= self.batch_size:
-                break
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                break
-            try:
-                async with asyncio.timeout(remaining):
-                    batch.append(await self._waiting.get())
-            except TimeoutError:
-                break
+        if len(batch) + self._waiting.qsize() < self.batch_size:
+            self._full.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.batch_seconds):
+                    await self._full.wait()
+        while len(batch) < self.batch_size and not self._waiting.empty():
+            batch.append(self._waiting.get_nowait())
 
     async def _deliver(self, batch: list[Item]) -> None:
         pending = batch
@@ -105,11 +104,12 @@ class Batcher:
                 await self._back_off(failures, f"{error}", len(pending))
                 continue
             again: list[Item] = []
+            finished: Counter[str] = Counter()
             for (envelope, future), outcome in zip(pending, outcomes, strict=True):
                 if outcome.status == "retry":
                     again.append((envelope, future))
                     continue
-                SINK_EVENTS.labels(self.sink.name, outcome.status).inc()
+                finished[outcome.status] += 1
                 if future.done():
                     continue
                 if outcome.status == "delivered":
@@ -122,6 +122,8 @@ class Batcher:
                         reason=outcome.reason,
                     )
                     future.set_exception(PermanentError(f"sink {self.sink.name} refused it: {outcome.reason}"))
+            for status, count in finished.items():
+                SINK_EVENTS.labels(self.sink.name, status).inc(count)
             if again:
                 failures += 1
                 await self._back_off(failures, _first_reason(outcomes), len(again))
@@ -168,8 +170,12 @@ class Batcher:
 
 
 def redacted(envelope: Envelope) -> Envelope:
-    """``envelope`` with every secret in its data replaced by :data:`schemas.secrets.MARKER`."""
-    return envelope.model_copy(update={"data": redact(envelope.data)})
+    """``envelope`` with every secret in its data replaced by :data:`schemas.secrets.MARKER` (``envelope``
+    itself when it holds none: most events carry no secret, and a copy costs more than the check)."""
+    data = redact(envelope.data)
+    if data == envelope.data:
+        return envelope
+    return envelope.model_copy(update={"data": data})
 
 
 def _first_reason(outcomes: Sequence[Outcome]) -> str:

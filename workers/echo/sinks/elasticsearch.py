@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
+
+import pydantic_core
 
 from bus import Envelope
 from gennaker.outbound import OutboundClient
@@ -38,17 +40,28 @@ class ElasticsearchBulk:
         elif config.username is not None:
             secret = f"{config.username}:{config.password or ''}".encode()
             self.headers["Authorization"] = f"Basic {base64.b64encode(secret).decode()}"
+        self._per_second = "%f" not in config.index
+        """Whether the index name can change only from one second to the next (no microseconds in it):
+        then a batch, whose events are mostly of the same second, formats its index once."""
+        self._last_second: datetime | None = None
+        self._last_index = ""
 
     def index_of(self, envelope: Envelope) -> str:
         """The index ``envelope`` goes to: the pattern applied to its time in UTC."""
-        return envelope.time.astimezone(UTC).strftime(self.config.index)
+        moment = envelope.time.astimezone(UTC)
+        if self._per_second:
+            second = moment.replace(microsecond=0)
+            if second != self._last_second:
+                self._last_second, self._last_index = second, second.strftime(self.config.index)
+            return self._last_index
+        return moment.strftime(self.config.index)
 
     def body(self, events: Sequence[Envelope]) -> bytes:
         """The NDJSON bulk request for ``events``."""
         lines: list[bytes] = []
+        head = b'{"' + self.config.op_type.encode() + b'":{"_index":'
         for envelope in events:
-            action = {self.config.op_type: {"_index": self.index_of(envelope), "_id": envelope.id}}
-            lines.append(json.dumps(action, separators=(",", ":")).encode())
+            lines.append(head + _json(self.index_of(envelope)) + b',"_id":' + _json(envelope.id) + b"}}")
             lines.append(envelope.to_bytes())
         return b"\n".join(lines) + b"\n"
 
@@ -84,3 +97,8 @@ class ElasticsearchBulk:
         if status == 0 or worth_retrying(status):
             return retry(reason)
         return refused(f"elasticsearch refused the document: {reason}")
+
+
+def _json(text: str) -> bytes:
+    """``text`` as a JSON string."""
+    return pydantic_core.to_json(text)

@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import pydantic_core
+
 from bus import Envelope
 from gennaker.outbound import OutboundClient
 from schemas import idempotency
@@ -64,8 +66,30 @@ class SplunkHec:
         return event
 
     def body(self, events: Sequence[Envelope]) -> bytes:
-        """The concatenated JSON events of one HEC request."""
-        return b"\n".join(json.dumps(self.event(envelope), separators=(",", ":")).encode() for envelope in events)
+        """The concatenated JSON events of one HEC request: each is :meth:`event`'s JSON, with the
+        CloudEvent spliced in as the envelope serialises itself instead of walked twice."""
+        return b"\n".join(self._encoded(envelope) for envelope in events)
+
+    def _encoded(self, envelope: Envelope) -> bytes:
+        head = {
+            "time": round(envelope.time.timestamp(), 3),
+            "source": self.config.source or envelope.source,
+            "sourcetype": self.config.sourcetype,
+        }
+        fields = {
+            "cloudevent_id": envelope.id,
+            "cloudevent_source": envelope.source,
+            "cloudevent_type": envelope.type,
+        }
+        tail = b"}" if not self.config.index else b',"index":' + pydantic_core.to_json(self.config.index) + b"}"
+        return (
+            pydantic_core.to_json(head)[:-1]
+            + b',"event":'
+            + envelope.to_bytes()
+            + b',"fields":'
+            + pydantic_core.to_json(fields)
+            + tail
+        )
 
     async def send(self, session: OutboundClient, events: Sequence[Envelope]) -> list[Outcome]:
         answer = await post(
