@@ -22,7 +22,7 @@ side too: the benchmark's client is CPU-bound, so it says where a difference com
 ``MemoryBus``. Last, it starts ``gennaker up`` and times it to a healthy ``/health``, reading its
 resident memory (``benchmarks/up.py`` measures start-up beside its own baseline).
 
-    .venv/bin/python benchmarks/bus.py [--messages 20000] [--rounds 5] [--slices 4] [--max-spread 0.2] [--skip-up]
+    .venv/bin/python benchmarks/bus.py [--messages 20000] [--rounds 5] [--slices 8] [--max-spread 0.2] [--skip-up]
 
 The last line printed is one JSON object with every figure, for comparing runs over time.
 """
@@ -280,7 +280,7 @@ async def main() -> None:
     parser.add_argument("--window", type=int, default=200, help="publishes awaiting their confirm at once")
     parser.add_argument("--prefetch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--slices", type=int, default=4, help="alternating slices per round, each one pair")
+    parser.add_argument("--slices", type=int, default=8, help="alternating slices per round, each one pair")
     parser.add_argument(
         "--max-spread",
         type=float,
