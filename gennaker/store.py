@@ -54,9 +54,8 @@ class EmbeddedStore:
         """Open the SQLite file (creating its directory) and listen; returns the URL."""
         if self._url is not None:
             return self._url
-        from mongoeco.wire import AsyncMongoEcoProxyServer
-
         from gennaker.store_engine import string_id_engine
+        from gennaker.store_server import LoggingProxyServer
 
         writable = "choose a writable place (GENNAKER_DATA_DIR, or --path for `gennaker store serve`)"
         try:
@@ -66,7 +65,7 @@ class EmbeddedStore:
                 f"cannot create the embedded store's directory {self.path.parent}: {error.strerror}; {writable}"
             ) from None
         try:
-            server = AsyncMongoEcoProxyServer(engine=string_id_engine(self.path), host=self.host, port=self.port)
+            server = LoggingProxyServer(engine=string_id_engine(self.path), host=self.host, port=self.port)
             address = await server.start()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"cannot open the embedded store's file {self.path}: {error}; {writable}") from None
