@@ -422,7 +422,7 @@ def front(image: str) -> Json:
 
 
 async def test_highlander_keeps_only_the_new_version_and_gate_shows_it_as_a_server_group(cluster: Cluster) -> None:
-    highlander: Json = {"trafficManagement": {"enabled": False, "options": {"strategy": "highlander"}}}
+    highlander: Json = {"trafficManagement": {"enabled": True, "options": {"strategy": "highlander"}}}
     for image in ("nginx:1", "nginx:2"):
         execution = await run(cluster, [deploy(front(image), **highlander)], "deployer")
         assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
@@ -742,3 +742,14 @@ async def test_expressions_in_a_fetched_manifest_are_evaluated_unless_skipped_an
     assert not [
         item for item in cluster.server.store.list(KIND["ConfigMap"], "web") if "fine" in item["metadata"]["name"]
     ]
+
+
+async def test_a_strategy_left_in_options_with_traffic_management_off_retires_nothing(cluster: Cluster) -> None:
+    # an exported pipeline whose traffic management was switched off may keep its old options: as in Spinnaker,
+    # the strategy then does not apply, so no older version is deleted
+    leftover: Json = {"trafficManagement": {"enabled": False, "options": {"strategy": "highlander"}}}
+    for image in ("nginx:1", "nginx:2"):
+        kept = front(image) | {"metadata": {"name": "kept"}}
+        execution = await run(cluster, [deploy(kept, **leftover)], "deployer")
+        assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    assert sorted(name for name in cluster.names("ReplicaSet") if name.startswith("kept")) == ["kept-v000", "kept-v001"]

@@ -6,11 +6,11 @@ Spinnaker's context shapes: ``account``, ``manifests`` (or ``source: artifact`` 
 ``embedded/base64`` ``manifestArtifact``), ``moniker``, ``namespaceOverride``,
 ``requiredArtifacts`` / ``optionalArtifacts`` (``docker/image`` ones replace the images they name:
 :mod:`workers.clouddriver.kubernetes.artifact_binding`),
-``trafficManagement`` (:mod:`workers.clouddriver.kubernetes.traffic`) with ``options.strategy``
-(once the new version is stable, ``redblack`` — or ``bluegreen``, Spinnaker's newer name — takes the
-older versions of its cluster out of the Services, ``highlander`` also deletes them; ``none``, the
-default: they stay; a strategy with Services but ``enableTraffic: false`` is refused, since the
-Services would be left with no version at all) for deploys;
+``trafficManagement`` (:mod:`workers.clouddriver.kubernetes.traffic`) with ``options.strategy``, which applies
+only when ``trafficManagement.enabled`` is true, as in Spinnaker (once the new version is stable, ``redblack``
+— or ``bluegreen``, Spinnaker's newer name — takes the older versions of its cluster out of the Services,
+``highlander`` also deletes them; ``none``, the default: they stay; a strategy with Services but
+``enableTraffic: false`` is refused, since the Services would be left with no version at all) for deploys;
 ``manifestName`` (``"deployment web"``; or ``mode: dynamic`` with ``cluster`` and ``criteria``:
 :mod:`workers.clouddriver.kubernetes.targets`) and ``location`` (its namespace) for the others, with
 ``replicas`` (scale), ``patchBody`` and ``options.mergeStrategy`` (patch), ``options.cascading``
@@ -133,12 +133,14 @@ def _application(op: OperationRun) -> str:
 
 
 def _strategy(context: Json) -> str:
+    """The rollout strategy, which applies only with ``trafficManagement.enabled`` (as in Spinnaker's Orca:
+    a strategy left in ``options`` of a pipeline with traffic management off retires no older version)."""
     traffic = context.get("trafficManagement")
     options = traffic.get("options") if isinstance(traffic, dict) else None
     strategy = str((options or {}).get("strategy") or "none").lower()
     if strategy not in STRATEGIES:
         raise OperationFailed(f"trafficManagement.options.strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
-    return strategy
+    return strategy if isinstance(traffic, dict) and traffic.get("enabled") is True else "none"
 
 
 async def _version(op: OperationRun, k8s: KubernetesProvider, account: Account, manifest: Json) -> tuple[str, int]:
