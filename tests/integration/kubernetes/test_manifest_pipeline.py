@@ -393,6 +393,9 @@ async def test_manifests_without_a_name_or_that_do_not_parse_are_refused_before_
     nameless = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}
     execution = await run(cluster, [deploy(fine, nameless)], "deployer")
     assert "manifest 1 (ConfigMap): 'metadata.name' is missing" in failure(by_ref(execution, "1"))
+    kindless = {"apiVersion": "v1", "metadata": {"name": "kindless"}, "data": {"A": "1"}}
+    execution = await run(cluster, [deploy(fine, kindless)], "deployer")
+    assert "manifest 1: 'kind' is missing" in failure(by_ref(execution, "1"))
     execution = await run(cluster, [deploy(fine, "kind: [unclosed")], "deployer")
     assert "manifest 1: the YAML does not parse" in failure(by_ref(execution, "1"))
     assert not [name for name in cluster.names("ConfigMap") if name.startswith("not-before-refusal")]
@@ -753,3 +756,48 @@ async def test_a_strategy_left_in_options_with_traffic_management_off_retires_no
         execution = await run(cluster, [deploy(kept, **leftover)], "deployer")
         assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
     assert sorted(name for name in cluster.names("ReplicaSet") if name.startswith("kept")) == ["kept-v000", "kept-v001"]
+
+
+async def test_an_inline_manifest_is_deployed_verbatim_when_expression_evaluation_is_skipped(cluster: Cluster) -> None:
+    tag = "${trigger['parameters']['tag']}"
+    raw = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inline-raw"}, "data": {"TAG": tag}}
+    cooked = {**raw, "metadata": {"name": "inline-cooked"}}
+    stages = [deploy(raw, skipExpressionEvaluation=True), deploy(cooked, ref="2")]
+    execution = await run(cluster, stages, "deployer", trigger={"parameters": {"tag": "v7"}})
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    assert cluster.live("ConfigMap", "inline-raw-v000")["data"] == {"TAG": tag}  # type: ignore[index]
+    assert cluster.live("ConfigMap", "inline-cooked-v000")["data"] == {"TAG": "v7"}  # type: ignore[index]
+
+
+async def test_strategic_and_json_patches_through_a_patch_manifest_stage(cluster: Cluster) -> None:
+    patched = web() | {"metadata": {"name": "patched"}}
+    patched["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+    sidecar = {"name": "sidecar", "image": "busybox:1"}
+    strategic = {"spec": {"template": {"spec": {"containers": [sidecar]}}}}
+    operations = [{"op": "replace", "path": "/spec/replicas", "value": 1}]
+    stages = [
+        deploy(patched),
+        step(
+            "2",
+            "patchManifest",
+            "1",
+            manifestName="deployment patched",
+            patchBody=strategic,
+            options={"mergeStrategy": "strategic"},
+        ),
+        step(
+            "3",
+            "patchManifest",
+            "2",
+            manifestName="deployment patched",
+            patchBody=operations,
+            options={"mergeStrategy": "json"},
+        ),
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    live = cluster.live("Deployment", "patched")
+    assert live is not None
+    containers = {c["name"]: c["image"] for c in live["spec"]["template"]["spec"]["containers"]}
+    assert containers == {"main": "nginx:1.27", "sidecar": "busybox:1"}  # merged by name, not replaced
+    assert live["spec"]["replicas"] == 1
