@@ -801,3 +801,37 @@ async def test_strategic_and_json_patches_through_a_patch_manifest_stage(cluster
     containers = {c["name"]: c["image"] for c in live["spec"]["template"]["spec"]["containers"]}
     assert containers == {"main": "nginx:1.27", "sidecar": "busybox:1"}  # merged by name, not replaced
     assert live["spec"]["replicas"] == 1
+
+
+def workload(kind: str, name: str, **spec: Any) -> Json:
+    labels = {"app": name}
+    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": "nginx:1"}]}}
+    body = {"selector": {"matchLabels": labels}, "template": template, **spec}
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": body}
+
+
+async def test_a_stateful_set_and_a_daemon_set_succeed_once_ready_and_fail_if_never_ready(cluster: Cluster) -> None:
+    stateful = workload("StatefulSet", "ledger", replicas=2, serviceName="ledger")
+    daemon = workload("DaemonSet", "agent")
+    execution = await run(cluster, [deploy(stateful, daemon)], "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    (ledger,) = [s for s in cluster.server.store.list(KIND["StatefulSet"], "web") if "ledger" in s["metadata"]["name"]]
+    assert ledger["status"]["readyReplicas"] == 2, ledger["status"]  # the stage ended only once both pods were ready
+    (agent,) = [d for d in cluster.server.store.list(KIND["DaemonSet"], "web") if "agent" in d["metadata"]["name"]]
+    assert agent["status"]["numberAvailable"] == agent["status"]["desiredNumberScheduled"] >= 1, agent["status"]
+
+    stuck = []
+    for ref, kind in (("1", "StatefulSet"), ("2", "DaemonSet")):
+        never = workload(kind, f"stuck-{kind.lower()}", **({"replicas": 1} if kind == "StatefulSet" else {}))
+        never["spec"]["template"]["spec"]["containers"][0]["image"] = "app:never-ready"
+        stuck.append(deploy(never, ref=ref, waitForUpTimeoutSeconds=1, completeOtherBranchesThenFail=True))
+    execution = await run(cluster, stuck, "deployer")  # two branches: pods that never become ready never succeed
+    assert execution["status"] == "TERMINAL"
+    assert (
+        "statefulSet stuck-statefulset in web is not stable after 1 s (waitForUpTimeoutSeconds): waiting for all "
+        "replicas to be ready (0/1)" in failure(by_ref(execution, "1"))
+    )
+    assert (
+        "daemonSet stuck-daemonset in web is not stable after 1 s (waitForUpTimeoutSeconds): waiting for all "
+        "pods to be available (0/1)" in failure(by_ref(execution, "2"))
+    )
