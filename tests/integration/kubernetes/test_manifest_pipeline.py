@@ -66,7 +66,7 @@ class Cluster:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
     work_dir: Path = tmp_path_factory.mktemp("k8s")
-    async with KubernetesApiServer(namespaces=("web",), ready_seconds=0.2) as server:
+    async with KubernetesApiServer(namespaces=("web", "named-ns", "override-ns"), ready_seconds=0.2) as server:
         kubeconfig = server.kubeconfig(work_dir / "kubeconfig", namespace="web")
         accounts: list[Json] = [
             {
@@ -835,3 +835,14 @@ async def test_a_stateful_set_and_a_daemon_set_succeed_once_ready_and_fail_if_ne
         "daemonSet stuck-daemonset in web is not stable after 1 s (waitForUpTimeoutSeconds): waiting for all "
         "pods to be available (0/1)" in failure(by_ref(execution, "2"))
     )
+
+
+async def test_namespace_override_wins_over_the_manifests_namespace_and_the_kubeconfig_default(
+    cluster: Cluster,
+) -> None:
+    # three different namespaces, so ignoring the override (or falling back to the default) is seen
+    named = {**SETTINGS, "metadata": {"name": "overridden", "namespace": "named-ns"}}
+    execution = await run(cluster, [deploy(named, namespaceOverride="override-ns")], "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    assert cluster.names("ConfigMap", "override-ns") == ["overridden-v000"]
+    assert not [n for ns in ("named-ns", "web") for n in cluster.names("ConfigMap", ns) if n.startswith("overridden")]
