@@ -584,12 +584,20 @@ async def test_red_black_takes_the_old_version_out_of_the_service_and_keeps_it(c
     balancer = next(found for found in reply.resources if found["name"] == "service shop-rb")
     assert [group["name"] for group in balancer["serverGroups"]] == ["replicaSet rb-v001"]
     assert balancer["serverGroups"][0]["instances"][0]["health"]["state"] == "Up"
+    listed = {group["name"]: group for group in await cluster.world.get("/applications/shop/serverGroups")}
+    assert listed["replicaSet rb-v000"]["isDisabled"] is True
+    assert listed["replicaSet rb-v001"]["isDisabled"] is False
+    target = "/applications/shop/clusters/k8s/replicaSet%20rb/kubernetes/web/serverGroups/target"
+    # "fail" wants exactly one server group: only the enabled v001 when onlyEnabled, else both
+    assert (await cluster.world.get(f"{target}/fail?onlyEnabled=true"))["name"] == "replicaSet rb-v001"
+    refused = await cluster.world.client.get(f"{target}/fail", headers=headers("admin"))
+    assert refused.status == 404 and "More than one target found" in (await refused.json())["message"]
 
     missing: Json = {
         "trafficManagement": {"enabled": True, "options": {"strategy": "redblack", "services": ["service nope"]}}
     }
-    refused = await run(cluster, [deploy(version("app:3"), **missing)], "deployer")
-    assert "trafficManagement: service nope not found in k8s/web" in failure(by_ref(refused, "1"))
+    unbound = await run(cluster, [deploy(version("app:3"), **missing)], "deployer")
+    assert "trafficManagement: service nope not found in k8s/web" in failure(by_ref(unbound, "1"))
     assert "rb-v002" not in cluster.names("ReplicaSet")
 
 

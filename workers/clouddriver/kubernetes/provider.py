@@ -46,6 +46,7 @@ from workers.clouddriver.descriptions import (
 from workers.clouddriver.kubernetes import kinds, stability
 from workers.clouddriver.kubernetes.client import account_client, account_settings
 from workers.clouddriver.kubernetes.custom_kinds import CustomKinds
+from workers.clouddriver.kubernetes.load_balancers import is_disabled, named_services
 from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, split_name
 from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup
 from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
@@ -287,17 +288,19 @@ class KubernetesProvider(CloudProvider):
 
     async def describe(self, account: Account) -> AccountSnapshot:
         pods = _by_owner(await self.list_kind(account, "Pod", None))
+        services = await self.list_kind(account, "Service", None)
+        selectors = _selectors(services)
         groups: list[ServerGroup] = []
         template_labels: dict[tuple[str, str], Json] = {}
         for kind in kinds.SERVER_GROUPS:
             for item in await self.list_kind(account, kind, None):
                 if _moniker(item).get("app"):
-                    group = self._server_group(account, item, pods)
+                    group = self._server_group(account, item, pods, selectors)
                     groups.append(group)
                     template = ((item.get("spec") or {}).get("template") or {}).get("metadata") or {}
                     template_labels[(group.region, group.name)] = template.get("labels") or {}
         balancers = []
-        for service in await self.list_kind(account, "Service", None):
+        for service in services:
             if not _moniker(service).get("app"):
                 continue
             namespace = service["metadata"].get("namespace", "")
@@ -320,7 +323,9 @@ class KubernetesProvider(CloudProvider):
             )
         return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
 
-    def _server_group(self, account: Account, item: Json, pods: dict[str, list[Json]]) -> ServerGroup:
+    def _server_group(
+        self, account: Account, item: Json, pods: dict[str, list[Json]], selectors: dict[tuple[str, str], Json]
+    ) -> ServerGroup:
         meta = item["metadata"]
         owned = pods.get(str(meta.get("uid")), [])
         replicas = int((item.get("spec") or {}).get("replicas", 1))
@@ -329,6 +334,7 @@ class KubernetesProvider(CloudProvider):
             account=account.name,
             region=meta.get("namespace", ""),
             capacity=Capacity(min=replicas, max=replicas, desired=replicas),
+            disabled=is_disabled(item, selectors),
             instances=tuple(
                 Instance(
                     id=manifest_name(pod),
@@ -348,7 +354,8 @@ class KubernetesProvider(CloudProvider):
         if item is None:
             return None
         pods = await self.list_kind(account, "Pod", region)
-        return self._server_group(account, item, _by_owner(pods))
+        services = await self.list_kind(account, "Service", region) if named_services(item) else []
+        return self._server_group(account, item, _by_owner(pods), _selectors(services))
 
     async def create_server_group(
         self, account: Account, description: CreateServerGroup, progress: Progress
@@ -394,6 +401,17 @@ def _by_owner(pods: list[Json]) -> dict[str, list[Json]]:
         for ref in pod["metadata"].get("ownerReferences") or []:
             owned.setdefault(str(ref.get("uid")), []).append(pod)
     return owned
+
+
+def _selectors(services: list[Json]) -> dict[tuple[str, str], Json]:
+    """Each Service's selector by ``(namespace, name)``."""
+    return {
+        (service["metadata"].get("namespace", ""), service["metadata"]["name"]): (service.get("spec") or {}).get(
+            "selector"
+        )
+        or {}
+        for service in services
+    }
 
 
 def _moniker(item: Json) -> Json:

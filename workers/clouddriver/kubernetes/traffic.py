@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 
 from schemas.json_types import Json
+from workers.clouddriver.kubernetes.load_balancers import LOAD_BALANCERS
 from workers.clouddriver.kubernetes.manifests import notes_of, split_name
 from workers.clouddriver.kubernetes.provider import KubernetesProvider
 from workers.clouddriver.provider import Account, OperationFailed
-
-LOAD_BALANCERS = "traffic.spinnaker.io/load-balancers"
 
 
 def services(context: Json) -> tuple[list[str], bool]:
