@@ -151,6 +151,15 @@ def _string_id_clause(plan: QueryNode) -> EqualsCondition | None:
     return None
 
 
-def string_id_engine(path: Path) -> StringIdSQLiteEngine:
-    """The engine :class:`~gennaker.store.EmbeddedStore` serves ``path`` with."""
-    return StringIdSQLiteEngine(str(path))
+ENGINE_THREADS = 1
+"""Threads the engine runs commands on. mongoeco's default (a pool shared by every engine, 6 on
+two cores) runs reads and writes of one collection at once, and its per-collection feature cache
+is read and filled without the engine's lock while writes iterate it: under load a write failed
+with "dictionary changed size during iteration", or a read with a KeyError. One thread serialises
+all engine work, as mongoeco itself does for in-memory SQLite."""
+
+
+def string_id_engine(path: Path, *, threads: int = ENGINE_THREADS) -> StringIdSQLiteEngine:
+    """The engine :class:`~gennaker.store.EmbeddedStore` serves ``path`` with, on ``threads``
+    threads of its own (:data:`ENGINE_THREADS`)."""
+    return StringIdSQLiteEngine(str(path), executor_workers=threads)

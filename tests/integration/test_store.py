@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import sqlite3
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bson.int64 import Int64
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from gennaker.store import EmbeddedStore, StoreUnavailable, check_reachable, mongo_client
 from gennaker.store_engine import StringIdSQLiteEngine
@@ -186,3 +189,45 @@ def test_the_writes_that_journal_changes_still_take_an_operation_context(name: s
     assert "operation_context" in parameters
     if name.endswith("_with_operation"):
         assert parameters[:4] == ["self", "db_name", "coll_name", "operation"]
+
+
+async def test_concurrent_sorted_reads_and_writes_of_one_collection_all_succeed(tmp_path: Path) -> None:
+    """Reads planning a sorted find and writes invalidating the engine's per-collection caches at
+    once: on mongoeco's shared thread pool a write failed with "dictionary changed size during
+    iteration" within a second or two of this load; one engine thread never does."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the race shows within seconds
+    try:
+        async with EmbeddedStore(tmp_path / "store.sqlite") as store:
+            client = mongo_client(store.url)
+            db = client["storerace"]
+            for c in range(60):
+                await db[f"cold{c}"].insert_one({"_id": "x", "a": 1})
+            await asyncio.gather(
+                *(
+                    db[f"cold{c}"].find({f"f{f}": {"$lte": 1}}).sort(f"g{f}", -1).limit(1).to_list()
+                    for c in range(60)
+                    for f in range(10)
+                )
+            )
+            hot = db["hot"]
+            failures: list[str] = []
+            stop = time.monotonic() + 2.5
+
+            async def work(worker: int) -> None:
+                n = 0
+                while time.monotonic() < stop and not failures:
+                    n += 1
+                    try:
+                        if worker % 2:
+                            await hot.update_one({"_id": f"{worker}-{n % 20}"}, {"$set": {"n": n}}, upsert=True)
+                        else:
+                            await hot.find({f"f{n % 10}": {"$lte": n}}).sort(f"g{n % 10}", -1).limit(5).to_list()
+                    except OperationFailure as error:
+                        failures.append(str(error))
+
+            await asyncio.gather(*(work(worker) for worker in range(16)))
+            await client.close()
+    finally:
+        sys.setswitchinterval(previous)
+    assert failures == []
