@@ -338,10 +338,18 @@ async def get_cluster(request: web.Request) -> web.Response:
     )
 
 
+def _age(group: Json) -> tuple[int, int]:
+    """Creation time, then the moniker's sequence: Kubernetes stamps whole seconds, so two versions
+    deployed within one second are told apart by their ``-vNNN``."""
+    moniker = group.get("moniker")
+    sequence = moniker.get("sequence") if isinstance(moniker, dict) else None
+    return int(group.get("createdTime") or 0), sequence if isinstance(sequence, int) else -1
+
+
 def _target(groups: list[Json], target: str, *, scope: str, validate_oldest: bool) -> Json | None:
     """The server group ``target`` (current, previous, oldest, largest, fail) names among ``groups``;
     ``None`` when there is none. ``fail`` wants exactly one; ``oldest`` at least two when validating."""
-    newest_first = sorted(groups, key=lambda group: int(group.get("createdTime") or 0), reverse=True)
+    newest_first = sorted(groups, key=_age, reverse=True)
     match target:
         case "current":
             return newest_first[0] if newest_first else None

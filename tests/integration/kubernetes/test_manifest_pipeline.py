@@ -592,6 +592,9 @@ async def test_red_black_takes_the_old_version_out_of_the_service_and_keeps_it(c
     assert (await cluster.world.get(f"{target}/fail?onlyEnabled=true"))["name"] == "replicaSet rb-v001"
     refused = await cluster.world.client.get(f"{target}/fail", headers=headers("admin"))
     assert refused.status == 404 and "More than one target found" in (await refused.json())["message"]
+    # ordered by creationTimestamp, then by version (Kubernetes stamps whole seconds)
+    assert (await cluster.world.get(f"{target}/current"))["name"] == "replicaSet rb-v001"
+    assert (await cluster.world.get(f"{target}/oldest"))["name"] == "replicaSet rb-v000"
 
     missing: Json = {
         "trafficManagement": {"enabled": True, "options": {"strategy": "redblack", "services": ["service nope"]}}

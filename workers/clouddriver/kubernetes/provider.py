@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx2
@@ -345,6 +346,7 @@ class KubernetesProvider(CloudProvider):
                 for pod in owned
             ),
             moniker=_moniker(item),
+            created_time=_created_millis(meta),
             extra={"kind": item.get("kind")},
         )
 
@@ -412,6 +414,17 @@ def _selectors(services: list[Json]) -> dict[tuple[str, str], Json]:
         or {}
         for service in services
     }
+
+
+def _created_millis(meta: Json) -> int:
+    """``metadata.creationTimestamp`` (RFC 3339, whole seconds) in epoch milliseconds; 0 when absent or unreadable."""
+    stamp = meta.get("creationTimestamp")
+    if not isinstance(stamp, str):
+        return 0
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return 0
 
 
 def _moniker(item: Json) -> Json:
