@@ -39,6 +39,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.gate_seed import create_application  # noqa: E402
 from gennaker.commands._common import connect_bus  # noqa: E402
 from gennaker.commands._runtime import host_workers, open_store, serve_gateway  # noqa: E402
 from gennaker.logging import configure_logging  # noqa: E402
@@ -76,22 +77,7 @@ def pipeline(number: int) -> dict[str, Any]:
 async def seed(url: str, count: int) -> bytes:
     """Create the application (a task, polled) and ``count`` pipelines; returns the list's JSON bytes."""
     async with aiohttp.ClientSession(url) as session:
-        task = {
-            "application": APPLICATION,
-            "job": [{"type": "createApplication", "application": {"name": APPLICATION, "email": "b@example.com"}}],
-        }
-        async with session.post("/tasks", json=task) as response:
-            response.raise_for_status()
-            ref = (await response.json())["ref"]
-        deadline = time.monotonic() + 30
-        while True:
-            async with session.get(ref) as response:
-                status = (await response.json()).get("status") if response.status == 200 else "NOT_STARTED"
-            if status == "SUCCEEDED":
-                break
-            if status in ("TERMINAL", "CANCELED") or time.monotonic() > deadline:
-                raise RuntimeError(f"creating application {APPLICATION} ended {status}")
-            await asyncio.sleep(0.05)
+        await create_application(session, APPLICATION, "b@example.com", within=30)
         limit = asyncio.Semaphore(10)
 
         async def save(number: int) -> None:

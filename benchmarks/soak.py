@@ -67,6 +67,7 @@ from ulid import ULID
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.gate_seed import create_application  # noqa: E402
 from benchmarks.soak_load import APPLICATION, HOOKED, QUICK, TERMINAL, Mix, Traffic  # noqa: E402
 from benchmarks.soak_stack import (  # noqa: E402
     Stack,
@@ -134,22 +135,7 @@ def pipelines(source: str) -> list[dict[str, Any]]:
 async def seed(url: str, source: str) -> None:
     """The application, its pipelines, and one webhook seen to start ``hooked`` (Echo knows it)."""
     async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        task = {
-            "application": APPLICATION,
-            "job": [{"type": "createApplication", "application": {"name": APPLICATION, "email": "s@example.com"}}],
-        }
-        async with session.post("/tasks", json=task) as response:
-            response.raise_for_status()
-            ref = (await response.json())["ref"]
-        deadline = time.monotonic() + 60
-        while True:
-            async with session.get(ref) as response:
-                status = (await response.json()).get("status") if response.status == 200 else "NOT_STARTED"
-            if status == "SUCCEEDED":
-                break
-            if status in ("TERMINAL", "CANCELED") or time.monotonic() > deadline:
-                raise RuntimeError(f"creating application {APPLICATION} ended {status}")
-            await asyncio.sleep(0.1)
+        await create_application(session, APPLICATION, "s@example.com", within=60)
         for pipeline in pipelines(source):
             async with session.post("/pipelines", json=pipeline) as response:
                 if response.status != 200:

@@ -20,9 +20,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from mongoeco.engines.memory import MemoryEngine
-from mongoeco.wire import AsyncMongoEcoProxyServer
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from bus import MemoryBus
@@ -39,6 +36,7 @@ from tests.integration.gate.conftest import Client, eventually
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import finished, save, trigger
 from tests.integration.rosco.conftest import SLOW
+from tests.mongo import fresh_database
 from workers.front50 import worker as front50
 from workers.orca import worker as orca
 from workers.rosco import worker as rosco
@@ -59,13 +57,9 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Syst
     shutil.copytree(rosco.TEMPLATES, templates)
     (templates / "slow.json").write_text(json.dumps(SLOW))
     async with AsyncExitStack() as stack:
-        server = AsyncMongoEcoProxyServer(engine=MemoryEngine(), host="127.0.0.1", port=0)
-        address = await server.start()
-        stack.push_async_callback(server.close)
-        mongo: AsyncMongoClient[Json] = AsyncMongoClient(address.uri)
-        stack.push_async_callback(mongo.close)
+        db = await stack.enter_async_context(fresh_database())
         bakery = RoscoSettings(images_dir=root / "images", local_repository=root / "packages", config_dir=templates)
-        resources = WorkerResources(settings=Settings(data_dir=root, rosco=bakery), db=mongo["gennaker"])
+        resources = WorkerResources(settings=Settings(data_dir=root, rosco=bakery), db=db)
         bus = MemoryBus()
         stack.push_async_callback(bus.close)
         for service in (
@@ -83,7 +77,7 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Syst
         await client.start_server()
         stack.push_async_callback(client.close)
         await create_application(client, "hello")
-        yield System(client, mongo["gennaker"]["rosco_bakes"])
+        yield System(client, db["rosco_bakes"])
 
 
 def slow_bake(name: str, image: str) -> Json:
