@@ -8,12 +8,25 @@ shapes, as Gate serves them) and strategies read them. Fields a provider has bey
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.json_types import Json
 from workers.clouddriver import names
+
+
+def epoch_millis(stamp: object) -> int:
+    """An RFC 3339 / ISO 8601 time as cloud APIs write it (``2026-12-03T17:00:00Z``, ``….000Z``) in epoch
+    milliseconds, for ``created_time``; 0 when absent or unreadable."""
+    if not isinstance(stamp, str) or not stamp:
+        return 0
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return 0
+
 
 HealthState = Literal["Up", "Down", "Starting", "OutOfService", "Unknown", "Draining"]
 """Spinnaker's ``HealthState`` values an instance may be in."""

@@ -7,7 +7,6 @@ images by a name fragment and tags, newest first.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -15,7 +14,7 @@ from botocore.exceptions import ClientError
 from workers.clouddriver.aws import tags
 from workers.clouddriver.aws.clients import RegionClients
 from workers.clouddriver.aws.errors import is_not_found
-from workers.clouddriver.model import Image
+from workers.clouddriver.model import Image, epoch_millis
 from workers.clouddriver.provider import OperationFailed
 
 if TYPE_CHECKING:
@@ -24,13 +23,7 @@ if TYPE_CHECKING:
 
 def creation_millis(image: ImageTypeDef) -> int:
     """The image's ``CreationDate`` in epoch milliseconds (0 when absent or unreadable)."""
-    created = image.get("CreationDate")
-    if not created:
-        return 0
-    try:
-        return int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return 0
+    return epoch_millis(image.get("CreationDate"))
 
 
 def to_model(image: ImageTypeDef, *, account: str, region: str) -> Image:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx2
@@ -49,7 +48,7 @@ from workers.clouddriver.kubernetes.client import account_client, account_settin
 from workers.clouddriver.kubernetes.custom_kinds import CustomKinds
 from workers.clouddriver.kubernetes.load_balancers import is_disabled, named_services
 from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, split_name
-from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup
+from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup, epoch_millis
 from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
 
 ATTEMPTS = 5
@@ -346,7 +345,7 @@ class KubernetesProvider(CloudProvider):
                 for pod in owned
             ),
             moniker=_moniker(item),
-            created_time=_created_millis(meta),
+            created_time=epoch_millis(meta.get("creationTimestamp")),
             extra={"kind": item.get("kind")},
         )
 
@@ -414,17 +413,6 @@ def _selectors(services: list[Json]) -> dict[tuple[str, str], Json]:
         or {}
         for service in services
     }
-
-
-def _created_millis(meta: Json) -> int:
-    """``metadata.creationTimestamp`` (RFC 3339, whole seconds) in epoch milliseconds; 0 when absent or unreadable."""
-    stamp = meta.get("creationTimestamp")
-    if not isinstance(stamp, str):
-        return 0
-    try:
-        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return 0
 
 
 def _moniker(item: Json) -> Json:
