@@ -19,7 +19,7 @@ from schemas.idempotency import ClientKey
 from schemas.json_types import Json
 from schemas.registry import message
 
-TriggerType = Literal["cron", "webhook", "git", "cloudevent", "jenkins"]
+TriggerType = Literal["cron", "webhook", "git", "docker", "cloudevent", "jenkins"]
 
 
 @message

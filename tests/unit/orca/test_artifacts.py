@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from schemas.artifacts import matches
 from schemas.authority import Authority
 from schemas.clouddriver_operations import TaskCompleted
 from schemas.json_types import Json
 from schemas.orca_engine import RunExternalTask, StartExecution
 from schemas.secrets import MARKER, redact
 from tests.unit.orca.engine_core import Core, execution, stage
-from workers.orca.engine.artifacts import ArtifactError, bind_trigger, matches, resolve
+from workers.orca.engine.artifacts import ArtifactError, bind_trigger, resolve
 from workers.orca.engine.expression_language import SpelExpressions
 from workers.orca.engine.plan import new_execution
 from workers.orca.engine.stages import StageTypes, manifest_expressions

@@ -4,10 +4,8 @@ brought, what an earlier execution used, or a default; a stage's produced artifa
 
 An artifact is Spinnaker's JSON (``type``, ``name``, ``version``, ``location``, ``reference``,
 ``artifactAccount``, ``metadata``…). An expected artifact (``{id, matchArtifact, useDefaultArtifact,
-defaultArtifact, usePriorArtifact, boundArtifact}``) matches an artifact when each of its
-``matchArtifact``'s ``type``, ``name``, ``version``, ``location`` and ``reference`` that is set
-matches the artifact's whole value as a regular expression; ``artifactAccount`` and the rest are
-never compared.
+defaultArtifact, usePriorArtifact, boundArtifact}``) matches an artifact as
+:func:`schemas.artifacts.matches` says (Echo asks the same of what a trigger brought).
 
 At the start of an execution (:func:`bind_trigger`) the pipeline's ``expectedArtifacts`` that the
 trigger names in ``expectedArtifactIds``, or that may fall back on a prior or default artifact, are
@@ -28,41 +26,18 @@ to its ``matchArtifact``'s.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from schemas.artifacts import matches
 from schemas.json_types import Json
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskResult, TaskRun
 from workers.orca.expressions.ancestors import ancestors
 
-MATCHED_FIELDS = ("type", "name", "version", "location", "reference")
-MAX_PATTERN = 1024
-
 
 class ArtifactError(ValueError):
     """An expected artifact that binds to nothing, or one stage reference that names none."""
-
-
-def matches(expected: Json, artifact: Json) -> bool:
-    """Whether ``artifact`` is one ``expected`` (an expected artifact) accepts."""
-    match = expected.get("matchArtifact")
-    if not isinstance(match, dict):
-        return False
-    for key in MATCHED_FIELDS:
-        pattern = match.get(key)
-        if not pattern:
-            continue
-        value = artifact.get(key)
-        if not isinstance(value, str) or len(str(pattern)) > MAX_PATTERN:
-            return False
-        try:
-            if re.fullmatch(str(pattern), value) is None:
-                return False
-        except re.error:
-            return False
-    return True
 
 
 def _dicts(value: Any) -> list[Json]:
