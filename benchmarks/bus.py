@@ -35,7 +35,6 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from bus import Bus, Consumption, Endpoint, MemoryBus, MessageContext  # noqa: E402
 from bus.amqp import AmqpBus  # noqa: E402
+from gennaker.host import free_port  # noqa: E402
 from schemas import Command, message  # noqa: E402
 
 PAYLOAD = "x" * 900  # with the envelope and the other fields, about 1 KB on the wire
@@ -220,13 +220,6 @@ def median_interval(values: list[float], confidence: float = 0.95) -> tuple[floa
         if 1 - outside >= confidence:
             best = k
     return ordered[best - 1], ordered[n - best]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def gennaker_up_cost(timeout: float = 120.0) -> dict[str, float]:

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -36,16 +35,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from gennaker.host import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 DECK = ROOT / "deck"
 Json = dict[str, Any]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def call(base: str, method: str, path: str, body: Json | None = None) -> Any:

@@ -71,7 +71,6 @@ from benchmarks.gate_seed import create_application  # noqa: E402
 from benchmarks.soak_load import APPLICATION, HOOKED, QUICK, TERMINAL, Mix, Traffic  # noqa: E402
 from benchmarks.soak_stack import (  # noqa: E402
     Stack,
-    free_port,
     healthy,
     resident_bytes,
     running,
@@ -79,6 +78,7 @@ from benchmarks.soak_stack import (  # noqa: E402
     start_up,
 )
 from benchmarks.soak_summary import MIB, growth, latency_figures, percentile  # noqa: E402
+from gennaker.host import free_port  # noqa: E402
 from tests.broker import own_vhost  # noqa: E402
 
 FILLERS = 8

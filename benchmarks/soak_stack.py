@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -29,20 +28,13 @@ from pathlib import Path
 
 import aiohttp
 
+from gennaker.host import free_port
 from schemas.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 GENNAKER = Path(os.environ.get("SOAK_GENNAKER", ROOT / ".venv" / "bin" / "gennaker"))
 START_DEADLINE = 180.0
 """Seconds a set-up may take to a healthy ``/health`` on a busy shared machine."""
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def base_env(data_dir: Path) -> dict[str, str]:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ulid import ULID
 
+from gennaker.host import process_alive
+
 SESSION_PREFIX = "gennaker-test-"
 _OWNED = re.compile(r"^gennaker-test-[a-z0-9]+-[0-9a-z]{26}-pid(?P<pid>[1-9][0-9]*)-(?P<host>[a-z0-9-]+)$")
 
@@ -87,17 +89,6 @@ def host_label(hostname: str | None = None) -> str:
 def session_vhost(worker: str) -> str:
     """A new session virtual host's name, owned by this process on this host."""
     return f"{SESSION_PREFIX}{worker}-{str(ULID()).lower()}-pid{os.getpid()}-{host_label()}"
-
-
-def process_alive(pid: int) -> bool:
-    """Whether ``pid`` names a process on this machine (one we may not signal counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def stale_vhosts(names: Iterable[str], host: str, alive: Callable[[int], bool] = process_alive) -> list[str]:

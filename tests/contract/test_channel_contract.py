@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from bus import PermanentError
+from gennaker.host import free_port
 from gennaker.outbound import OutboundClient
 from schemas.echo_notifications import Notification, NotificationSettings
-from tests.integration.echo.notification_servers import ChatServer, MailServer, free_port
+from tests.integration.echo.notification_servers import ChatServer, MailServer
 from tests.integration.echo.sink_servers import serve
 from tests.outbound import LOOPBACK_TEST_SERVERS
 from workers.echo.notifications.channel import DeliveryFailed, NotificationChannel

@@ -19,8 +19,9 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
+from gennaker.host import free_port
 from tests.datadog_server import API_KEY, APPLICATION_KEY, datadog_app
-from tests.prometheus import free_port, start_prometheus, wait_for_samples
+from tests.prometheus import start_prometheus, wait_for_samples
 from workers.kayenta.sources import MetricsSource, MetricsSourceError, Scope
 from workers.kayenta.sources.datadog import DatadogSource
 from workers.kayenta.sources.memory import MemorySource

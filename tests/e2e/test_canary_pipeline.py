@@ -20,13 +20,14 @@ import aiohttp
 import pytest
 
 from bus.service import Service
+from gennaker.host import free_port
 from gennaker.resources import WorkerResources
 from schemas.json_types import Json
 from tests.e2e.local_system import HELLO, finished, local_system
 from tests.integration.gate.conftest import Client
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import save, trigger
-from tests.prometheus import free_port, start_prometheus
+from tests.prometheus import start_prometheus
 from workers.kayenta import worker as kayenta
 from workers.kayenta.sources.prometheus import PrometheusSource
 

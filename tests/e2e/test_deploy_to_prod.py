@@ -24,9 +24,10 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from gennaker.host import free_port
 from schemas.json_types import Json
 from tests.e2e.test_newcomer import EXPORTED_PIPELINE, REQUEST_TIMEOUT, Api, run_task, wait_healthy
-from tests.integration.test_up import UP_LINE, Process, cli_env, free_port
+from tests.integration.test_up import UP_LINE, Process, cli_env
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
 from tests.unit.rosco.charts import chart_archive

@@ -31,6 +31,7 @@ from bus.service import ServiceHost
 from gateway import command_results
 from gateway.app import create_app
 from gateway.config import GatewayConfig
+from gennaker.host import free_port
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.auth_settings import AuthConfig
@@ -40,7 +41,6 @@ from tests.integration.gate.conftest import Client, eventually
 from tests.integration.gate.flows import create_application
 from tests.integration.gate.test_executions import by_ref, finished, save, trigger, until
 from tests.jenkins_server import TOKEN, USER, JenkinsServer, JobSpec, Parameter, jenkins_app
-from tests.prometheus import free_port
 from workers.echo import worker as echo
 from workers.front50 import worker as front50
 from workers.igor import worker as igor

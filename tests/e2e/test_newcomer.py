@@ -31,10 +31,11 @@ import pytest
 from aio_pika.exceptions import ChannelClosed
 
 from bus.amqp import AmqpBus
+from gennaker.host import free_port
 from schemas.json_types import Json
 from schemas.services import SERVICES
 from tests.broker import own_vhost
-from tests.integration.test_up import UP_LINE, Process, cli_env, free_port
+from tests.integration.test_up import UP_LINE, Process, cli_env
 
 EXPORTED_PIPELINE = Path(__file__).with_name("deploy-to-prod.pipeline.json")
 """A pipeline as Deck's "Pipeline actions → Edit as JSON" shows it (application ``shop``)."""

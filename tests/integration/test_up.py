@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from ulid import ULID
 
 from bus import DeadLetter
 from gennaker.dead_letters import StoredDeadLetters
+from gennaker.host import free_port
 from gennaker.store import mongo_client
 from schemas.services import SERVICES
 
@@ -31,13 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE = 30.0
 STOP_DEADLINE = 15.0
 UP_LINE = re.compile(r"^Gennaker is up: gateway (?P<gateway>http://\S+) .*store (?P<store>mongodb://\S+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def cli_env(**settings: str) -> dict[str, str]:

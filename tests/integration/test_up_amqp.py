@@ -17,11 +17,12 @@ from ulid import ULID
 
 from bus import Endpoint, Envelope, MessageContext, PermanentError
 from bus.amqp import AmqpBus
+from gennaker.host import free_port
 from gennaker.store import EmbeddedStore
 from schemas.services import SERVICES
 from schemas.system import Ping, Pong
 from tests.contract.messages import DoWork
-from tests.integration.test_up import UP_LINE, Process, cli_env, free_port
+from tests.integration.test_up import UP_LINE, Process, cli_env
 
 pytestmark = pytest.mark.amqp
 

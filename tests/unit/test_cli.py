@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from bus import Envelope
 from gennaker import cli
 from gennaker import logging as gennaker_logging
 from gennaker.commands.events import admits, format_event, load_event
+from gennaker.host import free_port
 from tests.contract.messages import Noticed
 
 
@@ -25,13 +25,6 @@ def quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name)
     monkeypatch.setenv("GENNAKER_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(gennaker_logging, "configure_logging", lambda *args, **kwargs: None)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from gennaker.host import free_port
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
@@ -20,12 +20,6 @@ CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c",
 def account(kubeconfig: Path, **table: object) -> Account:
     settings = {"kubernetes": {"kubeconfigFile": str(kubeconfig), "context": "local", **table}}
     return Account(name="k8s", cloud_provider="kubernetes", settings=settings)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_an_api_server_that_is_away_is_retried_with_backoff_then_the_call_fails_saying_so(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,13 +24,8 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
+from gennaker.host import free_port
 from schemas.clouddriver import AwsAccountSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _executable() -> str:
@@ -46,7 +40,7 @@ class MotoServer:
     """One ``moto_server`` subprocess on a free local port, stopped on :meth:`stop` (or leaving ``with``)."""
 
     def __init__(self, *, start_timeout: float = 30.0) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._start_timeout = start_timeout
         self._process: subprocess.Popen[bytes] | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import structlog
 
+from gennaker.host import free_port
 from schemas.clouddriver import INHERITED_ENVIRONMENT
 from schemas.json_types import Json
 from workers.clouddriver.local import processes
@@ -43,7 +44,7 @@ class Instances:
         """Start one more instance of ``group``, recorded before it is spawned and its pid right after."""
         owner = await self.store.owner()
         instance_id = f"{group['name']}-{secrets.token_hex(3)}"
-        port = processes.free_port()
+        port = free_port()
         config = group["config"]
         command = argv(group.get("command") or command_of(config), port, instance_id)
         await self.store.instances.insert_one(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -29,13 +28,6 @@ LEGACY_VARIABLES = {"GENNAKER_LOCAL_OWNER": OWNER_VARIABLE, "GENNAKER_LOCAL_ID":
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
 """Processes this one started: polled so they are reaped, not left as zombies."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def spawn(

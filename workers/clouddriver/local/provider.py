@@ -41,6 +41,7 @@ from typing import ClassVar
 import aiohttp
 import structlog
 
+from gennaker.host import free_port
 from schemas.json_types import Json
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
@@ -310,8 +311,8 @@ class LocalProvider(CloudProvider):
                     "account": account.name,
                     "region": REGION,
                     "name": description.name,
-                    "port": int(wanted) if wanted is not None else processes.free_port(),
-                    "admin_port": processes.free_port(),
+                    "port": int(wanted) if wanted is not None else free_port(),
+                    "admin_port": free_port(),
                     "balancer_id": f"lb-{description.name}-{secrets.token_hex(3)}",
                     "pid": None,
                     "created_time": time.time(),

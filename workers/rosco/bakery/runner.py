@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import socket
 import time
 from typing import Any
@@ -26,6 +25,7 @@ import structlog
 
 from bus import Bus
 from bus.context import Sender
+from gennaker.host import process_alive
 from schemas.json_types import Json
 from schemas.orca_engine import TaskOutcome
 from schemas.rosco import BakeCompleted, RoscoTaskCompleted, RoscoTaskHeartbeat
@@ -42,22 +42,12 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def dead_owners(owners: list[str], host: str) -> list[str]:
     """The owners (``host:pid:random``) on ``host`` whose process is gone."""
     dead = []
     for owner in owners:
         parts = owner.split(":")
-        if len(parts) >= 3 and parts[0] == host and parts[1].isdigit() and not _alive(int(parts[1])):
+        if len(parts) >= 3 and parts[0] == host and parts[1].isdigit() and not process_alive(int(parts[1])):
             dead.append(owner)
     return dead
 
