@@ -9,6 +9,13 @@ it with ``image.tag`` from the ``tag`` parameter; ``region=us-east-1`` skips the
 manual judgment is answered ``continue``; the deploy's execution window (09:00 to 17:00) is skipped
 as Deck's "skip remaining window" does, unless the clock is inside it. The cluster then runs
 ``acme/shop:<tag>`` in namespace ``shop``.
+
+The second test runs the same pipeline from the triggers it declares, with nothing started by
+hand: its ``webhook`` trigger (source ``shop-ci``, constraint ``branch: main``) fires on the CI
+server's webhook, whose payload brings the chart and the tag; then its ``docker`` trigger fires on
+a push of ``acme/shop`` to ``index.docker.io``, binding the pushed image as a ``docker/image``
+artifact and the chart from the previous execution (the chart's expected artifact has
+``usePriorArtifact``).
 """
 
 from __future__ import annotations
@@ -96,6 +103,11 @@ def stage_named(execution: Json, name: str) -> Json:
     return next(stage for stage in execution["stages"] if stage["name"] == name)
 
 
+def status_of(execution: Json, name: str) -> str | None:
+    """The status of the stage called ``name``; None when the pipeline has none."""
+    return next((stage["status"] for stage in execution["stages"] if stage["name"] == name), None)
+
+
 def waits_for_its_window(stage: Json) -> bool:
     return stage["status"] == "RUNNING" and any(
         task["name"] == "suspendExecutionDuringTimeWindow" and task["status"] == "RUNNING"
@@ -104,20 +116,25 @@ def waits_for_its_window(stage: Json) -> bool:
 
 
 async def drive(api: Api, process: Process, ref: str) -> Json:
-    """Poll the execution as Deck does, judging and skipping the window when they come, until it ends."""
+    """Poll the execution as Deck does, judging and skipping the staging wait and the window when
+    they come, until it ends."""
     deadline = asyncio.get_running_loop().time() + RUN_DEADLINE
-    judged = skipped = False
+    judged = skipped = settled = False
     while True:
         execution: Json = await api.ok("GET", ref, None)
         if execution["status"] not in ("NOT_STARTED", "RUNNING", "PAUSED", "SUSPENDED", "BUFFERED"):
             return execution
-        judgment = stage_named(execution, "Approve production")
-        if not judged and judgment["status"] == "RUNNING":
+        if not settled and status_of(execution, "Let staging settle") == "RUNNING":  # Deck's "Skip remaining wait"
+            staging = stage_named(execution, "Let staging settle")
+            await api.ok("PATCH", f"{ref}/stages/{staging['id']}", None, json_body={"skipRemainingWait": True})
+            settled = True
+        if not judged and status_of(execution, "Approve production") == "RUNNING":
+            judgment = stage_named(execution, "Approve production")
             body = {"judgmentStatus": "continue", "judgmentInput": "go"}
             await api.ok("PATCH", f"{ref}/stages/{judgment['id']}", None, json_body=body)
             judged = True
-        deploy = stage_named(execution, "Deploy (Manifest)")
-        if not skipped and waits_for_its_window(deploy):
+        deploy = next((stage for stage in execution["stages"] if stage["name"] == "Deploy (Manifest)"), None)
+        if not skipped and deploy is not None and waits_for_its_window(deploy):
             await api.ok("PATCH", f"{ref}/stages/{deploy['id']}", None, json_body={"skipRemainingWait": True})
             skipped = True
         assert asyncio.get_running_loop().time() < deadline, (
@@ -126,10 +143,7 @@ async def drive(api: Api, process: Process, ref: str) -> Json:
         await asyncio.sleep(0.3)
 
 
-async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded(
-    world: tuple[Api, Process, KubernetesApiServer],
-) -> None:
-    api, process, cluster = world
+async def save_the_exported_pipeline(api: Api) -> None:
     create = {
         "application": "shop",
         "description": "Create Application: shop",
@@ -138,6 +152,35 @@ async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded
     assert (await run_task(api, None, create))["status"] == "SUCCEEDED"  # type: ignore[arg-type]
     exported = json.loads(EXPORTED_PIPELINE.read_text())
     await api.ok("POST", "/pipelines", None, json_body=exported)
+
+
+async def started_by(
+    api: Api, process: Process, path: str, payload: Json, pipelines: tuple[str, ...] = ("deploy to prod",)
+) -> list[str]:
+    """POST the webhook, then the ``ref`` of the execution it started of each of ``pipelines``
+    (found by its ``eventId``)."""
+    accepted = await api.ok("POST", path, None, json_body=payload)
+    deadline = asyncio.get_running_loop().time() + RUN_DEADLINE
+    while True:
+        executions = await api.ok("GET", "/applications/shop/pipelines", None)
+        found = {item["name"]: item for item in executions if item["trigger"].get("eventId") == accepted["eventId"]}
+        if set(found) >= set(pipelines):
+            return [f"/pipelines/{found[name]['id']}" for name in pipelines]
+        assert asyncio.get_running_loop().time() < deadline, f"{path} started {list(found)}:\n{process.logs()}"
+        await asyncio.sleep(0.2)
+
+
+def succeeded(execution: Json) -> None:
+    stages = {stage["name"]: stage["status"] for stage in execution["stages"]}
+    errors = [stage["context"].get("exception") for stage in execution["stages"] if stage["context"].get("exception")]
+    assert execution["status"] == "SUCCEEDED", (stages, errors, execution.get("exception"))
+
+
+async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded(
+    world: tuple[Api, Process, KubernetesApiServer],
+) -> None:
+    api, process, cluster = world
+    await save_the_exported_pipeline(api)
 
     trigger = {"parameters": {"tag": "v9", "region": "us-east-1"}, "artifacts": [CHART]}
     status, started = await api.call("POST", "/pipelines/shop/deploy%20to%20prod", None, json_body=trigger)
@@ -162,3 +205,107 @@ async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded
     assert deployment["metadata"]["annotations"]["moniker.spinnaker.io/application"] == "shop"
     service = cluster.store.find(KIND["Service"], "shop", "shop")
     assert service is not None and service["metadata"]["annotations"]["deployed-tag"] == "v9"
+
+
+CANARY: Json = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "shop-canary"},
+    "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": {"app": "shop-canary"}},
+        "template": {
+            "metadata": {"labels": {"app": "shop-canary"}},
+            "spec": {"containers": [{"name": "web", "image": "index.docker.io/acme/shop"}]},
+        },
+    },
+}
+IMAGE_PIPELINE: Json = {
+    "application": "shop",
+    "name": "canary",
+    "expectedArtifacts": [
+        {
+            "id": "shop-image",
+            "displayName": "shop image",
+            "matchArtifact": {"type": "docker/image", "name": "index.docker.io/acme/shop"},
+            "useDefaultArtifact": False,
+            "usePriorArtifact": False,
+        }
+    ],
+    "triggers": [
+        {
+            "type": "docker",
+            "enabled": True,
+            "account": "dockerhub",
+            "registry": "index.docker.io",
+            "repository": "acme/shop",
+            "tag": "^v[0-9.]+$",
+            "expectedArtifactIds": ["shop-image"],
+        }
+    ],
+    "stages": [
+        {
+            "refId": "1",
+            "requisiteStageRefIds": [],
+            "type": "deployManifest",
+            "name": "Deploy the canary",
+            "account": "local",
+            "cloudProvider": "kubernetes",
+            "source": "text",
+            "manifests": [CANARY],
+            "moniker": {"app": "shop"},
+            "namespaceOverride": "shop",
+            "requiredArtifactIds": ["shop-image"],
+        }
+    ],
+}
+"""A pipeline whose manifest names the image as Spinnaker's docker trigger artifact does (no tag)."""
+
+
+def deployed_image(cluster: KubernetesApiServer) -> str:
+    deployment = cluster.store.find(KIND["Deployment"], "shop", "shop-web")
+    assert deployment is not None, cluster.store.list(KIND["Deployment"], "shop")
+    return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+async def test_the_exported_pipeline_runs_from_its_webhook_and_docker_triggers(
+    world: tuple[Api, Process, KubernetesApiServer],
+) -> None:
+    api, process, cluster = world
+    await save_the_exported_pipeline(api)
+    await api.ok("POST", "/pipelines", None, json_body=IMAGE_PIPELINE)
+
+    # the CI server's webhook: the chart and the tag come in its payload
+    ci = {"branch": "main", "parameters": {"tag": "v9.2", "region": "us-east-1"}, "artifacts": [CHART]}
+    (ref,) = await started_by(api, process, "/webhooks/webhook/shop-ci", ci)
+    execution = await drive(api, process, ref)
+    succeeded(execution)
+    trigger = execution["trigger"]
+    assert (trigger["type"], trigger["source"], trigger["parameters"]["tag"]) == ("webhook", "shop-ci", "v9.2")
+    bound = trigger["resolvedExpectedArtifacts"]
+    assert [(item["displayName"], item["boundArtifact"]) for item in bound] == [("shop-chart", CHART)]
+    assert deployed_image(cluster) == "acme/shop:v9.2"
+
+    # a push of acme/shop v9.3 to Docker Hub: the docker trigger, the chart from the run before
+    push = {"account": "dockerhub", "registry": "index.docker.io", "repository": "acme/shop", "tag": "v9.3"}
+    exported, canary = await started_by(api, process, "/webhooks/docker", push, ("deploy to prod", "canary"))
+    image = {
+        "type": "docker/image",
+        "name": "index.docker.io/acme/shop",
+        "version": "v9.3",
+        "reference": "index.docker.io/acme/shop:v9.3",
+    }
+    execution = await drive(api, process, exported)
+    succeeded(execution)
+    trigger = execution["trigger"]
+    assert (trigger["type"], trigger["tag"]) == ("docker", "v9.3")
+    assert image in trigger["artifacts"]
+    assert [(item["displayName"], item["boundArtifact"]) for item in trigger["resolvedExpectedArtifacts"]] == [
+        ("shop-chart", CHART)
+    ]
+    # the chart writes "acme/shop:<the tag parameter>", which a docker trigger leaves at its default: Clouddriver
+    # replaces only an image written as the artifact's name (no tag), as the canary's manifest does
+    assert deployed_image(cluster) == "acme/shop:latest"
+    succeeded(await drive(api, process, canary))
+    live = cluster.store.find(KIND["Deployment"], "shop", "shop-canary")
+    assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == image["reference"]
