@@ -75,14 +75,13 @@ STAGE_TYPES: frozenset[str] = frozenset(
 )
 """Stage types Orca runs."""
 
-TRIGGER_TYPES: frozenset[str] = frozenset({"cloudevent", "cron", "git", "jenkins", "pipeline", "webhook"})
-"""Trigger types something fires: Echo (cron, webhook, git, cloudevent, jenkins) and Orca (pipeline)."""
+TRIGGER_TYPES: frozenset[str] = frozenset({"cloudevent", "cron", "docker", "git", "jenkins", "pipeline", "webhook"})
+"""Trigger types something fires: Echo (cron, webhook, git, docker, cloudevent, jenkins) and Orca (pipeline)."""
 
 SPINNAKER_TRIGGER_TYPES: frozenset[str] = frozenset(
     {
         "artifactory",
         "concourse",
-        "docker",
         "googleCloudBuild",
         "helm",
         "nexus",
@@ -93,8 +92,8 @@ SPINNAKER_TRIGGER_TYPES: frozenset[str] = frozenset(
     }
 )
 """Trigger types Spinnaker's Echo and Igor fire that nothing here polls for. Exported pipelines carry
-them (a ``docker`` trigger above all), so Front50 saves them as Spinnaker does; they fire only
-through a typed webhook ``/webhooks/{type}/{source}``."""
+them, so Front50 saves them as Spinnaker does; they fire only through a typed webhook
+``/webhooks/{type}/{source}``."""
 
 NOTIFICATION_TYPES: frozenset[str] = frozenset({"email", "googlechat", "microsoftteams", "slack", "webhook"})
 """Notification types Echo has a channel for (whether or not this installation configures it)."""

@@ -33,5 +33,5 @@ def test_notification_types_are_echos_channels() -> None:
 def test_message_offers_the_closest_names_or_all() -> None:
     assert unknown_type_message("stage", "manualJudgement", STAGE_TYPES).endswith("closest: manualJudgment")
     assert unknown_type_message("trigger", "zzz", TRIGGER_TYPES) == (
-        "unknown trigger type 'zzz'; known: cloudevent, cron, git, jenkins, pipeline, webhook"
+        "unknown trigger type 'zzz'; known: cloudevent, cron, docker, git, jenkins, pipeline, webhook"
     )
