@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from ulid import ULID
 
-from schemas.echo import WebhookProcessed
+from schemas.echo import TriggerFired, WebhookProcessed
 from schemas.front50 import DeleteServiceAccount, SaveServiceAccount
 from schemas.json_types import Json
 from schemas.orca_engine import ExecutionCommandRejected, ExecutionStarted
@@ -26,6 +26,7 @@ from tests.conftest import AMQP_URL
 from tests.security.authority_world import RIVAL, SHOP, World, authority, headers, running_world
 from workers.echo import worker as echo
 from workers.echo.triggers import TriggerOptions
+from workers.orca.engine.trigger_pipeline import keyed_execution_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -135,6 +136,40 @@ async def test_a_run_as_user_that_is_no_longer_a_service_account_starts_nothing(
         "runAsUser 'temp-bot' is not a service account Front50 knows; ask an admin to create it"
     )
     assert await world.db["orca_executions"].count_documents({"pipelineConfigId": config_id}) == 0
+
+
+async def test_a_docker_push_runs_its_trigger_as_the_service_account_and_an_anonymous_one_not_at_all(
+    world: World,
+) -> None:
+    repository = f"acme/run-as-{str(ULID()).lower()}"
+
+    def pushed(**trigger: Any) -> Json:
+        docker = {"type": "docker", "enabled": True, "account": "hub", "repository": repository, **trigger}
+        return {"application": "shop", "name": f"pushed-{ULID()}", "stages": WAIT, "triggers": [docker]}
+
+    service = await world.save_pipeline(pushed(runAsUser="shop-bot"), persona="owner")
+    nobody = await world.save_pipeline(pushed(), persona="owner")
+
+    async def verdict() -> Json:
+        push = {"account": "hub", "repository": repository, "tag": "v1"}
+        response = await world.client.post("/webhooks/docker", json=push)  # anybody may send it, as in Spinnaker
+        assert response.status == 200, await response.text()
+        event_id = (await response.json())["eventId"]
+        return await world.event(WebhookProcessed, lambda data: data["event_id"] == event_id)
+
+    processed = await world.until(verdict, lambda found: {service, nobody} <= set(found["triggered"]))
+    execution = await started_by(world, service)
+    assert (execution["status"], execution["authentication"]["user"]) == ("SUCCEEDED", "shop-bot")
+    assert execution["trigger"]["artifacts"][0]["reference"] == f"{repository}:v1"
+
+    fired = await world.event(
+        TriggerFired, lambda event: event["pipeline_config_id"] == nobody and event["event_id"] == processed["event_id"]
+    )
+    rejected = await world.event(
+        ExecutionCommandRejected, lambda event: event["execution_id"] == keyed_execution_id(fired["idempotency_key"])
+    )
+    assert rejected["reason"] == "access denied: user 'anonymous' lacks EXECUTE permission on application 'shop'"
+    assert await world.db["orca_executions"].count_documents({"pipelineConfigId": nobody}) == 0
 
 
 def pipeline_trigger(application: str, fired_by: str, **extra: Any) -> Json:
