@@ -1,4 +1,5 @@
-"""Queries on Clouddriver's cache of every account's resources (server groups, load balancers, images).
+"""Queries on Clouddriver's cache of every account's resources (server groups, load balancers, images,
+server group managers).
 
 Gate's read endpoints (``/applications/{app}/serverGroups``, ``/applications/{app}/clusters``,
 ``/instances/{account}/{region}/{id}``, ``/images/find``…) ask these. Clouddriver answers from the
@@ -131,6 +132,18 @@ class ListLoadBalancers(Query):
 
 
 @message
+class ListServerGroupManagers(Query):
+    """Every server group manager of ``application`` (Gate's ``/applications/{app}/serverGroupManagers``:
+    Kubernetes Deployments), each with the summaries of the server groups it manages (its ReplicaSets)."""
+
+    message_type: ClassVar[str] = "clouddriver.ListServerGroupManagers"
+    reply_model: ClassVar[type[Reply]] = CachedResources
+    application: str = Field(min_length=1)
+    accounts: tuple[Name, ...] | None = Field(None, max_length=MAX_ACCOUNTS, description=ONLY_ACCOUNTS)
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+@message
 class GetInstance(Query):
     """One instance by id (a list of zero or one instance JSON)."""
 
@@ -154,6 +167,38 @@ class GetConsoleOutput(Query):
     account: str = Field(min_length=1)
     region: str = Field(min_length=1)
     instance_id: str = Field(min_length=1)
+    authority: Authority = Field(description=ACTS_FOR)
+
+
+@message
+class ManifestFound(Reply):
+    """One live manifest as Clouddriver's manifest container (``manifest``), or why there is none.
+
+    ``missing`` says what does not exist (the account, the kind, the object), for a 404; ``refused``
+    that ``authority`` may not READ the account or the manifest's ``application`` (``None`` when
+    none is recorded: then only an admin may), for a 403.
+    """
+
+    message_type: ClassVar[str] = "clouddriver.ManifestFound"
+    manifest: Json | None = None
+    application: str | None = None
+    missing: str | None = None
+    refused: str | None = None
+
+
+@message
+class GetManifest(Query):
+    """A Kubernetes object read live from its cluster (Gate's ``/manifests/{account}/{location}/{name}``):
+    ``name`` is ``"{kind} {name}"`` (``deployment web``), ``location`` its namespace. Answered for
+    an ``authority`` that may READ the account and the object's application (its moniker's, else its
+    owner's); the object's Events only when ``include_events``."""
+
+    message_type: ClassVar[str] = "clouddriver.GetManifest"
+    reply_model: ClassVar[type[Reply]] = ManifestFound
+    account: Name
+    location: Name
+    name: str = Field(min_length=1, max_length=2 * NAME_LIMIT)
+    include_events: bool = True
     authority: Authority = Field(description=ACTS_FOR)
 
 

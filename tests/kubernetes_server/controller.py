@@ -7,7 +7,8 @@ Every ``tick`` seconds:
   the current one is available; its status counts them (``updatedReplicas``, ``readyReplicas``,
   ``availableReplicas``, ``observedGeneration``) with the ``Available`` and ``Progressing``
   conditions — ``ProgressDeadlineExceeded`` once ``spec.progressDeadlineSeconds`` pass without
-  the rollout completing;
+  the rollout completing; each time it scales a ReplicaSet it records a ``ScalingReplicaSet`` event
+  (:mod:`tests.kubernetes_server.events`);
 * a **ReplicaSet** or **StatefulSet** keeps ``spec.replicas`` pods, a **DaemonSet** one (this
   cluster has one node), a **Job** one until it finishes;
 * a **Pod** is ``Running`` and ``Ready`` ``ready_seconds`` after it was created — never, if its
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.json_types import Json
-from tests.kubernetes_server import endpoints, kinds, selectors
+from tests.kubernetes_server import endpoints, events, kinds, selectors
 from tests.kubernetes_server.endpoints import ready as is_ready
 from tests.kubernetes_server.store import ObjectStore, now
 
@@ -166,17 +167,22 @@ class Controllers:
                     },
                 },
             )
+            await self._scaled(deployment, current, 0, replicas)
         elif current["spec"].get("replicas") != replicas:
+            before = int(current["spec"].get("replicas", 1))
             current["spec"]["replicas"] = replicas
             current = await self.store.replace(KIND["ReplicaSet"], namespace, current["metadata"]["name"], current)
+            await self._scaled(deployment, current, before, replicas)
         status = current.get("status") or {}
         complete = status.get("availableReplicas", 0) >= replicas and status.get("replicas", 0) == replicas
         old = [rs for rs in owned if rs["metadata"]["name"] != current["metadata"]["name"]]
         if complete:
             for rs in old:
                 if rs["spec"].get("replicas") != 0:
+                    before = int(rs["spec"].get("replicas", 1))
                     rs["spec"]["replicas"] = 0
                     await self.store.replace(KIND["ReplicaSet"], namespace, rs["metadata"]["name"], rs)
+                    await self._scaled(deployment, rs, before, 0)
         everyone = [current, *old]
         total = sum((rs.get("status") or {}).get("replicas", 0) for rs in everyone)
         ready = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in everyone)
@@ -223,6 +229,12 @@ class Controllers:
                 "conditions": [available, progressing],
             },
         )
+
+    async def _scaled(self, deployment: Json, replica_set: Json, before: int, after: int) -> None:
+        """The deployment controller's event for scaling one of its ReplicaSets."""
+        direction = "up" if after > before else "down"
+        message = f"Scaled {direction} replica set {replica_set['metadata']['name']} to {after} from {before}"
+        await events.record(self.store, deployment, "ScalingReplicaSet", message, component="deployment-controller")
 
     async def _replicas(self, owner: Json, wanted: int) -> None:
         meta, spec = owner["metadata"], owner["spec"]

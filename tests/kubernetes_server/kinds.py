@@ -31,6 +31,7 @@ KINDS = (
     Kind("", "v1", "Pod", "pods", short_names=("po",)),
     Kind("", "v1", "Service", "services", short_names=("svc",)),
     Kind("", "v1", "Endpoints", "endpoints", status=False, short_names=("ep",)),
+    Kind("", "v1", "Event", "events", status=False, short_names=("ev",)),
     Kind("", "v1", "ConfigMap", "configmaps", status=False, short_names=("cm",)),
     Kind("", "v1", "Secret", "secrets", status=False),
     Kind("apps", "v1", "Deployment", "deployments", short_names=("deploy",)),

@@ -1,4 +1,4 @@
-"""The infrastructure cache: every account's server groups, load balancers and images.
+"""The infrastructure cache: every account's server groups, load balancers, images and server group managers.
 
 Each resource is one document in ``clouddriver_cache`` holding Clouddriver's JSON for it
 (``json``) beside the fields reads select by (``kind``, ``account``, ``region``,
@@ -29,7 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from schemas.json_types import Json
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.cache_view import CacheView, Entry, digest_of
-from workers.clouddriver.model import AccountSnapshot
+from workers.clouddriver.model import AccountSnapshot, ServerGroup
 from workers.clouddriver.provider import Account, OperationFailed, ProviderRegistry
 
 COLLECTION = "clouddriver_cache"
@@ -87,6 +87,22 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot) -> lis
                 "json": data,
             }
         )
+    for manager in snapshot.server_group_managers:
+        data = manager.to_json(provider=provider)
+        managed = [groups.get((manager.region, name)) for name in manager.server_groups]
+        data["serverGroups"] = [_managed_summary(member, provider) for member in managed if member is not None]
+        found.append(
+            {
+                "_id": f"serverGroupManager|{account.name}|{manager.region}|{manager.name}",
+                "kind": "serverGroupManager",
+                "account": account.name,
+                "region": manager.region,
+                "application": manager.application,
+                "cluster": manager.cluster,
+                "name": manager.name,
+                "json": data,
+            }
+        )
     for image in snapshot.images:
         found.append(
             {
@@ -101,6 +117,16 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot) -> lis
             }
         )
     return found
+
+
+def _managed_summary(group: ServerGroup, provider: str) -> Json:
+    """A managed server group as its manager lists it (Clouddriver's ``ServerGroupSummary``), with
+    whether it takes traffic (as the server group itself says)."""
+    data = group.to_json(provider=provider)
+    summary: Json = {key: data[key] for key in ("name", "account", "region", "moniker", "isDisabled")}
+    if "namespace" in data:
+        summary["namespace"] = data["namespace"]
+    return summary
 
 
 class InfrastructureCache:
@@ -240,6 +266,11 @@ class InfrastructureCache:
             and (region is None or entry.region == region)
             and (name is None or entry.name == name)
         ]
+
+    async def server_group_managers(self, application: str) -> list[Entry]:
+        """Server group managers of ``application`` (Kubernetes Deployments), each with its server groups."""
+        await self.sync()
+        return self.view.of_application("serverGroupManager", application)
 
     async def load_balancers(self, application: str) -> list[Entry]:
         """Load balancers of ``application``, each with its server groups and their instances."""

@@ -17,7 +17,7 @@ from schemas.clouddriver_cache import CachedResources, GetConsoleOutput
 from schemas.json_types import Json
 from schemas.permissions import application_permissions
 from workers.clouddriver.accounts import AccountCatalogue
-from workers.clouddriver.kubernetes.manifests import application_of
+from workers.clouddriver.kubernetes.ownership import owning_application
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.provider import Account, ProviderRegistry
 
@@ -52,23 +52,6 @@ class ConsoleQueries:
         permissions = await application_permissions(ask, application)
         return can(authority, permissions, Permission.READ, execute_fallback=self.execute_fallback)
 
-    async def _application(
-        self, provider: KubernetesProvider, account: Account, namespace: str, obj: Json
-    ) -> str | None:
-        """The application of ``obj``: its moniker's, else its owner's (a Job's pod, a ReplicaSet's), two levels up."""
-        for _ in range(3):
-            found = application_of(obj)
-            if found:
-                return found
-            owners = obj["metadata"].get("ownerReferences") or []
-            if not owners:
-                return None
-            owner = await provider.get(account, str(owners[0].get("kind")), namespace, str(owners[0].get("name")))
-            if owner is None:
-                return None
-            obj = owner
-        return None
-
     async def console_output(self, query: GetConsoleOutput, context: MessageContext) -> CachedResources:
         """Each container's log of pod ``instance_id`` in namespace ``region``."""
         details = self.catalogue.get(query.account)
@@ -81,7 +64,7 @@ class ConsoleQueries:
         pod = await provider.get(account, "Pod", query.region, query.instance_id)
         if pod is None:
             return CachedResources(resources=[])
-        application = await self._application(provider, account, query.region, pod)
+        application = await owning_application(provider, account, query.region, pod)
         if not await self._may_read(query.authority, application, context):
             return CachedResources(resources=[])
         spec = pod.get("spec") or {}

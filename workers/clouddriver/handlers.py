@@ -21,6 +21,7 @@ from schemas.clouddriver_cache import (
     GetInstance,
     ListClusters,
     ListLoadBalancers,
+    ListServerGroupManagers,
     ListServerGroups,
     RefreshCache,
 )
@@ -183,6 +184,21 @@ class CacheQueries:
         if not await self._may_read_application(query.authority, query.application, context):
             return CachedResources(resources=[])
         return self._encoded(query.authority, await self.cache.load_balancers(query.application), query.accounts)
+
+    async def server_group_managers(
+        self, query: ListServerGroupManagers, context: MessageContext
+    ) -> CachedResources | EncodedReply:
+        """Server group managers of an application (Kubernetes Deployments, each with its ReplicaSets)."""
+        if not await self._may_read_application(query.authority, query.application, context):
+            return CachedResources(resources=[])
+        rights = tuple(account for account, _ in self._rights(query.authority, query.accounts))
+
+        def build(found: list[Entry]) -> bytes:
+            return joined(entry.json for entry in found if entry.account in rights)
+
+        await self.cache.sync()
+        body = self.cache.view.answer("serverGroupManager", query.application, ("managers", rights), build)
+        return EncodedReply.spliced(CachedResources, body)
 
     async def instance(self, query: GetInstance, context: MessageContext) -> CachedResources:
         """One instance (or none)."""

@@ -1,4 +1,5 @@
-"""The resources a provider reports, in Spinnaker's model: server groups, instances, load balancers, images.
+"""The resources a provider reports, in Spinnaker's model: server groups, instances, load balancers, images
+and server group managers.
 
 A provider's :meth:`~workers.clouddriver.provider.CloudProvider.describe` returns an
 :class:`AccountSnapshot` of these; the cache stores their :meth:`to_json` (Clouddriver's JSON
@@ -189,6 +190,46 @@ class LoadBalancer(BaseModel):
         }
 
 
+class ServerGroupManager(BaseModel):
+    """What manages a cluster's server groups (a Kubernetes Deployment over its ReplicaSets), with the
+    names of those it manages (the cache joins their summaries)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    account: str
+    region: str
+    server_groups: tuple[str, ...] = ()
+    created_time: int = 0
+    """Epoch milliseconds."""
+    extra: Json = Field(default_factory=dict)
+    moniker: Json | None = None
+    """As :attr:`ServerGroup.moniker`."""
+
+    @property
+    def application(self) -> str:
+        """The application named by the manager."""
+        return str(_moniker(self.name, self.moniker)["app"])
+
+    @property
+    def cluster(self) -> str:
+        """The cluster whose server groups it manages."""
+        return str(_moniker(self.name, self.moniker)["cluster"])
+
+    def to_json(self, *, provider: str) -> Json:
+        """Clouddriver's server group manager JSON (``serverGroups`` holds names; the cache expands them)."""
+        return {
+            "name": self.name,
+            "account": self.account,
+            "region": self.region,
+            "cloudProvider": provider,
+            "moniker": _moniker(self.name, self.moniker),
+            "createdTime": self.created_time,
+            "serverGroups": [{"name": name} for name in self.server_groups],
+            **self.extra,
+        }
+
+
 class Image(BaseModel):
     """A deployable image (an AMI, a local artifact) with its tags, as ``/images/find`` lists it."""
 
@@ -226,6 +267,7 @@ class AccountSnapshot(BaseModel):
     server_groups: tuple[ServerGroup, ...] = ()
     load_balancers: tuple[LoadBalancer, ...] = ()
     images: tuple[Image, ...] = ()
+    server_group_managers: tuple[ServerGroupManager, ...] = ()
 
     def server_group(self, region: str, name: str) -> ServerGroup | None:
         """The server group called ``name`` in ``region``, or ``None``."""

@@ -37,8 +37,10 @@ from schemas.clouddriver_cache import (
     FindServerGroups,
     GetConsoleOutput,
     GetInstance,
+    GetManifest,
     ListClusters,
     ListLoadBalancers,
+    ListServerGroupManagers,
     ListServerGroups,
     RefreshCache,
 )
@@ -53,6 +55,7 @@ from workers.clouddriver.journal import OperationJournal
 from workers.clouddriver.kubernetes.provider import KubernetesProvider
 from workers.clouddriver.local.provider import LocalProvider
 from workers.clouddriver.local.store import LocalStore
+from workers.clouddriver.manifest_reads import ManifestQueries
 from workers.clouddriver.provider import Account, ProviderRegistry
 from workers.clouddriver.runner import OperationRunner
 
@@ -160,6 +163,9 @@ def build_service(
     console = ConsoleQueries(
         catalogue, registry, execute_fallback=execute_fallback, front50_timeout=resources.settings.query_timeout
     )
+    manifest_queries = ManifestQueries(
+        catalogue, registry, execute_fallback=execute_fallback, front50_timeout=resources.settings.query_timeout
+    )
     cache_queries = CacheQueries(
         cache, catalogue, execute_fallback=execute_fallback, front50_timeout=resources.settings.query_timeout
     )
@@ -173,8 +179,10 @@ def build_service(
             ListClusters.message_type: cache_queries.cluster_names,
             FindServerGroups.message_type: cache_queries.find_server_groups,
             ListLoadBalancers.message_type: cache_queries.load_balancers,
+            ListServerGroupManagers.message_type: cache_queries.server_group_managers,
             GetInstance.message_type: cache_queries.instance,
             GetConsoleOutput.message_type: console.console_output,
+            GetManifest.message_type: manifest_queries.manifest,
             FindImages.message_type: cache_queries.images,
             RefreshCache.message_type: cache_queries.refresh,
         },

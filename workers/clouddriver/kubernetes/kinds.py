@@ -5,6 +5,7 @@ from __future__ import annotations
 API_VERSIONS = {
     "namespace": "v1",
     "pod": "v1",
+    "event": "v1",
     "service": "v1",
     "configmap": "v1",
     "secret": "v1",
@@ -30,6 +31,7 @@ SERVER_GROUPS = ("ReplicaSet", "StatefulSet", "DaemonSet")
 CANONICAL = {
     "namespace": "Namespace",
     "pod": "Pod",
+    "event": "Event",
     "service": "Service",
     "configmap": "ConfigMap",
     "secret": "Secret",

@@ -44,20 +44,42 @@ def named_services(item: Json) -> list[str]:
     return found
 
 
-def is_disabled(item: Json, selectors: dict[tuple[str, str], Json]) -> bool:
+def is_disabled(item: Json, selectors: dict[tuple[str, str], Json], manager: Json | None = None) -> bool:
     """Whether none of the Services ``item`` names selects its pod template's labels.
 
     ``selectors`` holds each Service's selector by ``(namespace, name)``; a missing Service or one
-    without a selector selects nothing.
+    without a selector selects nothing. A ReplicaSet of a Deployment (``manager``) that names no
+    Services itself is judged by those its Deployment names: the deployment controller copies a
+    Deployment's annotations only onto the ReplicaSets it creates, so one made before the
+    annotation was added lacks it.
     """
-    named = named_services(item)
+    named = named_services(item) or (named_services(manager) if manager is not None else [])
     if not named:
         return False
     namespace = item["metadata"].get("namespace", "")
-    template = ((item.get("spec") or {}).get("template") or {}).get("metadata") or {}
-    labels: Json = template.get("labels") or {}
+    labels = _template_labels(item)
     for name in named:
         selector = selectors.get((namespace, name)) or {}
         if selector and all(labels.get(key) == value for key, value in selector.items()):
             return False
     return True
+
+
+def serving(item: Json, selectors: dict[tuple[str, str], Json], manager: Json | None = None) -> tuple[str, ...]:
+    """The Services (``"service web"``) of ``item``'s server group, as Spinnaker lists its load balancers:
+    those of its namespace whose selector its pod template's labels match, and those it names."""
+    namespace = item["metadata"].get("namespace", "")
+    labels = _template_labels(item)
+    matching = {
+        f"service {name}"
+        for (where, name), selector in selectors.items()
+        if where == namespace and selector and all(labels.get(key) == value for key, value in selector.items())
+    }
+    named = named_services(item) or (named_services(manager) if manager is not None else [])
+    return tuple(sorted(matching | {f"service {name}" for name in named}))
+
+
+def _template_labels(item: Json) -> Json:
+    template = ((item.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    labels: Json = template.get("labels") or {}
+    return labels

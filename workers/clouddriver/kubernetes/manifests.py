@@ -148,6 +148,19 @@ def annotate(manifest: Json, *, application: str, moniker: Json, namespace: str)
     return result
 
 
+def moniker_of(item: Json) -> Json:
+    """Spinnaker's moniker from the ``moniker.spinnaker.io/*`` annotations (``app`` for ``application``)."""
+    notes = notes_of(item)
+    found: Json = {}
+    for part in ("application", "cluster", "stack", "detail", "sequence"):
+        value = notes.get(f"{MONIKER}{part}")
+        if value:
+            found["app" if part == "application" else part] = (
+                int(value) if part == "sequence" and value.isdigit() else value
+            )
+    return found
+
+
 def application_of(manifest: Json) -> str | None:
     """The ``moniker.spinnaker.io/application`` a live manifest carries."""
     return notes_of(manifest).get(f"{MONIKER}application")

@@ -46,16 +46,24 @@ from workers.clouddriver.descriptions import (
 from workers.clouddriver.kubernetes import kinds, stability
 from workers.clouddriver.kubernetes.client import account_client, account_settings
 from workers.clouddriver.kubernetes.custom_kinds import CustomKinds
-from workers.clouddriver.kubernetes.load_balancers import is_disabled, named_services
-from workers.clouddriver.kubernetes.manifests import manifest_name, notes_of, split_name
-from workers.clouddriver.model import AccountSnapshot, Capacity, Instance, LoadBalancer, ServerGroup, epoch_millis
+from workers.clouddriver.kubernetes.load_balancers import is_disabled, serving
+from workers.clouddriver.kubernetes.manifests import manifest_name, moniker_of, split_name
+from workers.clouddriver.model import (
+    AccountSnapshot,
+    Capacity,
+    Instance,
+    LoadBalancer,
+    ServerGroup,
+    ServerGroupManager,
+    epoch_millis,
+)
 from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
 
 ATTEMPTS = 5
 MAX_BACKOFF_SECONDS = 10.0
 """Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart)."""
 FIELD_MANAGER = "gennaker"
-WATCHED = ("ReplicaSet", "StatefulSet", "DaemonSet", "Pod", "Service")
+WATCHED = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Pod", "Service")
 """The kinds whose changes refresh an account's cache at once (what the infrastructure views show)."""
 log = structlog.get_logger("gennaker.clouddriver.kubernetes")
 PATCH_TYPES = {"strategic": PatchType.STRATEGIC, "merge": PatchType.MERGE, "json": PatchType.JSON}
@@ -69,11 +77,15 @@ class ApiRefused(OperationFailed):
         self.code = code
 
 
+class UnknownKind(OperationFailed):
+    """A kind that is neither built in nor defined by a CustomResourceDefinition of the account's cluster."""
+
+
 def _resource(api_version: str, kind: str) -> Any:
     try:
         return resource_registry.load(api_version, kind)
     except LoadResourceError:
-        raise OperationFailed(f"kind {kind!r} of apiVersion {api_version!r} is not one Gennaker can deploy") from None
+        raise UnknownKind(f"kind {kind!r} of apiVersion {api_version!r} is not one Gennaker can deploy") from None
 
 
 class KubernetesProvider(CloudProvider):
@@ -130,7 +142,7 @@ class KubernetesProvider(CloudProvider):
             )
             found = self.custom.lookup(account.name, kind)
         if found is None:
-            raise OperationFailed(
+            raise UnknownKind(
                 f"kind {kind!r} is neither a built-in kind nor one a CustomResourceDefinition of account "
                 f"{account.name!r} defines"
             )
@@ -214,8 +226,11 @@ class KubernetesProvider(CloudProvider):
 
         return str(await self._call(account, f"reading the log of {container} in pod {pod}", read))
 
-    async def list_kind(self, account: Account, kind: str, namespace: str | None) -> list[Json]:
-        """Every object of ``kind`` in ``namespace`` (every covered namespace when ``None``)."""
+    async def list_kind(
+        self, account: Account, kind: str, namespace: str | None, *, fields: dict[str, str] | None = None
+    ) -> list[Json]:
+        """Every object of ``kind`` in ``namespace`` (every covered namespace when ``None``); ``fields``,
+        when given, is sent as the list's field selector (a server may ignore it: callers filter too)."""
         kind = kinds.canonical(kind)
         resource = await self._resource_for(account, kind)
         client = self.client(account)
@@ -224,7 +239,9 @@ class KubernetesProvider(CloudProvider):
             return []
 
         async def collect() -> list[Json]:
-            return [dict(item.to_dict()) async for item in client.list(resource, namespace=namespace or ALL_NS)]
+            selector: dict[str, Any] = dict(fields or {})
+            listed = client.list(resource, namespace=namespace or ALL_NS, fields=selector or None)
+            return [dict(item.to_dict()) async for item in listed]
 
         found = await self._call(account, f"listing {kind}", collect)
         return [item for item in found if settings.covers_namespace(item["metadata"].get("namespace", ""))]
@@ -290,18 +307,39 @@ class KubernetesProvider(CloudProvider):
         pods = _by_owner(await self.list_kind(account, "Pod", None))
         services = await self.list_kind(account, "Service", None)
         selectors = _selectors(services)
+        deployments = {
+            str(item["metadata"].get("uid")): item
+            for item in await self.list_kind(account, "Deployment", None)
+            if moniker_of(item).get("app")
+        }
+        managed: dict[str, list[str]] = {uid: [] for uid in deployments}
         groups: list[ServerGroup] = []
         template_labels: dict[tuple[str, str], Json] = {}
         for kind in kinds.SERVER_GROUPS:
             for item in await self.list_kind(account, kind, None):
-                if _moniker(item).get("app"):
-                    group = self._server_group(account, item, pods, selectors)
+                if moniker_of(item).get("app"):
+                    manager = _manager_of(item, deployments)
+                    group = self._server_group(account, item, pods, selectors, manager)
                     groups.append(group)
+                    if manager is not None:
+                        managed[str(manager["metadata"].get("uid"))].append(group.name)
                     template = ((item.get("spec") or {}).get("template") or {}).get("metadata") or {}
                     template_labels[(group.region, group.name)] = template.get("labels") or {}
+        managers = tuple(
+            ServerGroupManager(
+                name=manifest_name(item),
+                account=account.name,
+                region=item["metadata"].get("namespace", ""),
+                server_groups=tuple(sorted(managed[uid])),
+                created_time=epoch_millis(item["metadata"].get("creationTimestamp")),
+                moniker=moniker_of(item),
+                extra=_identity(item),
+            )
+            for uid, item in deployments.items()
+        )
         balancers = []
         for service in services:
-            if not _moniker(service).get("app"):
+            if not moniker_of(service).get("app"):
                 continue
             namespace = service["metadata"].get("namespace", "")
             selector: Json = (service.get("spec") or {}).get("selector") or {}
@@ -317,16 +355,33 @@ class KubernetesProvider(CloudProvider):
                     account=account.name,
                     region=namespace,
                     server_groups=members,
-                    moniker=_moniker(service),
-                    extra={"selector": selector},
+                    moniker=moniker_of(service),
+                    extra={
+                        **_identity(service),
+                        "kind": service.get("kind"),
+                        "createdTime": epoch_millis(service["metadata"].get("creationTimestamp")),
+                        "selector": selector,
+                    },
                 )
             )
-        return AccountSnapshot(server_groups=tuple(groups), load_balancers=tuple(balancers))
+        return AccountSnapshot(
+            server_groups=tuple(groups), load_balancers=tuple(balancers), server_group_managers=managers
+        )
 
     def _server_group(
-        self, account: Account, item: Json, pods: dict[str, list[Json]], selectors: dict[tuple[str, str], Json]
+        self,
+        account: Account,
+        item: Json,
+        pods: dict[str, list[Json]],
+        selectors: dict[tuple[str, str], Json],
+        manager: Json | None = None,
     ) -> ServerGroup:
         meta = item["metadata"]
+        managers = (
+            [{"account": account.name, "location": meta.get("namespace", ""), "name": manager["metadata"]["name"]}]
+            if manager is not None
+            else []
+        )
         owned = pods.get(str(meta.get("uid")), [])
         replicas = int((item.get("spec") or {}).get("replicas", 1))
         return ServerGroup(
@@ -334,7 +389,8 @@ class KubernetesProvider(CloudProvider):
             account=account.name,
             region=meta.get("namespace", ""),
             capacity=Capacity(min=replicas, max=replicas, desired=replicas),
-            disabled=is_disabled(item, selectors),
+            disabled=is_disabled(item, selectors, manager),
+            load_balancers=serving(item, selectors, manager),
             instances=tuple(
                 Instance(
                     id=manifest_name(pod),
@@ -344,9 +400,9 @@ class KubernetesProvider(CloudProvider):
                 )
                 for pod in owned
             ),
-            moniker=_moniker(item),
+            moniker=moniker_of(item),
             created_time=epoch_millis(meta.get("creationTimestamp")),
-            extra={"kind": item.get("kind")},
+            extra={**_identity(item), "kind": item.get("kind"), "serverGroupManagers": managers},
         )
 
     async def server_group(self, account: Account, region: str, name: str) -> ServerGroup | None:
@@ -355,8 +411,20 @@ class KubernetesProvider(CloudProvider):
         if item is None:
             return None
         pods = await self.list_kind(account, "Pod", region)
-        services = await self.list_kind(account, "Service", region) if named_services(item) else []
-        return self._server_group(account, item, _by_owner(pods), _selectors(services))
+        manager = await self._manager(account, item)
+        services = await self.list_kind(account, "Service", region)
+        return self._server_group(account, item, _by_owner(pods), _selectors(services), manager)
+
+    async def _manager(self, account: Account, item: Json) -> Json | None:
+        """The Deployment that controls ``item`` (one carrying a moniker), or ``None``."""
+        meta = item["metadata"]
+        ref = next((ref for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "Deployment"), None)
+        if ref is None or not account_settings(account).covers_kind("Deployment"):
+            return None
+        found = await self.get(account, "Deployment", meta.get("namespace", ""), str(ref.get("name")))
+        if found is None or not moniker_of(found).get("app"):
+            return None
+        return _manager_of(item, {str(found["metadata"].get("uid")): found})
 
     async def create_server_group(
         self, account: Account, description: CreateServerGroup, progress: Progress
@@ -395,6 +463,26 @@ class KubernetesProvider(CloudProvider):
         await self.delete(account, "Service", description.region, bare)
 
 
+def _manager_of(item: Json, deployments: dict[str, Json]) -> Json | None:
+    """The Deployment (of ``deployments``, by uid) that controls ``item``, or ``None``."""
+    for ref in item["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == "Deployment" and str(ref.get("uid")) in deployments:
+            return deployments[str(ref.get("uid"))]
+    return None
+
+
+def _identity(item: Json) -> Json:
+    """What Spinnaker's Kubernetes views show of any resource: its namespace, bare name
+    (``displayName``), ``apiVersion`` and labels."""
+    meta = item["metadata"]
+    return {
+        "namespace": meta.get("namespace", ""),
+        "displayName": meta["name"],
+        "apiVersion": item.get("apiVersion"),
+        "labels": dict(meta.get("labels") or {}),
+    }
+
+
 def _by_owner(pods: list[Json]) -> dict[str, list[Json]]:
     """``pods`` by the uid of each object that owns them (so describing N server groups is not N times every pod)."""
     owned: dict[str, list[Json]] = {}
@@ -413,16 +501,3 @@ def _selectors(services: list[Json]) -> dict[tuple[str, str], Json]:
         or {}
         for service in services
     }
-
-
-def _moniker(item: Json) -> Json:
-    """Spinnaker's moniker from the ``moniker.spinnaker.io/*`` annotations (``app`` for ``application``)."""
-    notes = notes_of(item)
-    found: Json = {}
-    for part in ("application", "cluster", "stack", "detail", "sequence"):
-        value = notes.get(f"moniker.spinnaker.io/{part}")
-        if value:
-            found["app" if part == "application" else part] = (
-                int(value) if part == "sequence" and value.isdigit() else value
-            )
-    return found
