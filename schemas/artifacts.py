@@ -7,20 +7,17 @@ both must agree on what a match is, so the rule lives here.
 
 from __future__ import annotations
 
-import re
-
+from schemas import safe_regex
 from schemas.json_types import Json
 
 MATCHED_FIELDS = ("type", "name", "version", "location", "reference")
-MAX_PATTERN = 1024
-"""The longest ``matchArtifact`` field, in characters; a longer one matches nothing."""
 
 
 def matches(expected: Json, artifact: Json) -> bool:
     """Whether ``artifact`` is one ``expected`` (an expected artifact) accepts: each of its
     ``matchArtifact``'s ``type``, ``name``, ``version``, ``location`` and ``reference`` that is set
-    matches the artifact's whole value as a regular expression (one that does not compile matches
-    nothing); ``artifactAccount`` and the rest are never compared."""
+    matches the artifact's whole value as a regular expression (one :mod:`schemas.safe_regex`
+    refuses matches nothing); ``artifactAccount`` and the rest are never compared."""
     match = expected.get("matchArtifact")
     if not isinstance(match, dict):
         return False
@@ -29,11 +26,11 @@ def matches(expected: Json, artifact: Json) -> bool:
         if not pattern:
             continue
         value = artifact.get(key)
-        if not isinstance(value, str) or len(str(pattern)) > MAX_PATTERN:
+        if not isinstance(value, str):
             return False
         try:
-            if re.fullmatch(str(pattern), value) is None:
+            if not safe_regex.fullmatch(str(pattern), value):
                 return False
-        except re.error:
+        except safe_regex.UnsafePattern:
             return False
     return True

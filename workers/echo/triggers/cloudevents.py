@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from bus import Envelope, MessageContext
+from schemas import safe_regex
 from schemas.json_types import Json
 from workers.echo.triggers.constraints import matches_constraints
 from workers.echo.triggers.keys import fire_key
@@ -37,9 +37,9 @@ def _attributes_match(constraints: object, attributes: Json) -> bool:
         if value is None:
             return False
         try:
-            if re.fullmatch(str(pattern), str(value)) is None:
+            if not safe_regex.fullmatch(str(pattern), str(value)):
                 return False
-        except re.error:
+        except safe_regex.UnsafePattern:
             return False
     return True
 

@@ -3,16 +3,17 @@
 As Echo's ``ArtifactMatcher.isConstraintInPayload``: every constrained key must be present (not
 null) in the payload, and its value's string form must match the constraint as a whole (Java's
 ``String.matches``). Gennaker also reads a dotted key (``repository.name``) as a path into nested
-objects when no top-level key has that exact name. A constraint that is not a valid regex matches
-nothing.
+objects when no top-level key has that exact name. A constraint that is not a valid regex, or one
+that could backtrack without end (:mod:`schemas.safe_regex`), matches nothing.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from schemas import safe_regex
 
 _MISSING = object()
 
@@ -59,8 +60,8 @@ def constraint_mismatch(constraints: object, payload: Mapping[str, Any]) -> str 
             return f"{where}: the payload has no {key!r}"
         text = _text(value)
         try:
-            matched = re.fullmatch(str(pattern), text) is not None
-        except re.error as error:
+            matched = safe_regex.fullmatch(str(pattern), text)
+        except safe_regex.UnsafePattern as error:
             return f"{where}: {str(pattern)!r} is not a valid regex ({error})"
         if not matched:
             shown = text if len(text) <= 100 else text[:99] + "…"

@@ -6,7 +6,7 @@ A trigger ``{type: docker, account, registry, repository, tag}`` matches a push
 must be the push's host), and its ``tag`` — a regex on the whole tag, trimmed — matches the pushed
 tag; a trigger without ``tag`` fires on every tag but ``latest``. A push that names only a digest
 fires no docker trigger (Echo's rule: the event must report a tag). A trigger tag that is not a
-valid regex matches nothing.
+valid regex, or one that could backtrack without end (:mod:`schemas.safe_regex`), matches nothing.
 
 The execution's trigger gets ``tag``, ``digest`` and the push's ``docker/image`` artifact in
 ``artifacts``, which the pipeline's ``expectedArtifacts`` bind to and ``deployManifest`` puts in
@@ -15,16 +15,15 @@ the manifests' images.
 
 from __future__ import annotations
 
-import re
-
+from schemas import safe_regex
 from schemas.json_types import Json
 from schemas.trigger_artifacts import DockerPush
 
 
 def _tag_matches(pattern: str, tag: str) -> bool:
     try:
-        return re.fullmatch(pattern, tag) is not None
-    except re.error:
+        return safe_regex.fullmatch(pattern, tag)
+    except safe_regex.UnsafePattern:
         return False
 
 

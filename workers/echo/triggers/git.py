@@ -3,7 +3,8 @@
 Each provider's push payload is reduced to one :class:`GitPush` (project, slug, branch, hash); a
 ``git`` trigger ``{source, project, slug, branch, secret}`` matches when the source is the same,
 project and slug are equal ignoring case, and ``branch`` (a regex, whole-branch match; empty
-matches any) matches. A trigger with a ``secret`` also needs proof the sender knows it:
+matches any; one :mod:`schemas.safe_regex` refuses matches nothing) matches. A trigger with a
+``secret`` also needs proof the sender knows it:
 
 * GitHub: ``X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body>`` (or the older
   ``X-Hub-Signature: sha1=…``), compared in constant time;
@@ -18,10 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from schemas import safe_regex
 from schemas.json_types import Json
 
 
@@ -121,6 +122,6 @@ def push_matches(trigger: Json, push: GitPush) -> bool:
     if not branch:
         return True
     try:
-        return re.fullmatch(branch, push.branch) is not None
-    except re.error:
+        return safe_regex.fullmatch(branch, push.branch)
+    except safe_regex.UnsafePattern:
         return False
