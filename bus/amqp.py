@@ -45,6 +45,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from pamqp.commands import Basic
 from pamqp.common import Arguments
 
 from bus.amqp_consumption import AmqpConsumption
@@ -76,6 +77,9 @@ log = structlog.get_logger("gennaker.bus.amqp")
 
 REPLY_TO = "amq.rabbitmq.reply-to"
 PUBLISH_RETRY_SECONDS = 60.0
+Properties = Basic.Properties
+PERSISTENT = aio_pika.DeliveryMode.PERSISTENT.value
+NOT_PERSISTENT = aio_pika.DeliveryMode.NOT_PERSISTENT.value
 
 
 class AmqpBus(Bus):
@@ -236,14 +240,25 @@ class AmqpBus(Bus):
         await queue.bind(self._exchanges[RETRY_EXCHANGE], arguments={"x-match": "all", DELAY_HEADER: str(delay_ms)})
         self._declared.add(name)
 
-    async def _publish(self, exchange: str, message: aio_pika.Message, routing_key: str, *, mandatory: bool) -> None:
-        """Publish and wait for the broker's confirm, riding out a reconnect."""
+    async def _publish(
+        self, exchange: str, body: bytes, properties: Properties, routing_key: str, *, mandatory: bool
+    ) -> None:
+        """Publish to ``exchange`` (``""``: the default one) and wait for the broker's confirm, riding
+        out a reconnect.
+
+        Straight to the channel's aiormq channel (what aio-pika's ``Exchange.publish`` calls too),
+        with the AMQP properties built once by the caller: an ``aio_pika.Message`` per publish,
+        turned into those same properties again inside ``Exchange.publish``, cost each message
+        about 8 us of CPU, as much as building its envelope.
+        """
         deadline = asyncio.get_running_loop().time() + PUBLISH_RETRY_SECONDS
         while True:
             self._fail_fast_while_away()
             try:
-                target = self._exchanges[exchange] if exchange else self._channel_or_raise().default_exchange
-                await target.publish(message, routing_key=routing_key, mandatory=mandatory)
+                channel = await self._channel_or_raise().get_underlay_channel()
+                await channel.basic_publish(
+                    body, exchange=exchange, routing_key=routing_key, properties=properties, mandatory=mandatory
+                )
                 return
             except BusClosed:
                 raise
@@ -266,17 +281,12 @@ class AmqpBus(Bus):
                 log.warning("publish failed, waiting for the broker", error=in_words(error))
                 await asyncio.sleep(0.5)
 
-    def _amqp_message(self, envelope: Envelope, **properties: Any) -> aio_pika.Message:
+    @staticmethod
+    def _properties(envelope: Envelope) -> Properties:
         # Only what a consumer needs before it parses the body: the CloudEvents AMQP binding's
         # content type (structured mode) and the id. Type, time, source and correlation are in the
         # body; repeating them as properties costs every message measurable marshalling time.
-        return aio_pika.Message(
-            envelope.to_bytes(),
-            content_type=CONTENT_TYPE,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=envelope.id,
-            **properties,
-        )
+        return Properties(content_type=CONTENT_TYPE, delivery_mode=PERSISTENT, message_id=envelope.id)
 
     def _fail_fast_while_away(self) -> None:
         """Raise :class:`BrokerUnavailable` now if the caller asked to fail fast and the broker is away
@@ -290,24 +300,23 @@ class AmqpBus(Bus):
         if queue not in self._declared:
             with self._unavailable_as_error():
                 await self._ensure_queue(queue, COMMANDS_EXCHANGE, to)
-        await self._publish(COMMANDS_EXCHANGE, self._amqp_message(envelope), to, mandatory=True)
+        await self._publish(COMMANDS_EXCHANGE, envelope.to_bytes(), self._properties(envelope), to, mandatory=True)
 
     async def publish_envelope(self, envelope: Envelope, *, routing_key: str) -> None:
-        await self._publish(EVENTS_EXCHANGE, self._amqp_message(envelope), routing_key, mandatory=False)
+        properties = self._properties(envelope)
+        await self._publish(EVENTS_EXCHANGE, envelope.to_bytes(), properties, routing_key, mandatory=False)
 
     async def publish_raw(self, body: bytes, *, routing_key: str) -> None:
-        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
-        await self._publish(EVENTS_EXCHANGE, message, routing_key, mandatory=False)
+        properties = Properties(delivery_mode=PERSISTENT, message_id=new_id())
+        await self._publish(EVENTS_EXCHANGE, body, properties, routing_key, mandatory=False)
 
     async def publish_external(self, body: bytes, *, routing_key: str) -> None:
-        message = aio_pika.Message(
-            body, content_type=CONTENT_TYPE, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id()
-        )
-        await self._publish(EXTERNAL_EXCHANGE, message, routing_key, mandatory=False)
+        properties = Properties(content_type=CONTENT_TYPE, delivery_mode=PERSISTENT, message_id=new_id())
+        await self._publish(EXTERNAL_EXCHANGE, body, properties, routing_key, mandatory=False)
 
     async def put_raw(self, queue: str, body: bytes) -> None:
-        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=new_id())
-        await self._publish("", message, queue, mandatory=True)
+        properties = Properties(delivery_mode=PERSISTENT, message_id=new_id())
+        await self._publish("", body, properties, queue, mandatory=True)
 
     async def _ask_for_body(self, envelope: Envelope, query: Query, *, timeout: float, to: str | None) -> bytes:
         service = to or query.owner()
@@ -325,16 +334,19 @@ class AmqpBus(Bus):
         try:
             if self._reply_channel is None:
                 raise BusClosed("the AMQP bus is closed")
-            message = self._amqp_message(
-                envelope,
+            properties = Properties(
+                content_type=CONTENT_TYPE,
+                delivery_mode=NOT_PERSISTENT,
+                message_id=envelope.id,
                 correlation_id=envelope.id,
                 reply_to=REPLY_TO,
-                expiration=max(timeout, 0.001),
+                expiration=str(max(int(timeout * 1000), 1)),  # milliseconds
             )
-            message.delivery_mode = aio_pika.DeliveryMode.NOT_PERSISTENT
             with self._unavailable_as_error():
-                exchange = await self._reply_channel.get_exchange(QUERIES_EXCHANGE, ensure=False)
-                await exchange.publish(message, routing_key=service, mandatory=False)
+                underlay = await self._reply_channel.get_underlay_channel()
+                await underlay.basic_publish(
+                    envelope.to_bytes(), exchange=QUERIES_EXCHANGE, routing_key=service, properties=properties
+                )
             reply = await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise QueryTimeout.waiting_for(query.message_type, service, timeout) from None
@@ -390,17 +402,17 @@ class AmqpBus(Bus):
             if reply is None and verdict.action == "dead":
                 reply = dead_reply(verdict, service)
             if reply is not None:
-                await self._publish(
-                    "",
-                    aio_pika.Message(reply, content_type=CONTENT_TYPE, correlation_id=message.correlation_id),
-                    message.reply_to,
-                    mandatory=False,
+                properties = Properties(
+                    content_type=CONTENT_TYPE, delivery_mode=NOT_PERSISTENT, correlation_id=message.correlation_id
                 )
+                await self._publish("", reply, properties, message.reply_to, mandatory=False)
         if verdict.action == "retry":
             await self._ensure_delay_queue(verdict.delay_ms)
-            await self._publish(RETRY_EXCHANGE, retry_copy(message, verdict), queue, mandatory=True)
+            retry = retry_copy(message, verdict)
+            await self._publish(RETRY_EXCHANGE, retry.body, retry.properties, queue, mandatory=True)
         elif verdict.action == "dead":
-            await self._publish(DEAD_EXCHANGE, dead_copy(message, verdict, queue), "", mandatory=True)
+            dead = dead_copy(message, verdict, queue)
+            await self._publish(DEAD_EXCHANGE, dead.body, dead.properties, "", mandatory=True)
         await message.ack()
 
     async def _drain_dead_letters(self) -> tuple[AbstractChannel, list[tuple[AbstractIncomingMessage, DeadLetter]]]:
@@ -427,7 +439,8 @@ class AmqpBus(Bus):
             for message, letter in letters:
                 if ids is not None and letter.id not in ids:
                     continue
-                await self._publish("", replay_copy(message), letter.queue, mandatory=True)
+                copy = replay_copy(message)
+                await self._publish("", copy.body, copy.properties, letter.queue, mandatory=True)
                 await message.ack()
                 replayed += 1
         finally:

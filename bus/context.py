@@ -41,7 +41,7 @@ class Sender(Protocol):
     ) -> Reply: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageContext:
     """The envelope being handled, its attempt number, and the bus to answer on.
 

@@ -18,7 +18,7 @@ import structlog
 from opentelemetry.trace import StatusCode
 from pydantic import ValidationError
 
-from bus import metrics, tracing
+from bus import log_fields, metrics, tracing
 from bus.context import MessageContext
 from bus.encoded import EncodedReply
 from bus.endpoint import EXTERNAL_EXCHANGE, Endpoint
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("gennaker.bus")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """What the transport must do with a delivery after its handler ran.
 
@@ -79,14 +79,7 @@ async def dispatch(
     if external and is_internal(envelope.type):
         return _dead(service, forged_reason(envelope.type), envelope)
     context = MessageContext(envelope, attempt, redelivered, service, bus, external)
-    tokens = structlog.contextvars.bind_contextvars(
-        service=service,
-        correlation_id=envelope.correlationid,
-        message_id=envelope.id,
-        message_type=envelope.type,
-        subject=envelope.subject,
-        attempt=attempt,
-    )
+    token = log_fields.handling(service, envelope, attempt)
     try:
         with tracing.handling(envelope, service) as span:
             verdict = await _decide(endpoint, envelope, context, retry, attempt)
@@ -94,7 +87,7 @@ async def dispatch(
                 span.set_status(StatusCode.ERROR, verdict.reason or verdict.action)
             return verdict
     finally:
-        structlog.contextvars.reset_contextvars(**tokens)
+        log_fields.done(token)
 
 
 async def _decide(

@@ -3,8 +3,9 @@ readable lines when stderr is a terminal (``log_format``: ``auto``, the default,
 renderer for a TTY and JSON otherwise; ``json`` and ``console`` force one).
 
 Each line carries an ISO-8601 UTC ``timestamp``, ``level``, ``logger``, ``event`` and whatever is
-bound in context variables: the bus binds ``correlation_id``, ``message_id``, ``message_type`` and
-``subject`` while a message is handled, and the runner binds ``service``. Libraries that log
+bound in context variables (the runner binds ``service``) and, while a message is handled, its
+``service``, ``correlation_id``, ``message_id``, ``message_type``, ``subject`` and ``attempt``
+(:mod:`bus.log_fields`). Libraries that log
 through the standard library (aio-pika, aiohttp, pymongo) come out in the same format, from
 WARNING up, so stdout stays free for what the CLI prints. Values under a secret's key
 (``secret``, ``password``, ``token``…, :mod:`schemas.secrets`) are written as the marker, wherever
@@ -20,6 +21,7 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from bus.log_fields import add_message_fields
 from schemas.secrets import redact
 
 LIBRARY_LEVEL = logging.WARNING
@@ -49,6 +51,7 @@ def configure_logging(
     )
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Processor] = [
+        add_message_fields,
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -10,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from bus import Endpoint, MemoryBus, MessageContext
 from gennaker.logging import configure_logging
+from tests.contract.messages import DoWork
 
 
 @pytest.fixture
@@ -39,6 +42,37 @@ def test_structlog_lines_carry_context(stream: io.StringIO) -> None:
     assert entry["service"] == "orca" and entry["correlation_id"] == "c1" and entry["message_id"] == "m1"
     assert entry["stage"] == "deploy"
     assert isinstance(entry["timestamp"], str) and entry["timestamp"].endswith("Z")
+
+
+async def test_a_handlers_lines_carry_the_message_it_handles(stream: io.StringIO) -> None:
+    bus = MemoryBus(source="/logging")
+    handled = asyncio.Event()
+
+    async def handle(work: DoWork, context: MessageContext) -> None:
+        structlog.get_logger("gennaker.test").info("working", job=work.job)
+        structlog.get_logger("gennaker.test").info("named", message_type="mine")
+        logging.getLogger("aio_pika").warning("library line")
+        handled.set()
+
+    with structlog.contextvars.bound_contextvars(service="runner"):
+        await bus.consume(Endpoint(service="logged", kind="commands", handlers={"contract.DoWork": handle}))
+        sent = await bus.send(DoWork(job="j1"), to="logged", subject="execution-1")
+        await asyncio.wait_for(handled.wait(), 5)
+        structlog.get_logger("gennaker.test").info("after")
+    await bus.close()
+    working, named, library, after = lines(stream)
+    expected = {
+        "service": "logged",
+        "correlation_id": sent.correlationid,
+        "message_id": sent.id,
+        "message_type": "io.gennaker.contract.DoWork.v1",
+        "subject": "execution-1",
+        "attempt": 1,
+    }
+    assert working == {**working, **expected, "job": "j1"}
+    assert library == {**library, **expected, "event": "library line"}
+    assert named["message_type"] == "mine", "a field the line names itself wins"
+    assert after["service"] == "runner" and "message_id" not in after, "only while the handler runs"
 
 
 def test_library_logs_come_out_as_json_from_warning_up(stream: io.StringIO) -> None:
