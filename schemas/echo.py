@@ -26,7 +26,8 @@ TriggerType = Literal["cron", "webhook", "git", "docker", "cloudevent", "jenkins
 class HandleWebhook(Command):
     """A webhook the gateway received: start every enabled pipeline whose trigger it matches.
 
-    ``type`` and ``source`` are the path's (``webhook``/``git`` …, ``github``/any name); ``body`` is
+    ``type`` and ``source`` are the path's (``webhook``/``git``/``docker`` …, ``github``/any name;
+    ``/webhooks/docker`` is type and source ``docker``); ``body`` is
     the request body exactly as received (UTF-8); ``headers`` the lower-cased headers Echo reads
     (``x-github-event``, ``x-hub-signature-256``, ``x-gitlab-token``, ``x-event-key``,
     ``x-gennaker-webhook-secret``). ``event_id`` names this delivery: the executions it starts are

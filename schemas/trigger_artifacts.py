@@ -26,7 +26,9 @@ it was pushed at (``after``): ``github/file`` with ``reference`` the repository'
 (``{homepage's host}/api/v4/projects/{path}/repository/files/{file}/raw``). Bitbucket's pushes
 name no files: no artifacts.
 
-A payload that carries its own ``artifacts`` keeps them (Echo extracts only when there are none).
+A payload that carries its own ``artifacts`` keeps them (Echo extracts only when there are none):
+at most :data:`MAX_PAYLOAD_ARTIFACTS`, each one's ``type``, ``name``, ``version``, ``location``,
+``reference`` and ``artifactAccount`` a string when given.
 """
 
 from __future__ import annotations
@@ -225,12 +227,30 @@ def git_file_artifacts(source: str, payload: Json) -> list[Json]:
     ]
 
 
+ARTIFACT_TEXT_FIELDS = ("type", "name", "version", "location", "reference", "artifactAccount")
+
+
+def _sent_artifacts(sent: list[Any]) -> list[Json]:
+    """The objects of a payload's own ``artifacts`` (anything else is skipped, as Echo's model
+    skips what it cannot read), each field Spinnaker reads a string."""
+    found = [item for item in sent if isinstance(item, dict)]
+    if len(found) > MAX_PAYLOAD_ARTIFACTS:
+        raise PayloadInvalid("artifacts", f"holds {len(found)} artifacts; the limit is {MAX_PAYLOAD_ARTIFACTS}")
+    for n, item in enumerate(sent):
+        if not isinstance(item, dict):
+            continue
+        for key in ARTIFACT_TEXT_FIELDS:
+            if item.get(key) is not None and not isinstance(item[key], str):
+                raise PayloadInvalid(f"artifacts[{n}].{key}", f"must be a string, not {type(item[key]).__name__}")
+    return found
+
+
 def payload_artifacts(kind: str, source: str, payload: Json) -> list[Json]:
     """The artifacts a webhook to ``/webhooks/{kind}/{source}`` binds: the payload's own
     ``artifacts`` (objects only) when it has any, else those extracted from it."""
     sent = payload.get("artifacts")
     if isinstance(sent, list) and sent:
-        return [item for item in sent if isinstance(item, dict)]
+        return _sent_artifacts(sent)
     if kind == "git":
         return git_file_artifacts(source, payload)
     return docker_artifacts(source, payload)

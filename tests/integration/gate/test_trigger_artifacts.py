@@ -214,6 +214,8 @@ MALFORMED: list[tuple[str, Json, str]] = [
         "events[0].target.repository",
     ),
     ("/webhooks/webhook/dockerhub", {"push_data": {"tag": "v1"}}, "repository.repo_name"),
+    ("/webhooks/webhook/ci", {"artifacts": [{"type": "docker/image", "reference": 7}]}, "artifacts[0].reference"),
+    ("/webhooks/webhook/ci", {"artifacts": [{"type": "a"}] * (MAX_PAYLOAD_ARTIFACTS + 1)}, "artifacts"),
     ("/webhooks/git/github", {**PUSH, "commits": {"added": []}}, "commits"),
     ("/webhooks/git/github", {**PUSH, "commits": [{"added": "a.txt"}]}, "commits[0].added"),
     ("/webhooks/git/github", {**PUSH, "commits": [{"added": ["a.txt"]}]}, "repository.contents_url"),
