@@ -396,7 +396,7 @@ class AmqpBus(Bus):
         return consumption
 
     async def _settle(self, queue: str, service: str, message: AbstractIncomingMessage, verdict: Verdict) -> None:
-        """Carry out ``verdict``: anything it publishes is confirmed before the ack."""
+        """Carry out ``verdict``: anything it publishes is confirmed before the consumption acknowledges."""
         if message.reply_to:
             reply = verdict.reply
             if reply is None and verdict.action == "dead":
@@ -413,7 +413,6 @@ class AmqpBus(Bus):
         elif verdict.action == "dead":
             dead = dead_copy(message, verdict, queue)
             await self._publish(DEAD_EXCHANGE, dead.body, dead.properties, "", mandatory=True)
-        await message.ack()
 
     async def _drain_dead_letters(self) -> tuple[AbstractChannel, list[tuple[AbstractIncomingMessage, DeadLetter]]]:
         """Take every dead letter without acknowledging; closing the channel puts them all back."""

@@ -3,7 +3,8 @@
 :class:`AmqpConsumption` is what :meth:`bus.amqp.AmqpBus.consume` returns. Each delivery goes to
 :func:`bus.dispatch.dispatch`, and the bus's ``settle`` carries out the :class:`~bus.dispatch.Verdict`
 (reply, retry or dead letter, confirmed) before the acknowledgement; if settling fails the delivery
-stays unacknowledged and RabbitMQ redelivers it.
+stays unacknowledged and RabbitMQ redelivers it. An endpoint with ``ack_together`` has its
+acknowledgements sent in runs (:mod:`bus.amqp_acks`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
+from bus.amqp_acks import TogetherAcks
 from bus.amqp_errors import TRANSIENT_ERRORS
 from bus.amqp_headers import attempt_of, is_external
 from bus.base import Bus, Consumption
@@ -25,7 +27,8 @@ from bus.endpoint import Endpoint
 log = structlog.get_logger("gennaker.bus.amqp")
 
 Settle = Callable[[str, str, AbstractIncomingMessage, Verdict], Awaitable[None]]
-"""``await settle(queue, service, message, verdict)``: carry out the verdict, then acknowledge."""
+"""``await settle(queue, service, message, verdict)``: carry out the verdict (what it publishes confirmed);
+the consumption acknowledges once it returned."""
 
 
 class AmqpConsumption(Consumption):
@@ -52,6 +55,7 @@ class AmqpConsumption(Consumption):
         self._handling: set[asyncio.Task[Any]] = set()
         """The in-flight tasks whose handler has not returned yet: ``stop`` may cancel those only."""
         self._stopped = False
+        self._acks = TogetherAcks() if endpoint.ack_together else None
 
     async def start(self) -> None:
         self._tag = await self.queue.consume(self._on_message)
@@ -63,6 +67,8 @@ class AmqpConsumption(Consumption):
         if task is not None:
             self._in_flight.add(task)
             self._handling.add(task)
+        if self._acks is not None:
+            self._acks.take(message)
         try:
             verdict = await dispatch(
                 self.endpoint,
@@ -76,9 +82,15 @@ class AmqpConsumption(Consumption):
             if task is not None:
                 self._handling.discard(task)
             await self._settle(self.queue.name, self.endpoint.service, message, verdict)
+            if self._acks is not None:
+                await self._acks.ack(message)
+            else:
+                await message.ack()
         except Exception:
             # Settling failed (the broker went away): leave the message unacknowledged so that
             # RabbitMQ redelivers it once the connection is back. Nothing is lost.
+            if self._acks is not None:
+                self._acks.forget(message)
             log.warning("could not settle message; it will be redelivered", queue=self.queue.name, exc_info=True)
         finally:
             if task is not None:

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aio_pika
 import pytest
+from aiohttp import web
 
 from bus import Bus, Envelope, MemoryBus, RetryPolicy
 from bus.amqp import AmqpBus
@@ -36,6 +42,7 @@ from workers.echo.sinks import SinkRunner, sink_service
 pytestmark = pytest.mark.timeout(60)
 
 FAST = {"batch_size": 20, "batch_seconds": 0.05, "retry_base_delay": 0.05, "retry_max_delay": 0.2}
+ROOT = Path(__file__).resolve().parents[3]
 RETRY = RetryPolicy(max_attempts=5, base_delay=0.1, factor=2.0, max_delay=1.0)
 
 
@@ -303,3 +310,66 @@ async def test_sink_only_takes_events_its_patterns_match(memory_bus: MemoryBus, 
             await receiver.until_count(1)
             await asyncio.sleep(0.2)
     assert list(receiver.arrived) == [wanted.id]
+
+
+class SlowThenDown(FakeSplunk):
+    """Takes its first request after ``slow`` seconds (a sink then holds more events than that batch),
+    then answers 503 until ``outage`` is cleared."""
+
+    def __init__(self, token: str, slow: float) -> None:
+        super().__init__(token)
+        self.slow = slow
+        self.recovered = False
+
+    async def collect(self, request: web.Request) -> web.Response:
+        if self.requests == 0:
+            await asyncio.sleep(self.slow)
+        elif not self.recovered:
+            self.outage = True
+        return await super().collect(request)
+
+
+@pytest.mark.amqp
+async def test_a_sink_killed_mid_batch_redelivers_what_it_had_not_acknowledged_and_nothing_it_had(
+    amqp_url: str, unique: str
+) -> None:
+    """A delivered batch is acknowledged with one ``multiple`` ack while the next ones are in hand: after
+    kill -9 in the middle of one, every event not acknowledged comes again, and the delivered batch does not."""
+    splunk = SlowThenDown("t0ken", slow=0.5)
+    buses = Buses("amqp", amqp_url, unique)
+    victim: subprocess.Popen[str] | None = None
+    try:
+        async with serve(splunk.app()) as url:
+            arguments = [amqp_url, unique, f"{unique}.#", url, "t0ken", "10"]
+            victim = subprocess.Popen(
+                [sys.executable, "-m", "tests.integration.echo.sink_process", *arguments],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            assert victim.stdout is not None
+            ready = await asyncio.wait_for(asyncio.to_thread(victim.stdout.readline), 30)
+            assert ready.strip() == "ready", ready
+            envelopes = [event(unique, n) for n in range(25)]  # prefetch 20: two batches in hand at once
+            await publish(await buses.new(), unique, envelopes)
+            await wait_for(lambda: splunk.refused_503 >= 2, "the sink delivered a batch and kept the next in flight")
+            delivered = set(splunk.arrived)
+            assert 0 < len(delivered) < len(envelopes)
+            victim.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(victim.wait)
+            splunk.recovered, splunk.outage = True, False
+            config = SplunkSink(name=unique, url=url, token="t0ken", patterns=(f"{unique}.#",), **FAST)
+            async with running(config, buses.new):
+                await splunk.until_count(len(envelopes))
+                await asyncio.sleep(0.3)  # anything sent twice would arrive by now
+    finally:
+        if victim is not None:
+            if victim.poll() is None:
+                victim.kill()
+                victim.wait()
+            if victim.stdout is not None:
+                victim.stdout.close()
+        await buses.close()
+    assert sorted(splunk.deliveries) == sorted(envelope.id for envelope in envelopes)
+    assert max(splunk.deliveries.values()) == 1, "an acknowledged batch came again"

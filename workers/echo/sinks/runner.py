@@ -2,7 +2,8 @@
 
 The queue is ``gennaker.echo-sink-<name>.events``, bound to ``gennaker.events`` with the sink's
 patterns and bounded by ``max_queue`` (a full queue refuses new events and the bus raises its
-alarm). The consumer's prefetch is two batches, so one batch is sent while the next fills.
+alarm). The consumer's prefetch is two batches, so one batch is sent while the next fills, and a
+delivered batch is acknowledged with one acknowledgement (``Endpoint.ack_together``).
 
 On stop the consumer stops taking events and those in hand get ``drain_seconds`` to be delivered;
 whatever is left goes back to its queue unacknowledged, as after a crash: never lost, and never
@@ -65,6 +66,7 @@ class SinkRunner:
             raw_handler=forward,
             prefetch=min(2 * self.config.batch_size, 65_535),
             max_length=self.config.max_queue,
+            ack_together=True,
         )
 
     async def run(self, bus: Bus) -> None:
