@@ -24,11 +24,19 @@ Baselines, same run:
   one request per event as it is produced (delay). The sinks add the bus, batching and acknowledgement.
 * **RabbitMQ ceiling**, raw aio-pika doing the transport's share of the same work and nothing else:
   the same bodies published with confirms in the same chunks to a topic exchange bound to two
-  quorum queues bounded like the sinks', each consumed with the sinks' prefetch and every message
-  acknowledged. No sink can deliver faster than its broker hands it events, so Echo's RabbitMQ
-  figure is read against this one. It runs in ``--rounds`` rounds alternating with Echo's (ceiling
-  first, then Echo first, …), so load from anything else on the machine falls on both alike; the
-  median of each round's ratio and its spread are printed.
+  quorum queues bounded like the sinks', each consumed with the sinks' prefetch and acknowledged as
+  the sinks acknowledge (one ``basic.ack`` with ``multiple`` per ``--batch-size`` events, the last
+  partial batch after ``--batch-seconds``). No sink can deliver faster than its broker hands it
+  events, so Echo's RabbitMQ figure is read against this one. It runs in ``--rounds`` rounds
+  alternating with Echo's (ceiling first, then Echo first, …), so load from anything else on the
+  machine falls on both alike; the median of each round's ratio and its spread are printed.
+
+CPU per event, beside each RabbitMQ figure: the CPU time this process spent (``cpu_us``: publisher,
+consumers, sinks and the fake servers alike, all in this process) and the broker spent (``broker_us``,
+read from ``/proc`` when RabbitMQ runs on this machine; it counts whatever else the broker served
+meanwhile), divided by the events. On a shared machine these say more than events/s: however quiet
+the machine, no run can exceed about 1e6 / cpu_us events/s (this process is one thread on one core),
+nor, with 2 cores, 2e6 / (cpu_us + broker_us).
 
 Nothing lost, nothing doubled: every phase counts the events each server stored (``lost``: published
 but never stored once all had time to arrive; ``doubled``: stored more than once); the run exits 1
@@ -49,7 +57,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +85,37 @@ from workers.echo.sinks.elasticsearch import ElasticsearchBulk  # noqa: E402
 from workers.echo.sinks.splunk import SplunkHec  # noqa: E402
 
 TOKEN = "bench-token"
+
+
+def broker_pid() -> int | None:
+    """The local RabbitMQ's Erlang VM (``beam.smp``), or None when the broker runs elsewhere."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "beam.smp" and b"rabbit" in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+    return None
+
+
+def broker_cpu(pid: int | None) -> float:
+    """CPU seconds the broker has used so far (0 when it is not local)."""
+    if pid is None:
+        return 0.0
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+@contextlib.contextmanager
+def cpu_per_event(figures: dict[str, float], events: int) -> Iterator[None]:
+    """Put the CPU microseconds per event this process and the broker spent in the block into ``figures``."""
+    pid = broker_pid()
+    process, broker = time.process_time(), broker_cpu(pid)
+    yield
+    figures["cpu_us"] = (time.process_time() - process) / events * 1e6
+    if pid is not None:
+        figures["broker_us"] = (broker_cpu(pid) - broker) / events * 1e6
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -158,17 +197,18 @@ async def through_sinks(
         try:
             async with sinks_on(bus, configs):
                 events = make_events(bus, args.events, run)
-                started = time.perf_counter()
-                for chunk in range(0, len(events), 200):
-                    await asyncio.gather(
-                        *(
-                            bus.publish_envelope(e, routing_key=f"{run}.orca.stage.completed")
-                            for e in events[chunk : chunk + 200]
+                with cpu_per_event(figures, len(events)):
+                    started = time.perf_counter()
+                    for chunk in range(0, len(events), 200):
+                        await asyncio.gather(
+                            *(
+                                bus.publish_envelope(e, routing_key=f"{run}.orca.stage.completed")
+                                for e in events[chunk : chunk + 200]
+                            )
                         )
-                    )
-                published = time.perf_counter() - started
-                await wait_all([elastic, splunk], len(events))
-                elapsed = time.perf_counter() - started
+                    published = time.perf_counter() - started
+                    await wait_all([elastic, splunk], len(events))
+                    elapsed = time.perf_counter() - started
                 figures["events_per_s"] = len(events) / elapsed
                 figures["publish_per_s"] = len(events) / published
 
@@ -231,8 +271,9 @@ async def baseline(args: argparse.Namespace) -> dict[str, float]:
     return figures
 
 
-async def rabbitmq_ceiling(args: argparse.Namespace) -> float:
-    """Events/s raw aio-pika takes from publish to two acknowledged consumers, the sinks' queue shape."""
+async def rabbitmq_ceiling(args: argparse.Namespace) -> dict[str, float]:
+    """Events/s raw aio-pika takes from publish to two consumers acknowledging in batches, the sinks'
+    queue shape, prefetch and acknowledgement; with the CPU per event (:func:`cpu_per_event`)."""
     run = f"echo-ceiling-{os.getpid()}-{str(ULID()).lower()[-8:]}"
     bodies = [e.to_bytes() for e in make_events(MemoryBus(source="/bench"), args.events, run)]
     prefetch = min(2 * args.batch_size, 65_535)
@@ -240,8 +281,13 @@ async def rabbitmq_ceiling(args: argparse.Namespace) -> float:
     try:
         publishing = await connection.channel(publisher_confirms=True)
         exchange = await publishing.declare_exchange(run, aio_pika.ExchangeType.TOPIC, auto_delete=True)
-        counts = [0, 0]
         done = asyncio.Event()
+        consumers: list[BatchAcknowledging] = []
+
+        def all_acknowledged() -> None:
+            if all(consumer.count >= len(bodies) and consumer.last is None for consumer in consumers):
+                done.set()
+
         for n in range(2):
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=prefetch)
@@ -253,46 +299,92 @@ async def rabbitmq_ceiling(args: argparse.Namespace) -> float:
             queue = await channel.declare_queue(f"{run}-{n}", durable=True, arguments=arguments)
             await queue.bind(exchange, routing_key="#")
 
-            async def on_message(message: aio_pika.abc.AbstractIncomingMessage, n: int = n) -> None:
-                await message.ack()
-                counts[n] += 1
-                if min(counts) >= len(bodies):
-                    done.set()
-
-            await queue.consume(on_message)
-        started = time.perf_counter()
-        for chunk in range(0, len(bodies), 200):
-            await asyncio.gather(
-                *(
-                    exchange.publish(
-                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=run
+            consumers.append(BatchAcknowledging(args.batch_size, args.batch_seconds, len(bodies), all_acknowledged))
+            await queue.consume(consumers[-1])
+        figures: dict[str, float] = {}
+        with cpu_per_event(figures, len(bodies)):
+            started = time.perf_counter()
+            for chunk in range(0, len(bodies), 200):
+                await asyncio.gather(
+                    *(
+                        exchange.publish(
+                            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=run
+                        )
+                        for body in bodies[chunk : chunk + 200]
                     )
-                    for body in bodies[chunk : chunk + 200]
                 )
-            )
-        await asyncio.wait_for(done.wait(), 300)
-        rate = len(bodies) / (time.perf_counter() - started)
+            await asyncio.wait_for(done.wait(), 300)
+            figures["events_per_s"] = len(bodies) / (time.perf_counter() - started)
         cleanup = await connection.channel()
         for n in range(2):
             await cleanup.queue_delete(f"{run}-{n}")
-        return rate
+        return figures
     finally:
         await connection.close()
 
 
-def rounds_summary(echo: list[dict[str, float]], ceiling: list[float]) -> dict[str, float]:
+class BatchAcknowledging:
+    """A consumer of the ceiling: one ``multiple`` ack per ``batch_size`` messages, as the sinks send,
+    and one for a partial batch once ``batch_seconds`` passed without it filling."""
+
+    def __init__(self, batch_size: int, batch_seconds: float, total: int, done: Callable[[], None]) -> None:
+        self.batch_size, self.batch_seconds, self.total, self.done = batch_size, batch_seconds, total, done
+        self.count = 0
+        self.last: aio_pika.abc.AbstractIncomingMessage | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.acks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.count += 1
+        self.last = message
+        if self.count % self.batch_size == 0:
+            await self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(self.batch_seconds, self.on_timer)
+
+    def on_timer(self) -> None:
+        self.timer = None
+        task = asyncio.create_task(self.flush())
+        self.acks.add(task)
+        task.add_done_callback(self.acks.discard)
+
+    async def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        last, self.last = self.last, None
+        if last is not None:
+            await last.ack(multiple=True)
+        if self.count >= self.total:
+            self.done()
+
+
+def per_event(figures: dict[str, float]) -> str:
+    """A phase's events/s and CPU per event, in words."""
+    words = f"{figures['events_per_s']:,.0f} events/s, {figures['cpu_us']:,.0f} us CPU per event here"
+    if "broker_us" in figures:
+        words += f", {figures['broker_us']:,.0f} us in RabbitMQ"
+    return words
+
+
+def rounds_summary(echo: list[dict[str, float]], ceiling: list[dict[str, float]]) -> dict[str, float]:
     """Echo's RabbitMQ figures over the rounds: median events/s and ratio to the ceiling (with the
-    spread of the ratios), median delay p50 and the worst p99, lost and doubled summed."""
-    ratios = [figures["events_per_s"] / rate for figures, rate in zip(echo, ceiling, strict=True)]
+    spread of the ratios), median CPU per event of both, median delay p50 and the worst p99, lost
+    and doubled summed."""
+    ratios = [figures["events_per_s"] / base["events_per_s"] for figures, base in zip(echo, ceiling, strict=True)]
     summary = {
         "events_per_s": statistics.median(f["events_per_s"] for f in echo),
         "publish_per_s": statistics.median(f["publish_per_s"] for f in echo),
-        "ceiling_events_per_s": statistics.median(ceiling),
+        "ceiling_events_per_s": statistics.median(f["events_per_s"] for f in ceiling),
         "ratio_to_ceiling": statistics.median(ratios),
         "ratio_spread": max(ratios) - min(ratios),
         "lost": sum(f["lost"] for f in echo),
         "doubled": sum(f["doubled"] for f in echo),
     }
+    for name in ("cpu_us", "broker_us"):
+        if all(name in f for f in echo + ceiling):
+            summary[name] = statistics.median(f[name] for f in echo)
+            summary[f"ceiling_{name}"] = statistics.median(f[name] for f in ceiling)
     for name in ("es", "hec"):
         summary[f"{name}_p50_ms"] = statistics.median(f[f"{name}_p50_ms"] for f in echo)
         summary[f"{name}_p99_ms"] = max(f[f"{name}_p99_ms"] for f in echo)
@@ -326,16 +418,16 @@ async def main() -> None:
             return await AmqpBus.connect(args.amqp_url, source="/bench")
 
         echo_rounds: list[dict[str, float]] = []
-        ceilings: list[float] = []
+        ceilings: list[dict[str, float]] = []
         for number in range(args.rounds):
             order = ("ceiling", "echo") if number % 2 == 0 else ("echo", "ceiling")
             for phase in order:
                 if phase == "ceiling":
                     ceilings.append(await rabbitmq_ceiling(args))
-                    print(f"  RabbitMQ ceiling, round {number + 1}: {ceilings[-1]:,.0f} events/s", flush=True)
+                    print(f"  RabbitMQ ceiling, round {number + 1}: {per_event(ceilings[-1])}", flush=True)
                 else:
                     echo_rounds.append(await through_sinks(amqp, args, f"RabbitMQ, round {number + 1}"))
-                    print(f"    {echo_rounds[-1]['events_per_s']:,.0f} events/s", flush=True)
+                    print(f"    {per_event(echo_rounds[-1])}", flush=True)
         results["amqp"] = rounds_summary(echo_rounds, ceilings)
 
     print()
@@ -372,6 +464,11 @@ async def main() -> None:
             f"events/s; Echo is {rabbit['ratio_to_ceiling']:.2f}x of it (median of {args.rounds} rounds, "
             f"spread {rabbit['ratio_spread']:.2f})"
         )
+        if "broker_us" in rabbit:
+            print(
+                f"  CPU per event (median): Echo's run {rabbit['cpu_us']:,.0f} us here + {rabbit['broker_us']:,.0f} us "
+                f"in RabbitMQ; the ceiling's {rabbit['ceiling_cpu_us']:,.0f} us + {rabbit['ceiling_broker_us']:,.0f} us"
+            )
     print(
         json.dumps(
             {
