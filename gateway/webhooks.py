@@ -179,7 +179,8 @@ ROUTES = (
             "digest}`. Starts every enabled pipeline with a `docker` trigger of that account (or, without one, "
             "registry) and repository whose `tag` regex matches (no `tag`: any but `latest`), binding the "
             "image's `docker/image` artifact (`registry/repository:tag`). `/webhooks/docker/dockerhub` takes "
-            "Docker Hub's webhook and `/webhooks/docker/dockerregistry` a registry's notification instead."
+            "Docker Hub's webhook, `/webhooks/docker/quay` Quay's push notification and "
+            "`/webhooks/docker/dockerregistry` a registry's notification instead."
         ),
         tag="webhooks",
         responses=_RESPONSES,

@@ -9,7 +9,10 @@ Docker (``/webhooks/docker/{source}``; ``/webhooks/docker`` is source ``docker``
 :func:`docker_pushes`:
 
 * source ``dockerhub``: Docker Hub's webhook (``repository.repo_name``, ``push_data.tag``,
-  ``push_data.pusher``): one push to ``index.docker.io``;
+  ``push_data.pusher``, ``callback_url`` as the artifact's ``provenance``): one push to
+  ``index.docker.io``;
+* source ``quay``: Quay's repository push notification (``docker_url``, ``repository``,
+  ``updated_tags``, ``homepage`` as ``provenance``): one push per updated tag;
 * source ``dockerregistry``: a registry's notification envelope (``events[]`` with ``action``
   ``push``, ``target.repository``, ``target.tag`` or ``target.digest``, ``target.mediaType`` a
   manifest, ``request.host``): one push per such event; other events are ignored, as Echo does;
@@ -79,6 +82,8 @@ class DockerPush:
     tag: str | None
     digest: str | None = None
     account: str | None = None
+    provenance: str | None = None
+    """Where the push was announced (Docker Hub's callback, Quay's repository page)."""
 
     @property
     def name(self) -> str:
@@ -92,6 +97,8 @@ class DockerPush:
         found["reference"] = f"{self.name}{separator}{version}"
         if metadata:
             found["metadata"] = metadata
+        if self.provenance:
+            found["provenance"] = self.provenance
         return found
 
 
@@ -131,9 +138,11 @@ def docker_pushes(source: str, payload: Json) -> list[DockerPush]:
     if source == "dockerhub":
         repository = _text(payload, "repository.repo_name", "", REPOSITORY, required=True)
         tag = _text(payload, "push_data.tag", "", TAG, required=True)
-        return [DockerPush(DOCKER_HUB, str(repository), tag)]
+        return [DockerPush(DOCKER_HUB, str(repository), tag, provenance=_provenance(payload, "callback_url"))]
     if source == "dockerregistry":
         return _registry_pushes(payload)
+    if source == "quay":
+        return _quay_pushes(payload)
     repository = _text(payload, "repository", "", REPOSITORY, required=True)
     tag = _text(payload, "tag", "", TAG, required=True)
     registry = _text(payload, "registry", "", REGISTRY, required=False)
@@ -168,16 +177,41 @@ def _registry_pushes(payload: Json) -> list[DockerPush]:
     return pushes
 
 
+def _quay_pushes(payload: Json) -> list[DockerPush]:
+    url = str(_text(payload, "docker_url", "", None, required=True))
+    registry, _, path = url.partition("/")
+    if REGISTRY.fullmatch(registry) is None or REPOSITORY.fullmatch(path) is None:
+        raise PayloadInvalid("docker_url", f"{url[:300]!r} is not a registry host and repository")
+    repository = _text(payload, "repository", "", REPOSITORY, required=True)
+    if repository != path:
+        raise PayloadInvalid("repository", f"{repository!r} is not the repository docker_url {url!r} names")
+    tags = payload.get("updated_tags")
+    if not isinstance(tags, list) or not tags:
+        raise PayloadInvalid("updated_tags", "must be a non-empty list of tags")
+    if len(tags) > MAX_PAYLOAD_ARTIFACTS:
+        raise PayloadInvalid("updated_tags", f"names {len(tags)} tags; the limit is {MAX_PAYLOAD_ARTIFACTS}")
+    for n, tag in enumerate(tags):
+        if not isinstance(tag, str) or TAG.fullmatch(tag) is None:
+            raise PayloadInvalid(f"updated_tags[{n}]", f"{str(tag)[:300]!r} is not a valid tag")
+    return [DockerPush(registry, path, tag, provenance=_provenance(payload, "homepage")) for tag in tags]
+
+
 def docker_artifacts(source: str, payload: Json) -> list[Json]:
-    """The ``docker/image`` artifacts a Docker Hub or registry webhook brings (sources ``dockerhub``
-    and ``dockerregistry``, whatever the path's type; Echo extracts them for webhook triggers too)."""
-    if source not in ("dockerhub", "dockerregistry"):
+    """The ``docker/image`` artifacts a Docker Hub, Quay or registry webhook brings (sources
+    ``dockerhub``, ``quay`` and ``dockerregistry``, whatever the path's type; Echo extracts them for
+    webhook triggers too)."""
+    if source not in ("dockerhub", "quay", "dockerregistry"):
         return []
     pushes = docker_pushes(source, payload)
     if source == "dockerhub":
         pusher = _at(payload, "push_data.pusher")
         return [pushes[0].artifact({"pusher": pusher if isinstance(pusher, str) else ""})]
     return [push.artifact() for push in pushes]
+
+
+def _provenance(payload: Json, key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _files(payload: Json) -> list[str]:

@@ -104,6 +104,7 @@ async def test_a_registry_notification_fires_the_docker_triggers_of_that_registr
         config("private", docker(registry="registry.example.com:5000", repository="team/api", account="private")),
         config("hub", docker(tag="v.*")),
         config("hub-webhook", {"type": "webhook", "enabled": True, "source": "dockerhub"}),
+        config("quay", docker(registry="quay.io", repository="team/api", account="quay", tag="")),
     )
     notification = registry_notification(
         registry_push("team/api", "2.0.1"),
@@ -123,11 +124,34 @@ async def test_a_registry_notification_fires_the_docker_triggers_of_that_registr
         }
     ]
 
-    hub = {"push_data": {"tag": "v9.1", "pusher": "octo"}, "repository": {"repo_name": "acme/shop"}}
+    callback = "https://registry.hub.docker.com/u/acme/shop/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/"
+    hub = {
+        "callback_url": callback,
+        "push_data": {"tag": "v9.1", "pusher": "octo"},
+        "repository": {"repo_name": "acme/shop"},
+    }
     assert list(await fired(hooks, await hooks.post("/webhooks/docker/dockerhub", hub))) == ["hub"]
     # Docker Hub's webhook to a plain webhook trigger brings its image, as Echo's extractor does
     webhook = await fired(hooks, await hooks.post("/webhooks/webhook/dockerhub", hub))
-    assert webhook["hub-webhook"]["artifacts"] == [{**PUSHED, "metadata": {"pusher": "octo"}}]
+    assert webhook["hub-webhook"]["artifacts"] == [{**PUSHED, "metadata": {"pusher": "octo"}, "provenance": callback}]
+
+    quay = {
+        "repository": "team/api",
+        "docker_url": "quay.io/team/api",
+        "homepage": "https://quay.io/repository/team/api",
+        "updated_tags": ["2.1.0", "latest"],
+    }
+    triggers = await fired(hooks, await hooks.post("/webhooks/docker/quay", quay))
+    assert list(triggers) == ["quay"]  # one push per updated tag; the trigger has no tag: latest is not one
+    assert triggers["quay"]["artifacts"] == [
+        {
+            "type": "docker/image",
+            "name": "quay.io/team/api",
+            "version": "2.1.0",
+            "reference": "quay.io/team/api:2.1.0",
+            "provenance": "https://quay.io/repository/team/api",
+        }
+    ]
 
 
 async def test_git_pushes_bring_a_file_artifact_per_added_or_modified_file(stack: AsyncExitStack) -> None:
@@ -207,6 +231,8 @@ MALFORMED: list[tuple[str, Json, str]] = [
     ("/webhooks/docker", {"repository": "acme/shop", "tag": "v1"}, "account"),
     ("/webhooks/docker", {**IMAGE, "account": "dock\nerhub"}, "account"),
     ("/webhooks/docker/dockerhub", {"repository": {"repo_name": "acme/shop"}}, "push_data.tag"),
+    ("/webhooks/docker/quay", {"docker_url": "quay.io/team/api", "repository": "team/api"}, "updated_tags"),
+    ("/webhooks/docker/quay", {"docker_url": "quay.io/team/api", "repository": "other/api"}, "repository"),
     ("/webhooks/docker/dockerregistry", {"events": {"action": "push"}}, "events"),
     (
         "/webhooks/docker/dockerregistry",

@@ -6,14 +6,14 @@
   or ``gitlab/file`` artifact per file the push added or modified, at the pushed commit
   (:mod:`schemas.trigger_artifacts`).
 * ``/webhooks/docker`` and ``/webhooks/docker/{source}``: an image push (Spinnaker's docker event
-  content, a Docker Hub webhook, or a registry's notification) starts every enabled ``docker``
+  content, a Docker Hub or Quay webhook, or a registry's notification) starts every enabled ``docker``
   trigger matching it (:mod:`workers.echo.triggers.docker`); the execution's trigger gets ``tag``,
   ``digest`` and the image's ``docker/image`` artifact.
 * ``/webhooks/{type}/{source}`` otherwise (``webhook`` above all): every enabled trigger of that
   ``type`` whose ``source`` equals the path's and whose ``payloadConstraints`` hold
   (:mod:`workers.echo.triggers.constraints`); the execution's trigger gets the ``payload``, the
-  payload's ``parameters`` as its parameters and its ``artifacts`` (sources ``dockerhub`` and
-  ``dockerregistry`` without any bring their image's ``docker/image`` artifact), as Echo's
+  payload's ``parameters`` as its parameters and its ``artifacts`` (sources ``dockerhub``, ``quay``
+  and ``dockerregistry`` without any bring their images' ``docker/image`` artifacts), as Echo's
   ``WebhookEventHandler`` does. A webhook or docker trigger with a ``secret`` (a Gennaker addition;
   Spinnaker has none for them) also needs the header ``X-Gennaker-Webhook-Secret`` carrying it.
 
