@@ -11,6 +11,12 @@ The future is registered before the command is sent, so an answer can never arri
 ``*.command.rejected`` answer raises :class:`CommandRejected` with its status and field; no answer
 by the deadline raises :class:`gateway.errors.CommandTimeout` (504).
 
+The same subscription receives every event of Front50's, whoever sent the command (Front50 answers
+every change with one), so it also tells whether Front50 changed anything since a moment
+(:meth:`CommandResults.seen`, :meth:`CommandResults.nothing_since`): the count of a service's events
+moves before the future of the command that caused one is resolved, so a client told "saved" never
+finds a read the gateway kept from before its save (:mod:`gateway.held_replies`).
+
 Example::
 
     install(app)                                       # on_startup / on_cleanup hooks
@@ -31,7 +37,7 @@ from bus import BrokerUnavailable, Bus, Envelope, MessageContext, QueryFailed, R
 from gateway.errors import CommandTimeout, GatewayError
 from gateway.keys import BUS, CONFIG
 from gateway.private_subscription import PrivateSubscription, follow_with_app
-from schemas.base import Command, Query, Reply, parse_cloudevent_type
+from schemas.base import CLOUDEVENT_TYPE_PREFIX, Command, Query, Reply, parse_cloudevent_type
 
 log = structlog.get_logger("gennaker.gateway.commands")
 
@@ -65,6 +71,18 @@ class CommandRejected(GatewayError):
 
 
 @dataclass(frozen=True)
+class Seen:
+    """How many events of ``service`` a :class:`CommandResults` had received at ``at`` (loop time), and on
+    which connection to the broker: compare with :meth:`CommandResults.nothing_since`."""
+
+    results: weakref.ReferenceType[CommandResults]
+    service: str
+    events: int
+    interruptions: int
+    at: float
+
+
+@dataclass(frozen=True)
 class CommandResult:
     """The event that answered a command: its type name (``front50.pipeline.saved``) and data."""
 
@@ -79,9 +97,14 @@ class CommandResults:
     ``start`` and ``stop`` are idempotent; ``send`` starts the subscription if nobody did.
     """
 
+    SEEN_SECONDS = 10.0
+    """A backstop: :meth:`nothing_since` is false this long after :meth:`seen` even if no event came (a
+    command that failed part-way and was dead-lettered may have changed data without an event)."""
+
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
+        self._events: dict[str, int] = {}
         self._answers = PrivateSubscription(bus, SUBSCRIBER, PATTERNS, self._deliver, prefetch=256)
 
     async def start(self) -> None:
@@ -92,7 +115,30 @@ class CommandResults:
         """Unsubscribe; commands still waiting time out."""
         await self._answers.stop()
 
+    def seen(self, service: str) -> Seen | None:
+        """A mark of the events of ``service`` received so far; ``None`` while not subscribed (then nothing
+        that happens is seen). Only the services :data:`PATTERNS` take every event of (Front50) mean
+        anything here."""
+        if not self._answers.active or self.bus.outage() is not None:
+            return None
+        now = asyncio.get_running_loop().time()
+        return Seen(weakref.ref(self), service, self._events.get(service, 0), self.bus.interruptions, now)
+
+    def nothing_since(self, seen: Seen) -> bool:
+        """Whether no event of ``seen.service`` arrived since :meth:`seen` made ``seen`` (and this
+        subscription, on the same connection, was following all along, for under :attr:`SEEN_SECONDS`)."""
+        return (
+            seen.results() is self
+            and self._answers.active
+            and self._events.get(seen.service, 0) == seen.events
+            and self.bus.interruptions == seen.interruptions
+            and self.bus.outage() is None
+            and asyncio.get_running_loop().time() - seen.at < self.SEEN_SECONDS
+        )
+
     async def _deliver(self, envelope: Envelope, context: MessageContext) -> None:
+        service = envelope.type.removeprefix(CLOUDEVENT_TYPE_PREFIX).partition(".")[0]
+        self._events[service] = self._events.get(service, 0) + 1  # before any future: see seen()
         future = self._pending.get(envelope.causationid or "")
         if future is not None and not future.done():
             future.set_result(envelope)

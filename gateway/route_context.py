@@ -85,12 +85,16 @@ class RouteContext:
     async def ask_raw(self, query: Query, reply_type: type[Reply]) -> RawReply:
         """Ask ``query`` for a route that relays the reply: its JSON as the service wrote it, checked to be
         ``reply_type`` (another type is a 502) but not decoded (:meth:`bus.Bus.ask_raw`); an answer
-        unchanged since the last one held (:mod:`gateway.held_replies`) does not travel again."""
+        unchanged since the last one held (:mod:`gateway.held_replies`) does not travel again, and one
+        held from a service that has announced no change since is answered without asking."""
         key = HELD.key(query)
+        current = HELD.current(key, self.results)
+        if current is not None and issubclass(current.reply_type, reply_type):
+            return current
         known = HELD.get(key)
+        asked = self.results.seen(query.owner())
         raw = await raw_reply_of(self.bus, query, reply_type, timeout=self.query_timeout, known=known)
-        if raw is not known:
-            HELD.keep(key, raw)
+        HELD.keep(key, raw, asked=asked)
         return raw
 
     async def send(self, command: Command, *, subject: str | None = None) -> CommandResult:
