@@ -11,7 +11,7 @@ sort/limit, ``$group`` and string ids.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -100,6 +100,103 @@ async def test_sort_and_limit_answer_the_newest_first(collection: AsyncCollectio
     await collection.insert_many([{"_id": f"e{index}", "started": index} for index in (3, 1, 4, 0, 2)])
     newest = [document["_id"] async for document in collection.find({}).sort("started", DESCENDING).limit(3)]
     assert newest == ["e4", "e3", "e2"]
+
+
+BUILT = 1_764_000_000_000
+"""An epoch-millisecond time, as Orca stamps ``buildTime`` (a 64-bit integer in BSON)."""
+
+
+async def newest_ids(
+    collection: AsyncCollection[Document], query: Document, *, limit: int = 4, skip: int = 0, direction: int = -1
+) -> list[str]:
+    cursor = collection.find(query, {"_id": 1}).sort("built", direction).skip(skip).limit(limit)
+    return [str(document["_id"]) async for document in cursor]
+
+
+async def test_a_sorted_find_on_an_index_prefix_answers_newest_first_with_skip_limit_and_other_filters(
+    collection: AsyncCollection[Document],
+) -> None:
+    """Orca lists an application's newest executions of one type through an index of (application,
+    type, buildTime): the answer is that of the filter and sort, whatever else the filter asks."""
+    await collection.create_index([("app", ASCENDING), ("kind", ASCENDING), ("built", DESCENDING)])
+    documents: list[Document] = [
+        {
+            "_id": f"e{n:02d}",
+            "app": "billing" if n % 3 else "search",
+            "kind": "PIPELINE" if n % 4 else "ORCHESTRATION",
+            "status": "RUNNING" if n % 5 == 0 else "SUCCEEDED",
+            "built": BUILT + n * 1000,
+        }
+        for n in range(40)
+    ]
+    await collection.insert_many(documents)
+
+    def expected(keep: Callable[[Document], bool], limit: int, skip: int = 0, reverse: bool = True) -> list[str]:
+        kept = sorted((document for document in documents if keep(document)), key=lambda document: document["built"])
+        if reverse:
+            kept.reverse()
+        return [str(document["_id"]) for document in kept[skip : skip + limit]]
+
+    billing = {"app": "billing", "kind": "PIPELINE"}
+
+    def in_billing(document: Document) -> bool:
+        return bool(document["app"] == "billing" and document["kind"] == "PIPELINE")
+
+    assert await newest_ids(collection, billing) == expected(in_billing, 4) == ["e38", "e37", "e35", "e34"]
+    assert await newest_ids(collection, billing, skip=3, limit=3) == expected(in_billing, 3, skip=3)
+    assert await newest_ids(collection, billing, direction=1) == expected(in_billing, 4, reverse=False)
+    assert await newest_ids(collection, billing, limit=100) == expected(in_billing, 100)
+    running = {**billing, "status": {"$in": ["RUNNING", "PAUSED"]}}
+    assert await newest_ids(collection, running) == expected(
+        lambda document: in_billing(document) and document["status"] == "RUNNING", 4
+    )
+    tasks = {"app": "search", "kind": "ORCHESTRATION"}
+    assert await newest_ids(collection, tasks) == ["e36", "e24", "e12", "e00"]
+    assert await newest_ids(collection, {"app": "nobody", "kind": "PIPELINE"}) == []
+    assert await newest_ids(collection, {"app": "billing"}, limit=3) == ["e38", "e37", "e35"]
+
+
+async def test_a_sorted_find_on_an_index_prefix_finds_arrays_holding_the_value(
+    collection: AsyncCollection[Document],
+) -> None:
+    """An equality matches an array holding the value, which an index of plain values does not list."""
+    await collection.create_index([("app", ASCENDING), ("built", DESCENDING)])
+    await collection.insert_many([{"_id": f"e{n}", "app": "billing", "built": BUILT + n} for n in range(5)])
+    await collection.insert_one({"_id": "shared", "app": ["search", "billing"], "built": BUILT + 10})
+    assert await newest_ids(collection, {"app": "billing"}, limit=2) == ["shared", "e4"]
+
+
+async def test_a_sorted_find_on_an_index_prefix_orders_mixed_values_as_mongodb_does(
+    collection: AsyncCollection[Document],
+) -> None:
+    """Numbers of every width compare by value; then BSON's order of types: null and missing first,
+    numbers, strings, and booleans last."""
+    await collection.create_index([("app", ASCENDING), ("built", DESCENDING)])
+    await collection.insert_many(
+        [
+            {"_id": "int64", "app": "billing", "built": BUILT},
+            {"_id": "int32", "app": "billing", "built": 7},
+            {"_id": "double", "app": "billing", "built": 7.5},
+            {"_id": "negative", "app": "billing", "built": -BUILT},
+        ]
+    )
+    numbers = ["int64", "double", "int32", "negative"]
+    assert await newest_ids(collection, {"app": "billing"}) == numbers
+    assert await newest_ids(collection, {"app": "billing"}, direction=1) == numbers[::-1]
+
+    await collection.delete_many({"_id": {"$in": ["int64", "negative"]}})
+    others: list[tuple[Document, list[str], list[str]]] = [
+        ({"built": "soon"}, ["other", "double", "int32"], ["int32", "double", "other"]),
+        ({"built": None}, ["double", "int32", "other"], ["other", "int32", "double"]),
+        ({}, ["double", "int32", "other"], ["other", "int32", "double"]),
+        ({"built": False}, ["other", "double", "int32"], ["int32", "double", "other"]),
+        ({"built": True}, ["other", "double", "int32"], ["int32", "double", "other"]),
+    ]
+    for other, newest, oldest in others:
+        await collection.insert_one({"_id": "other", "app": "billing", **other})
+        assert await newest_ids(collection, {"app": "billing"}) == newest, other
+        assert await newest_ids(collection, {"app": "billing"}, direction=1) == oldest, other
+        await collection.delete_one({"_id": "other"})
 
 
 async def test_group_counts_by_key(collection: AsyncCollection[Document]) -> None:

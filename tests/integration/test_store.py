@@ -17,6 +17,11 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from gennaker.store import EmbeddedStore, StoreUnavailable, check_reachable, mongo_client
 from gennaker.store_engine import StringIdSQLiteEngine
+from schemas.orca_engine import StartExecution
+from tests.authorities import ADMIN
+from workers.orca.engine.plan import new_execution
+from workers.orca.engine.status import ExecutionStatus
+from workers.orca.engine.store import ExecutionStore
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -165,7 +170,10 @@ async def test_writes_keep_no_change_journal_and_transactions_still_commit_or_ab
         assert [database.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in journals] == [0, 0]
 
 
-@pytest.mark.parametrize("name", ["_validate_document_against_unique_indexes", "_select_first_document_for_plan"])
+@pytest.mark.parametrize(
+    "name",
+    ["_validate_document_against_unique_indexes", "_select_first_document_for_plan", "_open_scan_documents_sync"],
+)
 def test_the_overridden_private_methods_still_exist_in_mongoeco_with_the_same_parameters(name: str) -> None:
     """mongoeco is pinned because these are private: an upgrade that renames or reshapes one fails here."""
     from mongoeco.engines.sqlite import SQLiteEngine
@@ -231,3 +239,67 @@ async def test_concurrent_sorted_reads_and_writes_of_one_collection_all_succeed(
     finally:
         sys.setswitchinterval(previous)
     assert failures == []
+
+
+async def test_orca_lists_the_newest_executions_from_an_index_not_a_sort_of_the_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gate's executions and tasks lists (an application's newest of one type, a pipeline config's
+    newest) are read from Orca's indexes in order: mongoeco's planner, which sorted every stored
+    execution for them, is not asked; what is listed is still the newest first, ``limit`` of them."""
+    compiled: list[str] = []
+    compile_plan = StringIdSQLiteEngine._compile_read_execution_plan
+
+    def counting(self: StringIdSQLiteEngine, db_name: str, coll_name: str, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(coll_name)
+        return compile_plan(self, db_name, coll_name, *args, **kwargs)
+
+    monkeypatch.setattr(StringIdSQLiteEngine, "_compile_read_execution_plan", counting)
+    async with EmbeddedStore(tmp_path / "store.sqlite") as embedded:
+        client = mongo_client(embedded.url)
+        store = ExecutionStore(client["gennaker"])
+        await store.prepare()
+        built: dict[str, tuple[int, str, str, str]] = {}
+        for n in range(60):
+            application, config = ("billing", f"deploy-{n % 2}") if n % 3 else ("search", "index")
+            pipeline = {"id": config, "application": application, "name": "p", "stages": []}
+            command = StartExecution(authority=ADMIN, execution_id=f"01EXEC{n:020d}", pipeline=pipeline)
+            execution = new_execution(command, 1_764_000_000_000 + (n * 7919) % 60 * 1000)  # not in id order
+            execution.type = "ORCHESTRATION" if n % 5 == 0 else "PIPELINE"
+            execution.status = ExecutionStatus.RUNNING if n % 4 == 0 else ExecutionStatus.SUCCEEDED
+            assert await store.insert(execution)
+            built[execution.id] = (execution.build_time, application, config, execution.type)
+
+        def newest(keep: Any, limit: int) -> list[str]:
+            kept = sorted((time, id) for id, (time, *fields) in built.items() if keep(*fields))
+            return [id for _, id in reversed(kept)][:limit]
+
+        async def listed(limit: int, **filters: Any) -> list[str]:
+            filters = {"application": None, "pipeline_config_ids": (), "statuses": (), **filters}
+            return [execution.id for execution in await store.search(limit=limit, **filters)]
+
+        compiled.clear()
+        assert await listed(7, application="billing", types=["PIPELINE"]) == newest(
+            lambda app, config, type: app == "billing" and type == "PIPELINE", 7
+        )
+        assert await listed(3, application="search", types=["ORCHESTRATION"]) == newest(
+            lambda app, config, type: app == "search" and type == "ORCHESTRATION", 3
+        )
+        assert await listed(5, pipeline_config_ids=["deploy-1"], types=["PIPELINE"]) == newest(
+            lambda app, config, type: config == "deploy-1" and type == "PIPELINE", 5
+        )
+        assert await listed(100, pipeline_config_ids=["index"]) == newest(
+            lambda app, config, type: config == "index", 100
+        )
+        assert compiled == []
+
+        running = await store.search(
+            application="billing", pipeline_config_ids=(), statuses=["running"], limit=50, types=["PIPELINE"]
+        )
+        assert running and {execution.status for execution in running} == {ExecutionStatus.RUNNING}
+        assert [execution.build_time for execution in running] == sorted(
+            (execution.build_time for execution in running), reverse=True
+        )
+        both = await listed(4, pipeline_config_ids=["deploy-0", "index"])
+        assert both == newest(lambda app, config, type: config in ("deploy-0", "index"), 4)
+        await client.close()
