@@ -4,7 +4,8 @@ One process-wide ``resourceVersion`` counter, as etcd's revision is: every write
 one, lists answer the current one, and a watch from version N replays every later event before
 waiting for new ones. ``metadata.generation`` grows when anything but ``metadata``/``status``
 changes. Writes to a kind with a status subresource keep the status, and writes to ``/status``
-keep everything else.
+keep everything else. What is stored is defaulted as a real server defaults it
+(:mod:`tests.kubernetes_server.defaults`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 
 from schemas.json_types import Json
 from tests.kubernetes_server import selectors
+from tests.kubernetes_server.defaults import with_defaults
 from tests.kubernetes_server.errors import ApiFailure, not_found
 from tests.kubernetes_server.kinds import Kind
 
@@ -111,7 +113,7 @@ class ObjectStore:
     async def create(self, kind: Kind, namespace: str, document: Json, *, dry_run: bool = False) -> Json:
         """Store a new object (409 if the name is taken, 404 if the namespace is missing)."""
         self._namespace_exists(kind, namespace)
-        obj = copy.deepcopy(document)
+        obj = with_defaults(document, None, namespace)
         metadata = obj.setdefault("metadata", {})
         name = metadata["name"]
         if self._key(kind, namespace, name) in self.objects:
@@ -148,7 +150,7 @@ class ObjectStore:
             obj = copy.deepcopy(current)
             obj["status"] = copy.deepcopy(document.get("status") or {})
         else:
-            obj = copy.deepcopy(document)
+            obj = with_defaults(document, current, namespace)
             metadata = obj.setdefault("metadata", {})
             for kept in ("uid", "creationTimestamp", "generation", "namespace", "ownerReferences"):
                 if kept in current["metadata"] and (kept != "ownerReferences" or kept not in metadata):

@@ -32,6 +32,10 @@ MONIKER = "moniker.spinnaker.io/"
 ARTIFACT = "artifact.spinnaker.io/"
 STRATEGY = "strategy.spinnaker.io/"
 VERSION_SUFFIX = re.compile(r"^(?P<base>.+)-v(?P<sequence>\d{3})$")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MAX_LAST_APPLIED = 128 * 1024
+"""Bytes of recorded configuration at most: a manifest's annotations may not pass 256 KiB in all, so
+a larger manifest is applied without the record (and its unchanged redeploy is a new version)."""
 
 
 class ManifestRefused(OperationFailed):
@@ -216,3 +220,40 @@ def split_name(text: str) -> tuple[str, str]:
     if not kind or not name.strip():
         raise OperationFailed(f"manifestName {text!r} must be '<kind> <name>', e.g. 'deployment web'")
     return kinds.canonical(kind), name.strip()
+
+
+def with_last_applied(manifest: Json) -> Json:
+    """A copy recording itself in ``kubectl.kubernetes.io/last-applied-configuration``, as ``kubectl
+    apply`` records what it applied: what the API server stores differs from what was sent (defaults,
+    a Secret's ``stringData`` folded into ``data``), so only the record tells whether a redeploy is
+    unchanged. Left out when it would be over :data:`MAX_LAST_APPLIED` bytes."""
+    result = copy.deepcopy(manifest)
+    notes = notes_of(result)
+    notes.pop(LAST_APPLIED, None)
+    result.setdefault("metadata", {})["annotations"] = notes
+    record = json.dumps({k: v for k, v in result.items() if k != "status"}, sort_keys=True, separators=(",", ":"))
+    if len(record) <= MAX_LAST_APPLIED:
+        result["metadata"]["annotations"] = {**notes, LAST_APPLIED: record + "\n"}
+    return result
+
+
+def last_applied(live: Json) -> Json | None:
+    """The configuration last applied to ``live`` (:func:`with_last_applied`), or ``None``."""
+    text = notes_of(live).get(LAST_APPLIED)
+    if not isinstance(text, str):
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def same_configuration(applied: Json | None, manifest: Json) -> bool:
+    """Whether ``manifest`` asks for what ``applied`` did, all but ``metadata`` (as Spinnaker compares
+    versions: metadata does not change what runs)."""
+    if applied is None:
+        return False
+    return {k: v for k, v in applied.items() if k not in ("metadata", "status")} == {
+        k: v for k, v in manifest.items() if k not in ("metadata", "status")
+    }

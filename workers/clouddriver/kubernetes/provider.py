@@ -4,7 +4,8 @@ Two faces, one client per account (:mod:`workers.clouddriver.kubernetes.client`)
 
 * **Manifests** (what ``deployManifest``, ``deleteManifest``, ``scaleManifest`` and
   ``patchManifest`` use): :meth:`KubernetesProvider.apply` (server-side apply, field manager
-  ``gennaker``, so a repeat after a crash changes nothing twice), :meth:`~KubernetesProvider.get`,
+  ``gennaker``, so a repeat after a crash changes nothing twice), :meth:`~KubernetesProvider.replace`
+  (``strategy.spinnaker.io/replace``), :meth:`~KubernetesProvider.get`,
   :meth:`~KubernetesProvider.list_kind`, :meth:`~KubernetesProvider.delete`,
   :meth:`~KubernetesProvider.patch`. A refusal from the API server is :class:`ApiRefused` with
   the server's message; an API server that does not answer is retried with backoff
@@ -175,24 +176,49 @@ class KubernetesProvider(CloudProvider):
 
     # manifests
 
-    async def apply(self, account: Account, manifest: Json, *, dry_run: bool = False) -> Json:
-        """Server-side apply ``manifest`` (created if missing); the object as the server stored it."""
+    async def _object(self, account: Account, manifest: Json) -> Any:
+        """lightkube's object for ``manifest``, after checking the account covers its kind and namespace."""
         namespace = (manifest.get("metadata") or {}).get("namespace")
         self.covers(account, str(manifest["kind"]), namespace)
-        client = self.client(account)
         try:
-            obj = from_dict(manifest)
+            return from_dict(manifest)
         except LoadResourceError:
             await self._resource_for(account, str(manifest["kind"]))  # a custom kind: learn it, or refuse naming it
-            obj = from_dict(manifest)
+            return from_dict(manifest)
         except (TypeError, ValueError) as error:
             raise OperationFailed(f"{manifest_name(manifest)}: {error}") from None
+
+    async def apply(self, account: Account, manifest: Json, *, dry_run: bool = False) -> Json:
+        """Server-side apply ``manifest`` (created if missing); the object as the server stored it."""
+        obj = await self._object(account, manifest)
+        client = self.client(account)
         applied = await self._call(
             account,
             f"applying {manifest_name(manifest)}",
             lambda: client.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=dry_run),
         )
         return dict(applied.to_dict())
+
+    async def replace(self, account: Account, manifest: Json, *, dry_run: bool = False) -> Json:
+        """Replace the live object with ``manifest`` whole, as ``kubectl replace`` does (fields others
+        set are dropped; created if missing); the object as the server stored it."""
+        obj = await self._object(account, manifest)
+        client = self.client(account)
+        try:
+            replaced = await self._call(
+                account,
+                f"replacing {manifest_name(manifest)}",
+                lambda: client.replace(obj, field_manager=FIELD_MANAGER, dry_run=dry_run),
+            )
+        except ApiRefused as refused:
+            if refused.code != 404:
+                raise
+            replaced = await self._call(
+                account,
+                f"creating {manifest_name(manifest)}",
+                lambda: client.create(obj, field_manager=FIELD_MANAGER, dry_run=dry_run),
+            )
+        return dict(replaced.to_dict())
 
     async def get(self, account: Account, kind: str, namespace: str, name: str) -> Json | None:
         """The live object, or ``None`` if there is none."""

@@ -19,7 +19,9 @@ only when ``trafficManagement.enabled`` is true, as in Spinnaker (once the new v
 A deploy refuses every document before applying any (:mod:`workers.clouddriver.kubernetes.manifests`),
 asks the API server to accept them all with a server-side dry run, then applies them in order:
 versioned ConfigMaps and Secrets first, so the workloads' references can name their new
-versions. Each stage then waits until what it changed is stable (Spinnaker's
+versions. Each manifest is versioned, sized, sent and its history trimmed as its
+``strategy.spinnaker.io/*`` annotations say (:mod:`workers.clouddriver.operations.manifest_versions`).
+Each stage then waits until what it changed is stable (Spinnaker's
 ``waitForManifestStable``, judged per kind by :mod:`workers.clouddriver.kubernetes.stability`)
 for ``waitForUpTimeoutSeconds`` (default 300). A refusal names the document's index and kind and
 the server's reason.
@@ -44,7 +46,9 @@ from schemas.authority import Permission
 from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied, who
 from workers.clouddriver.kubernetes import artifact_binding, kinds, manifests, properties, stability, targets, traffic
+from workers.clouddriver.kubernetes.manifest_strategy import ManifestStrategy, strategy_of
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
+from workers.clouddriver.operations import manifest_versions
 from workers.clouddriver.operations.base import OperationRun, Outcome
 from workers.clouddriver.provider import Account, CloudProvider, OperationFailed
 
@@ -63,7 +67,12 @@ def _shown(manifest: Json) -> Json:
     (outputs travel in events and executions, where secrets never go)."""
     if manifest.get("kind") != "Secret":
         return manifest
-    return {key: value for key, value in manifest.items() if key not in ("data", "stringData")}
+    shown = {key: value for key, value in manifest.items() if key not in ("data", "stringData")}
+    notes = manifests.notes_of(manifest)
+    if manifests.LAST_APPLIED in notes:  # it holds what was applied, the data with it
+        notes.pop(manifests.LAST_APPLIED)
+        shown["metadata"] = {**manifest["metadata"], "annotations": notes}
+    return shown
 
 
 def _outcome(account: Account, applied: list[Json], **extra: Any) -> Outcome:
@@ -143,32 +152,6 @@ def _strategy(context: Json) -> str:
     return strategy if isinstance(traffic, dict) and traffic.get("enabled") is True else "none"
 
 
-async def _version(op: OperationRun, k8s: KubernetesProvider, account: Account, manifest: Json) -> tuple[str, int]:
-    """The name this versioned manifest deploys as: the latest version again if it is unchanged,
-    else the next; recorded, so a resumed deploy picks the same."""
-    kind, namespace, base = manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"]
-
-    async def choose() -> list[Any]:
-        versions = []
-        for item in await k8s.list_kind(account, kind, namespace):
-            sequence = manifests.sequence_of(item["metadata"]["name"], base)
-            if sequence is not None:
-                versions.append((sequence, item))
-        if not versions:
-            return [manifests.version_name(base, 0), 0]
-        sequence, latest = max(versions, key=lambda pair: pair[0])
-        if _content(latest) == _content(manifest):
-            return [latest["metadata"]["name"], sequence]
-        return [manifests.version_name(base, sequence + 1), sequence + 1]
-
-    name, sequence = await op.decide(f"version:{kind}/{namespace}/{base}", choose)
-    return str(name), int(sequence)
-
-
-def _content(manifest: Json) -> Json:
-    return {key: value for key, value in manifest.items() if key not in ("metadata", "status")}
-
-
 async def deploy_manifest(op: OperationRun) -> Outcome:
     """Apply the stage's manifests, wait for them to be stable, then carry out the strategy."""
     account, provider = op.account()
@@ -205,14 +188,25 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
     prepared.sort(
         key=lambda pair: (pair[1]["kind"] not in ("Namespace",), pair[1]["kind"] not in ("ConfigMap", "Secret"))
     )
+    chosen: dict[int, ManifestStrategy] = {}
+    for index, manifest in prepared:
+        try:
+            chosen[index] = strategy_of(manifest, rollout=strategy)
+        except OperationFailed as refused:
+            raise manifests.ManifestRefused(
+                f"manifest {index} ({manifest['kind']} {manifest['metadata']['name']}): {refused}"
+            ) from None
     renamed: dict[tuple[str, str], str] = {}
     final: list[tuple[int, Json]] = []
     for index, manifest in prepared:
         manifest = manifests.rewrite_references(manifest, renamed)
+        source: str | None = manifest["metadata"]["name"]
         if manifests.is_versioned(manifest):
-            name, sequence = await _version(op, k8s, account, manifest)
+            name, sequence, source = await manifest_versions.choose_version(op, k8s, account, manifest)
             renamed[(manifest["kind"].lower(), manifest["metadata"]["name"])] = name
             manifest = manifests.rename(manifest, name, sequence)
+        if chosen[index].use_source_capacity:
+            manifest = await manifest_versions.with_source_capacity(op, k8s, account, manifest, source)
         final.append((index, manifest))
     named, enable = traffic.services(op.context)
     if strategy in ("redblack", "bluegreen") and not named:
@@ -233,15 +227,17 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
                 if namespace not in selected:
                     selected[namespace] = await traffic.labels(k8s, account, namespace, named)
                 final[position] = (index, traffic.with_traffic(manifest, named, selected[namespace], enable))
+    final = [(index, manifests.with_last_applied(manifest)) for index, manifest in final]
     created_namespaces = {m["metadata"]["name"] for _, m in final if m["kind"] == "Namespace"}
     for index, manifest in final:
         if manifest["kind"] != "Namespace" and manifest["metadata"].get("namespace") in created_namespaces:
             continue  # its namespace does not exist until the real apply
-        await _apply(k8s, account, index, manifest, dry_run=True)
+        await _apply(op, k8s, account, index, manifest, chosen[index], dry_run=True)
     applied = []
     for index, manifest in final:
-        applied.append(await _apply(k8s, account, index, manifest, dry_run=False))
-        await op.progress(f"applied {manifests.manifest_name(manifest)} in {manifest['metadata'].get('namespace', '')}")
+        applied.append(await _apply(op, k8s, account, index, manifest, chosen[index], dry_run=False))
+        how = {"apply": "applied", "replace": "replaced", "recreate": "recreated"}[chosen[index].deploy]
+        await op.progress(f"{how} {manifests.manifest_name(manifest)} in {manifest['metadata'].get('namespace', '')}")
     op.touched.add(account.name)
     try:
         await _wait_stable(op, k8s, account, applied)
@@ -253,6 +249,8 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             if manifest["kind"] == "ReplicaSet" and namespace in selected:
                 await traffic.disable(k8s, account, manifest, selected[namespace])
         raise OperationFailed(f"{unstable}; the new version was taken out of its Services") from None
+    for (index, _), deployed in zip(final, applied, strict=True):
+        await manifest_versions.trim_history(op, k8s, account, deployed, chosen[index])
     if strategy != "none":
         await _retire_older(op, k8s, account, applied, selected, delete=strategy == "highlander")
     outcome = _outcome(account, applied)
@@ -265,9 +263,18 @@ def _artifacts(context: Json, key: str) -> list[Json]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-async def _apply(k8s: KubernetesProvider, account: Account, index: int, manifest: Json, *, dry_run: bool) -> Json:
+async def _apply(
+    op: OperationRun,
+    k8s: KubernetesProvider,
+    account: Account,
+    index: int,
+    manifest: Json,
+    how: ManifestStrategy,
+    *,
+    dry_run: bool,
+) -> Json:
     try:
-        return await k8s.apply(account, manifest, dry_run=dry_run)
+        return await manifest_versions.put(op, k8s, account, manifest, how, dry_run=dry_run)
     except ApiRefused as refused:
         raise OperationFailed(
             f"manifest {index} ({manifest['kind']} {manifest['metadata']['name']}): "
@@ -507,7 +514,7 @@ async def run_job_manifest(op: OperationRun) -> Outcome:
         job, application=application, moniker=op.context.get("moniker") or {}, namespace=namespace
     )
     annotated["metadata"]["name"] = name
-    applied = await _apply(k8s, account, 0, annotated, dry_run=False)
+    applied = await _apply(op, k8s, account, 0, annotated, ManifestStrategy(), dry_run=False)
     op.touched.add(account.name)
     await op.progress(f"started job {name} in {namespace}")
     jobs = {"deploy.jobs": {namespace: [f"job {name}"]}}
