@@ -15,14 +15,18 @@ Clouddriver with a ``kubernetes`` account pointing at the local API server of
 * **The cache with many resources** (``--cache-resources 5000``, 0 to skip): the local API server,
   in a process of its own as a real one is (its objects are not Clouddriver's to allocate, hold or
   collect), holds ReplicaSets of application ``bench`` (moniker annotations, 100 clusters) and their pods,
-  three each, as many as asked in all; Clouddriver refreshes the account's cache (timed), with
+  three each, as many as asked in all, with one Deployment per cluster owning its ReplicaSets;
+  Clouddriver refreshes the account's cache (timed), with
   Python's allocations traced meanwhile (``cache_refresh_peak_mib``: the most allocated at once;
   ``cache_retained_mib``: what is still allocated afterwards, i.e. held by the process after the
   refresh) and the process's RSS growth; then Gate's ``/applications/bench/serverGroups`` (every
   server group with its instances: Gate's default summaries, and ``?expand=true``, the whole JSON)
   and one server group are read ``--reads`` times (p50/p99; after one uncounted read of each
   listing), each timed until Gate's answer has arrived in full (decoding it is the client's work,
-  left out). The goal in issue 14: at most
+  left out); so are ``/applications/bench/serverGroupManagers`` (one Deployment per cluster owns
+  its ReplicaSets: 100 managers, each with its server groups' summaries) and one live manifest,
+  ``/manifests/k8s/default/deployment web7`` (read from the API server with its Events, not from
+  the cache). The goal in issue 14: at most
   100 MiB and a Gate read p99 of at most 50 ms.
 
     .venv/bin/python benchmarks/kubernetes.py [--runs 20] [--cache-resources 5000] [--reads 100]
@@ -115,6 +119,22 @@ PODS_PER_SET = 3
 CLUSTERS = 100
 
 
+def deployment(cluster: int) -> Json:
+    """The Deployment of cluster ``cluster``: the server group manager of its ReplicaSets."""
+    labels = {"app": f"web{cluster}"}
+    notes = {"moniker.spinnaker.io/application": "bench", "moniker.spinnaker.io/cluster": f"deployment web{cluster}"}
+    template = {
+        "metadata": {"labels": labels},
+        "spec": {"containers": [{"name": "main", "image": "registry.example/web"}]},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"web{cluster}", "namespace": "default", "annotations": notes},
+        "spec": {"replicas": PODS_PER_SET, "selector": {"matchLabels": labels}, "template": template},
+    }
+
+
 def replica_set(number: int) -> Json:
     cluster = f"replicaSet web{number % CLUSTERS}"
     name = f"web{number % CLUSTERS}-v{number // CLUSTERS:03d}"
@@ -138,8 +158,12 @@ def replica_set(number: int) -> Json:
     }
 
 
-async def seed(server: KubernetesApiServer, document: Json) -> None:
-    """``document`` (a ReplicaSet) with its pods, all Running and Ready, as the controllers would leave them."""
+async def seed(server: KubernetesApiServer, document: Json, manager: Json) -> None:
+    """``document`` (a ReplicaSet of Deployment ``manager``) with its pods, all Running and Ready, as the
+    controllers would leave them."""
+    controller = {"apiVersion": "apps/v1", "kind": "Deployment", "name": manager["metadata"]["name"]}
+    controller |= {"uid": manager["metadata"]["uid"], "controller": True}
+    document = {**document, "metadata": {**document["metadata"], "ownerReferences": [controller]}}
     created = await server.store.create(KIND["ReplicaSet"], "default", document)
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": created["metadata"]["name"]}
     owner |= {"uid": created["metadata"]["uid"], "controller": True}
@@ -172,12 +196,20 @@ def percentiles(samples: list[float]) -> Json:
     }
 
 
+def managed(sets: int) -> int:
+    """How many Deployments manage ``sets`` ReplicaSets (one per cluster)."""
+    return min(CLUSTERS, sets)
+
+
 async def serve_seeded(sets: int, kubeconfig: Path) -> None:
     """``--serve-seeded``: the local API server holding ``sets`` ReplicaSets with their pods, its
     kubeconfig written to ``kubeconfig``; says ``ready`` and serves until its stdin closes."""
     async with KubernetesApiServer(controllers=False) as server:  # seeded ready-made: no controller passes over 5k
+        managers = [
+            await server.store.create(KIND["Deployment"], "default", deployment(c)) for c in range(managed(sets))
+        ]
         for number in range(sets):
-            await seed(server, replica_set(number))
+            await seed(server, replica_set(number), managers[number % CLUSTERS])
         server.kubeconfig(kubeconfig)
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -218,9 +250,12 @@ async def cache_figures(data: Path, resources: int, reads: int) -> Json:
                 grown = rss_mib() - before
                 for warm in ("", "?expand=true"):  # uncounted: Front50 creates its indexes at its first query
                     await (await client.get(f"/applications/bench/serverGroups{warm}")).read()
+                await (await client.get("/applications/bench/serverGroupManagers")).read()
                 listing: list[float] = []
                 expanded: list[float] = []
                 one: list[float] = []
+                managers: list[float] = []
+                manifest: list[float] = []
                 for _ in range(reads):
                     for path, samples in (("", listing), ("?expand=true", expanded)):
                         started = time.perf_counter()
@@ -234,6 +269,18 @@ async def cache_figures(data: Path, resources: int, reads: int) -> Json:
                     await response.read()
                     one.append(time.perf_counter() - started)
                     assert response.status == 200, response.status
+                    started = time.perf_counter()
+                    response = await client.get("/applications/bench/serverGroupManagers")
+                    body = await response.read()
+                    managers.append(time.perf_counter() - started)
+                    found = pydantic_core.from_json(body)
+                    assert response.status == 200 and len(found) == managed(sets), (response.status, len(found))
+                    assert sum(len(manager["serverGroups"]) for manager in found) == sets
+                    started = time.perf_counter()
+                    response = await client.get("/manifests/k8s/default/deployment%20web7")
+                    await response.read()
+                    manifest.append(time.perf_counter() - started)
+                    assert response.status == 200, response.status
             finally:
                 await client.close()
                 await front50_host.stop()
@@ -241,8 +288,9 @@ async def cache_figures(data: Path, resources: int, reads: int) -> Json:
         server.stdin.close()
         await server.wait()
     return {
-        "cache_resources": sets * (PODS_PER_SET + 1),
+        "cache_resources": sets * (PODS_PER_SET + 1) + managed(sets),
         "cache_server_groups": sets,
+        "cache_server_group_managers": managed(sets),
         "cache_refresh_ms": round(refresh * 1000),
         "cache_refresh_peak_mib": round(peak / 2**20, 1),
         "cache_retained_mib": round(current / 2**20, 1),
@@ -250,6 +298,8 @@ async def cache_figures(data: Path, resources: int, reads: int) -> Json:
         "gate_server_groups_ms": percentiles(listing),
         "gate_server_groups_expanded_ms": percentiles(expanded),
         "gate_one_server_group_ms": percentiles(one),
+        "gate_server_group_managers_ms": percentiles(managers),
+        "gate_live_manifest_ms": percentiles(manifest),
     }
 
 

@@ -90,7 +90,7 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot) -> lis
     for manager in snapshot.server_group_managers:
         data = manager.to_json(provider=provider)
         managed = [groups.get((manager.region, name)) for name in manager.server_groups]
-        data["serverGroups"] = [_managed_summary(member, provider) for member in managed if member is not None]
+        data["serverGroups"] = [_managed_summary(member) for member in managed if member is not None]
         found.append(
             {
                 "_id": f"serverGroupManager|{account.name}|{manager.region}|{manager.name}",
@@ -119,13 +119,18 @@ def documents(account: Account, provider: str, snapshot: AccountSnapshot) -> lis
     return found
 
 
-def _managed_summary(group: ServerGroup, provider: str) -> Json:
+def _managed_summary(group: ServerGroup) -> Json:
     """A managed server group as its manager lists it (Clouddriver's ``ServerGroupSummary``), with
     whether it takes traffic (as the server group itself says)."""
-    data = group.to_json(provider=provider)
-    summary: Json = {key: data[key] for key in ("name", "account", "region", "moniker", "isDisabled")}
-    if "namespace" in data:
-        summary["namespace"] = data["namespace"]
+    summary: Json = {
+        "name": group.name,
+        "account": group.account,
+        "region": group.region,
+        "moniker": group.resolved_moniker,
+        "isDisabled": group.disabled,
+    }
+    if "namespace" in group.extra:
+        summary["namespace"] = group.extra["namespace"]
     return summary
 
 

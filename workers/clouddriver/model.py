@@ -116,6 +116,11 @@ class ServerGroup(BaseModel):
         """The application named by the server group."""
         return str(_moniker(self.name, self.moniker)["app"])
 
+    @property
+    def resolved_moniker(self) -> Json:
+        """The moniker its JSON shows: the recorded one, else its name's Frigga parts."""
+        return _moniker(self.name, self.moniker)
+
     def healthy_count(self) -> int:
         """How many instances report ``Up``."""
         return sum(1 for instance in self.instances if instance.health_state == "Up")
