@@ -7,6 +7,7 @@ would, and no Gennaker code is on the publishing side.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -16,7 +17,7 @@ import aio_pika
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bus import MemoryBus
+from bus import Envelope, MemoryBus
 from bus.amqp import AmqpBus
 from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
@@ -211,4 +212,35 @@ async def test_a_cloudevent_published_with_plain_aio_pika_triggers_over_rabbitmq
         channel = await connection.channel()
         await channel.queue_delete(queue)
         await connection.close()
+        await bus.close()
+
+
+@pytest.mark.amqp
+async def test_the_shared_queue_holds_many_events_at_once_and_the_history_keeps_their_order(
+    amqp_url: str, unique: str, db: AsyncDatabase[dict[str, Any]]
+) -> None:
+    bus = await AmqpBus.connect(amqp_url, source="/test")
+    history = RecentEventsStore(db)
+    index = PipelineIndex(refresh_seconds=3600)
+    index.replace_all([])
+    events = TriggerEvents(index, history, CloudEventTriggers(index))
+    queue = f"gennaker.echo.trigger-events.{unique}"
+    consumption = await bus.consume(events.endpoint("echo", queue=queue))
+    try:
+        sent = [Envelope(source="/test", type="com.example.thing.happened", subject=unique) for _ in range(60)]
+        # one channel keeps the order of the calls: the queue holds them in this order
+        await asyncio.gather(*(bus.publish_envelope(e, routing_key=f"{unique}.thing") for e in sent))
+
+        async def kept() -> list[str]:
+            recent, _ = await history.after(None, 10_000)
+            return [event["id"] for event in recent if event.get("subject") == unique]
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(await kept()) < len(sent) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert await kept() == [e.id for e in sent]
+    finally:
+        await consumption.stop()
+        channel = bus._channel_or_raise()
+        await channel.queue_delete(queue)
         await bus.close()

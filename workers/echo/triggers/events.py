@@ -16,8 +16,12 @@ from Front50's ``pipeline.saved`` / ``pipeline.deleted`` / ``application.deleted
 replica must see: they come through a private queue per replica, and through the shared queue too
 (so the replica handling an event has seen the saves before it, whichever queue is faster).
 
-Events are handled one at a time (prefetch 1), so the history keeps the order the queue delivered
-them in. It is a queue of its own, not ``gennaker.echo.events`` (which Echo's notifications consume with
+Events are handled one at a time, in the order the queue delivered them (each handler first takes
+a lock, which waiters get in turn), so the history keeps that order; the prefetch of
+:data:`PREFETCH` only spares the round trip to the broker between one event and the next, which
+with one event in hand at a time bounded the queue to one event per round trip.
+
+It is a queue of its own, not ``gennaker.echo.events`` (which Echo's notifications consume with
 typed handlers), so it runs as a background consumption next to the service's endpoints. A
 failure (MongoDB or Front50 down) raises, and the bus retries the event.
 """
@@ -40,6 +44,8 @@ QUEUE = "gennaker.echo.trigger-events"
 MAX_WAITING = 100_000
 """Events the shared queue holds while no Echo consumes it; beyond, it refuses more (with the bus's
 overflow alarm) rather than fill the broker."""
+PREFETCH = 64
+"""Events of the shared queue this replica holds at once: handled one by one, in delivery order."""
 INDEX_EVENTS = ("front50.pipeline.saved", "front50.pipeline.deleted", "front50.application.deleted")
 
 _SAVED = cloudevent_type(PipelineSaved.message_type, PipelineSaved.message_version)
@@ -72,6 +78,9 @@ class TriggerEvents:
         self.history = history
         self.cloudevents = cloudevents
         self.jenkins = jenkins or JenkinsTriggers(index, cloudevents.identity)
+        self._in_order = asyncio.Lock()
+        """Taken before anything else by each handler: deliveries are handed out in order and an
+        ``asyncio.Lock`` serves its waiters first come, first served."""
 
     def endpoint(self, service: str, queue: str = QUEUE) -> Endpoint:
         """The durable, raw endpoint on ``#``."""
@@ -81,7 +90,7 @@ class TriggerEvents:
             patterns=("#",),
             raw_handler=self.handle,
             queue_name=queue,
-            prefetch=1,
+            prefetch=PREFETCH,
             max_length=MAX_WAITING,
         )
 
@@ -96,10 +105,11 @@ class TriggerEvents:
         self._update_index(envelope)
 
     async def handle(self, envelope: Envelope, context: MessageContext) -> None:
-        self._update_index(envelope)
-        await self.history.record(envelope)
-        await self.cloudevents.handle(envelope, context)
-        await self.jenkins.handle(envelope, context)
+        async with self._in_order:
+            self._update_index(envelope)
+            await self.history.record(envelope)
+            await self.cloudevents.handle(envelope, context)
+            await self.jenkins.handle(envelope, context)
 
     def _update_index(self, envelope: Envelope) -> None:
         data = envelope.data
