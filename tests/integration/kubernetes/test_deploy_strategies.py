@@ -5,6 +5,7 @@ with defaults added and a Secret's ``stringData`` folded into ``data``, as a rea
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -175,3 +176,42 @@ async def test_use_source_capacity_keeps_the_replicas_of_the_version_deployed_no
         for kind, name in (("ReplicaSet", "cap-v001"), ("Deployment", "cap-d"), ("ReplicaSet", "nocap-v001"))
     }
     assert replicas == {"cap-v001": 2, "cap-d": 2, "nocap-v001": 1}
+
+
+async def test_a_workload_joins_the_services_its_own_load_balancers_annotation_names(cluster: Cluster) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "lb-own"},
+        "spec": {"selector": {"serving": "lb-own"}, "ports": [{"port": 80}]},
+    }
+
+    def naming(manifest: Json) -> Json:
+        notes = {"traffic.spinnaker.io/load-balancers": '["service lb-own"]'}
+        return {**manifest, "metadata": {**manifest["metadata"], "annotations": notes}}
+
+    # the Service is deployed beside the workloads that name it, without trafficManagement
+    await succeeded(
+        cluster, deploy(service, naming(replica_set("own")), naming(replica_set("own-d", kind="Deployment")))
+    )
+    pods = cluster.server.store.list(KIND["Pod"], "web", "serving=lb-own")
+    owners = sorted(pod["metadata"]["ownerReferences"][0]["name"] for pod in pods)
+    assert len(owners) == 2 and owners[0].startswith("own-d-") and owners[1] == "own-v000"
+    served: list[str] = []
+    for _ in range(40):  # the Endpoints follow the pods on the controller's next pass
+        endpoints = cluster.live("Endpoints", "lb-own") or {}
+        served = [a["targetRef"]["name"] for s in endpoints.get("subsets") or [] for a in s.get("addresses") or []]
+        if len(served) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(served) == sorted(pod["metadata"]["name"] for pod in pods)
+
+    clashing = naming(replica_set("own-bad"))
+    clashing["spec"]["template"]["metadata"]["labels"]["serving"] = "already"
+    execution = await run(cluster, [deploy(clashing)], "deployer")
+    assert execution["status"] == "TERMINAL"
+    assert (
+        "manifest 0 (ReplicaSet own-bad-v000): traffic.spinnaker.io/load-balancers: service lb-own selects by serving"
+        in (failure(by_ref(execution, "1")))
+    )
+    assert versions(cluster, "ReplicaSet", "own-bad") == []

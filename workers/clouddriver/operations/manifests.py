@@ -46,6 +46,7 @@ from schemas.authority import Permission
 from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied, who
 from workers.clouddriver.kubernetes import artifact_binding, kinds, manifests, properties, stability, targets, traffic
+from workers.clouddriver.kubernetes.load_balancers import LOAD_BALANCERS, named_services
 from workers.clouddriver.kubernetes.manifest_strategy import ManifestStrategy, strategy_of
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
 from workers.clouddriver.operations import manifest_versions
@@ -219,14 +220,27 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             "versions out of the Services with the new one never in them; set enableTraffic to true, or deploy "
             "with strategy none (a dark rollout)"
         )
+    beside = traffic.services_in([manifest for _, manifest in final])
     selected: dict[str, Json] = {}
-    if named:
-        for position, (index, manifest) in enumerate(final):
-            if manifest["kind"] == "ReplicaSet":
-                namespace = manifest["metadata"]["namespace"]
-                if namespace not in selected:
-                    selected[namespace] = await traffic.labels(k8s, account, namespace, named)
-                final[position] = (index, traffic.with_traffic(manifest, named, selected[namespace], enable))
+    for position, (index, manifest) in enumerate(final):
+        label = f"manifest {index} ({manifest['kind']} {manifest['metadata']['name']})"
+        own = named_services(manifest)
+        if named and manifest["kind"] == "ReplicaSet":
+            if own and sorted(own) != sorted(manifests.split_name(text)[1] for text in named):
+                raise manifests.ManifestRefused(
+                    f"{label}: its {LOAD_BALANCERS} names {own}, the stage's trafficManagement {named}; "
+                    "name the same Services in both, or in one of them"
+                )
+            namespace = manifest["metadata"]["namespace"]
+            if namespace not in selected:
+                selected[namespace] = await traffic.labels(k8s, account, namespace, named, beside)
+            final[position] = (index, traffic.with_traffic(manifest, named, selected[namespace], enable))
+        elif own and manifest["kind"] in traffic.RECEIVES_TRAFFIC and (enable or not traffic.managed(op.context)):
+            # as Orca sends it: with traffic management off, a workload always joins the Services it names
+            try:
+                final[position] = (index, await traffic.attach_named(k8s, account, manifest, beside))
+            except OperationFailed as refused:
+                raise manifests.ManifestRefused(f"{label}: {refused}") from None
     final = [(index, manifests.with_last_applied(manifest)) for index, manifest in final]
     created_namespaces = {m["metadata"]["name"] for _, m in final if m["kind"] == "Namespace"}
     for index, manifest in final:
