@@ -2,7 +2,8 @@
 
 The event handlers read the execution from Orca (``orca.GetExecution``) and the application's
 preferences from Front50 (``front50.GetNotifications``), render each notification once and send
-Echo one delivery command per recipient; the delivery handler calls the channel. A redelivered
+Echo one delivery command per recipient; an event that stands for no ``when`` at all (a canceled
+execution, a skipped or canceled stage) asks neither; the delivery handler calls the channel. A redelivered
 event sends the same delivery ids again, and the delivery log turns those into no-ops.
 """
 
@@ -61,9 +62,13 @@ class NotificationHandlers:
         await self._notify(context, event.execution_id, None, lambda stage: ["pipeline.starting"])
 
     async def execution_completed(self, event: ExecutionCompleted, context: MessageContext) -> None:
+        if not execution_whens(event.status):
+            return  # a canceled execution notifies nobody: neither Orca nor Front50 is asked
         await self._notify(context, event.execution_id, None, lambda stage: execution_whens(event.status))
 
     async def stage_started(self, event: StageStarted, context: MessageContext) -> None:
+        if not stage_started_whens(event.stage_type, event.status):
+            return  # a stage skipped at start: its stage.completed may notify
         await self._notify(
             context,
             event.execution_id,
@@ -72,6 +77,8 @@ class NotificationHandlers:
         )
 
     async def stage_completed(self, event: StageCompleted, context: MessageContext) -> None:
+        if event.stage_type != "manualJudgment" and not stage_completed_whens(event.stage_type, event.status, {}):
+            return  # skipped or canceled: only a judgment (read from the stage's context) could notify
         await self._notify(
             context,
             event.execution_id,
