@@ -6,6 +6,7 @@ bound into structlog's context for the request and echoed in the response's head
 
 from __future__ import annotations
 
+import logging
 import time
 
 import structlog
@@ -32,12 +33,24 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
     given = request.headers.get(HEADER, "").strip()
     chosen = request[CORRELATION_ID] = given[:128] if given else new_id()
     started = time.perf_counter()
-    with structlog.contextvars.bound_contextvars(correlation_id=chosen, method=request.method, path=request.path):
+    # bind and reset by hand: bound_contextvars() copies the whole context twice per request
+    tokens = structlog.contextvars.bind_contextvars(correlation_id=chosen, method=request.method, path=request.path)
+    try:
         response = await handler(request)
-        log.debug(  # one per request: shown at log_level DEBUG (failures are logged where they happen)
-            "request handled", status=response.status, duration_ms=round((time.perf_counter() - started) * 1000, 1)
-        )
+        if _debugging():  # one line per request, shown at log_level DEBUG (failures are logged where they happen)
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            log.debug("request handled", status=response.status, duration_ms=duration_ms)
         return response
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
+def _debugging() -> bool:
+    """Whether structlog is configured to write debug lines: a call on a lazy logger builds a bound logger
+    first, even for a line its level drops. Filtering loggers' ``is_enabled_for`` ignores its ``self``."""
+    wrapper = structlog.get_config()["wrapper_class"]
+    is_enabled_for = getattr(wrapper, "is_enabled_for", None)
+    return is_enabled_for is None or bool(is_enabled_for(wrapper, logging.DEBUG))
 
 
 async def echo_correlation_id(request: web.Request, response: web.StreamResponse) -> None:

@@ -7,6 +7,7 @@ URLs cannot blow up the number of series.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -44,9 +45,19 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = response.status
         return response
     finally:
-        route = route_label(request)
-        HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-        HTTP_SECONDS.labels(request.method, route).observe(time.perf_counter() - started)
+        key = (request.method, route_label(request), status)
+        series = _SERIES.get(key)
+        if series is None:
+            method, route, _ = key
+            series = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_SECONDS.labels(method, route))
+            _SERIES[key] = series
+        series[0].inc()
+        series[1].observe(time.perf_counter() - started)
+
+
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+"""(method, route template, status) → its counter and histogram: looking a labelled series up by its labels
+costs a lock and a tuple of strings per request. Bounded as the series are (route templates, never paths)."""
 
 
 async def get_metrics(request: web.Request) -> web.Response:

@@ -155,8 +155,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise RuntimeError("auth_middleware needs install_auth(app, config) on the application")
     try:
         principal = request[PRINCIPAL] = await authentication.identify_throttled(request)
-        with structlog.contextvars.bound_contextvars(user=principal.username):
+        tokens = structlog.contextvars.bind_contextvars(user=principal.username)
+        try:
             return await handler(request)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
     except AuthError as error:
         if error.status == 403:
             log.info("access denied", user=principal_of(request).username, reason=str(error))
