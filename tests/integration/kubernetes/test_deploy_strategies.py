@@ -215,3 +215,18 @@ async def test_a_workload_joins_the_services_its_own_load_balancers_annotation_n
         in (failure(by_ref(execution, "1")))
     )
     assert versions(cluster, "ReplicaSet", "own-bad") == []
+
+
+async def test_traffic_management_finds_a_service_deployed_in_the_same_stage(cluster: Cluster) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "lb-same"},
+        "spec": {"selector": {"serving": "lb-same"}, "ports": [{"port": 80}]},
+    }
+    options = {"strategy": "redblack", "services": ["service lb-same"], "enableTraffic": True}
+    await succeeded(
+        cluster, deploy(service, replica_set("same-stage"), trafficManagement={"enabled": True, "options": options})
+    )
+    pods = cluster.server.store.list(KIND["Pod"], "web", "serving=lb-same")
+    assert [pod["metadata"]["ownerReferences"][0]["name"] for pod in pods] == ["same-stage-v000"]

@@ -76,13 +76,23 @@ async def put(
     dry_run: bool,
 ) -> Json:
     """Send ``manifest`` to the cluster as its strategy says: apply, replace, or delete (waiting until it
-    is gone) and create anew. A dry run of ``recreate`` deletes nothing."""
+    is gone) and create anew. A dry run of ``recreate`` deletes nothing; the object it replaces is
+    recorded (its uid), so a resumed deploy does not delete the one it created already."""
     if strategy.deploy == "replace":
         return await k8s.replace(account, manifest, dry_run=dry_run)
     if strategy.deploy == "recreate" and not dry_run:
         kind, namespace, name = manifest["kind"], manifest["metadata"]["namespace"], manifest["metadata"]["name"]
-        if await k8s.delete(account, kind, namespace, name):
-            await op.progress(f"recreate: deleted {manifests.manifest_name(manifest)} in {namespace}")
+        live = await k8s.get(account, kind, namespace, name)
+        uid = (live or {}).get("metadata", {}).get("uid")
+
+        async def replaced() -> str | None:
+            return str(uid) if uid else None
+
+        # the first run records the object it found (or none); a resumed one finding another made it already
+        found_first = await op.decide(f"recreate:{kind}/{namespace}/{name}", replaced)
+        if uid and found_first == uid:
+            if await k8s.delete(account, kind, namespace, name):
+                await op.progress(f"recreate: deleted {manifests.manifest_name(manifest)} in {namespace}")
             await _gone(op, k8s, account, manifest)
     return await k8s.apply(account, manifest, dry_run=dry_run)
 
