@@ -110,7 +110,9 @@ class Settings(BaseSettings):
         description="Terraformer's binary, profiles and provider mirror: [terraformer], [[terraformer.profiles]]",
     )
     igor: IgorSettings = Field(
-        default_factory=IgorSettings, description="Igor's Jenkins masters: [[igor.jenkins]] name, address, username"
+        default_factory=IgorSettings,
+        description="Igor's Jenkins masters ([[igor.jenkins]] name, address, username) and docker registries "
+        "([[igor.docker_registries]] name, address, repositories)",
     )
     dinghy: DinghySettings = Field(
         default_factory=DinghySettings,
@@ -190,6 +192,11 @@ class Settings(BaseSettings):
         duplicated = listed_twice(master.name for master in value.jenkins)
         if duplicated:
             raise ValueError(f"igor.jenkins masters are listed twice: {', '.join(duplicated)}; names must be unique")
+        duplicated = listed_twice(registry.name for registry in value.docker_registries)
+        if duplicated:
+            raise ValueError(
+                f"igor.docker_registries are listed twice: {', '.join(duplicated)}; account names must be unique"
+            )
         return value
 
     @field_validator("sinks")

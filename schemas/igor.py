@@ -7,19 +7,26 @@ permissions). Orca's ``jenkins`` stage sends ``orca.RunExternalTask`` and gets
 ``igor.task.completed`` back (``igor.task.heartbeat`` while a build is queued or running). Igor's
 poller publishes ``igor.build.completed`` once per finished build, which starts the pipelines
 whose ``jenkins`` trigger names that master and job (Echo).
+
+Igor also watches the docker registries of ``[[igor.docker_registries]]``
+(:class:`DockerRegistryConfig`, Spinnaker's ``dockerRegistry`` accounts): a tag that appears in
+one of their repositories is published once as ``igor.docker.image.pushed``, which starts the
+pipelines whose ``docker`` trigger names that account and repository (Echo), as Igor's docker
+monitor does.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from schemas.authority import ACTS_FOR, Authority
 from schemas.base import Event, Query, Reply
 from schemas.json_types import Json
 from schemas.orca_engine import ExternalTaskCompleted, ExternalTaskHeartbeat
 from schemas.registry import message
+from schemas.trigger_artifacts import REPOSITORY
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 JOB_PATTERN = r"^[^/\s][^\s]*$"
@@ -60,13 +67,63 @@ class JenkinsMasterConfig(BaseModel):
     item_depth: int = Field(3, ge=1, le=10, description="folder levels the poller reads in one request")
 
 
+class DockerRegistryConfig(BaseModel):
+    """One docker registry account Igor polls for new tags (``[[igor.docker_registries]]``).
+
+    Its ``name`` is the ``account`` a ``docker`` trigger names; the registry a trigger or a
+    ``docker/image`` artifact names is ``address``'s host (``index.docker.io`` for Docker Hub).
+    Registries answer the Docker Registry HTTP API V2 (``GET /v2/<repository>/tags/list``); a
+    registry that asks for a bearer token (Docker Hub, most hosted ones) gets one from the realm
+    it names, with ``username`` and ``password`` when given.
+
+    Example (TOML)::
+
+        [[igor.docker_registries]]
+        name = "dockerhub"
+        address = "https://index.docker.io"
+        repositories = ["acme/shop"]
+        username = "acme-ci"
+        password = "<access token>"
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128, pattern=NAME_PATTERN)
+    address: str = Field(
+        min_length=1, max_length=2048, pattern=r"^https?://[^/]+/?$", description="the registry's root"
+    )
+    repositories: tuple[str, ...] = Field(
+        min_length=1, max_length=500, description="the repositories watched (a registry may not list its catalog)"
+    )
+    username: str | None = Field(None, max_length=256)
+    password: SecretStr | None = Field(None, description="the user's password or access token")
+    timeout: float = Field(10.0, gt=0, le=300, description="seconds one request to the registry may take")
+    max_tags: int = Field(10_000, ge=1, le=100_000, description="tags read per repository and poll, at most")
+
+    @field_validator("repositories")
+    @classmethod
+    def _repositories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for repository in value:
+            if len(repository) > 255 or REPOSITORY.fullmatch(repository) is None:
+                raise ValueError(f"{repository!r} is not a docker repository (lower-case path such as 'acme/shop')")
+        return value
+
+    @property
+    def registry(self) -> str:
+        """The host (and port) of ``address``: what triggers and artifacts name."""
+        return self.address.split("://", 1)[1].rstrip("/")
+
+
 class IgorSettings(BaseModel):
-    """Igor's settings: the Jenkins masters and how often they are polled."""
+    """Igor's settings: the Jenkins masters and docker registries, and how often they are polled."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     jenkins: list[JenkinsMasterConfig] = Field(default_factory=list)
-    poll_interval: float = Field(60.0, gt=0, description="seconds between two polls of a master's jobs")
+    docker_registries: list[DockerRegistryConfig] = Field(default_factory=list)
+    poll_interval: float = Field(
+        60.0, gt=0, description="seconds between two polls of a master's jobs (and of a registry's tags)"
+    )
     build_poll_interval: float = Field(
         10.0, gt=0, description="seconds between two looks at a stage's queued or running build (Orca's 10 s)"
     )
@@ -179,6 +236,19 @@ class BuildCompleted(Event):
     master: str
     job: str
     build: Json = Field(description="Igor's GenericBuild: number, result, url, timestamp, artifacts…")
+
+
+@message
+class DockerImagePushed(Event):
+    """A new tag appeared in a watched repository (announced once, whichever Igor saw it): the
+    content of Spinnaker's docker event."""
+
+    message_type: ClassVar[str] = "igor.docker.image.pushed"
+    account: str = Field(min_length=1, max_length=128)
+    registry: str = Field(min_length=1, max_length=255)
+    repository: str = Field(min_length=1, max_length=255)
+    tag: str = Field(min_length=1, max_length=128)
+    digest: str | None = Field(None, max_length=255)
 
 
 @message

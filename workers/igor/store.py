@@ -11,6 +11,9 @@
 * ``igor_build_announcements`` — one document per announced build (its id unique), claimed by
   the first Igor to insert it, published then marked, so a build is announced once however many
   Igors poll, and one claimed by an Igor that died before publishing is published by another.
+* ``igor_docker_tags`` — the tags the docker monitor has seen per registry account and repository.
+* ``igor_docker_announcements`` — one document per announced tag (account/repository/tag), claimed
+  and published as builds are.
 """
 
 from __future__ import annotations
@@ -54,6 +57,13 @@ class IgorStore:
     @property
     def announcements(self) -> AsyncCollection[Document]:
         return self.db["igor_build_announcements"]
+
+    @property
+    def docker_tags(self) -> AsyncCollection[Document]:
+        return self.db["igor_docker_tags"]
+
+    def _announcements(self, kind: str) -> AsyncCollection[Document]:
+        return self.db["igor_docker_announcements"] if kind == "docker" else self.announcements
 
     # --- stage tasks -------------------------------------------------------------------------------
 
@@ -168,26 +178,27 @@ class IgorStore:
             upsert=True,
         )
 
-    async def claim_announcement(self, key: str, event: Json, owner: str) -> bool:
-        """``True`` for the one Igor that first claims build ``key``."""
+    async def claim_announcement(self, key: str, event: Json, owner: str, kind: str = "build") -> bool:
+        """``True`` for the one Igor that first claims ``key`` (a build, or with ``kind="docker"`` a tag)."""
         try:
-            await self.announcements.insert_one(
+            await self._announcements(kind).insert_one(
                 {"_id": key, "event": event, "owner": owner, "claimed_at": now_ms(), "published": False}
             )
         except DuplicateKeyError:
             return False
         return True
 
-    async def announced(self, key: str) -> None:
-        await self.announcements.update_one({"_id": key}, {"$set": {"published": True}})
+    async def announced(self, key: str, kind: str = "build") -> None:
+        await self._announcements(kind).update_one({"_id": key}, {"$set": {"published": True}})
 
-    async def orphaned_announcements(self, owner: str, older_than_ms: int) -> list[Document]:
+    async def orphaned_announcements(self, owner: str, older_than_ms: int, kind: str = "build") -> list[Document]:
         """Claimed but unpublished announcements older than ``older_than_ms``, re-claimed by ``owner``."""
         found: list[Document] = []
         at = now_ms()
-        cursor = self.announcements.find({"published": False, "claimed_at": {"$lt": at - older_than_ms}}).limit(100)
+        collection = self._announcements(kind)
+        cursor = collection.find({"published": False, "claimed_at": {"$lt": at - older_than_ms}}).limit(100)
         async for document in cursor:
-            taken = await self.announcements.find_one_and_update(
+            taken = await collection.find_one_and_update(
                 {"_id": document["_id"], "published": False, "claimed_at": document["claimed_at"]},
                 {"$set": {"owner": owner, "claimed_at": at}},
                 return_document=ReturnDocument.AFTER,
@@ -195,6 +206,23 @@ class IgorStore:
             if taken is not None:
                 found.append(taken)
         return found
+
+    async def seen_tags(self, account: str, repository: str) -> set[str] | None:
+        """The tags seen so far of ``repository`` in registry ``account``; ``None`` before its first poll."""
+        found = await self.docker_tags.find_one({"_id": f"{account}/{repository}"})
+        return set(found.get("tags") or []) if found else None
+
+    async def remember_tags(self, account: str, repository: str, tags: set[str]) -> None:
+        """Record ``tags`` (the union of what was seen and what the registry now holds) as seen.
+
+        Two Igors writing at once each write what the registry holds, and a tag either missed is
+        still announced once: its announcement's id is unique.
+        """
+        await self.docker_tags.update_one(
+            {"_id": f"{account}/{repository}"},
+            {"$set": {"account": account, "repository": repository, "tags": sorted(tags)}},
+            upsert=True,
+        )
 
     async def ensure_indexes(self) -> None:
         await self.tasks.create_index([("execution_id", pymongo.ASCENDING), ("stage_id", pymongo.ASCENDING)])

@@ -7,7 +7,9 @@ the build of a ``jenkins`` stage that ended while Igor still watched it. Queries
 job configs, builds, a build's properties and console text (:mod:`workers.igor.handlers`),
 behind Gate's ``/v2/builds`` and ``/v3/builds``. Background: the stage tasks' loop and the build monitor
 (:mod:`workers.igor.poller`), which announces ``igor.build.completed`` for Echo's ``jenkins``
-triggers. State lives in ``igor_*`` collections (:mod:`workers.igor.store`).
+triggers, and the docker monitor (:mod:`workers.igor.docker_monitor`), which announces
+``igor.docker.image.pushed`` for Echo's ``docker`` triggers. State lives in ``igor_*``
+collections (:mod:`workers.igor.store`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gennaker import __version__
 from gennaker.resources import WorkerResources
 from schemas import igor as messages
 from schemas.orca_engine import RunExternalTask, StageCompleted
+from workers.igor.docker_monitor import DockerMonitor
 from workers.igor.handlers import BuildQueries
 from workers.igor.masters import Masters
 from workers.igor.poller import BuildMonitor
@@ -38,6 +41,7 @@ def build_service(resources: WorkerResources, *, masters: Masters | None = None)
     owner = instance_id()
     tasks = StageTasks(store, masters, settings, owner=owner)
     monitor = BuildMonitor(store, masters, settings, owner=owner)
+    docker = DockerMonitor(store, settings, owner=owner)
     queries = BuildQueries(masters)
     clients = masters
 
@@ -72,5 +76,5 @@ def build_service(resources: WorkerResources, *, masters: Masters | None = None)
                 },
             ),
         ],
-        background=[tasks.loop, monitor.loop, close_clients],
+        background=[tasks.loop, monitor.loop, docker.loop, close_clients],
     )

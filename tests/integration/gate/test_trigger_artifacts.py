@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from schemas.igor import DockerImagePushed
 from schemas.json_types import Json
 from schemas.orca_engine import ExecutionList, ListExecutions
 from schemas.trigger_artifacts import MAX_PAYLOAD_ARTIFACTS
@@ -152,6 +153,27 @@ async def test_a_registry_notification_fires_the_docker_triggers_of_that_registr
             "provenance": "https://quay.io/repository/team/api",
         }
     ]
+
+
+async def test_a_tag_igor_announces_fires_the_docker_triggers_of_its_account(stack: AsyncExitStack) -> None:
+    hooks = await start(stack, config("release", docker(tag="^v[0-9.]+$")), config("quay", docker(account="quay")))
+    pushed = DockerImagePushed(account="dockerhub", registry="index.docker.io", repository="acme/shop", tag="v9.1")
+    envelope = hooks.system.bus.envelope(pushed)
+    for _ in range(50):  # until Echo's trigger-events queue is bound (the same envelope: one start)
+        await hooks.system.bus.publish_envelope(envelope, routing_key=pushed.message_type)
+        if hooks.recorder.commands:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)
+    command = hooks.recorder.commands[0]
+    assert {(c.pipeline_name_or_id, c.idempotency_key) for c in hooks.recorder.commands} == {
+        ("release", command.idempotency_key)  # the same announcement again starts the same execution
+    }
+    assert (command.trigger["type"], command.trigger["tag"], command.trigger["artifacts"]) == (
+        "docker",
+        "v9.1",
+        [PUSHED],
+    )
 
 
 async def test_git_pushes_bring_a_file_artifact_per_added_or_modified_file(stack: AsyncExitStack) -> None:

@@ -100,6 +100,19 @@ def test_settings_name_masters_once_and_keep_tokens_secret() -> None:
         Settings.model_validate({"igor": {"jenkins": [{**master, "address": "ftp://x"}]}})
 
 
+def test_settings_name_docker_registries_once_with_repositories_and_keep_passwords_secret() -> None:
+    hub = {"name": "dockerhub", "address": "https://index.docker.io", "repositories": ["acme/shop"], "password": "p"}
+    settings = Settings.model_validate({"igor": {"docker_registries": [hub]}})
+    [registry] = settings.igor.docker_registries
+    assert registry.registry == "index.docker.io" and "'p'" not in repr(settings.igor)
+    with pytest.raises(ValidationError, match=re.escape("igor.docker_registries are listed twice: dockerhub")):
+        Settings.model_validate({"igor": {"docker_registries": [hub, hub]}})
+    with pytest.raises(ValidationError, match="'Acme/Shop' is not a docker repository"):
+        Settings.model_validate({"igor": {"docker_registries": [{**hub, "repositories": ["Acme/Shop"]}]}})
+    with pytest.raises(ValidationError, match="repositories"):
+        Settings.model_validate({"igor": {"docker_registries": [{**hub, "repositories": []}]}})
+
+
 def test_a_build_read_from_xml_is_its_json() -> None:
     shape = {
         "_class": "hudson.model.FreeStyleBuild",

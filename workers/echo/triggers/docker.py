@@ -1,4 +1,6 @@
-"""Docker pushes (``/webhooks/docker/{source}``) against ``docker`` triggers, as Echo's ``DockerEventHandler``.
+"""Docker pushes against ``docker`` triggers, as Echo's ``DockerEventHandler``: those webhooks bring
+(``/webhooks/docker/{source}``, :mod:`workers.echo.triggers.webhooks`) and those Igor's docker
+monitor announces (``igor.docker.image.pushed``, :class:`DockerEventTriggers`).
 
 A trigger ``{type: docker, account, registry, repository, tag}`` matches a push
 (:class:`schemas.trigger_artifacts.DockerPush`) when its ``repository`` is the push's, its
@@ -15,9 +17,22 @@ the manifests' images.
 
 from __future__ import annotations
 
+import structlog
+
+from bus import Envelope, MessageContext
 from schemas import safe_regex
+from schemas.base import cloudevent_type
+from schemas.igor import DockerImagePushed
 from schemas.json_types import Json
 from schemas.trigger_artifacts import DockerPush
+from workers.echo.triggers.artifact_constraints import artifact_refusal
+from workers.echo.triggers.keys import fire_key
+from workers.echo.triggers.pipelines import PipelineIndex
+from workers.echo.triggers.starts import RunAs, execution_trigger, start_pipeline
+
+log = structlog.get_logger("gennaker.echo.triggers")
+
+IMAGE_PUSHED = cloudevent_type(DockerImagePushed.message_type, DockerImagePushed.message_version)
 
 
 def _tag_matches(pattern: str, tag: str) -> bool:
@@ -48,3 +63,43 @@ def push_details(push: DockerPush) -> Json:
     if push.digest:
         details["digest"] = push.digest
     return details
+
+
+class DockerEventTriggers:
+    """Starts the pipelines whose ``docker`` triggers a tag Igor announced matches.
+
+    The execution is keyed by account, repository, tag and pipeline, timed by the announcement, so
+    a tag announced twice starts each pipeline once.
+    """
+
+    def __init__(self, index: PipelineIndex, identity: RunAs | None = None) -> None:
+        self.index = index
+        self.identity = identity or RunAs()
+
+    async def handle(self, envelope: Envelope, context: MessageContext) -> None:
+        if envelope.type != IMAGE_PUSHED:
+            return
+        await self.index.ensure_loaded(context.bus)
+        event = DockerImagePushed.model_validate(envelope.data)
+        push = DockerPush(event.registry, event.repository, event.tag, event.digest, event.account)
+        details = push_details(push)
+        for config, trigger in list(self.index.triggers("docker")):
+            if not push_matches(trigger, push):
+                continue
+            refusal = artifact_refusal(config, trigger, details["artifacts"])
+            if refusal is not None:
+                log.info("docker trigger refused", config=config["id"], reason=refusal)
+                continue
+            key = fire_key(
+                f"docker/{event.account}/{event.repository}/{event.tag}/{config['id']}",
+                int(envelope.time.timestamp() * 1000),
+            )
+            await start_pipeline(
+                context,
+                config,
+                execution_trigger(trigger, **details, eventId=envelope.id),
+                key=key,
+                trigger_type="docker",
+                event_id=envelope.id,
+                identity=self.identity,
+            )

@@ -9,7 +9,9 @@ Gennaker model knows is not a dead letter). Each event:
 2. starts the pipelines whose ``cloudevent`` triggers ask for its type
    (:mod:`workers.echo.triggers.cloudevents`);
 3. starts, for a build Igor announced, the pipelines whose ``jenkins`` trigger names its job
-   (:mod:`workers.echo.triggers.jenkins`).
+   (:mod:`workers.echo.triggers.jenkins`);
+4. starts, for a tag Igor's docker monitor announced, the pipelines whose ``docker`` trigger asks
+   for it (:mod:`workers.echo.triggers.docker`).
 
 Each replica also keeps its own :class:`~workers.echo.triggers.pipelines.PipelineIndex` current
 from Front50's ``pipeline.saved`` / ``pipeline.deleted`` / ``application.deleted``, which every
@@ -36,6 +38,7 @@ from bus.service import BackgroundTask
 from schemas.base import cloudevent_type
 from schemas.front50 import ApplicationDeleted, PipelineDeleted, PipelineSaved
 from workers.echo.triggers.cloudevents import CloudEventTriggers
+from workers.echo.triggers.docker import DockerEventTriggers
 from workers.echo.triggers.history import RecentEventsStore
 from workers.echo.triggers.jenkins import JenkinsTriggers
 from workers.echo.triggers.pipelines import PipelineIndex
@@ -78,6 +81,7 @@ class TriggerEvents:
         self.history = history
         self.cloudevents = cloudevents
         self.jenkins = jenkins or JenkinsTriggers(index, cloudevents.identity)
+        self.docker = DockerEventTriggers(index, cloudevents.identity)
         self._in_order = asyncio.Lock()
         """Taken before anything else by each handler: deliveries are handed out in order and an
         ``asyncio.Lock`` serves its waiters first come, first served."""
@@ -110,6 +114,7 @@ class TriggerEvents:
             await self.history.record(envelope)
             await self.cloudevents.handle(envelope, context)
             await self.jenkins.handle(envelope, context)
+            await self.docker.handle(envelope, context)
 
     def _update_index(self, envelope: Envelope) -> None:
         data = envelope.data
