@@ -230,3 +230,17 @@ async def test_traffic_management_finds_a_service_deployed_in_the_same_stage(clu
     )
     pods = cluster.server.store.list(KIND["Pod"], "web", "serving=lb-same")
     assert [pod["metadata"]["ownerReferences"][0]["name"] for pod in pods] == ["same-stage-v000"]
+
+
+async def test_find_artifacts_from_a_secret_shows_neither_its_data_nor_its_recorded_configuration(
+    cluster: Cluster,
+) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "found-keys"}, "stringData": {"t": "f1nd-me"}}
+    execution = await succeeded(
+        cluster, deploy(secret), step("2", "findArtifactsFromResource", "1", manifestName="secret found-keys-v000")
+    )
+    outputs = by_ref(execution, "2")["outputs"]
+    assert outputs["manifest"]["metadata"]["name"] == "found-keys-v000"
+    assert "data" not in outputs["manifest"]
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in outputs["manifest"]["metadata"]["annotations"]
+    assert "f1nd-me" not in str(outputs) and base64.b64encode(b"f1nd-me").decode() not in str(outputs)

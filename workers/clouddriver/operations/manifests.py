@@ -488,7 +488,8 @@ def _images(manifest: Json) -> list[Json]:
 
 
 async def find_artifacts_from_resource(op: OperationRun) -> Outcome:
-    """The live manifest and the ``docker/image`` artifacts its containers run (READ on the account)."""
+    """The live manifest (a Secret's without its values) and the ``docker/image`` artifacts its containers
+    run (READ on the account)."""
     account, provider = op.account(only_to_look=True)
     k8s = _kubernetes(provider, account)
     kind, namespace, name = await _resolve_target(op, k8s, account)
@@ -499,7 +500,7 @@ async def find_artifacts_from_resource(op: OperationRun) -> Outcome:
     if owner is None or owner.lower() != op.command.application.lower():
         await op.access.require_application(owner or name, Permission.READ)
     artifacts = _images(live)
-    return Outcome(outputs={"manifest": live, "artifacts": artifacts}, context={"artifacts": artifacts})
+    return Outcome(outputs={"manifest": _shown(live), "artifacts": artifacts}, context={"artifacts": artifacts})
 
 
 async def run_job_manifest(op: OperationRun) -> Outcome:
