@@ -15,7 +15,8 @@ hand: its ``webhook`` trigger (source ``shop-ci``, constraint ``branch: main``) 
 server's webhook, whose payload brings the chart and the tag; then its ``docker`` trigger fires on
 a push of ``acme/shop`` to ``index.docker.io``, binding the pushed image as a ``docker/image``
 artifact and the chart from the previous execution (the chart's expected artifact has
-``usePriorArtifact``).
+``usePriorArtifact``); then, with no webhook, on Igor seeing a new tag when it polls the
+``dockerhub`` registry account (``tests/docker_registry_server.py`` behind that name).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 import pytest
@@ -33,6 +35,9 @@ from aiohttp.test_utils import TestServer
 
 from gennaker.host import free_port
 from schemas.json_types import Json
+from tests.docker_registry_server import PASSWORD as REGISTRY_PASSWORD
+from tests.docker_registry_server import USER as REGISTRY_USER
+from tests.docker_registry_server import DockerRegistryServer
 from tests.e2e.test_newcomer import EXPORTED_PIPELINE, REQUEST_TIMEOUT, Api, run_task, wait_healthy
 from tests.integration.test_up import UP_LINE, Process, cli_env
 from tests.kubernetes_server import KubernetesApiServer
@@ -40,6 +45,15 @@ from tests.kubernetes_server.controller import KIND
 from tests.unit.rosco.charts import chart_archive
 
 RUN_DEADLINE = 90.0
+
+
+class World(NamedTuple):
+    api: Api
+    process: Process
+    cluster: KubernetesApiServer
+    registry: DockerRegistryServer
+
+
 CHART = {"type": "helm/chart", "name": "shop", "version": "1.2.0", "artifactAccount": "helm-charts"}
 
 
@@ -62,23 +76,30 @@ async def chart_repository() -> TestServer:
     return server
 
 
-def settings_toml(kubeconfig: Path, repository: str) -> str:
-    """The settings the README shows for a Kubernetes account and a chart repository."""
+def settings_toml(kubeconfig: Path, repository: str, registry: str) -> str:
+    """The settings the README shows for a Kubernetes account, a chart repository and a docker
+    registry account named as the pipeline's docker trigger names it (polled every half second)."""
     return (
         '[[accounts]]\nname = "local"\ncloudProvider = "kubernetes"\n\n'
         f'[accounts.kubernetes]\nkubeconfigFile = "{kubeconfig}"\ncontext = "local"\n\n'
-        f'[[rosco.helm_accounts]]\nname = "helm-charts"\nrepository = "{repository}"\n'
+        f'[[rosco.helm_accounts]]\nname = "helm-charts"\nrepository = "{repository}"\n\n'
+        "[igor]\npoll_interval = 0.5\n\n"
+        f'[[igor.docker_registries]]\nname = "dockerhub"\naddress = "{registry}"\nrepositories = ["acme/shop"]\n'
+        f'username = "{REGISTRY_USER}"\npassword = "{REGISTRY_PASSWORD}"\n'
     )
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[Api, Process, KubernetesApiServer]]:
-    async with KubernetesApiServer(namespaces=("shop",), ready_seconds=0.2) as cluster:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with (
+        KubernetesApiServer(namespaces=("shop",), ready_seconds=0.2) as cluster,
+        DockerRegistryServer(repositories={"acme/shop": ["v9.0"]}) as registry,
+    ):
         charts = await chart_repository()
         try:
             settings = tmp_path / "gennaker.toml"
             kubeconfig = cluster.kubeconfig(tmp_path / "kubeconfig", namespace="shop")
-            settings.write_text(settings_toml(kubeconfig, str(charts.make_url("/charts"))))
+            settings.write_text(settings_toml(kubeconfig, str(charts.make_url("/charts")), registry.url))
             port = free_port()
             env = {
                 "GENNAKER_DATA_DIR": str(tmp_path / "data"),
@@ -92,7 +113,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Api, Process, KubernetesA
                 async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
                     api = Api(session, f"http://127.0.0.1:{port}")
                     await wait_healthy(api, process)
-                    yield api, process, cluster
+                    yield World(api, process, cluster, registry)
             finally:
                 await process.kill()
         finally:
@@ -177,9 +198,9 @@ def succeeded(execution: Json) -> None:
 
 
 async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded(
-    world: tuple[Api, Process, KubernetesApiServer],
+    world: World,
 ) -> None:
-    api, process, cluster = world
+    api, process, cluster, _ = world
     await save_the_exported_pipeline(api)
 
     trigger = {"parameters": {"tag": "v9", "region": "us-east-1"}, "artifacts": [CHART]}
@@ -269,9 +290,9 @@ def deployed_image(cluster: KubernetesApiServer) -> str:
 
 
 async def test_the_exported_pipeline_runs_from_its_webhook_and_docker_triggers(
-    world: tuple[Api, Process, KubernetesApiServer],
+    world: World,
 ) -> None:
-    api, process, cluster = world
+    api, process, cluster, registry = world
     await save_the_exported_pipeline(api)
     await api.ok("POST", "/pipelines", None, json_body=IMAGE_PIPELINE)
 
@@ -309,3 +330,40 @@ async def test_the_exported_pipeline_runs_from_its_webhook_and_docker_triggers(
     succeeded(await drive(api, process, canary))
     live = cluster.store.find(KIND["Deployment"], "shop", "shop-canary")
     assert live is not None and live["spec"]["template"]["spec"]["containers"][0]["image"] == image["reference"]
+
+    # no webhook at all: Igor polls the dockerhub account's acme/shop and sees v9.4 appear
+    await polled_once(registry, process)
+    registry.repositories["acme/shop"].append("v9.4")
+    ref = await polled_execution(api, process, "v9.4")
+    execution = await drive(api, process, ref)
+    succeeded(execution)
+    assert {"type": "docker/image", "reference": f"{registry.host}/acme/shop:v9.4"}.items() <= next(
+        artifact for artifact in execution["trigger"]["artifacts"] if artifact["type"] == "docker/image"
+    ).items()
+
+
+async def polled_once(registry: DockerRegistryServer, process: Process) -> None:
+    """Until Igor has read the repository's tags once (its first poll records them, announcing none)."""
+    deadline = asyncio.get_running_loop().time() + RUN_DEADLINE
+    while not any(request["token"] for request in registry.requests if request["path"].endswith("/tags/list")):
+        assert asyncio.get_running_loop().time() < deadline, f"Igor never polled the registry:\n{process.logs()}"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)  # its first poll's tags are stored
+
+
+async def polled_execution(api: Api, process: Process, tag: str) -> str:
+    """The ``ref`` of the exported pipeline's execution Igor's announcement of ``tag`` started."""
+    deadline = asyncio.get_running_loop().time() + RUN_DEADLINE
+    while True:
+        executions = await api.ok("GET", "/applications/shop/pipelines", None)
+        found = [
+            item
+            for item in executions
+            if item["name"] == "deploy to prod"
+            and item["trigger"].get("type") == "docker"
+            and item["trigger"].get("tag") == tag
+        ]
+        if found:
+            return f"/pipelines/{found[0]['id']}"
+        assert asyncio.get_running_loop().time() < deadline, f"no execution for {tag}:\n{process.logs()}"
+        await asyncio.sleep(0.2)
