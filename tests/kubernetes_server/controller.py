@@ -13,7 +13,8 @@ Every ``tick`` seconds:
   cluster has one node), a **Job** one until it finishes;
 * a **Pod** is ``Running`` and ``Ready`` ``ready_seconds`` after it was created — never, if its
   annotation ``test.gennaker.io/never-ready`` is ``"true"`` or an image contains
-  ``never-ready``; a Job's pod ``Succeeded`` after ``job_seconds``, or ``Failed`` if the
+  ``never-ready`` (its ``Ready`` condition then says ``ContainersNotReady``, as a failing
+  readiness probe does); a Job's pod ``Succeeded`` after ``job_seconds``, or ``Failed`` if the
   annotation ``test.gennaker.io/fail`` is ``"true"`` or an image contains ``fail``;
 * a ReplicaSet, StatefulSet or DaemonSet releases a pod whose labels stop matching its selector (and
   makes a new one in its place) and adopts an orphan pod that matches it;
@@ -365,12 +366,18 @@ class Controllers:
         if age < self.ready_seconds and status.get("phase", "Pending") == "Pending" and "podIP" not in status:
             wanted = {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}
         else:
+            containers = (pod.get("spec") or {}).get("containers") or []
+            started = status.get("startTime") or now()
+            condition: Json = {"type": "Ready", "status": "True" if ready else "False"}
+            if not ready:  # as the kubelet words a failing readiness probe
+                unready = ", ".join(str(c.get("name")) for c in containers)
+                condition.update(reason="ContainersNotReady", message=f"containers with unready status: [{unready}]")
             wanted = {
                 "phase": "Running",
                 "podIP": _pod_ip(uid),
                 "podIPs": [{"ip": _pod_ip(uid)}],
-                "startTime": status.get("startTime") or now(),
-                "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                "startTime": started,
+                "conditions": [condition],
                 "containerStatuses": [
                     {
                         "name": c.get("name"),
@@ -378,8 +385,9 @@ class Controllers:
                         "imageID": f"{c.get('image')}@sha256:{_template_hash(c.get('image'))}",
                         "ready": ready,
                         "restartCount": 0,
+                        "state": {"running": {"startedAt": started}},
                     }
-                    for c in (pod.get("spec") or {}).get("containers") or []
+                    for c in containers
                 ],
             }
         await self._set_status(pod, wanted)

@@ -408,6 +408,38 @@ async def test_a_rollout_whose_pods_never_become_ready_fails_the_stage(cluster: 
     reason = failure(by_ref(execution, "1"))
     assert execution["status"] == "TERMINAL"
     assert "deployment stuck in web failed: Deployment exceeded its progress deadline" in reason
+    assert (
+        "2 of 2 pods not ready: " in reason and ": ContainersNotReady: containers with unready status: [main]" in reason
+    )
+    assert "not rolled back: deployment stuck had no earlier revision" in reason
+
+
+async def test_a_deployment_rollout_that_never_becomes_ready_fails_and_rolls_back_to_the_previous_revision(
+    cluster: Cluster,
+) -> None:
+    def version(image: str) -> Json:
+        document = web(image=image) | {"metadata": {"name": "rollback"}}
+        document["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+        return document
+
+    assert (await run(cluster, [deploy(version("app:1"))], "deployer"))["status"] == "SUCCEEDED"
+    execution = await run(cluster, [deploy(version("app:never-ready"))], "deployer")
+    reason = failure(by_ref(execution, "1"))
+    assert execution["status"] == "TERMINAL"
+    assert "deployment rollback in web failed: Deployment exceeded its progress deadline" in reason
+    assert ": ContainersNotReady: containers with unready status: [main]" in reason
+    assert reason.endswith("rolled deployment rollback back to the revision it ran before this stage (app:1)"), reason
+    deployment = cluster.live("Deployment", "rollback")
+    assert deployment is not None
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "app:1"
+    assert deployment["status"]["availableReplicas"] == 2 and deployment["status"]["replicas"] == 2
+    replica_sets = [
+        rs
+        for rs in cluster.server.store.list(KIND["ReplicaSet"], "web")
+        if rs["metadata"]["name"].startswith("rollback-")
+    ]
+    replicas = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs["spec"]["replicas"] for rs in replica_sets}
+    assert replicas == {"app:1": 2, "app:never-ready": 0}
 
 
 def front(image: str) -> Json:
@@ -628,6 +660,7 @@ async def test_a_red_black_rollout_that_never_becomes_ready_fails_and_leaves_the
     reason = failure(by_ref(execution, "1"))
     assert execution["status"] == "TERMINAL"
     assert "replicaSet rf-v001 in web is not stable after 3 s" in reason
+    assert "2 of 2 pods not ready: " in reason and "ContainersNotReady" in reason
     assert "the new version was taken out of its Services" in reason
 
     def serving(replica_set: str) -> list[str | None]:

@@ -69,8 +69,43 @@ def test_a_deployment_is_stable_once_its_generation_is_seen_and_every_replica_is
     assert "generation" in stability.judge(deployment({**done, "observedGeneration": 1})).waiting
     assert "available (1/2)" in stability.judge(deployment({**done, "availableReplicas": 1})).waiting
     assert "old replicas" in stability.judge(deployment({**done, "replicas": 3})).waiting
-    stuck = {"conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}]}
+    deadline = {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}
+    stuck = {"observedGeneration": 2, "conditions": [deadline]}
     assert stability.judge(deployment(stuck)).failed == "Deployment exceeded its progress deadline: timed out"
+    # a rollback's first status is the failed generation's: not a failure of the rolled-back one
+    rolled_back = stability.judge(deployment(stuck, generation=3))
+    assert rolled_back.failed is None and "generation" in rolled_back.waiting
+
+
+def pod(name: str, status: Mapping[str, object]) -> dict[str, object]:
+    return {"kind": "Pod", "metadata": {"name": name}, "status": status}
+
+
+def test_why_pods_are_not_ready_names_each_reason_once_with_its_pods() -> None:
+    ready = pod("a", {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]})
+    crashing = {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+        "containerStatuses": [
+            {"name": "side", "ready": True, "state": {"running": {}}},
+            {
+                "name": "main",
+                "ready": False,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+            },
+        ],
+    }
+    probe = {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "[main]"}],
+        "containerStatuses": [{"name": "main", "ready": False, "state": {"running": {}}}],
+    }
+    pods = [ready, pod("c", crashing), pod("b", crashing), pod("d", probe), pod("e", {"phase": "Pending"})]
+    assert stability.unready(pods) == (
+        "4 of 5 pods not ready: b, c: container main waiting (CrashLoopBackOff: back-off); "
+        "d: ContainersNotReady: [main]; e: phase Pending"
+    )
+    assert stability.unready([ready]) == "" and stability.unready([]) == ""
 
 
 def test_jobs_pods_and_other_kinds() -> None:

@@ -2,7 +2,8 @@
 
 As Clouddriver's Kubernetes handlers judge a manifest's status: a **Deployment** is stable once
 its controller has seen the current generation and every replica is updated, ready and
-available (failed when its ``Progressing`` condition says ``ProgressDeadlineExceeded``, paused
+available (failed when its ``Progressing`` condition says ``ProgressDeadlineExceeded`` for the
+current generation — a rollback's first status still carries the failed rollout's —, paused
 is never stable); a **ReplicaSet** or **StatefulSet** once ``readyReplicas`` and
 ``availableReplicas`` reach ``spec.replicas`` for the observed generation (a StatefulSet also
 needs ``currentRevision == updateRevision``); a **DaemonSet** once every scheduled pod is
@@ -52,6 +53,9 @@ def judge(manifest: Json) -> Stability:
     spec: Json = manifest.get("spec") or {}
     status: Json = manifest.get("status") or {}
     if kind == "Deployment":
+        unseen = _observed(manifest, status)
+        if unseen:  # conditions of an older generation (a progress deadline it exceeded) say nothing of this one
+            return unseen
         progressing = _condition(status, "Progressing")
         if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
             return Stability(
@@ -59,9 +63,6 @@ def judge(manifest: Json) -> Stability:
             )
         if spec.get("paused"):
             return Stability(False, waiting="the rollout is paused")
-        unseen = _observed(manifest, status)
-        if unseen:
-            return unseen
         wanted = int(spec.get("replicas", 1))
         for key, label in (
             ("updatedReplicas", "updated"),
@@ -117,3 +118,44 @@ def judge(manifest: Json) -> Stability:
             return STABLE
         return Stability(False, waiting="waiting for the pod to be running and ready")
     return STABLE
+
+
+def _pod_problem(pod: Json) -> str | None:
+    """Why one pod is not ready, as its status tells (``None`` when it is ready): a container's
+    waiting or terminated reason (``CrashLoopBackOff``, ``ImagePullBackOff``…) first, else the
+    ``Ready`` condition's reason and message, else its phase."""
+    if judge(pod).stable:
+        return None
+    status: Json = pod.get("status") or {}
+    for container in status.get("containerStatuses") or []:
+        if container.get("ready"):
+            continue
+        state: Json = container.get("state") or {}
+        for how in ("waiting", "terminated"):
+            detail = state.get(how)
+            if isinstance(detail, dict) and detail.get("reason"):
+                message = f": {detail['message']}" if detail.get("message") else ""
+                return f"container {container.get('name')} {how} ({detail['reason']}{message})"
+    ready = _condition(status, "Ready")
+    if ready and ready.get("reason"):
+        message = f": {ready['message']}" if ready.get("message") else ""
+        return f"{ready['reason']}{message}"
+    return f"phase {status.get('phase') or 'Pending'}"
+
+
+def unready(pods: list[Json]) -> str:
+    """Why ``pods`` are not ready, each reason once with the pods that have it
+    (``"2 of 2 pods not ready: web-1, web-2: ContainersNotReady: containers with unready status: [main]"``);
+    empty when every pod is ready or there is none."""
+    reasons: dict[str, list[str]] = {}
+    for pod in pods:
+        problem = _pod_problem(pod)
+        if problem is not None:
+            reasons.setdefault(problem, []).append(str((pod.get("metadata") or {}).get("name")))
+    if not reasons:
+        return ""
+    count = sum(len(names) for names in reasons.values())
+    shown = "; ".join(
+        f"{', '.join(sorted(names)[:3])}{'…' if len(names) > 3 else ''}: {why}" for why, names in reasons.items()
+    )
+    return f"{count} of {len(pods)} pods not ready: {shown}"

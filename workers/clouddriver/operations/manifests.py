@@ -45,7 +45,16 @@ from typing import Any
 from schemas.authority import Permission
 from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied, who
-from workers.clouddriver.kubernetes import artifact_binding, kinds, manifests, properties, stability, targets, traffic
+from workers.clouddriver.kubernetes import (
+    artifact_binding,
+    kinds,
+    manifests,
+    properties,
+    rollouts,
+    stability,
+    targets,
+    traffic,
+)
 from workers.clouddriver.kubernetes.load_balancers import LOAD_BALANCERS, named_services
 from workers.clouddriver.kubernetes.manifest_strategy import ManifestStrategy, strategy_of
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
@@ -104,8 +113,18 @@ def _outcome(account: Account, applied: list[Json], **extra: Any) -> Outcome:
     return Outcome(outputs=outputs, context={"manifestNamesByNamespace": by_namespace})
 
 
+class Unstable(OperationFailed):
+    """A manifest that did not become stable: ``live`` is it as last read (``None`` if it never existed)."""
+
+    def __init__(self, message: str, target: Json, live: Json | None) -> None:
+        super().__init__(message)
+        self.target = target
+        self.live = live
+
+
 async def _wait_stable(op: OperationRun, k8s: KubernetesProvider, account: Account, targets: list[Json]) -> None:
-    """Spinnaker's ``waitForManifestStable``: poll each target until stable, failed, or out of time."""
+    """Spinnaker's ``waitForManifestStable``: poll each target until stable, failed, or out of time
+    (:class:`Unstable` naming the first that is not)."""
     timeout = op.wait_timeout()
     deadline = time.monotonic() + timeout
     waiting: dict[str, str] = {}
@@ -116,7 +135,7 @@ async def _wait_stable(op: OperationRun, k8s: KubernetesProvider, account: Accou
             live = await k8s.get(account, kind, namespace, name)
             judged = stability.judge(live) if live else stability.Stability(False, waiting="waiting for it to exist")
             if judged.failed:
-                raise OperationFailed(f"{label} failed: {judged.failed}")
+                raise Unstable(f"{label} failed: {judged.failed}", target, live)
             if judged.stable:
                 await op.progress(f"{label} is stable")
                 break
@@ -124,8 +143,10 @@ async def _wait_stable(op: OperationRun, k8s: KubernetesProvider, account: Accou
                 waiting[label] = judged.waiting
                 await op.progress(f"{label}: {judged.waiting}")
             if time.monotonic() >= deadline:
-                raise OperationFailed(
-                    f"{label} is not stable after {timeout:g} s (waitForUpTimeoutSeconds): {judged.waiting}"
+                raise Unstable(
+                    f"{label} is not stable after {timeout:g} s (waitForUpTimeoutSeconds): {judged.waiting}",
+                    target,
+                    live,
                 )
             await asyncio.sleep(op.poll_seconds)
 
@@ -247,6 +268,7 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
         if manifest["kind"] != "Namespace" and manifest["metadata"].get("namespace") in created_namespaces:
             continue  # its namespace does not exist until the real apply
         await _apply(op, k8s, account, index, manifest, chosen[index], dry_run=True)
+    before = await _templates_before(op, k8s, account, [manifest for _, manifest in final])
     applied = []
     for index, manifest in final:
         applied.append(await _apply(op, k8s, account, index, manifest, chosen[index], dry_run=False))
@@ -255,14 +277,8 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
     op.touched.add(account.name)
     try:
         await _wait_stable(op, k8s, account, applied)
-    except OperationFailed as unstable:
-        if not selected:
-            raise
-        for manifest in applied:  # roll back: the new version leaves its Services, the old ones keep them
-            namespace = manifest["metadata"].get("namespace", "")
-            if manifest["kind"] == "ReplicaSet" and namespace in selected:
-                await traffic.disable(k8s, account, manifest, selected[namespace])
-        raise OperationFailed(f"{unstable}; the new version was taken out of its Services") from None
+    except Unstable as unstable:
+        raise await _roll_back(op, k8s, account, unstable, applied, selected, before) from None
     for (index, _), deployed in zip(final, applied, strict=True):
         await manifest_versions.trim_history(op, k8s, account, deployed, chosen[index])
     if strategy != "none":
@@ -270,6 +286,64 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
     outcome = _outcome(account, applied)
     outcome.outputs["outputs.boundArtifacts"] = bound
     return outcome
+
+
+async def _templates_before(
+    op: OperationRun, k8s: KubernetesProvider, account: Account, documents: list[Json]
+) -> dict[tuple[str, str], Json | None]:
+    """Each Deployment's pod template before this deploy (``None`` for a new one), recorded before
+    anything is applied, so a resumed run rolls back to the same one."""
+    found: dict[tuple[str, str], Json | None] = {}
+    for manifest in documents:
+        if manifest["kind"] != "Deployment":
+            continue
+        namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+
+        async def read(manifest: Json = manifest) -> Json | None:
+            return await rollouts.template_before(k8s, account, manifest)
+
+        found[(namespace, name)] = await op.decide(f"before:deployment/{namespace}/{name}", read)
+    return found
+
+
+async def _roll_back(
+    op: OperationRun,
+    k8s: KubernetesProvider,
+    account: Account,
+    unstable: Unstable,
+    applied: list[Json],
+    selected: dict[str, Json],
+    before: dict[tuple[str, str], Json | None],
+) -> OperationFailed:
+    """Undo a rollout that did not become stable, and the failure that says so and why: a red/black
+    ReplicaSet leaves its Services (the older versions keep them); a Deployment whose pod template
+    this stage changed goes back to the one it ran before (``kubectl rollout undo``)."""
+    live = unstable.live
+    why = stability.unready(await rollouts.pods_of(k8s, account, live)) if live else ""
+    message = f"{unstable}" + (f"; {why}" if why else "")
+    if selected:
+        for manifest in applied:  # the new version leaves its Services, the old ones keep them
+            namespace = manifest["metadata"].get("namespace", "")
+            if manifest["kind"] == "ReplicaSet" and namespace in selected:
+                await traffic.disable(k8s, account, manifest, selected[namespace])
+        message += "; the new version was taken out of its Services"
+    target = unstable.target
+    if target["kind"] != "Deployment" or live is None:
+        return OperationFailed(message)
+    namespace, name = target["metadata"]["namespace"], target["metadata"]["name"]
+    previous = before.get((namespace, name))
+    if previous is None:
+        return OperationFailed(f"{message}; not rolled back: deployment {name} had no earlier revision")
+    if previous == (live.get("spec") or {}).get("template"):
+        return OperationFailed(f"{message}; not rolled back: this stage did not change deployment {name}'s pods")
+    restored = await rollouts.restore(k8s, account, live, previous)
+    back = f"rolled deployment {name} back to the revision it ran before this stage ({rollouts.images(previous)})"
+    await op.progress(f"{back} in {namespace}")
+    try:
+        await _wait_stable(op, k8s, account, [restored])
+    except Unstable as again:
+        return OperationFailed(f"{message}; {back}, which is not stable either: {again}")
+    return OperationFailed(f"{message}; {back}")
 
 
 def _artifacts(context: Json, key: str) -> list[Json]:
