@@ -4,7 +4,10 @@ and the delay from a pipeline event's publish to its arrival at each sink (p50/p
 No Elasticsearch or Splunk exists on the benchmark machine, so both sinks point at the local aiohttp
 servers the tests use (``tests/integration/echo/sink_servers.py``: ``_bulk`` NDJSON with per-item
 statuses, HEC with token check); they run in this process, so their parsing cost falls on the same
-two cores as Echo's.
+two cores as Echo's. They keep each event's id and arrival, not its body (``keep=False``): a real
+system stores events outside Echo's process, and 40,000 stored bodies would load this process's
+garbage collector. The process settles its collector after start-up as a worker does
+(:func:`gennaker.collector.settle_after_start`).
 
 Workload: ``orca.stage.completed`` events (the real message, ~0.5 KB envelopes) published onto
 ``gennaker.events`` under a routing key only this run binds, each sink consuming its own durable,
@@ -16,6 +19,9 @@ bounded queue (``SinkRunner``, as Echo runs it) with ``--batch-size`` (500) and 
   is delivered twice, once per sink).
 * **delay**: ``--latency-events`` published one every ``--interval`` seconds; per event, arrival time
   at the server minus the time just before ``publish`` was called (both ``time.perf_counter()``).
+* **drain** (``--drain``, RabbitMQ only): the sinks stopped, ``--events`` more wait in their queues;
+  timed from starting the sinks again until all arrived. Publishing then costs nothing in the timed
+  window, as when another process (Orca) publishes: this is what Echo's consumers alone deliver.
 
 Baselines, same run:
 
@@ -70,6 +76,7 @@ from ulid import ULID  # noqa: E402
 
 from bus import Bus, Envelope, MemoryBus  # noqa: E402
 from bus.amqp import AmqpBus  # noqa: E402
+from gennaker.collector import settle_after_start  # noqa: E402
 from gennaker.outbound import OutboundClient  # noqa: E402
 from schemas.echo_sinks import ElasticsearchSink, SinkConfig, SplunkSink  # noqa: E402
 from schemas.orca_engine import StageCompleted  # noqa: E402
@@ -165,9 +172,10 @@ def lost_and_doubled(servers: list[FakeElasticsearch | FakeSplunk], ids: list[st
 
 
 @contextlib.asynccontextmanager
-async def sinks_on(bus: Bus, configs: list[SinkConfig]) -> AsyncIterator[None]:
+async def sinks_on(bus: Bus, configs: list[SinkConfig], settle: float = 0.5) -> AsyncIterator[None]:
+    """The sinks running as Echo runs them, ``settle`` seconds after they started (queues declared)."""
     tasks = [asyncio.create_task(SinkRunner(config, LOCAL_SERVERS).run(bus)) for config in configs]
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(settle)
     try:
         yield
     finally:
@@ -181,7 +189,7 @@ async def through_sinks(
 ) -> dict[str, float]:
     """Throughput and delay through two sinks on one bus kind."""
     run = f"bench{str(ULID()).lower()[-10:]}"
-    elastic, splunk = FakeElasticsearch(), FakeSplunk(TOKEN)
+    elastic, splunk = FakeElasticsearch(keep=False), FakeSplunk(TOKEN, keep=False)
     figures: dict[str, float] = {}
     async with serve(elastic.app()) as es_url, serve(splunk.app()) as hec_url:
         bus = await new_bus()
@@ -226,6 +234,26 @@ async def through_sinks(
                     delays = [(server.arrived[i] - t) * 1000 for i, t in sent_at.items() if i in server.arrived]
                     figures[f"{name}_p50_ms"] = statistics.median(delays)
                     figures[f"{name}_p99_ms"] = percentile(delays, 0.99)
+            if args.drain and isinstance(bus, AmqpBus):
+                # the sinks are stopped; their durable queues fill, then the sinks start and drain them
+                waiting = make_events(bus, args.events, run)
+                for chunk in range(0, len(waiting), 200):
+                    await asyncio.gather(
+                        *(
+                            bus.publish_envelope(e, routing_key=f"{run}.orca.stage.completed")
+                            for e in waiting[chunk : chunk + 200]
+                        )
+                    )
+                drained: dict[str, float] = {}
+                with cpu_per_event(drained, len(waiting)):
+                    started = time.perf_counter()
+                    async with sinks_on(bus, configs, settle=0):
+                        await wait_all([elastic, splunk], len(events) + len(sent_at) + len(waiting))
+                        drained["events_per_s"] = len(waiting) / (time.perf_counter() - started)
+                        await asyncio.sleep(args.batch_seconds * 4)
+                figures.update({f"drain_{name}": value for name, value in drained.items()})
+                ids = [e.id for e in events] + list(sent_at) + [e.id for e in waiting]
+                figures.update(lost_and_doubled([elastic, splunk], ids))
         finally:
             if isinstance(bus, AmqpBus):
                 for config in configs:
@@ -238,7 +266,7 @@ async def through_sinks(
 
 async def baseline(args: argparse.Namespace) -> dict[str, float]:
     """The same events POSTed straight to both servers, through the sinks' own HTTP client."""
-    elastic, splunk = FakeElasticsearch(), FakeSplunk(TOKEN)
+    elastic, splunk = FakeElasticsearch(keep=False), FakeSplunk(TOKEN, keep=False)
     figures: dict[str, float] = {}
     maker = MemoryBus(source="/bench")
     async with serve(elastic.app()) as es_url, serve(splunk.app()) as hec_url:
@@ -271,9 +299,12 @@ async def baseline(args: argparse.Namespace) -> dict[str, float]:
     return figures
 
 
-async def rabbitmq_ceiling(args: argparse.Namespace) -> dict[str, float]:
+async def rabbitmq_ceiling(args: argparse.Namespace, *, drain: bool = False) -> dict[str, float]:
     """Events/s raw aio-pika takes from publish to two consumers acknowledging in batches, the sinks'
-    queue shape, prefetch and acknowledgement; with the CPU per event (:func:`cpu_per_event`)."""
+    queue shape, prefetch and acknowledgement; with the CPU per event (:func:`cpu_per_event`).
+
+    With ``drain``, every event is published first and the consumers start afterwards: the events/s
+    the two consumers alone take from full queues."""
     run = f"echo-ceiling-{os.getpid()}-{str(ULID()).lower()[-8:]}"
     bodies = [e.to_bytes() for e in make_events(MemoryBus(source="/bench"), args.events, run)]
     prefetch = min(2 * args.batch_size, 65_535)
@@ -283,6 +314,7 @@ async def rabbitmq_ceiling(args: argparse.Namespace) -> dict[str, float]:
         exchange = await publishing.declare_exchange(run, aio_pika.ExchangeType.TOPIC, auto_delete=True)
         done = asyncio.Event()
         consumers: list[BatchAcknowledging] = []
+        queues: list[aio_pika.abc.AbstractQueue] = []
 
         def all_acknowledged() -> None:
             if all(consumer.count >= len(bodies) and consumer.last is None for consumer in consumers):
@@ -298,12 +330,10 @@ async def rabbitmq_ceiling(args: argparse.Namespace) -> dict[str, float]:
             }
             queue = await channel.declare_queue(f"{run}-{n}", durable=True, arguments=arguments)
             await queue.bind(exchange, routing_key="#")
-
+            queues.append(queue)
             consumers.append(BatchAcknowledging(args.batch_size, args.batch_seconds, len(bodies), all_acknowledged))
-            await queue.consume(consumers[-1])
-        figures: dict[str, float] = {}
-        with cpu_per_event(figures, len(bodies)):
-            started = time.perf_counter()
+
+        async def publish_all() -> None:
             for chunk in range(0, len(bodies), 200):
                 await asyncio.gather(
                     *(
@@ -313,6 +343,16 @@ async def rabbitmq_ceiling(args: argparse.Namespace) -> dict[str, float]:
                         for body in bodies[chunk : chunk + 200]
                     )
                 )
+
+        if drain:
+            await publish_all()
+        figures: dict[str, float] = {}
+        with cpu_per_event(figures, len(bodies)):
+            started = time.perf_counter()
+            for queue, consumer in zip(queues, consumers, strict=True):
+                await queue.consume(consumer)
+            if not drain:
+                await publish_all()
             await asyncio.wait_for(done.wait(), 300)
             figures["events_per_s"] = len(bodies) / (time.perf_counter() - started)
         cleanup = await connection.channel()
@@ -359,11 +399,11 @@ class BatchAcknowledging:
             self.done()
 
 
-def per_event(figures: dict[str, float]) -> str:
+def per_event(figures: dict[str, float], prefix: str = "") -> str:
     """A phase's events/s and CPU per event, in words."""
-    words = f"{figures['events_per_s']:,.0f} events/s, {figures['cpu_us']:,.0f} us CPU per event here"
-    if "broker_us" in figures:
-        words += f", {figures['broker_us']:,.0f} us in RabbitMQ"
+    words = f"{figures[prefix + 'events_per_s']:,.0f} events/s, {figures[prefix + 'cpu_us']:,.0f} us CPU per event here"
+    if prefix + "broker_us" in figures:
+        words += f", {figures[prefix + 'broker_us']:,.0f} us in RabbitMQ"
     return words
 
 
@@ -381,7 +421,7 @@ def rounds_summary(echo: list[dict[str, float]], ceiling: list[dict[str, float]]
         "lost": sum(f["lost"] for f in echo),
         "doubled": sum(f["doubled"] for f in echo),
     }
-    for name in ("cpu_us", "broker_us"):
+    for name in ("cpu_us", "broker_us", "drain_events_per_s", "drain_cpu_us", "drain_broker_us"):
         if all(name in f for f in echo + ceiling):
             summary[name] = statistics.median(f[name] for f in echo)
             summary[f"ceiling_{name}"] = statistics.median(f[name] for f in ceiling)
@@ -401,8 +441,12 @@ async def main() -> None:
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--skip-amqp", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="RabbitMQ rounds, each Echo's and the ceiling's")
+    parser.add_argument(
+        "--drain", action="store_true", help="also time Echo and the ceiling draining --events from full queues"
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    settle_after_start()  # as a started worker does (gennaker.commands._runtime.host_workers)
 
     results: dict[str, dict[str, float]] = {"baseline": await baseline(args)}
     print("  baseline: done", flush=True)
@@ -425,9 +469,15 @@ async def main() -> None:
                 if phase == "ceiling":
                     ceilings.append(await rabbitmq_ceiling(args))
                     print(f"  RabbitMQ ceiling, round {number + 1}: {per_event(ceilings[-1])}", flush=True)
+                    if args.drain:
+                        drained = await rabbitmq_ceiling(args, drain=True)
+                        ceilings[-1].update({f"drain_{name}": value for name, value in drained.items()})
+                        print(f"    draining full queues: {per_event(drained)}", flush=True)
                 else:
                     echo_rounds.append(await through_sinks(amqp, args, f"RabbitMQ, round {number + 1}"))
                     print(f"    {per_event(echo_rounds[-1])}", flush=True)
+                    if args.drain:
+                        print(f"    draining full queues: {per_event(echo_rounds[-1], 'drain_')}", flush=True)
         results["amqp"] = rounds_summary(echo_rounds, ceilings)
 
     print()
@@ -464,6 +514,13 @@ async def main() -> None:
             f"events/s; Echo is {rabbit['ratio_to_ceiling']:.2f}x of it (median of {args.rounds} rounds, "
             f"spread {rabbit['ratio_spread']:.2f})"
         )
+        if "drain_events_per_s" in rabbit:
+            print(
+                f"  Draining {args.events} events from full queues (no publisher meanwhile): Echo "
+                f"{rabbit['drain_events_per_s']:,.0f} events/s, {rabbit['drain_cpu_us']:,.0f} us CPU per event here; "
+                f"raw aio-pika {rabbit['ceiling_drain_events_per_s']:,.0f} events/s, "
+                f"{rabbit['ceiling_drain_cpu_us']:,.0f} us (medians)"
+            )
         if "broker_us" in rabbit:
             print(
                 f"  CPU per event (median): Echo's run {rabbit['cpu_us']:,.0f} us here + {rabbit['broker_us']:,.0f} us "

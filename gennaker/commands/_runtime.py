@@ -17,6 +17,7 @@ from aiohttp import web
 from bus import Bus
 from bus.service import ServiceHost
 from gennaker import __version__
+from gennaker.collector import settle_after_start
 from gennaker.commands._common import CliError, optional_module
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings, redact_url
@@ -58,7 +59,8 @@ async def open_store(stack: AsyncExitStack, settings: Settings, *, embedded: boo
 async def host_workers(
     stack: AsyncExitStack, bus: Bus, names: tuple[str, ...], resources: WorkerResources
 ) -> list[ServiceHost]:
-    """Build and start each named worker on ``bus``; on leaving, stop them all at once."""
+    """Build and start each named worker on ``bus``; on leaving, stop them all at once. Once they run,
+    start-up's objects leave the garbage collector's sight (:mod:`gennaker.collector`)."""
     hosts = [ServiceHost(bus, build_service(name, resources)) for name in names]
 
     async def stop_all() -> None:
@@ -67,6 +69,7 @@ async def host_workers(
     stack.push_async_callback(stop_all)
     for host in hosts:
         await host.start()
+    settle_after_start()
     return hosts
 
 
