@@ -8,7 +8,8 @@ A trigger ``{type: docker, account, registry, repository, tag}`` matches a push
 must be the push's host), and its ``tag`` — a regex on the whole tag, trimmed — matches the pushed
 tag; a trigger without ``tag`` fires on every tag but ``latest``. A push that names only a digest
 fires no docker trigger (Echo's rule: the event must report a tag). A trigger tag that is not a
-valid regex, or one that could backtrack without end (:mod:`schemas.safe_regex`), matches nothing.
+valid regex, or one that could backtrack without end (:mod:`schemas.safe_regex`), matches nothing,
+and a webhook's ``echo.webhook.processed`` says so for that pipeline (:func:`tag_refusal`).
 
 The execution's trigger gets ``tag``, ``digest`` and the push's ``docker/image`` artifact in
 ``artifacts``, which the pipeline's ``expectedArtifacts`` bind to and ``deployManifest`` puts in
@@ -35,26 +36,41 @@ log = structlog.get_logger("gennaker.echo.triggers")
 IMAGE_PUSHED = cloudevent_type(DockerImagePushed.message_type, DockerImagePushed.message_version)
 
 
-def _tag_matches(pattern: str, tag: str) -> bool:
-    try:
-        return safe_regex.fullmatch(pattern, tag)
-    except safe_regex.UnsafePattern:
-        return False
-
-
-def push_matches(trigger: Json, push: DockerPush) -> bool:
-    """True when the docker ``trigger`` asks for ``push`` (see the module)."""
+def _names_push(trigger: Json, push: DockerPush) -> bool:
+    """Whether ``trigger`` watches the account (or registry) and repository ``push`` is of."""
     if push.tag is None or not trigger.get("account") or not trigger.get("repository"):
         return False
     if str(trigger["repository"]) != push.repository:
         return False
     if push.account is not None:
-        if str(trigger["account"]) != push.account:
-            return False
-    elif str(trigger.get("registry") or "") != push.registry:
+        return str(trigger["account"]) == push.account
+    return str(trigger.get("registry") or "") == push.registry
+
+
+def tag_refusal(trigger: Json, push: DockerPush) -> str | None:
+    """Why a trigger that watches ``push``'s repository can never match its tag: a ``tag`` that
+    is not a valid regex, or one that could backtrack without end; None otherwise."""
+    pattern = str(trigger.get("tag") or "").strip()
+    if not pattern or not _names_push(trigger, push):
+        return None
+    try:
+        safe_regex.compile_safe(pattern)
+    except safe_regex.UnsafePattern as unsafe:
+        return f"tag: {unsafe}"
+    return None
+
+
+def push_matches(trigger: Json, push: DockerPush) -> bool:
+    """True when the docker ``trigger`` asks for ``push`` (see the module)."""
+    if not _names_push(trigger, push) or push.tag is None:
         return False
     pattern = str(trigger.get("tag") or "").strip()
-    return _tag_matches(pattern, push.tag) if pattern else push.tag != "latest"
+    if not pattern:
+        return push.tag != "latest"
+    try:
+        return safe_regex.fullmatch(pattern, push.tag)
+    except safe_regex.UnsafePattern:
+        return False
 
 
 def push_details(push: DockerPush) -> Json:

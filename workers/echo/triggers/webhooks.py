@@ -172,6 +172,9 @@ class WebhookTriggers:
         for config, trigger in self.index.triggers("docker"):
             for push in pushes:
                 if not docker.push_matches(trigger, push):
+                    unmatchable = docker.tag_refusal(trigger, push)
+                    if unmatchable is not None:  # say why, rather than that nothing watches the image
+                        found.append((config, trigger, unmatchable, ""))
                     continue
                 details = {**docker.push_details(push), "eventId": command.event_id}
                 refusal = self._secret_refusal(trigger, command)
