@@ -4,7 +4,8 @@ Paths: ``/api``, ``/apis``, ``/api/v1``, ``/apis/{group}/{version}`` (discovery)
 served kind ``.../{plural}`` (list, watch, create; all namespaces for a namespaced kind),
 ``.../namespaces/{ns}/{plural}[/{name}[/status]]`` (get, replace, patch, delete). Parameters:
 ``watch``, ``resourceVersion`` (where a watch starts), ``timeoutSeconds``, ``labelSelector``,
-``dryRun=All``, ``fieldManager`` (required for an apply patch), ``force``; and a Service's proxy,
+``dryRun=All``, ``propagationPolicy`` (query or ``DeleteOptions`` body; ``Orphan`` leaves dependants
+without their owner reference), ``fieldManager`` (required for an apply patch), ``force``; and a Service's proxy,
 ``.../namespaces/{ns}/services/{service}/proxy/{path}`` (:mod:`tests.kubernetes_server.service_proxy`).
 """
 
@@ -166,7 +167,14 @@ class KubernetesApi:
         if method == "GET":
             return _json(self.store.get(kind, namespace, name))
         if method == "DELETE":
-            gone = await self.store.delete(kind, namespace, name, dry_run=dry_run)
+            options = await self._document(request) if (await request.text()).strip() else {}
+            policy = request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+            if policy not in ("Orphan", "Background", "Foreground"):
+                raise ApiFailure(
+                    400, "BadRequest", f"propagationPolicy {policy!r} is not Orphan, Background or Foreground"
+                )
+            orphan = policy == "Orphan" or options.get("orphanDependents") is True
+            gone = await self.store.delete(kind, namespace, name, dry_run=dry_run, orphan=orphan)
             return _json(
                 {
                     "kind": "Status",

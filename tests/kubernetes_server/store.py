@@ -166,11 +166,24 @@ class ObjectStore:
             return obj
         return await self._write(kind, namespace, obj, "MODIFIED")
 
-    async def delete(self, kind: Kind, namespace: str, name: str, *, dry_run: bool = False) -> Json:
-        """Remove the object (404 if missing); a namespace takes its objects with it."""
+    async def delete(
+        self, kind: Kind, namespace: str, name: str, *, dry_run: bool = False, orphan: bool = False
+    ) -> Json:
+        """Remove the object (404 if missing); a namespace takes its objects with it. With ``orphan``
+        (``propagationPolicy: Orphan``) its dependants lose their owner reference to it and stay;
+        otherwise the garbage collector deletes them later (background propagation)."""
         current = self.get(kind, namespace, name)
         if dry_run:
             return current
+        if orphan:
+            uid = current["metadata"].get("uid")
+            for key, obj in list(self.objects.items()):
+                references = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == uid for ref in references):
+                    self.version += 1
+                    obj["metadata"]["ownerReferences"] = [ref for ref in references if ref.get("uid") != uid]
+                    obj["metadata"]["resourceVersion"] = str(self.version)
+                    self.events.append(Event(self.version, "MODIFIED", key[0], key[1], copy.deepcopy(obj)))
         if kind.kind == "Namespace":
             for key in [key for key in self.objects if key[1] == name]:
                 self.version += 1

@@ -10,6 +10,8 @@ the server's reason; a rollout whose pods never become ready fails the stage.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -891,3 +893,99 @@ async def test_namespace_override_wins_over_the_manifests_namespace_and_the_kube
     assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
     assert cluster.names("ConfigMap", "override-ns") == ["overridden-v000"]
     assert not [n for ns in ("named-ns", "web") for n in cluster.names("ConfigMap", ns) if n.startswith("overridden")]
+
+
+async def test_delete_by_label_removes_what_the_selectors_select_and_cascading_false_orphans_the_dependants(
+    cluster: Cluster,
+) -> None:
+    def config(name: str, **labels: str) -> Json:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {}}
+
+    swept = workload("Deployment", "swept", replicas=1) | {"metadata": {"name": "swept", "labels": {"sweep": "1"}}}
+    swept["metadata"]["labels"]["tier"] = "web"
+    documents = [
+        config("sweep-cache", sweep="1", tier="cache"),
+        config("sweep-kept", sweep="1", tier="cache", keep="yes"),
+        config("sweep-other-tier", sweep="1", tier="db"),
+        swept,
+    ]
+    selectors = [
+        {"kind": "EQUALS", "key": "sweep", "values": ["1"]},
+        {"kind": "CONTAINS", "key": "tier", "values": ["cache", "web"]},
+        {"kind": "NOT_EXISTS", "key": "keep"},
+    ]
+    by_label = {
+        "mode": "label",
+        "kinds": ["configMap", "deployment"],
+        "labelSelectors": {"selectors": selectors},
+        "options": {"cascading": False},
+    }
+    execution = await run(cluster, [deploy(*documents), step("2", "deleteManifest", "1", **by_label)], "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    assert by_ref(execution, "2")["outputs"]["outputs.manifestNamesByNamespace"] == {
+        "web": ["configMap sweep-cache-v000", "deployment swept"]
+    }
+    left = sorted(name for name in cluster.names("ConfigMap") if name.startswith("sweep-"))
+    assert left == ["sweep-kept-v000", "sweep-other-tier-v000"]
+    assert cluster.live("Deployment", "swept") is None
+    # not cascading: the Deployment's ReplicaSet and its pod stay, without their owner
+    [orphan] = [rs for rs in cluster.server.store.list(KIND["ReplicaSet"], "web", "app=swept")]
+    assert orphan["metadata"].get("ownerReferences") in (None, [])
+    await asyncio.sleep(0.3)  # a few garbage collector passes
+    assert cluster.live("ReplicaSet", orphan["metadata"]["name"]) is not None
+    assert len(cluster.server.store.list(KIND["Pod"], "web", "app=swept")) == 1
+
+    foreign = config("sweep-foreign", sweep="2", tier="cache") | {"apiVersion": "v1"}
+    await cluster.server.store.create(KIND["ConfigMap"], "web", foreign)  # no moniker: no application's
+    mine = config("sweep-mine", sweep="2", tier="cache")
+    refused = {**by_label, "labelSelectors": {"selectors": [{"kind": "EQUALS", "key": "sweep", "values": ["2"]}]}}
+    execution = await run(cluster, [deploy(mine), step("2", "deleteManifest", "1", **refused)], "deployer")
+    reason = failure(by_ref(execution, "2"))
+    assert "access denied: sweep=2 selects configMap sweep-foreign in web, which belongs to application None" in reason
+    assert "nothing was deleted" in reason
+    assert {"sweep-foreign", "sweep-mine-v000"} <= set(cluster.names("ConfigMap"))
+
+
+async def test_a_patch_read_from_an_artifact_is_evaluated_and_applied(cluster: Cluster) -> None:
+    target = web() | {"metadata": {"name": "patched-by-artifact"}}
+    target["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+    labels = "metadata:\n  labels:\n    release: r-${trigger['parameters']['tag']}\n"
+    bound = {"type": "embedded/base64", "name": "labels-patch", "reference": base64.b64encode(labels.encode()).decode()}
+    expected = {"id": "labels-patch", "matchArtifact": {"type": "embedded/base64", "name": "labels-patch"}}
+    cluster.files.github[("main", "replicas.yaml")] = b"- {op: replace, path: /spec/replicas, value: 1}\n"
+    operations = {
+        "type": "github/file",
+        "reference": f"{cluster.files.url}/repos/acme/shop/contents/replicas.yaml",
+        "artifactAccount": "github-acme",
+    }
+    manifest_name = "deployment patched-by-artifact"
+    stages = [
+        deploy(target),
+        step(
+            "2", "patchManifest", "1", manifestName=manifest_name, source="artifact", manifestArtifactId="labels-patch"
+        ),
+        step(
+            "3",
+            "patchManifest",
+            "2",
+            manifestName=manifest_name,
+            source="artifact",
+            manifestArtifact=operations,
+            options={"mergeStrategy": "json"},
+        ),
+    ]
+    trigger = {"parameters": {"tag": "7"}, "artifacts": [bound], "expectedArtifactIds": ["labels-patch"]}
+    execution = await run(cluster, stages, "deployer", trigger=trigger, expectedArtifacts=[expected])
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    live = cluster.live("Deployment", "patched-by-artifact")
+    assert live is not None
+    assert live["metadata"]["labels"] == {"release": "r-7"}  # the artifact's expression was evaluated
+    assert live["spec"]["replicas"] == 1 and live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+
+    two = base64.b64encode(b"metadata: {labels: {a: b}}\n---\nmetadata: {labels: {c: d}}\n").decode()
+    doubled = {"type": "embedded/base64", "name": "two", "reference": two}
+    refused = step("1", "patchManifest", "0", manifestName=manifest_name, source="artifact", manifestArtifact=doubled)
+    execution = await run(cluster, [refused | {"requisiteStageRefIds": []}], "deployer")
+    assert "Only one patch object is valid when patching with the strategic strategy; got 2" in failure(
+        by_ref(execution, "1")
+    )

@@ -64,6 +64,16 @@ def _artifact_text(context: Json) -> str:
         raise ManifestRefused(f"manifestArtifact: the reference is not base64 text: {error}") from None
 
 
+def patch_documents(context: Json) -> list[Any]:
+    """The documents of a ``patchManifest`` whose patch is an artifact (``source: artifact``): its YAML,
+    each document as it is (a patch need not be a whole manifest)."""
+    text = _artifact_text(context)
+    try:
+        return [document for document in yaml.safe_load_all(text) if document is not None]
+    except yaml.YAMLError as error:
+        raise ManifestRefused(f"the patch artifact's YAML does not parse: {error}") from None
+
+
 def read(context: Json) -> list[Json]:
     """The stage's documents, checked (:class:`ManifestRefused` naming the first bad one)."""
     if context.get("source") == "artifact":

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx2
 import structlog
@@ -47,6 +47,7 @@ from workers.clouddriver.descriptions import (
 from workers.clouddriver.kubernetes import kinds, stability
 from workers.clouddriver.kubernetes.client import account_client, account_settings
 from workers.clouddriver.kubernetes.custom_kinds import CustomKinds
+from workers.clouddriver.kubernetes.label_selectors import Selector
 from workers.clouddriver.kubernetes.load_balancers import is_disabled, serving
 from workers.clouddriver.kubernetes.manifests import manifest_name, moniker_of, split_name
 from workers.clouddriver.model import (
@@ -68,6 +69,7 @@ WATCHED = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Pod", "Servi
 """The kinds whose changes refresh an account's cache at once (what the infrastructure views show)."""
 log = structlog.get_logger("gennaker.clouddriver.kubernetes")
 PATCH_TYPES = {"strategic": PatchType.STRATEGIC, "merge": PatchType.MERGE, "json": PatchType.JSON}
+CASCADES = {"background": CascadeType.BACKGROUND, "foreground": CascadeType.FOREGROUND, "orphan": CascadeType.ORPHAN}
 
 
 class ApiRefused(OperationFailed):
@@ -253,10 +255,17 @@ class KubernetesProvider(CloudProvider):
         return str(await self._call(account, f"reading the log of {container} in pod {pod}", read))
 
     async def list_kind(
-        self, account: Account, kind: str, namespace: str | None, *, fields: dict[str, str] | None = None
+        self,
+        account: Account,
+        kind: str,
+        namespace: str | None,
+        *,
+        fields: dict[str, str] | None = None,
+        labels: Selector | None = None,
     ) -> list[Json]:
         """Every object of ``kind`` in ``namespace`` (every covered namespace when ``None``); ``fields``,
-        when given, is sent as the list's field selector (a server may ignore it: callers filter too)."""
+        when given, is sent as the list's field selector (a server may ignore it: callers filter too);
+        only those ``labels`` selects when given (:mod:`.label_selectors`, asked of the API server)."""
         kind = kinds.canonical(kind)
         resource = await self._resource_for(account, kind)
         client = self.client(account)
@@ -266,19 +275,28 @@ class KubernetesProvider(CloudProvider):
 
         async def collect() -> list[Json]:
             selector: dict[str, Any] = dict(fields or {})
-            listed = client.list(resource, namespace=namespace or ALL_NS, fields=selector or None)
+            # label pairs, not a dict, so one key may carry two selectors (lightkube's selector builder takes either)
+            listed = client.list(
+                resource, namespace=namespace or ALL_NS, fields=selector or None, labels=cast(Any, labels)
+            )
             return [dict(item.to_dict()) async for item in listed]
 
         found = await self._call(account, f"listing {kind}", collect)
         return [item for item in found if settings.covers_namespace(item["metadata"].get("namespace", ""))]
 
-    async def delete(self, account: Account, kind: str, namespace: str, name: str, *, cascading: bool = True) -> bool:
-        """Delete the object; ``False`` if it was gone already."""
+    async def delete(
+        self, account: Account, kind: str, namespace: str, name: str, *, propagation: str = "background"
+    ) -> bool:
+        """Delete the object; ``False`` if it was gone already. ``propagation`` is Kubernetes'
+        ``propagationPolicy``: ``background`` (dependants deleted after it), ``foreground`` (before
+        it) or ``orphan`` (dependants stay, without their owner)."""
         kind = kinds.canonical(kind)
         self.covers(account, kind, namespace)
         resource = await self._resource_for(account, kind)
         client = self.client(account)
-        cascade = CascadeType.BACKGROUND if cascading else CascadeType.ORPHAN
+        cascade = CASCADES.get(propagation.lower())
+        if cascade is None:
+            raise OperationFailed(f"propagation {propagation!r} is not one of {', '.join(CASCADES)}")
         try:
             await self._call(
                 account,

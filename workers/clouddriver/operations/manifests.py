@@ -13,8 +13,11 @@ only when ``trafficManagement.enabled`` is true, as in Spinnaker (once the new v
 ``enableTraffic: false`` is refused, since the Services would be left with no version at all) for deploys;
 ``manifestName`` (``"deployment web"``; or ``mode: dynamic`` with ``cluster`` and ``criteria``:
 :mod:`workers.clouddriver.kubernetes.targets`) and ``location`` (its namespace) for the others, with
-``replicas`` (scale), ``patchBody`` and ``options.mergeStrategy`` (patch), ``options.cascading``
-(delete).
+``replicas`` (scale), ``patchBody`` (or ``source: artifact`` with a ``manifestArtifact`` holding the
+patch) and ``options.mergeStrategy`` (patch), ``options.cascading``
+(delete; ``false`` orphans the dependants). A delete may name no manifest but ``mode: label`` with
+``kinds`` and ``labelSelectors`` (:mod:`workers.clouddriver.kubernetes.label_selectors`): every
+object of those kinds in ``location`` that the selectors select.
 
 A deploy refuses every document before applying any (:mod:`workers.clouddriver.kubernetes.manifests`),
 asks the API server to accept them all with a server-side dry run, then applies them in order:
@@ -48,6 +51,7 @@ from workers.clouddriver.access import AccessDenied, who
 from workers.clouddriver.kubernetes import (
     artifact_binding,
     kinds,
+    label_selectors,
     manifests,
     properties,
     rollouts,
@@ -458,20 +462,80 @@ async def _owned(
     return live
 
 
+def _propagation(options: Json) -> str:
+    """Kubernetes' ``propagationPolicy`` for a delete, as Clouddriver reads the stage's ``options``:
+    ``orphanDependents`` first, else ``cascading`` (``false`` orphans, ``true`` is background, or a
+    policy by name), else background."""
+    orphan = options.get("orphanDependents")
+    if orphan is not None:
+        return "orphan" if str(orphan).lower() == "true" else "background"
+    cascading = options.get("cascading")
+    if cascading is None:
+        return "background"
+    named = str(cascading).lower()
+    return {"false": "orphan", "true": "background"}.get(named, named)
+
+
 async def delete_manifest(op: OperationRun) -> Outcome:
-    """Delete the named manifest (gone already is fine); dependents go too unless ``options.cascading`` is false."""
-    account, k8s, kind, namespace, name = await _target(op)
-    live = await _owned(op, k8s, account, kind, namespace, name)
+    """Delete the named manifest, or (``mode: label``) every object of ``kinds`` in ``location`` that
+    ``labelSelectors`` selects; gone already is fine. Dependants go too (background) unless
+    ``options.cascading`` is false (``orphanDependents``), which leaves them without their owner."""
     options = op.context.get("options") if isinstance(op.context.get("options"), dict) else {}
-    if live is not None:
-        await k8s.delete(account, kind, namespace, name, cascading=(options or {}).get("cascading", True) is not False)
-        op.touched.add(account.name)
-        await op.progress(f"deleted {manifests.manifest_name(live)} in {namespace}")
-    names = {namespace: [f"{kind[:1].lower()}{kind[1:]} {name}"]}
+    propagation = _propagation(options or {})
+    if op.context.get("mode") == "label" or (not op.context.get("manifestName") and op.context.get("kinds")):
+        account, provider = op.account()
+        k8s = _kubernetes(provider, account)
+        namespace = str(op.context.get("location") or k8s.default_namespace(account))
+        doomed = await _selected_by_labels(op, k8s, account, namespace)
+    else:
+        account, k8s, kind, namespace, name = await _target(op)
+        live = await _owned(op, k8s, account, kind, namespace, name)
+        doomed = [[kind, name]] if live is not None else []
+        if live is None:
+            await op.progress(f"{kind} {name} in {namespace} is gone already")
+    for kind, name in doomed:
+        if await k8s.delete(account, kind, namespace, name, propagation=propagation):
+            op.touched.add(account.name)
+            await op.progress(f"deleted {kind[:1].lower()}{kind[1:]} {name} in {namespace} ({propagation})")
+    if not doomed and op.context.get("manifestName"):
+        kind, name = manifests.split_name(str(op.context["manifestName"]))
+        doomed = [[kind, name]]
+    names = {namespace: [f"{kind[:1].lower()}{kind[1:]} {name}" for kind, name in doomed]}
     return Outcome(
         outputs={"outputs.manifestNamesByNamespace": names, "deploy.account.name": account.name},
         context={"manifestNamesByNamespace": names},
     )
+
+
+async def _selected_by_labels(
+    op: OperationRun, k8s: KubernetesProvider, account: Account, namespace: str
+) -> list[list[str]]:
+    """``[kind, name]`` of every object of the context's ``kinds`` in ``namespace`` its
+    ``labelSelectors`` select, recorded so a resumed run deletes the same ones; refused, before
+    any is deleted, when one belongs to another application than the pipeline's."""
+    asked = op.context.get("kinds")
+    if not isinstance(asked, list) or not asked or not all(isinstance(kind, str) and kind for kind in asked):
+        raise OperationFailed("deleteManifest by label needs 'kinds': a list like ['deployment', 'configMap']")
+    selector = label_selectors.parse(op.context)
+
+    async def choose() -> list[list[str]]:
+        found: list[list[str]] = []
+        for kind in dict.fromkeys(kinds.canonical(kind) for kind in asked):
+            k8s.covers(account, kind, namespace)
+            for item in await k8s.list_kind(account, kind, namespace, labels=selector):
+                owner = manifests.application_of(item)
+                if owner is None or owner.lower() != op.command.application.lower():
+                    raise AccessDenied(
+                        f"access denied: {label_selectors.shown(selector)} selects {manifests.manifest_name(item)} "
+                        f"in {namespace}, which belongs to application {owner!r}, not {op.command.application!r}; "
+                        f"nothing was deleted ({who(op.access.authority)})"
+                    )
+                found.append([kind, str(item["metadata"]["name"])])
+        return found
+
+    chosen = await op.decide(f"delete:{namespace}/{','.join(asked)}/{label_selectors.shown(selector)}", choose)
+    await op.progress(f"{label_selectors.shown(selector)} selects {len(chosen)} objects in {namespace}")
+    return [[str(kind), str(name)] for kind, name in chosen]
 
 
 async def scale_manifest(op: OperationRun) -> Outcome:
@@ -497,16 +561,38 @@ async def scale_manifest(op: OperationRun) -> Outcome:
     return _outcome(account, [scaled])
 
 
+async def _patch_body(op: OperationRun, strategy: str) -> Any:
+    """The patch: ``patchBody``, or with ``source: artifact`` the documents of ``manifestArtifact``
+    (fetched when it is an ``http/file``, ``github/file`` or ``gitlab/file`` one); one object for a
+    strategic or merge patch, a list of operations for a json one, as Orca's ``PatchManifestTask``
+    shapes it."""
+    if op.context.get("source") == "artifact":
+        body: Any = manifests.patch_documents(await op.with_fetched_manifest())
+        if strategy == "json" and len(body) == 1 and isinstance(body[0], list):
+            body = body[0]  # one YAML document that is the list of operations
+    else:
+        body = op.context.get("patchBody")
+    if isinstance(body, list) and strategy != "json":
+        if len(body) > 1:
+            raise OperationFailed(
+                f"Only one patch object is valid when patching with the {strategy} strategy; got {len(body)}"
+            )
+        body = body[0] if body else None
+    if not isinstance(body, dict | list) or not body:
+        raise OperationFailed(
+            "patchManifest needs a patch: 'patchBody' (an object; a list of operations for json), or "
+            "source 'artifact' with a manifestArtifactId or manifestArtifact holding it"
+        )
+    return body
+
+
 async def patch_manifest(op: OperationRun) -> Outcome:
-    """Patch the named manifest with ``patchBody`` (``options.mergeStrategy``: strategic, merge or json)."""
+    """Patch the named manifest with ``patchBody`` or the patch in its artifact (:func:`_patch_body`;
+    ``options.mergeStrategy``: strategic, merge or json)."""
     account, k8s, kind, namespace, name = await _target(op)
     options = op.context.get("options") if isinstance(op.context.get("options"), dict) else {}
     strategy = str((options or {}).get("mergeStrategy") or "strategic")
-    body = op.context.get("patchBody")
-    if isinstance(body, list) and strategy != "json" and len(body) == 1:
-        body = body[0]
-    if not isinstance(body, dict | list) or not body:
-        raise OperationFailed("patchManifest needs 'patchBody': an object (a list of operations for json)")
+    body = await _patch_body(op, strategy)
     if "moniker.spinnaker.io/application" in str(body).replace("~1", "/"):
         raise AccessDenied("access denied: a patch may not change an object's moniker.spinnaker.io/application")
     if await _owned(op, k8s, account, kind, namespace, name) is None:

@@ -4,6 +4,8 @@ A ``deployManifest`` (or ``runJobManifest``) with ``source: artifact`` deploys w
 ``manifestArtifact`` holds; unless the stage says ``skipExpressionEvaluation: true``, Orca parses
 that YAML and evaluates its expressions against the stage, as it does a stage's context at its
 start, and the command then carries the evaluated documents as ``manifests`` (``source: text``).
+A ``patchManifest`` reading its patch from an artifact is treated alike (Orca's
+``resolvePatchSourceManifest``), its evaluated documents sent as ``patchBody``.
 
 * ``embedded/base64`` (what ``bakeManifest`` produces): evaluated as the deploy is sent.
 * ``http/file``, ``github/file``, ``gitlab/file``: a first task, ``resolveDeploySourceManifest``
@@ -37,7 +39,9 @@ from workers.orca.engine.expression_language import Expressions
 from workers.orca.engine.model import Execution, Stage
 from workers.orca.engine.stages.base import TaskDefinition, TaskResult, TaskRun
 
-STAGE_TYPES = ("deployManifest", "runJobManifest")
+STAGE_TYPES = ("deployManifest", "runJobManifest", "patchManifest")
+PATCH = "patchManifest"
+"""Its evaluated documents are sent as ``patchBody`` (the patch), not as ``manifests``."""
 RESOLVE_TASK = "resolveDeploySourceManifest"
 IDENTITY = ("type", "reference", "version", "artifactAccount")
 """The fields by which the fetched text is known to be the bound artifact's."""
@@ -168,7 +172,8 @@ def evaluated(expressions: Expressions, execution: Execution, stage: Stage, cont
     processed = expressions.process(execution, probe)
     if processed.failure and context.get("failOnFailedExpressions") is not False:
         raise ManifestExpressionFailed(_failure(named, documents, processed.failure))
-    return {**context, "source": "text", "manifests": processed.context["manifests"]}
+    key = "patchBody" if stage.type == PATCH else "manifests"
+    return {**context, "source": "text", key: processed.context["manifests"]}
 
 
 def _without_fetched(context: Json) -> Json:
