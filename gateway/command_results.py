@@ -136,6 +136,12 @@ class CommandResults:
             and asyncio.get_running_loop().time() - seen.at < self.SEEN_SECONDS
         )
 
+    def suppose_changed(self, service: str) -> None:
+        """Treat ``service`` as changed now: a client learned of a change it made another way than through an
+        event of ``service``'s (a finished task, which Orca marks so only after the event reached it), and
+        its next read must not be answered from before that change."""
+        self._events[service] = self._events.get(service, 0) + 1
+
     async def _deliver(self, envelope: Envelope, context: MessageContext) -> None:
         service = envelope.type.removeprefix(CLOUDEVENT_TYPE_PREFIX).partition(".")[0]
         self._events[service] = self._events.get(service, 0) + 1  # before any future: see seen()

@@ -18,6 +18,8 @@ waits for), and reads of an unchanged list are most of the gateway's traffic. Wh
 
 * every write the gateway itself answered before the read began: the write's event moved the count
   before its client was told, so the next read asks Front50, whose revision check then sees it;
+* every write of a task the client saw finish here (``GET /tasks/{id}``): Orca finishes a task only
+  once Front50's event reached Orca, and a finished task read makes the gateway ask Front50 again;
 * every other write to Front50 (another gateway, Orca's pipeline stages) once its event has reached
   this gateway, a few milliseconds after Front50 published it;
 * a held reply is not current across a lost broker connection, while the subscription is not

@@ -33,7 +33,7 @@ from gateway.api_model import ApiModel
 from gateway.applications import Application
 from gateway.auth.middleware import authority_of
 from gateway.auth.model import Permission
-from gateway.command_results import ask, send_command
+from gateway.command_results import ask, results_of, send_command
 from gateway.gate_api import (
     GateError,
     SpinnakerJson,
@@ -124,6 +124,10 @@ class TasksQuery(ApiModel):
     statuses: str | None = Field(default=None, description="Comma-separated statuses, e.g. 'RUNNING,TERMINAL'")
 
 
+FINISHED = frozenset({"SUCCEEDED", "FAILED_CONTINUE", "TERMINAL", "CANCELED", "STOPPED", "SKIPPED"})
+"""The statuses of a task that will change no more (Spinnaker's complete ``ExecutionStatus`` values)."""
+
+
 def _job_application(job: Job) -> str | None:
     application = job.application
     if isinstance(application, Application):
@@ -188,6 +192,10 @@ async def get_task(request: web.Request) -> web.Response:
     task = await _find_task(request, task_id)
     if not await may_read_application(request, task.get("application")):
         raise GateError(403, f"Access denied to task {task_id} - required authorization: READ")
+    if task.get("status") in FINISHED:
+        # the task's writes to Front50 (createApplication, savePipeline...) were answered to Orca by an
+        # event this gateway may not have taken yet: reads the client makes next must ask Front50
+        results_of(request.app).suppose_changed("front50")
     return gate_json(task)
 
 

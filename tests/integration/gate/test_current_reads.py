@@ -90,3 +90,17 @@ async def test_every_read_of_a_held_list_judges_its_caller(secured: System) -> N
         assert (await client.get(LIST, headers=as_user("outsider"))).status == 403
         assert (await client.get(LIST, headers=as_user("dev"))).status == 403
         assert (await client.get(LIST)).status == 401
+
+
+async def test_reading_a_finished_task_makes_the_next_read_ask_front50(system: System) -> None:
+    # Orca marks a task finished once Front50's event reached Orca; this gateway may take that event later,
+    # so a client that saw the task finish asks Front50 on its next read
+    task = await create_application(system.client, "shop")
+    assert (await system.client.post("/pipelines", json=exported_pipeline("shop", "a"))).status == 200
+    assert (await descriptions(system))["a"] != "changed"
+    await change_behind_front50s_back(system, "a", "changed")
+    assert (await descriptions(system))["a"] != "changed"
+
+    read = await system.client.get(f"/tasks/{task['id']}")
+    assert read.status == 200 and (await read.json())["status"] == "SUCCEEDED"
+    assert (await descriptions(system))["a"] == "changed"
