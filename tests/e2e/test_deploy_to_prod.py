@@ -10,11 +10,11 @@ manual judgment is answered ``continue``; the deploy's execution window (09:00 t
 as Deck's "skip remaining window" does, unless the clock is inside it. The cluster then runs
 ``acme/shop:<tag>`` in namespace ``shop``.
 
-The second test runs the same pipeline from the triggers it declares, with nothing started by
-hand: its ``webhook`` trigger (source ``shop-ci``, constraint ``branch: main``) fires on the CI
-server's webhook, whose payload brings the chart and the tag; then its ``docker`` trigger fires on
-a push of ``acme/shop`` to ``index.docker.io``, binding the pushed image as a ``docker/image``
-artifact and the chart from the previous execution (the chart's expected artifact has
+Then, in the same system, it runs from the triggers it declares, with nothing started by hand:
+its ``webhook`` trigger (source ``shop-ci``, constraint ``branch: main``) fires on the CI server's
+webhook, whose payload brings the chart and the tag; then its ``docker`` trigger fires on a push
+of ``acme/shop`` to ``index.docker.io``, binding the pushed image as a ``docker/image`` artifact
+and the chart from the previous execution (the chart's expected artifact has
 ``usePriorArtifact``); then, with no webhook, on Igor seeing a new tag when it polls the
 ``dockerhub`` registry account (``tests/docker_registry_server.py`` behind that name).
 """
@@ -197,11 +197,16 @@ def succeeded(execution: Json) -> None:
     assert execution["status"] == "SUCCEEDED", (stages, errors, execution.get("exception"))
 
 
-async def test_the_exported_pipeline_bakes_the_chart_and_deploys_it_to_succeeded(
-    world: World,
-) -> None:
+async def test_the_exported_pipeline_deploys_to_succeeded_by_hand_and_from_its_triggers(world: World) -> None:
+    """One ``gennaker up`` for both walks (starting it is most of the cost): by hand, then triggered."""
+    await save_the_exported_pipeline(world.api)
+    await by_hand(world)
+    await from_its_triggers(world)
+
+
+async def by_hand(world: World) -> None:
+    """The README's walk: the chart as the trigger's artifact, the tag and region as parameters."""
     api, process, cluster, _ = world
-    await save_the_exported_pipeline(api)
 
     trigger = {"parameters": {"tag": "v9", "region": "us-east-1"}, "artifacts": [CHART]}
     status, started = await api.call("POST", "/pipelines/shop/deploy%20to%20prod", None, json_body=trigger)
@@ -289,11 +294,9 @@ def deployed_image(cluster: KubernetesApiServer) -> str:
     return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
 
 
-async def test_the_exported_pipeline_runs_from_its_webhook_and_docker_triggers(
-    world: World,
-) -> None:
+async def from_its_triggers(world: World) -> None:
+    """The pipeline's own triggers, nothing started by hand: the webhook, a docker push, Igor's poll."""
     api, process, cluster, registry = world
-    await save_the_exported_pipeline(api)
     await api.ok("POST", "/pipelines", None, json_body=IMAGE_PIPELINE)
 
     # the CI server's webhook: the chart and the tag come in its payload
