@@ -38,6 +38,7 @@ class TogetherAcks:
         """A delivery of this channel will never be acknowledged here (its settling failed): no
         ``multiple`` may cover it, so every later one is acknowledged on its own."""
         self._flushing = False
+        self._writing = asyncio.Lock()
 
     def take(self, message: AbstractIncomingMessage) -> None:
         """``message`` goes to its handler now; call before the handler runs."""
@@ -65,16 +66,20 @@ class TogetherAcks:
         self._flushing = True
         try:
             await asyncio.sleep(0)  # handlers finishing in this same moment settle meanwhile
-            highest, alone = self._runs()
         finally:
             self._flushing = False
-        channel = self._channel
-        if channel is None:
-            return
-        if highest is not None:
-            await channel.basic_ack(delivery_tag=highest, multiple=True)
-        for tag in alone:
-            await channel.basic_ack(delivery_tag=tag, multiple=False)
+        # One flush writes at a time: a run may pass a tag acknowledged alone only once that ack is
+        # on the wire, or its ``multiple`` would reach the broker first and the lone ack then name a
+        # tag acknowledged already, which the broker answers by closing the channel.
+        async with self._writing:
+            highest, alone = self._runs()
+            channel = self._channel
+            if channel is None:
+                return
+            if highest is not None:
+                await channel.basic_ack(delivery_tag=highest, multiple=True)
+            for tag in alone:
+                await channel.basic_ack(delivery_tag=tag, multiple=False)
 
     def _runs(self) -> tuple[int | None, list[int]]:
         """The tag to acknowledge with ``multiple`` (the settled run at the front), and the settled

@@ -8,7 +8,9 @@ goes back to the queue when the consumer stops. What the broker keeps is read ba
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
+from random import Random
 from typing import Any
 
 import aio_pika
@@ -126,3 +128,30 @@ async def test_a_handler_still_running_holds_back_no_other_acknowledgement(
     assert not any(multiple for _, multiple in acks), "no ack may cover the delivery still being handled"
     await consumption.stop(grace=0)  # the handler still running is cancelled, its message put back
     assert await left_in(amqp_url, f"gennaker.{unique}.events") == [0]
+
+
+async def test_handlers_finishing_in_any_order_are_each_acknowledged_once(
+    bus: AmqpBus, unique: str, amqp_url: str
+) -> None:
+    """Runs and lone acknowledgements interleave without ever naming a tag twice (which the broker
+    answers by closing the channel, so every unacknowledged message would come back)."""
+    random = Random(7)
+    seen: Counter[int] = Counter()
+
+    async def handle(envelope: Envelope, context: MessageContext) -> None:
+        await asyncio.sleep(random.choice((0, 0, 0.0005, 0.002)))
+        seen[envelope.data["n"]] += 1
+
+    consumption = await consume(bus, unique, handle)
+    await asyncio.gather(*(publish_from(bus, unique, start, 100) for start in range(0, 400, 100)))
+    await until(lambda: len(seen) == 400, "all 400 handled")
+    await asyncio.sleep(0.3)
+    await consumption.stop()
+    assert set(seen.values()) == {1}, "a message came back: its channel was closed under it"
+    assert await left_in(amqp_url, f"gennaker.{unique}.events") == []
+
+
+async def publish_from(bus: AmqpBus, unique: str, start: int, count: int) -> None:
+    for n in range(start, start + count):
+        envelope = Envelope(source="/test", type="io.gennaker.test.thing.happened.v1", data={"n": n})
+        await bus.publish_envelope(envelope, routing_key=f"{unique}.thing")
