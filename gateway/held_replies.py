@@ -11,10 +11,13 @@ answered (its JSON, authority included), and the least recently asked go first b
 A reply of Front50's is also known *current* while Front50 has announced no change since it was
 asked (:meth:`gateway.command_results.CommandResults.nothing_since`: Front50 answers every change
 with an event, and the gateway's result subscription takes them all): then the gateway answers from
-the held reply without asking again. The route still judges the caller on every request before it
-asks; what is skipped is only the query whose answer cannot differ. Asking costs more than the rest
-of such a read (a message each way and Front50's check of its store's revision, which every query
-waits for), and reads of an unchanged list are most of the gateway's traffic. What a read sees:
+the held reply without asking again (relayed as it is by :meth:`RouteContext.ask_raw
+<gateway.route_context.RouteContext.ask_raw>`, decoded by ``RouteContext.ask``: the application a
+route judges its caller by, the pipeline a trigger starts, the application list). The route still
+judges the caller on every request; what is skipped is only the query whose answer cannot differ.
+Asking costs more than the rest of such a read (a message each way and Front50's check of its
+store's revision, which every query waits for), and reads of unchanged data are most of the
+gateway's traffic. What a read sees:
 
 * every write the gateway itself answered before the read began: the write's event moved the count
   before its client was told, so the next read asks Front50, whose revision check then sees it;

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bus import Bus, RawReply
+from bus import Bus, QueryFailed, RawReply
 from gateway.auth.access import execute_fallback, refuse_unless
 from gateway.auth.middleware import principal_of
 from gateway.auth.model import Permission, Permissions, Principal
@@ -33,7 +33,7 @@ from gateway.command_results import (
     reply_of,
     results_of,
 )
-from gateway.held_replies import HELD
+from gateway.held_replies import ANNOUNCED, HELD
 from gateway.keys import BUS, CONFIG
 from schemas.authority import Authority
 from schemas.base import Command, Query, Reply
@@ -79,8 +79,14 @@ class RouteContext:
         return self.principal.authority()
 
     async def ask[R: Reply](self, query: Query, reply_type: type[R]) -> R:
-        """Ask ``query`` and return its reply as ``reply_type`` (another type is a 502)."""
-        return await reply_of(self.bus, query, reply_type, timeout=self.query_timeout)
+        """Ask ``query`` and return its reply as ``reply_type`` (another type is a 502); a reply of a service
+        that announces its changes is held, and answered again while current (:meth:`ask_raw`)."""
+        if query.owner() not in ANNOUNCED:
+            return await reply_of(self.bus, query, reply_type, timeout=self.query_timeout)
+        reply = (await self.ask_raw(query, reply_type)).model()
+        if not isinstance(reply, reply_type):
+            raise QueryFailed(f"{query.owner()} answered {query.message_type} with {type(reply).__name__}")
+        return reply
 
     async def ask_raw(self, query: Query, reply_type: type[Reply]) -> RawReply:
         """Ask ``query`` for a route that relays the reply: its JSON as the service wrote it, checked to be

@@ -104,3 +104,24 @@ async def test_reading_a_finished_task_makes_the_next_read_ask_front50(system: S
     read = await system.client.get(f"/tasks/{task['id']}")
     assert read.status == 200 and (await read.json())["status"] == "SUCCEEDED"
     assert (await descriptions(system))["a"] == "changed"
+
+
+async def test_the_application_list_is_held_and_current_alike(system: System) -> None:
+    await create_application(system.client, "shop", description="first")
+
+    async def described() -> dict[str, str]:
+        response = await system.client.get("/applications")
+        assert response.status == 200, await response.text()
+        return {app["name"].lower(): app.get("description", "") for app in await response.json()}
+
+    assert (await described())["shop"] == "first"
+    applications = system.db["front50_applications"]
+    stored: dict[str, Any] | None = await applications.find_one({"nameKey": "shop"})
+    assert stored is not None
+    body = {**json.loads(stored["body"]), "description": "second"}
+    await applications.update_one({"_id": stored["_id"]}, {"$set": {"body": json.dumps(body)}})
+    await system.db["front50_revision"].update_one({"_id": "front50"}, {"$inc": {"n": 1}}, upsert=True)
+    assert (await described())["shop"] == "first"
+
+    await create_application(system.client, "other")
+    assert await described() == {"shop": "second", "other": ""}
