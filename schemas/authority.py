@@ -97,6 +97,12 @@ class Authority(BaseModel):
         """
         return cls(user="anonymous")
 
+    def described(self) -> str:
+        """How a refusal names it: ``user 'ann'``, ``service account 'ci'`` or ``an anonymous caller``."""
+        if self.anonymous and not self.admin:
+            return "an anonymous caller"
+        return f"{'service account' if self.service_account else 'user'} {self.user!r}"
+
 
 ACTS_FOR = (
     "who the command acts for: the user (or runAsUser service account) and the roles they held when it "

@@ -28,13 +28,6 @@ from workers.front50.errors import forbidden, invalid
 from workers.front50.store import Front50Store
 
 
-def who(authority: Authority) -> str:
-    """How a refusal names the authority."""
-    if authority.anonymous and not authority.admin:
-        return "an anonymous caller"
-    return f"{'service account' if authority.service_account else 'user'} {authority.user!r}"
-
-
 class Front50Access:
     """The checks of Front50's commands over its own store."""
 
@@ -55,7 +48,7 @@ class Front50Access:
         self.require_somebody(authority, f"change application {application!r}", field=field)
         if not can(authority, permissions_of(await self.judging(application)), Permission.WRITE):
             raise forbidden(
-                f"access denied: {who(authority)} lacks WRITE permission on application {application!r}", field
+                f"access denied: {authority.described()} lacks WRITE permission on application {application!r}", field
             )
 
     def require_somebody(self, authority: Authority, what: str, *, field: str | None = None) -> None:
@@ -66,7 +59,7 @@ class Front50Access:
     def require_admin(self, authority: Authority, what: str) -> None:
         """403 unless ``authority`` is an admin."""
         if not authority.admin:
-            raise forbidden(f"access denied: only an admin may {what}; {who(authority)} is not one")
+            raise forbidden(f"access denied: only an admin may {what}; {authority.described()} is not one")
 
     async def require_run_as_users(self, authority: Authority, pipeline: Json) -> None:
         """Every trigger's ``runAsUser`` must be a service account ``authority`` may use, with
@@ -84,7 +77,8 @@ class Front50Access:
                 raise invalid(f"no service account named {run_as.strip()!r}; an admin creates service accounts", field)
             if not may_run_as(authority, account):
                 raise forbidden(
-                    f"access denied: {who(authority)} may not run pipelines as service account {run_as.strip()!r}: "
+                    f"access denied: {authority.described()} may not run pipelines as service account "
+                    f"{run_as.strip()!r}: "
                     "it needs every role the service account is a member of",
                     field,
                 )

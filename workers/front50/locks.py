@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from schemas.authority import Authority
 from schemas.json_types import Json
 from schemas.pipeline_locks import DEFAULT_LOCK_OWNERS, is_lock_owner, lock_of, lock_problem
-from workers.front50.access import who
 from workers.front50.errors import Rejected, invalid
 
 
@@ -44,8 +43,8 @@ class PipelineLocks:
         new = lock_of(pipeline)
         if new is not None and not new.allow_unlock_ui:
             raise invalid(
-                f"{who(authority)} may lock a pipeline only with locked.allowUnlockUi true: a lock that cannot be "
-                f"unlocked is for the services in pipeline_lock_owners ({', '.join(self.owners) or 'none'})",
+                f"{authority.described()} may lock a pipeline only with locked.allowUnlockUi true: a lock that cannot "
+                f"be unlocked is for the services in pipeline_lock_owners ({', '.join(self.owners) or 'none'})",
                 "locked.allowUnlockUi",
             )
 

@@ -35,7 +35,7 @@ from schemas.pipeline_templates import (
     owning_application,
     parse_reference,
 )
-from workers.front50.access import Front50Access, who
+from workers.front50.access import Front50Access
 from workers.front50.bodies import copy_body
 from workers.front50.errors import invalid, missing, stale
 from workers.front50.once import answer_once
@@ -158,7 +158,7 @@ class PipelineTemplateHandlers:
             found = await self.store.find(collection, {"_id": decorated_id(query.id, "latest")})
         if found is not None and not await self.may_read(query.authority, found):
             refused = (
-                f"access denied: {who(query.authority)} lacks READ permission on application "
+                f"access denied: {query.authority.described()} lacks READ permission on application "
                 f"{owning_application(found)!r}, which owns pipeline template {query.id!r}"
             )
             return PipelineTemplateFound(template=None, refused=refused)

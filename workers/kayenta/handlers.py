@@ -18,7 +18,7 @@ from typing import Literal
 import structlog
 
 from bus.context import MessageContext
-from schemas.authority import Authority, Permission, can
+from schemas.authority import Permission, can
 from schemas.base import Query, Reply
 from schemas.idempotency import HEADER
 from schemas.json_types import Json
@@ -61,10 +61,6 @@ def _iso(millis: int) -> str:
     return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _who(authority: Authority) -> str:
-    return "an anonymous caller" if authority.anonymous else repr(authority.user)
-
-
 class KayentaHandlers:
     """Kayenta's handlers over its store and its metrics accounts."""
 
@@ -95,7 +91,8 @@ class KayentaHandlers:
         if not can(authority, permissions, Permission.EXECUTE):
             raise Refused(
                 403,
-                f"access denied: {_who(authority)} lacks EXECUTE permission on application {command.application!r}",
+                f"access denied: {authority.described()} lacks EXECUTE permission on application "
+                f"{command.application!r}",
                 "application",
             )
 

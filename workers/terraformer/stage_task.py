@@ -182,7 +182,7 @@ class TerraformTasks:
             known = ", ".join(sorted(self.profiles)) or "none are configured ([[terraformer.profiles]])"
             raise Refused(f"profile: no profile named {request.profile!r}; known profiles: {known}")
         if not can(task.authority, profile.permissions, Permission.WRITE):
-            who = "an anonymous caller" if task.authority.anonymous else repr(task.authority.user)
+            who = task.authority.described()
             raise Refused(f"profile: access denied: {who} lacks WRITE permission on profile {profile.name!r}")
         return profile
 
@@ -199,7 +199,7 @@ class TerraformTasks:
             except SourceRefused as refused:
                 raise Refused(str(refused)) from None
             if account is not None and not account.may_read(task.authority):
-                who = "an anonymous caller" if task.authority.anonymous else repr(task.authority.user)
+                who = task.authority.described()
                 raise Refused(
                     f"{where}: access denied: {who} lacks READ permission on artifact account {account.name!r}"
                 )
@@ -214,7 +214,7 @@ class TerraformTasks:
 
         permissions = await application_permissions(ask, task.application)
         if not can(authority, permissions, Permission.EXECUTE):
-            who = "an anonymous caller" if authority.anonymous else repr(authority.user)
+            who = authority.described()
             raise Refused(f"access denied: {who} lacks EXECUTE permission on application {task.application!r}")
 
     def _launch(

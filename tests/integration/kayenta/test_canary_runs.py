@@ -109,7 +109,7 @@ async def test_only_executors_of_the_application_may_run_it(kayenta: KayentaClie
     load(kayenta, canary_latency=0.1)
     (refused,) = await kayenta.send(run("c-5", Authority(user="dora", roles=("dev",))))
     assert isinstance(refused, KayentaCommandRejected) and refused.status == 403
-    assert refused.reason == "access denied: 'dora' lacks EXECUTE permission on application 'shop'"
+    assert refused.reason == "access denied: user 'dora' lacks EXECUTE permission on application 'shop'"
     assert (await kayenta.ask(GetCanaryExecution(execution_id="c-5"))) == CanaryExecutionFound(execution=None)
     _, completed = await kayenta.send(run("c-6", Authority(user="otto", roles=("ops",))), count=2)
     assert isinstance(completed, CanaryCompleted) and completed.status == "succeeded"

@@ -185,7 +185,7 @@ async def test_only_executors_of_the_application_may_bake_and_only_readers_may_r
     dora, otto = Authority(user="dora", roles=("dev",)), Authority(user="otto", roles=("ops",))
     await bakery.run_task("dora-bakes", context, application="shop", authority=dora)
     refused = _answer(await bakery.completed("dora-bakes"))
-    assert refused.error == "access denied: 'dora' lacks EXECUTE permission on application 'shop'"
+    assert refused.error == "access denied: user 'dora' lacks EXECUTE permission on application 'shop'"
     await bakery.run_task("nobody-bakes", context, application="shop", authority=Authority.nobody())
     assert _answer(await bakery.completed("nobody-bakes")).status == "TERMINAL"
     assert await bakery.db["rosco_bakes"].count_documents({"application": "shop"}) == 0

@@ -83,7 +83,7 @@ async def test_a_kustomization_is_cloned_with_its_gitrepo_account_for_who_may_re
     )
     async with GitHttpServer(bare.parent, "rosco", PASSWORD) as server:
         url = f"{server.url}/{bare.name}"
-        with pytest.raises(BakeFailed, match="'mallory' lacks READ permission on artifact account 'shop-git'"):
+        with pytest.raises(BakeFailed, match="user 'mallory' lacks READ permission on artifact account 'shop-git'"):
             await task.bake(_context(url, "shop-git"), Authority(user="mallory", roles=("nobody",)))
         assert server.requests == [], "nothing was cloned for the refused bake"
 

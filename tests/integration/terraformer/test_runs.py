@@ -153,7 +153,7 @@ async def test_var_files_come_from_github_and_gitlab_with_the_artifact_accounts_
         refused = await rig.run(rig.context("plan", artifacts=[gitlab], workspace="forges"), authority=stranger)
         assert isinstance(refused, TerraformerTaskCompleted) and refused.error is not None
         assert refused.error == (
-            "artifacts[1]: access denied: 'mallory' lacks READ permission on artifact account 'gitlab-ops'"
+            "artifacts[1]: access denied: user 'mallory' lacks READ permission on artifact account 'gitlab-ops'"
         )
         assert len(files.requests) == 1, "nothing was fetched for the refused run"
         ops = Authority(user="olga", roles=("ops",))
@@ -177,7 +177,7 @@ async def test_a_private_git_repository_is_cloned_with_its_gitrepo_account_and_o
         assert isinstance(refused, TerraformerTaskCompleted)
         assert (
             refused.error
-            == "artifacts[0]: access denied: 'mallory' lacks READ permission on artifact account 'infra-git'"
+            == "artifacts[0]: access denied: user 'mallory' lacks READ permission on artifact account 'infra-git'"
         )
         assert server.requests == [], "nothing was cloned for the refused run"
 

@@ -31,13 +31,6 @@ from schemas.json_types import Json
 from schemas.permissions import Ask, application_permissions, run_as
 
 
-def who(authority: Authority) -> str:
-    """How a refusal names the authority."""
-    if authority.anonymous and not authority.admin:
-        return "an anonymous caller"
-    return f"{'service account' if authority.service_account else 'user'} {authority.user!r}"
-
-
 @dataclass(frozen=True)
 class AccessPolicy:
     """The settings Orca judges authorities by: the configured accounts (their ``AccountDetails``),
@@ -67,7 +60,7 @@ class AccessPolicy:
         permissions = await application_permissions(ask, application)
         if can(authority, permissions, action, execute_fallback=self.execute_fallback):
             return None
-        return f"access denied: {who(authority)} lacks {action.value} permission on application {application!r}"
+        return f"access denied: {authority.described()} lacks {action.value} permission on application {application!r}"
 
     async def run_as(self, trigger: Mapping[str, Any], ask: Ask) -> Authority | str:
         """The authority a trigger runs with, or why it cannot run (:func:`schemas.permissions.run_as`)."""

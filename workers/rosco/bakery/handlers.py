@@ -52,10 +52,6 @@ from workers.rosco.bakery.store import ACTIVE, BakeStore, Document
 log = structlog.get_logger("gennaker.rosco.bakery")
 
 
-def _who(authority: Authority) -> str:
-    return "an anonymous caller" if authority.anonymous else repr(authority.user)
-
-
 def waiting(waiter: BakeWaiter, authority: Authority) -> Document:
     """A stored waiter: the Orca task, and the authority its execution runs with (which cancels the
     bake when that task's stage ends and nobody else waits)."""
@@ -93,7 +89,7 @@ class BakeryHandlers:
 
         if not can(authority, await application_permissions(ask, application), Permission.EXECUTE):
             raise BakeRefused(
-                f"access denied: {_who(authority)} lacks EXECUTE permission on application {application!r}",
+                f"access denied: {authority.described()} lacks EXECUTE permission on application {application!r}",
                 "application",
                 403,
             )
@@ -104,7 +100,8 @@ class BakeryHandlers:
                 raise BakeRefused(f"no account named {request.account_name!r}", "account_name", 404)
             if not can(authority, permissions_of(account), Permission.WRITE):
                 raise BakeRefused(
-                    f"access denied: {_who(authority)} lacks WRITE permission on account {request.account_name!r}",
+                    f"access denied: {authority.described()} lacks WRITE permission on account "
+                    f"{request.account_name!r}",
                     "account_name",
                     403,
                 )

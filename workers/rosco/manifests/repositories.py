@@ -22,10 +22,6 @@ from workers.rosco.manifests.inputs import label
 GIT_SECONDS = 60.0
 
 
-def _who(authority: Authority) -> str:
-    return "an anonymous caller" if authority.anonymous else repr(authority.user)
-
-
 class GitRepositories:
     """Clones ``git/repo`` artifacts with the artifact accounts, through the outbound rules."""
 
@@ -48,7 +44,7 @@ class GitRepositories:
             )
         if not account.may_read(authority):
             raise BakeFailed(
-                f"access denied: {_who(authority)} lacks READ permission on artifact account {account.name!r}"
+                f"access denied: {authority.described()} lacks READ permission on artifact account {account.name!r}"
             )
         return account
 
