@@ -59,15 +59,26 @@ class KubernetesApiServer:
         for name in self.namespaces:
             document = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
             await self.store.create(namespace_kind, "", document)
+        await self.serve()
+        if self.run_controllers:
+            self._loop = asyncio.create_task(self.controllers.run())
+        return self
+
+    async def serve(self) -> None:
+        """Answer HTTP on the port (the same one again after :meth:`go_away`)."""
         self._runner = web.AppRunner(self.api.app(), shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        if self.run_controllers:
-            self._loop = asyncio.create_task(self.controllers.run())
-        return self
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def go_away(self) -> None:
+        """Stop answering HTTP (connections refused, open ones closed) while the objects and the
+        controllers carry on, as when a cluster's API server restarts; :meth:`serve` brings it back."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None

@@ -59,9 +59,14 @@ Progress = Callable[[str], Awaitable[None]]
 """``await progress("started 2 of 3 instances")``: a line for the stage's progress."""
 
 STAGE_DEADLINE: ContextVar[float | None] = ContextVar("clouddriver_stage_deadline", default=None)
-"""The ``time.monotonic()`` by which the operation's stage must be done (from its ``stageTimeoutMs``),
-while an operation runs; ``None`` when the stage sets none. A provider whose cloud does not answer
-may go on retrying until then, not only for its usual number of attempts."""
+"""The ``time.monotonic()`` by which the operation's stage must be done (its ``stageTimeoutMs`` counted
+from when the operation started, even when another Clouddriver resumed it), while an operation runs;
+``None`` when the stage sets none. A provider whose cloud does not answer may go on retrying until
+then instead of for its usual number of attempts."""
+
+ANSWER_MARGIN_SECONDS = 1.0
+"""How long before :data:`STAGE_DEADLINE` an operation stops trying (its last try, the cache refresh
+after it), so its answer reaches Orca before Orca's own timer fails the stage for want of one."""
 
 
 async def no_progress(line: str) -> None:

@@ -47,7 +47,13 @@ from workers.clouddriver.descriptions import ResizeServerGroup
 from workers.clouddriver.journal import OperationJournal, Status
 from workers.clouddriver.model import Capacity
 from workers.clouddriver.operations import OPERATIONS, OperationRun, Outcome
-from workers.clouddriver.provider import STAGE_DEADLINE, OperationFailed, ProviderRegistry, no_progress
+from workers.clouddriver.provider import (
+    ANSWER_MARGIN_SECONDS,
+    STAGE_DEADLINE,
+    OperationFailed,
+    ProviderRegistry,
+    no_progress,
+)
 
 log = structlog.get_logger("gennaker.clouddriver.operations")
 
@@ -180,6 +186,9 @@ class OperationRunner:
             poll_seconds=self.poll_seconds,
             artifacts=self.artifacts,
         )
+        # the stage's deadline bounds the operation and the cache refresh after it, so an answer that says a
+        # cloud did not answer reaches Orca before its own timer fails the stage (this task's context only)
+        STAGE_DEADLINE.set(stage_deadline(command.context, float(entry.get("started_at") or time.time())))
         operating = asyncio.create_task(self._operate(run))
         canceled: list[bool] = [bool(entry.get("cancel_requested"))]
         if canceled[0]:
@@ -221,9 +230,14 @@ class OperationRunner:
                 beating.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await beating
+            deadline = STAGE_DEADLINE.get()
             for account in sorted(run.touched):
                 try:
-                    await self.cache.refresh(account)
+                    if deadline is None:
+                        await self.cache.refresh(account)
+                    else:  # the answer goes before the stage's timeout even if the refresh waits on a cloud away
+                        left = max(0.0, deadline - ANSWER_MARGIN_SECONDS - time.monotonic())
+                        await asyncio.wait_for(self.cache.refresh(account), left)
                 except Exception as failure:
                     log.warning("could not refresh the cache after an operation", account=account, error=repr(failure))
             finished = await self.journal.finish(
@@ -272,14 +286,7 @@ class OperationRunner:
             await run.access.require_application(run.command.application, Permission.EXECUTE)
         else:
             await run.access.require_application(run.command.application, Permission.READ, Permission.EXECUTE)
-        timeout = run.context.get("stageTimeoutMs")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            return await operation(run)
-        token = STAGE_DEADLINE.set(time.monotonic() + timeout / 1000)
-        try:
-            return await operation(run)
-        finally:
-            STAGE_DEADLINE.reset(token)
+        return await operation(run)
 
     async def _answer(self, bus: Sender, entry: Json, *, caused_by: Envelope | None) -> None:
         command = RunExternalTask.model_validate(entry["command"])
@@ -333,3 +340,13 @@ class OperationRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def stage_deadline(context: Json, started_at: float) -> float | None:
+    """The ``time.monotonic()`` by which the stage's ``stageTimeoutMs`` runs out, counted from
+    ``started_at`` (when the first Clouddriver took the operation: a resumed one keeps its
+    deadline); ``None`` when the stage sets no timeout."""
+    timeout = context.get("stageTimeoutMs")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        return None
+    return time.monotonic() + (started_at + timeout / 1000 - time.time())

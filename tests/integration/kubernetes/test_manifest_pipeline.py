@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,18 @@ ARTIFACT_ACCOUNTS = ArtifactSettings(
 class Cluster:
     """The world and the API server behind its ``k8s`` account."""
 
-    def __init__(self, world: World, server: KubernetesApiServer, files: ArtifactServer) -> None:
+    def __init__(
+        self,
+        world: World,
+        server: KubernetesApiServer,
+        files: ArtifactServer,
+        flaky: KubernetesApiServer | None = None,
+    ) -> None:
         self.world = world
         self.server = server
         self.files = files
+        self.flaky = flaky
+        """The API server of account ``k8s-flaky``, which a test may take away and bring back."""
 
     def live(self, kind: str, name: str, namespace: str = "web") -> Json | None:
         return self.server.store.find(KIND[kind], namespace, name)
@@ -68,19 +77,22 @@ class Cluster:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
     work_dir: Path = tmp_path_factory.mktemp("k8s")
-    async with KubernetesApiServer(namespaces=("web", "named-ns", "override-ns"), ready_seconds=0.2) as server:
+    async with (
+        KubernetesApiServer(namespaces=("web", "named-ns", "override-ns"), ready_seconds=0.2) as server,
+        KubernetesApiServer(namespaces=("web",), ready_seconds=1.0) as flaky,
+    ):
         kubeconfig = server.kubeconfig(work_dir / "kubeconfig", namespace="web")
         accounts: list[Json] = [
             {
-                "name": "k8s",
+                "name": name,
                 "cloudProvider": "kubernetes",
                 "permissions": {"READ": ["shop-owners"], "WRITE": ["prod-deployers"]},
-                "kubernetes": {
-                    "kubeconfigFile": str(kubeconfig),
-                    "context": "local",
-                    "omitNamespaces": ["kube-system"],
-                },
+                "kubernetes": {"kubeconfigFile": str(config), "context": "local", "omitNamespaces": ["kube-system"]},
             }
+            for name, config in (
+                ("k8s", kubeconfig),
+                ("k8s-flaky", flaky.kubeconfig(work_dir / "flaky-kubeconfig", namespace="web")),
+            )
         ]
         vhost = f"k8s-{str(ULID()).lower()}"
         async with (
@@ -96,7 +108,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             ) as world,
         ):
             await world.create_application("shop", SHOP)
-            yield Cluster(world, server, files)
+            yield Cluster(world, server, files, flaky)
 
 
 def _rosco(resources: WorkerResources) -> list[Service]:
@@ -989,3 +1001,88 @@ async def test_a_patch_read_from_an_artifact_is_evaluated_and_applied(cluster: C
     assert "Only one patch object is valid when patching with the strategic strategy; got 2" in failure(
         by_ref(execution, "1")
     )
+
+
+async def test_an_api_server_away_mid_stage_is_retried_until_it_answers_and_one_away_past_the_timeout_fails(
+    cluster: Cluster,
+) -> None:
+    flaky = cluster.flaky
+    assert flaky is not None
+
+    async def away_once_applied(name: str, stages: list[Json], back_after: float | None) -> tuple[Json, float]:
+        running = asyncio.create_task(run(cluster, stages, "deployer"))
+        while flaky.store.find(KIND["Deployment"], "web", name) is None:
+            await asyncio.sleep(0.02)
+        await flaky.go_away()  # its pods are not ready yet: the stage is waiting for them
+        if back_after is not None:
+            await asyncio.sleep(back_after)
+            await flaky.serve()
+        return await running, time.monotonic()
+
+    def weathered(name: str) -> Json:
+        document = web(replicas=1) | {"metadata": {"name": name}}
+        document["spec"]["template"]["spec"]["containers"][0].pop("envFrom")
+        document["spec"]["progressDeadlineSeconds"] = 60
+        return document
+
+    stage = deploy(weathered("weathered"), account="k8s-flaky", stageTimeoutMs=20_000)
+    execution, _ = await away_once_applied("weathered", [stage], back_after=2.0)
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    live = flaky.store.find(KIND["Deployment"], "web", "weathered")
+    assert live is not None and live["status"]["availableReplicas"] == 1
+
+    started = time.monotonic()
+    stage = deploy(weathered("stranded"), account="k8s-flaky", stageTimeoutMs=3_000)
+    try:
+        execution, ended = await away_once_applied("stranded", [stage], back_after=None)
+    finally:
+        await flaky.serve()
+    reason = failure(by_ref(execution, "1"))
+    assert execution["status"] == "TERMINAL"
+    assert f"the Kubernetes API server at {flaky.url} did not answer reading Deployment stranded after" in reason
+    assert "the stage's stageTimeoutMs, counted from the operation's start, leaves no time for another" in reason
+    assert ended - started < 3.0 + 2.0  # Clouddriver's answer, not a stage left to time out much later
+
+
+async def test_a_dark_rollout_with_enable_traffic_false_keeps_the_new_version_out_of_its_services(
+    cluster: Cluster,
+) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "shop-dark"},
+        "spec": {"selector": {"serving": "shop-dark"}, "ports": [{"port": 80}]},
+    }
+
+    def version(image: str) -> Json:
+        document = front(image) | {"metadata": {"name": "dark"}}
+        document["spec"]["selector"] = {"matchLabels": {"app": "dark"}}
+        document["spec"]["template"]["metadata"]["labels"] = {"app": "dark"}
+        return document
+
+    def managed(enable: bool) -> Json:
+        options = {"strategy": "none", "services": ["service shop-dark"], "enableTraffic": enable}
+        return {"trafficManagement": {"enabled": True, "options": options}}
+
+    stages = [
+        deploy(service),
+        deploy(version("app:1"), ref="2", requisiteStageRefIds=["1"], **managed(True)),
+        deploy(version("app:2"), ref="3", requisiteStageRefIds=["2"], **managed(False)),
+    ]
+    execution = await run(cluster, stages, "deployer")
+    assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
+    endpoints = cluster.live("Endpoints", "shop-dark")
+    assert endpoints is not None
+    serving = {address["targetRef"]["name"] for subset in endpoints["subsets"] for address in subset["addresses"]}
+    owners = {
+        pod["metadata"]["name"]: pod["metadata"]["ownerReferences"][0]["name"]
+        for pod in cluster.server.store.list(KIND["Pod"], "web", "app=dark")
+    }
+    assert sorted(owners[name] for name in serving) == ["dark-v000", "dark-v000"]  # strategy none: v000 still serves
+    assert sorted(owners.values()).count("dark-v001") == 2  # v001 runs, out of the Service
+    dark = cluster.live("ReplicaSet", "dark-v001")
+    assert dark is not None and "serving" not in dark["spec"]["template"]["metadata"]["labels"]
+    assert dark["metadata"]["annotations"]["traffic.spinnaker.io/load-balancers"] == '["service shop-dark"]'
+    listed = {group["name"]: group for group in await cluster.world.get("/applications/shop/serverGroups")}
+    assert listed["replicaSet dark-v001"]["isDisabled"] is True
+    assert listed["replicaSet dark-v000"]["isDisabled"] is False

@@ -9,7 +9,7 @@ Two faces, one client per account (:mod:`workers.clouddriver.kubernetes.client`)
   :meth:`~KubernetesProvider.list_kind`, :meth:`~KubernetesProvider.delete`,
   :meth:`~KubernetesProvider.patch`. A refusal from the API server is :class:`ApiRefused` with
   the server's message; an API server that does not answer is retried with backoff
-  (:data:`ATTEMPTS`), then the operation fails saying so.
+  (:data:`ATTEMPTS`, or while the stage's ``stageTimeoutMs`` allows), then the operation fails saying so.
 * **Server groups** (the :class:`~workers.clouddriver.provider.CloudProvider` seam): ReplicaSets,
   StatefulSets and DaemonSets are server groups named ``"{kind} {name}"`` in their namespace
   (Spinnaker's region for Kubernetes), their pods the instances, Services the load balancers.
@@ -59,11 +59,19 @@ from workers.clouddriver.model import (
     ServerGroupManager,
     epoch_millis,
 )
-from workers.clouddriver.provider import STAGE_DEADLINE, Account, CloudProvider, OperationFailed, Progress
+from workers.clouddriver.provider import (
+    ANSWER_MARGIN_SECONDS,
+    STAGE_DEADLINE,
+    Account,
+    CloudProvider,
+    OperationFailed,
+    Progress,
+)
 
 ATTEMPTS = 5
 MAX_BACKOFF_SECONDS = 10.0
-"""Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart)."""
+"""Tries of one call while the API server does not answer (0.5 s, 1 s, 2 s, 4 s apart) when the
+stage sets no ``stageTimeoutMs``; with one, tries go on (at most 10 s apart) while it allows."""
 FIELD_MANAGER = "gennaker"
 WATCHED = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Pod", "Service")
 """The kinds whose changes refresh an account's cache at once (what the infrastructure views show)."""
@@ -152,8 +160,10 @@ class KubernetesProvider(CloudProvider):
         return _resource(*found)
 
     async def _call(self, account: Account, what: str, call: Any) -> Any:
-        """``call()``; a server that does not answer is tried ``attempts`` times with doubling
-        backoff, and on until the stage's deadline (:data:`STAGE_DEADLINE`) when it has one."""
+        """``call()``; a server that does not answer is tried again with doubling backoff:
+        ``attempts`` times, or when the stage has a deadline (:data:`STAGE_DEADLINE`) for as long
+        as it allows, the last try :data:`ANSWER_MARGIN_SECONDS` before it (so the failure, which
+        says the server did not answer, reaches Orca before its own timer fails the stage)."""
         delay = self.first_backoff
         started = time.monotonic()
         attempt = 0
@@ -165,15 +175,20 @@ class KubernetesProvider(CloudProvider):
                 raise ApiRefused(str(error.status.message or error), int(error.status.code or 0)) from None
             except (httpx2.TransportError, OSError) as error:
                 deadline = STAGE_DEADLINE.get()
-                if attempt >= self.attempts and (deadline is None or time.monotonic() + delay >= deadline):
+                left = None if deadline is None else deadline - ANSWER_MARGIN_SECONDS - time.monotonic()
+                if (attempt >= self.attempts) if left is None else left <= 0:
                     server = self.client(account).config.cluster.server
-                    within = " within the stage's stageTimeoutMs" if deadline is not None else ""
+                    within = (
+                        " (the stage's stageTimeoutMs, counted from the operation's start, leaves no time for another)"
+                        if deadline is not None
+                        else ""
+                    )
                     raise OperationFailed(
                         f"account {account.name!r}: the Kubernetes API server at {server} did not answer {what} "
                         f"after {attempt} attempts over {time.monotonic() - started:.1f} s{within} "
                         f"({type(error).__name__}: {error}); check that it runs"
                     ) from None
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay if left is None else min(delay, left))
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     # manifests
