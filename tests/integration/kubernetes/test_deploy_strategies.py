@@ -217,7 +217,9 @@ async def test_a_workload_joins_the_services_its_own_load_balancers_annotation_n
     assert versions(cluster, "ReplicaSet", "own-bad") == []
 
 
-async def test_traffic_management_finds_a_service_deployed_in_the_same_stage(cluster: Cluster) -> None:
+async def test_traffic_management_finds_a_service_deployed_in_the_same_stage_and_attaches_any_workload(
+    cluster: Cluster,
+) -> None:
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -225,11 +227,13 @@ async def test_traffic_management_finds_a_service_deployed_in_the_same_stage(clu
         "spec": {"selector": {"serving": "lb-same"}, "ports": [{"port": 80}]},
     }
     options = {"strategy": "redblack", "services": ["service lb-same"], "enableTraffic": True}
-    await succeeded(
-        cluster, deploy(service, replica_set("same-stage"), trafficManagement={"enabled": True, "options": options})
-    )
+    workloads = (replica_set("same-stage"), replica_set("same-stage-d", kind="Deployment"))
+    await succeeded(cluster, deploy(service, *workloads, trafficManagement={"enabled": True, "options": options}))
     pods = cluster.server.store.list(KIND["Pod"], "web", "serving=lb-same")
-    assert [pod["metadata"]["ownerReferences"][0]["name"] for pod in pods] == ["same-stage-v000"]
+    owners = sorted(pod["metadata"]["ownerReferences"][0]["name"] for pod in pods)
+    assert len(owners) == 2 and owners[0].startswith("same-stage-d-") and owners[1] == "same-stage-v000"
+    deployment = cluster.live("Deployment", "same-stage-d") or {}
+    assert deployment["metadata"]["annotations"]["traffic.spinnaker.io/load-balancers"] == '["service lb-same"]'
 
 
 async def test_find_artifacts_from_a_secret_shows_neither_its_data_nor_its_recorded_configuration(

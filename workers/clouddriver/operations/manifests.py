@@ -42,6 +42,7 @@ Outputs, as Orca's manifest stages read them: ``outputs.manifests``,
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -245,27 +246,7 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             "versions out of the Services with the new one never in them; set enableTraffic to true, or deploy "
             "with strategy none (a dark rollout)"
         )
-    beside = traffic.services_in([manifest for _, manifest in final])
-    selected: dict[str, Json] = {}
-    for position, (index, manifest) in enumerate(final):
-        label = f"manifest {index} ({manifest['kind']} {manifest['metadata']['name']})"
-        own = named_services(manifest)
-        if named and manifest["kind"] == "ReplicaSet":
-            if own and sorted(own) != sorted(manifests.split_name(text)[1] for text in named):
-                raise manifests.ManifestRefused(
-                    f"{label}: its {LOAD_BALANCERS} names {own}, the stage's trafficManagement {named}; "
-                    "name the same Services in both, or in one of them"
-                )
-            namespace = manifest["metadata"]["namespace"]
-            if namespace not in selected:
-                selected[namespace] = await traffic.labels(k8s, account, namespace, named, beside)
-            final[position] = (index, traffic.with_traffic(manifest, named, selected[namespace], enable))
-        elif own and manifest["kind"] in traffic.RECEIVES_TRAFFIC and (enable or not traffic.managed(op.context)):
-            # as Orca sends it: with traffic management off, a workload always joins the Services it names
-            try:
-                final[position] = (index, await traffic.attach_named(k8s, account, manifest, beside))
-            except OperationFailed as refused:
-                raise manifests.ManifestRefused(f"{label}: {refused}") from None
+    selected = await _join_services(op, k8s, account, final, named, enable)
     final = [(index, manifests.with_last_applied(manifest)) for index, manifest in final]
     created_namespaces = {m["metadata"]["name"] for _, m in final if m["kind"] == "Namespace"}
     for index, manifest in final:
@@ -348,6 +329,51 @@ async def _roll_back(
     except Unstable as again:
         return OperationFailed(f"{message}; {back}, which is not stable either: {again}")
     return OperationFailed(f"{message}; {back}")
+
+
+async def _join_services(
+    op: OperationRun,
+    k8s: KubernetesProvider,
+    account: Account,
+    final: list[tuple[int, Json]],
+    named: list[str],
+    enable: bool,
+) -> dict[str, Json]:
+    """Give each workload (in ``final``, changed in place) the Services it is to join: the stage's
+    ``trafficManagement`` ones (``named``, recorded in ``traffic.spinnaker.io/load-balancers``; joined
+    when ``enable``) or those its own annotation names (joined unless traffic management is on with
+    ``enableTraffic: false``). The answer: the stage's Services' selector labels per namespace, which
+    red/black takes off the older ReplicaSets."""
+    beside = traffic.services_in([manifest for _, manifest in final])
+    selected: dict[str, Json] = {}
+    for position, (index, manifest) in enumerate(final):
+        kind = manifest["kind"]
+        if kind not in traffic.RECEIVES_TRAFFIC:
+            continue
+        label = f"manifest {index} ({kind} {manifest['metadata']['name']})"
+        own = named_services(manifest)
+        if named and own and sorted(own) != sorted(manifests.split_name(text)[1] for text in named):
+            raise manifests.ManifestRefused(
+                f"{label}: its {LOAD_BALANCERS} names {own}, the stage's trafficManagement {named}; "
+                "name the same Services in both, or in one of them"
+            )
+        if named and kind == "ReplicaSet":
+            namespace = manifest["metadata"]["namespace"]
+            if namespace not in selected:
+                selected[namespace] = await traffic.labels(k8s, account, namespace, named, beside)
+            final[position] = (index, traffic.with_traffic(manifest, named, selected[namespace], enable))
+            continue
+        if named:  # not versioned: nothing older for red/black to take out, so it only joins them
+            notes = {**manifests.notes_of(manifest), LOAD_BALANCERS: json.dumps(named)}
+            manifest = {**manifest, "metadata": {**manifest["metadata"], "annotations": notes}}
+            final[position] = (index, manifest)
+        # as Orca sends it: with traffic management off, a workload always joins the Services it names
+        if named_services(manifest) and (enable or not traffic.managed(op.context)):
+            try:
+                final[position] = (index, await traffic.attach_named(k8s, account, manifest, beside))
+            except OperationFailed as refused:
+                raise manifests.ManifestRefused(f"{label}: {refused}") from None
+    return selected
 
 
 def _artifacts(context: Json, key: str) -> list[Json]:
