@@ -256,8 +256,16 @@ class AmqpBus(Bus):
             self._fail_fast_while_away()
             try:
                 channel = await self._channel_or_raise().get_underlay_channel()
+                # wait=False: not each publish's own socket drain, only the broker's confirm, which
+                # says more (stored) and comes later anyway; the channel's publishes no longer queue
+                # behind one another's writes
                 await channel.basic_publish(
-                    body, exchange=exchange, routing_key=routing_key, properties=properties, mandatory=mandatory
+                    body,
+                    exchange=exchange,
+                    routing_key=routing_key,
+                    properties=properties,
+                    mandatory=mandatory,
+                    wait=False,
                 )
                 return
             except BusClosed:

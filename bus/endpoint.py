@@ -59,12 +59,14 @@ class Endpoint:
     not count), the queue refuses new ones (RabbitMQ ``x-overflow: reject-publish``) and the bus
     raises the alarm of :mod:`bus.overflow`; ``None`` leaves it unbounded.
 
-    ``ack_together`` lets the transport acknowledge handlers that finish in the same moment with
-    one acknowledgement (RabbitMQ: ``basic.ack`` with ``multiple`` on the highest delivery tag of a
-    run whose every earlier delivery is settled), for a consumer that finishes its messages in
-    batches, such as a sink. Each message is still acknowledged only once its handler returned and
-    what its verdict publishes was confirmed, so a crash redelivers whatever was not; a handler
-    still running never holds back the others (they are acknowledged one by one past it).
+    ``ack_together`` (the default) lets the transport acknowledge handlers that finish in the same
+    moment with one acknowledgement (RabbitMQ: ``basic.ack`` with ``multiple`` on the highest
+    delivery tag of a run whose every earlier delivery is settled): a busy consumer with many
+    messages in flight, not only a sink finishing a batch, otherwise writes one frame per message.
+    Each message is still acknowledged only once its handler returned and what its verdict
+    publishes was confirmed, so a crash redelivers whatever was not; a handler still running never
+    holds back the others (they are acknowledged one by one past it). ``False`` acknowledges each
+    message on its own.
     """
 
     service: str
@@ -75,7 +77,7 @@ class Endpoint:
     durable: bool = True
     prefetch: int = 32
     max_length: int | None = None
-    ack_together: bool = False
+    ack_together: bool = True
 
     def __post_init__(self) -> None:
         if self.kind == "events" and not self.patterns:
