@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -255,7 +255,8 @@ class AmqpBus(Bus):
         while True:
             self._fail_fast_while_away()
             try:
-                channel = await self._channel_or_raise().get_underlay_channel()
+                # the concrete aiormq channel: its basic_publish takes ``wait``, the abstract one's does not
+                channel = cast(aiormq.Channel, await self._channel_or_raise().get_underlay_channel())
                 # wait=False: not each publish's own socket drain, only the broker's confirm, which
                 # says more (stored) and comes later anyway; the channel's publishes no longer queue
                 # behind one another's writes
