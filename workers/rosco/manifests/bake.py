@@ -2,8 +2,8 @@
 
 Orca sends ``orca.RunExternalTask`` with the stage's context in Spinnaker's shape, its
 ``inputArtifacts`` already bound (``[{id, account, artifact}]``): ``templateRenderer``
-(``HELM3``/``HELM2``: :mod:`.helm`; ``KUSTOMIZE``/``KUSTOMIZE4``: :mod:`.kustomize`, whose input may
-be a ``git/repo`` artifact cloned with its ``gitrepo`` account: :mod:`.repositories`),
+(``HELM3``/``HELM2``: :mod:`.helm`; ``KUSTOMIZE``/``KUSTOMIZE4``: :mod:`.kustomize`; for either the
+first input may be a ``git/repo`` artifact cloned with its ``gitrepo`` account: :mod:`.repositories`),
 ``outputName``, ``namespace``, ``overrides``, ``rawOverrides``, ``includeCRDs``,
 ``helmChartFilePath``, ``kustomizeFilePath``, and ``expectedArtifacts``, which must hold exactly
 one artifact: the one the stage produces, named after its ``matchArtifact.name``, as Orca requires.
@@ -72,7 +72,7 @@ class BakeManifestTask:
             return await self.charts.fetch(artifact)
         raise BakeFailed(
             f"input artifact {label(artifact)}: this Rosco reads embedded/base64 and helm/chart artifacts "
-            f"(and git/repo for kustomize), not {kind!r}"
+            f"(and git/repo as the first), not {kind!r}"
         )
 
     async def bake(self, context: Json, authority: Authority | None = None) -> Json:
@@ -89,11 +89,20 @@ class BakeManifestTask:
         ]
         if not artifacts or len(artifacts) != len(listed):
             raise BakeFailed("At least one input artifact to bake must be supplied (inputArtifacts, each bound)")
-        if renderer in KUSTOMIZE and artifacts[0].get("type") == "git/repo":
-            kustomize.file_path(context)  # refused before anything is cloned
+        if artifacts[0].get("type") == "git/repo":
+            # what the stage itself gets wrong is refused before anything is cloned
+            values = []
+            if renderer in HELM:
+                helm.check(context)
+                values = [await self._bytes(artifact) for artifact in artifacts[1:]]
+            else:
+                kustomize.file_path(context)
             with tempfile.TemporaryDirectory(prefix="rosco-git-") as workdir:
                 sources = await self.repositories.checkout(artifacts[0], authority or Authority.nobody(), Path(workdir))
-                text = await kustomize.render(context, sources, self.kubectl)
+                if renderer in HELM:
+                    text = await asyncio.to_thread(helm.render, context, sources, values)
+                else:
+                    text = await kustomize.render(context, sources, self.kubectl)
         else:
             contents = [await self._bytes(artifact) for artifact in artifacts]
             if renderer in HELM:

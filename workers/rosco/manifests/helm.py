@@ -3,8 +3,9 @@ Helm's own Go engine (the ``helm-python-sdk`` wheel binds Helm v4's SDK offline;
 binary, no cluster).
 
 As Rosco builds its command: the release is named ``outputName``, in ``namespace``; the first input
-artifact is the chart (a chart archive, or with ``helmChartFilePath`` the chart directory inside a
-tarball); the others are values files, merged in order over the chart's values; ``overrides``
+artifact is the chart (a chart archive, or with ``helmChartFilePath`` the chart directory, or its
+``Chart.yaml``, inside a tarball or a cloned ``git/repo`` artifact, whose root is the chart when
+the path is empty); the others are values files, merged in order over the chart's values; ``overrides``
 (``{"image.tag": "v2"}``) go last, as ``--set-string`` (``rawOverrides: true``: ``--set``, so
 numbers and booleans keep their types). ``includeCRDs`` puts the chart's CRDs first. Values reach
 Helm's engine as JSON, so a number is a ``float64`` to the templates, as values files make it in
@@ -29,7 +30,7 @@ import yaml
 
 from schemas.json_types import Json
 from workers.rosco.manifests.errors import BakeFailed
-from workers.rosco.manifests.inputs import unpack
+from workers.rosco.manifests.inputs import MAX_UNPACKED_BYTES, unpack
 
 if TYPE_CHECKING:  # the Helm SDK is imported by a bake that renders a chart, not when Rosco starts
     import helm_python as helm
@@ -138,25 +139,43 @@ def _order(kind: Any) -> int:
     return INSTALL_ORDER.index(kind) if kind in INSTALL_ORDER else len(INSTALL_ORDER)
 
 
-def _load(chart: bytes, chart_path: str | None, workdir: Path) -> helm.Chart:
+def _chart_directory(root: Path, chart_path: str, what: str) -> Path:
+    """The chart directory ``chart_path`` names under ``root``, once nothing in it leads out of
+    ``root`` (a symbolic link from a repository) and it holds at most ``MAX_UNPACKED_BYTES``."""
+    top = root.resolve()
+    directory = (root / chart_path).resolve()
+    if directory.name == "Chart.yaml":
+        directory = directory.parent
+    if not directory.is_relative_to(top) or not (directory / "Chart.yaml").is_file():
+        raise BakeFailed(f"helmChartFilePath {chart_path!r} names no chart in {what}")
+    total = 0
+    for path in directory.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(top):
+            raise BakeFailed(f"{what}: {path.relative_to(top)} links outside it")
+        if path.is_file():
+            total += path.stat().st_size
+            if total > MAX_UNPACKED_BYTES:
+                raise BakeFailed(f"the chart in {what} holds more than {MAX_UNPACKED_BYTES} bytes")
+    return directory
+
+
+def _load(chart: bytes | Path, chart_path: str | None, workdir: Path) -> helm.Chart:
     import helm_python as helm
 
     try:
+        if isinstance(chart, Path):
+            return helm.Chart.load(_chart_directory(chart, chart_path or ".", "the git/repo input artifact"))
         if not chart_path:
             return helm.Chart.load_archive(chart)
         unpack(chart, workdir, "the chart's input artifact")
-        directory = (workdir / chart_path).resolve()
-        if directory.name == "Chart.yaml":
-            directory = directory.parent
-        if not directory.is_relative_to(workdir.resolve()) or not (directory / "Chart.yaml").is_file():
-            raise BakeFailed(f"helmChartFilePath {chart_path!r} names no chart in the input artifact")
-        return helm.Chart.load(directory)
+        return helm.Chart.load(_chart_directory(workdir, chart_path, "the input artifact"))
     except helm.HelmError as error:
         raise BakeFailed(f"the first input artifact is not a Helm chart: {error}") from None
 
 
-def render(context: Json, chart: bytes, values_files: list[bytes]) -> str:
-    """The manifests ``helm template`` prints for the stage ``context`` (see the module)."""
+def check(context: Json) -> str:
+    """The release name of the stage ``context``, once what Rosco can know before reading the chart
+    is right (a bake from a repository says so before anything is cloned)."""
     for unsupported in ("apiVersions", "kubeVersion"):
         if context.get(unsupported):
             raise BakeFailed(f"{unsupported} is not supported by this Rosco's Helm renderer; remove it from the stage")
@@ -167,12 +186,21 @@ def render(context: Json, chart: bytes, values_files: list[bytes]) -> str:
         helm.validate_release_name(release)
     except helm.HelmError as error:
         raise BakeFailed(f"outputName {release!r} is not a Helm release name: {error}") from None
+    if not isinstance(context.get("overrides") or {}, dict):
+        raise BakeFailed("overrides must be a map of Helm value paths to values")
+    return release
+
+
+def render(context: Json, chart: bytes | Path, values_files: list[bytes]) -> str:
+    """The manifests ``helm template`` prints for the stage ``context`` (see the module), of
+    ``chart``: the first input artifact's bytes, or the directory its repository was cloned to."""
+    release = check(context)
+    import helm_python as helm
+
     values: Json = {}
     for index, text in enumerate(values_files, start=1):
         values = merge(values, _values_file(text, index))
     overrides = context.get("overrides") or {}
-    if not isinstance(overrides, dict):
-        raise BakeFailed("overrides must be a map of Helm value paths to values")
     values = merge(values, override_values(overrides, raw=context.get("rawOverrides") is True))
     namespace = str(context.get("namespace") or "default")
     with tempfile.TemporaryDirectory(prefix="rosco-helm-") as workdir:

@@ -1,13 +1,16 @@
-"""``git/repo`` input artifacts of a kustomize bake: cloned at ``version`` as Spinnaker's artifact
-download fetches them, with the ``gitrepo`` artifact account ``artifactAccount`` names
+"""``git/repo`` input artifacts of a kustomize or Helm bake: cloned at ``version`` as Spinnaker's
+artifact download fetches them, with the ``gitrepo`` artifact account ``artifactAccount`` names
 (``[[artifacts.accounts]]``), which the stage's user must be allowed to READ — judged before
-anything is cloned. ``metadata.subPath`` narrows the sources to a directory of the repository.
+anything is cloned. ``metadata.subPath`` narrows the sources to a directory of the repository;
+as in Spinnaker's download (an archive of the tree), the sources hold no ``.git`` directory.
 The clone itself (URL rules, credentials kept out of URLs and command lines) is
 :mod:`gennaker.outbound.git_clone`'s.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from pathlib import Path, PurePosixPath
 
 from gennaker.outbound.git_clone import GitRefused, clone
@@ -70,6 +73,7 @@ class GitRepositories:
         except GitRefused as refused:
             part = f" {refused.part}" if refused.part else ""
             raise BakeFailed(f"input artifact {label(artifact)}{part}: {refused}") from None
+        await asyncio.to_thread(shutil.rmtree, target / ".git", ignore_errors=True)
         directory = target / pure
         if not directory.is_dir():
             raise BakeFailed(f"input artifact {label(artifact)}: metadata.subPath {sub!r} is no directory in it")
