@@ -637,6 +637,78 @@ export const scenarios = [
     },
   ],
   [
+    'see_the_artifacts_a_webhook_brought_and_a_deploy_made',
+    async ({ page, context, config, shot }) => {
+      // a webhook brings a docker image, a base64 manifest and a file nobody expects; the pipeline
+      // binds the first two (and a default for a third it expects), deploys the manifest, and the
+      // execution's page lists all of it, the manifest's content never shown
+      const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  greeting: hello\n';
+      const encoded = Buffer.from(configMap).toString('base64');
+      const image = { type: 'docker/image', name: 'index.docker.io/acme/shop', version: 'v9.1', reference: 'index.docker.io/acme/shop:v9.1' };
+      const manifest = { type: 'embedded/base64', name: 'web-config', reference: encoded };
+      const extra = { type: 'github/file', name: 'deploy/notes.md', version: 'abc123', reference: 'https://api.github.com/repos/acme/shop/contents/deploy/notes.md' };
+      const values = { type: 'http/file', name: 'values.yaml', reference: 'https://example.com/values.yaml' };
+      const created = await api(config, 'admin', 'POST', '/pipelines', {
+        application: 'shop',
+        name: 'release from ci',
+        expectedArtifacts: [
+          { id: 'shop-image', displayName: 'shop image', matchArtifact: { type: 'docker/image', name: 'index.docker.io/acme/shop' } },
+          { id: 'web-config', displayName: 'web config', matchArtifact: { type: 'embedded/base64', name: 'web-config' } },
+          { id: 'values', displayName: 'chart values', matchArtifact: { type: 'http/file', name: 'values.yaml' }, useDefaultArtifact: true, defaultArtifact: values },
+        ],
+        triggers: [{ type: 'webhook', source: 'shop-artifacts', enabled: true, expectedArtifactIds: ['shop-image', 'web-config'] }],
+        stages: [
+          {
+            refId: '1',
+            type: 'deployManifest',
+            name: 'Deploy config',
+            account: 'k8s',
+            cloudProvider: 'kubernetes',
+            source: 'artifact',
+            manifestArtifactId: 'web-config',
+            moniker: { app: 'shop' },
+            waitForUpTimeoutSeconds: 20,
+          },
+        ],
+      });
+      const answer = await fetch(new URL('/webhooks/webhook/shop-artifacts', config.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ artifacts: [image, manifest, extra] }),
+      });
+      assert.equal(answer.status, 200, await answer.text());
+      const execution = await until('the webhook to start the pipeline', async () => {
+        const found = await api(config, 'admin', 'GET', `/executions?pipelineConfigIds=${created.id}`);
+        return found.find((item) => item.status === 'SUCCEEDED' || ['TERMINAL', 'CANCELED'].includes(item.status));
+      }, 60_000);
+      assert.equal(execution.status, 'SUCCEEDED', JSON.stringify(execution.stages.map((stage) => stage.context?.exception ?? stage.status)));
+
+      await signedIn(context, config, 'victor');
+      await openDetails(page, config, 'shop', execution.id);
+      const rows = page.getByTestId('trigger-artifact-list').getByTestId('artifact');
+      await until('the trigger artifacts listed', async () => (await rows.count()) === 4);
+      const row = (type) => page.getByTestId('trigger-artifact-list').locator(`[data-testid=artifact][data-type="${type}"]`);
+      assert.match(await row('docker/image').textContent(), /docker.*index\.docker\.io\/acme\/shop.*v9\.1.*index\.docker\.io\/acme\/shop:v9\.1.*“shop image”/);
+      assert.match(await row('embedded/base64').textContent(), /embedded.*web-config.*embedded content, \d+ bytes \(not shown\).*“web config”/);
+      assert.match(await row('github/file').textContent(), /github.*deploy\/notes\.md.*abc123.*not bound to an expected artifact/);
+      assert.match(await row('http/file').textContent(), /values\.yaml.*“chart values” \(its default artifact/);
+      assert.match(await page.getByTestId('trigger-artifacts').textContent(), /1 artifact the trigger brought was not bound/);
+
+      const stage = page.getByTestId('stage-artifacts');
+      const consumed = await stage.getByTestId('consumed-artifacts').textContent();
+      assert.match(consumed, /embedded.*web-config.*embedded content, \d+ bytes \(not shown\).*“web config”/);
+      assert.match(await stage.getByTestId('produced-artifacts').textContent(), /k8s.*kubernetes\/configMap.*web-config-v000/);
+      assert.match(await stage.getByTestId('stage-manifests').textContent(), /ConfigMap web-config-v000 in namespace web/);
+      const body = await page.locator('body').textContent();
+      assert.ok(!body.includes(encoded) && !body.includes('greeting: hello'), "the page shows the embedded manifest's content");
+      await shot('execution-artifacts');
+      await page.getByText('Context', { exact: true }).click();
+      await page.getByText('Outputs', { exact: true }).click();
+      assert.ok(!(await page.locator('body').textContent()).includes(encoded), "the stage's context shows the embedded manifest's content");
+      await api(config, 'admin', 'DELETE', `/pipelines/shop/${encodeURIComponent('release from ci')}`);
+    },
+  ],
+  [
     'resize_disable_and_destroy_an_aws_server_group',
     async ({ page, context, config }) => {
       const deploy = await api(config, 'admin', 'POST', '/pipelines', {

@@ -1,11 +1,14 @@
 // One execution: its stage graph, live; the selected stage's status, timing, tasks, context,
 // outputs and error in words; and the actions Deck offers on it (cancel, pause/resume, judge a
-// manual judgment, skip a wait, restart a stage).
+// manual judgment, skip a wait, restart a stage); the artifacts its trigger brought and bound, and
+// those each stage consumed and produced.
 
 import { Fragment } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { get, patch, put, seg, type Json } from '../api';
+import { withoutEmbeddedContent } from '../artifacts';
 import { ActionButton, ErrorText, Loading, Status } from '../components/common';
+import { StageArtifacts, TriggerArtifacts } from '../components/Artifacts';
 import { ExecutionActions } from '../components/ExecutionActions';
 import { StageGraph } from '../components/StageGraph';
 import { StreamBadge } from '../components/StreamBadge';
@@ -178,6 +181,7 @@ function StageDetails({
       {stage.type === 'manualJudgment' && <JudgedPlans stages={execution.stages} stage={stage} />}
       {app.may.has('EXECUTE') && <StageActions execution={execution} stage={stage} onChanged={onChanged} />}
       <StageKind stage={stage} stages={execution.stages} />
+      <StageArtifacts trigger={execution.trigger} stages={execution.stages} stage={stage} />
       <CanaryLinks app={app} stages={[stage, ...descendants(execution.stages, stage)]} />
       {steps.length > 0 && (
         <>
@@ -221,11 +225,11 @@ function StageDetails({
       )}
       <details open={!!failure}>
         <summary>Context</summary>
-        <pre class="json">{pretty(stage.context ?? {})}</pre>
+        <pre class="json">{pretty(withoutEmbeddedContent(stage.context ?? {}))}</pre>
       </details>
       <details>
         <summary>Outputs</summary>
-        <pre class="json">{pretty(stage.outputs ?? {})}</pre>
+        <pre class="json">{pretty(withoutEmbeddedContent(stage.outputs ?? {}))}</pre>
       </details>
     </section>
   );
@@ -319,6 +323,7 @@ export function ExecutionDetails({ app, id, query }: { app: ApplicationView; id:
           ))}
         </dl>
       )}
+      <TriggerArtifacts trigger={execution.trigger} />
       <div class="graph-scroll">
         <StageGraph
           stages={execution.stages}
