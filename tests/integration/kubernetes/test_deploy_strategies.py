@@ -75,6 +75,15 @@ def replica_set(name: str, image: str = "app:1", replicas: int = 1, kind: str = 
     )
 
 
+def pod(name: str, image: str = "app:1") -> Json:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "main", "image": image}]},
+    }
+
+
 async def succeeded(cluster: Cluster, *stages: Json) -> Json:
     execution = await run(cluster, list(stages), "deployer")
     assert execution["status"] == "SUCCEEDED", [(s["type"], failure(s)) for s in execution["stages"]]
@@ -90,9 +99,10 @@ async def test_an_unchanged_redeploy_reuses_its_version_though_the_server_stored
 ) -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "same-keys"}, "stringData": {"t": "s3cr3t"}}
     for _ in range(2):
-        await succeeded(cluster, deploy(secret, replica_set("same-rs")))
+        await succeeded(cluster, deploy(secret, replica_set("same-rs"), pod("same-pod")))
     assert versions(cluster, "Secret", "same-keys") == ["same-keys-v000"]
     assert versions(cluster, "ReplicaSet", "same-rs") == ["same-rs-v000"]
+    assert versions(cluster, "Pod", "same-pod") == ["same-pod-v000"]  # a Pod is versioned too, as in Spinnaker
     # what the server stored is not what was sent: only the recorded configuration matches the redeploy
     stored = cluster.live("Secret", "same-keys-v000")
     assert stored is not None and "stringData" not in stored
@@ -101,9 +111,12 @@ async def test_an_unchanged_redeploy_reuses_its_version_though_the_server_stored
     assert live is not None and live["spec"]["template"]["spec"]["restartPolicy"] == "Always"
 
     changed = {**secret, "stringData": {"t": "n3w-s3cr3t"}}
-    execution = await succeeded(cluster, deploy(changed, replica_set("same-rs", image="app:2")))
+    execution = await succeeded(
+        cluster, deploy(changed, replica_set("same-rs", image="app:2"), pod("same-pod", "app:2"))
+    )
     assert versions(cluster, "Secret", "same-keys") == ["same-keys-v000", "same-keys-v001"]
     assert versions(cluster, "ReplicaSet", "same-rs") == ["same-rs-v000", "same-rs-v001"]
+    assert versions(cluster, "Pod", "same-pod") == ["same-pod-v000", "same-pod-v001"]
     outputs = by_ref(execution, "1")["outputs"]
     assert "n3w-s3cr3t" not in str(outputs)  # the recorded configuration of a Secret is not shown
     [shown] = [m for m in outputs["outputs.manifests"] if m["kind"] == "Secret"]

@@ -22,8 +22,9 @@ API_VERSIONS = {
 }
 """``apiVersion`` of each kind (lower case, as Spinnaker's ``manifestName`` spells it)."""
 
-VERSIONED = frozenset({"replicaset", "configmap", "secret"})
-"""Kinds deployed as ``{name}-v000``, ``-v001``… unless ``strategy.spinnaker.io/versioned`` says otherwise."""
+VERSIONED = frozenset({"replicaset", "configmap", "secret", "pod"})
+"""Kinds deployed as ``{name}-v000``, ``-v001``… unless ``strategy.spinnaker.io/versioned`` says otherwise
+(Spinnaker's versioned kinds: a changed Pod is a new Pod, since a live one's spec can hardly change)."""
 
 SERVER_GROUPS = ("ReplicaSet", "StatefulSet", "DaemonSet")
 """Kinds the infrastructure views show as server groups (Deployments are their server group managers)."""
