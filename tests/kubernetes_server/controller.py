@@ -154,9 +154,14 @@ class Controllers:
                     "metadata": {
                         "name": f"{meta['name']}-{digest}",
                         "labels": labels,
-                        # as the deployment controller does: the Deployment's annotations, and the revision
+                        # as the deployment controller does: the Deployment's annotations but kubectl's record
+                        # of what was applied to the Deployment, and the revision
                         "annotations": {
-                            **(meta.get("annotations") or {}),
+                            **{
+                                key: value
+                                for key, value in (meta.get("annotations") or {}).items()
+                                if key != "kubectl.kubernetes.io/last-applied-configuration"
+                            },
                             "deployment.kubernetes.io/revision": str(revision),
                         },
                         "ownerReferences": [_owner(deployment)],
