@@ -17,6 +17,7 @@ Example (TOML)::
     name = "infra-repos"
     type = "gitrepo"                  # username/password, or token, over https; or an SSH key
     sshPrivateKeyFilePath = "/etc/gennaker/deploy-key"
+    sshPrivateKeyPassphrase = "<the key's passphrase, if it has one>"
     sshKnownHostsFilePath = "/etc/gennaker/known_hosts"   # or sshTrustUnknownHosts = true
 """
 
@@ -55,7 +56,13 @@ class ArtifactAccount(BaseModel):
         None,
         max_length=4096,
         validation_alias=AliasChoices("sshPrivateKeyFilePath", "ssh_private_key_file_path"),
-        description="gitrepo: the SSH private key (a file without a passphrase) ssh:// and scp-style clones use",
+        description="gitrepo: the SSH private key ssh:// and scp-style clones use",
+    )
+    ssh_private_key_passphrase: SecretStr | None = Field(
+        None,
+        max_length=1024,
+        validation_alias=AliasChoices("sshPrivateKeyPassphrase", "ssh_private_key_passphrase"),
+        description="gitrepo: the passphrase of sshPrivateKeyFilePath's key, given to ssh by an askpass helper",
     )
     ssh_known_hosts_file_path: str | None = Field(
         None,
@@ -78,9 +85,17 @@ class ArtifactAccount(BaseModel):
 
     @model_validator(mode="after")
     def _credentials_fit_the_type(self) -> ArtifactAccount:
-        ssh = self.ssh_private_key_file_path, self.ssh_known_hosts_file_path
+        ssh = self.ssh_private_key_file_path, self.ssh_known_hosts_file_path, self.ssh_private_key_passphrase
         if self.type != "gitrepo" and (any(ssh) or self.ssh_trust_unknown_hosts):
             raise ValueError(f"artifact account {self.name!r}: only a gitrepo account takes SSH settings")
+        if self.ssh_private_key_passphrase is not None:
+            if not self.ssh_private_key_file_path:
+                raise ValueError(
+                    f"artifact account {self.name!r}: sshPrivateKeyPassphrase is the passphrase of a key: "
+                    "set sshPrivateKeyFilePath too"
+                )
+            if any(char in self.ssh_private_key_passphrase.get_secret_value() for char in "\r\n\0"):
+                raise ValueError(f"artifact account {self.name!r}: sshPrivateKeyPassphrase must be one line")
         if self.type == "http" and self.token is not None:
             raise ValueError(f"artifact account {self.name!r}: an http account takes username/password, not token")
         if self.type in ("github", "gitlab") and (self.username is not None or self.password is not None):

@@ -8,11 +8,16 @@
 * ssh (``ssh://`` and ``user@host:path``): ``GIT_SSH_COMMAND`` runs ``ssh`` with the account's key
   file only (``IdentitiesOnly``, no agent), never asking anything (``BatchMode``), and the server's
   key checked against ``sshKnownHostsFilePath`` (``StrictHostKeyChecking=yes``) unless the account
-  says ``sshTrustUnknownHosts`` (``no``, the host's key kept nowhere).
+  says ``sshTrustUnknownHosts`` (``no``, the host's key kept nowhere). A key with a passphrase
+  (``sshPrivateKeyPassphrase``) is opened by ``ssh`` itself: it asks an askpass helper
+  (``SSH_ASKPASS``, forced; OpenSSH 8.4 or later), a shell script that answers only a passphrase
+  prompt, with the value of a variable of the ssh process's environment (``printf`` is a shell
+  builtin, so the value is in no process's arguments); the key stays encrypted on disk, and ssh
+  offers only that key and never asks for a password, so the helper answers nothing else.
 
 Example::
 
-    auth = git_auth(account)
+    auth = git_auth(account, ssh=False, helpers=private_directory)
     await asyncio.create_subprocess_exec("git", *auth.config, "clone", "--", url, into, env={**base, **auth.env})
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from schemas.artifact_accounts import ArtifactAccount
 
@@ -29,6 +35,15 @@ _HELPER = (
     f'!f() {{ test "$1" = get || exit 0; echo "username=${{{USER_VARIABLE}}}"; '
     f'echo "password=${{{PASSWORD_VARIABLE}}}"; }}; f'
 )
+PASSPHRASE_VARIABLE = "GENNAKER_SSH_PASSPHRASE"
+ASKPASS = f"""#!/bin/sh
+case "$1" in
+  "Enter passphrase"*) printf '%s\\n' "${{{PASSPHRASE_VARIABLE}}}" ;;
+  *) exit 1 ;;
+esac
+"""
+"""ssh's askpass helper: the passphrase for ssh's (and ssh-keygen's) passphrase prompt, nothing
+for any other prompt (a password, a host key, a PIN)."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +70,21 @@ def is_ssh(url: str) -> bool:
     return "://" not in url and "@" in head and ":" in head
 
 
-def git_auth(account: ArtifactAccount | None, *, ssh: bool) -> GitAuth:
-    """How git authenticates to a repository of ``account`` (none: anonymously), over SSH or https."""
+def git_auth(account: ArtifactAccount | None, *, ssh: bool, helpers: Path | None = None) -> GitAuth:
+    """How git authenticates to a repository of ``account`` (none: anonymously), over SSH or https.
+
+    ``helpers`` is a directory only this process's user can reach, alive while git runs: an SSH key
+    with a passphrase needs it, for the askpass helper written there (it holds no secret)."""
     if account is None:
         return GitAuth(config=("-c", "credential.helper="))
     if ssh:
-        return GitAuth(env={"GIT_SSH_COMMAND": _ssh_command(account)})
+        passphrase = account.ssh_private_key_passphrase
+        if passphrase is None:
+            return GitAuth(env={"GIT_SSH_COMMAND": _ssh_command(account)})
+        if helpers is None:
+            raise ValueError("an SSH key with a passphrase needs a directory for its askpass helper")
+        value = passphrase.get_secret_value()
+        return GitAuth(env={"GIT_SSH_COMMAND": _ssh_command(account), **askpass(helpers, value)}, secrets=(value,))
     secret = account.password or account.token
     if secret is None:
         return GitAuth(config=("-c", "credential.helper="))
@@ -73,8 +97,24 @@ def git_auth(account: ArtifactAccount | None, *, ssh: bool) -> GitAuth:
     )
 
 
+def askpass(helpers: Path, passphrase: str) -> dict[str, str]:
+    """The environment that makes ssh (and ssh-keygen) read a key's passphrase from :data:`ASKPASS`,
+    written under ``helpers``, never from a terminal."""
+    helper = helpers / "ssh-askpass"
+    if not helper.exists():
+        helper.write_text(ASKPASS)
+        helper.chmod(0o700)
+    return {"SSH_ASKPASS": str(helper), "SSH_ASKPASS_REQUIRE": "force", PASSPHRASE_VARIABLE: passphrase}
+
+
 def _ssh_command(account: ArtifactAccount) -> str:
-    options = ["ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"]
+    if account.ssh_private_key_passphrase is None:
+        options = ["ssh", "-o", "BatchMode=yes"]
+    else:  # BatchMode would not ask for the passphrase; nothing but the key is tried, once
+        options = ["ssh", "-o", "BatchMode=no", "-o", "PreferredAuthentications=publickey"]
+        options += ["-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no"]
+        options += ["-o", "NumberOfPasswordPrompts=1"]
+    options += ["-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"]
     if account.ssh_private_key_file_path:
         options += ["-i", account.ssh_private_key_file_path]
     if account.ssh_trust_unknown_hosts:

@@ -6,7 +6,10 @@ request to it would be, its host's addresses included), ``ssh://`` or ``user@hos
 account holding an SSH key (its host judged as an https URL to it would be), or a local path under
 one of ``local_roots``; ``version`` is a branch, tag or commit (a commit is checked out after a
 full clone, anything else is cloned at depth 1); git runs without a terminal, system config or
-submodules, for at most ``timeout`` seconds. Credentials: :mod:`gennaker.outbound.git_auth`.
+submodules, for at most ``timeout`` seconds. Credentials: :mod:`gennaker.outbound.git_auth`; an
+SSH key is opened first (``ssh-keygen -y``, with the account's passphrase if it has one, as ssh
+would), so a key that is missing, or whose passphrase is wrong or not given, is refused naming the
+account before anything is sent.
 READ on the account is the caller's to check, before calling :func:`clone`.
 
 Example::
@@ -21,6 +24,7 @@ import ipaddress
 import os
 import re
 import socket
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -67,8 +71,11 @@ async def clone(
     command = ["clone", "--quiet", "--no-recurse-submodules"]
     if version and not commit:
         command += ["--depth", "1", "--branch", version]
-    auth = git_auth(account, ssh=ssh)
-    await _git(*command, "--", url, str(into), cwd=into.parent, auth=auth, account=account, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="gennaker-git-") as helpers:
+        auth = git_auth(account, ssh=ssh, helpers=Path(helpers))
+        if ssh and account is not None:
+            await _open_key(account, auth, timeout)
+        await _git(*command, "--", url, str(into), cwd=into.parent, auth=auth, account=account, timeout=timeout)
     if commit:
         await _git("checkout", "--quiet", "--detach", version, cwd=into, part="version", timeout=timeout)
 
@@ -114,6 +121,43 @@ async def _ssh_url(reference: str, account: ArtifactAccount | None, policy: Outb
         raise GitRefused("reference", str(refused)) from None
     await _check_public(probe, policy)
     return reference
+
+
+async def _open_key(account: ArtifactAccount, auth: GitAuth, timeout: float) -> None:
+    """Refuse ``account``'s SSH key unless it opens as ssh would open it (with ``auth``'s askpass)."""
+    key = account.ssh_private_key_file_path or ""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SSH_ASKPASS_REQUIRE": "never"}
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "ssh-keygen",
+            "-y",
+            "-f",
+            key,
+            env={**env, **{name: value for name, value in auth.env.items() if name != "GIT_SSH_COMMAND"}},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as error:
+        reason = f"cannot run ssh-keygen to open the SSH key of artifact account {account.name!r}: {error}"
+        raise GitRefused("", reason) from None
+    try:
+        async with asyncio.timeout(timeout):
+            _, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise GitRefused("", f"opening the SSH key of artifact account {account.name!r} took too long") from None
+    if process.returncode == 0:
+        return
+    said = " ".join(auth.scrubbed(err.decode(errors="replace")).split())[:300]
+    if "passphrase" not in said:
+        reason = f"sshPrivateKeyFilePath {key!r} is not an SSH private key it can read ({said})"
+    elif account.ssh_private_key_passphrase is None:
+        reason = f"the key at sshPrivateKeyFilePath {key!r} has a passphrase: set sshPrivateKeyPassphrase"
+    else:
+        reason = f"sshPrivateKeyPassphrase does not open the key at sshPrivateKeyFilePath {key!r}"
+    raise GitRefused("", f"artifact account {account.name!r}: {reason}")
 
 
 async def _check_public(url: str, policy: OutboundPolicy) -> None:
