@@ -15,13 +15,13 @@ executions (measured on 9 KB documents):
   in the filter, at most that one document can match: it is fetched by key and the whole filter
   evaluated on it by mongoeco's own matcher, the one its unindexed queries use.
 
-A sorted, limited find (an application's newest executions) sorted the whole collection: mongoeco
-compiles a filter to SQL that no index of the collection can serve, and before it checks, with a
-scan per check, what types the sorted field holds, checks every write throws away. At 1,000
-stored executions a listing of ten took 50-100 ms quiet, several hundred under load. This engine
-serves such a find from a compound index when it can prove the answer is the same
-(:meth:`StringIdSQLiteEngine._indexed_top`): the index's leading keys are string equalities of
-the filter and its next key the sort, so the index holds every match already in order.
+A sorted find (an application's newest executions, its pipeline configs by name) sorted the whole
+collection: mongoeco compiles a filter to SQL that no index of the collection can serve, and
+before it checks, with a scan per check, what types the sorted field holds, checks every write
+throws away. At 1,000 stored executions a listing of ten took 50-100 ms quiet, several hundred
+under load. This engine serves such a find from a compound index when it can prove the answer is
+the same (:meth:`StringIdSQLiteEngine._indexed_top`): the index's leading keys are string
+equalities of the filter and its next key the sort, so the index holds every match in order.
 
 And every write paid for change streams nobody can open: mongoeco's SQLite engine journals each
 change (the whole document deep-copied and serialised a second time, two rows, a compaction) and
@@ -141,16 +141,17 @@ class StringIdSQLiteEngine(SQLiteEngine):
         return self._project_sql_scan_rows(top, reader.semantics, reader)
 
     def _indexed_top(self, reader: Any) -> list[tuple[str]] | None:
-        """The stored documents a sorted, limited find returns, read from a compound index in
-        order, or ``None`` when no index can prove the answer (mongoeco's own plan runs then).
+        """The stored documents a sorted find returns, read from a compound index in order, or
+        ``None`` when no index can prove the answer (mongoeco's own plan runs then).
 
         The index's keys must be string equalities of the filter's top-level conjunction, then the
         sort field. Every match then sits under that prefix, in sort order, if no stored document
         holds an array at an equality field (an array holding the string matches too, and the
-        index does not see it) and the sort field holds plain numbers under the prefix (the order
-        SQLite keeps is MongoDB's only for those): both are asked of the index itself, a few
-        lookups, never a scan. The whole filter is then evaluated on each candidate by mongoeco's
-        matcher, the one its unindexed queries use, until skip + limit have matched.
+        index does not see it) and the sort field holds numbers of one kind or strings under the
+        prefix (the order SQLite keeps is MongoDB's only for those): both are asked of the index
+        itself (:func:`_indexed_answer_is_exact`), a few lookups, never a scan. The whole filter is
+        then evaluated on each candidate by mongoeco's matcher, the one its unindexed queries use,
+        until skip + limit have matched (or the candidates end, without a limit).
         """
         semantics = reader.semantics
         db_name, coll_name = reader.db_name, reader.coll_name
@@ -160,8 +161,7 @@ class StringIdSQLiteEngine(SQLiteEngine):
             or semantics.text_query is not None
             or semantics.sort is None
             or len(semantics.sort) != 1
-            or not semantics.limit
-            or semantics.limit < 0
+            or (semantics.limit or 0) < 0
             or self._is_profile_namespace(coll_name)
         ):
             return None
@@ -184,9 +184,9 @@ class StringIdSQLiteEngine(SQLiteEngine):
             f"SELECT document FROM documents INDEXED BY {self._quote_identifier(str(index.physical_name))} "
             f"WHERE {where} AND {kind} = ? ORDER BY {value} {'DESC' if direction == -1 else 'ASC'} LIMIT ? OFFSET ?"
         )
-        wanted, skip = semantics.limit, semantics.skip
+        wanted, skip = semantics.limit or None, semantics.skip
         top: list[tuple[str]] = []
-        offset, batch = 0, skip + wanted + 16
+        offset, batch = 0, skip + (wanted or 100) + 16
         while True:
             enforce_deadline(semantics.deadline)
             rows = connection.execute(select, (*params, batch, offset)).fetchall()
@@ -263,26 +263,23 @@ def _prefix_sql(db_name: str, coll_name: str, prefix: list[str], equal: dict[str
 NUMBER_TAGS = ("", "int64")
 """How mongoeco stores the numbers a sort by index serves: untagged JSON (int32, double) or tagged
 int64 (epoch milliseconds are int64), the value a JSON number either way. Under one tag, SQLite
-orders the values as MongoDB does; across tags, or for any other tag, it does not."""
+orders the values as MongoDB does; across tags, or for any other tag, it does not. Strings are
+stored untagged and compared bytewise by both (MongoDB's simple collation, SQLite's BINARY)."""
 
 
 def _indexed_answer_is_exact(
     connection: Any, db_name: str, coll_name: str, prefix: list[str], equal: dict[str, str], field: str
 ) -> str | None:
     """The tag ``field`` is stored with in every document under the index prefix, when every
-    document matching ``equal`` lies under that prefix and ``field`` holds numbers of one of
-    :data:`NUMBER_TAGS` in all of them (or null, or nothing: SQLite orders NULL first as MongoDB
-    does; but not booleans, which SQLite reads as 0 and 1); else ``None``. Each asked of the
-    index: a few lookups, never a scan."""
+    document matching ``equal`` lies under that prefix and ``field`` holds, in all of them, numbers
+    of one of :data:`NUMBER_TAGS` (not booleans, which SQLite reads as 0 and 1) or strings (not
+    objects or arrays, which SQLite reads as JSON text), or null or nothing (SQLite orders NULL
+    first, as MongoDB does); else ``None``. Each asked of the index: a few lookups, never a scan."""
     checks: list[str] = []
     params: list[Any] = []
     for n, key in enumerate(prefix):
         where, before = _prefix_sql(db_name, coll_name, prefix[:n], equal)
-        kind, value = index_expressions_sql(key)
-        # an array is stored as JSON text, '[' first (a string starting so is refused too: safe)
-        checks.append(
-            f"NOT EXISTS (SELECT 1 FROM documents WHERE {where} AND {kind} = '' AND {value} >= '[' AND {value} < '\\')"
-        )
+        checks.append(_no_text_starting(where, key, "["))  # an array holding the string matches it too
         params.extend(before)
     where, under = _prefix_sql(db_name, coll_name, prefix, equal)
     kind, value = index_expressions_sql(field)
@@ -298,17 +295,39 @@ def _indexed_answer_is_exact(
         return ""  # nothing under the prefix: nothing matches
     if tag not in NUMBER_TAGS:
         return None
-    path = "'" + json_path_for_field(field).replace("'", "''") + "'"
-    plain = f"{where} AND {kind} = ?"
-    numeric = "('integer', 'real')"
+    plain, params = f"{where} AND {kind} = ?", [*under, tag]
     row = connection.execute(
-        f"SELECT (SELECT typeof(v) FROM (SELECT MIN({value}) AS v FROM documents WHERE {plain})) IN {numeric}"
-        f" AND (SELECT typeof(v) FROM (SELECT MAX({value}) AS v FROM documents WHERE {plain})) IN {numeric}"
-        f" AND NOT EXISTS (SELECT 1 FROM documents WHERE {plain} AND {value} IN (0, 1)"
-        f" AND json_type(document, {path}) IN ('true', 'false'))",
-        (*under, tag) * 3,
+        f"SELECT (SELECT typeof(v) FROM (SELECT MIN({value}) AS v FROM documents WHERE {plain})), "
+        f"(SELECT typeof(v) FROM (SELECT MAX({value}) AS v FROM documents WHERE {plain}))",
+        params * 2,
     ).fetchone()
+    kinds = set(row or ())
+    if kinds <= {"integer", "real"}:
+        path = "'" + json_path_for_field(field).replace("'", "''") + "'"
+        exact = (
+            f"NOT EXISTS (SELECT 1 FROM documents WHERE {plain} AND {value} IN (0, 1) "
+            f"AND json_type(document, {path}) IN ('true', 'false'))"
+        )
+        checked = params
+    elif kinds == {"text"}:
+        exact = f"{_no_text_starting(plain, field, '[')} AND {_no_text_starting(plain, field, '{')}"
+        checked = params * 2
+    else:
+        return None
+    row = connection.execute(f"SELECT {exact}", checked).fetchone()
     return tag if row is not None and row[0] else None
+
+
+def _no_text_starting(where: str, field: str, character: str) -> str:
+    """SQL true when no document meeting ``where`` holds untagged text at ``field`` starting with
+    ``character``: ``[`` finds arrays, ``{`` plain objects, as SQLite reads both as JSON text (a
+    string starting so is found too, which only refuses the index: safe). A range of the index."""
+    kind, value = index_expressions_sql(field)
+    after = chr(ord(character) + 1)
+    return (
+        f"NOT EXISTS (SELECT 1 FROM documents WHERE {where} AND {kind} = '' "
+        f"AND {value} >= '{character}' AND {value} < '{after}')"
+    )
 
 
 def _string_id_clause(plan: QueryNode) -> EqualsCondition | None:

@@ -199,6 +199,31 @@ async def test_a_sorted_find_on_an_index_prefix_orders_mixed_values_as_mongodb_d
         await collection.delete_one({"_id": "other"})
 
 
+async def test_a_sorted_find_on_an_index_prefix_orders_strings_bytewise_without_a_limit(
+    collection: AsyncCollection[Document],
+) -> None:
+    """Front50 lists an application's pipeline configs by name through an index of (application,
+    name), without a limit: strings compare bytewise (upper case before lower, accents after);
+    objects and booleans sort after every string, an array by its elements."""
+    await collection.create_index([("app", ASCENDING), ("name", ASCENDING)], unique=True)
+    names = ["deploy", "Deploy", "bake", "étape", "draft]", "zeta", "10", "9"]
+    await collection.insert_many([{"_id": f"p{n}", "app": "billing", "name": name} for n, name in enumerate(names)])
+    await collection.insert_one({"_id": "other", "app": "search", "name": "aaa"})
+
+    async def by_name(direction: int = 1) -> list[str]:
+        cursor = collection.find({"app": "billing"}, {"_id": 0, "name": 1}).sort("name", direction)
+        return [str(document["name"]) async for document in cursor]
+
+    assert await by_name() == sorted(names, key=lambda name: name.encode())
+    assert await by_name(-1) == sorted(names, key=lambda name: name.encode(), reverse=True)
+    # p3 is étape, p5 zeta; a descending sort takes an array by its greatest element
+    for other, first in (({"tags": "x"}, ["odd", "p3"]), (True, ["odd", "p3"]), (["a", "zz"], ["p3", "odd"])):
+        await collection.insert_one({"_id": "odd", "app": "billing", "name": other})
+        cursor = collection.find({"app": "billing"}).sort("name", -1).limit(2)
+        assert [document["_id"] async for document in cursor] == first, other
+        await collection.delete_one({"_id": "odd"})
+
+
 async def test_group_counts_by_key(collection: AsyncCollection[Document]) -> None:
     statuses = ["SUCCEEDED", "TERMINAL", "SUCCEEDED", "RUNNING", "SUCCEEDED"]
     await collection.insert_many([{"_id": str(index), "status": status} for index, status in enumerate(statuses)])
