@@ -75,6 +75,11 @@ def replica_set(name: str, image: str = "app:1", replicas: int = 1, kind: str = 
     )
 
 
+def after(ref: str, before: str, stage: Json) -> Json:
+    """``stage`` as ``ref``, run once ``before`` is done."""
+    return stage | {"refId": ref, "requisiteStageRefIds": [before]}
+
+
 def pod(name: str, image: str = "app:1") -> Json:
     return {
         "apiVersion": "v1",
@@ -98,8 +103,8 @@ async def test_an_unchanged_redeploy_reuses_its_version_though_the_server_stored
     cluster: Cluster,
 ) -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "same-keys"}, "stringData": {"t": "s3cr3t"}}
-    for _ in range(2):
-        await succeeded(cluster, deploy(secret, replica_set("same-rs"), pod("same-pod")))
+    same = (secret, replica_set("same-rs"), pod("same-pod"))
+    await succeeded(cluster, deploy(*same), after("2", "1", deploy(*same)))
     assert versions(cluster, "Secret", "same-keys") == ["same-keys-v000"]
     assert versions(cluster, "ReplicaSet", "same-rs") == ["same-rs-v000"]
     assert versions(cluster, "Pod", "same-pod") == ["same-pod-v000"]  # a Pod is versioned too, as in Spinnaker
@@ -124,8 +129,8 @@ async def test_an_unchanged_redeploy_reuses_its_version_though_the_server_stored
 
 
 async def test_max_version_history_deletes_the_oldest_versions_past_it(cluster: Cluster) -> None:
-    for value in ("1", "2", "3"):
-        await succeeded(cluster, deploy(config_map("hist", value, max_version_history="2")))
+    stages = [deploy(config_map("hist", value, max_version_history="2"), ref=value) for value in ("1", "2", "3")]
+    await succeeded(cluster, stages[0], after("2", "1", stages[1]), after("3", "2", stages[2]))
     assert versions(cluster, "ConfigMap", "hist") == ["hist-v001", "hist-v002"]
 
     redblack: Json = {
@@ -156,7 +161,7 @@ async def test_replace_drops_what_others_added_and_recreate_makes_a_new_object(c
         label("2", "1", "by-replace"),
         label("3", "2", "by-recreate"),
         label("4", "3", "by-apply"),
-        deploy(replaced, recreated, applied, ref="5") | {"requisiteStageRefIds": ["4"]},
+        after("5", "4", deploy(replaced, recreated, applied)),
     )
     deployed = by_ref(execution, "1")["outputs"]["outputs.manifests"]
     first = {m["metadata"]["name"]: m["metadata"]["uid"] for m in deployed}
