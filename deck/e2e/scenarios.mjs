@@ -642,7 +642,11 @@ export const scenarios = [
       // a webhook brings a docker image, a base64 manifest and a file nobody expects; the pipeline
       // binds the first two (and a default for a third it expects), deploys the manifest, and the
       // execution's page lists all of it, the manifest's content never shown
-      const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  greeting: hello\n';
+      const configMap = [
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  greeting: hello\n',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: storefront\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: storefront}\n',
+        '  template:\n    metadata:\n      labels: {app: storefront}\n    spec:\n      containers:\n      - name: main\n        image: index.docker.io/acme/shop\n',
+      ].join('').replace('greeting: hello\n', 'greeting: hello\n---\n');
       const encoded = Buffer.from(configMap).toString('base64');
       const image = { type: 'docker/image', name: 'index.docker.io/acme/shop', version: 'v9.1', reference: 'index.docker.io/acme/shop:v9.1' };
       const manifest = { type: 'embedded/base64', name: 'web-config', reference: encoded };
@@ -666,6 +670,7 @@ export const scenarios = [
             cloudProvider: 'kubernetes',
             source: 'artifact',
             manifestArtifactId: 'web-config',
+            requiredArtifactIds: ['shop-image'],
             moniker: { app: 'shop' },
             waitForUpTimeoutSeconds: 20,
           },
@@ -697,14 +702,42 @@ export const scenarios = [
       const stage = page.getByTestId('stage-artifacts');
       const consumed = await stage.getByTestId('consumed-artifacts').textContent();
       assert.match(consumed, /embedded.*web-config.*embedded content, \d+ bytes \(not shown\).*“web config”/);
+      assert.match(consumed, /docker.*index\.docker\.io\/acme\/shop.*v9\.1.*“shop image”/);
       assert.match(await stage.getByTestId('produced-artifacts').textContent(), /k8s.*kubernetes\/configMap.*web-config-v000/);
-      assert.match(await stage.getByTestId('stage-manifests').textContent(), /ConfigMap web-config-v000 in namespace web/);
+      assert.match(await stage.getByTestId('stage-manifests').textContent(), /ConfigMap web-config-v000 in namespace web.*Deployment storefront in namespace web/);
       const body = await page.locator('body').textContent();
       assert.ok(!body.includes(encoded) && !body.includes('greeting: hello'), "the page shows the embedded manifest's content");
       await shot('execution-artifacts');
       await page.getByText('Context', { exact: true }).click();
       await page.getByText('Outputs', { exact: true }).click();
       assert.ok(!(await page.locator('body').textContent()).includes(encoded), "the stage's context shows the embedded manifest's content");
+
+      // the Deployment groups its ReplicaSet in the clusters view; its live status names the image it runs
+      await page.goto(at(config, 'applications/shop/clusters'));
+      const manager = page.locator('[data-testid=server-group-manager][data-name="deployment storefront"]');
+      await manager.waitFor({ timeout: TIMEOUT });
+      assert.match(await manager.getByTestId('manager-header').textContent(), /Deployment storefront.*k8s · namespace web · manages 1 ReplicaSet/);
+      assert.match(await manager.getByTestId('server-group').getAttribute('data-name'), /^replicaSet storefront-/);
+      await manager.getByTestId('manager-header').getByRole('button', { name: 'Manifest status' }).click();
+      const status = page.getByTestId('manifest-status');
+      await status.waitFor({ timeout: TIMEOUT });
+      await until('the Deployment to read stable', async () => {
+        if (/^Stable/.test(await status.locator('[data-condition=stable]').textContent())) return true;
+        await status.getByRole('button', { name: 'Read again' }).click();
+        return false;
+      });
+      assert.match(await status.getByTestId('manifest-artifacts').textContent(), /docker.*index\.docker\.io\/acme\/shop.*v9\.1/);
+      assert.match(await status.getByTestId('manifest-events').textContent(), /ScalingReplicaSet/);
+      await shot('manifest-status');
+      await api(config, 'admin', 'POST', '/pipelines/start', {
+        application: 'shop',
+        name: 'clean up storefront',
+        stages: [
+          { refId: '1', type: 'deleteManifest', account: 'k8s', cloudProvider: 'kubernetes', location: 'web', manifestName: 'deployment storefront', mode: 'static', options: { cascading: true } },
+          { refId: '2', type: 'deleteManifest', account: 'k8s', cloudProvider: 'kubernetes', location: 'web', manifestName: 'configMap web-config-v000', mode: 'static' },
+        ],
+        trigger: { type: 'manual' },
+      }).then(({ ref }) => until('the clean-up to finish', async () => (await api(config, 'admin', 'GET', ref)).status === 'SUCCEEDED'));
       await api(config, 'admin', 'DELETE', `/pipelines/shop/${encodeURIComponent('release from ci')}`);
     },
   ],

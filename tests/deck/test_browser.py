@@ -115,6 +115,7 @@ def test_screenshots_of_the_main_pages_are_kept(report: dict[str, Any]) -> None:
         "clusters",
         "clusters-kubernetes",
         "execution-artifacts",
+        "manifest-status",
         "bake",
         "terraform-judgment",
         "dinghy-history",

@@ -7,7 +7,7 @@ import { type ArtifactRow, referenceOf, shown, stageArtifacts, triggerArtifacts,
 import { FINISHED } from '../format';
 import type { Stage } from '../graph';
 
-function ArtifactTable({ rows, testId, note }: { rows: ArtifactRow[]; testId: string; note?: (row: ArtifactRow) => string }) {
+export function ArtifactTable({ rows, testId, note }: { rows: ArtifactRow[]; testId: string; note?: (row: ArtifactRow) => string }) {
   return (
     <table class="grid artifacts" data-testid={testId}>
       <thead>

@@ -4,11 +4,13 @@
 // A kubernetes server group is a workload (`replicaSet web-v000`) in a namespace: as in Deck, it is
 // scaled with a scaleManifest stage and destroyed with deleteManifest (Clouddriver finds its
 // application in its moniker, not its name), and never enabled or disabled here, since its traffic
-// is deployManifest's trafficManagement.
+// is deployManifest's trafficManagement. ReplicaSets a Deployment manages are shown under it (its
+// server group manager), and any kubernetes object's live status is a click away (/manifests/...).
 
 import { useMemo, useState } from 'preact/hooks';
 import { get, seg, type Json } from '../api';
 import { ActionButton, ErrorText, Loading, Modal } from '../components/common';
+import { ManifestStatus } from '../components/ManifestStatus';
 import { when } from '../format';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
@@ -29,6 +31,14 @@ export interface ServerGroup extends Json {
   createdTime?: number;
   loadBalancers?: string[];
   kind?: string;
+  serverGroupManagers?: { account?: string; location?: string; name?: string }[];
+}
+
+/** The manifest a kubernetes object is, to read its live status. */
+interface ManifestRef {
+  account: string;
+  location: string;
+  name: string;
 }
 
 interface Account extends Json {
@@ -133,7 +143,19 @@ function Resize({ app, group, onDone }: { app: ApplicationView; group: ServerGro
   );
 }
 
-function ServerGroupCard({ app, group, writable, onChanged }: { app: ApplicationView; group: ServerGroup; writable: boolean; onChanged: () => void }) {
+function ServerGroupCard({
+  app,
+  group,
+  writable,
+  onChanged,
+  onStatus,
+}: {
+  app: ApplicationView;
+  group: ServerGroup;
+  writable: boolean;
+  onChanged: () => void;
+  onStatus: (manifest: ManifestRef) => void;
+}) {
   const [resizing, setResizing] = useState(false);
   const toggle = useAction();
   const destroy = useAction();
@@ -154,7 +176,7 @@ function ServerGroupCard({ app, group, writable, onChanged }: { app: Application
     <div class={`server-group${group.isDisabled ? ' disabled' : ''}`} data-testid="server-group" data-name={group.name}>
       <header>
         <strong>{versionOf(group.name) || group.name}</strong>
-        <span class="hint">{group.name}</span>
+        {versionOf(group.name) && <span class="hint">{group.name}</span>}
         {group.isDisabled && <span class="badge">disabled</span>}
       </header>
       <div class="hint">
@@ -173,6 +195,13 @@ function ServerGroupCard({ app, group, writable, onChanged }: { app: Application
           />
         ))}
       </div>
+      {!togglable(group) && (
+        <div class="buttons">
+          <button type="button" class="btn btn-plain" onClick={() => onStatus({ account: group.account, location: group.region, name: group.name })}>
+            Manifest status
+          </button>
+        </div>
+      )}
       {writable && (
         <div class="buttons">
           <button type="button" class="btn" onClick={() => setResizing(true)}>
@@ -209,6 +238,20 @@ function ServerGroupCard({ app, group, writable, onChanged }: { app: Application
   );
 }
 
+/** A cluster's server groups under the Deployment that manages each (``undefined``: managed by none). */
+function byManager(list: ServerGroup[]): [ManifestRef | undefined, ServerGroup[]][] {
+  const found = new Map<string, [ManifestRef | undefined, ServerGroup[]]>();
+  for (const group of list) {
+    const owner = group.serverGroupManagers?.find((item) => item.name);
+    const manager = owner ? { account: owner.account ?? group.account, location: owner.location ?? group.region, name: String(owner.name) } : undefined;
+    const key = manager ? `${manager.account}/${manager.location}/${manager.name}` : '';
+    const entry = found.get(key) ?? [manager, []];
+    entry[1].push(group);
+    found.set(key, entry);
+  }
+  return [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, entry]) => entry);
+}
+
 export function Infrastructure({ app }: { app: ApplicationView }) {
   const session = useSession();
   const groups = useLoad(`serverGroups:${app.name}`, () => get<ServerGroup[]>(`/applications/${seg(app.name)}/serverGroups?expand=true`));
@@ -229,6 +272,17 @@ export function Infrastructure({ app }: { app: ApplicationView }) {
     return !!account && session.may(account.permissions).has('WRITE');
   };
   const refresh = () => groups.reload();
+  const [status, setStatus] = useState<ManifestRef | undefined>(undefined);
+  const card = (group: ServerGroup) => (
+    <ServerGroupCard
+      key={group.name}
+      app={app}
+      group={group}
+      writable={app.may.has('WRITE') && writableAccount(group.account)}
+      onChanged={refresh}
+      onStatus={setStatus}
+    />
+  );
 
   return (
     <div class="infrastructure">
@@ -247,13 +301,35 @@ export function Infrastructure({ app }: { app: ApplicationView }) {
           <h2>
             {list[0].cluster} <span class="hint">{list[0].account}</span>
           </h2>
-          <div class="server-groups">
-            {list.map((group) => (
-              <ServerGroupCard key={group.name} app={app} group={group} writable={app.may.has('WRITE') && writableAccount(group.account)} onChanged={refresh} />
-            ))}
-          </div>
+          {byManager(list).map(([manager, members]) =>
+            manager ? (
+              <div class="server-group-manager" key={`${manager.location}/${manager.name}`} data-testid="server-group-manager" data-name={`deployment ${manager.name}`}>
+                <header data-testid="manager-header">
+                  <strong>{`Deployment ${manager.name}`}</strong>
+                  <span class="hint">{`${manager.account} · namespace ${manager.location} · manages ${members.length} ReplicaSet${members.length === 1 ? '' : 's'}`}</span>
+                  <button
+                    type="button"
+                    class="btn btn-plain"
+                    onClick={() => setStatus({ account: manager.account, location: manager.location, name: `deployment ${manager.name}` })}
+                  >
+                    Manifest status
+                  </button>
+                </header>
+                <div class="server-groups">{members.map(card)}</div>
+              </div>
+            ) : (
+              <div class="server-groups" key="unmanaged">
+                {members.map(card)}
+              </div>
+            ),
+          )}
         </section>
       ))}
+      {status && (
+        <Modal title={`Manifest status: ${status.name}`} onClose={() => setStatus(undefined)}>
+          <ManifestStatus account={status.account} location={status.location} name={status.name} />
+        </Modal>
+      )}
     </div>
   );
 }
