@@ -985,14 +985,33 @@ async def test_a_patch_read_from_an_artifact_is_evaluated_and_applied(cluster: C
             manifestArtifact=operations,
             options={"mergeStrategy": "json"},
         ),
+        step(
+            "4",
+            "patchManifest",
+            "3",
+            manifestName=manifest_name,
+            patchBody={
+                "spec": {"template": {"spec": {"containers": [{"name": "main", "image": "registry.example/shop"}]}}}
+            },
+            requiredArtifactIds=["image"],
+        ),
     ]
-    trigger = {"parameters": {"tag": "7"}, "artifacts": [bound], "expectedArtifactIds": ["labels-patch"]}
-    execution = await run(cluster, stages, "deployer", trigger=trigger, expectedArtifacts=[expected])
+    image = {"type": "docker/image", "name": "registry.example/shop", "reference": "registry.example/shop:4.2"}
+    expected_image = {"id": "image", "matchArtifact": {"type": "docker/image", "name": "registry.example/shop"}}
+    trigger = {
+        "parameters": {"tag": "7"},
+        "artifacts": [bound, image],
+        "expectedArtifactIds": ["labels-patch", "image"],
+    }
+    execution = await run(cluster, stages, "deployer", trigger=trigger, expectedArtifacts=[expected, expected_image])
     assert execution["status"] == "SUCCEEDED", [failure(s) for s in execution["stages"]]
     live = cluster.live("Deployment", "patched-by-artifact")
     assert live is not None
     assert live["metadata"]["labels"] == {"release": "r-7"}  # the artifact's expression was evaluated
-    assert live["spec"]["replicas"] == 1 and live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert live["spec"]["replicas"] == 1
+    # the strategic patch's image is the bound docker/image artifact's, as a deploy's would be
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/shop:4.2"
+    assert by_ref(execution, "4")["outputs"]["outputs.boundArtifacts"] == [image]
 
     two = base64.b64encode(b"metadata: {labels: {a: b}}\n---\nmetadata: {labels: {c: d}}\n").decode()
     doubled = {"type": "embedded/base64", "name": "two", "reference": two}

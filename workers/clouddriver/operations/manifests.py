@@ -203,14 +203,7 @@ async def deploy_manifest(op: OperationRun) -> Outcome:
             raise manifests.ManifestRefused(f"manifest {index} ({document['kind']}): {refused}") from None
         annotated = manifests.annotate(document, application=application, moniker=moniker or {}, namespace=namespace)
         prepared.append((index, annotated))
-    missing = artifact_binding.unbound(required, bound)
-    if missing:
-        raise manifests.ManifestRefused(
-            f"The following required artifacts could not be bound: "
-            f"'[{', '.join(artifact_binding.shown(item) for item in missing)}]'. Check that the Docker image name "
-            "above matches the name used in the image field of your manifest. Failing the stage as this is likely "
-            "a configuration error."
-        )
+    _refuse_unbound(required, bound)
     # versioned ConfigMaps and Secrets first, so the workloads can name their versions
     prepared.sort(
         key=lambda pair: (pair[1]["kind"] not in ("Namespace",), pair[1]["kind"] not in ("ConfigMap", "Secret"))
@@ -374,6 +367,18 @@ async def _join_services(
             except OperationFailed as refused:
                 raise manifests.ManifestRefused(f"{label}: {refused}") from None
     return selected
+
+
+def _refuse_unbound(required: list[Json], bound: list[Json]) -> None:
+    """Refuse, in Spinnaker's words, a stage whose required artifacts no image took."""
+    missing = artifact_binding.unbound(required, bound)
+    if missing:
+        raise manifests.ManifestRefused(
+            f"The following required artifacts could not be bound: "
+            f"'[{', '.join(artifact_binding.shown(item) for item in missing)}]'. Check that the Docker image name "
+            "above matches the name used in the image field of your manifest. Failing the stage as this is likely "
+            "a configuration error."
+        )
 
 
 def _artifacts(context: Json, key: str) -> list[Json]:
@@ -614,11 +619,20 @@ async def _patch_body(op: OperationRun, strategy: str) -> Any:
 
 async def patch_manifest(op: OperationRun) -> Outcome:
     """Patch the named manifest with ``patchBody`` or the patch in its artifact (:func:`_patch_body`;
-    ``options.mergeStrategy``: strategic, merge or json)."""
+    ``options.mergeStrategy``: strategic, merge or json). The images of a strategic or merge patch's
+    pod template are replaced by the stage's bound ``docker/image`` artifacts, as a deploy's are
+    (:mod:`~workers.clouddriver.kubernetes.artifact_binding`); a required one no image took fails it."""
     account, k8s, kind, namespace, name = await _target(op)
     options = op.context.get("options") if isinstance(op.context.get("options"), dict) else {}
     strategy = str((options or {}).get("mergeStrategy") or "strategic")
     body = await _patch_body(op, strategy)
+    bound: list[Json] = []
+    if strategy != "json" and isinstance(body, dict):  # as Clouddriver, images of a json patch are not replaced
+        required = _artifacts(op.context, "requiredArtifacts")
+        candidates = [*required, *_artifacts(op.context, "optionalArtifacts")]
+        replaced, bound = artifact_binding.bind_images({**body, "kind": kind}, candidates)
+        body = {key: value for key, value in replaced.items() if key != "kind" or "kind" in body}
+        _refuse_unbound(required, bound)
     if "moniker.spinnaker.io/application" in str(body).replace("~1", "/"):
         raise AccessDenied("access denied: a patch may not change an object's moniker.spinnaker.io/application")
     if await _owned(op, k8s, account, kind, namespace, name) is None:
@@ -629,7 +643,9 @@ async def patch_manifest(op: OperationRun) -> Outcome:
         raise OperationFailed(f"{kind} {name}: the API server refused the patch: {refused}") from None
     op.touched.add(account.name)
     await _wait_stable(op, k8s, account, [patched])
-    return _outcome(account, [patched])
+    outcome = _outcome(account, [patched])
+    outcome.outputs["outputs.boundArtifacts"] = bound
+    return outcome
 
 
 RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
