@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from schemas.authority import ACTS_FOR, Authority
 from schemas.base import Event, Query, Reply
@@ -84,6 +84,7 @@ class DockerRegistryConfig(BaseModel):
         repositories = ["acme/shop"]
         username = "acme-ci"
         password = "<access token>"
+        trackDigests = true    # a tag pushed again (a new digest) triggers again
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -99,6 +100,11 @@ class DockerRegistryConfig(BaseModel):
     password: SecretStr | None = Field(None, description="the user's password or access token")
     timeout: float = Field(10.0, gt=0, le=300, description="seconds one request to the registry may take")
     max_tags: int = Field(10_000, ge=1, le=100_000, description="tags read per repository and poll, at most")
+    track_digests: bool = Field(
+        False,
+        validation_alias=AliasChoices("trackDigests", "track_digests"),
+        description="also announce a tag seen before when its digest changes (a tag pushed again)",
+    )
 
     @field_validator("repositories")
     @classmethod
@@ -240,8 +246,9 @@ class BuildCompleted(Event):
 
 @message
 class DockerImagePushed(Event):
-    """A new tag appeared in a watched repository (announced once, whichever Igor saw it): the
-    content of Spinnaker's docker event."""
+    """A new tag appeared in a watched repository, or (an account that tracks digests) a tag seen
+    before now has another ``digest``; announced once, whichever Igor saw it: the content of
+    Spinnaker's docker event."""
 
     message_type: ClassVar[str] = "igor.docker.image.pushed"
     account: str = Field(min_length=1, max_length=128)

@@ -1,7 +1,9 @@
 """Igor's one seam to a docker registry: the tags of a repository, over the Registry HTTP API V2.
 
 ``GET /v2/<repository>/tags/list?n=…`` answers ``{"name", "tags": [...]}``; more pages follow
-the ``Link: <…>; rel="next"`` header, up to the account's ``max_tags``. A registry that answers
+the ``Link: <…>; rel="next"`` header, up to the account's ``max_tags``. A tag's digest is the
+``Docker-Content-Digest`` of ``HEAD /v2/<repository>/manifests/<tag>`` (asked for any manifest
+type Docker and OCI define, so it is the digest ``docker push`` printed). A registry that answers
 401 with ``WWW-Authenticate: Bearer realm="…",service="…",scope="…"`` is asked again with a token
 from that realm (fetched with basic auth when the account has a username), as Docker's token
 authentication specifies; a realm on another host is still asked, since the registry named it.
@@ -21,6 +23,14 @@ import aiohttp
 from schemas.igor import DockerRegistryConfig
 
 PAGE = 1000
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -65,22 +75,35 @@ class RegistryClient:
         url: str | None = f"{self.config.address.rstrip('/')}/v2/{repository}/tags/list?n={PAGE}"
         found: list[str] = []
         while url is not None and len(found) < self.config.max_tags:
-            body, link = await self._get(url, repository)
+            body, link = await self._get(url, repository, f"the tags of {repository}")
             tags = body.get("tags") if isinstance(body, dict) else None
             found.extend(tag for tag in tags or [] if isinstance(tag, str))
             match = _NEXT.search(link or "")
             url = urljoin(url, match.group(1)) if match else None
         return found[: self.config.max_tags]
 
-    async def _get(self, url: str, repository: str) -> tuple[Any, str | None]:
+    async def digest(self, repository: str, tag: str) -> str | None:
+        """The digest of ``repository:tag``; ``None`` when the tag is gone (404) or none is given."""
+        url = f"{self.config.address.rstrip('/')}/v2/{repository}/manifests/{tag}"
+        try:
+            _, headers = await self._get(url, repository, f"the manifest of {repository}:{tag}", method="HEAD")
+        except RegistryRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+        digest = headers.get("Docker-Content-Digest")
+        return digest if digest and len(digest) <= 255 else None
+
+    async def _get(self, url: str, repository: str, what: str, method: str = "GET") -> tuple[Any, Any]:
+        """The JSON body (``None`` for ``HEAD``) and the ``Link`` header (``HEAD``: every header)."""
         for attempt in range(2):
             token = self._tokens.get(repository)
             headers = {
-                "Accept": "application/json",
+                "Accept": "application/json" if method == "GET" else MANIFEST_TYPES,
                 **({"Authorization": f"Bearer {token}"} if token else self._basic()),
             }
             try:
-                async with self.session.get(url, headers=headers, allow_redirects=False) as response:
+                async with self.session.request(method, url, headers=headers, allow_redirects=False) as response:
                     if response.status == 401 and attempt == 0:
                         challenge = response.headers.get("WWW-Authenticate", "")
                         if challenge.lower().startswith("bearer "):
@@ -89,11 +112,13 @@ class RegistryClient:
                     if response.status >= 500:
                         raise RegistryUnavailable(self.config.name, f"answered {response.status}")
                     if response.status >= 400:
-                        raise RegistryRefused(self.config.name, response.status, f"the tags of {repository}")
+                        raise RegistryRefused(self.config.name, response.status, what)
+                    if method == "HEAD":
+                        return None, response.headers
                     return await response.json(content_type=None), response.headers.get("Link")
             except (aiohttp.ClientError, TimeoutError) as failed:
                 raise RegistryUnavailable(self.config.name, type(failed).__name__) from None
-        raise RegistryRefused(self.config.name, 401, f"the tags of {repository} with the token it issued")
+        raise RegistryRefused(self.config.name, 401, f"{what} with the token it issued")
 
     async def _token(self, challenge: str, repository: str) -> str:
         fields = dict(_CHALLENGE.findall(challenge))

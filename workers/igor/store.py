@@ -11,9 +11,10 @@
 * ``igor_build_announcements`` — one document per announced build (its id unique), claimed by
   the first Igor to insert it, published then marked, so a build is announced once however many
   Igors poll, and one claimed by an Igor that died before publishing is published by another.
-* ``igor_docker_tags`` — the tags the docker monitor has seen per registry account and repository.
-* ``igor_docker_announcements`` — one document per announced tag (account/repository/tag), claimed
-  and published as builds are.
+* ``igor_docker_tags`` — the tags the docker monitor has seen per registry account and repository,
+  and for an account that tracks digests each tag's last digest and how often it changed.
+* ``igor_docker_announcements`` — one document per announced tag (account/repository/tag, and for
+  a tag pushed again ``@digest#changes``), claimed and published as builds are.
 """
 
 from __future__ import annotations
@@ -212,17 +213,26 @@ class IgorStore:
         found = await self.docker_tags.find_one({"_id": f"{account}/{repository}"})
         return set(found.get("tags") or []) if found else None
 
-    async def remember_tags(self, account: str, repository: str, tags: set[str]) -> None:
-        """Record ``tags`` (the union of what was seen and what the registry now holds) as seen.
+    async def remember_tags(
+        self, account: str, repository: str, tags: set[str], digests: dict[str, tuple[str, int]] | None = None
+    ) -> None:
+        """Record ``tags`` (the union of what was seen and what the registry now holds) as seen, and
+        ``digests`` (tag → digest and changes), when given, as the last seen.
 
         Two Igors writing at once each write what the registry holds, and a tag either missed is
         still announced once: its announcement's id is unique.
         """
-        await self.docker_tags.update_one(
-            {"_id": f"{account}/{repository}"},
-            {"$set": {"account": account, "repository": repository, "tags": sorted(tags)}},
-            upsert=True,
-        )
+        fields: Json = {"account": account, "repository": repository, "tags": sorted(tags)}
+        if digests is not None:
+            fields["digests"] = [{"tag": t, "digest": d, "changes": n} for t, (d, n) in sorted(digests.items())]
+        await self.docker_tags.update_one({"_id": f"{account}/{repository}"}, {"$set": fields}, upsert=True)
+
+    async def seen_digests(self, account: str, repository: str) -> dict[str, tuple[str, int]]:
+        """Each tag's last digest seen in ``repository`` of registry ``account``, and how often it
+        changed (tags are no document keys: a tag may hold dots)."""
+        found = await self.docker_tags.find_one({"_id": f"{account}/{repository}"}, {"digests": 1})
+        listed = (found or {}).get("digests") or []
+        return {str(item["tag"]): (str(item["digest"]), int(item.get("changes") or 0)) for item in listed}
 
     async def ensure_indexes(self) -> None:
         await self.tasks.create_index([("execution_id", pymongo.ASCENDING), ("stage_id", pymongo.ASCENDING)])

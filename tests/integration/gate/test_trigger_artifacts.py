@@ -175,6 +175,17 @@ async def test_a_tag_igor_announces_fires_the_docker_triggers_of_its_account(sta
         [PUSHED],
     )
 
+    # the tag pushed again (an account tracking digests): another execution, even at the same instant
+    again = hooks.system.bus.envelope(pushed.model_copy(update={"digest": "sha256:" + "b" * 64}))
+    again.time = envelope.time
+    await hooks.system.bus.publish_envelope(again, routing_key=pushed.message_type)
+    for _ in range(50):
+        if repushed := [c for c in hooks.recorder.commands if c.trigger.get("digest")]:
+            break
+        await asyncio.sleep(0.05)
+    assert [(c.trigger["tag"], c.trigger["digest"]) for c in repushed] == [("v9.1", "sha256:" + "b" * 64)]
+    assert repushed[0].idempotency_key != command.idempotency_key
+
 
 async def test_git_pushes_bring_a_file_artifact_per_added_or_modified_file(stack: AsyncExitStack) -> None:
     git = {"type": "git", "enabled": True, "project": "octocat", "slug": "hello-world"}

@@ -96,3 +96,51 @@ async def test_a_registry_that_refuses_is_named_and_the_password_is_not(registry
             for client in monitor.clients.values():
                 await client.close()
         await bus.close()
+
+
+async def test_a_tag_pushed_again_is_announced_again_only_where_digests_are_tracked(
+    registry: DockerRegistryServer,
+) -> None:
+    bus = MemoryBus(source="/test")
+    pushed: list[DockerImagePushed] = []
+
+    async def tap(envelope: Envelope, context: MessageContext) -> None:
+        pushed.append(DockerImagePushed.model_validate(envelope.data))
+
+    consumption = await bus.consume(
+        Endpoint(service="docker-digests", kind="events", patterns=(DockerImagePushed.message_type,), raw_handler=tap)
+    )
+    hub = account(registry, "acme/shop").docker_registries[0]
+    tracked = IgorSettings(docker_registries=[hub.model_copy(update={"track_digests": True})])
+    plain = IgorSettings(docker_registries=[hub.model_copy(update={"name": "plain"})])
+    async with fresh_database() as db:
+        store = IgorStore(db)
+        replicas = [DockerMonitor(store, tracked, owner=owner) for owner in ("igor-a", "igor-b")]
+        untracked = DockerMonitor(store, plain, owner="igor-c")
+        monitors = [*replicas, untracked]
+        try:
+            first = registry.digest("acme/shop", "v1")
+            assert await untracked.poll("plain", bus) == 0
+            for replica in replicas:
+                assert await replica.poll("hub", bus) == 0  # first sight: records, announces nothing
+            assert await store.seen_digests("hub", "acme/shop") == {"v1": (first, 0)}
+
+            second = registry.push("acme/shop", "v1")
+            assert await untracked.poll("plain", bus) == 0
+            assert sum(await asyncio.gather(*(replica.poll("hub", bus) for replica in replicas))) == 1
+            assert await replicas[0].poll("hub", bus) == 0, "the same digest again is no push"
+            registry.pushes["acme/shop:v1"] = 0  # pushed back to the first image
+            assert registry.digest("acme/shop", "v1") == first
+            assert await replicas[1].poll("hub", bus) == 1
+            await asyncio.sleep(0.05)
+            assert [(event.tag, event.digest) for event in pushed] == [("v1", second), ("v1", first)]
+            assert await store.seen_digests("hub", "acme/shop") == {"v1": (first, 2)}
+            heads = [r for r in registry.requests if r.get("method") == "HEAD" and "/manifests/" in r["path"]]
+            assert heads and all(r["token"] for r in heads)
+            assert len(heads) == 6, "one manifest read per poll of a tracking Igor, none where digests are not tracked"
+        finally:
+            for monitor in monitors:
+                for client in monitor.clients.values():
+                    await client.close()
+    await consumption.stop()
+    await bus.close()

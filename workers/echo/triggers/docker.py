@@ -81,11 +81,16 @@ def push_details(push: DockerPush) -> Json:
     return details
 
 
+def _at(digest: str | None) -> str:
+    return f"@{digest}" if digest else ""
+
+
 class DockerEventTriggers:
     """Starts the pipelines whose ``docker`` triggers a tag Igor announced matches.
 
-    The execution is keyed by account, repository, tag and pipeline, timed by the announcement, so
-    a tag announced twice starts each pipeline once.
+    The execution is keyed by account, repository, tag (and digest, when the announcement has one)
+    and pipeline, timed by the announcement, so a tag announced twice starts each pipeline once,
+    and a tag pushed again with another digest starts it again.
     """
 
     def __init__(self, index: PipelineIndex, identity: RunAs | None = None) -> None:
@@ -107,7 +112,7 @@ class DockerEventTriggers:
                 log.info("docker trigger refused", config=config["id"], reason=refusal)
                 continue
             key = fire_key(
-                f"docker/{event.account}/{event.repository}/{event.tag}/{config['id']}",
+                f"docker/{event.account}/{event.repository}/{event.tag}{_at(event.digest)}/{config['id']}",
                 int(envelope.time.timestamp() * 1000),
             )
             await start_pipeline(
