@@ -15,6 +15,7 @@ appears in an error or a log.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -75,10 +76,10 @@ class RegistryClient:
         url: str | None = f"{self.config.address.rstrip('/')}/v2/{repository}/tags/list?n={PAGE}"
         found: list[str] = []
         while url is not None and len(found) < self.config.max_tags:
-            body, link = await self._get(url, repository, f"the tags of {repository}")
+            body, headers = await self._get(url, repository, f"the tags of {repository}")
             tags = body.get("tags") if isinstance(body, dict) else None
             found.extend(tag for tag in tags or [] if isinstance(tag, str))
-            match = _NEXT.search(link or "")
+            match = _NEXT.search(headers.get("Link") or "")
             url = urljoin(url, match.group(1)) if match else None
         return found[: self.config.max_tags]
 
@@ -94,8 +95,8 @@ class RegistryClient:
         digest = headers.get("Docker-Content-Digest")
         return digest if digest and len(digest) <= 255 else None
 
-    async def _get(self, url: str, repository: str, what: str, method: str = "GET") -> tuple[Any, Any]:
-        """The JSON body (``None`` for ``HEAD``) and the ``Link`` header (``HEAD``: every header)."""
+    async def _get(self, url: str, repository: str, what: str, method: str = "GET") -> tuple[Any, Mapping[str, str]]:
+        """The JSON body (``None`` for ``HEAD``) and the headers of the answer to ``url``."""
         for attempt in range(2):
             token = self._tokens.get(repository)
             headers = {
@@ -115,7 +116,7 @@ class RegistryClient:
                         raise RegistryRefused(self.config.name, response.status, what)
                     if method == "HEAD":
                         return None, response.headers
-                    return await response.json(content_type=None), response.headers.get("Link")
+                    return await response.json(content_type=None), response.headers
             except (aiohttp.ClientError, TimeoutError) as failed:
                 raise RegistryUnavailable(self.config.name, type(failed).__name__) from None
         raise RegistryRefused(self.config.name, 401, f"{what} with the token it issued")
