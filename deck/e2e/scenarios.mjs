@@ -689,6 +689,10 @@ export const scenarios = [
       assert.equal(execution.status, 'SUCCEEDED', JSON.stringify(execution.stages.map((stage) => stage.context?.exception ?? stage.status)));
 
       await signedIn(context, config, 'victor');
+      await page.goto(at(config, 'applications/shop/executions'));
+      const summary = page.locator('[data-testid=pipeline][data-name="release from ci"]').getByTestId('trigger-artifact-summary');
+      await summary.waitFor({ timeout: TIMEOUT });
+      assert.match(await summary.textContent(), /docker index\.docker\.io\/acme\/shop v9\.1.*embedded web-config.*http values\.yaml.*\+1 more/);
       await openDetails(page, config, 'shop', execution.id);
       const rows = page.getByTestId('trigger-artifact-list').getByTestId('artifact');
       await until('the trigger artifacts listed', async () => (await rows.count()) === 4);
@@ -708,6 +712,11 @@ export const scenarios = [
       const body = await page.locator('body').textContent();
       assert.ok(!body.includes(encoded) && !body.includes('greeting: hello'), "the page shows the embedded manifest's content");
       await shot('execution-artifacts');
+      await stage.getByTestId('stage-manifests').locator('li', { hasText: 'Deployment storefront' }).getByRole('button', { name: 'Status now' }).click();
+      await until('the deployed Deployment read live', async () =>
+        /deployment storefront in k8s, namespace web.*Stable.*index\.docker\.io\/acme\/shop:v9\.1/.test(await page.getByTestId('manifest-status').textContent().catch(() => '')),
+      );
+      await page.keyboard.press('Escape');
       await page.getByText('Context', { exact: true }).click();
       await page.getByText('Outputs', { exact: true }).click();
       assert.ok(!(await page.locator('body').textContent()).includes(encoded), "the stage's context shows the embedded manifest's content");

@@ -1,43 +1,15 @@
 // Artifacts on screen, as Deck lists them: a type label (Deck's icon), name, version and where the
 // artifact is; for the trigger's, the expected artifacts each is bound to; for a stage's, what it
-// consumed and produced and the manifests it deployed.
+// consumed and produced and the manifests it deployed, each with its live status a click away.
 
+import { useState } from 'preact/hooks';
 import type { Json } from '../api';
-import { type ArtifactRow, referenceOf, shown, stageArtifacts, triggerArtifacts, typeLabel } from '../artifacts';
+import { type ArtifactRow, shown, stageArtifacts, triggerArtifacts, typeLabel } from '../artifacts';
 import { FINISHED } from '../format';
 import type { Stage } from '../graph';
-
-export function ArtifactTable({ rows, testId, note }: { rows: ArtifactRow[]; testId: string; note?: (row: ArtifactRow) => string }) {
-  return (
-    <table class="grid artifacts" data-testid={testId}>
-      <thead>
-        <tr>
-          <th>Type</th>
-          <th>Name</th>
-          <th>Version</th>
-          <th>Reference</th>
-          {note && <th>Bound to</th>}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map(({ artifact, ...row }, index) => (
-          <tr key={index} data-testid="artifact" data-type={String(artifact.type ?? '')}>
-            <td>
-              <span class="artifact-type" title={String(artifact.type ?? 'no type')}>
-                {typeLabel(artifact.type)}
-              </span>{' '}
-              <span class="hint">{shown(artifact.type)}</span>
-            </td>
-            <td>{shown(artifact.name) || '—'}</td>
-            <td>{shown(artifact.version) || '—'}</td>
-            <td class="reference">{referenceOf(artifact) || '—'}</td>
-            {note && <td>{note({ artifact, ...row })}</td>}
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+import { ArtifactTable } from './ArtifactTable';
+import { Modal } from './common';
+import { ManifestStatus } from './ManifestStatus';
 
 function boundNote(row: ArtifactRow): string {
   if (!row.boundTo.length) return 'not bound to an expected artifact';
@@ -68,6 +40,8 @@ export function TriggerArtifacts({ trigger }: { trigger: Json | undefined }) {
 /** What a stage consumed and produced; nothing when its context and outputs name no artifact. */
 export function StageArtifacts({ trigger, stages, stage }: { trigger: Json | undefined; stages: Stage[]; stage: Stage }) {
   const { consumed, unbound, produced, manifests } = stageArtifacts(trigger, stages, stage);
+  const [status, setStatus] = useState<{ name: string; namespace: string } | undefined>(undefined);
+  const account = String(stage.outputs?.['deploy.account.name'] ?? stage.context?.account ?? '');
   if (!consumed.length && !unbound.length && !produced.length && !manifests.length) return null;
   return (
     <section data-testid="stage-artifacts">
@@ -91,11 +65,45 @@ export function StageArtifacts({ trigger, stages, stage }: { trigger: Json | und
               <li key={index}>
                 {`${manifest.kind || 'object'} ${manifest.name || '(no name)'}`}
                 {manifest.namespace && <span class="hint">{` in namespace ${manifest.namespace}`}</span>}
+                {account && manifest.kind && manifest.name && manifest.namespace && (
+                  <button
+                    type="button"
+                    class="btn btn-plain"
+                    onClick={() => setStatus({ name: `${manifest.kind.charAt(0).toLowerCase()}${manifest.kind.slice(1)} ${manifest.name}`, namespace: manifest.namespace })}
+                  >
+                    Status now
+                  </button>
+                )}
               </li>
             ))}
           </ul>
         </>
       )}
+      {status && (
+        <Modal title={`Manifest status: ${status.name}`} onClose={() => setStatus(undefined)}>
+          <ManifestStatus account={account} location={status.namespace} name={status.name} />
+        </Modal>
+      )}
     </section>
+  );
+}
+
+/** At most this many of a trigger's artifacts are named in an execution's row. */
+const SUMMARY_LIMIT = 3;
+
+/** A line under an execution's trigger naming the artifacts it brought (bound ones first). */
+export function TriggerArtifactSummary({ trigger }: { trigger: Json | undefined }) {
+  const rows = triggerArtifacts(trigger).sort((a, b) => Number(!a.boundTo.length) - Number(!b.boundTo.length));
+  if (!rows.length) return null;
+  const named = rows.slice(0, SUMMARY_LIMIT);
+  return (
+    <div class="artifact-summary" data-testid="trigger-artifact-summary">
+      {named.map(({ artifact }, index) => (
+        <span key={index} class="artifact-chip" title={String(artifact.type ?? 'no type')}>
+          <span class="artifact-type">{typeLabel(artifact.type)}</span> {[shown(artifact.name) || '(no name)', shown(artifact.version)].filter(Boolean).join(' ')}
+        </span>
+      ))}
+      {rows.length > named.length && <span class="hint">{`+${rows.length - named.length} more`}</span>}
+    </div>
   );
 }

@@ -5,7 +5,7 @@
 import { ApiError, get, seg, type Json } from '../api';
 import type { Artifact } from '../artifacts';
 import { useLoad } from '../hooks';
-import { ArtifactTable } from './Artifacts';
+import { ArtifactTable } from './ArtifactTable';
 import { Loading } from './common';
 
 interface Condition {

@@ -3,6 +3,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, messageOf, post } from '../api';
+import { TriggerArtifactSummary } from '../components/Artifacts';
 import { ActionButton, ErrorText, Loading, Modal, Status } from '../components/common';
 import { ExecutionActions } from '../components/ExecutionActions';
 import { StreamBadge } from '../components/StreamBadge';
@@ -29,7 +30,10 @@ function ExecutionRow({ app, execution, onChanged }: { app: ApplicationView; exe
       <td>
         <a href={href(['applications', app.name, 'executions', 'details', execution.id])}>{when(execution.startTime ?? execution.buildTime)}</a>
       </td>
-      <td>{triggerLabel(execution.trigger)}</td>
+      <td>
+        {triggerLabel(execution.trigger)}
+        <TriggerArtifactSummary trigger={execution.trigger} />
+      </td>
       <td>{duration(execution.startTime, execution.endTime, now)}</td>
       <td class="stage-bar">
         {stages.map((stage) => (
