@@ -9,7 +9,8 @@ pipeline does (Orca judges it before storing anything; Clouddriver judges the ac
   through the engine's commit, so it has the engine's crash-safety: the state and the command it
   causes are one write, delivered after (outbox), and a redelivered submit changes nothing.
 * Front50's answers (``causationid`` = the command's envelope id, ``subject`` = the execution) are
-  recorded on the stage awaiting them.
+  recorded on the stage awaiting them, in a task or in a pipeline (whose application stages
+  ``createApplication``, ``updateApplication`` and ``deleteApplication`` run the same task).
 * ``orca.GetTask`` / ``orca.ListTasks`` answer Spinnaker's task JSON (:func:`task_view`, Orca's
   ``OrchestrationViewModel``): ``id``, ``name``, ``application``, ``status``, ``variables``,
   ``steps``, ``buildTime``, ``startTime``, ``endTime`` and ``execution``.
@@ -231,16 +232,15 @@ class OrchestrationHandlers:
 
         def record(execution: Execution, at: int) -> list[Outgoing]:
             recorded.clear()  # judged anew against each state the commit loads (a conflict reloads)
-            if execution.type != ORCHESTRATION:
-                return []
             outgoing = record_answer(execution, command_id, answer, at)
             recorded.append(bool(outgoing))
             return outgoing
 
+        # a pipeline's application stages await Front50 too: only a task is announced as one
         execution = await self.engine.commit.apply(
             execution_id, record, context.bus, caused_by=context.envelope, redelivered=_again(context)
         )
-        if any(recorded):
+        if any(recorded) and execution is not None and execution.type == ORCHESTRATION:
             await self._updated(execution, context, finished_before=False)
 
     async def _migrate(self, task_id: str, context: MessageContext) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.json_types import Json
 from tests.integration.gate.conftest import Client, System, eventually
 from tests.integration.gate.flows import create_application, create_application_task, run_task
 
@@ -137,3 +138,27 @@ async def test_a_blank_application_name_is_not_found_on_every_route(client: Clie
         response = await client.get(path)
         assert response.status == 404, (path, await response.text())
         assert (await response.json())["message"].startswith("Application not found")
+
+
+async def test_application_stages_of_a_pipeline_finish_and_change_the_applications(client: Client) -> None:
+    await create_application(client, "shop")
+    await create_application(client, "legacy")
+    stages = [
+        {"refId": "1", "type": "updateApplication", "application": {"name": "shop", "email": "ops@example.com"}},
+        {"refId": "2", "type": "createApplication", "application": {"name": "cart", "email": "cart@example.com"}},
+        {"refId": "3", "type": "deleteApplication", "application": {"name": "legacy"}, "requisiteStageRefIds": ["1"]},
+    ]
+    response = await client.post("/pipelines/start", json={"application": "shop", "name": "tidy", "stages": stages})
+    assert response.status == 202, await response.text()
+    ref = (await response.json())["ref"]
+
+    async def read() -> Json:
+        execution: Json = await (await client.get(ref)).json()
+        return execution
+
+    execution: Json = await eventually(read, lambda ex: ex["status"] not in ("NOT_STARTED", "RUNNING"), timeout=5.0)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert {stage["refId"]: stage["status"] for stage in execution["stages"]} == dict.fromkeys("123", "SUCCEEDED")
+    assert (await (await client.get("/applications/shop")).json())["attributes"]["email"] == "ops@example.com"
+    assert (await (await client.get("/applications/cart")).json())["attributes"]["email"] == "cart@example.com"
+    assert (await client.get("/applications/legacy")).status == 404

@@ -1,6 +1,6 @@
-"""``createApplication``, ``updateApplication`` and ``deleteApplication``: the stages of an ad-hoc
-task (an ORCHESTRATION) that change an application in Front50, as Orca's ``upsertApplication`` and
-``deleteApplication`` tasks do.
+"""``createApplication``, ``updateApplication`` and ``deleteApplication``: the stages, of an ad-hoc
+task (an ORCHESTRATION) or of a pipeline, that change an application in Front50, as Orca's
+``upsertApplication`` and ``deleteApplication`` tasks do.
 
 The task sends ``front50.SaveApplication`` / ``DeleteApplication`` once, under an envelope id it
 records first in the stage's context (``front50Call.commandId``), in the same write; Front50
@@ -31,7 +31,8 @@ task engine mid-step): the task sends it again under the same id, which Front50 
 SAVE_TYPES = ("createApplication", "updateApplication")
 DELETE_TYPE = "deleteApplication"
 JOB_TYPES = (*SAVE_TYPES, DELETE_TYPE)
-"""The job types of ``POST /tasks`` Orca runs, each as a stage of that type."""
+"""The job types of ``POST /tasks`` Orca runs, each as a stage of that type (in a pipeline too)."""
+AWAITING = (ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
 
 
 class JobInvalid(ValueError):
@@ -134,6 +135,11 @@ class ApplicationStage:
     def tasks(self, stage: Stage) -> Sequence[TaskDefinition]:
         return (self._task,)
 
+    def prepare_for_restart(self, stage: Stage) -> None:
+        """A restarted stage sends its command again under a new id: Front50 would answer the old
+        id with the old outcome, and the old answer is not this run's."""
+        stage.context.pop(CALL_KEY, None)
+
 
 def application_stage_types() -> list[ApplicationStage]:
     """The stage types of ad-hoc application tasks."""
@@ -143,14 +149,19 @@ def application_stage_types() -> list[ApplicationStage]:
 def record_answer(execution: Execution, command_id: str, answer: Json, now: int) -> list[Outgoing]:
     """Store Front50's ``answer`` to command ``command_id`` and run the task awaiting it again.
 
-    Idempotent: an answer to a call already answered, or to none of this execution's, changes nothing."""
+    A paused task keeps the answer and judges it when the execution resumes. Idempotent: an answer
+    to a call already answered, or to none of this execution's, changes nothing."""
+    if execution.status.complete:
+        return []
     for stage in execution.stages:
         call = stage.context.get(CALL_KEY)
         if not isinstance(call, dict) or call.get("commandId") != command_id or "answer" in call:
             continue
-        task = next((task for task in stage.tasks if task.status is ExecutionStatus.RUNNING), None)
-        if task is None or execution.status is not ExecutionStatus.RUNNING:
+        task = next((task for task in stage.tasks if task.status in AWAITING), None)
+        if task is None:
             return []
         stage.context[CALL_KEY] = {**call, "answer": answer}
+        if task.status is not ExecutionStatus.RUNNING or execution.status is not ExecutionStatus.RUNNING:
+            return []  # resuming runs it
         return [start_task(execution, stage, task, task.start_time or now)]
     return []
