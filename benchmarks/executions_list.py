@@ -3,7 +3,8 @@
 Orca answers ``/applications/{app}/pipelines`` (an application's newest ``limit`` pipeline
 executions), ``/executions?pipelineConfigIds=`` (a config's newest) and the tasks list with one
 sorted, limited find (``ExecutionStore.search``); Front50 answers ``/applications/{app}/pipelineConfigs``
-with the application's configs by name (``Front50Store.all``). This times those reads at
+with the application's configs by name (``Front50Store.all``); ``/applications/{app}/executions/search``
+asks Orca for the application's executions of one trigger ``eventId`` (limit 1,000). This times those reads at
 ``--counts`` stored executions (default 1,000 and 5,000) and ``--configs`` stored configs.
 
 Two stores hold the same documents, each mongoeco's wire server over SQLite in a temp dir, reached
@@ -78,6 +79,7 @@ def executions(count: int, *, apps: int, stages: int, start: int) -> list[dict[s
         command = StartExecution(authority=ADMIN, execution_id=str(ULID()), pipeline=pipeline)
         execution = new_execution(command, start + n * 1000)
         execution.status = ExecutionStatus.SUCCEEDED
+        execution.trigger["eventId"] = f"event-{start + n}"
         if n % 10 == 9:
             execution.type = "ORCHESTRATION"
         made.append(_document(execution))
@@ -167,6 +169,20 @@ async def reads_of(
         assert len(found) == args.limit
         return found
 
+    event = newest[-1].trigger["eventId"]
+
+    async def search() -> object:
+        found = await store.search(
+            application=LISTED,
+            pipeline_config_ids=(),
+            statuses=(),
+            limit=1000,
+            types=("PIPELINE",),
+            trigger_event_id=event,
+        )
+        assert len(found) == 1
+        return found
+
     async def by_id() -> object:
         return [await store.collection.find_one({"_id": execution_id}) for execution_id in ids]
 
@@ -178,6 +194,7 @@ async def reads_of(
     return {
         f"{engine}.application": application,
         f"{engine}.config": by_config,
+        f"{engine}.search": search,
         f"{engine}.by_id": by_id,
         f"{engine}.pipeline_configs": pipeline_configs,
     }
@@ -211,11 +228,12 @@ def print_row(count: int, engines: list[str], row: dict[str, Any]) -> None:
         figure = {
             name: f"{row[f'{engine}.{name}_ms']:.2f} ms (cpu {row[f'{engine}.{name}_cpu_ms']:.2f}, "
             f"spread {row[f'{engine}.{name}_spread']})"
-            for name in ("application", "config", "by_id", "pipeline_configs")
+            for name in ("application", "config", "search", "by_id", "pipeline_configs")
         }
         print(
             f"{count:>6} executions, {engine:>8} engine: application list {figure['application']}, "
-            f"config list {figure['config']}; baseline, the same by _id {figure['by_id']}; "
+            f"config list {figure['config']}, search by eventId {figure['search']}; "
+            f"baseline, the same by _id {figure['by_id']}; "
             f"front50 pipeline configs {figure['pipeline_configs']}",
             flush=True,
         )

@@ -41,7 +41,7 @@ from mongoeco.core.filtering import QueryEngine
 from mongoeco.core.identity import id_contains_numeric_value
 from mongoeco.core.operation_context import ChangePublicationPolicy, OperationContext
 from mongoeco.core.operation_limits import enforce_deadline
-from mongoeco.core.query_plan import AndCondition, EqualsCondition, QueryNode
+from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition, QueryNode
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.engines.sqlite_query import index_expressions_sql, json_path_for_field
 
@@ -178,11 +178,13 @@ class StringIdSQLiteEngine(SQLiteEngine):
         if tag is None:
             return None
         where, params = _prefix_sql(db_name, coll_name, prefix, equal)
-        params.append(tag)
+        others, other_params = _string_candidates(semantics.query_plan, prefix)
+        params += [tag, *other_params]
         kind, value = index_expressions_sql(field)
         select = (
             f"SELECT document FROM documents INDEXED BY {self._quote_identifier(str(index.physical_name))} "
-            f"WHERE {where} AND {kind} = ? ORDER BY {value} {'DESC' if direction == -1 else 'ASC'} LIMIT ? OFFSET ?"
+            f"WHERE {where} AND {kind} = ?{others} "
+            f"ORDER BY {value} {'DESC' if direction == -1 else 'ASC'} LIMIT ? OFFSET ?"
         )
         wanted, skip = semantics.limit or None, semantics.skip
         top: list[tuple[str]] = []
@@ -231,6 +233,37 @@ def _string_equalities(plan: QueryNode) -> dict[str, str]:
         for clause in clauses
         if isinstance(clause, EqualsCondition) and "." not in clause.field and isinstance(clause.value, str)
     }
+
+
+def _string_candidates(plan: QueryNode, prefix: list[str]) -> tuple[str, list[Any]]:
+    """SQL keeping, of the documents under the index prefix, at least those that can meet the
+    filter's other string equalities and ``$in`` of strings (a search by ``trigger.eventId``, a
+    status): the value at the path is one of the strings, or the path crosses an array anywhere
+    (where MongoDB's matching reaches into elements, left to mongoeco's matcher, as is every
+    candidate). Without an array on the way, the one value there is a JSON string equal to one
+    of them, or the document cannot match."""
+    clauses = plan.clauses if isinstance(plan, AndCondition) else (plan,)
+    sql, params = "", list[Any]()
+    for clause in clauses:
+        if isinstance(clause, EqualsCondition) and isinstance(clause.value, str):
+            values: tuple[Any, ...] = (clause.value,)
+        elif isinstance(clause, InCondition) and clause.values and all(isinstance(v, str) for v in clause.values):
+            values = clause.values
+        else:
+            continue
+        if clause.field in prefix:
+            continue
+        steps = clause.field.split(".")
+        paths = [_path_literal(".".join(steps[:n])) for n in range(1, len(steps) + 1)]
+        arrays = " OR ".join(f"json_type(document, {path}) = 'array'" for path in paths)
+        marks = ", ".join("?" for _ in values)
+        sql += f" AND (json_extract(document, {paths[-1]}) IN ({marks}) OR {arrays})"
+        params += values
+    return sql, params
+
+
+def _path_literal(field: str) -> str:
+    return "'" + json_path_for_field(field).replace("'", "''") + "'"
 
 
 def _prefix_index(indexes: Any, equal: dict[str, str], field: str) -> Any:
@@ -303,10 +336,9 @@ def _indexed_answer_is_exact(
     ).fetchone()
     kinds = set(row or ())
     if kinds <= {"integer", "real"}:
-        path = "'" + json_path_for_field(field).replace("'", "''") + "'"
         exact = (
             f"NOT EXISTS (SELECT 1 FROM documents WHERE {plain} AND {value} IN (0, 1) "
-            f"AND json_type(document, {path}) IN ('true', 'false'))"
+            f"AND json_type(document, {_path_literal(field)}) IN ('true', 'false'))"
         )
         checked = params
     elif kinds == {"text"}:

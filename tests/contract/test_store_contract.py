@@ -166,6 +166,34 @@ async def test_a_sorted_find_on_an_index_prefix_finds_arrays_holding_the_value(
     assert await newest_ids(collection, {"app": "billing"}, limit=2) == ["shared", "e4"]
 
 
+async def test_a_sorted_find_on_an_index_prefix_matches_the_other_fields_inside_arrays_too(
+    collection: AsyncCollection[Document],
+) -> None:
+    """Gate's search of an application's executions by ``trigger.eventId``, or by status: a path
+    crossing an array matches through its elements, an array field through any element."""
+    await collection.create_index([("app", ASCENDING), ("built", DESCENDING)])
+    listed = {"trigger": [{"eventId": "x"}, {"eventId": "e1"}], "status": ["PAUSED", "RUNNING"]}
+    await collection.insert_many(
+        [
+            {"_id": "plain", "app": "billing", "built": BUILT + 1, "trigger": {"eventId": "e1"}, "status": "RUNNING"},
+            {"_id": "listed", "app": "billing", "built": BUILT + 2, **listed},
+            {"_id": "other", "app": "billing", "built": BUILT + 3, "trigger": {"eventId": "e2"}, "status": "SUCCEEDED"},
+            {"_id": "number", "app": "billing", "built": BUILT + 4, "trigger": {"eventId": 1}, "status": 1},
+            {
+                "_id": "elsewhere",
+                "app": "search",
+                "built": BUILT + 5,
+                "trigger": {"eventId": "e1"},
+                "status": "RUNNING",
+            },
+        ]
+    )
+    assert await newest_ids(collection, {"app": "billing", "trigger.eventId": "e1"}) == ["listed", "plain"]
+    assert await newest_ids(collection, {"app": "billing", "status": {"$in": ["RUNNING", "X"]}}) == ["listed", "plain"]
+    assert await newest_ids(collection, {"app": "billing", "status": "SUCCEEDED"}) == ["other"]
+    assert await newest_ids(collection, {"app": "billing", "trigger.eventId": {"$in": ["e2", "e9"]}}) == ["other"]
+
+
 async def test_a_sorted_find_on_an_index_prefix_orders_mixed_values_as_mongodb_does(
     collection: AsyncCollection[Document],
 ) -> None:
