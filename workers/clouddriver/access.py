@@ -44,14 +44,6 @@ class AccessDenied(OperationFailed):
     """The command's authority may not do what the operation would do; nothing was changed."""
 
 
-def who(authority: Authority) -> str:
-    """How a refusal names the authority: ``user 'ann'``, ``service account 'ci'``, ``anonymous``."""
-    if authority.anonymous:
-        return "an anonymous caller"
-    kind = "service account" if authority.service_account else "user"
-    return f"{kind} {authority.user!r}"
-
-
 def may_read_account(authority: Authority, account: Json) -> bool:
     """Whether ``authority`` may READ ``account`` (its ``AccountDetails``)."""
     return can(authority, account.get("permissions"), Permission.READ)
@@ -75,7 +67,8 @@ class OperationAccess:
         """Refuse unless the authority holds ``action`` (READ or WRITE) on ``account``."""
         if not can(self.authority, account.get("permissions"), action):
             raise AccessDenied(
-                f"access denied: {who(self.authority)} lacks {action.value} permission on account {account['name']!r}"
+                f"access denied: {self.authority.described()} lacks {action.value} permission on account "
+                f"{account['name']!r}"
             )
 
     async def _permissions(self, application: str) -> Permissions | None:
@@ -102,7 +95,8 @@ class OperationAccess:
             for each in (action, *alternatives)
         ):
             raise AccessDenied(
-                f"access denied: {who(self.authority)} lacks {action.value} permission on application {application!r}"
+                f"access denied: {self.authority.described()} lacks {action.value} permission on application "
+                f"{application!r}"
             )
 
     async def change(self, kind: str, name: str) -> None:

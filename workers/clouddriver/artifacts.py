@@ -15,7 +15,7 @@ from gennaker.outbound.artifacts import MAX_ARTIFACT_BYTES, ArtifactUnavailable,
 from schemas.artifact_accounts import FETCHED_TYPES, ArtifactSettings
 from schemas.authority import Authority
 from schemas.json_types import Json
-from workers.clouddriver.access import AccessDenied, who
+from workers.clouddriver.access import AccessDenied
 from workers.clouddriver.provider import OperationFailed
 
 
@@ -44,7 +44,7 @@ class ArtifactFetcher:
                 raise OperationFailed(f"{shown(artifact)}: artifact account {name!r} is not configured")
             if not account.may_read(authority):
                 raise AccessDenied(
-                    f"access denied: {who(authority)} lacks READ permission on artifact account {account.name!r}"
+                    f"access denied: {authority.described()} lacks READ permission on artifact account {account.name!r}"
                 )
         reference = str(artifact.get("reference") or "")
         key = hashlib.sha256(f"{asked_by}\n{reference}\n{artifact.get('version') or ''}".encode()).hexdigest()[:32]

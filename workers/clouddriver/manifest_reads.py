@@ -17,7 +17,6 @@ from schemas.base import Query, Reply
 from schemas.clouddriver_cache import GetManifest, ManifestFound
 from schemas.json_types import Json
 from schemas.permissions import application_permissions
-from workers.clouddriver.access import who
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.kubernetes import manifest_view
 from workers.clouddriver.kubernetes.client import account_settings
@@ -60,7 +59,8 @@ class ManifestQueries:
             return ManifestFound(missing=f"there is no account {query.account!r}")
         if not can(query.authority, details.get("permissions"), Permission.READ):
             return ManifestFound(
-                refused=f"access denied: {who(query.authority)} lacks READ permission on account {query.account!r}"
+                refused=f"access denied: {query.authority.described()} lacks READ permission on account "
+                f"{query.account!r}"
             )
         account = Account.from_details(details, self.catalogue.settings(query.account))
         provider = self.providers.get(account.cloud_provider)
@@ -92,7 +92,8 @@ class ManifestQueries:
         if application is not None and not await self._may_read(query.authority, application, context):
             return ManifestFound(
                 application=application,
-                refused=f"access denied: {who(query.authority)} lacks READ permission on application {application!r}",
+                refused=f"access denied: {query.authority.described()} lacks READ permission on application "
+                f"{application!r}",
             )
         events: list[Json] = []
         if query.include_events and settings.covers_kind("Event"):

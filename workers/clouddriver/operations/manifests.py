@@ -48,7 +48,7 @@ from typing import Any
 
 from schemas.authority import Permission
 from schemas.json_types import Json
-from workers.clouddriver.access import AccessDenied, who
+from workers.clouddriver.access import AccessDenied
 from workers.clouddriver.kubernetes import (
     artifact_binding,
     kinds,
@@ -488,7 +488,7 @@ async def _owned(
         raise AccessDenied(
             f"access denied: a pipeline of application {op.command.application!r} may not change "
             f"{manifests.manifest_name(live)} in {namespace}, which belongs to application {owner!r} "
-            f"({who(op.access.authority)})"
+            f"({op.access.authority.described()})"
         )
     return live
 
@@ -559,7 +559,7 @@ async def _selected_by_labels(
                     raise AccessDenied(
                         f"access denied: {label_selectors.shown(selector)} selects {manifests.manifest_name(item)} "
                         f"in {namespace}, which belongs to application {owner!r}, not {op.command.application!r}; "
-                        f"nothing was deleted ({who(op.access.authority)})"
+                        f"nothing was deleted ({op.access.authority.described()})"
                     )
                 found.append([kind, str(item["metadata"]["name"])])
         return found
