@@ -70,12 +70,47 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
+def _verb_of(request: web.Request, name: str | None) -> str:
+    """The RBAC verb of a request: ``get``/``list``/``watch``/``create``/``update``/``patch``/``delete``."""
+    if request.method == "GET":
+        if name is not None:
+            return "get"
+        return "watch" if request.query.get("watch") in ("true", "1") else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(request.method, "get")
+
+
+def _authorise(
+    request: web.Request, kind: Kind, namespace: str | None, name: str | None, sub: str | None, allowed: tuple[str, ...]
+) -> None:
+    """Refuse a restricted identity anything outside its namespaces, as a real server does a
+    ServiceAccount bound to a Role in each of them: ``403 Forbidden`` for a cluster-wide list or
+    watch, a cluster-scoped kind, or another namespace (discovery stays open to it)."""
+    if kind.namespaced and namespace is not None and namespace in allowed:
+        return
+    resource = f"{kind.plural}/{sub}" if sub else kind.plural
+    plural = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    verb = _verb_of(request, name)
+    where = f'in the namespace "{namespace}"' if namespace is not None else "at the cluster scope"
+    user = f"system:serviceaccount:{allowed[0] if allowed else 'default'}:gennaker"
+    subject = f'{plural} "{name}"' if name is not None else plural
+    message = (
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{kind.group}" {where}'
+    )
+    details: Json = {"kind": kind.plural} if kind.group == "" else {"group": kind.group, "kind": kind.plural}
+    if name is not None:
+        details["name"] = name
+    raise ApiFailure(403, "Forbidden", message, details)
+
+
 class KubernetesApi:
-    """The request handler over one :class:`ObjectStore`; ``token`` (if set) is the bearer token required."""
+    """The request handler over one :class:`ObjectStore`; ``token`` (if set) is the bearer token required,
+    allowed everything. ``restricted`` maps more tokens to the namespaces each may touch (as a
+    namespace-scoped RBAC Role binding grants): see :meth:`_authorise`."""
 
     def __init__(self, store: ObjectStore, token: str | None = None) -> None:
         self.store = store
         self.token = token
+        self.restricted: dict[str, tuple[str, ...]] = {}
         self.proxy = ServiceProxy(store)
         self.requests: list[tuple[str, str]] = []
         """``(method, path)`` of every request, for tests that check what the client asked."""
@@ -94,15 +129,18 @@ class KubernetesApi:
         """Every request: authorise, route, and answer failures as ``Status``."""
         self.requests.append((request.method, request.path))
         try:
-            if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+            sent = request.headers.get("Authorization", "")
+            bearer = sent.removeprefix("Bearer ") if sent.startswith("Bearer ") else None
+            allowed = self.restricted.get(bearer or "")
+            if allowed is None and self.token is not None and bearer != self.token:
                 raise ApiFailure(401, "Unauthorized", "Unauthorized")
-            return await self._route(request)
+            return await self._route(request, allowed)
         except ApiFailure as failure:
             return _json(failure.status(), status=failure.code)
         except patches.PatchError as error:
             return _json(ApiFailure(422, "Invalid", str(error)).status(), status=422)
 
-    async def _route(self, request: web.Request) -> web.StreamResponse:
+    async def _route(self, request: web.Request, allowed: tuple[str, ...] | None = None) -> web.StreamResponse:
         if request.path.rstrip("/") == "/api":
             return _json(kinds.core_versions())
         if request.path.rstrip("/") == "/apis":
@@ -122,11 +160,15 @@ class KubernetesApi:
             namespace, rest = rest[1], rest[2:]
         kind = kinds.find(group, version, rest[0], custom)
         if kind is SERVICE and namespace is not None and len(rest) >= 3 and rest[2] == "proxy":
+            if allowed is not None:
+                _authorise(request, kind, namespace, rest[1], "proxy", allowed)
             return await self.proxy.answer(request, namespace, rest[1], "/".join(rest[3:]))
         if kind is None or len(rest) > 3:
             raise ApiFailure(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
+        if allowed is not None:
+            _authorise(request, kind, namespace, name, sub, allowed)
         if sub == "log" and kind.kind == "Pod" and name is not None and request.method == "GET":
             pod = self.store.get(kind, namespace or "", name)
             text = container_log(pod, request.query.get("container"))

@@ -90,7 +90,15 @@ class KubernetesApiServer:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def kubeconfig(self, path: Path, *, context: str = "local", namespace: str = "default") -> Path:
-        """Write a kubeconfig for this server at ``path`` (context ``context``) and return it."""
-        path.write_text(KUBECONFIG.format(url=self.url, token=TOKEN, context=context, namespace=namespace))
+    def kubeconfig(
+        self, path: Path, *, context: str = "local", namespace: str = "default", only: tuple[str, ...] | None = None
+    ) -> Path:
+        """Write a kubeconfig for this server at ``path`` (context ``context``) and return it. With
+        ``only``, its token is one allowed in those namespaces alone (namespace-scoped RBAC): anything
+        cluster-wide or elsewhere is ``403 Forbidden``."""
+        token = TOKEN
+        if only is not None:
+            token = f"{TOKEN}-only-{'-'.join(only)}"
+            self.api.restricted[token] = only
+        path.write_text(KUBECONFIG.format(url=self.url, token=token, context=context, namespace=namespace))
         return path

@@ -14,6 +14,7 @@ from bus.service import ServiceHost
 from gennaker.resources import WorkerResources
 from gennaker.settings import Settings
 from schemas.clouddriver_cache import CachedResources, ListServerGroups
+from schemas.json_types import Json
 from tests.authorities import ADMIN
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
@@ -72,3 +73,53 @@ async def test_a_replica_set_made_outside_gennaker_shows_up_and_goes_away_on_the
     while await server_groups(bus) != []:
         assert asyncio.get_running_loop().time() < deadline + 20, "the deleted ReplicaSet stayed in the cache"
         await asyncio.sleep(0.1)
+
+
+def _replica_set(name: str) -> Json:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "annotations": {"moniker.spinnaker.io/application": "hello", "moniker.spinnaker.io/cluster": name},
+        },
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "m", "image": "x"}]}},
+        },
+    }
+
+
+async def test_an_account_allowed_only_in_its_namespaces_is_cached_and_watched_there(tmp_path: Path) -> None:
+    """Credentials allowed only in ``web`` and ``shop`` (the account's ``namespaces``): the cache lists
+    and watches each of them, never cluster-wide (which the server refuses with 403, as a real one would)."""
+    async with (
+        KubernetesApiServer(namespaces=("web", "shop", "other"), ready_seconds=0.1) as server,
+        fresh_database() as db,
+    ):
+        await server.store.create(KIND["ReplicaSet"], "web", _replica_set("early-web"))
+        await server.store.create(KIND["ReplicaSet"], "other", _replica_set("elsewhere"))
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig", namespace="web", only=("web", "shop"))
+        settings = {"kubeconfigFile": str(kubeconfig), "namespaces": ["web", "shop"]}
+        account = {"name": "k8s-scoped", "cloudProvider": "kubernetes", "kubernetes": settings}
+        bus = MemoryBus(source="/test")
+        resources = WorkerResources(Settings(data_dir=tmp_path), db)
+        host = ServiceHost(bus, build_service(resources, accounts=[account], refresh_seconds=3600))
+        await host.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while await server_groups(bus) != ["replicaSet early-web"]:
+                assert asyncio.get_running_loop().time() < deadline, "the first refresh never filled the cache"
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # the watches have started
+            await server.store.create(KIND["ReplicaSet"], "shop", _replica_set("later-shop"))
+            while await server_groups(bus) != ["replicaSet early-web", "replicaSet later-shop"]:
+                assert asyncio.get_running_loop().time() < deadline + 10, "the watch never saw the new ReplicaSet"
+                await asyncio.sleep(0.1)
+        finally:
+            await host.stop()
+            await bus.close()
+    lists = [path for method, path in server.api.requests if method == "GET" and "/namespaces/" not in path]
+    assert [path for path in lists if path.endswith(("/replicasets", "/pods"))] == []

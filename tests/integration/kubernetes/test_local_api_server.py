@@ -271,3 +271,45 @@ async def test_a_watch_replays_from_a_resource_version_then_streams_live(client:
     await client.delete(ConfigMap, "w")
     await asyncio.wait_for(watching, 20)
     assert seen == [("MODIFIED", "w"), ("DELETED", "w")]
+
+
+async def test_a_namespace_restricted_token_is_forbidden_cluster_wide_and_elsewhere(
+    server: KubernetesApiServer, tmp_path: Path
+) -> None:
+    config = KubeConfig.from_file(server.kubeconfig(tmp_path / "only-web", namespace="web", only=("web",)))
+    restricted = AsyncClient(config=config, field_manager="gennaker")
+    try:
+        await restricted.create(typed(ConfigMap, {"metadata": {"name": "mine"}, "data": {"a": "1"}}))
+        assert [item.metadata.name for item in [i async for i in restricted.list(ConfigMap)] if item.metadata] == [
+            "mine"
+        ]
+        for refused in (restricted.list(ConfigMap, namespace="*"), restricted.list(ConfigMap, namespace="default")):
+            with pytest.raises(ApiError) as caught:
+                [item async for item in refused]
+            assert caught.value.status.code == 403 and caught.value.status.reason == "Forbidden"
+        token = next(iter(server.api.restricted))
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session,
+            session.get(f"{server.url}/api/v1/pods", params={"watch": "true"}) as watched,
+        ):
+            assert watched.status == 403
+            assert await watched.json() == {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": 'pods is forbidden: User "system:serviceaccount:web:gennaker" cannot watch resource'
+                ' "pods" in API group "" at the cluster scope',
+                "reason": "Forbidden",
+                "details": {"kind": "pods"},
+                "code": 403,
+            }
+        with pytest.raises(ApiError) as elsewhere:
+            await restricted.get(ReplicaSet, "any", namespace="default")
+        assert elsewhere.value.status.message == (
+            'replicasets.apps "any" is forbidden: User "system:serviceaccount:web:gennaker" cannot get resource'
+            ' "replicasets" in API group "apps" in the namespace "default"'
+        )
+        assert elsewhere.value.status.details is not None and elsewhere.value.status.details.name == "any"
+    finally:
+        await restricted.close()

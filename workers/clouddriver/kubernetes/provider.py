@@ -34,6 +34,7 @@ from lightkube.core.exceptions import LoadResourceError
 from lightkube.types import CascadeType, PatchType
 
 from schemas.json_types import Json
+from schemas.kubernetes_account import KubernetesAccountSettings
 from workers.clouddriver.descriptions import (
     CreateServerGroup,
     DeleteLoadBalancer,
@@ -288,15 +289,20 @@ class KubernetesProvider(CloudProvider):
         if not settings.covers_kind(kind):
             return []
 
-        async def collect() -> list[Json]:
+        async def collect(scope: str) -> list[Json]:
             selector: dict[str, Any] = dict(fields or {})
             # label pairs, not a dict, so one key may carry two selectors (lightkube's selector builder takes either)
-            listed = client.list(
-                resource, namespace=namespace or ALL_NS, fields=selector or None, labels=cast(Any, labels)
-            )
+            listed = client.list(resource, namespace=scope, fields=selector or None, labels=cast(Any, labels))
             return [dict(item.to_dict()) async for item in listed]
 
-        found = await self._call(account, f"listing {kind}", collect)
+        def listing(scope: str) -> Callable[[], Awaitable[list[Json]]]:
+            return lambda: collect(scope)
+
+        scopes = [namespace] if namespace else _scopes(settings)
+        batches = await asyncio.gather(
+            *(self._call(account, _listing_what(kind, scope), listing(scope)) for scope in scopes)
+        )
+        found = [item for batch in batches for item in batch]
         return [item for item in found if settings.covers_namespace(item["metadata"].get("namespace", ""))]
 
     async def delete(
@@ -341,24 +347,43 @@ class KubernetesProvider(CloudProvider):
 
     async def watch_changes(self, account: Account, changed: Callable[[], Awaitable[None]]) -> None:
         """Call ``changed()`` whenever a watched kind (:data:`WATCHED`) changes in the account; runs
-        until cancelled, watching again after a lost stream or a server away (every ``rewatch_seconds``)."""
+        until cancelled. One watch per kind in each of the account's ``namespaces`` (namespaced
+        requests, which credentials allowed only there may make), cluster-wide when it names none.
+        A lost stream or a server away is watched again every ``rewatch_seconds`` from the last
+        ``resourceVersion`` seen, so the server replays what happened meanwhile; only when there is
+        none yet, or the server answers ``410 Gone`` (too old), does a watch start from a fresh list's
+        version and call ``changed()`` (what it missed is unknown, so the cache reads everything)."""
+        client = self.client(account)
 
-        async def follow(kind: str) -> None:
+        async def follow(kind: str, scope: str) -> None:
             resource = await self._resource_for(account, kind)
+            version: str | None = None
             while True:
                 try:
-                    async for _ in self.client(account).watch(resource, namespace=ALL_NS):
+                    if version is None:
+                        version = await _list_version(client, resource, scope)
+                        await changed()
+                    async for _, obj in client.watch(resource, namespace=scope, resource_version=version):
+                        version = obj.metadata.resourceVersion if obj.metadata is not None else version
                         await changed()
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
+                    if _gone(error):
+                        version = None
                     log.info(
-                        "a kubernetes watch ended; watching again", account=account.name, kind=kind, error=repr(error)
+                        "a kubernetes watch ended; watching again",
+                        account=account.name,
+                        kind=kind,
+                        namespace="(all)" if scope == ALL_NS else scope,
+                        error=repr(error),
                     )
                 await asyncio.sleep(self.rewatch_seconds)
 
         settings = account_settings(account)
-        await asyncio.gather(*(follow(kind) for kind in WATCHED if settings.covers_kind(kind)))
+        await asyncio.gather(
+            *(follow(kind, scope) for kind in WATCHED if settings.covers_kind(kind) for scope in _scopes(settings))
+        )
 
     # server groups
 
@@ -520,6 +545,37 @@ class KubernetesProvider(CloudProvider):
         name = description.name
         _, bare = split_name(name if " " in name else f"service {name}")
         await self.delete(account, "Service", description.region, bare)
+
+
+def _scopes(settings: KubernetesAccountSettings) -> list[str]:
+    """Where an account's lists and watches go: each of its ``namespaces`` (namespaced requests, as
+    Spinnaker's Clouddriver makes them, so credentials allowed only there suffice), or the whole
+    cluster (lightkube's ``ALL_NS``) when it names none (``omitNamespaces`` is filtered after)."""
+    return list(settings.namespaces) or [ALL_NS]
+
+
+def _listing_what(kind: str, scope: str) -> str:
+    return f"listing {kind}" if scope == ALL_NS else f"listing {kind} in namespace {scope}"
+
+
+def _gone(error: Exception) -> bool:
+    """Whether a watch ended with ``410 Gone`` (its ``resourceVersion`` too old): as the answer to the
+    request, or as an ``ERROR`` event in the stream."""
+    if isinstance(error, ApiError):
+        return error.status.code == 410
+    return isinstance(error, httpx2.HTTPStatusError) and error.response.status_code == 410
+
+
+async def _list_version(client: AsyncClient, resource: Any, scope: str) -> str:
+    """The ``resourceVersion`` of a list of ``resource`` in ``scope``, reading one object at most
+    (``limit=1``), where a watch that has seen nothing yet starts."""
+    listed = client.list(resource, namespace=scope, chunk_size=1)
+    items = aiter(listed)
+    try:
+        await anext(items, None)
+    finally:
+        await cast(Any, items).aclose()
+    return str(listed.resourceVersion)
 
 
 def _manager_of(item: Json, deployments: dict[str, Json]) -> Json | None:
