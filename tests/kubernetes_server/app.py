@@ -70,6 +70,19 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
+def _page(items: list[Json], metadata: Json, limit: str | None, token: str | None) -> tuple[list[Json], Json]:
+    """A list's page: at most ``limit`` items from the offset ``token`` (``continue``) carries, and
+    the ``continue`` of the next page (with ``remainingItemCount``) when there is one. Simplified: a
+    real server pages one snapshot; here each page is cut from the objects as they are then."""
+    start = int(token) if token and token.isdigit() else 0
+    if not limit or not limit.isdigit() or int(limit) <= 0:
+        return items[start:], metadata
+    end = start + int(limit)
+    if end < len(items):
+        metadata = {**metadata, "continue": str(end), "remainingItemCount": len(items) - end}
+    return items[start:end], metadata
+
+
 def _verb_of(request: web.Request, name: str | None) -> str:
     """The RBAC verb of a request: ``get``/``list``/``watch``/``create``/``update``/``patch``/``delete``."""
     if request.method == "GET":
@@ -190,13 +203,10 @@ class KubernetesApi:
                 if request.query.get("watch") in ("true", "1"):
                     return await self._watch(request, kind, scope)
                 items = self.store.list(kind, scope, request.query.get("labelSelector"))
+                metadata: Json = {"resourceVersion": str(self.store.version)}
+                items, metadata = _page(items, metadata, request.query.get("limit"), request.query.get("continue"))
                 return _json(
-                    {
-                        "kind": f"{kind.kind}List",
-                        "apiVersion": kind.api_version,
-                        "metadata": {"resourceVersion": str(self.store.version)},
-                        "items": items,
-                    }
+                    {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": metadata, "items": items}
                 )
             if method == "POST":
                 if kind.namespaced and not namespace:

@@ -4,6 +4,7 @@ within seconds, though the periodic refresh is an hour away and no operation ran
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from tests.authorities import ADMIN
 from tests.kubernetes_server import KubernetesApiServer
 from tests.kubernetes_server.controller import KIND
 from tests.mongo import fresh_database
+from workers.clouddriver.kubernetes.provider import KubernetesProvider
+from workers.clouddriver.provider import Account
 from workers.clouddriver.worker import build_service
 
 
@@ -123,3 +126,45 @@ async def test_an_account_allowed_only_in_its_namespaces_is_cached_and_watched_t
             await bus.close()
     lists = [path for method, path in server.api.requests if method == "GET" and "/namespaces/" not in path]
     assert [path for path in lists if path.endswith(("/replicasets", "/pods"))] == []
+
+
+async def test_a_lost_watch_resumes_from_the_last_version_and_replays_what_it_missed(tmp_path: Path) -> None:
+    """The API server goes away and a ReplicaSet is made meanwhile: the watch, back, is told of it
+    (it resumed from the last resourceVersion it saw) and did not start over from a fresh list."""
+    async with KubernetesApiServer(namespaces=("web",), controllers=False) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig", namespace="web", only=("web",))
+        settings = {"kubeconfigFile": str(kubeconfig), "namespaces": ["web"], "kinds": ["ReplicaSet"]}
+        account = Account(name="k8s", cloud_provider="kubernetes", settings={"kubernetes": settings})
+        provider = KubernetesProvider(rewatch_seconds=0.1)
+        calls: list[float] = []
+
+        async def changed() -> None:
+            calls.append(asyncio.get_running_loop().time())
+
+        async def until(count: int) -> None:
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(calls) < count:
+                assert asyncio.get_running_loop().time() < deadline, f"changed() called {len(calls)} times, not {count}"
+                await asyncio.sleep(0.02)
+
+        watching = asyncio.create_task(provider.watch_changes(account, changed))
+        try:
+            await until(1)  # the first watch starts from a list's version and has the cache read everything
+            await asyncio.sleep(0.2)
+            await server.store.create(KIND["ReplicaSet"], "web", _replica_set("seen-live"))
+            await until(2)
+            await server.go_away()
+            await server.store.create(KIND["ReplicaSet"], "web", _replica_set("made-while-away"))
+            await asyncio.sleep(0.3)  # the watch tries again (refused) meanwhile
+            before = len(server.api.requests)
+            await server.serve()
+            await until(3)
+            await asyncio.sleep(0.5)
+            assert len(calls) == 3
+            asked = [path for _, path in server.api.requests[before:]]
+            assert asked == ["/apis/apps/v1/namespaces/web/replicasets"], "not one watch resumed, but a list first"
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            await provider.close()

@@ -313,3 +313,19 @@ async def test_a_namespace_restricted_token_is_forbidden_cluster_wide_and_elsewh
         assert elsewhere.value.status.details is not None and elsewhere.value.status.details.name == "any"
     finally:
         await restricted.close()
+
+
+async def test_a_list_pages_by_limit_and_continue(server: KubernetesApiServer, client: AsyncClient) -> None:
+    for name in ("a", "b", "c"):
+        await client.create(typed(ConfigMap, {"metadata": {"name": name}}))
+    before = len(server.api.requests)
+    paged = [item.metadata.name async for item in client.list(ConfigMap, chunk_size=2) if item.metadata]
+    assert paged == ["a", "b", "c"] and len(server.api.requests) - before == 2
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.get(f"{server.url}/api/v1/namespaces/web/configmaps", params={"limit": "1"}) as response,
+    ):
+        page = await response.json()
+    assert [item["metadata"]["name"] for item in page["items"]] == ["a"]
+    assert page["metadata"]["continue"] and page["metadata"]["remainingItemCount"] == 2
