@@ -350,19 +350,23 @@ class KubernetesProvider(CloudProvider):
         until cancelled. One watch per kind in each of the account's ``namespaces`` (namespaced
         requests, which credentials allowed only there may make), cluster-wide when it names none.
         A lost stream or a server away is watched again every ``rewatch_seconds`` from the last
-        ``resourceVersion`` seen, so the server replays what happened meanwhile; only when there is
-        none yet, or the server answers ``410 Gone`` (too old), does a watch start from a fresh list's
-        version and call ``changed()`` (what it missed is unknown, so the cache reads everything)."""
+        ``resourceVersion`` seen, so the server replays what happened meanwhile. A watch starts from a
+        one-object list's version: at first (the cache's own first refresh reads the account), and
+        again only when it has none (never started) or the server answers ``410 Gone`` (too old),
+        then calling ``changed()`` since what it missed is unknown."""
         client = self.client(account)
 
         async def follow(kind: str, scope: str) -> None:
             resource = await self._resource_for(account, kind)
             version: str | None = None
+            started = False
             while True:
                 try:
                     if version is None:
                         version = await _list_version(client, resource, scope)
-                        await changed()
+                        if started:  # the cache's own first refresh covers the first watch's start
+                            await changed()
+                        started = True
                     async for _, obj in client.watch(resource, namespace=scope, resource_version=version):
                         version = obj.metadata.resourceVersion if obj.metadata is not None else version
                         await changed()
