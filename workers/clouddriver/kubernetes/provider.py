@@ -351,9 +351,9 @@ class KubernetesProvider(CloudProvider):
         requests, which credentials allowed only there may make), cluster-wide when it names none.
         A lost stream or a server away is watched again every ``rewatch_seconds`` from the last
         ``resourceVersion`` seen, so the server replays what happened meanwhile. A watch starts from a
-        one-object list's version: at first (the cache's own first refresh reads the account), and
-        again only when it has none (never started) or the server answers ``410 Gone`` (too old),
-        then calling ``changed()`` since what it missed is unknown."""
+        one-object list's version until it has one (at first the cache's own refresh reads the
+        account); after ``410 Gone`` (its version too old) it starts so again and calls ``changed()``,
+        since what it missed is unknown."""
         client = self.client(account)
 
         async def follow(kind: str, scope: str) -> None:
