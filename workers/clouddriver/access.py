@@ -27,7 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bus import MessageContext
 from schemas.authority import Authority, Permission, Permissions, can
+from schemas.base import Query, Reply
 from schemas.clouddriver_operations import FETCH_MANIFEST_ARTIFACT
 from schemas.json_types import Json
 from schemas.permissions import Ask, application_permissions
@@ -42,6 +44,28 @@ READ_ONLY_STAGE_TYPES = frozenset(
 
 class AccessDenied(OperationFailed):
     """The command's authority may not do what the operation would do; nothing was changed."""
+
+
+async def may_read_application(
+    authority: Authority,
+    application: str | None,
+    context: MessageContext,
+    *,
+    timeout: float,
+    execute_fallback: Permission = Permission.READ,
+) -> bool:
+    """Whether ``authority`` may READ ``application``, whose permissions Front50 is asked for through
+    ``context``: an admin may always, nobody else what names no application."""
+    if authority.admin:
+        return True
+    if not application:
+        return False
+
+    async def ask(query: Query) -> Reply:
+        return await context.ask(query, timeout=timeout)
+
+    permissions = await application_permissions(ask, application)
+    return can(authority, permissions, Permission.READ, execute_fallback=execute_fallback)
 
 
 def may_read_account(authority: Authority, account: Json) -> bool:

@@ -11,11 +11,10 @@ providers print nothing here.
 from __future__ import annotations
 
 from bus import MessageContext
-from schemas.authority import Authority, Permission, can
-from schemas.base import Query, Reply
+from schemas.authority import Permission, can
 from schemas.clouddriver_cache import CachedResources, GetConsoleOutput
 from schemas.json_types import Json
-from schemas.permissions import application_permissions
+from workers.clouddriver.access import may_read_application
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.kubernetes.ownership import owning_application
 from workers.clouddriver.kubernetes.provider import ApiRefused, KubernetesProvider
@@ -40,18 +39,6 @@ class ConsoleQueries:
         self.execute_fallback = execute_fallback
         self.front50_timeout = front50_timeout
 
-    async def _may_read(self, authority: Authority, application: str | None, context: MessageContext) -> bool:
-        if authority.admin:
-            return True
-        if not application:
-            return False
-
-        async def ask(query: Query) -> Reply:
-            return await context.ask(query, timeout=self.front50_timeout)
-
-        permissions = await application_permissions(ask, application)
-        return can(authority, permissions, Permission.READ, execute_fallback=self.execute_fallback)
-
     async def console_output(self, query: GetConsoleOutput, context: MessageContext) -> CachedResources:
         """Each container's log of pod ``instance_id`` in namespace ``region``."""
         details = self.catalogue.get(query.account)
@@ -65,7 +52,9 @@ class ConsoleQueries:
         if pod is None:
             return CachedResources(resources=[])
         application = await owning_application(provider, account, query.region, pod)
-        if not await self._may_read(query.authority, application, context):
+        if not await may_read_application(
+            query.authority, application, context, timeout=self.front50_timeout, execute_fallback=self.execute_fallback
+        ):
             return CachedResources(resources=[])
         spec = pod.get("spec") or {}
         output: list[Json] = []

@@ -12,11 +12,10 @@ is answered as ``missing``, saying which.
 from __future__ import annotations
 
 from bus import MessageContext
-from schemas.authority import Authority, Permission, can
-from schemas.base import Query, Reply
+from schemas.authority import Permission, can
 from schemas.clouddriver_cache import GetManifest, ManifestFound
 from schemas.json_types import Json
-from schemas.permissions import application_permissions
+from workers.clouddriver.access import may_read_application
 from workers.clouddriver.accounts import AccountCatalogue
 from workers.clouddriver.kubernetes import manifest_view
 from workers.clouddriver.kubernetes.client import account_settings
@@ -41,16 +40,6 @@ class ManifestQueries:
         self.providers = providers
         self.execute_fallback = execute_fallback
         self.front50_timeout = front50_timeout
-
-    async def _may_read(self, authority: Authority, application: str, context: MessageContext) -> bool:
-        if authority.admin:
-            return True
-
-        async def ask(query: Query) -> Reply:
-            return await context.ask(query, timeout=self.front50_timeout)
-
-        permissions = await application_permissions(ask, application)
-        return can(authority, permissions, Permission.READ, execute_fallback=self.execute_fallback)
 
     async def manifest(self, query: GetManifest, context: MessageContext) -> ManifestFound:
         """The manifest container of ``query.name`` in namespace ``query.location``, or why not."""
@@ -89,7 +78,9 @@ class ManifestQueries:
                 refused=f"access denied: {manifest_name(live)} names no application (moniker.spinnaker.io/application);"
                 " only admins may read it"
             )
-        if application is not None and not await self._may_read(query.authority, application, context):
+        if application is not None and not await may_read_application(
+            query.authority, application, context, timeout=self.front50_timeout, execute_fallback=self.execute_fallback
+        ):
             return ManifestFound(
                 application=application,
                 refused=f"access denied: {query.authority.described()} lacks READ permission on application "

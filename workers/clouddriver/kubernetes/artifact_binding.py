@@ -16,7 +16,8 @@ from typing import Any
 from schemas.json_types import Json
 
 
-def _pod_specs(manifest: Json) -> Iterator[Json]:
+def pod_specs(manifest: Json) -> Iterator[Json]:
+    """The pod specs a workload's manifest holds: a Pod's own, a controller's template, a CronJob's job template."""
     spec = manifest.get("spec")
     if not isinstance(spec, dict):
         return
@@ -55,7 +56,7 @@ def bind_images(manifest: Json, artifacts: Sequence[Json]) -> tuple[Json, list[J
         return manifest, []
     bound: list[Json] = []
     replaced = copy.deepcopy(manifest)
-    for pod in _pod_specs(replaced):
+    for pod in pod_specs(replaced):
         for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
             if not isinstance(container, dict):
                 continue

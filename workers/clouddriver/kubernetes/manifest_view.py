@@ -20,12 +20,12 @@ A Secret's ``data`` and ``stringData`` values are hidden (:data:`schemas.secrets
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 from schemas.json_types import Json
 from schemas.secrets import MARKER, redact
 from workers.clouddriver.kubernetes import stability
+from workers.clouddriver.kubernetes.artifact_binding import pod_specs
 from workers.clouddriver.kubernetes.manifests import manifest_name
 
 MAX_EVENTS = 100
@@ -69,21 +69,6 @@ def status_of(manifest: Json) -> Json:
     }
 
 
-def _pod_specs(manifest: Json) -> Iterator[Json]:
-    spec = manifest.get("spec")
-    if not isinstance(spec, dict):
-        return
-    if manifest.get("kind") == "Pod":
-        yield spec
-        return
-    if manifest.get("kind") == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    template = spec.get("template") if isinstance(spec, dict) else None
-    pod = template.get("spec") if isinstance(template, dict) else None
-    if isinstance(pod, dict):
-        yield pod
-
-
 def _image_name(reference: str) -> str:
     """A Docker image reference without its digest or tag (``registry:5000/web:1`` → ``registry:5000/web``)."""
     bare = reference.split("@", 1)[0]
@@ -102,7 +87,7 @@ def artifacts_of(manifest: Json) -> list[Json]:
         if isinstance(reference, str) and reference:
             found.setdefault((kind, reference), {"type": kind, "name": name or reference, "reference": reference})
 
-    for pod in _pod_specs(manifest):
+    for pod in pod_specs(manifest):
         containers = [*_dicts(pod.get("initContainers")), *_dicts(pod.get("containers"))]
         for container in containers:
             image = container.get("image")
