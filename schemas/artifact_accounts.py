@@ -23,6 +23,7 @@ Example (TOML)::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -35,6 +36,10 @@ FETCHED_TYPES = {"http/file": "http", "github/file": "github", "gitlab/file": "g
 ACCOUNT_TYPES = {**FETCHED_TYPES, "git/repo": "gitrepo"}
 """Every artifact type an account serves, and the account type it takes."""
 ACCOUNT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class ArtifactAccountRefused(ValueError):
+    """The account an artifact's ``artifactAccount`` names cannot serve it: not configured, or of another type."""
 
 
 class ArtifactAccount(BaseModel):
@@ -125,3 +130,18 @@ class ArtifactSettings(BaseModel):
         """The account ``name`` (case-insensitive), or ``None``."""
         wanted = name.lower()
         return next((account for account in self.accounts if account.name.lower() == wanted), None)
+
+    def named_by(
+        self, artifact: Mapping[str, object], *, kind: ArtifactAccountType | None = None
+    ) -> ArtifactAccount | None:
+        """The account ``artifact``'s ``artifactAccount`` names (``None``: it names none), which must be
+        configured and, with ``kind``, of that type; else :class:`ArtifactAccountRefused` saying which."""
+        name = artifact.get("artifactAccount")
+        if not isinstance(name, str) or not name:
+            return None
+        account = self.account(name)
+        if account is None:
+            raise ArtifactAccountRefused(f"artifact account {name!r} is not configured")
+        if kind is not None and account.type != kind:
+            raise ArtifactAccountRefused(f"artifact account {name!r} is a {account.type} account, not a {kind} one")
+        return account

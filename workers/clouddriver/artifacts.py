@@ -12,7 +12,7 @@ import hashlib
 
 from gennaker.outbound import OutboundClient
 from gennaker.outbound.artifacts import MAX_ARTIFACT_BYTES, ArtifactUnavailable, fetch_artifact, shown
-from schemas.artifact_accounts import FETCHED_TYPES, ArtifactSettings
+from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccountRefused, ArtifactSettings
 from schemas.authority import Authority
 from schemas.json_types import Json
 from workers.clouddriver.access import AccessDenied
@@ -36,16 +36,14 @@ class ArtifactFetcher:
     ) -> bytes:
         """The bytes of ``artifact`` for ``authority``; ``asked_by`` (the task id) keys the request;
         an artifact larger than ``max_bytes`` fails saying so."""
-        account = None
-        name = artifact.get("artifactAccount")
-        if isinstance(name, str) and name:
-            account = self.settings.account(name)
-            if account is None:
-                raise OperationFailed(f"{shown(artifact)}: artifact account {name!r} is not configured")
-            if not account.may_read(authority):
-                raise AccessDenied(
-                    f"access denied: {authority.described()} lacks READ permission on artifact account {account.name!r}"
-                )
+        try:
+            account = self.settings.named_by(artifact)
+        except ArtifactAccountRefused as refused:
+            raise OperationFailed(f"{shown(artifact)}: {refused}") from None
+        if account is not None and not account.may_read(authority):
+            raise AccessDenied(
+                f"access denied: {authority.described()} lacks READ permission on artifact account {account.name!r}"
+            )
         reference = str(artifact.get("reference") or "")
         key = hashlib.sha256(f"{asked_by}\n{reference}\n{artifact.get('version') or ''}".encode()).hexdigest()[:32]
         try:

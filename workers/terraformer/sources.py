@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from gennaker.outbound import OutboundClient, OutboundPolicy
 from gennaker.outbound.artifacts import ArtifactUnavailable, fetch_artifact
 from gennaker.outbound.git_clone import GitRefused, clone
-from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccount, ArtifactSettings
+from schemas.artifact_accounts import FETCHED_TYPES, ArtifactAccount, ArtifactAccountRefused, ArtifactSettings
 from schemas.json_types import Json
 
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
@@ -106,13 +106,10 @@ class Sources:
 
     def account(self, artifact: Json, field: str) -> ArtifactAccount | None:
         """The artifact account ``artifact`` names (``None``: it names none); one not configured is refused."""
-        name = artifact.get("artifactAccount")
-        if not isinstance(name, str) or not name:
-            return None
-        account = self.artifacts.account(name)
-        if account is None:
-            raise SourceRefused(field, f"{label(artifact)}: artifact account {name!r} is not configured")
-        return account
+        try:
+            return self.artifacts.named_by(artifact)
+        except ArtifactAccountRefused as refused:
+            raise SourceRefused(field, f"{label(artifact)}: {refused}") from None
 
     async def _download(self, artifact: Json, field: str) -> bytes:
         account = self.account(artifact, field)
@@ -142,13 +139,10 @@ class Sources:
 
     def git_account(self, artifact: Json, field: str) -> ArtifactAccount | None:
         """The ``gitrepo`` account a ``git/repo`` artifact names (``None``: it names none)."""
-        account = self.account(artifact, field)
-        if account is not None and account.type != "gitrepo":
-            raise SourceRefused(
-                field,
-                f"{label(artifact)}: artifact account {account.name!r} is a {account.type} account, not a gitrepo one",
-            )
-        return account
+        try:
+            return self.artifacts.named_by(artifact, kind="gitrepo")
+        except ArtifactAccountRefused as refused:
+            raise SourceRefused(field, f"{label(artifact)}: {refused}") from None
 
     async def _clone(self, artifact: Json, into: Path, field: str) -> None:
         account = self.git_account(artifact, field)

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from gennaker.outbound.git_clone import GitRefused, clone
 from gennaker.outbound.policy import OutboundPolicy
-from schemas.artifact_accounts import ArtifactAccount, ArtifactSettings
+from schemas.artifact_accounts import ArtifactAccount, ArtifactAccountRefused, ArtifactSettings
 from schemas.authority import Authority
 from schemas.json_types import Json
 from schemas.outbound import OutboundSettings
@@ -34,17 +34,12 @@ class GitRepositories:
 
     def account(self, artifact: Json, authority: Authority) -> ArtifactAccount | None:
         """The ``gitrepo`` account ``artifact`` names, once ``authority`` may READ it (``None``: it names none)."""
-        name = artifact.get("artifactAccount")
-        if not isinstance(name, str) or not name:
-            return None
-        account = self.artifacts.account(name)
+        try:
+            account = self.artifacts.named_by(artifact, kind="gitrepo")
+        except ArtifactAccountRefused as refused:
+            raise BakeFailed(f"input artifact {label(artifact)}: {refused}") from None
         if account is None:
-            raise BakeFailed(f"input artifact {label(artifact)}: artifact account {name!r} is not configured")
-        if account.type != "gitrepo":
-            raise BakeFailed(
-                f"input artifact {label(artifact)}: artifact account {name!r} is a {account.type} account, "
-                "not a gitrepo one"
-            )
+            return None
         if not account.may_read(authority):
             raise BakeFailed(
                 f"access denied: {authority.described()} lacks READ permission on artifact account {account.name!r}"
