@@ -9,6 +9,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from schemas.json_types import Json
 from tests.kubernetes_server.app import KubernetesApi
 from tests.kubernetes_server.controller import Controllers
 from tests.kubernetes_server.kinds import KINDS
@@ -102,3 +103,13 @@ class KubernetesApiServer:
             self.api.restricted[token] = only
         path.write_text(KUBECONFIG.format(url=self.url, token=token, context=context, namespace=namespace))
         return path
+
+    def account(self, path: Path, *, namespace: str = "default") -> Json:
+        """The Gennaker account ``k8s`` reaching this server through a kubeconfig written at ``path``:
+        READ for ``shop-owners``, WRITE for ``prod-deployers``, as the tests' ``shop`` application expects."""
+        return {
+            "name": "k8s",
+            "cloudProvider": "kubernetes",
+            "permissions": {"READ": ["shop-owners"], "WRITE": ["prod-deployers"]},
+            "kubernetes": {"kubeconfigFile": str(self.kubeconfig(path, namespace=namespace)), "context": "local"},
+        }

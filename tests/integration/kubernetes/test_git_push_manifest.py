@@ -68,15 +68,7 @@ def _echo(resources: WorkerResources) -> list[Service]:
 async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     work_dir: Path = tmp_path_factory.mktemp("git-push")
     async with KubernetesApiServer(namespaces=("web",), ready_seconds=0.1) as server:
-        kubeconfig = server.kubeconfig(work_dir / "kubeconfig", namespace="web")
-        accounts: list[Json] = [
-            {
-                "name": "k8s",
-                "cloudProvider": "kubernetes",
-                "permissions": {"READ": ["shop-owners"], "WRITE": ["prod-deployers"]},
-                "kubernetes": {"kubeconfigFile": str(kubeconfig), "context": "local"},
-            }
-        ]
+        accounts = [server.account(work_dir / "kubeconfig", namespace="web")]
         github = ArtifactSettings(accounts=[ArtifactAccount(name="github-acme", type="github", token=SecretStr("gh"))])
         async with (
             ArtifactServer(github_token="gh", gitlab_token="gl", basic=("bob", "pw")) as files,

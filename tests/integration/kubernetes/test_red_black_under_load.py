@@ -113,15 +113,7 @@ class Cluster:
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
     work_dir: Path = tmp_path_factory.mktemp("k8s-traffic")
     async with KubernetesApiServer(namespaces=("web",), ready_seconds=0.2) as server:
-        kubeconfig = server.kubeconfig(work_dir / "kubeconfig", namespace="web")
-        accounts: list[Json] = [
-            {
-                "name": "k8s",
-                "cloudProvider": "kubernetes",
-                "permissions": {"READ": ["shop-owners"], "WRITE": ["prod-deployers"]},
-                "kubernetes": {"kubeconfigFile": str(kubeconfig), "context": "local"},
-            }
-        ]
+        accounts = [server.account(work_dir / "kubeconfig", namespace="web")]
         vhost = f"k8s-traffic-{str(ULID()).lower()}"
         async with running_world("amqp", work_dir, amqp_url=AMQP_URL, vhost=vhost, accounts=accounts) as world:
             await world.create_application("shop", SHOP)
