@@ -11,7 +11,7 @@ Example::
     host = ServiceHost(bus, Service("front50", "1.0", [commands_endpoint]))
     await host.start()
     ...
-    await host.stop()  # in-flight handlers finish first
+    await host.stop()  # in-flight handlers finish first (for at most ``stop_grace`` seconds)
 """
 
 from __future__ import annotations
@@ -82,13 +82,25 @@ class ServiceHost:
     ``stop`` stops taking messages, waits for handlers in flight, then publishes ``WorkerStopped``
     (a bus that is already closed only costs that announcement, logged). Both are idempotent.
     A background loop that raises is logged and started again after ``restart_delay`` seconds.
+    With ``stop_grace``, handlers still running that many seconds into ``stop`` are cancelled and
+    their messages go back to the queue unacknowledged (redelivered, as after a crash): a handler
+    waiting on a peer that stopped first must not hold the worker past its stop signal.
     """
 
-    def __init__(self, bus: Bus, service: Service, *, instance: str | None = None, restart_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        service: Service,
+        *,
+        instance: str | None = None,
+        restart_delay: float = 1.0,
+        stop_grace: float | None = None,
+    ) -> None:
         self.bus = bus
         self.service = service
         self.instance = instance or instance_id()
         self.restart_delay = restart_delay
+        self.stop_grace = stop_grace
         self._consumptions: list[Consumption] = []
         self._background: list[asyncio.Task[None]] = []
         self._running = False
@@ -142,14 +154,14 @@ class ServiceHost:
                 log.info("worker started", instance=self.instance, version=self.service.version)
 
     async def stop(self, reason: str = "graceful shutdown") -> None:
-        """Stop consuming, let in-flight handlers finish, then publish ``WorkerStopped``."""
+        """Stop consuming, let in-flight handlers finish (within ``stop_grace``), then publish ``WorkerStopped``."""
         async with self._lock:
             if not self._running:
                 return
             self._running = False
             with structlog.contextvars.bound_contextvars(service=self.service.name):
                 await self._stop_background()
-                await self._stop_consuming()
+                await self._stop_consuming(self.stop_grace)
                 try:
                     await self.bus.publish(
                         WorkerStopped(service=self.service.name, instance=self.instance, reason=reason),
@@ -175,9 +187,9 @@ class ServiceHost:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _stop_consuming(self) -> None:
+    async def _stop_consuming(self, grace: float | None = None) -> None:
         consumptions, self._consumptions = self._consumptions, []
-        results = await asyncio.gather(*(c.stop() for c in consumptions), return_exceptions=True)
+        results = await asyncio.gather(*(c.stop(grace=grace) for c in consumptions), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 log.error("an endpoint did not stop cleanly", error=repr(result))

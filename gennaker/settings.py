@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     command_timeout: float = Field(
         10.0, gt=0, description="Seconds the gateway waits for the event answering a command before a 504"
     )
+    stop_grace: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a stopping worker lets handlers in flight finish; those still running are then "
+        "cancelled and their messages redelivered",
+    )
     retry_max_attempts: int = Field(5, ge=1, description="Handler attempts before a message is dead-lettered")
     retry_base_delay: float = Field(0.5, gt=0, description="Seconds before the first retry")
     retry_factor: float = Field(2.0, ge=1, description="Backoff multiplier between retries")

@@ -2,7 +2,8 @@
 
 ``gennaker up``, ``gennaker worker`` and ``gennaker gateway`` differ only in which parts they
 start; each part registers its own shutdown on an :class:`~contextlib.AsyncExitStack`, so leaving
-the stack stops the gateway, then the workers (letting handlers in flight finish), then closes the
+the stack stops the gateway, then the workers (letting handlers in flight finish, for at most ``GENNAKER_STOP_GRACE``
+seconds), then closes the
 bus, the database client and the store.
 """
 
@@ -59,9 +60,12 @@ async def open_store(stack: AsyncExitStack, settings: Settings, *, embedded: boo
 async def host_workers(
     stack: AsyncExitStack, bus: Bus, names: tuple[str, ...], resources: WorkerResources
 ) -> list[ServiceHost]:
-    """Build and start each named worker on ``bus``; on leaving, stop them all at once. Once they run,
+    """Build and start each named worker on ``bus``; on leaving, stop them all at once, each letting its
+    handlers in flight finish for ``stop_grace`` seconds (one waiting on a worker stopped beside it
+    would otherwise hold the process past SIGTERM for every retry it has left). Once they run,
     start-up's objects leave the garbage collector's sight (:mod:`gennaker.collector`)."""
-    hosts = [ServiceHost(bus, build_service(name, resources)) for name in names]
+    grace = resources.settings.stop_grace
+    hosts = [ServiceHost(bus, build_service(name, resources), stop_grace=grace) for name in names]
 
     async def stop_all() -> None:
         await asyncio.gather(*(host.stop() for host in hosts))

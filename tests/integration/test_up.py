@@ -29,7 +29,8 @@ from schemas.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE = 30.0
-STOP_DEADLINE = 15.0
+STOP_DEADLINE = 30.0
+"""Above the gateway's 5 s and the workers' 10 s grace (``GENNAKER_STOP_GRACE``) for what is in flight."""
 UP_LINE = re.compile(r"^Gennaker is up: gateway (?P<gateway>http://\S+) .*store (?P<store>mongodb://\S+)")
 
 
